@@ -1,0 +1,28 @@
+"""BK7231T/N and SPI flash chips described as data, plus the rules that follow from them."""
+
+from .profiles import (
+    BK7231N,
+    BK7231T,
+    CHIPS,
+    BootloaderInfo,
+    ChipProfile,
+    CrcConvention,
+    bootloader_by_crc,
+    chip_by_name,
+)
+from .flash_chips import FLASH_CHIPS, FlashChip, flash_by_id, flash_by_name
+
+__all__ = [
+    "BK7231N",
+    "BK7231T",
+    "CHIPS",
+    "BootloaderInfo",
+    "ChipProfile",
+    "CrcConvention",
+    "bootloader_by_crc",
+    "chip_by_name",
+    "FLASH_CHIPS",
+    "FlashChip",
+    "flash_by_id",
+    "flash_by_name",
+]

@@ -1,0 +1,85 @@
+"""One exception hierarchy. Every error carries a hint telling the user what to do next."""
+
+from __future__ import annotations
+
+
+class FreebekenError(Exception):
+    """Base of every error freebeken raises on purpose.
+
+    ``hint`` is a plain-language next step, shown by the CLI under the message.
+    ``exit_code`` is what the CLI exits with (documented in the README).
+    """
+
+    exit_code = 1
+    default_hint = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else self.__class__.__name__
+
+
+class UsageError(FreebekenError):
+    """Bad input from the user (arguments, files)."""
+
+    exit_code = 2
+
+
+class PortError(FreebekenError):
+    """The serial port cannot be opened or used."""
+
+    exit_code = 3
+    default_hint = (
+        "Check the port name (ls /dev/ttyUSB* /dev/ttyACM*), that no other program holds it, "
+        "and that you may use it (add yourself to the 'dialout' group)."
+    )
+
+
+class LinkError(FreebekenError):
+    """The chip's bootloader did not answer."""
+
+    exit_code = 4
+    default_hint = (
+        "Nothing answered on the serial line. Check: 1) the plug is powered with a stable 3.3 V "
+        "(the adapter's regulator is often too weak); 2) adapter TX goes to chip RX1 (P10) and "
+        "adapter RX to chip TX1 (P11) - try swapping them; 3) GND is shared; 4) reset the chip "
+        "while freebeken is linking: briefly bridge CEN to GND, or power-cycle the plug."
+    )
+
+
+class ProtocolError(FreebekenError):
+    """The chip answered, but not as expected (garbled reply, error status)."""
+
+    exit_code = 5
+    default_hint = (
+        "The line is unreliable. Use shorter wires, a better 3.3 V supply, or a lower baud rate (-b 115200)."
+    )
+
+
+class ChipStatusError(ProtocolError):
+    """The chip refused a command with a status code."""
+
+    def __init__(self, message: str, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status
+
+
+class UnsupportedError(FreebekenError):
+    """The operation is not available on this chip or bootloader."""
+
+    exit_code = 6
+
+
+class VerifyError(FreebekenError):
+    """Data on the chip does not match what was expected after retries."""
+
+    exit_code = 7
+    default_hint = "Run the same command again; it resumes. If it keeps failing, lower the baud rate (-b 115200)."
+
+
+class SafetyError(FreebekenError):
+    """freebeken refused an operation that could brick the device."""
+
+    exit_code = 8

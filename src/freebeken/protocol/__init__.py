@@ -1,0 +1,16 @@
+"""Bytes <-> commands and replies of the BK7231 UART download protocol. Pure: no I/O."""
+
+from .crc import BLANK_SECTOR_CRC, beken_crc
+from .frames import Reply, ReplyKey, ReplyScanner, encode_long, encode_short
+from . import commands
+
+__all__ = [
+    "BLANK_SECTOR_CRC",
+    "beken_crc",
+    "Reply",
+    "ReplyKey",
+    "ReplyScanner",
+    "encode_long",
+    "encode_short",
+    "commands",
+]
