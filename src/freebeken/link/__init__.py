@@ -1,0 +1,7 @@
+"""Host side of the UART link: open a port, get the loader's attention, exchange commands."""
+
+from .session import Session, open_port
+from .connect import connect, link
+from .identify import ChipInfo, identify
+
+__all__ = ["Session", "open_port", "connect", "link", "ChipInfo", "identify"]

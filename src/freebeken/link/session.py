@@ -1,0 +1,155 @@
+"""Command/reply exchange over one serial port (real, or ``sim://``).
+
+The port is anything pyserial-like (``read``, ``write``, ``flush``, ``in_waiting``, ``baudrate``,
+``rts``/``dtr``): that is the one serial interface, and the simulator implements it too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import serial
+
+from .. import events
+from ..errors import ChipStatusError, PortError, ProtocolError, UsageError
+from ..events import NullReporter, Reporter
+from ..protocol import commands as c
+from ..protocol.frames import Reply, ReplyScanner
+
+POLL = 0.02  # port read timeout: short, so deadlines are honoured without reconfiguring the port
+
+
+class SerialPort(Protocol):
+    baudrate: int
+    timeout: float | None
+    rts: bool
+    dtr: bool
+
+    def read(self, size: int = 1) -> bytes: ...
+    def write(self, data: bytes) -> int | None: ...
+    def flush(self) -> None: ...
+    def reset_input_buffer(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def in_waiting(self) -> int: ...
+
+
+def open_port(port: str, baudrate: int = 115200) -> SerialPort:
+    """Open a real serial port or a ``sim://`` simulator URL."""
+    from .. import sim  # noqa: F401  registers sim:// with pyserial
+
+    if not port:
+        raise UsageError("No port given", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try the simulator).")
+    try:
+        return serial.serial_for_url(port, baudrate=baudrate, timeout=POLL)
+    except serial.SerialException as e:
+        raise PortError(f"Cannot open serial port {port}: {e}") from e
+    except ValueError as e:
+        raise PortError(f"Cannot use serial port {port}: {e}") from e
+
+
+def work_time(cmd: c.Command) -> float:
+    """Worst-case chip-side time a command may take (datasheet maxima plus margin)."""
+    if isinstance(cmd, c.CheckCrc):
+        return 0.2 + max(0, cmd.end - cmd.start) / 300_000
+    if isinstance(cmd, c.FlashErase):
+        return {c.ERASE_4K: 0.5, c.ERASE_32K: 1.7, c.ERASE_64K: 2.2}.get(cmd.size_cmd, 0.5)
+    if isinstance(cmd, c.FlashEraseAll):
+        return 30.0
+    if isinstance(cmd, (c.FlashErase4K, c.FlashWriteSR)):
+        return 0.5
+    if isinstance(cmd, c.SetBaudRate):
+        return 0.1 + cmd.delay_ms * 0.002
+    return 0.1
+
+
+class Session:
+    """Sends commands to a linked loader and returns typed results.
+
+    Replies are searched for in the byte stream, so log noise and stale replies are skipped;
+    on timeout or a garbled reply the command is re-sent up to ``retries`` times.
+    """
+
+    def __init__(self, port: SerialPort, reporter: Reporter | None = None) -> None:
+        self.port = port
+        self.reporter = reporter or NullReporter()
+        self.scanner = ReplyScanner()
+        self.retries_used = 0
+        if port.timeout != POLL:
+            port.timeout = POLL
+
+    @property
+    def baudrate(self) -> int:
+        return self.port.baudrate
+
+    def wire_time(self, nbytes: int) -> float:
+        return nbytes * 10 / self.port.baudrate
+
+    def send(self, cmd: c.Command) -> None:
+        self.write(cmd.frame())
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.port.write(data)
+        except (serial.SerialException, OSError) as e:
+            raise PortError(f"Writing to the serial port failed: {e}") from e
+
+    def drain(self, quiet: float = 0.02) -> None:
+        """Read and drop input until the line has been quiet for ``quiet`` seconds."""
+        self.scanner.clear()
+        until = time.monotonic() + quiet
+        while time.monotonic() < until:
+            if self._read_some():
+                until = time.monotonic() + quiet
+
+    def _read_some(self) -> bytes:
+        try:
+            data = self.port.read(max(1, self.port.in_waiting))
+        except (serial.SerialException, OSError) as e:
+            raise PortError(f"Reading from the serial port failed: {e}") from e
+        if data:
+            self.scanner.feed(data)
+        return data
+
+    def wait_reply(self, cmd: c.Command, timeout: float) -> Reply | None:
+        key = cmd.reply_key
+        assert key is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.scanner.find(key)
+            if reply is not None:
+                return reply
+            if time.monotonic() >= deadline:
+                return None
+            self._read_some()
+
+    def timeout_for(self, cmd: c.Command) -> float:
+        frame_len = len(cmd.frame())
+        reply_len = 4111 if isinstance(cmd, c.FlashRead4K) else 32
+        return self.wire_time(frame_len + reply_len) * 1.5 + work_time(cmd) + 0.05
+
+    def transact(self, cmd: c.Command, *, retries: int = 3, timeout: float | None = None) -> Any:
+        """Send ``cmd`` and return its decoded reply, retrying on silence or garbage."""
+        if cmd.reply_key is None:
+            self.send(cmd)
+            return None
+        limit = timeout if timeout is not None else self.timeout_for(cmd)
+        problem = ""
+        for attempt in range(retries + 1):
+            if attempt:
+                self.retries_used += 1
+                events.retry(self.reporter, f"{cmd.name}: {problem}; retrying ({attempt}/{retries})")
+                self.drain(0.01)
+            self.send(cmd)
+            reply = self.wait_reply(cmd, limit)
+            if reply is None:
+                problem = "no reply"
+                continue
+            try:
+                return cmd.decode(reply)
+            except ChipStatusError:
+                raise
+            except ProtocolError as e:
+                problem = str(e)
+        raise ProtocolError(f"{cmd.name}: {problem} after {retries + 1} attempts")

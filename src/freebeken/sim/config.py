@@ -1,0 +1,115 @@
+"""``sim://CHIP?key=value&...`` URLs: how a port string becomes a simulated chip on a line.
+
+Keys: image (file backing the flash: loaded at open, written back at close; a fresh stock-like
+image when absent), time_scale (1 = real timing), flash (part name), seed, boot_version,
+boot_window, stay_in_loader, protect (N: stock firmware left SR protection on), and faults:
+drop, corrupt, insert, no_reply (rates 0..1), power_cut_after (flash ops), dead (0/1).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from ..chips import chip_by_name, flash_by_name
+from ..chips.profiles import ChipProfile
+from ..errors import UsageError
+from .chip import SimChip
+from .faults import Faults
+from .flash import NorFlash
+from .image import build_stock_image
+from .line import SimLine
+
+_BOOL = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+@dataclass
+class SimConfig:
+    chip: ChipProfile
+    image: Path | None = None
+    time_scale: float = 1.0
+    flash: str = "TH25Q16HB"
+    seed: int = 0
+    boot_version: str | None = None
+    boot_window: float = 0.3
+    stay_in_loader: bool = False
+    protect: bool = True
+    faults: Faults = field(default_factory=Faults)
+
+    @classmethod
+    def from_url(cls, url: str) -> "SimConfig":
+        parts = urlsplit(url)
+        if parts.scheme != "sim" or not parts.netloc:
+            raise UsageError(f"Not a simulator URL: {url!r}", hint="Use e.g. sim://bk7231t?time_scale=0")
+        cfg = cls(chip=chip_by_name(parts.netloc))
+        fault_args: dict[str, object] = {}
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            try:
+                if key == "image":
+                    cfg.image = Path(value).expanduser()
+                elif key in ("time_scale", "boot_window"):
+                    setattr(cfg, key, float(value))
+                elif key in ("flash", "boot_version"):
+                    setattr(cfg, key, value)
+                elif key == "seed":
+                    cfg.seed = int(value)
+                    fault_args["seed"] = int(value)
+                elif key in ("stay_in_loader", "protect"):
+                    setattr(cfg, key, _BOOL[value.lower()])
+                elif key in ("drop", "corrupt", "insert", "no_reply"):
+                    fault_args[key] = float(value)
+                elif key == "power_cut_after":
+                    fault_args[key] = int(value)
+                elif key == "dead":
+                    fault_args[key] = _BOOL[value.lower()]
+                else:
+                    raise UsageError(f"Unknown simulator option {key!r} in {url!r}", hint=__doc__.split("\n\n")[1])
+            except (ValueError, KeyError):
+                raise UsageError(f"Bad value {value!r} for simulator option {key!r}") from None
+        cfg.faults = Faults(**fault_args)  # type: ignore[arg-type]
+        if cfg.time_scale < 0:
+            raise UsageError("time_scale must be >= 0")
+        return cfg
+
+    def load_image(self) -> bytearray:
+        size = flash_by_name(self.flash).size
+        if self.image is None:
+            return build_stock_image(self.chip, self.seed)
+        if not self.image.exists():
+            img = build_stock_image(self.chip, self.seed)
+            save_image(self.image, img)
+            return img
+        data = bytearray(self.image.read_bytes())
+        if len(data) != size:
+            raise UsageError(
+                f"Simulator image {self.image} is {len(data)} bytes; the simulated flash holds {size}",
+                hint="Give a full flash dump, or a path that does not exist yet for a fresh image.",
+            )
+        return data
+
+    def build(self) -> SimLine:
+        flash = NorFlash(flash_by_name(self.flash), self.load_image(), ops_before_cut=self.faults.power_cut_after)
+        chip = SimChip(self.chip, flash, boot_version=self.boot_version, boot_sr_protected=self.protect)
+        return SimLine(
+            chip,
+            time_scale=self.time_scale,
+            boot_window=self.boot_window,
+            stay_in_loader=self.stay_in_loader,
+            faults=self.faults,
+        )
+
+
+def save_image(path: Path, data: bytes | bytearray) -> None:
+    """Atomic write so that a crash never leaves a half-written chip image."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

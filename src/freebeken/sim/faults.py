@@ -1,0 +1,65 @@
+"""Injected faults, all driven by one seeded RNG so every test run is reproducible."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Faults:
+    seed: int = 0
+    drop: float = 0.0  # probability that a byte on the line is lost
+    corrupt: float = 0.0  # probability that a byte arrives with a flipped bit
+    insert: float = 0.0  # probability that a random byte appears after a byte
+    no_reply: float = 0.0  # probability that the chip executes a command but stays silent
+    power_cut_after: int | None = None  # flash operations that complete before power is lost
+    dead: bool = False  # nothing ever answers (unpowered chip, TX/RX swapped)
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    @property
+    def noisy(self) -> bool:
+        return bool(self.drop or self.corrupt or self.insert)
+
+    def mangle(self, data: bytes) -> bytes:
+        """Apply byte-level line faults to ``data``."""
+        if not self.noisy:
+            return data
+        rng = self.rng
+        total = self.drop + self.corrupt + self.insert
+        out = bytearray()
+        # Fast path: draw the positions of the next fault instead of a number per byte.
+        i = 0
+        n = len(data)
+        while i < n:
+            gap = int(rng.expovariate(total)) if total < 1 else 0
+            if i + gap >= n:
+                out += data[i:]
+                break
+            out += data[i : i + gap]
+            i += gap
+            r = rng.random() * total
+            b = data[i]
+            if r < self.drop:
+                pass
+            elif r < self.drop + self.corrupt:
+                out.append(b ^ (1 << rng.randrange(8)))
+            else:
+                out.append(b)
+                out.append(rng.randrange(256))
+            i += 1
+        return bytes(out)
+
+
+def garble(data: bytes, ratio: float) -> bytes:
+    """What a UART at the wrong baud rate reads: framing garbage, of a length scaled by ``ratio``
+    (receiver baud / sender baud). Deterministic, and never contains a valid reply header."""
+    n = max(0, int(len(data) * ratio)) if ratio < 1 else len(data)
+    out = bytearray()
+    for i in range(n):
+        b = data[i * len(data) // max(n, 1)] if data else 0
+        out.append(((b * 37 + i) & 0x7F) | 0x80)  # high bit set: never 0x04/0x0E/0x01
+    return bytes(out)

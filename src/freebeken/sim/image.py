@@ -1,0 +1,84 @@
+"""A realistic stock-like 2 MiB flash image for the simulator (no Tuya or Beken code inside).
+
+Layout follows the Tuya/Beken flash map (bootloader, encrypted app from 0x11000, blank OTA area,
+RF/MAC TLV, NET sector, KV store near the end), about 45 % blank like a real stock dump.
+The bootloader region is filler whose first bytes are tuned so its CRC-32 equals that of a
+known bootloader (T: BK7231S 1.0.5; N: BK7231N 1.0.1): tools that identify the bootloader by CRC,
+ours and the peers', then recognise the simulated chip as they would a real one.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+from ..chips.layout import mac_tlv_sector
+from ..chips.profiles import BK7231T, ChipProfile
+
+FLASH_SIZE = 0x200000
+BOOTLOADER_CRC = {"BK7231T": 0xBA54C1B8, "BK7231N": 0xE14191BA}
+APP_END = 0x121000  # ~1 MiB of application
+RBL_OFFSET = 0x129F0A
+KV_START = 0x1EE000
+KV_BLOCKS = 6
+
+
+def forge_crc32(data: bytearray, pos: int, target: int) -> None:
+    """Set data[pos:pos+4] so that zlib.crc32(data) == target.
+
+    CRC-32 is affine over GF(2): crc(x) = crc(0) ^ L(x). Probe the 32 bit-columns of L and solve.
+    """
+    data[pos : pos + 4] = b"\x00\x00\x00\x00"
+    base = zlib.crc32(data)
+    columns = []
+    for bit in range(32):
+        data[pos + bit // 8] = 1 << (bit % 8)
+        columns.append(zlib.crc32(data) ^ base)
+        data[pos + bit // 8] = 0
+    # Gaussian elimination: rows are (column value, bit-set of input bits producing it)
+    rows = [(col, 1 << i) for i, col in enumerate(columns)]
+    want = target ^ base
+    solution = 0
+    pivots: list[tuple[int, int]] = []
+    for col, combo in rows:
+        for pv, pc in pivots:
+            if col ^ pv < col:
+                col, combo = col ^ pv, combo ^ pc
+        if col:
+            pivots.append((col, combo))
+            pivots.sort(reverse=True)
+    for pv, pc in pivots:
+        if want ^ pv < want:
+            want, solution = want ^ pv, solution ^ pc
+    if want:
+        raise ValueError("CRC target not reachable")  # cannot happen: L is invertible
+    data[pos : pos + 4] = solution.to_bytes(4, "little")
+
+
+def build_stock_image(chip: ChipProfile = BK7231T, seed: int = 0, mac: bytes | None = None) -> bytearray:
+    rng = random.Random(f"{chip.name}-{seed}")
+    img = bytearray(b"\xff" * FLASH_SIZE)
+
+    def noise(start: int, end: int) -> None:
+        img[start:end] = rng.randbytes(end - start)
+
+    # bootloader: 32 KiB of code-like filler, CRC tuned over 256 (T) or 257 (N, inclusive end) bytes
+    noise(0, 0x8000)
+    img[0x40:0x80] = b"freebeken simulator - synthetic bootloader, not Beken code".ljust(0x40, b"\x00")
+    span = 256 if chip is BK7231T else 257
+    head = bytearray(img[:span])
+    forge_crc32(head, 0xF0, BOOTLOADER_CRC[chip.name])
+    img[:span] = head
+    # application (encrypted code looks random), then its RBL trailer
+    noise(chip.app_start, APP_END)
+    img[RBL_OFFSET : RBL_OFFSET + 4] = b"RBL\x00"
+    # RF calibration / MAC TLV and the NET sector
+    mac = mac or bytes([0xC8, 0x47, 0x8C]) + rng.randbytes(3)
+    tlv = mac_tlv_sector(mac)
+    img[chip.mac_tlv : chip.mac_tlv + len(tlv)] = tlv
+    noise(chip.mac_tlv + 0x100, chip.mac_tlv + 0x400)
+    noise(chip.mac_tlv + 0x1000, chip.mac_tlv + 0x1200)
+    # Tuya KV store: key block and a few data blocks
+    noise(KV_START, KV_START + KV_BLOCKS * 0x1000)
+    return img
+

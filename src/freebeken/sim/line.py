@@ -1,0 +1,246 @@
+"""The UART line between a host and a simulated chip, with real-world timing.
+
+* Bytes travel at the current baud (10 bits per byte). Host and chip each have their own baud;
+  when they differ, the receiver sees garbage (as after an unfollowed SetBaudRate).
+* The chip answers a command after its last byte arrived plus the time the work takes
+  (flash erase/program, CRC). ``time_scale`` multiplies every modelled duration: 1 = real timing,
+  0 = instant (tests).
+* After power-on or reset (CEN pulse through RTS/DTR, Reboot), the loader listens for a LinkCheck
+  during ``boot_window`` seconds of real time (not scaled: it races the host's real loop); then the
+  "application" boots and prints log lines at 115200 every ``noise_period`` seconds.
+* Reset wiring follows the common two-transistor auto-reset circuit: the chip is held in reset
+  while RTS is asserted and DTR is not.
+
+Thread-safe: the pty server calls it from two threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..protocol import commands as c
+from .chip import PacketParser, SimChip
+from .faults import Faults, garble
+from .flash import PowerCut
+
+BOOT_BAUD = 115200
+APP_LOG = (
+    b"[01-01 00:00:0%d TUYA Info][mqc_app.c:171] mqtt get serve ip success\r\n",
+    b"[01-01 00:00:0%d TUYA Notice][tuya_main.c:312] wifi status changed: 2\r\n",
+    b"ap_cfg: rssi -61, channel %d\r\n",
+)
+
+
+@dataclass
+class _Segment:
+    start: float  # when the first bit leaves
+    byte_time: float
+    baud: int
+    data: bytes
+    sent: int = 0  # bytes already handed to the host
+
+
+class SimLine:
+    def __init__(
+        self,
+        chip: SimChip,
+        *,
+        time_scale: float = 1.0,
+        boot_window: float = 0.3,
+        stay_in_loader: bool = False,
+        faults: Faults | None = None,
+        noise_period: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.chip = chip
+        self.time_scale = time_scale
+        self.boot_window = boot_window
+        self.stay_in_loader = stay_in_loader
+        self.faults = faults or Faults()
+        self.noise_period = noise_period
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.parser = PacketParser()
+        self.chip_baud = BOOT_BAUD
+        self.state = "off"  # off | reset | window | loader | app
+        self.window_end = 0.0
+        self.next_noise = 0.0
+        self.noise_count = 0
+        self.rx_free_at = 0.0  # host->chip line busy until
+        self.tx_free_at = 0.0  # chip->host line busy until
+        self.chip_free_at = 0.0
+        self.out: deque[_Segment] = deque()
+        self.rts = False
+        self.dtr = False
+        self.resets = 0
+        self.app_input = bytearray()
+        if not self.faults.dead:
+            self.power_on()
+
+    # ---- power and reset ----
+
+    def power_on(self) -> None:
+        with self.lock:
+            self._boot(self.clock())
+
+    def power_off(self) -> None:
+        with self.lock:
+            self.state = "off"
+            self.out.clear()
+
+    def set_lines(self, rts: bool | None = None, dtr: bool | None = None) -> None:
+        with self.lock:
+            if rts is not None:
+                self.rts = rts
+            if dtr is not None:
+                self.dtr = dtr
+            held = self.rts and not self.dtr
+            if held and self.state != "reset":
+                self.state = "reset"
+                self.out.clear()
+            elif not held and self.state == "reset" and not self.faults.dead:
+                self._boot(self.clock())  # CEN released: also restores power after a cut
+
+    def _boot(self, now: float) -> None:
+        self.resets += 1
+        self.state = "window"
+        self.window_end = now + self.boot_window
+        self.chip_baud = BOOT_BAUD
+        self.parser.reset()
+        self.chip.reset()
+        self.chip_free_at = now
+
+    def _advance(self, now: float) -> None:
+        """Let time pass: close the boot window, let the app print."""
+        if self.state == "window" and not self.stay_in_loader and now > self.window_end:
+            self.state = "app"
+            self.chip_baud = BOOT_BAUD
+            self.next_noise = self.window_end
+        if self.state == "app":
+            while self.next_noise <= now:
+                line = APP_LOG[self.noise_count % len(APP_LOG)] % (self.noise_count % 10)
+                self.noise_count += 1
+                self._send(line, self.next_noise)
+                self.next_noise += self.noise_period
+
+    # ---- host -> chip ----
+
+    def byte_time(self, baud: int) -> float:
+        return 10.0 / baud * self.time_scale
+
+    def write(self, data: bytes, host_baud: int) -> float:
+        """Host sends ``data``; returns the (real) time when the last byte has left the host."""
+        with self.lock:
+            now = self.clock()
+            self._advance(now)
+            bt = self.byte_time(host_baud)
+            start = max(now, self.rx_free_at)
+            self.rx_free_at = start + len(data) * bt
+            if self.state in ("off", "reset"):
+                return self.rx_free_at
+            if host_baud != self.chip_baud:
+                data = garble(data, self.chip_baud / host_baud)
+            data = self.faults.mangle(data)
+            if self.state == "app":
+                self._app_receive(data, start + len(data) * bt)
+                return self.rx_free_at
+            for index, pkt in self.parser.feed(data):
+                arrived = start + (index + 1) * bt
+                self._execute(pkt, arrived)
+                if self.state not in ("window", "loader"):
+                    break
+            return self.rx_free_at
+
+    def _execute(self, pkt, arrived: float) -> None:
+        if self.state == "window":
+            if arrived > self.window_end and not self.stay_in_loader:
+                self._advance(arrived)
+                return
+            linking = (not pkt.is_long) and pkt.code in (c.LINK_CHECK, c.STAY_ROM)
+            if not linking:
+                return
+            self.state = "loader"
+        t = max(arrived, self.chip_free_at)
+        try:
+            outcome = self.chip.handle(pkt)
+        except PowerCut:
+            self.power_off()
+            self.state = "off"
+            return
+        t += outcome.busy * self.time_scale
+        self.chip_free_at = t
+        if outcome.reset:
+            self._boot(t)
+            return
+        if outcome.new_baud:
+            self.chip_baud = outcome.new_baud
+        if outcome.reply is not None and not (self.faults.no_reply and self.faults.rng.random() < self.faults.no_reply):
+            self._send(self.faults.mangle(outcome.reply), t)
+
+    def _app_receive(self, data: bytes, t: float) -> None:
+        # OpenBeken and Tuya apps accept "reboot" on their UART console (hid_download relies on it)
+        self.app_input += data
+        if b"reboot" in self.app_input:
+            self.app_input.clear()
+            self._boot(t)
+        elif len(self.app_input) > 64:
+            del self.app_input[:-8]
+
+    def _send(self, data: bytes, t: float) -> None:
+        bt = self.byte_time(self.chip_baud)
+        start = max(t, self.tx_free_at)
+        self.tx_free_at = start + len(data) * bt
+        self.out.append(_Segment(start, bt, self.chip_baud, data))
+
+    # ---- chip -> host ----
+
+    def read(self, host_baud: int, limit: int) -> bytes:
+        """Bytes that have fully arrived at the host by now (at most ``limit``)."""
+        with self.lock:
+            now = self.clock()
+            self._advance(now)
+            got = bytearray()
+            while self.out and len(got) < limit:
+                seg = self.out[0]
+                if seg.byte_time > 0:
+                    arrived = int((now - seg.start) / seg.byte_time) if now > seg.start else 0
+                else:
+                    arrived = len(seg.data) if now >= seg.start else 0
+                take = min(arrived, len(seg.data)) - seg.sent
+                take = min(take, limit - len(got))
+                if take <= 0:
+                    break
+                chunk = seg.data[seg.sent : seg.sent + take]
+                seg.sent += take
+                if seg.baud != host_baud:
+                    chunk = garble(chunk, host_baud / seg.baud)
+                got += chunk
+                if seg.sent >= len(seg.data):
+                    self.out.popleft()
+                else:
+                    break
+            return bytes(got)
+
+    def next_arrival(self) -> float | None:
+        """When the next byte will have arrived at the host (None: nothing scheduled)."""
+        with self.lock:
+            if self.out:
+                seg = self.out[0]
+                return seg.start + (seg.sent + 1) * seg.byte_time
+            if self.state == "app":
+                return self.next_noise
+            if self.state == "window" and not self.stay_in_loader:
+                return self.window_end + 1e-6
+            return None
+
+    def pending(self) -> int:
+        with self.lock:
+            return sum(len(s.data) - s.sent for s in self.out)
+
+    def discard_input(self) -> None:
+        """Host flushes its receive buffer: everything arrived so far is dropped."""
+        self.read(0, 1 << 30)  # baud 0 never matches; content irrelevant
