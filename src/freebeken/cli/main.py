@@ -1,0 +1,83 @@
+"""``freebeken`` entry point: global options, error rendering, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from rich.console import Console
+
+from .. import __version__
+from ..errors import FreebekenError
+from .render import JsonReporter, RichReporter
+
+
+class Context:
+    def __init__(self, json_mode: bool, verbose: bool) -> None:
+        self.json = json_mode
+        self.verbose = verbose
+        self.console = Console()
+        self.reporter = JsonReporter() if json_mode else RichReporter(verbose=verbose)
+
+    def result(self, record: dict[str, Any]) -> None:
+        """Final machine-readable result (only printed with --json)."""
+        if self.json:
+            self.reporter.write({"event": "result", **record})  # type: ignore[union-attr]
+
+
+def command_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn freebeken errors into a clear message, a hint and the documented exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context().find_object(Context)
+        try:
+            return func(*args, **kwargs)
+        except FreebekenError as e:
+            if ctx is not None:
+                ctx.reporter.close()
+            if ctx is not None and ctx.json:
+                ctx.result({"ok": False, "error": str(e), "hint": e.hint, "exit_code": e.exit_code})
+            else:
+                err = Console(stderr=True)
+                err.print(f"[bold red]error:[/] {e}")
+                if e.hint:
+                    err.print(f"[dim]what to do:[/] {e.hint}")
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            if ctx is not None:
+                ctx.reporter.close()
+            Console(stderr=True).print("[yellow]interrupted[/]")
+            sys.exit(130)
+        finally:
+            if ctx is not None:
+                ctx.reporter.close()
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="freebeken")
+@click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON lines instead of text.")
+@click.option("-v", "--verbose", is_flag=True, help="Show retries and details.")
+@click.pass_context
+def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
+    """freebeken: back up, flash and configure BK7231T/N smart plugs and bulbs with OpenBeken.
+
+    PORT is a serial port (/dev/ttyUSB0, COM3) or a simulator URL such as
+    sim://bk7231t?time_scale=0 (try everything without a device).
+    """
+    ctx.obj = Context(json_mode, verbose)
+
+
+def _register() -> None:
+    from . import chip_cmds, sim_cmds
+
+    chip_cmds.register(main)
+    sim_cmds.register(main)
+
+
+_register()

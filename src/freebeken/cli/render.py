@@ -1,0 +1,96 @@
+"""Renders the event stream: rich for people, JSON lines for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from ..events import Event
+
+
+class RichReporter:
+    def __init__(self, console: Console | None = None, verbose: bool = False) -> None:
+        self.console = console or Console(stderr=True)
+        self.verbose = verbose
+        self.progress: Progress | None = None
+        self.task = None
+        self.retries = 0
+
+    def emit(self, event: Event) -> None:
+        if event.kind == "phase":
+            self._close()
+            if event.total:
+                self.progress = Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(binary_units=True),
+                    TransferSpeedColumn(),
+                    TimeRemainingColumn(),
+                    TextColumn("{task.fields[retries]}"),
+                    console=self.console,
+                    transient=False,
+                )
+                self.progress.start()
+                self.task = self.progress.add_task(event.message, total=event.total, retries="")
+            else:
+                self.console.print(f"[bold cyan]>[/] {event.message}")
+        elif event.kind == "progress" and self.progress is not None and self.task is not None:
+            self.progress.update(self.task, completed=event.done, total=event.total or None)
+        elif event.kind == "retry":
+            self.retries += 1
+            if self.progress is not None and self.task is not None:
+                self.progress.update(self.task, retries=f"[yellow]{self.retries} retries")
+            if self.verbose:
+                self.console.print(f"[yellow]  retry:[/] {event.message}")
+        elif event.kind == "warning":
+            self.console.print(f"[yellow]warning:[/] {event.message}")
+        elif event.kind == "info":
+            self.console.print(f"  {event.message}")
+
+    def _close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+            self.task = None
+
+    def close(self) -> None:
+        self._close()
+
+
+class JsonReporter:
+    """One JSON object per line on stdout; progress is rate-limited to keep the stream small."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+        self._last_progress = 0.0
+
+    def emit(self, event: Event) -> None:
+        if event.kind == "progress":
+            now = time.monotonic()
+            if now - self._last_progress < 0.2 and event.done < event.total:
+                return
+            self._last_progress = now
+        record = {"event": event.kind, "message": event.message}
+        if event.total or event.done:
+            record.update(done=event.done, total=event.total)
+        if event.data:
+            record["data"] = event.data
+        self.write(record)
+
+    def write(self, record: dict) -> None:
+        self.stream.write(json.dumps(record, default=str) + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        pass

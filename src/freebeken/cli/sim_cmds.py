@@ -1,0 +1,60 @@
+"""``freebeken sim ...``: run the built-in simulators for other tools."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from urllib.parse import urlencode
+
+import click
+
+from ..sim.config import SimConfig, save_image
+from ..sim.pty import PtyServer
+from .main import Context, command_errors
+
+
+@click.group()
+def sim() -> None:
+    """Built-in simulators (chip bootloader; OpenBeken device later)."""
+
+
+@sim.command()
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"]), default="bk7231t", show_default=True)
+@click.option("--image", type=click.Path(dir_okay=False), help="Flash image file (created if absent, updated live).")
+@click.option("--time-scale", type=float, default=1.0, show_default=True, help="1 = real timing, 0 = instant.")
+@click.option("--stay-in-loader", is_flag=True, help="Keep the boot window open (tools that cannot reset).")
+@click.option("--flash", "flash_chip", default="TH25Q16HB", show_default=True, help="Simulated flash part.")
+@click.option("--options", default="", help="Extra simulator options, URL-style: 'corrupt=0.001&seed=3'.")
+@click.pass_obj
+@command_errors
+def serve(
+    ctx: Context, chip: str, image: str | None, time_scale: float, stay_in_loader: bool, flash_chip: str, options: str
+) -> None:
+    """Serve a simulated chip on a pseudo-terminal until Ctrl-C."""
+    query = {"time_scale": time_scale, "flash": flash_chip, "stay_in_loader": int(stay_in_loader)}
+    if image:
+        query["image"] = image
+    url = f"sim://{chip}?{urlencode(query)}" + (f"&{options}" if options else "")
+    config = SimConfig.from_url(url)
+    line = config.build()
+    saver = (lambda: save_image(config.image, line.chip.flash.data)) if config.image else None
+    server = PtyServer(line, saver).start()
+    env = " ".join(f"{k}={v}" for k, v in server.env.items())
+    if ctx.json:
+        ctx.result({"ok": True, "device": server.path, "env": server.env, "url": url})
+    else:
+        click.echo(f"device: {server.path}")
+        click.echo(f"env: {env}")
+        click.echo("Python tools run under that environment reset the simulated chip through DTR/RTS. Ctrl-C stops.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def register(group: click.Group) -> None:
+    group.add_command(sim)
