@@ -74,10 +74,10 @@ def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from . import chip_cmds, sim_cmds
+    from . import chip_cmds, demo_cmds, sim_cmds
 
-    chip_cmds.register(main)
-    sim_cmds.register(main)
+    for module in (chip_cmds, sim_cmds, demo_cmds):
+        module.register(main)
 
 
 _register()

@@ -8,6 +8,7 @@ from ..chips import BK7231N, BK7231T, BootloaderInfo, ChipProfile, FlashChip, bo
 from ..errors import ProtocolError
 from ..protocol import commands as c
 from ..chips.layout import mac_from_tlv
+from .ops import chip_crc, read_sector
 from .session import Session
 
 CHIP_ID_REG = 0x800000
@@ -49,10 +50,6 @@ class ChipInfo:
         }
 
 
-def _crc(session: Session, chip: ChipProfile, start: int, length: int) -> int:
-    return session.transact(c.CheckCrc(start, chip.crc.end_for(start, length)))
-
-
 def identify(session: Session) -> ChipInfo:
     """Works on a freshly linked loader; leaves it linked (T: protection re-armed by CheckCRC)."""
     chip_id = _try_chip_id(session)
@@ -74,7 +71,7 @@ def identify(session: Session) -> ChipInfo:
     size = flash.size if flash else (1 << flash_id[2] if flash_id and 18 <= flash_id[2] <= 25 else 0)
     if not size:
         size = _size_by_wraparound(session, chip)
-    mac = mac_from_tlv(session.transact(c.FlashRead4K(chip.mac_tlv))) if size > chip.mac_tlv else None
+    mac = mac_from_tlv(read_sector(session, chip, chip.mac_tlv)) if size > chip.mac_tlv else None
     return ChipInfo(chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, mac)
 
 
@@ -89,10 +86,10 @@ def _try_chip_id(session: Session) -> int | None:
 def _size_by_wraparound(session: Session, chip: ChipProfile) -> int:
     """T cannot tell its flash id: the address wraps at the flash size, so compare the
     bootloader's CRC (never blank on T) with the CRC one flash size higher."""
-    ref = _crc(session, chip, 0, 0x1000)
+    ref = chip_crc(session, chip, 0, 0x1000)
     for mib in (1, 2, 4, 8, 16):
         size = mib << 20
-        if _crc(session, chip, size, 0x1000) == ref:
+        if chip_crc(session, chip, size, 0x1000) == ref:
             return size
     raise ProtocolError("Could not determine the flash size", hint="Report this chip; it does not wrap at 1-16 MiB.")
 

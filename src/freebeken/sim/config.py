@@ -91,7 +91,7 @@ class SimConfig:
         return data
 
     def build(self) -> SimLine:
-        flash = NorFlash(flash_by_name(self.flash), self.load_image(), ops_before_cut=self.faults.power_cut_after)
+        flash = NorFlash(flash_by_name(self.flash), self.load_image())
         chip = SimChip(self.chip, flash, boot_version=self.boot_version, boot_sr_protected=self.protect)
         return SimLine(
             chip,

@@ -78,6 +78,8 @@ class SimLine:
         self.dtr = False
         self.resets = 0
         self.app_input = bytearray()
+        if self.faults.power_cut_after is not None:
+            chip.flash.ops_before_cut = self.faults.power_cut_after
         if not self.faults.dead:
             self.power_on()
 

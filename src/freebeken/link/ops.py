@@ -1,0 +1,36 @@
+"""Chip-aware primitives shared by identify and the flasher: CRC of a range, verified reads."""
+
+from __future__ import annotations
+
+from .. import events
+from ..chips import ChipProfile
+from ..errors import ChipStatusError, ProtocolError, VerifyError
+from ..protocol import beken_crc
+from ..protocol import commands as c
+from .session import Session
+
+
+def chip_crc(session: Session, chip: ChipProfile, start: int, length: int) -> int:
+    """The chip's CheckCRC over exactly [start, start+length)."""
+    return session.transact(c.CheckCrc(start, chip.crc.end_for(start, length)))
+
+
+def read_sector(session: Session, chip: ChipProfile, address: int, retries: int = 8, crc: int | None = None) -> bytes:
+    """Read 4 KiB and prove it against the chip's CRC (taken once, reused across re-reads)."""
+    problem = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            events.retry(session.reporter, f"sector 0x{address:06X}: {problem}; re-reading")
+        try:
+            if crc is None:
+                crc = chip_crc(session, chip, address, 0x1000)
+            data = session.transact(c.FlashRead4K(address), retries=2)
+        except ChipStatusError:
+            raise
+        except ProtocolError as e:
+            problem = str(e)
+            continue
+        if beken_crc(data) == crc:
+            return data
+        problem = "data does not match the chip's CRC"
+    raise VerifyError(f"Could not read sector 0x{address:06X} intact after {retries + 1} attempts ({problem})")

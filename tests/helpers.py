@@ -1,0 +1,40 @@
+"""Helpers shared by the tests (importable: tests/ is on sys.path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from freebeken.chips import BK7231N, BK7231T, flash_by_name
+from freebeken.sim.chip import SimChip
+from freebeken.sim.flash import NorFlash
+from freebeken.sim.image import build_stock_image
+from freebeken.sim.line import SimLine
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def make_chip(name: str = "bk7231t", flash: str = "TH25Q16HB", image: bytes | None = None) -> SimChip:
+    profile = {"bk7231t": BK7231T, "bk7231n": BK7231N}[name]
+    data = bytearray(image) if image is not None else build_stock_image(profile)
+    return SimChip(profile, NorFlash(flash_by_name(flash), data))
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def reply_of(line: SimLine, cmd, baud: int = 115200):
+    """Send ``cmd`` on ``line`` and return its decoded result, or None if nothing valid came back."""
+    from freebeken.protocol import ReplyScanner
+
+    line.write(cmd.frame(), baud)
+    if cmd.reply_key is None:
+        return None
+    scanner = ReplyScanner()
+    scanner.feed(line.read(baud, 1 << 24))
+    reply = scanner.find(cmd.reply_key)
+    return None if reply is None else cmd.decode(reply)

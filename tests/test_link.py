@@ -1,0 +1,121 @@
+"""Linking, identification and `freebeken info` against the simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from freebeken.cli.main import main
+from freebeken.errors import LinkError, PortError, UsageError
+from freebeken.events import ListReporter
+from freebeken.link import Session, connect, identify, link, open_port
+from freebeken.link.connect import set_baudrate
+from freebeken.sim.config import SimConfig
+
+
+@pytest.mark.parametrize(
+    "chip,expect",
+    [
+        ("bk7231t", {"chip": "BK7231T", "loader_version": "BK7231S_1.0.5", "bootloader": "bl_bk7231s_1.0.5"}),
+        ("bk7231n", {"chip": "BK7231N", "chip_id": "0x7231C", "flash_chip": "TH25Q16HB", "protected": True}),
+    ],
+)
+def test_identify(chip, expect):
+    session, info = connect(f"sim://{chip}?time_scale=0", ListReporter())
+    session.port.close()
+    data = info.as_dict()
+    assert data["flash_size"] == 0x200000 and data["mac"].startswith("C8:47:8C")
+    for key, value in expect.items():
+        assert data[key] == value
+
+
+def test_identify_other_flash_and_unknown_bootloader(tmp_path):
+    image = tmp_path / "blank.bin"
+    image.write_bytes(b"\xff" * 0x200000)
+    session, info = connect(f"sim://bk7231n?time_scale=0&flash=EN25QH16B&image={image}", ListReporter())
+    session.port.close()
+    assert info.flash.name == "EN25QH16B" and info.bootloader is None and info.mac is None
+
+
+def test_link_survives_a_noisy_line():
+    reporter = ListReporter()
+    session, info = connect("sim://bk7231n?time_scale=0&corrupt=0.0005&drop=0.00005&seed=3", reporter)
+    session.port.close()
+    assert info.chip.name == "BK7231N"
+
+
+def test_link_after_the_app_booted_needs_a_reset():
+    port = open_port("sim://bk7231t?time_scale=0&boot_window=0.05")
+    import time
+
+    time.sleep(0.1)  # the boot window closes; the app starts logging
+    session = Session(port)
+    link(session, ListReporter(), timeout=5)  # pulses RTS and links
+    assert port.line.resets >= 2
+    port.close()
+
+
+def test_no_answer_gives_actionable_error():
+    with pytest.raises(LinkError) as err:
+        connect("sim://bk7231t?time_scale=0&dead=1", ListReporter(), timeout=1.5)
+    assert "TX" in err.value.hint and "CEN" in err.value.hint
+
+
+def test_bad_ports_and_urls():
+    with pytest.raises(PortError):
+        open_port("/dev/does-not-exist-freebeken")
+    with pytest.raises(UsageError):
+        SimConfig.from_url("sim://bk7231x")
+    with pytest.raises(UsageError):
+        SimConfig.from_url("sim://bk7231t?bogus=1")
+    with pytest.raises(UsageError):
+        SimConfig.from_url("sim://bk7231t?time_scale=fast")
+
+
+def test_sim_image_of_wrong_size_is_refused(tmp_path):
+    bad = tmp_path / "small.bin"
+    bad.write_bytes(b"\x00" * 100)
+    with pytest.raises(UsageError, match="100 bytes"):
+        SimConfig.from_url(f"sim://bk7231t?image={bad}").build()
+
+
+def test_baud_switch_and_failed_switch():
+    port = open_port("sim://bk7231n?time_scale=0")
+    session = Session(port)
+    reporter = ListReporter()
+    link(session, reporter)
+    assert set_baudrate(session, 921600, reporter)
+    assert port.baudrate == 921600 and identify(session).chip.name == "BK7231N"
+    port.close()
+
+
+def test_image_file_backs_the_flash(tmp_path):
+    image = tmp_path / "chip.bin"
+    port = open_port(f"sim://bk7231n?time_scale=0&image={image}")
+    assert image.stat().st_size == 0x200000  # created at open
+    port.line.chip.flash.data[0x100000:0x100004] = b"ABCD"
+    port.close()
+    assert image.read_bytes()[0x100000:0x100004] == b"ABCD"
+
+
+def test_cli_info_text_and_json():
+    runner = CliRunner()
+    result = runner.invoke(main, ["info", "-p", "sim://bk7231t?time_scale=0"])
+    assert result.exit_code == 0, result.output
+    assert "BK7231S_1.0.5" in result.output and "2048 KiB" in result.output
+    result = runner.invoke(main, ["--json", "info", "-p", "sim://bk7231n?time_scale=0"])
+    assert result.exit_code == 0
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["event"] == "result" and record["chip"] == "BK7231N" and record["protected"] is True
+
+
+def test_cli_info_errors_have_exit_codes_and_hints():
+    runner = CliRunner()
+    result = runner.invoke(main, ["info", "-p", "sim://bk7231t?time_scale=0&dead=1", "-t", "1"])
+    assert result.exit_code == LinkError.exit_code
+    assert "what to do" in result.output
+    result = runner.invoke(main, ["--json", "info", "-p", "/dev/nope-freebeken"])
+    assert result.exit_code == PortError.exit_code
+    assert json.loads(result.output.strip().splitlines()[-1])["hint"]
