@@ -3,7 +3,8 @@
 Keys: image (file backing the flash: loaded at open, written back at close; a fresh stock-like
 image when absent), time_scale (1 = real timing), flash (part name), seed, boot_version,
 boot_window, stay_in_loader, protect (N: stock firmware left SR protection on), and faults:
-drop, corrupt, insert, no_reply (rates 0..1), power_cut_after (flash ops), dead (0/1).
+drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which those apply),
+power_cut_after (flash ops), dead (0/1).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class SimConfig:
                     setattr(cfg, key, _BOOL[value.lower()])
                 elif key in ("drop", "corrupt", "insert", "no_reply"):
                     fault_args[key] = float(value)
-                elif key == "power_cut_after":
+                elif key in ("power_cut_after", "noisy_above"):
                     fault_args[key] = int(value)
                 elif key == "dead":
                     fault_args[key] = _BOOL[value.lower()]

@@ -15,6 +15,7 @@ class Faults:
     no_reply: float = 0.0  # probability that the chip executes a command but stays silent
     power_cut_after: int | None = None  # flash operations that complete before power is lost
     dead: bool = False  # nothing ever answers (unpowered chip, TX/RX swapped)
+    noisy_above: int = 0  # if set, drop/corrupt/insert only above this baud (a marginal adapter)
     rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

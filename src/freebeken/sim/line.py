@@ -146,7 +146,7 @@ class SimLine:
                 return self.rx_free_at
             if host_baud != self.chip_baud:
                 data = garble(data, self.chip_baud / host_baud)
-            data = self.faults.mangle(data)
+            data = self._mangle(data)
             if self.state == "app":
                 self._app_receive(data, start + len(data) * bt)
                 return self.rx_free_at
@@ -181,7 +181,14 @@ class SimLine:
         if outcome.new_baud:
             self.chip_baud = outcome.new_baud
         if outcome.reply is not None and not (self.faults.no_reply and self.faults.rng.random() < self.faults.no_reply):
-            self._send(self.faults.mangle(outcome.reply), t)
+            self._send(self._mangle(outcome.reply), t)
+            self.chip_free_at = self.tx_free_at  # the loader sends its reply before reading on
+
+    def _mangle(self, data: bytes) -> bytes:
+        """Line faults; with ``noisy_above`` they only hit rates the adapter cannot do cleanly."""
+        if self.faults.noisy_above and self.chip_baud <= self.faults.noisy_above:
+            return data
+        return self.faults.mangle(data)
 
     def _app_receive(self, data: bytes, t: float) -> None:
         # OpenBeken and Tuya apps accept "reboot" on their UART console (hid_download relies on it)

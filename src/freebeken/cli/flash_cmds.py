@@ -1,0 +1,178 @@
+"""backup, flash, restore, verify, read, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError, VerifyError
+from ..flasher import operations as ops
+from ..flasher.chipio import ChipIO
+from ..flasher.journal import atomic_write
+from .chip_cmds import port_option
+from .main import Context, command_errors
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number (use 0x11000 or 69632)") from None
+
+
+def link_options(func):
+    func = click.option("--no-reset", is_flag=True, help="Do not pulse RTS/DTR; reset the chip by hand.")(func)
+    func = click.option("-t", "--timeout", default=15.0, show_default=True, help="Seconds to keep trying to link.")(func)
+    func = click.option(
+        "-b", "--baud", "baud", default="auto", show_default=True, help="Baud rate for the transfer, or 'auto'."
+    )(func)
+    return port_option(func)
+
+
+def _open(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool):
+    rate = None if baud == "auto" else _int(baud)
+    return ops.open_chip(port, ctx.reporter, baudrate=rate, timeout=timeout, auto_reset=not no_reset)
+
+
+def _done(ctx: Context, message: str, record: dict) -> None:
+    ctx.reporter.close()
+    if ctx.json:
+        ctx.result({"ok": True, **record})
+    else:
+        ctx.console.print(f"[bold green]done:[/] {message}")
+
+
+@click.command()
+@link_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Backup file (never overwritten).")
+@click.pass_obj
+@command_errors
+def backup(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, output: Path | None) -> None:
+    """Back up the whole flash, verified by the chip's CRC."""
+    with _open(ctx, port, baud, timeout, no_reset) as io:
+        result = ops.backup(io, output)
+    _done(
+        ctx,
+        f"{result.path} ({result.size // 1024} KiB, {result.blank_sectors} blank sectors skipped, "
+        f"{result.seconds:.1f} s)",
+        result.as_dict(),
+    )
+
+
+def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -> None:
+    """Before the first flash of a chip freebeken has no backup of, make one."""
+    if no_backup or ops.find_backups(io.info):
+        return
+    if not assume_yes and not ctx.json and click.get_text_stream("stdin").isatty():
+        if not click.confirm("There is no backup of this chip yet. Back it up first (recommended)?", default=True):
+            return
+    result = ops.backup(io)
+    ctx.reporter.close()
+    if not ctx.json:
+        ctx.console.print(f"Backup saved: {result.path}")
+
+
+@click.command()
+@link_options
+@click.argument("firmware", type=click.Path(exists=True, dir_okay=False))
+@click.option("--include-bootloader", is_flag=True, help="BK7231N only: also write the bootloader part of a QIO file.")
+@click.option("--offset", help="Write a raw image at this address instead of recognising the file.")
+@click.option("--no-backup", is_flag=True, help="Do not back up a chip that has no backup yet.")
+@click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask questions.")
+@click.pass_obj
+@command_errors
+def flash(
+    ctx: Context,
+    port: str,
+    baud: str,
+    timeout: float,
+    no_reset: bool,
+    firmware: str,
+    include_bootloader: bool,
+    offset: str | None,
+    no_backup: bool,
+    assume_yes: bool,
+) -> None:
+    """Flash an OpenBeken release file: only sectors that differ are written, all verified."""
+    ops.load_firmware(firmware, _int(offset))  # reject a wrong file before touching the chip
+    with _open(ctx, port, baud, timeout, no_reset) as io:
+        ops.check_firmware(io, firmware, include_bootloader=include_bootloader, offset=_int(offset))
+        _offer_backup(ctx, io, no_backup, assume_yes)
+        result = ops.flash_firmware(io, firmware, include_bootloader=include_bootloader, offset=_int(offset))
+    _done(
+        ctx,
+        f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)",
+        result.as_dict(),
+    )
+
+
+@click.command()
+@link_options
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--other-device", is_flag=True, help="Allow restoring a backup taken from another device.")
+@click.pass_obj
+@command_errors
+def restore(
+    ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, backup_file: str, other_device: bool
+) -> None:
+    """Write a full backup back (never the BK7231T bootloader)."""
+    with _open(ctx, port, baud, timeout, no_reset) as io:
+        result = ops.restore_backup(io, backup_file, other_device=other_device)
+    _done(ctx, f"restored: {result.written} sectors written, {result.skipped} already right", result.as_dict())
+
+
+@click.command()
+@link_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--offset", help="Flash address of the file's first byte (default: from the file name, else 0).")
+@click.pass_obj
+@command_errors
+def verify(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, file: str, offset: str | None) -> None:
+    """Compare a file with the chip's flash (by CRC; nothing is transferred)."""
+    with _open(ctx, port, baud, timeout, no_reset) as io:
+        result = ops.verify_file(io, file, _int(offset))
+    ranges = [f"0x{a:06X}-0x{b:06X}" for a, b in result.mismatches]
+    if not result.ok:
+        raise VerifyError(f"The chip differs from {Path(file).name} at {', '.join(ranges)}", hint="Flash or restore it.")
+    _done(ctx, f"the chip matches {Path(file).name}", {"matching_sectors": result.matching})
+
+
+@click.command()
+@link_options
+@click.option("--start", required=True, help="First address (0x...).")
+@click.option("--length", required=True, help="Number of bytes.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+@command_errors
+def read(
+    ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, start: str, length: str, output: Path
+) -> None:
+    """Read a range of the flash to a file (verified)."""
+    if output.exists():
+        raise UsageError(f"{output} already exists", hint="Choose another -o name; freebeken does not overwrite files.")
+    with _open(ctx, port, baud, timeout, no_reset) as io:
+        data = ops.read_range(io, _int(start) or 0, _int(length) or 0)
+    atomic_write(output, data)
+    _done(ctx, f"{len(data)} bytes written to {output}", {"path": str(output), "length": len(data)})
+
+
+@click.command()
+@link_options
+@click.pass_obj
+@command_errors
+def resume(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
+    """Continue an interrupted flash or restore of the connected chip."""
+    with _open(ctx, port, baud, timeout, no_reset) as io:
+        result = ops.resume(io)
+    if result is None:
+        _done(ctx, "nothing to resume for this chip", {"resumed": False})
+    else:
+        _done(ctx, f"finished: {result.written} sectors written, all verified", result.as_dict())
+
+
+def register(group: click.Group) -> None:
+    for command in (backup, flash, restore, verify, read, resume):
+        group.add_command(command)

@@ -1,0 +1,1 @@
+"""Backup, flash, verify, restore: plan -> execute -> verify, with a journal for resume."""

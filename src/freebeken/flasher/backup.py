@@ -1,0 +1,149 @@
+"""Back up the whole flash: blank sectors found by CRC (not transferred), every other sector
+read and proven against the chip's CRC, written atomically to a file that never replaces
+another. An interrupted backup continues from its ``.part`` file and journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__, events
+from ..errors import UsageError
+from ..link.identify import ChipInfo
+from ..protocol import BLANK_SECTOR_CRC
+from .chipio import SECTOR, ChipIO
+from .journal import Journal, atomic_write, data_dir, sha256
+
+BATCH = 16  # sectors between journal updates
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    sha256: str
+    size: int
+    blank_sectors: int
+    read_sectors: int
+    seconds: float
+    baudrate: int
+    retries: int
+    resumed: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "path": str(self.path)}
+
+
+def identity(info: ChipInfo) -> str:
+    """A stable name for one physical chip: its MAC when known."""
+    tag = info.mac.hex().upper() if info.mac else f"BL{info.bootloader_crc:08X}"
+    return f"{info.chip.name}-{tag}"
+
+
+def default_backup_path(info: ChipInfo, folder: Path | None = None) -> Path:
+    flash = info.flash.name if info.flash else f"{info.flash_size // 0x100000}MiB"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    mac = info.mac.hex().upper() if info.mac else "noMAC"
+    return (folder or data_dir() / "backups") / f"{info.chip.name}-{flash}-{mac}-{stamp}.bin"
+
+
+def find_backups(info: ChipInfo, folder: Path | None = None) -> list[Path]:
+    """Complete backups of this chip (by its sidecar's identity)."""
+    folder = folder or data_dir() / "backups"
+    found = []
+    for sidecar in sorted(folder.glob("*.bin.json")) if folder.exists() else []:
+        try:
+            meta = json.loads(sidecar.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        binary = sidecar.with_suffix("")
+        if meta.get("identity") == identity(info) and binary.exists():
+            found.append(binary)
+    return found
+
+
+def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
+    info = io.info
+    reporter = io.reporter
+    out = out or _resumable_path(info) or default_backup_path(info)
+    if out.exists():
+        raise UsageError(f"{out} already exists; freebeken never overwrites a backup", hint="Choose another -o name.")
+    part = out.with_name(out.name + ".part")
+    journal_path = out.with_name(out.name + ".journal.json")
+    journal = Journal.load(journal_path)
+    resumed = bool(journal and journal.record.get("identity") == identity(info) and part.exists())
+    if not resumed:
+        journal = Journal(journal_path, {"identity": identity(info), "size": info.flash_size, "done": []})
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "wb") as f:
+            f.truncate(info.flash_size)
+        journal.save()
+    assert journal is not None
+    done = journal.done
+    started = time.monotonic()
+    retries_before = io.session.retries_used
+    blank = read = 0
+    events.phase(reporter, "Backing up", total=info.flash_size)
+    if resumed:
+        events.info(reporter, f"Resuming the backup: {len(done)} sectors already saved")
+    batch: list[int] = []
+    with open(part, "r+b") as f:
+        for address in range(0, info.flash_size, SECTOR):
+            if address in done:
+                continue
+            crc = io.crc(address, SECTOR)
+            if crc == BLANK_SECTOR_CRC:
+                data = b"\xff" * SECTOR
+                blank += 1
+            else:
+                data = io.read(address, crc)
+                read += 1
+            f.seek(address)
+            f.write(data)
+            batch.append(address)
+            if len(batch) == BATCH:
+                _checkpoint(f, journal, batch)
+            events.progress(reporter, address + SECTOR, info.flash_size)
+        _checkpoint(f, journal, batch)
+    image = part.read_bytes()
+    digest = sha256(image)
+    elapsed = time.monotonic() - started
+    result = BackupResult(
+        out, digest, len(image), blank, read, elapsed, io.session.baudrate, io.session.retries_used - retries_before, resumed
+    )
+    sidecar = {
+        "identity": identity(info),
+        "sha256": digest,
+        **info.as_dict(),
+        "tool": f"freebeken {__version__}",
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(elapsed, 2),
+        "baudrate": io.session.baudrate,
+        "blank_sectors": blank,
+    }
+    os.link(part, out)  # fails instead of replacing, should a file have appeared meanwhile
+    atomic_write(out.with_name(out.name + ".json"), json.dumps(sidecar, indent=1).encode())
+    part.unlink()
+    journal.remove()
+    return result
+
+
+def _checkpoint(f, journal: Journal, batch: list[int]) -> None:
+    if batch:
+        f.flush()
+        os.fsync(f.fileno())
+        journal.mark_done(batch)
+        batch.clear()
+
+
+def _resumable_path(info: ChipInfo) -> Path | None:
+    """An unfinished default-named backup of this chip, to continue instead of starting over."""
+    folder = data_dir() / "backups"
+    for journal_path in sorted(folder.glob("*.bin.journal.json")) if folder.exists() else []:
+        journal = Journal.load(journal_path)
+        if journal and journal.record.get("identity") == identity(info):
+            return journal_path.with_name(journal_path.name[: -len(".journal.json")])
+    return None

@@ -1,0 +1,97 @@
+"""Recognise firmware files as users download them and decide where they go. Pure.
+
+OpenBeken releases: ``OpenBK7231T_UA_<ver>.bin`` is the application only, written at 0x11000 on
+BK7231T; ``OpenBK7231N_QIO_<ver>.bin`` is a whole-flash image (bootloader + application) for
+BK7231N, of which the bootloader part is skipped unless explicitly asked for. ``_UG_``/``.rbl``
+files are OTA packages for the device's own update page, not for UART flashing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..chips import BK7231N, BK7231T, ChipProfile
+from ..errors import UsageError
+
+_NAME = re.compile(r"OpenBK(7231[TN])_(UA|QIO|UG|ALL)_?(.*?)\.(bin|rbl|img)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FirmwareImage:
+    data: bytes
+    offset: int  # flash address of data[0]
+    chip: str | None  # chip the file is built for, None if unknown
+    kind: str  # "app" (UA), "full" (QIO), "raw"
+    version: str | None = None
+
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.data)
+
+
+def classify(name: str, data: bytes, offset: int | None = None) -> FirmwareImage:
+    """Work out what ``name`` is. ``offset`` forces a raw image at that address."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    m = _NAME.search(base)
+    if offset is not None:
+        return FirmwareImage(data, offset, _chip_of(m), "raw", m.group(3) if m else None)
+    if not m:
+        raise UsageError(
+            f"{base} does not look like an OpenBeken release file",
+            hint=(
+                "Use OpenBK7231T_UA_<version>.bin (BK7231T) or OpenBK7231N_QIO_<version>.bin (BK7231N) "
+                "from the OpenBeken releases page, or pass --offset to write a raw image at an address."
+            ),
+        )
+    chip, kind, version = "BK" + m.group(1).upper(), m.group(2).upper(), m.group(3) or None
+    if kind == "UG" or m.group(4).lower() == "rbl":
+        raise UsageError(
+            f"{base} is an OTA update package",
+            hint=f"Flash over UART with the OpenBK{chip[2:]}_{'UA' if chip == 'BK7231T' else 'QIO'}_<version>.bin file; "
+            "OTA packages are for the device's web update page.",
+        )
+    if kind == "UA":
+        return FirmwareImage(data, BK7231T.app_start if chip == "BK7231T" else BK7231N.app_start, chip, "app", version)
+    return FirmwareImage(data, 0, chip, "full", version)
+
+
+def _chip_of(m: re.Match[str] | None) -> str | None:
+    return "BK" + m.group(1).upper() if m else None
+
+
+def fit_to_chip(image: FirmwareImage, chip: ChipProfile, flash_size: int, include_bootloader: bool) -> FirmwareImage:
+    """Refuse images for another chip; drop the bootloader part unless asked (and allowed)."""
+    if image.chip and image.chip != chip.name:
+        right = "OpenBK7231T_UA_<version>.bin" if chip.name == "BK7231T" else "OpenBK7231N_QIO_<version>.bin"
+        raise UsageError(
+            f"This firmware is built for {image.chip}, but the connected chip is a {chip.name}",
+            hint=f"Download {right} instead. Flashing the wrong one leaves the plug unbootable.",
+        )
+    if include_bootloader and not chip.bootloader_writable:
+        raise UsageError(
+            f"--include-bootloader is not possible on {chip.name}",
+            hint="Its UART download code lives in that bootloader; rewriting it would brick the plug.",
+        )
+    if image.end > flash_size:
+        raise UsageError(
+            f"The image ends at 0x{image.end:X}, beyond the {flash_size // 1024} KiB flash",
+            hint="Check that this is the right file (and --offset, if given).",
+        )
+    if not image.data:
+        raise UsageError("The firmware file is empty")
+    low = 0 if include_bootloader else chip.app_start
+    if image.offset < low:
+        if image.kind == "raw" and not chip.bootloader_writable:
+            raise UsageError(
+                f"Refusing to write below 0x{chip.app_start:X} on {chip.name}",
+                hint="That region holds the bootloader; freebeken never modifies it on this chip.",
+            )
+        cut = low - image.offset
+        if image.kind == "raw" and not include_bootloader:
+            raise UsageError(
+                f"The image starts at 0x{image.offset:X}, inside the bootloader region",
+                hint="Pass --include-bootloader to write it (BK7231N only), or a higher --offset.",
+            )
+        return FirmwareImage(image.data[cut:], low, image.chip, image.kind, image.version)
+    return image

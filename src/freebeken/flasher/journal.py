@@ -1,0 +1,84 @@
+"""Crash-safe progress records, so an interrupted operation continues where it stopped.
+
+A journal is a small JSON file replaced atomically (write temp, fsync, rename) after each
+completed unit of work: Ctrl-C or a power loss leaves either the old or the new version, never a
+half-written one. Write operations keep theirs in the user data dir, keyed by the chip and the
+image; a backup keeps its journal next to its partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def data_dir() -> Path:
+    """Where freebeken keeps backups and journals (FREEBEKEN_HOME overrides)."""
+    if os.environ.get("FREEBEKEN_HOME"):
+        return Path(os.environ["FREEBEKEN_HOME"])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "freebeken"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Journal:
+    path: Path
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> "Journal | None":
+        try:
+            return cls(path, json.loads(path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (json.JSONDecodeError, OSError):
+            return None  # unreadable journal: start over (the CRC plan makes that safe)
+
+    @property
+    def done(self) -> set[int]:
+        return set(self.record.setdefault("done", []))
+
+    def mark_done(self, addresses: list[int]) -> None:
+        done = self.record.setdefault("done", [])
+        done.extend(a for a in addresses if a not in done)
+        self.save()
+
+    def save(self) -> None:
+        atomic_write(self.path, json.dumps(self.record, indent=1).encode())
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def write_journal_path(identity: str, image_sha: str) -> Path:
+    return data_dir() / "journals" / f"{identity}-{image_sha[:16]}.json"
+
+
+def pending_write_journals(identity: str) -> list[Journal]:
+    folder = data_dir() / "journals"
+    found = [Journal.load(p) for p in sorted(folder.glob(f"{identity}-*.json"))] if folder.exists() else []
+    return [j for j in found if j is not None]

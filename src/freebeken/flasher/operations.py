@@ -1,0 +1,164 @@
+"""The documented Python API behind ``freebeken backup|flash|restore|verify|read|resume``.
+
+    with open_chip("sim://bk7231t?time_scale=0", reporter) as io:
+        result = backup(io)                      # -> BackupResult
+        flash_firmware(io, "OpenBK7231T_UA_1.17.bin")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import events
+from ..errors import SafetyError, UsageError
+from ..events import Reporter
+from ..link import connect
+from ..protocol import beken_crc
+from .backup import BackupResult, backup, find_backups, identity
+from .baud import choose_baudrate
+from .chipio import ChipIO
+from .firmware import FirmwareImage, classify, fit_to_chip
+from .journal import Journal, pending_write_journals, sha256, write_journal_path
+from .verify import VerifyResult, read_range, verify
+from .write import WriteResult, write_image
+
+__all__ = [
+    "open_chip",
+    "backup",
+    "find_backups",
+    "check_firmware",
+    "flash_firmware",
+    "restore_backup",
+    "verify_file",
+    "read_range",
+    "resume",
+    "BackupResult",
+    "WriteResult",
+    "VerifyResult",
+]
+
+
+@contextlib.contextmanager
+def open_chip(
+    port: str,
+    reporter: Reporter,
+    *,
+    baudrate: int | None = None,
+    timeout: float = 15.0,
+    auto_reset: bool = True,
+) -> Iterator[ChipIO]:
+    """Link, identify, pick the baud rate (None = fastest that works). Closes the port after."""
+    session, info = connect(port, reporter, timeout=timeout, auto_reset=auto_reset)
+    try:
+        io = ChipIO(session, info)
+        choose_baudrate(io, baudrate)
+        yield io
+    finally:
+        session.port.close()
+
+
+def load_firmware(path: str | Path, offset: int | None = None) -> FirmwareImage:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"Cannot read {path}: {e.strerror}") from e
+    return classify(path.name, data, offset)
+
+
+def check_firmware(
+    io: ChipIO, path: str | Path, *, include_bootloader: bool = False, offset: int | None = None
+) -> FirmwareImage:
+    """The part of ``path`` that would be written to this chip; raises if it does not fit it."""
+    return fit_to_chip(load_firmware(path, offset), io.chip, io.size, include_bootloader)
+
+
+def flash_firmware(
+    io: ChipIO, path: str | Path, *, include_bootloader: bool = False, offset: int | None = None
+) -> WriteResult:
+    """Write an OpenBeken release file (or a raw image at ``offset``) - only what differs."""
+    image = check_firmware(io, path, include_bootloader=include_bootloader, offset=offset)
+    io.allow_bootloader = include_bootloader and io.chip.bootloader_writable
+    meta = {
+        "op": "flash",
+        "file": str(Path(path).resolve()),
+        "include_bootloader": include_bootloader,
+        "raw_offset": offset,
+    }
+    return write_image(io, image, write_journal_path(identity(io.info), sha256(image.data)), meta)
+
+
+def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) -> WriteResult:
+    """Put a full backup back. On BK7231T the bootloader region is compared, never written."""
+    path = Path(path)
+    data = load_firmware(path, 0).data
+    if len(data) != io.size:
+        raise UsageError(
+            f"{path.name} holds {len(data)} bytes but the flash holds {io.size}",
+            hint="Restore needs a full flash backup (as made by freebeken backup).",
+        )
+    _check_backup_belongs(io, path, other_device)
+    keep = io.chip.app_start if not io.chip.bootloader_writable else 0
+    if keep:
+        if io.crc(0, keep) != beken_crc(data[:keep]):
+            events.warning(
+                io.reporter,
+                f"The bootloader region (below 0x{keep:X}) differs from the backup; it is left as it is "
+                "(rewriting it over UART would brick the plug).",
+            )
+    io.allow_bootloader = keep == 0
+    image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
+    meta = {"op": "restore", "file": str(path.resolve()), "other_device": other_device}
+    return write_image(io, image, write_journal_path(identity(io.info), sha256(image.data)), meta)
+
+
+def _check_backup_belongs(io: ChipIO, path: Path, other_device: bool) -> None:
+    sidecar = path.with_name(path.name + ".json")
+    if not sidecar.exists():
+        return
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (OSError, json.JSONDecodeError):
+        return
+    if meta.get("chip") and meta["chip"] != io.chip.name:
+        raise SafetyError(f"{path.name} is a {meta['chip']} backup; this chip is a {io.chip.name}")
+    if meta.get("identity") and meta["identity"] != identity(io.info) and not other_device:
+        raise UsageError(
+            f"{path.name} was taken from another device ({meta['identity']}), not this one ({identity(io.info)})",
+            hint="Restoring it copies that device's MAC and cloud keys. Pass --other-device if you mean it.",
+        )
+
+
+def verify_file(io: ChipIO, path: str | Path, offset: int | None = None) -> VerifyResult:
+    image = load_firmware(path, offset) if offset is not None else _verify_image(path)
+    return verify(io, image.data, image.offset)
+
+
+def _verify_image(path: str | Path) -> FirmwareImage:
+    try:
+        return load_firmware(path)
+    except UsageError:
+        return load_firmware(path, 0)  # anything else: compare from address 0 (e.g. a backup)
+
+
+def resume(io: ChipIO) -> WriteResult | None:
+    """Continue an interrupted flash/restore of this chip; None if nothing is pending."""
+    journals = pending_write_journals(identity(io.info))
+    if not journals:
+        return None
+    record: Journal = max(journals, key=lambda j: j.path.stat().st_mtime)
+    op, file = record.record.get("op"), record.record.get("file")
+    if not file or not Path(file).exists():
+        raise UsageError(
+            f"The interrupted {op} used {file}, which is gone",
+            hint="Run the flash or restore command again with the file.",
+        )
+    events.info(io.reporter, f"Resuming the interrupted {op} of {Path(file).name}")
+    if op == "restore":
+        return restore_backup(io, file, other_device=bool(record.record.get("other_device")))
+    return flash_firmware(
+        io, file, include_bootloader=bool(record.record.get("include_bootloader")), offset=record.record.get("raw_offset")
+    )

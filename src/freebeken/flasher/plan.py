@@ -1,0 +1,97 @@
+"""Decide, sector by sector, what a write needs: nothing, erase, write, or both. Pure.
+
+Input: the wanted content of each 4 KiB sector and the CRC the chip reports for it now.
+A sector whose CRC already matches is skipped; a blank target only needs an erase; a blank
+sector only needs programming. Whole 64 KiB blocks are erased at once where that is cheaper than
+separate 4 KiB erases (counting any identical sectors the block erase forces us to rewrite).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..protocol import beken_crc
+from ..protocol.crc import BLANK_SECTOR_CRC
+
+SECTOR = 0x1000
+BLOCK = 0x10000
+SKIP, ERASE, WRITE, ERASE_WRITE = "skip", "erase", "write", "erase+write"
+
+
+@dataclass(frozen=True)
+class SectorStep:
+    address: int
+    action: str
+    crc: int  # the CRC the chip must report once the step is done
+
+    @property
+    def erases(self) -> bool:
+        return self.action in (ERASE, ERASE_WRITE)
+
+    @property
+    def writes(self) -> bool:
+        return self.action in (WRITE, ERASE_WRITE)
+
+
+@dataclass
+class Plan:
+    steps: list[SectorStep]
+    block_erases: list[int] = field(default_factory=list)  # 64K blocks erased whole
+
+    def to_json(self) -> dict:
+        return {"steps": [asdict(s) for s in self.steps], "block_erases": self.block_erases}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Plan":
+        return cls([SectorStep(**s) for s in data["steps"]], list(data["block_erases"]))
+
+    def count(self, action: str) -> int:
+        return sum(1 for s in self.steps if s.action == action)
+
+    @property
+    def bytes_to_write(self) -> int:
+        return sum(SECTOR for s in self.steps if s.writes)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Seconds; used only to choose between one 64K erase and several 4K erases."""
+
+    erase_4k: float = 0.045
+    erase_64k: float = 0.25
+    write_sector: float = 0.06
+
+
+def sector_action(target: bytes, current_crc: int) -> tuple[str, int]:
+    crc = beken_crc(target)
+    if crc == current_crc:
+        return SKIP, crc
+    if crc == BLANK_SECTOR_CRC:
+        return ERASE, crc
+    if current_crc == BLANK_SECTOR_CRC:
+        return WRITE, crc
+    return ERASE_WRITE, crc
+
+
+def make_plan(targets: dict[int, bytes], current: dict[int, int], costs: Costs = Costs(), lowest_block: int = 0) -> Plan:
+    """``targets``: sector address -> 4096 bytes wanted; ``current``: address -> chip CRC now.
+    Blocks starting below ``lowest_block`` are never erased whole."""
+    steps = {a: SectorStep(a, *sector_action(t, current[a])) for a, t in sorted(targets.items())}
+    block_erases: list[int] = []
+    for block in sorted({a & ~(BLOCK - 1) for a in steps}):
+        members = [steps.get(block + i * SECTOR) for i in range(BLOCK // SECTOR)]
+        if block < lowest_block or any(m is None for m in members):
+            continue
+        need_erase = [m for m in members if m and m.erases]
+        rewrite = [m for m in members if m and m.action == SKIP and m.crc != BLANK_SECTOR_CRC]
+        separate = len(need_erase) * costs.erase_4k
+        whole = costs.erase_64k + len(rewrite) * costs.write_sector
+        if need_erase and whole < separate:
+            block_erases.append(block)
+            for m in members:
+                assert m is not None
+                if m.crc == BLANK_SECTOR_CRC:
+                    steps[m.address] = SectorStep(m.address, SKIP, m.crc)  # the block erase does it
+                else:
+                    steps[m.address] = SectorStep(m.address, WRITE, m.crc)
+    return Plan(list(steps.values()), block_erases)

@@ -1,0 +1,165 @@
+"""Write an image: compare -> plan -> erase/write -> verify every touched sector, journaled.
+
+Interrupt it anywhere (Ctrl-C, unplug, power cut) and run it again: sectors recorded as done are
+re-verified where the interruption happened, the rest is re-compared and re-planned from the
+chip's CRCs, so the result is always the wanted image.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import events
+from ..errors import VerifyError
+from ..protocol import beken_crc
+from ..protocol.crc import BLANK_SECTOR_CRC
+from .chipio import SECTOR, ChipIO
+from .firmware import FirmwareImage
+from .journal import Journal, sha256
+from .plan import BLOCK, Costs, Plan, make_plan
+
+WRITE_RETRIES = 3
+
+
+@dataclass
+class WriteResult:
+    written: int  # sectors programmed
+    erased: int  # sectors erased (64K blocks count 16)
+    skipped: int  # sectors that needed no erase or write
+    verified: int
+    seconds: float
+    resumed: bool
+    baudrate: int
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def sector_targets(io: ChipIO, image: FirmwareImage) -> dict[int, bytes]:
+    """Wanted content per sector; partial first/last sectors keep the chip's other bytes."""
+    targets: dict[int, bytes] = {}
+    first = image.offset & ~(SECTOR - 1)
+    for address in range(first, image.end, SECTOR):
+        lo, hi = max(address, image.offset), min(address + SECTOR, image.end)
+        chunk = image.data[lo - image.offset : hi - image.offset]
+        if hi - lo < SECTOR:
+            current = bytearray(io.read(address))
+            current[lo - address : hi - address] = chunk
+            chunk = bytes(current)
+        targets[address] = chunk
+    return targets
+
+
+def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict[str, object]) -> WriteResult:
+    reporter = io.reporter
+    started = time.monotonic()
+    image_sha = sha256(image.data)
+    journal = Journal.load(journal_path)
+    resumed = journal is not None and journal.record.get("image_sha256") == image_sha
+    if not resumed:
+        journal = Journal(journal_path, {**meta, "image_sha256": image_sha, "offset": image.offset, "done": []})
+    assert journal is not None
+    targets = sector_targets(io, image)
+    done = journal.done & set(targets)
+    if resumed and done:
+        events.info(reporter, f"Resuming: {len(done)} of {len(targets)} sectors were already done")
+        done = _recheck_last(io, journal, targets, done)
+
+    todo = {a: t for a, t in targets.items() if a not in done}
+    events.phase(reporter, "Comparing with what is on the chip", total=len(todo) * SECTOR)
+    current: dict[int, int] = {}
+    for i, address in enumerate(sorted(todo)):
+        current[address] = io.crc(address, SECTOR)
+        events.progress(reporter, (i + 1) * SECTOR, len(todo) * SECTOR)
+    plan = make_plan(todo, current, _costs(io), lowest_block=io.lowest_writable)
+    journal.record["plan"] = plan.to_json()
+    journal.save()
+
+    events.info(
+        reporter,
+        f"{plan.count('write') + plan.count('erase+write')} sectors to write, "
+        f"{plan.count('erase') + plan.count('erase+write')} to erase, {len(plan.block_erases)} 64K blocks to erase",
+    )
+    result = WriteResult(0, 0, len(targets), 0, 0.0, resumed, io.session.baudrate)
+    if any(s.action != "skip" for s in plan.steps) or plan.block_erases:
+        io.prepare_write()
+        _execute(io, plan, targets, journal, result)
+        io.finish_write()
+    journal.remove()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _costs(io: ChipIO) -> Costs:
+    flash = io.info.flash
+    wire = (4108 + 15) * 10 / io.session.baudrate
+    if flash is None:
+        return Costs(write_sector=wire + 0.011)
+    return Costs(flash.t_erase_4k, flash.t_erase_64k, wire + 16 * flash.t_page)
+
+
+def _recheck_last(io: ChipIO, journal: Journal, targets: dict[int, bytes], done: set[int]) -> set[int]:
+    """Re-verify the most recently completed block: the interruption may have hit it."""
+    plan = Plan.from_json(journal.record["plan"]) if "plan" in journal.record else None
+    order = [s.address for s in plan.steps] if plan else sorted(targets)
+    finished = [a for a in order if a in done]
+    last_block = finished[-1] & ~(BLOCK - 1) if finished else None
+    for address in [a for a in finished if a & ~(BLOCK - 1) == last_block]:
+        if io.crc(address, SECTOR) != beken_crc(targets[address]):
+            done.discard(address)
+    return done
+
+
+def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal, result: WriteResult) -> None:
+    reporter = io.reporter
+    by_block: dict[int, list] = {}
+    for step in plan.steps:
+        by_block.setdefault(step.address & ~(BLOCK - 1), []).append(step)
+    total = sum(SECTOR for s in plan.steps if s.action != "skip") + BLOCK * len(plan.block_erases)
+    events.phase(reporter, "Writing", total=total)
+    progress = 0
+    for block, steps in sorted(by_block.items()):
+        whole = block in plan.block_erases
+        active = [s for s in steps if s.action != "skip" or whole]
+        if not active:
+            continue
+        result.skipped -= len(active)
+        if whole:
+            io.erase(block, BLOCK)
+            result.erased += 16
+            progress += BLOCK
+        for step in active:
+            if step.erases and not whole:
+                io.erase(step.address, SECTOR)
+                result.erased += 1
+            if step.writes:
+                io.write(step.address, targets[step.address])
+                result.written += 1
+            if step.action != "skip":
+                progress += SECTOR
+                events.progress(reporter, progress, total)
+        # verify after the block's writes (on T a CheckCRC re-locks the flash: batch them)
+        for step in active:
+            _verify_sector(io, step.address, step.crc, targets[step.address], result)
+        journal.mark_done([s.address for s in active])
+
+
+def _verify_sector(io: ChipIO, address: int, crc: int, data: bytes, result: WriteResult) -> None:
+    for attempt in range(WRITE_RETRIES + 1):
+        got = io.crc(address, SECTOR)
+        if got == crc:
+            result.verified += 1
+            return
+        if attempt == WRITE_RETRIES:
+            break
+        events.retry(io.reporter, f"sector 0x{address:06X} did not verify; erasing and writing it again")
+        io.erase(address, SECTOR)
+        if crc != BLANK_SECTOR_CRC:
+            io.write(address, data)
+    raise VerifyError(
+        f"Sector 0x{address:06X} still differs after {WRITE_RETRIES} rewrites",
+        hint="The flash may be write-protected or failing, or the supply sags while programming: "
+        "use a stronger 3.3 V supply, then run the same command again (it resumes).",
+    )
