@@ -38,3 +38,18 @@ def reply_of(line: SimLine, cmd, baud: int = 115200):
     scanner.feed(line.read(baud, 1 << 24))
     reply = scanner.find(cmd.reply_key)
     return None if reply is None else cmd.decode(reply)
+
+
+def firmware_file(folder: Path, chip: str, size: int = 400_000, seed: int = 1) -> tuple[Path, bytes]:
+    """An OpenBeken-like release file for ``chip`` ('bk7231t' UA app / 'bk7231n' QIO whole image).
+    Returns (path, the bytes that end up at 0x11000)."""
+    import random
+
+    body = random.Random(seed).randbytes(size)
+    if chip == "bk7231t":
+        path = folder / f"OpenBK7231T_UA_1.17.{seed}.bin"
+        path.write_bytes(body)
+    else:
+        path = folder / f"OpenBK7231N_QIO_1.17.{seed}.bin"
+        path.write_bytes(b"\x5a" * 0x11000 + body)
+    return path, body

@@ -15,10 +15,12 @@ from .. import __version__, events
 from ..errors import UsageError
 from ..link.identify import ChipInfo
 from ..protocol import BLANK_SECTOR_CRC
+from ..protocol.crc import blank_crc
 from .chipio import SECTOR, ChipIO
 from .journal import Journal, atomic_write, data_dir, sha256
 
 BATCH = 16  # sectors between journal updates
+MAX_RUN = 64  # blank sectors confirmed by one CRC (bounds the rework if it disagrees)
 
 
 @dataclass
@@ -89,25 +91,26 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
     events.phase(reporter, "Backing up", total=info.flash_size)
     if resumed:
         events.info(reporter, f"Resuming the backup: {len(done)} sectors already saved")
-    batch: list[int] = []
     with open(part, "r+b") as f:
+        saver = _Saver(f, journal)
+        run: list[int] = []  # consecutive sectors that looked blank, confirmed together
         for address in range(0, info.flash_size, SECTOR):
             if address in done:
                 continue
             crc = io.crc(address, SECTOR)
-            if crc == BLANK_SECTOR_CRC:
-                data = b"\xff" * SECTOR
-                blank += 1
+            if crc == BLANK_SECTOR_CRC and len(run) < MAX_RUN:
+                run.append(address)
             else:
-                data = io.read(address, crc)
-                read += 1
-            f.seek(address)
-            f.write(data)
-            batch.append(address)
-            if len(batch) == BATCH:
-                _checkpoint(f, journal, batch)
+                blank += _confirm_blank(io, saver, run)
+                if crc == BLANK_SECTOR_CRC:
+                    run.append(address)
+                else:
+                    saver.put(address, io.read(address, crc))
+                    read += 1
             events.progress(reporter, address + SECTOR, info.flash_size)
-        _checkpoint(f, journal, batch)
+        blank += _confirm_blank(io, saver, run)
+        saver.flush()
+        read += saver.rereads
     image = part.read_bytes()
     digest = sha256(image)
     elapsed = time.monotonic() - started
@@ -131,12 +134,52 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
     return result
 
 
-def _checkpoint(f, journal: Journal, batch: list[int]) -> None:
-    if batch:
-        f.flush()
-        os.fsync(f.fileno())
-        journal.mark_done(batch)
-        batch.clear()
+class _Saver:
+    """Writes sectors into the .part file and records them in the journal every BATCH sectors."""
+
+    def __init__(self, f, journal: Journal) -> None:
+        self.f = f
+        self.journal = journal
+        self.batch: list[int] = []
+        self.rereads = 0
+
+    def put(self, address: int, data: bytes) -> None:
+        self.f.seek(address)
+        self.f.write(data)
+        self.batch.append(address)
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.f.flush()
+            os.fsync(self.f.fileno())
+            self.journal.mark_done(self.batch)
+            self.batch = []
+
+
+def _confirm_blank(io: ChipIO, saver: _Saver, run: list[int]) -> int:
+    """CheckCRC echoes neither address nor length, so a corrupted command could report another,
+    blank, range. A second CRC over the whole run must agree before blank is believed."""
+    if not run:
+        return 0
+    sectors = list(run)
+    run.clear()
+    if io.crc(sectors[0], len(sectors) * SECTOR) == blank_crc(len(sectors) * SECTOR):
+        for address in sectors:
+            saver.put(address, b"\xff" * SECTOR)
+        return len(sectors)
+    events.retry(io.reporter, f"blank run at 0x{sectors[0]:06X} did not confirm; checking sector by sector")
+    blank = 0
+    for address in sectors:
+        crc = io.crc(address, SECTOR)
+        if crc == BLANK_SECTOR_CRC and io.crc(address, SECTOR) == BLANK_SECTOR_CRC:
+            saver.put(address, b"\xff" * SECTOR)
+            blank += 1
+        else:
+            saver.put(address, io.read(address))
+            saver.rereads += 1
+    return blank
 
 
 def _resumable_path(info: ChipInfo) -> Path | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import events
 from ..chips import ChipProfile
-from ..errors import ProtocolError, SafetyError
+from ..errors import ProtocolError, SafetyError, VerifyError
 from ..link.connect import link, set_baudrate
 from ..link.identify import ChipInfo
 from ..link.ops import read_sector
@@ -75,10 +75,17 @@ class ChipIO:
         phys = address + self.size if address < self.chip.protected_below else address
         if crc is None:
             crc = self.crc(address, SECTOR)
-        before = self.session.retries_used
-        data = read_sector(self.session, self.chip, phys, crc=crc)
-        self.note_retries(self.session.retries_used - before)
-        return data
+        while True:
+            before = self.session.retries_used
+            try:
+                data = read_sector(self.session, self.chip, phys, retries=4, crc=crc)
+            except VerifyError:
+                if not self.slow_down():
+                    raise
+                crc = None
+                continue
+            self.note_retries(self.session.retries_used - before)
+            return data
 
     # ---- writes ----
 
@@ -157,14 +164,18 @@ class ChipIO:
     def note_retries(self, retries: int) -> None:
         """Step the baud rate down after repeated trouble, keeping all work done so far."""
         self.trouble = self.trouble + 1 if retries else 0
-        if self.trouble < 3:
-            return
+        if self.trouble >= 3:
+            self.slow_down()
+
+    def slow_down(self) -> bool:
+        """Continue at the next slower rate; False if already at the slowest."""
         self.trouble = 0
         current = self.session.baudrate
         slower = [b for b in FALLBACK_BAUDS if b < current]
         if not slower:
-            return
+            return False
         events.warning(self.reporter, f"Line errors at {current} baud; continuing at {slower[0]}")
         if not set_baudrate(self.session, slower[0], self.reporter):
             link(self.session, self.reporter, timeout=10)
         self.relock_pending = self.chip.crc_relocks
+        return True

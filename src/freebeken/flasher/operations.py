@@ -132,16 +132,18 @@ def _check_backup_belongs(io: ChipIO, path: Path, other_device: bool) -> None:
         )
 
 
-def verify_file(io: ChipIO, path: str | Path, offset: int | None = None) -> VerifyResult:
-    image = load_firmware(path, offset) if offset is not None else _verify_image(path)
-    return verify(io, image.data, image.offset)
-
-
-def _verify_image(path: str | Path) -> FirmwareImage:
+def verify_file(
+    io: ChipIO, path: str | Path, offset: int | None = None, *, include_bootloader: bool = False
+) -> VerifyResult:
+    """Compare with what ``flash`` would write (an OpenBeken file), or a raw file at ``offset``
+    (default 0, e.g. a backup)."""
     try:
-        return load_firmware(path)
+        image = load_firmware(path, offset)
     except UsageError:
-        return load_firmware(path, 0)  # anything else: compare from address 0 (e.g. a backup)
+        image = load_firmware(path, 0)
+    if image.kind != "raw":
+        image = fit_to_chip(image, io.chip, io.size, include_bootloader)
+    return verify(io, image.data, image.offset)
 
 
 def resume(io: ChipIO) -> WriteResult | None:

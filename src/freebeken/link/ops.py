@@ -33,4 +33,5 @@ def read_sector(session: Session, chip: ChipProfile, address: int, retries: int 
         if beken_crc(data) == crc:
             return data
         problem = "data does not match the chip's CRC"
+        crc = None  # the CRC reply (or its command) may have been the corrupted part: ask again
     raise VerifyError(f"Could not read sector 0x{address:06X} intact after {retries + 1} attempts ({problem})")

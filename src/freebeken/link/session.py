@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import serial
 
 from .. import events
-from ..errors import ChipStatusError, PortError, ProtocolError, UsageError
+from ..errors import ChipStatusError, LinkError, PortError, ProtocolError, UsageError
 from ..events import NullReporter, Reporter
 from ..protocol import commands as c
 from ..protocol.frames import Reply, ReplyScanner
@@ -76,6 +76,8 @@ class Session:
         self.reporter = reporter or NullReporter()
         self.scanner = ReplyScanner()
         self.retries_used = 0
+        # A simulator declares how fast its clock runs; chip work then takes proportionally less.
+        self.work_scale = max(0.0, min(1.0, float(getattr(port, "time_scale", 1.0))))
         if port.timeout != POLL:
             port.timeout = POLL
 
@@ -124,10 +126,20 @@ class Session:
                 return None
             self._read_some()
 
+    def alive(self) -> bool:
+        """Does the loader still answer a LinkCheck? (A silent command may just have been lost.)"""
+        probe = c.LinkCheck()
+        for _ in range(3):
+            self.drain(0.002)
+            self.send(probe)
+            if self.wait_reply(probe, 0.02 + self.wire_time(16)) is not None:
+                return True
+        return False
+
     def timeout_for(self, cmd: c.Command) -> float:
         frame_len = len(cmd.frame())
         reply_len = 4111 if isinstance(cmd, c.FlashRead4K) else 32
-        return self.wire_time(frame_len + reply_len) * 1.5 + work_time(cmd) + 0.05
+        return self.wire_time(frame_len + reply_len) * 1.5 + work_time(cmd) * self.work_scale + 0.05
 
     def transact(self, cmd: c.Command, *, retries: int = 3, timeout: float | None = None) -> Any:
         """Send ``cmd`` and return its decoded reply, retrying on silence or garbage."""
@@ -145,6 +157,12 @@ class Session:
             reply = self.wait_reply(cmd, limit)
             if reply is None:
                 problem = "no reply"
+                if not isinstance(cmd, c.LinkCheck) and not self.alive():
+                    raise LinkError(
+                        f"The chip stopped answering during {cmd.name}",
+                        hint="It probably lost power or was unplugged. Check the supply and wiring, then run "
+                        "the same command again: it continues where it stopped.",
+                    )
                 continue
             try:
                 return cmd.decode(reply)

@@ -44,6 +44,10 @@ class Serial(SerialBase):
     _update_rts_state = _update_lines
     _update_dtr_state = _update_lines
 
+    @property
+    def time_scale(self) -> float:
+        return self.config.time_scale if self.config else 1.0
+
     def _line(self) -> SimLine:
         if not self.is_open or self.line is None:
             raise PortNotOpenError()

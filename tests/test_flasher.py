@@ -1,0 +1,243 @@
+"""Backup, flash, verify, restore, resume - on the simulator at a fast time scale."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from freebeken.errors import FreebekenError, LinkError, SafetyError, UsageError
+from freebeken.events import ListReporter
+from freebeken.flasher import operations as ops
+from freebeken.flasher.chipio import ChipIO
+from freebeken.flasher.firmware import classify
+from freebeken.flasher.journal import pending_write_journals
+from freebeken.flasher.backup import identity
+from freebeken.link.connect import set_baudrate
+from freebeken.sim.config import SimConfig
+from helpers import firmware_file
+
+BOOT = 0x11000
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def url(chip: str, image, **extra) -> str:
+    args = "&".join(f"{k}={v}" for k, v in {"time_scale": 0, "image": image, **extra}.items())
+    return f"sim://{chip}?{args}"
+
+
+def chip_bytes(io: ChipIO) -> bytes:
+    return bytes(io.session.port.line.chip.flash.data)
+
+
+@pytest.mark.parametrize("chip", ["bk7231t", "bk7231n"])
+def test_backup_is_byte_exact_and_skips_blank_sectors(tmp_path, chip):
+    reporter = ListReporter()
+    with ops.open_chip(url(chip, tmp_path / "chip.bin"), reporter) as io:
+        result = ops.backup(io)
+        assert result.path.read_bytes() == chip_bytes(io)
+    assert result.blank_sectors > 150 and result.read_sectors + result.blank_sectors == 512
+    assert chip.upper() in result.path.name and "C8478C" in result.path.name
+    sidecar = json.loads(result.path.with_name(result.path.name + ".json").read_text())
+    assert sidecar["sha256"] == result.sha256 and sidecar["chip"] == chip.upper() and sidecar["mac"]
+    assert not list(result.path.parent.glob("*.part")) and not list(result.path.parent.glob("*journal*"))
+
+
+def test_backup_never_overwrites(tmp_path):
+    target = tmp_path / "mine.bin"
+    target.write_bytes(b"precious")
+    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin"), ListReporter()) as io:
+        with pytest.raises(UsageError, match="never overwrites"):
+            ops.backup(io, target)
+    assert target.read_bytes() == b"precious"
+
+
+def test_corrupted_line_is_retried_and_never_reaches_the_file(tmp_path):
+    reporter = ListReporter()
+    noisy = url("bk7231n", tmp_path / "chip.bin", corrupt=0.00003, drop=0.00001, insert=0.00001, seed=5)
+    with ops.open_chip(noisy, reporter, baudrate=921600) as io:
+        result = ops.backup(io)
+        assert result.path.read_bytes() == chip_bytes(io)
+    assert result.retries > 0 and reporter.kinds("retry")
+
+
+@pytest.mark.parametrize("chip", ["bk7231t", "bk7231n"])
+def test_flash_verify_and_reflash_identical(tmp_path, chip):
+    fw, body = firmware_file(tmp_path, chip)
+    with ops.open_chip(url(chip, tmp_path / "chip.bin"), ListReporter()) as io:
+        bootloader = chip_bytes(io)[:BOOT]
+        first = ops.flash_firmware(io, fw)
+        flash = chip_bytes(io)
+        assert flash[BOOT : BOOT + len(body)] == body
+        assert flash[:BOOT] == bootloader  # QIO's bootloader part skipped on N too, by default
+        assert first.written > 0 and first.verified >= first.written
+        assert ops.verify_file(io, fw).ok
+        again = ops.flash_firmware(io, fw)
+        assert again.written == 0 and again.erased == 0 and again.skipped == first.written + first.skipped
+        if chip == "bk7231n":
+            assert io.session.port.line.chip.flash.protected  # SR protection put back
+
+
+def test_n_bootloader_only_with_include_bootloader(tmp_path):
+    fw, body = firmware_file(tmp_path, "bk7231n")
+    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin"), ListReporter()) as io:
+        ops.flash_firmware(io, fw, include_bootloader=True)
+        assert chip_bytes(io)[: BOOT + len(body)] == fw.read_bytes()
+
+
+def test_restore_puts_the_backup_back(tmp_path):
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin"), ListReporter()) as io:
+        backup = ops.backup(io)
+        ops.flash_firmware(io, fw, include_bootloader=True)
+        assert chip_bytes(io) != backup.path.read_bytes()
+        ops.restore_backup(io, backup.path)
+        assert chip_bytes(io) == backup.path.read_bytes()
+
+
+def test_t_bootloader_is_never_modified(tmp_path):
+    """Whatever the user passes - raw offsets, restore of a different bootloader, wrap-around
+    addresses - the first 0x11000 bytes of a BK7231T stay as they are."""
+    fw, _ = firmware_file(tmp_path, "bk7231t")
+    reporter = ListReporter()
+    with ops.open_chip(url("bk7231t", tmp_path / "chip.bin"), reporter) as io:
+        original = chip_bytes(io)[:BOOT]
+        backup = ops.backup(io)
+        tampered = bytearray(backup.path.read_bytes())
+        tampered[:BOOT] = b"\x00" * BOOT
+        tampered[BOOT : BOOT + 4096] = b"\x11" * 4096
+        evil = tmp_path / "evil.bin"
+        evil.write_bytes(tampered)
+        ops.restore_backup(io, evil)
+        assert any("bootloader region" in e.message for e in reporter.kinds("warning"))
+        assert chip_bytes(io)[BOOT : BOOT + 4096] == b"\x11" * 4096
+        with pytest.raises(UsageError):
+            ops.flash_firmware(io, fw, offset=0)
+        with pytest.raises(UsageError):
+            ops.flash_firmware(io, fw, include_bootloader=True)
+        for address in (0x0, 0x10000, 0x200000, 0x210000, 0x1FF000 + 0x2000):
+            with pytest.raises(SafetyError):
+                io.erase(address, 0x1000)
+            with pytest.raises(SafetyError):
+                io.write(address, b"\x00" * 4096)
+        assert chip_bytes(io)[:BOOT] == original
+
+
+def test_wrong_files_are_refused_before_anything_is_written(tmp_path):
+    t_fw, _ = firmware_file(tmp_path, "bk7231t")
+    n_fw, _ = firmware_file(tmp_path, "bk7231n")
+    with ops.open_chip(url("bk7231n", tmp_path / "n.bin"), ListReporter()) as io:
+        before = chip_bytes(io)
+        with pytest.raises(UsageError, match="built for BK7231T"):
+            ops.flash_firmware(io, t_fw)
+        assert chip_bytes(io) == before
+    with ops.open_chip(url("bk7231t", tmp_path / "t.bin"), ListReporter()) as io:
+        with pytest.raises(UsageError, match="built for BK7231N"):
+            ops.flash_firmware(io, n_fw)
+    with pytest.raises(UsageError, match="OTA"):
+        classify("OpenBK7231T_UG_1.17.0.bin", b"x")
+    with pytest.raises(UsageError, match="does not look like"):
+        classify("tasmota.bin", b"x")
+
+
+def _flash_until_power_cut(tmp_path, chip, fw, cut):
+    with pytest.raises(FreebekenError):
+        with ops.open_chip(url(chip, tmp_path / "chip.bin", power_cut_after=cut), ListReporter()) as io:
+            ops.flash_firmware(io, fw)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0, max_value=420), chip=st.sampled_from(["bk7231t", "bk7231n"]))
+def test_resume_after_power_cut_at_any_point(tmp_path_factory, cut, chip):
+    folder = tmp_path_factory.mktemp("cut")
+    fw, body = firmware_file(folder, chip, size=200_000, seed=cut)
+    image = folder / "chip.bin"
+    with ops.open_chip(url(chip, image), ListReporter()) as io:
+        untouched_bootloader = chip_bytes(io)[:BOOT]
+    try:
+        with ops.open_chip(url(chip, image, power_cut_after=cut), ListReporter()) as io:
+            ops.flash_firmware(io, fw)
+    except LinkError:
+        pass  # the power went away mid-flash
+    reporter = ListReporter()
+    with ops.open_chip(url(chip, image), reporter) as io:  # power back, run it again
+        result = ops.resume(io) or ops.flash_firmware(io, fw)
+        flash = chip_bytes(io)
+        assert not pending_write_journals(identity(io.info))
+    assert flash[BOOT : BOOT + len(body)] == body
+    assert flash[:BOOT] == untouched_bootloader
+    assert result.verified >= 0
+
+
+def test_resume_command_continues_after_interrupt(tmp_path, monkeypatch):
+    fw, body = firmware_file(tmp_path, "bk7231n")
+    image = tmp_path / "chip.bin"
+    calls = {"n": 0}
+    original = ChipIO.write
+
+    def ctrl_c_after_20(self, address, data):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise KeyboardInterrupt
+        return original(self, address, data)
+
+    monkeypatch.setattr(ChipIO, "write", ctrl_c_after_20)
+    with pytest.raises(KeyboardInterrupt):
+        with ops.open_chip(url("bk7231n", image), ListReporter()) as io:
+            ident = identity(io.info)
+            ops.flash_firmware(io, fw)
+    monkeypatch.setattr(ChipIO, "write", original)
+    journals = pending_write_journals(ident)
+    assert len(journals) == 1 and json.loads(journals[0].path.read_text())["done"]  # valid, partial
+    with ops.open_chip(url("bk7231n", image), ListReporter()) as io:
+        result = ops.resume(io)
+        assert result is not None and result.resumed and 0 < result.written < len(body) // 4096
+        assert chip_bytes(io)[BOOT : BOOT + len(body)] == body
+        assert ops.resume(io) is None
+
+
+def test_baud_auto_picks_fastest_clean_rate(tmp_path):
+    reporter = ListReporter()
+    with ops.open_chip(url("bk7231n", tmp_path / "c.bin", corrupt=0.01, noisy_above=921600), reporter) as io:
+        assert io.session.baudrate == 921600
+        assert ops.backup(io).path.read_bytes() == chip_bytes(io)
+
+
+def test_baud_falls_back_mid_run_without_starting_over(tmp_path):
+    reporter = ListReporter()
+    with ops.open_chip(url("bk7231n", tmp_path / "c.bin", corrupt=0.0004, seed=2, noisy_above=921600), reporter, baudrate=115200) as io:
+        assert set_baudrate(io.session, 2000000, reporter)
+        result = ops.backup(io)
+        assert result.path.read_bytes() == chip_bytes(io)
+        assert io.session.baudrate <= 921600
+    assert any("continuing at" in e.message for e in reporter.kinds("warning"))
+
+
+def test_requested_baud_that_fails_falls_back_to_115200(tmp_path):
+    reporter = ListReporter()
+    with ops.open_chip(url("bk7231t", tmp_path / "c.bin", corrupt=0.05, noisy_above=460800), reporter, baudrate=2000000) as io:
+        assert io.session.baudrate == 115200
+    assert reporter.kinds("warning")
+
+
+def test_restore_of_another_devices_backup_needs_consent(tmp_path):
+    with ops.open_chip(url("bk7231n", tmp_path / "a.bin", seed=1), ListReporter()) as io:
+        other = ops.backup(io)
+    with ops.open_chip(url("bk7231n", tmp_path / "b.bin", seed=2), ListReporter()) as io:
+        with pytest.raises(UsageError, match="another device"):
+            ops.restore_backup(io, other.path)
+        ops.restore_backup(io, other.path, other_device=True)
+        assert chip_bytes(io) == other.path.read_bytes()
+
+
+def test_sim_config_seed_changes_mac():
+    a = SimConfig.from_url("sim://bk7231n?seed=1").load_image()
+    b = SimConfig.from_url("sim://bk7231n?seed=2").load_image()
+    assert a[0x1D0024:0x1D002A] != b[0x1D0024:0x1D002A]
