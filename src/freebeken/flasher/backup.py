@@ -101,14 +101,14 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
             if crc == BLANK_SECTOR_CRC and len(run) < MAX_RUN:
                 run.append(address)
             else:
-                blank += _confirm_blank(io, saver, run)
+                blank += _confirm_blank(io, saver, run, io.session.retries_used == retries_before)
                 if crc == BLANK_SECTOR_CRC:
                     run.append(address)
                 else:
                     saver.put(address, io.read(address, crc))
                     read += 1
             events.progress(reporter, address + SECTOR, info.flash_size)
-        blank += _confirm_blank(io, saver, run)
+        blank += _confirm_blank(io, saver, run, io.session.retries_used == retries_before)
         saver.flush()
         read += saver.rereads
     image = part.read_bytes()
@@ -158,14 +158,16 @@ class _Saver:
             self.batch = []
 
 
-def _confirm_blank(io: ChipIO, saver: _Saver, run: list[int]) -> int:
-    """CheckCRC echoes neither address nor length, so a corrupted command could report another,
-    blank, range. A second CRC over the whole run must agree before blank is believed."""
+def _confirm_blank(io: ChipIO, saver: _Saver, run: list[int], line_clean: bool) -> int:
+    """CheckCRC echoes neither address nor length. A single corrupted or lost command byte always
+    changes the covered length (and every length has its own blank CRC), so a false "blank"
+    needs two coordinated faults in one 13-byte command. Once the line has shown errors we do not
+    rely on that: a second CRC over the whole run must agree before blank is believed."""
     if not run:
         return 0
     sectors = list(run)
     run.clear()
-    if io.crc(sectors[0], len(sectors) * SECTOR) == blank_crc(len(sectors) * SECTOR):
+    if line_clean or io.crc(sectors[0], len(sectors) * SECTOR) == blank_crc(len(sectors) * SECTOR):
         for address in sectors:
             saver.put(address, b"\xff" * SECTOR)
         return len(sectors)
