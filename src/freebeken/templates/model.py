@@ -1,0 +1,216 @@
+"""One model for an OpenBeken device template, its validation, and its renderings.
+
+A template is what devices.json holds for a device: vendor, name, model, chip, board, flags,
+startup command and pins ``{"7": "Rel;1"}``. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from . import chips as gpio
+from .roles import CHANNEL_UNUSED, MISSPELLINGS, OUTPUT_ROLES, PWM_ROLES, canonical
+
+TOGGLING_BUTTONS = {"Btn", "Btn_n", "Btn_pd", "Btn_pd_n"}
+
+ENTRY_FIELDS = ("vendor", "name", "model", "chip", "board", "flags", "command", "pins", "keywords", "image", "wiki")
+KNOWN_CHIPS = {"BK7231T", "BK7231N"}
+
+
+@dataclass(frozen=True)
+class PinRole:
+    role: str
+    channel: int | None = None
+    channel2: int | None = None
+
+    def text(self) -> str:
+        parts = [self.role, str(self.channel if self.channel is not None else 0)]
+        if self.channel2 is not None:
+            parts.append(str(self.channel2))
+        return ";".join(parts)
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str  # "error" (the firmware or the web app would reject it) or "warning"
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.where}: {self.message}"
+
+
+@dataclass
+class Template:
+    vendor: str = ""
+    name: str = ""
+    model: str = ""
+    chip: str = ""
+    board: str = ""
+    flags: int | None = None
+    command: str = ""
+    pins: dict[int, PinRole] = field(default_factory=dict)
+    keywords: list[str] = field(default_factory=list)
+    image: str = ""
+    wiki: str = ""
+
+    # ---- renderings ----
+
+    def to_entry(self) -> dict[str, Any]:
+        """The devices.json entry (fields in the web app's order, empty ones left out)."""
+        entry: dict[str, Any] = {}
+        for key in ("vendor", "name", "model", "chip", "board"):
+            value = getattr(self, key)
+            if value:
+                entry[key] = value
+        if self.flags is not None:
+            entry["flags"] = str(self.flags)
+        if self.command:
+            entry["command"] = self.command
+        entry["keywords"] = list(self.keywords)
+        entry["pins"] = {str(pin): role.text() for pin, role in sorted(self.pins.items())}
+        for key in ("image", "wiki"):
+            if getattr(self, key):
+                entry[key] = getattr(self, key)
+        return entry
+
+    def backlog(self, wipe: bool = True) -> list[str]:
+        """Console commands, in the order the OBK web app sends them when importing a template."""
+        lines = ["ClearIO", "lfs_format", 'StartupCommand ""', "stopDriver *"] if wipe else []
+        for pin, role in sorted(self.pins.items()):
+            channels = " ".join(str(c) for c in (role.channel or 0, role.channel2) if c is not None)
+            lines.append(f"backlog setPinRole {pin} {role.role}; setPinChannel {pin} {channels}")
+        if self.flags is not None:
+            lines.append(f"Flags {self.flags}")
+        if self.command:
+            lines.append(f'StartupCommand "{self.command}"')
+        return lines
+
+
+class TemplateSyntaxError(UsageError):
+    """Invalid JSON, with the position a person can find in their editor."""
+
+    def __init__(self, message: str, line: int, column: int, source: str = "") -> None:
+        where = f"{source}:" if source else ""
+        super().__init__(
+            f"{where}{line}:{column}: {message}",
+            hint="Fix the JSON at that position (a text editor shows line and column) and check again.",
+        )
+        self.line = line
+        self.column = column
+
+
+def parse_json(text: str, source: str = "") -> Any:
+    """json.loads with errors that say where and what, including the classic trailing comma."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        before = text[: e.pos].rstrip()
+        if before.endswith(",") and text[e.pos : e.pos + 1] in "}]":
+            comma = len(before) - 1
+            line = text.count("\n", 0, comma) + 1
+            column = comma - (text.rfind("\n", 0, comma) + 1) + 1
+            closing = text[e.pos]
+            raise TemplateSyntaxError(f"trailing comma before '{closing}' - JSON does not allow it; remove the comma", line, column, source) from None
+        raise TemplateSyntaxError(e.msg, e.lineno, e.colno, source) from None
+
+
+_PIN_TEXT = re.compile(r"^\s*([^;]*?)\s*(?:;\s*(-?\d+)\s*)?(?:;\s*(-?\d+)\s*)?$")
+
+
+def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
+    """Read a devices.json entry, normalising what the web app normalises, and report problems."""
+    problems: list[Problem] = []
+    prefix = f"{where}." if where else ""
+    if not isinstance(entry, dict):
+        return Template(), [Problem("error", where or "entry", "a template must be a JSON object {...}")]
+    for key in entry:
+        if key not in ENTRY_FIELDS and key != "bDetailed":
+            problems.append(Problem("warning", f"{prefix}{key}", "unknown field (devices.json does not use it)"))
+    t = Template(**{k: str(entry.get(k) or "") for k in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki")})
+    flags = entry.get("flags")
+    if flags not in (None, ""):
+        try:
+            t.flags = int(flags)
+        except (TypeError, ValueError):
+            problems.append(Problem("error", f"{prefix}flags", f"{flags!r} is not a number"))
+    keywords = entry.get("keywords", [])
+    t.keywords = [str(k) for k in keywords] if isinstance(keywords, list) else []
+    pins = entry.get("pins", {})
+    if not isinstance(pins, dict):
+        problems.append(Problem("error", f"{prefix}pins", 'must be an object like {"7": "Rel;1"}'))
+        pins = {}
+    for key, value in pins.items():
+        here = f"{prefix}pins.{key}"
+        try:
+            pin = int(str(key).strip().lstrip("Pp"))
+        except ValueError:
+            problems.append(Problem("error", here, f"{key!r} is not a GPIO number"))
+            continue
+        if pin in t.pins:
+            problems.append(Problem("error", here, f"GPIO {pin} is listed twice"))
+            continue
+        m = _PIN_TEXT.match(str(value))
+        if not m:
+            problems.append(Problem("error", here, f'{value!r} is not "Role;channel[;channel2]"'))
+            continue
+        raw_role, ch, ch2 = m.group(1), m.group(2), m.group(3)
+        role = canonical(raw_role)
+        if role is None:
+            fix = MISSPELLINGS.get(raw_role.lower())
+            hint = f" (did you mean {fix}?)" if fix else " (see freebeken template roles)"
+            problems.append(Problem("error", here, f"role {raw_role!r} is not accepted by the firmware{hint}"))
+            continue
+        if role != raw_role:
+            problems.append(Problem("warning", here, f"role {raw_role!r} written as {role!r}"))
+        t.pins[pin] = PinRole(role, int(ch) if ch is not None else None, int(ch2) if ch2 is not None else None)
+    return t, problems + validate(t, where)
+
+
+def validate(t: Template, where: str = "") -> list[Problem]:
+    prefix = f"{where}." if where else ""
+    problems: list[Problem] = []
+    if t.chip and t.chip.upper() not in KNOWN_CHIPS:
+        problems.append(Problem("warning", f"{prefix}chip", f"{t.chip!r}: freebeken knows BK7231T and BK7231N"))
+    if not t.name:
+        problems.append(Problem("warning", f"{prefix}name", "a name helps others find the template"))
+    for pin, role in sorted(t.pins.items()):
+        here = f"{prefix}pins.{pin}"
+        if not 0 <= pin < gpio.GPIO_COUNT:
+            problems.append(Problem("error", here, f"GPIO {pin} does not exist (0..{gpio.GPIO_COUNT - 1})"))
+            continue
+        if pin not in gpio.EXISTING:
+            problems.append(Problem("error", here, f"P{pin} is not bonded out on BK7231T/N packages"))
+        if role.role in PWM_ROLES and pin not in gpio.PWM_CAPABLE:
+            capable = ", ".join(str(p) for p in sorted(gpio.PWM_CAPABLE))
+            problems.append(Problem("error", here, f"P{pin} cannot do PWM (only {capable})"))
+        if role.role in ("ADC", "BAT_ADC") and pin not in gpio.ADC:
+            problems.append(Problem("warning", here, f"P{pin} is not the ADC pin (P23)"))
+        for ch in (role.channel, role.channel2):
+            if ch is not None and not 0 <= ch <= 63:
+                problems.append(Problem("error", here, f"channel {ch} is outside 0..63"))
+        if role.role not in CHANNEL_UNUSED and role.role != "None" and role.channel is None:
+            problems.append(Problem("warning", here, f"{role.role} without a channel uses channel 0"))
+        if pin in gpio.UART1 and role.role not in CHANNEL_UNUSED:
+            problems.append(Problem("warning", here, f"P{pin} is the flashing UART (RX1/TX1); check the pin"))
+    outputs = {r.channel for r in t.pins.values() if r.role in OUTPUT_ROLES}
+    for pin, role in sorted(t.pins.items()):
+        if role.role in TOGGLING_BUTTONS and outputs and role.channel not in outputs:
+            problems.append(
+                Problem("warning", f"{prefix}pins.{pin}", f"button toggles channel {role.channel}, which no output uses")
+            )
+    return problems
+
+
+def load(text: str, source: str = "") -> list[tuple[Template, list[Problem]]]:
+    """A single entry, a list of entries, or a whole devices.json ({"devices": [...]})."""
+    data = parse_json(text, source)
+    if isinstance(data, dict) and isinstance(data.get("devices"), list):
+        data = data["devices"]
+    if isinstance(data, list):
+        return [from_entry(item, f"devices[{i}]") for i, item in enumerate(data)]
+    return [from_entry(data)]

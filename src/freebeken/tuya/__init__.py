@@ -1,0 +1,1 @@
+"""Reading stock Tuya (and OpenBeken) configuration out of flash dumps. Pure: bytes in, facts out."""
