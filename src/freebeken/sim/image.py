@@ -1,7 +1,8 @@
 """A realistic stock-like 2 MiB flash image for the simulator (no Tuya or Beken code inside).
 
 Layout follows the Tuya/Beken flash map (bootloader, encrypted app from 0x11000, blank OTA area,
-RF/MAC TLV, NET sector, KV store near the end), about 45 % blank like a real stock dump.
+RF/MAC TLV, NET sector, encrypted Tuya KV store holding the device configuration), about 45 %
+blank like a real stock dump.
 The bootloader region is filler whose first bytes are tuned so its CRC-32 equals that of a
 known bootloader (T: BK7231S 1.0.5; N: BK7231N 1.0.1): tools that identify the bootloader by CRC,
 ours and the peers', then recognise the simulated chip as they would a real one.
@@ -14,13 +15,12 @@ import zlib
 
 from ..chips.layout import mac_tlv_sector
 from ..chips.profiles import BK7231T, ChipProfile
+from ..tuya.builder import AOYCOCR_U3, CB2S_METERING_PLUG, write_config
 
 FLASH_SIZE = 0x200000
 BOOTLOADER_CRC = {"BK7231T": 0xBA54C1B8, "BK7231N": 0xE14191BA}
 APP_END = 0x121000  # ~1 MiB of application
 RBL_OFFSET = 0x129F0A
-KV_START = 0x1EE000
-KV_BLOCKS = 6
 
 
 def forge_crc32(data: bytearray, pos: int, target: int) -> None:
@@ -55,7 +55,11 @@ def forge_crc32(data: bytearray, pos: int, target: int) -> None:
     data[pos : pos + 4] = solution.to_bytes(4, "little")
 
 
-def build_stock_image(chip: ChipProfile = BK7231T, seed: int = 0, mac: bytes | None = None) -> bytearray:
+def build_stock_image(
+    chip: ChipProfile = BK7231T, seed: int = 0, mac: bytes | None = None, config: dict[str, object] | None = None
+) -> bytearray:
+    """``config``: the Tuya user_param_key keys to store (default: the seed's U3 plug on T, a
+    metering plug on N)."""
     rng = random.Random(f"{chip.name}-{seed}")
     img = bytearray(b"\xff" * FLASH_SIZE)
 
@@ -71,14 +75,16 @@ def build_stock_image(chip: ChipProfile = BK7231T, seed: int = 0, mac: bytes | N
     img[:span] = head
     # application (encrypted code looks random), then its RBL trailer
     noise(chip.app_start, APP_END)
-    img[RBL_OFFSET : RBL_OFFSET + 4] = b"RBL\x00"
+    img[RBL_OFFSET : RBL_OFFSET + 52] = b"RBL\x00" + bytes(8) + b"app".ljust(16, b"\x00") + b"1.0.5".ljust(24, b"\x00")
     # RF calibration / MAC TLV and the NET sector
     mac = mac or bytes([0xC8, 0x47, 0x8C]) + rng.randbytes(3)
     tlv = mac_tlv_sector(mac)
     img[chip.mac_tlv : chip.mac_tlv + len(tlv)] = tlv
     noise(chip.mac_tlv + 0x100, chip.mac_tlv + 0x400)
     noise(chip.mac_tlv + 0x1000, chip.mac_tlv + 0x1200)
-    # Tuya KV store: key block and a few data blocks
-    noise(KV_START, KV_START + KV_BLOCKS * 0x1000)
+    # Tuya KV store with the device configuration, and the plaintext UF copy
+    if config is None:
+        config = AOYCOCR_U3 if chip is BK7231T else CB2S_METERING_PLUG
+    write_config(img, chip.name, config, seed=seed)
     return img
 

@@ -1,0 +1,217 @@
+"""``freebeken analyze`` and ``freebeken template check|show|new|submit``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import webbrowser
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from ..errors import UsageError
+from ..templates import submit as sub
+from ..templates.model import PinRole, Template, from_entry, load
+from ..tuya.analyze import analyze_bytes
+from .main import Context, command_errors
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise UsageError(f"Cannot read {path}: {e.strerror}") from e
+
+
+@click.command()
+@click.argument("file")
+@click.option("--show-secrets", is_flag=True, help="Include Wi-Fi password, local key and other secrets.")
+@click.pass_obj
+@command_errors
+def analyze(ctx: Context, file: str, show_secrets: bool) -> None:
+    """Read a backup (or a Tuya config JSON): chip, firmware, and the OpenBeken pin template."""
+    result = analyze_bytes(_read(file), file).as_dict(show_secrets)
+    if ctx.json:
+        ctx.result({"ok": True, **result})
+        return
+    c = ctx.console
+    c.print(f"[bold]{escape(file)}[/] ({result['kind']}{', ' + result['shape'] if result['shape'] else ''})")
+    firmware = result["firmware"]
+    rows = [
+        ("Chip", f"{result['chip'] or 'unknown'}" + (f"  ({'; '.join(result['chip_evidence'])})" if result["chip_evidence"] else "")),
+        ("Bootloader", f"{result['bootloader']['name'] or 'unknown'} (CRC {result['bootloader']['crc32']})" if result["bootloader"]["crc32"] else None),
+        ("Firmware", " ".join(str(v) for v in (firmware.get("kind"), firmware.get("tuya_version") or firmware.get("app_version")) if v) or None),
+        ("MAC", result["mac"]),
+        ("Tuya module", result["module"]),
+        ("Config found in", result["config_source"]),
+    ]
+    for label, value in rows:
+        if value:
+            c.print(f"  [bold]{label:16}[/] {escape(str(value))}")
+    if result["layout"]:
+        c.print("  [bold]Layout[/]           " + ", ".join(f"{k} {v}" for k, v in result["layout"].items()))
+    if result["template"]:
+        c.print("\n[bold]OpenBeken template[/]")
+        for pin, role in result["template"]["pins"].items():
+            level = result["levels"].get(pin, "")
+            c.print(f"  P{pin:<3} {role:18} {level}")
+        if result["template"].get("command"):
+            c.print(f"  startup command: {escape(result['template']['command'])!r}")
+        for driver in result["drivers"]:
+            c.print(f"  driver: {escape(driver)}")
+    if result["openbeken"]:
+        obk = result["openbeken"]
+        c.print(f"\n[bold]OpenBeken configuration[/] ({obk['long_name']}): pins {obk['pins']}, MQTT {obk['mqtt']}")
+    for title, items in (("Check", result["notes"]), ("Not mapped", result["unmapped"]), ("Warnings", result["warnings"])):
+        for item in items:
+            c.print(f"  [yellow]{title}:[/] {escape(item)}")
+    if result["secrets"].get("hidden"):
+        c.print(f"  [dim]{len(result['secrets']['hidden'])} secrets hidden (--show-secrets shows them)[/]")
+    elif result["secrets"]:
+        for key, value in result["secrets"].items():
+            c.print(f"  [red]secret[/] {key}: {escape(str(value))}")
+
+
+@click.group()
+def template() -> None:
+    """Check, show, create and submit OpenBeken device templates (devices.json entries)."""
+
+
+def _load_one(path: str) -> Template:
+    data = _read(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if not text.lstrip().startswith(("{", "[")):
+        analysis = analyze_bytes(data, path)  # a backup: take the template it implies
+        if analysis.template is None:
+            raise UsageError(f"{path}: no pin configuration found", hint="Use the pin finder on the device instead.")
+        entry = analysis.as_dict()["template"]
+        return from_entry(entry)[0]
+    results = load(text, path)
+    if len(results) != 1:
+        raise UsageError(f"{path} holds {len(results)} templates", hint="Give a file with a single entry.")
+    obj = json.loads(text)
+    if isinstance(obj, dict) and isinstance(obj.get("template"), dict):  # `analyze --json` output
+        return from_entry(obj["template"])[0]
+    return results[0][0]
+
+
+@template.command()
+@click.argument("file")
+@click.pass_obj
+@command_errors
+def check(ctx: Context, file: str) -> None:
+    """Validate one entry or a whole devices.json; exit code 2 if anything would be rejected."""
+    results = load(_read(file).decode("utf-8", "replace"), file)
+    problems = [p for _, ps in results for p in ps]
+    errors = [p for p in problems if p.severity == "error"]
+    if ctx.json:
+        ctx.result({"ok": not errors, "templates": len(results), "problems": [p.__dict__ for p in problems]})
+    else:
+        for p in problems:
+            colour = "red" if p.severity == "error" else "yellow"
+            ctx.console.print(f"[{colour}]{p.severity}[/] {escape(p.where)}: {escape(p.message)}")
+        ctx.console.print(f"{len(results)} template(s): {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+    if errors:
+        sys.exit(2)
+
+
+@template.command()
+@click.argument("file")
+@click.option("--as", "form", type=click.Choice(["backlog", "json", "devices-entry"]), default="devices-entry", show_default=True)
+@click.option("--no-wipe", is_flag=True, help="backlog: leave out the ClearIO/lfs_format/stopDriver wipe.")
+@click.pass_obj
+@command_errors
+def show(ctx: Context, file: str, form: str, no_wipe: bool) -> None:
+    """Print a template (file, devices.json entry, analyze --json output or a backup)."""
+    t = _load_one(file)
+    if form == "backlog":
+        click.echo("\n".join(t.backlog(wipe=not no_wipe)))
+    elif form == "json":
+        click.echo(json.dumps({"pins": t.to_entry()["pins"], "flags": t.flags, "command": t.command}, indent=2))
+    else:
+        click.echo(sub.fragment(t))
+
+
+@template.command()
+@click.option("--from", "source", help="A backup, or analyze --json output, to start from.")
+@click.option("--vendor", default="")
+@click.option("--name", default="")
+@click.option("--model", default="")
+@click.option("--chip", default="")
+@click.option("--board", default="")
+@click.option("--keyword", "keywords", multiple=True)
+@click.option("--pin", "pins", multiple=True, help="GPIO=Role;channel, e.g. --pin '7=Rel;1'. Repeatable.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+@command_errors
+def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, ...], keywords: tuple[str, ...], **fields: str) -> None:
+    """Make a devices.json entry from a backup or from flags; it is validated before it is written."""
+    t = _load_one(source) if source else Template()
+    for key, value in fields.items():
+        if value:
+            setattr(t, key, value)
+    if keywords:
+        t.keywords = list(keywords)
+    entry = t.to_entry()
+    for spec in pins:
+        pin, sep, role = spec.partition("=")
+        if not sep:
+            raise UsageError(f"--pin {spec!r}: expected GPIO=Role;channel")
+        entry["pins"][pin.strip()] = role.strip()
+    t, problems = from_entry(entry)
+    errors = [p for p in problems if p.severity == "error"]
+    for p in problems:
+        ctx.console.print(f"[{'red' if p.severity == 'error' else 'yellow'}]{p.severity}[/] {escape(p.where)}: {escape(p.message)}", highlight=False)
+    if errors:
+        raise UsageError("The template has errors (listed above); nothing written")
+    text = sub.fragment(t)
+    if output:
+        if output.exists():
+            raise UsageError(f"{output} already exists")
+        output.write_text(text + "\n")
+        ctx.console.print(f"written: {output}")
+    else:
+        click.echo(text)
+
+
+@template.command()
+@click.argument("file")
+@click.option("--devices-json", type=click.Path(exists=True, dir_okay=False), help="A local devices.json to make a patch against.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the prefilled issue page in the browser.")
+@click.option("-d", "--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.pass_obj
+@command_errors
+def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool, folder: Path) -> None:
+    """Prepare a template for the OpenBeken device list, no git needed. Nothing is sent."""
+    t = _load_one(file)
+    problems = from_entry(t.to_entry())[1]
+    if any(p.severity == "error" for p in problems):
+        raise UsageError("The template has errors; run `freebeken template check` first")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = sub.slug(t)
+    written = [folder / f"{name}.devices-entry.json"]
+    written[0].write_text(sub.fragment(t) + "\n")
+    if devices_json:
+        written.append(folder / f"{name}.patch")
+        written[1].write_text(sub.patch(t, Path(devices_json).read_text()))
+    link = sub.issue_link(t)
+    if ctx.json:
+        ctx.result({"ok": True, "issue_link": link, "files": [str(p) for p in written]})
+    else:
+        ctx.console.print("Open this link, check the text, and press 'Submit new issue':")
+        click.echo(link)
+        for path in written:
+            ctx.console.print(f"written: {path}")
+    if open_browser:
+        webbrowser.open(link)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(analyze)
+    group.add_command(template)

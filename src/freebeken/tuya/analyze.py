@@ -1,0 +1,262 @@
+"""``freebeken analyze``: what is in a backup, and the OpenBeken template it implies.
+
+Input: a flash dump (full, rotated by 0x11000, or partial), a Tuya config as JSON (the
+``user_param_key`` text, a dict of keys, or a cloudcutter-style profile), or a dump of a device
+already running OpenBeken. Secrets are only included when asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from ..templates.model import Template
+from ..templates.roles import ROLE_NAMES
+from . import dump as d
+from .kv import read_store
+from .mapping import Mapping, map_upk
+from .upk import parse
+
+SECRET_KEYS = {
+    "gw_bi": ("uuid", "auth_key", "psk_key"),
+    "gw_ai": ("key", "lckey", "psk21_key", "psk_key"),
+    "gw_wsm": ("ssid", "passwd"),
+}
+REPORTED_DI = ("id", "swv", "bv", "pv", "pk", "firmk", "s_id")
+
+
+@dataclass
+class Analysis:
+    source: str
+    kind: str  # "flash dump" | "config json"
+    shape: str | None = None
+    chip: str | None = None
+    chip_evidence: list[str] = field(default_factory=list)
+    bootloader: str | None = None
+    bootloader_crc: str | None = None
+    firmware: dict[str, Any] = field(default_factory=dict)
+    layout: dict[str, str] = field(default_factory=dict)
+    mac: str | None = None
+    module: str | None = None
+    config_source: str | None = None
+    tuya_config: dict[str, Any] = field(default_factory=dict)
+    device: dict[str, Any] = field(default_factory=dict)
+    mapping: Mapping | None = None
+    obk: dict[str, Any] | None = None
+    secrets: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def template(self) -> Template | None:
+        return self.mapping.template if self.mapping else None
+
+    def as_dict(self, show_secrets: bool = False) -> dict[str, Any]:
+        """The documented --json shape (see README)."""
+        m = self.mapping
+        template = None
+        if m is not None:
+            t = m.template
+            t.chip = t.chip or (self.chip or "")
+            t.board = t.board or (self.module or "")
+            template = t.to_entry()
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "shape": self.shape,
+            "chip": self.chip,
+            "chip_evidence": self.chip_evidence,
+            "bootloader": {"name": self.bootloader, "crc32": self.bootloader_crc},
+            "firmware": self.firmware,
+            "layout": self.layout,
+            "mac": self.mac,
+            "module": self.module,
+            "config_source": self.config_source,
+            "tuya_config": self.tuya_config,
+            "device": self.device,
+            "template": template,
+            "levels": {str(k): v for k, v in (m.levels if m else {}).items()},
+            "drivers": m.drivers if m else [],
+            "tuya_mcu": m.tuya_mcu if m else None,
+            "notes": m.notes if m else [],
+            "unmapped": m.unmapped if m else [],
+            "openbeken": self.obk,
+            "warnings": self.warnings,
+            "secrets": self.secrets if show_secrets else ({"hidden": sorted(self.secrets)} if self.secrets else {}),
+        }
+
+
+def analyze_bytes(data: bytes, source: str = "") -> Analysis:
+    if not data:
+        raise UsageError(f"{source or 'input'} is empty")
+    stripped = data.lstrip()
+    if stripped[:1] in (b"{", b"[") and len(data) < 256 * 1024:
+        return _analyze_json(data, source)
+    if len(data) < 0x1000:
+        raise UsageError(
+            f"{source or 'input'} is {len(data)} bytes: too small for a flash dump and not a config JSON",
+            hint="Give a backup made by `freebeken backup` (2 MiB), a partial dump of the config area, or a Tuya config JSON.",
+        )
+    return _analyze_dump(data, source)
+
+
+def _analyze_json(data: bytes, source: str) -> Analysis:
+    a = Analysis(source, "config json")
+    text = data.decode("utf-8", "replace")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        obj = None
+    if isinstance(obj, dict) and isinstance(obj.get("device_configuration"), dict):
+        upk: dict[str, Any] = obj["device_configuration"]  # cloudcutter profile
+        a.config_source = "cloudcutter device_configuration"
+    elif isinstance(obj, dict) and isinstance(obj.get("user_param_key"), (dict, str)):
+        value = obj["user_param_key"]
+        upk = parse(value) if isinstance(value, str) else value
+        a.config_source = "user_param_key field"
+    elif isinstance(obj, dict):
+        upk = obj
+        a.config_source = "config keys"
+    else:
+        upk = parse(text)
+        a.config_source = "user_param_key text"
+    if not upk:
+        raise UsageError(f"{source}: no Tuya configuration keys found", hint="Expected the user_param_key content.")
+    _apply_upk(a, {k: v for k, v in parse(json.dumps(upk)).items()} if isinstance(upk, dict) else upk)
+    a.chip = a.chip or (a.mapping.chip if a.mapping else None)
+    return a
+
+
+def _analyze_dump(data: bytes, source: str) -> Analysis:
+    a = Analysis(source, "flash dump")
+    shape = d.normalise(data)
+    a.shape = shape.kind
+    a.warnings += shape.notes
+    image = shape.image
+    full = shape.kind != "partial"
+    if full:
+        chip = d.chip_by_layout(image)
+        if chip:
+            a.chip = chip
+            a.chip_evidence.append(f"RF calibration TLV at 0x{d.TLV[chip]:X}")
+            mac = d.mac(image, chip)
+            a.mac = mac.hex(":").upper() if mac else None
+        name, crc = d.bootloader(image)
+        a.bootloader, a.bootloader_crc = name, f"0x{crc:08X}"
+        rbl = d.rbl_header(image)
+        blank_app = image[0x11000:0x12000] == b"\xff" * 0x1000
+        a.firmware = {"kind": "empty" if blank_app else "unknown"}
+        a.layout["bootloader"] = "0x0"
+        if not blank_app:
+            a.layout["application"] = "0x11000"
+        if rbl:
+            a.firmware.update(app_name=rbl.name, app_version=rbl.version)
+            a.layout["application header (RBL)"] = f"0x{d.RBL_APP:X}"
+        if chip:
+            a.layout["rf calibration / MAC"] = f"0x{d.TLV[chip]:X}"
+        for chip_name, address in d.NET_SECTOR.items():
+            cfg = d.obk_config(image[address : address + 0x1000])
+            if cfg:
+                a.chip = a.chip or chip_name
+                a.firmware["kind"] = "openbeken"
+                a.layout["openbeken config"] = f"0x{address:X}"
+                _apply_obk(a, cfg)
+    store = read_store(image)
+    if store is not None:
+        a.layout["tuya kv key block"] = f"0x{store.key_offset:X}" + ("" if full else " (file offset)")
+        a.warnings += store.warnings
+        if a.firmware.get("kind") in (None, "unknown", "empty"):
+            a.firmware["kind"] = "tuya"
+        _apply_store(a, store.values)
+    elif a.obk is None:
+        a.warnings.append("no Tuya key-value store found")
+    if a.mapping is None:
+        for where, text in d.plaintext_configs(image).items():
+            a.config_source = where
+            _apply_upk(a, parse(text))
+            a.layout["plaintext config"] = where
+            break
+    if a.mapping is None and a.obk is None:
+        a.warnings.append("no device configuration found anywhere in the dump: pins must be found with the pin finder")
+    if a.mapping and a.mapping.chip and a.chip and a.mapping.chip != a.chip:
+        a.warnings.append(f"module {a.module} suggests {a.mapping.chip}, the flash layout says {a.chip}")
+    a.chip = a.chip or (a.mapping.chip if a.mapping else None)
+    if a.mapping and a.mapping.chip:
+        a.chip_evidence.append(f"module name {a.module}")
+    return a
+
+
+def _apply_store(a: Analysis, values: dict[str, bytes]) -> None:
+    parsed: dict[str, Any] = {}
+    for key, raw in values.items():
+        text = raw.rstrip(b"\x00").decode("utf-8", "replace")
+        try:
+            parsed[key] = json.loads(text)
+        except json.JSONDecodeError:
+            parsed[key] = text
+    env = parsed.get("em_sys_env")
+    if isinstance(env, str) and env:
+        a.chip_evidence.append(f"em_sys_env {env!r}")
+    di = parsed.get("gw_di")
+    if isinstance(di, dict):
+        a.device = {k: di[k] for k in REPORTED_DI if k in di and k != "id"}
+        if "swv" in di:
+            a.firmware["tuya_version"] = di["swv"]
+        if "id" in di:
+            a.secrets["device_id"] = di["id"]
+    for key, fields in SECRET_KEYS.items():
+        block = parsed.get(key)
+        if isinstance(block, dict):
+            for f in fields:
+                if f in block:
+                    value = block[f]
+                    if key == "gw_wsm" and block.get("wfb64") and isinstance(value, str):
+                        value = _b64(value)
+                    a.secrets[f"{key}.{f}"] = value
+    baud = parsed.get("baud_cfg") or parsed.get("uart_adapt_params")
+    if "user_param_key" in values:
+        a.config_source = "tuya kv user_param_key"
+        upk = parse(values["user_param_key"])
+        if isinstance(baud, dict) and "baud" in baud and "baud" not in upk:
+            upk["baud"] = baud["baud"]
+        _apply_upk(a, upk)
+    elif isinstance(baud, dict) and "baud" in baud:
+        a.config_source = "tuya kv baud_cfg"
+        _apply_upk(a, {"baud": baud["baud"]})
+
+
+def _b64(value: str) -> str:
+    try:
+        return base64.b64decode(value).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return value
+
+
+def _apply_upk(a: Analysis, upk: dict[str, Any]) -> None:
+    a.tuya_config = {k: v for k, v in upk.items()}
+    a.mapping = map_upk(upk)
+    a.module = a.mapping.module
+
+
+def _apply_obk(a: Analysis, cfg: d.ObkConfig) -> None:
+    pins = {
+        str(pin): f"{ROLE_NAMES[role] if role < len(ROLE_NAMES) else role};{cfg.channels[pin]}"
+        for pin, role in enumerate(cfg.roles)
+        if role
+    }
+    a.obk = {
+        "config_version": cfg.version,
+        "crc_ok": cfg.crc_ok,
+        "short_name": cfg.short_name,
+        "long_name": cfg.long_name,
+        "mqtt": {"host": cfg.mqtt_host, "port": cfg.mqtt_port, "client": cfg.mqtt_client, "user": cfg.mqtt_user},
+        "wifi_ssid": cfg.wifi_ssid,
+        "pins": pins,
+        "flags": cfg.flags,
+        "startup_command": cfg.startup,
+    }
+    a.secrets.update({f"openbeken.{k}": v for k, v in cfg.secrets.items() if v})
+    if not cfg.crc_ok:
+        a.warnings.append("the OpenBeken config sector fails its CRC: it may be half-written")

@@ -1,0 +1,265 @@
+"""Tuya configuration keys -> OpenBeken pin roles, honouring active levels. Pure.
+
+Rules (reference tuya-storage §6.4): ``X_lv`` 1 = active high, 0 = active low. OBK's Rel/LED/
+WifiLED are on when high (``_n``: low); OBK's Btn is an active-low input with pull-up (``Btn_n``
+inverts). Anything that cannot be mapped is listed, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..templates.model import PinRole, Template
+from .upk import Value
+
+_NUM = r"(\d*)"
+I2C_DRIVERS = {  # dmod -> OBK driver name (LibreTiny docs)
+    2: "SM2135", 3: "SM2135", 4: "SM2135", 5: "BP1658CJ", 6: "BP5758D", 7: "SM2235",
+}  # fmt: skip
+DRIVER_ROLES = {
+    "SM2135": ("SM2135DAT", "SM2135CLK"),
+    "BP5758D": ("BP5758D_DAT", "BP5758D_CLK"),
+    "BP1658CJ": ("BP1658CJ_DAT", "BP1658CJ_CLK"),
+    "SM2235": ("SM2235DAT", "SM2235CLK"),
+    "KP18058": ("KP18058_DAT", "KP18058_CLK"),
+}
+REPORT_ONLY = ("ctrl_pin", "buzzer_io", "bz_pin_pin", "buzzer_pwm", "alt_pin_pin", "one_wire_pin")
+
+
+@dataclass
+class Mapping:
+    template: Template = field(default_factory=Template)
+    levels: dict[int, str] = field(default_factory=dict)
+    drivers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    module: str | None = None
+    chip: str | None = None
+    tuya_mcu: dict[str, object] | None = None
+
+
+def _int(v: Value | None) -> int | None:
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and v.isdigit():
+        return int(v)
+    return None
+
+
+class _Builder:
+    def __init__(self, upk: dict[str, Value]) -> None:
+        self.upk = upk
+        self.m = Mapping()
+        self.used: set[str] = set()
+
+    def level(self, key: str, default: int) -> int:
+        lv_key = re.sub(r"_pin$", "", key) + "_lv"
+        for candidate in (lv_key, key + "_lv"):
+            if candidate in self.upk:
+                self.used.add(candidate)
+                return 1 if _int(self.upk[candidate]) else 0
+        return default
+
+    def put(self, key: str, role: str, channel: int | None, level: int | None = None) -> None:
+        pin = _int(self.upk.get(key))
+        self.used.add(key)
+        if pin is None:
+            self.m.unmapped.append(f"{key}={self.upk.get(key)!r}: not a pin number")
+            return
+        existing = self.m.template.pins.get(pin)
+        if existing is not None:
+            self.m.notes.append(f"P{pin} is named by two keys; kept {existing.role}, ignored {key} ({role})")
+            return
+        self.m.template.pins[pin] = PinRole(role, channel if channel is not None else 0)
+        if level is not None:
+            self.m.levels[pin] = "active high" if level else "active low"
+
+    def keys(self, pattern: str) -> list[tuple[str, int | None]]:
+        """Keys matching ``pattern`` (with one ``(\\d*)`` group), with their number (None if absent)."""
+        out = []
+        for key in self.upk:
+            m = re.fullmatch(pattern, key)
+            if m:
+                out.append((key, int(m.group(1)) if m.group(1) else None))
+        return sorted(out, key=lambda kv: (kv[1] or 0, kv[0]))
+
+
+def map_upk(upk: dict[str, Value]) -> Mapping:
+    b = _Builder(upk)
+    m = b.m
+    m.module = str(upk["module"]) if "module" in upk else None
+    b.used.add("module")
+    if m.module:
+        first = m.module.upper()[:1]
+        m.chip = "BK7231T" if first == "W" else "BK7231N" if first in "CT" else None
+
+    for key, n in b.keys(rf"rl{_NUM}_pin"):
+        lv = b.level(key, 1)
+        b.put(key, "Rel" if lv else "Rel_n", n or 1, lv)
+    for key, n in b.keys(rf"rl_on{_NUM}_pin"):
+        b.put(key, "BridgeFWD", n or 1, b.level(key, 1))
+    for key, n in b.keys(rf"rl_off{_NUM}_pin"):
+        b.put(key, "BridgeREV", n or 1, b.level(key, 1))
+    reuse = _int(upk.get("netled_reuse")) == 1
+    b.used.add("netled_reuse")
+    for key, n in b.keys(rf"led{_NUM}_pin"):
+        if reuse:
+            b.used.add(key)
+            m.notes.append(f"{key}={upk[key]} skipped: netled_reuse=1 (the status LED follows the relay)")
+            continue
+        lv = b.level(key, 1)
+        b.put(key, "LED" if lv else "LED_n", n or 1, lv)
+    for pattern in (rf"bt{_NUM}_pin", rf"k{_NUM}pin_pin"):
+        for key, n in b.keys(pattern):
+            lv = b.level(key, 0)
+            b.put(key, "Btn_n" if lv else "Btn", n or 1, lv)
+            if lv:
+                m.notes.append(f"{key}: active high (lv 1) -> Btn_n; human templates often use Btn here - confirm with the pin finder")
+    for key in ("bt_pin", "reset_pin", "key_pin"):
+        if key in upk:
+            lv = b.level(key, 0)
+            b.put(key, "Btn_n" if lv else "Btn", 1, lv)
+    if "total_bt_pin" in upk:
+        lv = b.level("total_bt_pin", 0)
+        b.put("total_bt_pin", "Btn_Tgl_All_n" if lv else "Btn_Tgl_All", 0, lv)
+    for key, n in b.keys(rf"onoff{_NUM}"):
+        if _int(upk[key]) is not None and key != "onoff":
+            b.put(key, "TglChanOnTgl", n or 1)
+    for key in ("netled_pin", "netled1_pin", "netled", "wfst_pin", "wfst", "status_led_pin"):
+        if key in upk and not any(r.role.startswith("WifiLED") for r in m.template.pins.values()):
+            lv = b.level(key, 1)
+            b.put(key, "WifiLED" if lv else "WifiLED_n", 0, lv)
+            if lv:
+                m.notes.append(f"{key}: active high -> WifiLED; many human templates use WifiLED_n - confirm with the pin finder")
+    for key, n in b.keys(rf"door{_NUM}_magt_pin") + [(k, None) for k in ("gate_sensor_pin_pin", "basic_pin_pin") if k in upk]:
+        lv = b.level(key, 1)
+        b.put(key, "dInput" if lv else "dInput_n", n or 1, lv)
+    _metering(b)
+    _lights(b)
+    for key, role in (("ir", "IRRecv"), ("irpin", "IRRecv"), ("infrr", "IRRecv"), ("infre", "IRSend"),
+                      ("remote_io", "RCRecv"), ("mic", "ADC"), ("micpin", "ADC"), ("mosi", "SM16703P_DIN"),
+                      ("samp_pin", "BAT_ADC")):  # fmt: skip
+        if key in upk:
+            b.put(key, role, 0)
+    if "samp_sw_pin" in upk:
+        lv = b.level("samp_sw_pin", 1)
+        b.put("samp_sw_pin", "BAT_Relay" if lv else "BAT_Relay_n", 0, lv)
+    if "pwmhz" in upk:
+        b.used.add("pwmhz")
+        _command(m, f"PWMFrequency {upk['pwmhz']}")
+    _tuya_mcu(b)
+    for key, value in upk.items():
+        if key in b.used:
+            continue
+        if key in REPORT_ONLY or key.startswith("pir"):
+            m.unmapped.append(f"{key}={value}: no OpenBeken role (set it up by hand if needed)")
+        elif re.search(r"(_pin|pin|_io)$", key) and _int(value) is not None:
+            m.unmapped.append(f"{key}={value}: unknown key, not mapped")
+    return m
+
+
+def _command(m: Mapping, line: str) -> None:
+    m.template.command = f"{m.template.command}\r\n{line}" if m.template.command else line
+
+
+def _metering(b: _Builder) -> None:
+    upk, m = b.upk, b.m
+    chip_type = _int(upk.get("chip_type"))
+    b.used.add("chip_type")
+    for keys, role in ((("ele_pin", "epin"), "BL0937CF"), (("vi_pin", "ivpin"), "BL0937CF1")):
+        for key in keys:
+            if key in upk:
+                b.put(key, role, 0)
+                break
+    for key in ("sel_pin_pin", "ivcpin"):
+        if key in upk:
+            lv = b.level(key, 1)
+            b.put(key, "BL0937SEL" if lv else "BL0937SEL_n", 0, lv)
+            break
+    if any(r.role.startswith("BL0937") for r in m.template.pins.values()):
+        m.drivers.append("BL0937 (starts by itself when its three pins are set)")
+    if chip_type in (3, 4) or "ele_rx" in upk:
+        b.used.update({"ele_rx", "ele_tx"})
+        m.drivers.append("BL0942 on UART1 (P10/P11)")
+        _command(m, "startDriver BL0942")
+    if chip_type == 2:
+        m.unmapped.append("chip_type=2: HLW8032 power metering is not supported by OpenBeken")
+
+
+def _lights(b: _Builder) -> None:
+    upk, m = b.upk, b.m
+    colours = [c for c in "rgbcw" if f"{c}_pin" in upk]
+    cw_mode = _int(upk.get("cwtype")) == 1
+    b.used.add("cwtype")
+    if cw_mode and {"c", "w"} <= set(colours):
+        # CCT driver: w carries temperature on the lower channel, c brightness (OBK flag 8)
+        colours = [c for c in colours if c not in "cw"] + ["w", "c"]
+        m.template.flags = (m.template.flags or 0) | (1 << 8)
+        m.notes.append("cwtype=1: OBK flag 8 (alternate CW mode) set; check brightness/temperature on the device")
+    for channel, colour in enumerate(colours, start=1):
+        key = f"{colour}_pin"
+        lv = b.level(key, 1)
+        b.put(key, "PWM" if lv else "PWM_n", channel, lv)
+    if "iicscl" in upk or "iicsda" in upk:
+        driver = I2C_DRIVERS.get(_int(upk.get("dmod")) or -1) or _driver_by_current(upk)
+        b.used.update({"dmod"})
+        if driver is None:
+            m.unmapped.append("iicscl/iicsda: I2C LED driver not recognised (no dmod or current keys)")
+            b.used.update({"iicscl", "iicsda"})
+            return
+        dat, clk = DRIVER_ROLES[driver]
+        b.put("iicsda", dat, 0)
+        b.put("iicscl", clk, 0)
+        m.drivers.append(f"{driver} I2C LED driver")
+        order = [upk.get(f"iic{c}") for c in "rgbcw"]
+        if all(_int(v) is not None for v in order):
+            b.used.update(f"iic{c}" for c in "rgbcw")
+            _command(m, "LED_Map " + " ".join(str(v) for v in order))
+        current = _current_command(driver, upk)
+        if current:
+            _command(m, current)
+
+
+def _driver_by_current(upk: dict[str, Value]) -> str | None:
+    if any(k in upk for k in ("ehccur", "wampere", "iicccur")):
+        return "SM2135"
+    if "dccur" in upk:
+        return "BP5758D"
+    if "cjwcur" in upk:
+        return "BP1658CJ"
+    if "2235ccur" in upk or "2335ccur" in upk:
+        return "SM2235"
+    if "kp58wcur" in upk:
+        return "KP18058"
+    return None
+
+
+def _current_command(driver: str, upk: dict[str, Value]) -> str | None:
+    def first(*keys: str) -> Value | None:
+        return next((upk[k] for k in keys if k in upk), None)
+
+    if driver == "SM2135":
+        rgb, cw = first("ehccur", "iicccur", "campere"), first("ehwcur", "iicwcur", "wampere")
+        return f"SM2135_Current {rgb} {cw}" if rgb is not None and cw is not None else None
+    if driver == "BP5758D" and "drgbcur" in upk:
+        cw = max(_int(upk.get("dwcur")) or 0, _int(upk.get("dccur")) or 0)
+        return f"BP5758D_Current {upk['drgbcur']} {cw}"
+    if driver == "BP1658CJ" and "cjccur" in upk:
+        return f"BP1658CJ_Current {upk['cjccur']} {upk.get('cjwcur')}"
+    if driver == "SM2235" and "2235ccur" in upk:
+        return f"SM2235_Current {upk['2235ccur']} {upk.get('2235wcur')}"
+    if driver == "KP18058" and "kp58wcur" in upk:
+        return f"KP18058_Current {upk['kp58wcur']} {upk.get('kp58ccur')}"
+    return None
+
+
+def _tuya_mcu(b: _Builder) -> None:
+    """``baud_cfg``/``uart_adapt_params`` and no GPIO roles: a TuyaMCU device on UART1."""
+    baud = b.upk.get("baud")
+    if baud is None or b.m.template.pins:
+        return
+    b.used.add("baud")
+    b.m.tuya_mcu = {"baud": _int(baud) or baud, "uart": "UART1: RX1 = P10, TX1 = P11"}
+    b.m.drivers.append(f"TuyaMCU at {baud} baud")
+    _command(b.m, f"startDriver TuyaMCU\r\ntuyaMcu_setBaudRate {baud}")
