@@ -104,10 +104,26 @@ class TemplateSyntaxError(UsageError):
         self.column = column
 
 
+class _Object(dict):
+    """A JSON object that remembers keys given more than once (json.loads keeps only the last)."""
+
+    duplicates: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object()
+    obj.duplicates = []
+    for key, value in pairs:
+        if key in obj:
+            obj.duplicates.append(key)
+        obj[key] = value
+    return obj
+
+
 def parse_json(text: str, source: str = "") -> Any:
     """json.loads with errors that say where and what, including the classic trailing comma."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_pairs)
     except json.JSONDecodeError as e:
         before = text[: e.pos].rstrip()
         if before.endswith(",") and text[e.pos : e.pos + 1] in "}]":
@@ -144,6 +160,8 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
     if not isinstance(pins, dict):
         problems.append(Problem("error", f"{prefix}pins", 'must be an object like {"7": "Rel;1"}'))
         pins = {}
+    for key in getattr(pins, "duplicates", []):
+        problems.append(Problem("error", f"{prefix}pins.{key}", f"GPIO {key} is listed twice; only the last one would be used"))
     for key, value in pins.items():
         here = f"{prefix}pins.{key}"
         try:

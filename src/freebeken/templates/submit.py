@@ -34,20 +34,38 @@ def slug(t: Template) -> str:
 
 
 def patch(t: Template, devices_json: str, path: str = "devices.json") -> str:
-    """A unified diff adding the entry to ``devices_json`` (the list under "devices", or a list)."""
-    data = json.loads(devices_json)
-    devices = data["devices"] if isinstance(data, dict) else data
-    devices.append(t.to_entry())
-    indent = 4 if "\n    " in devices_json else 2
-    new = json.dumps(data, indent=indent, ensure_ascii=False) + ("\n" if devices_json.endswith("\n") else "")
-    old_lines = devices_json.splitlines(keepends=True)
-    if json.dumps(json.loads(devices_json), indent=indent, ensure_ascii=False) + ("\n" if devices_json.endswith("\n") else "") != devices_json:
-        # keep the user's formatting: insert the new entry's text before the list's closing bracket
-        close = devices_json.rstrip().rfind("]")
-        before = devices_json[:close].rstrip()
-        entry = json.dumps(t.to_entry(), indent=indent, ensure_ascii=False)
-        entry = "\n".join(" " * indent + line for line in entry.splitlines())
-        new = before + ",\n" + entry + "\n" + devices_json[close:]
-    return "".join(
-        difflib.unified_diff(old_lines, new.splitlines(keepends=True), f"a/{path}", f"b/{path}")
-    )
+    """A unified diff appending the entry to a local copy of devices.json, in that file's own
+    indentation, so that the diff touches only the new lines."""
+    json.loads(devices_json)  # refuse to patch a broken file
+    if not any(line.strip().startswith("]") for line in devices_json.splitlines()):
+        devices_json_open = devices_json.replace("[]", "[\n]", 1)  # an empty list on one line
+        return _diff(devices_json, patch_text(t, devices_json_open), path)
+    return _diff(devices_json, patch_text(t, devices_json), path)
+
+
+def _diff(old: str, new: str, path: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{path}", f"b/{path}"))
+
+
+def patch_text(t: Template, devices_json: str) -> str:
+    """devices.json with the entry appended to its list."""
+    lines = devices_json.splitlines(keepends=True)
+    close = max(i for i, line in enumerate(lines) if line.strip().startswith("]"))
+    opening = max(i for i in range(close + 1) if "[" in lines[i])
+    entries = [ln for ln in lines[opening + 1 : close] if ln.strip()]
+    base = re.match(r"\s*", lines[close]).group(0)
+    if entries:
+        indent = re.match(r"\s*", entries[0]).group(0)
+        inner = next((ln for ln in entries[1:] if ln.strip().startswith('"')), None)
+        unit = len(re.match(r"\s*", inner).group(0)) - len(indent) if inner else 2
+    else:
+        indent, unit = base + "  ", 2
+    body = json.dumps(t.to_entry(), indent=max(unit, 1), ensure_ascii=False).splitlines()
+    new_lines = [indent + line + "\n" for line in body]
+    updated = list(lines)
+    if entries:
+        last = max(i for i in range(opening + 1, close) if lines[i].strip())
+        if not updated[last].rstrip().endswith(","):
+            updated[last] = updated[last].rstrip("\r\n") + ",\n"
+    updated[close:close] = new_lines
+    return "".join(updated)

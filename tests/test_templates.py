@@ -1,0 +1,146 @@
+"""Templates: the seed's entry, validation rules, renderings, and the CLI (check/show/new/submit)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from freebeken.cli.main import main
+from freebeken.sim.image import build_stock_image
+from freebeken.templates import TemplateSyntaxError, from_entry, load
+from freebeken.templates import submit as sub
+
+SEED = """{
+      "vendor": "Aoycocr",
+      "name": "UK Smart Plug",
+      "model": "U3",
+      "chip": "BK7231T",
+      "board": "WB3",
+      "keywords": ["switch"],
+      "pins": {
+        "7": "Relay;1",
+        "1": "LED_n;1",
+        "8": "Button;1",
+      },
+"""
+CORRECTED = SEED.replace('"Button;1",', '"Button;1"').replace("      },", "      }") + "}\n"
+
+
+def test_seed_trailing_comma_gets_a_precise_error():
+    with pytest.raises(TemplateSyntaxError) as err:
+        load(SEED + "}\n", "u3.json")
+    assert (err.value.line, err.value.column) == (11, 24)  # the comma after "Button;1"
+    assert "trailing comma" in str(err.value) and str(err.value).startswith("u3.json:11:24")
+
+
+def test_corrected_seed_validates_and_renders_like_the_web_app():
+    [(t, problems)] = load(CORRECTED)
+    assert not [p for p in problems if p.severity == "error"]
+    assert {str(p.where) for p in problems} == {"pins.7", "pins.8"}  # legacy names normalised
+    assert t.to_entry()["pins"] == {"1": "LED_n;1", "7": "Rel;1", "8": "Btn;1"}
+    assert t.backlog() == [
+        "ClearIO",
+        "lfs_format",
+        'StartupCommand ""',
+        "stopDriver *",
+        "backlog setPinRole 1 LED_n; setPinChannel 1 1",
+        "backlog setPinRole 7 Rel; setPinChannel 7 1",
+        "backlog setPinRole 8 Btn; setPinChannel 8 1",
+    ]
+
+
+@pytest.mark.parametrize(
+    "pins,message",
+    [
+        ({"7": "SM2135_DAT;0"}, "did you mean SM2135DAT"),
+        ({"7": "Buzzer;1"}, "not accepted by the firmware"),
+        ({"14": "PWM;1"}, "cannot do PWM"),
+        ({"3": "Rel;1"}, "not bonded out"),
+        ({"40": "Rel;1"}, "does not exist"),
+        ({"7": "Rel;70"}, "outside 0..63"),
+        ({"x": "Rel;1"}, "not a GPIO number"),
+    ],
+)
+def test_validation_errors(pins, message):
+    _, problems = from_entry({"name": "x", "chip": "BK7231N", "pins": pins})
+    assert any(p.severity == "error" and message in p.message for p in problems), problems
+
+
+def test_duplicate_pins_are_caught_even_though_json_collapses_them():
+    [(_, problems)] = load('{"name": "x", "pins": {"7": "Rel;1", "7": "LED;1"}}')
+    assert any("listed twice" in p.message for p in problems)
+
+
+def test_warnings_do_not_block():
+    _, problems = from_entry({"name": "x", "pins": {"8": "Btn;2", "7": "Rel;1"}})
+    assert [p.severity for p in problems] == ["warning"] and "channel 2" in problems[0].message
+
+
+def test_whole_devices_json():
+    text = json.dumps({"devices": [json.loads(CORRECTED), {"name": "bad", "pins": {"9": "Nope;1"}}]})
+    results = load(text)
+    assert len(results) == 2 and any(p.severity == "error" for p in results[1][1])
+
+
+def test_issue_link_and_patch():
+    [(t, _)] = load(CORRECTED)
+    link = sub.issue_link(t)
+    query = parse_qs(urlsplit(link).query)
+    assert link.startswith("https://github.com/OpenBekenIOT/webapp/issues/new?")
+    assert '"7": "Rel;1"' in query["body"][0] and "U3" in query["title"][0]
+    base = json.dumps({"devices": [{"name": "Other", "pins": {}}]}, indent=2) + "\n"
+    diff = sub.patch(t, base)
+    assert diff.startswith("--- a/devices.json")
+    assert any(line.startswith("+") and '"7": "Rel;1"' in line for line in diff.splitlines())
+    patched = json.loads(sub.patch_text(t, base))
+    assert patched["devices"][-1] == t.to_entry() and len(patched["devices"]) == 2
+    empty = json.dumps({"devices": []}) + "\n"
+    assert "+" in sub.patch(t, empty)
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_cli_check_show_new_submit(tmp_path):
+    bad = tmp_path / "u3.json"
+    bad.write_text(SEED + "}\n")
+    result = run("template", "check", str(bad))
+    assert result.exit_code == 2 and "11:24" in result.output
+    good = tmp_path / "u3-fixed.json"
+    good.write_text(CORRECTED)
+    assert run("template", "check", str(good)).exit_code == 0
+    shown = run("template", "show", str(good), "--as", "backlog", "--no-wipe")
+    assert shown.output.splitlines()[0] == "backlog setPinRole 1 LED_n; setPinChannel 1 1"
+    backup = tmp_path / "backup.bin"
+    backup.write_bytes(build_stock_image())
+    made = run("template", "new", "--from", str(backup), "--vendor", "Aoycocr", "--name", "UK Smart Plug", "--model", "U3")
+    assert made.exit_code == 0, made.output
+    entry = json.loads(made.output[made.output.index("{") :])
+    assert entry["pins"] == {"1": "LED_n;1", "7": "Rel;1", "8": "Btn;1"} and entry["chip"] == "BK7231T"
+    rejected = run("template", "new", "--name", "x", "--pin", "14=PWM;1")
+    assert rejected.exit_code == 2 and "cannot do PWM" in rejected.output
+    devices = tmp_path / "devices.json"
+    devices.write_text(json.dumps({"devices": []}, indent=2) + "\n")
+    out = run("--json", "template", "submit", str(good), "--devices-json", str(devices), "-d", str(tmp_path / "out"))
+    record = json.loads(out.output.strip().splitlines()[-1])
+    assert record["ok"] and record["issue_link"].startswith("https://github.com/OpenBekenIOT/webapp/issues/new")
+    names = sorted(p.rsplit("/", 1)[-1] for p in record["files"])
+    assert names == ["aoycocr-uk-smart-plug-u3.devices-entry.json", "aoycocr-uk-smart-plug-u3.patch"]
+    patch = (tmp_path / "out" / names[1]).read_text()
+    assert '"Rel;1"' in patch and patch.startswith("--- a/devices.json")
+
+
+def test_cli_analyze_json_shape(tmp_path):
+    backup = tmp_path / "b.bin"
+    backup.write_bytes(build_stock_image())
+    result = run("--json", "analyze", str(backup))
+    record = json.loads(result.output.strip().splitlines()[-1])
+    for key in ("chip", "bootloader", "firmware", "layout", "mac", "module", "template", "levels", "notes", "unmapped", "warnings", "secrets"):
+        assert key in record
+    assert record["template"]["pins"]["7"] == "Rel;1" and "gw_wsm.passwd" in record["secrets"]["hidden"]
+    shown = run("--json", "analyze", "--show-secrets", str(backup))
+    assert json.loads(shown.output.strip().splitlines()[-1])["secrets"]["gw_wsm.passwd"] == "secretpass"
