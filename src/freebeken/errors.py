@@ -83,3 +83,28 @@ class SafetyError(FreebekenError):
     """freebeken refused an operation that could brick the device."""
 
     exit_code = 8
+
+
+class DeviceError(FreebekenError):
+    """Talking to an OpenBeken device over the network failed."""
+
+    exit_code = 9
+
+
+class DeviceUnreachable(DeviceError):
+    default_hint = (
+        "Check the device's IP address (your router's client list shows it), that this computer is on the same "
+        "network, and that the plug is powered. A device still in access-point mode is at 192.168.4.1."
+    )
+
+
+class DeviceAuthError(DeviceError):
+    default_hint = "The device has a web password. Pass it with --password (the user name is always 'admin')."
+
+
+class DeviceCommandError(DeviceError):
+    """The device refused a console command (unknown command or bad argument)."""
+
+    def __init__(self, message: str, code: int, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code

@@ -1,0 +1,1 @@
+"""Talking to a device running OpenBeken: HTTP client, configuration, templates, pin finder."""

@@ -1,0 +1,138 @@
+"""A typed client for the OpenBeken HTTP API (reference §2-§4)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+from ..errors import DeviceCommandError, DeviceError
+from ..templates.roles import ROLE_NAMES
+from .http import SocketTransport, Transport
+
+CM_LIMIT = 123  # longer /cm commands are executed twice by the firmware
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    chipset: str
+    mac: str
+    short_name: str
+    mqtt_host: str
+    mqtt_client: str
+    flags: int
+    startup_command: str
+    build: str
+    ip: str
+    uptime_s: int
+
+
+@dataclass(frozen=True)
+class Pins:
+    roles: list[str]  # short role name per GPIO ("None" for unused)
+    channels: list[int]
+    channels2: list[int]
+    states: list[int]
+
+    def configured(self) -> dict[int, tuple[str, int, int]]:
+        return {p: (r, self.channels[p], self.channels2[p]) for p, r in enumerate(self.roles) if r != "None"}
+
+
+class ObkClient:
+    def __init__(self, host: str, password: str | None = None, timeout: float = 5.0, transport: Transport | None = None) -> None:
+        self.transport = transport or SocketTransport(host, password, timeout)
+        self.host = host
+
+    # ---- raw access ----
+
+    def get_json(self, path: str) -> dict:
+        response = self.transport.request("GET", path)
+        if response.status != 200:
+            raise DeviceError(f"{path}: HTTP {response.status}")
+        try:
+            return json.loads(response.body)
+        except json.JSONDecodeError:
+            raise DeviceError(f"{path}: the device sent invalid JSON", hint="Update OpenBeken; this build is unusual.") from None
+
+    def cmd(self, command: str) -> object:
+        """Run a console command with a result code (``POST /api/cmnd``); raises on failure."""
+        response = self.transport.request("POST", "/api/cmnd", command.encode())
+        try:
+            data = json.loads(response.body or b"{}")
+        except json.JSONDecodeError:
+            data = {}
+        if response.status == 501:
+            raise DeviceCommandError(f"The device does not know the command: {command.split()[0]}", 501,
+                                     hint="Check the spelling, or update OpenBeken (older builds lack some commands).")  # fmt: skip
+        if response.status == 400:
+            raise DeviceCommandError(f"{command}: {data.get('msg', 'Bad argument')}", 400,
+                                     hint="Check the arguments; pin roles must be short names such as Rel, Btn, LED_n.")  # fmt: skip
+        if response.status != 200:
+            raise DeviceError(f"{command}: HTTP {response.status}")
+        return data.get("res", {})
+
+    def cm(self, command: str) -> str:
+        """``/cm`` for short commands (no result code; the firmware runs long ones twice)."""
+        if len(command) > CM_LIMIT:
+            raise ValueError("command too long for /cm; use cmd()")
+        return self.transport.request("GET", "/cm?cmnd=" + quote(command)).text()
+
+    def backlog(self, commands: list[str]) -> None:
+        """Several commands, each as its own request so that every result code is seen."""
+        for command in commands:
+            self.cmd(command)
+
+    # ---- typed views ----
+
+    def info(self) -> DeviceInfo:
+        d = self.get_json("/api/info")
+        return DeviceInfo(
+            chipset=str(d.get("chipset", "")),
+            mac=str(d.get("mac", "")),
+            short_name=str(d.get("shortName", "")),
+            mqtt_host=str(d.get("mqtthost", "")),
+            mqtt_client=str(d.get("mqtttopic", "")),
+            flags=int(d.get("flags", "0") or 0),
+            startup_command=str(d.get("startcmd", "")),
+            build=str(d.get("build", "")),
+            ip=str(d.get("ip", "")),
+            uptime_s=int(d.get("uptime_s", 0) or 0),
+        )
+
+    def pins(self) -> Pins:
+        d = self.get_json("/api/pins")
+        names = [n.strip() or "None" for n in d.get("rolenames", [])] or list(ROLE_NAMES)
+        roles = [names[r] if 0 <= r < len(names) else str(r) for r in d.get("roles", [])]
+        count = len(roles)
+        ch2 = list(d.get("channels2", []))
+        return Pins(roles, list(d.get("channels", [])), ch2 + [0] * (count - len(ch2)), list(d.get("states", [])))
+
+    def channels(self) -> dict[int, int]:
+        """``/api/channels`` repeats keys (one per pin); parse tolerantly."""
+        text = self.transport.request("GET", "/api/channels").text()
+        return {int(k): int(v) for k, v in re.findall(r'"(\d+)"\s*:\s*(-?\d+)', text)}
+
+    def get_channel(self, channel: int) -> int:
+        return int(str(self.cmd(f"GetChannel {channel}")))
+
+    def set_channel(self, channel: int, value: int) -> None:
+        self.cmd(f"SetChannel {channel} {value}")
+
+    def set_flags(self, flags: int) -> None:
+        self.cmd(f"Flags {flags}")
+
+    def set_startup_command(self, command: str) -> None:
+        escaped = command.replace('"', '\\"').replace("\r\n", "\\r\\n")
+        self.cmd(f'StartupCommand "{escaped}"')
+
+    def set_mqtt(self, host: str, port: int, client: str | None = None, user: str | None = None, password: str | None = None) -> None:
+        """``/cfg_mqtt_set`` is the only way to set the port. Empty user/password are ignored by
+        the firmware (they cannot be cleared this way)."""
+        params = {"host": host, "port": str(port)}
+        for key, value in (("client", client), ("user", user), ("password", password)):
+            if value:
+                params[key] = value
+        response = self.transport.request("GET", "/cfg_mqtt_set?" + urlencode(params))
+        if response.status != 200:
+            raise DeviceError(f"Setting MQTT failed: HTTP {response.status}")

@@ -1,0 +1,123 @@
+"""Save, restore and apply device configurations (pins, flags, startup command)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from ..errors import DeviceError, UsageError
+from ..templates.model import PinRole, Template
+from .client import ObkClient
+
+
+@dataclass
+class DeviceConfig:
+    """What ``device save`` keeps: enough to put the device back exactly."""
+
+    pins: dict[int, PinRole] = field(default_factory=dict)
+    flags: int = 0
+    startup: str = ""
+    values: dict[int, int] = field(default_factory=dict)  # channel values of configured pins
+    device: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "freebeken": "device-config",
+                "device": self.device,
+                "pins": {str(p): r.text() for p, r in sorted(self.pins.items())},
+                "flags": self.flags,
+                "startup": self.startup,
+                "values": {str(k): v for k, v in sorted(self.values.items())},
+            },
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "DeviceConfig":
+        try:
+            data = json.loads(text)
+            assert data.get("freebeken") == "device-config"
+            pins = {}
+            for pin, spec in data["pins"].items():
+                role, ch, *rest = spec.split(";")
+                pins[int(pin)] = PinRole(role, int(ch), int(rest[0]) if rest else None)
+            return cls(pins, int(data["flags"]), data["startup"], {int(k): int(v) for k, v in data["values"].items()}, data.get("device", {}))
+        except (ValueError, KeyError, AssertionError, AttributeError) as e:
+            raise UsageError("Not a configuration saved by `freebeken device save`", hint=str(e) or None) from None
+
+    def as_template(self) -> Template:
+        return Template(pins=dict(self.pins), flags=self.flags, command=self.startup)
+
+
+def save_config(client: ObkClient) -> DeviceConfig:
+    info = client.info()
+    pins = client.pins()
+    config = {p: PinRole(r, c, c2 or None) for p, (r, c, c2) in pins.configured().items()}
+    values = {pins.channels[p]: pins.states[p] for p in config if p < len(pins.states)}
+    device = {"chipset": info.chipset, "mac": info.mac, "short_name": info.short_name}
+    return DeviceConfig(config, info.flags, info.startup_command, values, device)
+
+
+@dataclass
+class Mismatch:
+    what: str
+    wanted: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: wanted {self.wanted}, the device has {self.found}"
+
+
+def replay(client: ObkClient, template: Template, wipe_scripts: bool = False) -> list[str]:
+    """Send the template as the OBK web app does; returns the commands sent."""
+    lines = template.backlog(wipe=True)
+    if not wipe_scripts:
+        lines = [ln for ln in lines if ln != "lfs_format"]  # keep the user's LittleFS scripts
+    for line in lines:
+        client.cmd(line)
+    return lines
+
+
+def verify(client: ObkClient, template: Template) -> list[Mismatch]:
+    pins = client.pins()
+    info = client.info()
+    problems: list[Mismatch] = []
+    wanted = {p: (r.role, r.channel or 0, r.channel2 or 0) for p, r in template.pins.items()}
+    found = pins.configured()
+    for pin in sorted(set(wanted) | set(found)):
+        w, f = wanted.get(pin), found.get(pin)
+        if w is not None and (f is None or f[0] != w[0] or f[1] != w[1] or (w[2] and f[2] != w[2])):
+            problems.append(Mismatch(f"P{pin}", f"{w[0]};{w[1]}", f"{f[0]};{f[1]}" if f else "nothing"))
+        elif w is None and f is not None:
+            problems.append(Mismatch(f"P{pin}", "nothing", f"{f[0]};{f[1]}"))
+    if template.flags is not None and info.flags != template.flags:
+        problems.append(Mismatch("flags", str(template.flags), str(info.flags)))
+    if template.command and info.startup_command.replace("\r\n", "\n") != template.command.replace("\r\n", "\n"):
+        problems.append(Mismatch("startup command", repr(template.command), repr(info.startup_command)))
+    return problems
+
+
+def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = False) -> tuple[DeviceConfig, list[str]]:
+    """Save the current configuration, replay ``template``, read it back. Raises ``DeviceError``
+    (with the saved configuration restored) if the device did not take it."""
+    saved = save_config(client)
+    sent = replay(client, template, wipe_scripts)
+    problems = verify(client, template)
+    if problems:
+        restore_config(client, saved)
+        raise DeviceError(
+            "The device did not take the template: " + "; ".join(map(str, problems)),
+            hint="The previous configuration was put back. Check the template (freebeken template check).",
+        )
+    return saved, sent
+
+
+def restore_config(client: ObkClient, saved: DeviceConfig) -> None:
+    template = saved.as_template()
+    replay(client, template)
+    for channel, value in saved.values.items():
+        client.set_channel(channel, value)
+    problems = verify(client, template)
+    if problems:
+        raise DeviceError("Restoring the configuration did not stick: " + "; ".join(map(str, problems)))

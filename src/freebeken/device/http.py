@@ -1,0 +1,91 @@
+"""The HTTP edge to an OpenBeken device, shaped by its firmware (reference §2.1):
+
+* the request (headers and body) goes out in **one** write - the firmware treats the request as
+  complete as soon as a read returns less than its buffer;
+* one request per connection; the reply has no Content-Length and ends when the device closes;
+* the status line may end in a bare LF, and the reason phrase is always "OK".
+
+Generic clients (httpx/h11) split writes and insist on framing the firmware does not send, so
+this is a deliberately small socket client. ``Transport`` is the interface a test double or
+another transport would implement.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import DeviceAuthError, DeviceError, DeviceUnreachable
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class Transport(Protocol):
+    def request(self, method: str, path: str, body: bytes | None = None) -> Response: ...
+
+
+def parse_response(raw: bytes) -> Response:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = raw.partition(b"\n\n")
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        raise DeviceError(f"Not an HTTP reply: {raw[:60]!r}", hint="Is this really an OpenBeken device?") from None
+    headers = {}
+    for line in lines[1:]:
+        key, _, value = line.decode("latin-1").partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return Response(status, headers, body)
+
+
+class SocketTransport:
+    def __init__(self, host: str, password: str | None = None, timeout: float = 5.0) -> None:
+        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        self.host = name or host
+        self.port = int(port) if port else 80
+        self.password = password
+        self.timeout = timeout
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> Response:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", "Connection: close"]
+        if self.password:
+            token = base64.b64encode(f"admin:{self.password}".encode()).decode()
+            lines.append(f"Authorization: Basic {token}")
+        if body is not None:
+            lines += ["Content-Type: text/plain", f"Content-Length: {len(body)}"]
+        packet = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+        try:
+            with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
+                sock.sendall(packet)
+                chunks = []
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+        except socket.timeout:
+            raise DeviceUnreachable(f"{self.address} did not answer within {self.timeout:.0f} s") from None
+        except OSError as e:
+            raise DeviceUnreachable(f"Cannot reach {self.address}: {e.strerror or e}") from None
+        response = parse_response(b"".join(chunks))
+        if response.status == 401:
+            raise DeviceAuthError(
+                f"{self.address} refused the " + ("password" if self.password else "request: it needs a password")
+            )
+        return response

@@ -1,0 +1,1 @@
+"""A simulated OpenBeken device: console commands, pins and channels, a virtual board, HTTP."""
