@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 from pathlib import Path
 
 import click
 
+from ..device.client import ObkClient
+from ..device.config import apply_template
+from ..device.pinfinder import PinFinder
 from ..flasher import operations as ops
+from ..sim.obk.board import board
+from ..sim.obk.device import ObkDevice
+from ..sim.obk.person import VirtualPerson
+from ..sim.obk.server import DeviceServer
+from ..tuya.analyze import analyze_bytes
 from .main import Context, command_errors
 
 
@@ -29,7 +38,7 @@ def demo_firmware(folder: Path, chip: str) -> Path:
 @click.pass_obj
 @command_errors
 def demo(ctx: Context, time_scale: float) -> None:
-    """Back up, flash and verify simulated BK7231T and BK7231N plugs."""
+    """Back up, analyse, flash, verify and configure simulated BK7231T and BK7231N plugs."""
     with tempfile.TemporaryDirectory(prefix="freebeken-demo-") as tmp:
         folder = Path(tmp)
         for chip in ("bk7231t", "bk7231n"):
@@ -38,6 +47,7 @@ def demo(ctx: Context, time_scale: float) -> None:
             with ops.open_chip(url, ctx.reporter) as io:
                 info = io.info.as_dict()
                 backup = ops.backup(io, folder / f"{chip}-backup.bin")
+                analysis = analyze_bytes(backup.path.read_bytes(), str(backup.path))
                 firmware = demo_firmware(folder, chip)
                 flashed = ops.flash_firmware(io, firmware)
                 verified = ops.verify_file(io, firmware)
@@ -50,14 +60,34 @@ def demo(ctx: Context, time_scale: float) -> None:
                 "flash": f"{info['flash_chip'] or 'unknown'} {info['flash_size'] // 1024} KiB",
                 "mac": info["mac"],
                 "backup": f"{backup.blank_sectors} blank sectors skipped, sha256 {backup.sha256[:12]}",
+                "analyze": f"module {analysis.module}, template {json.dumps(analysis.as_dict()['template']['pins'])}",
                 "flash firmware": f"{flashed.written} sectors written and verified",
                 "verify": "matches" if verified.ok else "DIFFERS",
                 "flash again": f"{again.written} sectors written (identical image skipped)",
                 "restore stock": f"{restored.written} sectors written back",
             }
+            if analysis.template is not None and chip == "bk7231t":
+                summary.update(configure_simulated_device(analysis.template))
             for key, value in summary.items():
                 ctx.console.print(f"  {key:16} {value}")
             ctx.result({"chip": chip, **summary})
+
+
+def configure_simulated_device(template) -> dict[str, str]:
+    """The flashed plug boots OpenBeken: apply the template from the backup to a simulated U3
+    device, press its button, and let the pin finder confirm the wiring."""
+    with DeviceServer(ObkDevice(board("u3"))) as server:
+        client = ObkClient(server.address)
+        apply_template(client, template)
+        server.device.click(8)
+        clicked = ("relay", 7, "click on") in server.device.board.take_events()
+        found = PinFinder(client, VirtualPerson(server.address), pulse=0).run()
+        same = found.template.to_entry()["pins"] == template.to_entry()["pins"]
+    return {
+        "configure": f"template applied to the simulated OpenBeken device at {server.address}",
+        "button test": "pressing the button clicks the relay" if clicked else "BUTTON DID NOT SWITCH THE RELAY",
+        "pin finder": "confirms the template" if same else f"found {found.template.to_entry()['pins']}",
+    }
 
 
 def register(group: click.Group) -> None:

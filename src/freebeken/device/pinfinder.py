@@ -161,11 +161,12 @@ def propose(findings: list[Finding], known: dict[int, PinRole] | None = None) ->
     R, G, B, C, W order."""
     pins: dict[int, PinRole] = dict(known or {})
     notes: list[str] = []
-    relays = sorted(f.pin for f in findings if f.part == "relay")
-    relay_of = {pin: n for n, pin in enumerate(relays, start=1)}
-    for f in findings:
-        if f.part == "relay":
-            pins[f.pin] = PinRole("Rel" if f.active_high else "Rel_n", relay_of[f.pin])
+    relay_of = {p: r.channel or 0 for p, r in pins.items() if r.role in ("Rel", "Rel_n")}
+    free = (n for n in range(1, 64) if n not in relay_of.values())
+    for f in sorted((f for f in findings if f.part == "relay"), key=lambda f: f.pin):
+        relay_of[f.pin] = next(free)
+        pins[f.pin] = PinRole("Rel" if f.active_high else "Rel_n", relay_of[f.pin])
+    relays = sorted(relay_of, key=lambda p: relay_of[p])
     leds = [f for f in findings if f.part == "led"]
     for i, f in enumerate(sorted(leds, key=lambda f: f.pin)):
         suffix = "" if f.active_high else "_n"

@@ -285,8 +285,9 @@ def _power(dev: ObkDevice, rest: str, index: int | None = None) -> object:
     if len(relays) > 1:
         base = 1 if 0 in relays else 0  # POWERn is channel n-1 when channel 0 has a relay
         return {f"POWER{ch + base}": "ON" if dev.value(ch) else "OFF" for ch in relays}
-    ch = targets[0] if targets else 1
-    return {"POWER": "ON" if dev.value(ch) else "OFF"}
+    if not targets:
+        return {"POWER": "ON"}  # what the firmware answers when it has no relay at all
+    return {"POWER": "ON" if dev.value(targets[0]) else "OFF"}
 
 
 def _flags(dev: ObkDevice, rest: str) -> object:

@@ -1,0 +1,258 @@
+"""``freebeken device ...``, ``freebeken pins find`` and ``freebeken sim device``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..device.client import ObkClient
+from ..device.config import DeviceConfig, apply_template, restore_config, save_config
+from ..device.pinfinder import PinFinder
+from ..errors import UsageError
+from ..flasher.journal import atomic_write
+from ..templates.model import from_entry, load
+from .main import Context, command_errors
+from .template_cmds import _load_one
+
+
+def device_options(func):
+    func = click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="Web password (user is always admin).")(func)
+    func = click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for the device.")(func)
+    return click.argument("host")(func)
+
+
+def _client(host: str, password: str | None, timeout: float) -> ObkClient:
+    return ObkClient(host, password, timeout)
+
+
+@click.group()
+def device() -> None:
+    """Talk to a device running OpenBeken (HOST = IP address, or host:port)."""
+
+
+@device.command()
+@device_options
+@click.pass_obj
+@command_errors
+def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
+    """Chip, names, MQTT, flags, startup command."""
+    data = _client(host, password, timeout).info().__dict__
+    if ctx.json:
+        ctx.result({"ok": True, **data})
+        return
+    for key, value in data.items():
+        ctx.console.print(f"  [bold]{key:16}[/] {escape(str(value))}")
+
+
+@device.command()
+@device_options
+@click.pass_obj
+@command_errors
+def pins(ctx: Context, host: str, password: str | None, timeout: float) -> None:
+    """Configured pins: role, channel, channel value."""
+    p = _client(host, password, timeout).pins()
+    rows = [{"pin": pin, "role": r, "channel": c, "channel2": c2, "state": p.states[pin]} for pin, (r, c, c2) in p.configured().items()]
+    if ctx.json:
+        ctx.result({"ok": True, "pins": rows})
+        return
+    table = Table("GPIO", "role", "channel", "state")
+    for row in rows:
+        table.add_row(f"P{row['pin']}", row["role"], str(row["channel"]), str(row["state"]))
+    ctx.console.print(table)
+
+
+@device.command()
+@device_options
+@click.argument("command", nargs=-1, required=True)
+@click.pass_obj
+@command_errors
+def cmd(ctx: Context, host: str, password: str | None, timeout: float, command: tuple[str, ...]) -> None:
+    """Run a console command, e.g. `freebeken device cmd HOST Power toggle`."""
+    result = _client(host, password, timeout).cmd(" ".join(command))
+    if ctx.json:
+        ctx.result({"ok": True, "result": result})
+    else:
+        click.echo(json.dumps(result) if isinstance(result, (dict, list)) else result)
+
+
+@device.command()
+@device_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+@command_errors
+def save(ctx: Context, host: str, password: str | None, timeout: float, output: Path) -> None:
+    """Save pins, flags and startup command to a file (for `device restore`)."""
+    if output.exists():
+        raise UsageError(f"{output} already exists", hint="Choose another -o name.")
+    config = save_config(_client(host, password, timeout))
+    atomic_write(output, config.to_json().encode())
+    ctx.console.print(f"saved {len(config.pins)} pins to {output}")
+    ctx.result({"ok": True, "path": str(output)})
+
+
+@device.command()
+@device_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+@command_errors
+def restore(ctx: Context, host: str, password: str | None, timeout: float, file: str) -> None:
+    """Put a configuration saved with `device save` back, and verify it."""
+    restore_config(_client(host, password, timeout), DeviceConfig.from_json(Path(file).read_text()))
+    ctx.console.print("restored and verified")
+    ctx.result({"ok": True})
+
+
+@device.command()
+@device_options
+@click.argument("template_file")
+@click.option("--wipe-scripts", is_flag=True, help="Also format LittleFS (the web app does; it deletes scripts).")
+@click.option("--save-to", type=click.Path(dir_okay=False, path_type=Path), help="Where to keep the previous configuration.")
+@click.pass_obj
+@command_errors
+def apply(ctx: Context, host: str, password: str | None, timeout: float, template_file: str, wipe_scripts: bool, save_to: Path | None) -> None:
+    """Apply a template (file, devices.json entry, analyze --json output or a backup), verified."""
+    template = _load_one(template_file)
+    errors = [p for p in from_entry(template.to_entry())[1] if p.severity == "error"]
+    if errors:
+        raise UsageError("The template has errors: " + "; ".join(map(str, errors)))
+    client = _client(host, password, timeout)
+    saved, sent = apply_template(client, template, wipe_scripts)
+    target = save_to or Path(f"{saved.device.get('short_name') or 'device'}-before-template.json")
+    if not target.exists():
+        atomic_write(target, saved.to_json().encode())
+    ctx.console.print(f"applied and verified ({len(sent)} commands); previous configuration saved to {target}")
+    ctx.result({"ok": True, "commands": sent, "previous": str(target)})
+
+
+class TerminalAsker:
+    """The person at the keyboard."""
+
+    def what_happened(self, pin: int) -> str:
+        choice = click.prompt(
+            f"P{pin} pulsed 3 times. What happened? [r]elay clicked, [l]ED flashed, light [b]ulb lit, [n]othing",
+            type=click.Choice(["r", "l", "b", "n"]),
+            default="n",
+        )
+        return {"r": "relay", "l": "led", "b": "light", "n": "nothing"}[choice]
+
+    def is_on(self, pin: int, part: str) -> bool:
+        thing = {"relay": "the relay ON (load powered)", "led": "the LED lit", "light": "the light on"}[part]
+        return click.confirm(f"P{pin} is held high now. Is {thing}?", default=True)
+
+    def colour(self, pin: int) -> str:
+        return click.prompt("Which colour? r, g, b, c (cold white), w (warm white)", type=click.Choice(list("rgbcw")))
+
+    def press_button(self, number: int, again: bool) -> bool:
+        text = "Press the same button once more" if again else f"Press button {number} once (click)"
+        return click.prompt(f"{text}, then Enter - or type 'done' if there are no more buttons", default="", show_default=False).strip().lower() != "done"
+
+
+class AnswersAsker:
+    """Answers from a file: {"outputs": {"7": "relay", "1": "led"}, "on": {"1": false},
+    "colours": {"26": "r"}} - buttons are then asked for on the terminal unless "buttons": 0."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self.terminal = TerminalAsker()
+
+    def what_happened(self, pin: int) -> str:
+        return str(self.data.get("outputs", {}).get(str(pin), "nothing"))
+
+    def is_on(self, pin: int, part: str) -> bool:
+        return bool(self.data.get("on", {}).get(str(pin), True))
+
+    def colour(self, pin: int) -> str:
+        return str(self.data.get("colours", {}).get(str(pin), "w"))
+
+    def press_button(self, number: int, again: bool) -> bool:
+        if number > int(self.data.get("buttons", 1)):
+            return False
+        return self.terminal.press_button(number, again)
+
+
+@click.group()
+def pins_group() -> None:
+    """Find which GPIO is the relay, LED and button."""
+
+
+@pins_group.command()
+@device_options
+@click.option("--answers", help="A JSON file of answers, or 'sim' for a simulated device's virtual person.")
+@click.option("--known", multiple=True, help="Pins already known, e.g. --known '7=Rel;1' (from `analyze`).")
+@click.option("--skip", multiple=True, type=int, help="GPIOs not to touch.")
+@click.option("--pulse", default=0.4, show_default=True, help="Seconds per on/off while pulsing.")
+@click.option("-y", "--yes", "assume_yes", is_flag=True, help="Apply the result without asking.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the template here.")
+@click.pass_obj
+@command_errors
+def find(
+    ctx: Context, host: str, password: str | None, timeout: float, answers: str | None, known: tuple[str, ...],
+    skip: tuple[int, ...], pulse: float, assume_yes: bool, output: Path | None,
+) -> None:  # fmt: skip
+    """Pulse each pin and ask what happened; then find the buttons; propose and apply a template."""
+    client = _client(host, password, timeout)
+    if answers == "sim":
+        from ..sim.obk.person import VirtualPerson
+
+        asker = VirtualPerson(host, password)
+    elif answers:
+        asker = AnswersAsker(json.loads(Path(answers).read_text()))
+    else:
+        asker = TerminalAsker()
+    known_pins = from_entry({"pins": dict(k.split("=", 1) for k in known)})[0].pins if known else {}
+    result = PinFinder(client, asker, ctx.reporter, pulse=pulse).run(set(skip), known_pins)
+    ctx.reporter.close()
+    entry = result.template.to_entry()
+    if not ctx.json:
+        ctx.console.print("[bold]Proposed template[/]: " + json.dumps(entry["pins"]))
+        for note in result.notes:
+            ctx.console.print(f"  [yellow]note:[/] {escape(note)}")
+    if output:
+        atomic_write(output, (json.dumps(entry, indent=2) + "\n").encode())
+    applied = False
+    if entry["pins"] and (assume_yes or (not ctx.json and click.confirm("Apply it to the device now?", default=True))):
+        apply_template(client, result.template)
+        applied = True
+        if not ctx.json:
+            ctx.console.print("[green]applied and verified[/]")
+    ctx.result({"ok": True, "template": entry, "notes": result.notes, "applied": applied})
+
+
+def sim_device_command(group: click.Group) -> None:
+    @group.command("device")
+    @click.option("--board", type=click.Choice(["u3", "strip", "bulb"]), default="u3", show_default=True)
+    @click.option("--chip", type=click.Choice(["BK7231T", "BK7231N"]), default="BK7231T", show_default=True)
+    @click.option("--port", default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = any free port).")
+    @click.option("--password", default="", help="Require this web password.")
+    @click.pass_obj
+    @command_errors
+    def sim_device(ctx: Context, board: str, chip: str, port: int, password: str) -> None:
+        """Serve a simulated OpenBeken device on 127.0.0.1 until Ctrl-C."""
+        from ..sim.obk.board import board as make_board
+        from ..sim.obk.device import ObkDevice
+        from ..sim.obk.server import DeviceServer
+
+        dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
+        server = DeviceServer(dev, port=port).start()
+        click.echo(f"device: {server.address}")
+        click.echo(f"board: {dev.board.name}")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+
+
+def register(group: click.Group) -> None:
+    group.add_command(device)
+    group.add_command(pins_group, "pins")
+    sim_device_command(group.commands["sim"])  # type: ignore[arg-type]
