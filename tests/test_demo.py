@@ -12,8 +12,8 @@ def test_demo_runs_the_journey():
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     done = {r["chip"]: r for r in records if r.get("event") == "result"}
-    assert set(done) == {"bk7231t", "bk7231n"}
-    t = done["bk7231t"]
+    assert set(done) == {"BK7231T", "BK7231N"}
+    t = done["BK7231T"]
     assert t["verify"] == "matches" and t["flash again"].startswith("0 sectors")
     assert '"7": "Rel;1"' in t["analyze"] and t["pin finder"] == "confirms the template"
     assert t["button test"] == "pressing the button clicks the relay"

@@ -70,7 +70,7 @@ def demo(ctx: Context, time_scale: float) -> None:
                 summary.update(configure_simulated_device(analysis.template))
             for key, value in summary.items():
                 ctx.console.print(f"  {key:16} {value}")
-            ctx.result({"chip": chip, **summary})
+            ctx.result(summary)
 
 
 def configure_simulated_device(template) -> dict[str, str]:
