@@ -53,3 +53,64 @@ def firmware_file(folder: Path, chip: str, size: int = 400_000, seed: int = 1) -
         path = folder / f"OpenBK7231N_QIO_1.17.{seed}.bin"
         path.write_bytes(b"\x5a" * 0x11000 + body)
     return path, body
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mosquitto:
+    """A real mosquitto broker on a free loopback port (installed by scripts/test)."""
+
+    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+        import shutil
+        import subprocess
+
+        self.folder = folder
+        self.port = free_port()
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        conf = folder / "mosquitto.conf"
+        import getpass
+
+        # as root, mosquitto would switch to user "mosquitto", who cannot read pytest's 0700 folders
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stderr", f"user {getpass.getuser()}"]
+        if users:
+            pwfile = folder / "passwd"
+            pwfile.write_text("")
+            for user, password in users.items():
+                subprocess.run([shutil.which("mosquitto_passwd") or "mosquitto_passwd", "-b", str(pwfile), user, password], check=True)
+            lines += ["allow_anonymous false", f"password_file {pwfile}"]
+        else:
+            lines.append("allow_anonymous true")
+        conf.write_text("\n".join(lines) + "\n")
+        self.cmd = [binary, "-c", str(conf)]
+        self.proc = None
+        self.start()
+
+    def start(self) -> None:
+        import socket
+        import subprocess
+        import time
+
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def url(self, user: str | None = None, password: str | None = None) -> str:
+        creds = f"{user}:{password}@" if user else ""
+        return f"mqtt://{creds}127.0.0.1:{self.port}"

@@ -80,7 +80,8 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
     if path == "/cfg_pins":
         return html(_cfg_pins(dev, query))
     if path == "/ha_discovery":
-        running = bool(dev.mqtt["host"]) and any(l for l in dev.listeners)
+        agent = getattr(dev, "mqtt_agent", None)
+        running = agent is not None and agent.connected.is_set()
         if running:
             dev._notify("discovery", {"prefix": query.get("prefix", "homeassistant")[:31]})
         return head(200, "text/plain") + (b"MQTT discovery queued." if running else b"MQTT not running.")
@@ -161,6 +162,8 @@ def _cfg_pins(dev: ObkDevice, query: dict[str, str]) -> str:
             except (ValueError, IndexError):
                 continue
         dev._refresh_outputs()
+    if changed:
+        dev._notify("pins", {})
     return f"Pins update - {reqs} reqs, {changed} changed!"
 
 
@@ -205,6 +208,9 @@ class DeviceServer(socketserver.ThreadingTCPServer):
         super().__init__((host, port), _Handler)
         self.device = device
         self._thread: threading.Thread | None = None
+        from .mqtt import MqttAgent  # the firmware's MQTT client, idle until a broker is set
+
+        self.mqtt = MqttAgent(device)
 
     @property
     def address(self) -> str:
@@ -217,6 +223,7 @@ class DeviceServer(socketserver.ThreadingTCPServer):
         return self
 
     def stop(self) -> None:
+        self.mqtt.stop()
         self.shutdown()
         self.server_close()
 

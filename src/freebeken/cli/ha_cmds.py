@@ -1,0 +1,98 @@
+"""``freebeken ha setup|check|remove``."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..device.client import ObkClient
+from ..errors import FreebekenError
+from ..ha.broker import Broker
+from ..ha.operations import check as do_check
+from ..ha.operations import remove as do_remove
+from ..ha.operations import setup as do_setup
+from .main import Context, command_errors
+
+BROKER_HELP = "mqtt://[user:password@]host[:port] - the broker Home Assistant uses."
+
+
+class HaSetupFailed(FreebekenError):
+    exit_code = 11
+
+
+@click.group()
+def ha() -> None:
+    """Home Assistant via MQTT discovery."""
+
+
+@ha.command()
+@click.argument("host")
+@click.option("--broker", required=True, help=BROKER_HELP)
+@click.option("--client-id", help="MQTT client id / base topic (default: from the device name).")
+@click.option("--name", help="Device name shown in Home Assistant.")
+@click.option("--prefix", default="homeassistant", show_default=True, help="Home Assistant's discovery prefix.")
+@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="The device's web password.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the device on the broker.")
+@click.pass_obj
+@command_errors
+def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str | None, prefix: str, password: str | None, timeout: float) -> None:
+    """Point the device at the broker, enable discovery, and verify it end to end."""
+    result = do_setup(ObkClient(host, password), Broker.from_url(broker), client_id=client_id, name=name,
+                      prefix=prefix, timeout=timeout, reporter=ctx.reporter)  # fmt: skip
+    ctx.reporter.close()
+    if ctx.json:
+        ctx.result({"ok": not result.problems, **result.as_dict()})
+    else:
+        table = Table("entity id", "type", "name")
+        for e in result.entities:
+            table.add_row(e.entity_id, e.component, e.name)
+        ctx.console.print(f"Device [bold]{escape(result.long_name)}[/] on the broker as [bold]{result.client_id}[/]: "
+                          + ("[green]online[/]" if result.online else "[red]not online[/]"))  # fmt: skip
+        ctx.console.print(table)
+        ctx.console.print(f"round trip: {escape(result.round_trip)}")
+        for problem in result.problems:
+            ctx.console.print(f"[red]problem:[/] {escape(problem)}")
+    if result.problems:
+        raise HaSetupFailed("Home Assistant setup is not complete", hint="Run `freebeken ha check` for a diagnosis.")
+
+
+@ha.command()
+@click.argument("target", metavar="HOST|CLIENT_ID")
+@click.option("--broker", required=True, help=BROKER_HELP)
+@click.option("--prefix", default="homeassistant", show_default=True)
+@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD")
+@click.pass_obj
+@command_errors
+def check(ctx: Context, target: str, broker: str, prefix: str, password: str | None) -> None:
+    """Explain in plain words why a device does (not) show up in Home Assistant."""
+    diagnoses = do_check(target, Broker.from_url(broker), prefix=prefix, password=password)
+    if ctx.json:
+        ctx.result({"ok": all(d.ok for d in diagnoses), "diagnoses": [d.__dict__ for d in diagnoses]})
+    else:
+        for d in diagnoses:
+            mark = "[green]ok[/]" if d.ok else f"[red]{d.code}[/]"
+            ctx.console.print(f"{mark} {escape(d.message)}")
+            if d.hint:
+                ctx.console.print(f"   [dim]what to do:[/] {escape(d.hint)}")
+    if not all(d.ok for d in diagnoses):
+        raise SystemExit(HaSetupFailed.exit_code)
+
+
+@ha.command()
+@click.argument("target", metavar="HOST|CLIENT_ID")
+@click.option("--broker", required=True, help=BROKER_HELP)
+@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD")
+@click.pass_obj
+@command_errors
+def remove(ctx: Context, target: str, broker: str, password: str | None) -> None:
+    """Remove the device's entities from Home Assistant (clears its retained discovery configs)."""
+    cleared = do_remove(target, Broker.from_url(broker), password=password)
+    if ctx.json:
+        ctx.result({"ok": True, "cleared": cleared})
+    else:
+        ctx.console.print(f"cleared {len(cleared)} discovery configs")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(ha)

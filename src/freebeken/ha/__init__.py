@@ -1,0 +1,1 @@
+"""Home Assistant through MQTT discovery: set a device up, prove it arrived, diagnose, remove."""

@@ -1,0 +1,124 @@
+"""The MQTT edge: a small synchronous wrapper around paho-mqtt for one-shot checks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+
+from ..errors import FreebekenError, UsageError
+
+
+class BrokerError(FreebekenError):
+    exit_code = 10
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int = 1883
+    user: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> "Broker":
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise UsageError(f"Not a broker URL: {url!r}", hint="Use mqtt://[user:password@]host[:port], e.g. mqtt://192.168.1.10")
+        return cls(parts.hostname, parts.port or 1883, unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password else None)  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"mqtt://{self.user + '@' if self.user else ''}{self.host}:{self.port}"
+
+
+class Session:
+    """Connected MQTT client that records every message it receives."""
+
+    def __init__(self, broker: Broker, timeout: float = 5.0) -> None:
+        self.broker = broker
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._cv = threading.Condition()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"freebeken-{time.monotonic_ns() % 10**9}")
+        if broker.user:
+            self.client.username_pw_set(broker.user, broker.password)
+        self.client.on_message = self._on_message
+        result: dict[str, object] = {}
+        done = threading.Event()
+
+        def on_connect(client, userdata, flags, reason_code, properties) -> None:
+            result["rc"] = reason_code
+            done.set()
+
+        self.client.on_connect = on_connect
+        try:
+            self.client.connect(broker.host, broker.port, keepalive=30)
+        except OSError as e:
+            raise BrokerError(
+                f"Cannot reach the MQTT broker at {broker.host}:{broker.port}: {e.strerror or e}",
+                hint="Check the broker address and port, and that the broker (e.g. the Mosquitto add-on) is running.",
+            ) from None
+        self.client.loop_start()
+        if not done.wait(timeout):
+            self.close()
+            raise BrokerError(f"The broker at {broker.host}:{broker.port} did not answer", hint="Is it really an MQTT broker?")
+        rc = result["rc"]
+        if rc.is_failure:  # type: ignore[attr-defined]
+            self.close()
+            if rc.value in (4, 5, 134, 135):  # type: ignore[attr-defined]
+                raise BrokerError(
+                    f"The broker refused the login ({rc})",
+                    hint="Check the user name and password in the broker URL (Home Assistant: the MQTT user you created).",
+                )
+            raise BrokerError(f"The broker refused the connection: {rc}")
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self._cv:
+            self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+            self._cv.notify_all()
+
+    def subscribe(self, *topics: str) -> None:
+        for t in topics:
+            self.client.subscribe(t, qos=1)
+
+    def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(5)
+
+    def wait_for(self, predicate, timeout: float, since: int = 0) -> tuple[str, bytes, bool] | None:
+        """First recorded message (from index ``since`` on, past or future) for which
+        ``predicate(topic, payload)`` holds."""
+        deadline = time.monotonic() + timeout
+        seen = since
+        with self._cv:
+            while True:
+                for topic, payload, retained in self.messages[seen:]:
+                    if predicate(topic, payload):
+                        return topic, payload, retained
+                seen = len(self.messages)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cv.wait(left)
+
+    def settle(self, quiet: float = 0.5, limit: float = 5.0) -> None:
+        """Wait until no message arrived for ``quiet`` seconds (retained messages flow in first)."""
+        deadline = time.monotonic() + limit
+        with self._cv:
+            count = -1
+            while count != len(self.messages) and time.monotonic() < deadline:
+                count = len(self.messages)
+                self._cv.wait(quiet)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,104 @@
+"""Home Assistant discovery payloads as OpenBeken generates them (reference §6.4, captured from
+the firmware): same topics, same keys, same order. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .device import ObkDevice
+
+ENERGY = (  # uniq suffix, name, device class, state topic tail, state class, unit
+    ("0", "Voltage", "voltage", "voltage", "measurement", "V"),
+    ("1", "Current", "current", "current", "measurement", "A"),
+    ("2", "Power", "power", "power", "measurement", "W"),
+    ("9", "Apparent Power", "apparent_power", "power_apparent", "measurement", "VA"),
+    ("10", "Reactive Power", "reactive_power", "power_reactive", "measurement", "var"),
+    ("11", "Power Factor", "power_factor", "power_factor", "measurement", None),
+    ("3", "Energy Total", "energy", "energycounter", "total_increasing", "Wh"),
+    ("4", "Energy Last Hour", "energy", "energycounter_last_hour", "total_increasing", "Wh"),
+)
+DIAGNOSTICS = (  # suffix, name, device class, topic, unit, state class
+    ("temp", "Temperature", "temperature", "temp", "°C", "measurement"),
+    ("rssi", "RSSI", "signal_strength", "rssi", "dBm", "measurement"),
+    ("uptime", "Uptime", "duration", "uptime", "s", "total_increasing"),
+    ("build", "Build", None, "build", None, None),
+    ("ssid", "SSID", None, "ssid", None, None),
+    ("ip", "IP", None, "ip", None, None),
+)
+LIGHT_DRIVER_ROLES = {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}
+
+
+def _flag(dev: ObkDevice, n: int) -> bool:
+    return bool(dev.flags >> n & 1)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"\s", "_", text)
+
+
+def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, dict[str, Any]]]:
+    long = _safe(dev.long_name)
+    client = str(dev.mqtt["client"])
+    version = "1.17.999-sim"
+    base_dev = {"ids": [long], "name": dev.short_name, "sw": version, "mf": "Beken Corporation", "mdl": dev.chipset,
+                "cu": "http://127.0.0.1/index"}  # fmt: skip
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def entity(component: str, uniq: str, name: str, **fields: Any) -> None:
+        payload: dict[str, Any] = {"dev": dict(base_dev), "name": name, "~": client}
+        if not _flag(dev, 35):
+            payload["avty_t"] = "~/connected"
+        head = {k: fields.pop(k) for k in list(fields) if k in ("pl_on", "pl_off", "payload_press")}
+        payload.update(head)
+        payload["uniq_id"] = uniq
+        payload["qos"] = 1
+        payload.update(fields)
+        out.append((f"{prefix}/{component}/{uniq}/config", payload))
+
+    roles = {p: dev.role(p) for p in range(len(dev.roles))}
+    pwm = sorted((p for p, r in roles.items() if r in ("PWM", "PWM_n")), key=lambda p: dev.channels[p])
+    light_driver = any(r in LIGHT_DRIVER_ROLES for r in roles.values())
+    count = 5 if light_driver else len(pwm)
+    light_fields = {"stat_t": "~/led_enableAll/get", "cmd_t": f"cmnd/{client}/led_enableAll",
+                    "bri_stat_t": "~/led_dimmer/get", "bri_cmd_t": f"cmnd/{client}/led_dimmer", "bri_scl": 100}  # fmt: skip
+    rgb = {"rgb_cmd_tpl": "{{'#%02x%02x%02x0000'|format(red,green,blue)}}",
+           "rgb_val_tpl": "{{ value[0:2]|int(base=16) }},{{ value[2:4]|int(base=16) }},{{ value[4:6]|int(base=16) }}",
+           "rgb_stat_t": "~/led_basecolor_rgb/get", "rgb_cmd_t": f"cmnd/{client}/led_basecolor_rgb"}  # fmt: skip
+    cw = {"clr_temp_cmd_t": f"cmnd/{client}/led_temperature", "clr_temp_stat_t": "~/led_temperature/get",
+          "min_mirs": "154", "max_mirs": "500"}  # fmt: skip
+    if count == 1:
+        ch = dev.channels[pwm[0]]
+        entity("light", f"{long}_light_{ch}", str(ch), pl_on="1", pl_off="0", **light_fields)
+    elif count == 2:
+        entity("light", f"{long}_light", "Light", pl_on="1", pl_off="0", on_cmd_type="first", **cw, **light_fields)
+    elif count == 3:
+        entity("light", f"{long}_light", "Light", pl_on="1", pl_off="0", **rgb, **light_fields)
+    elif count == 5:
+        entity("light", f"{long}_light", "Light", pl_on="1", pl_off="0", **rgb, **cw, **light_fields)
+    if {"BL0937CF", "BL0937CF1"} <= set(roles.values()) or "BL0942" in dev.drivers:
+        for suffix, name, cls, topic, state_class, unit in ENERGY:
+            fields: dict[str, Any] = {"dev_cla": cls, "stat_t": f"~/{topic}/get", "stat_cla": state_class}
+            if unit:
+                fields["unit_of_meas"] = unit
+            entity("sensor", f"{long}_sensor_{suffix}", name, **fields)
+    relay_channels = sorted({dev.channels[p] for p, r in roles.items() if r in ("Rel", "Rel_n")})
+    for ch in relay_channels:
+        label = dev.channel_labels.get(ch, str(ch))
+        kind, uniq = ("light", f"{long}_light_{ch}") if _flag(dev, 34) else ("switch", f"{long}_relay_{ch}")
+        entity(kind, uniq, label, pl_on="1", pl_off="0", stat_t=f"~/{ch}/get", cmd_t=f"~/{ch}/set")
+    for ch in sorted({dev.channels[p] for p, r in roles.items() if r.startswith("dInput")}):
+        entity("binary_sensor", f"{long}_binary_sensor_{ch}", dev.channel_labels.get(ch, str(ch)), pl_on="0", pl_off="1", stat_t=f"~/{ch}/get")
+    if _flag(dev, 2) or _flag(dev, 10):
+        for suffix, name, cls, topic, unit, state_class in DIAGNOSTICS:
+            fields = {}
+            if cls:
+                fields["dev_cla"] = cls
+            fields["stat_t"] = f"~/{topic}"
+            if unit:
+                fields["unit_of_meas"] = unit
+            fields["entity_category"] = "diagnostic"
+            if state_class:
+                fields["stat_cla"] = state_class
+            entity("sensor", f"{long}_{suffix}", name, **fields)
+    return out

@@ -1,0 +1,148 @@
+"""The simulated device's MQTT client, behaving like the firmware (reference §6.1-§6.3): LWT on
+``<c>/connected``, the firmware's subscriptions, ``<c>/<ch>/get`` publishes, ``<c>/<ch>/set`` and
+``cmnd/<c>/<Command>`` handling, discovery on request or (flag 27) on connect."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import paho.mqtt.client as mqtt
+
+from .device import CommandError, ObkDevice
+from .hass import discovery
+
+RECONNECT = 0.3  # seconds; the firmware waits ~15 s, the simulator need not
+
+
+class MqttAgent:
+    def __init__(self, device: ObkDevice) -> None:
+        self.device = device
+        self.client: mqtt.Client | None = None
+        self.connected = threading.Event()
+        self.lock = threading.Lock()
+        self.published: list[tuple[str, str, bool]] = []  # (topic, payload, retain) for tests
+        device.listeners.append(self.on_device_event)
+        device.mqtt_agent = self  # type: ignore[attr-defined]
+        if device.mqtt["host"]:
+            self.connect()
+
+    # ---- connection ----
+
+    @property
+    def topic(self) -> str:
+        return str(self.device.mqtt["client"])
+
+    def connect(self) -> None:
+        with self.lock:
+            self._stop()
+            m = self.device.mqtt
+            if not m["host"]:
+                return
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=str(m["client"]), protocol=mqtt.MQTTv311)
+            if m["user"]:
+                client.username_pw_set(str(m["user"]), str(m["password"]) or None)
+            client.will_set(f"{m['client']}/connected", "offline", qos=1, retain=True)
+            client.reconnect_delay_set(RECONNECT, 2)
+            client.on_connect = self._on_connect
+            client.on_disconnect = lambda *a: self.connected.clear()
+            client.on_message = self._on_message
+            client.connect_async(str(m["host"]), int(m["port"]), keepalive=100)
+            client.loop_start()
+            self.client = client
+
+    def _stop(self) -> None:
+        if self.client is not None:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.client = None
+            self.connected.clear()
+
+    def stop(self) -> None:
+        with self.lock:
+            self._stop()
+
+    def power_loss(self) -> None:
+        """The plug is unplugged: the TCP connection just dies (no DISCONNECT), so the broker
+        publishes the last will."""
+        with self.lock:
+            client, self.client = self.client, None
+            self.connected.clear()
+            if client is not None:
+                client.loop_stop()
+                sock = client.socket()
+                if sock is not None:
+                    sock.close()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            return  # wrong credentials: the firmware keeps retrying, and so does paho
+        c, g = self.topic, str(self.device.mqtt["group"] or "bekens")
+        self.publish(f"{c}/connected", "online", retain=True, qos=2)
+        for t in (f"{c}/+/set", f"{g}/+/set", f"cmnd/{c}/+", f"cmnd/{g}/+", f"{c}/+/get", "homeassistant/+"):
+            client.subscribe(t, qos=1)
+        self.connected.set()
+        for item, value in (("host", self.device.short_name), ("ip", "127.0.0.1"), ("mac", self.device.mac), ("uptime", "1")):
+            self.publish(f"{c}/{item}", value)
+        if self.device.flags >> 27 & 1:
+            self.publish_discovery()
+        self.publish_channels()
+
+    # ---- publishing ----
+
+    def publish(self, topic: str, payload: str, retain: bool = False, qos: int = 1) -> None:
+        client = self.client
+        self.published.append((topic, payload, retain))
+        if client is not None:
+            client.publish(topic, payload, qos=qos, retain=retain)
+
+    def publish_channel(self, ch: int) -> None:
+        dev = self.device
+        retain = bool(dev.flags >> 21 & 1) and ch in dev.relay_channels()
+        self.publish(f"{self.topic}/{ch}/get", str(dev.value(ch)), retain=retain)
+
+    def publish_channels(self) -> None:
+        for ch in sorted({self.device.channels[p] for p in range(len(self.device.roles)) if self.device.roles[p]}):
+            self.publish_channel(ch)
+
+    def publish_discovery(self, prefix: str = "homeassistant") -> None:
+        for topic, payload in discovery(self.device, prefix):
+            self.publish(topic, json.dumps(payload, separators=(",", ":"), ensure_ascii=False), retain=True)
+        self.publish_channels()
+
+    # ---- events ----
+
+    def on_device_event(self, event: str, data: dict) -> None:
+        if event == "channel" and self.connected.is_set():
+            self.publish_channel(data["channel"])
+        elif event == "mqtt":
+            threading.Thread(target=self.connect, daemon=True).start()
+        elif event == "discovery" and self.connected.is_set():
+            self.publish_discovery(data.get("prefix", "homeassistant"))
+        elif event == "pins" and self.connected.is_set() and self.device.flags >> 27 & 1:
+            self.publish_discovery()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        parts = msg.topic.split("/")
+        payload = msg.payload.decode("utf-8", "replace")
+        dev = self.device
+        if len(parts) == 3 and parts[2] == "set" and parts[1].isdigit():
+            ch = int(parts[1])
+            if payload.lower() == "toggle":
+                dev.set_value(ch, 0 if dev.value(ch) else 1)
+            else:
+                try:
+                    dev.set_value(ch, int(payload))
+                except ValueError:
+                    return
+        elif len(parts) == 3 and parts[2] == "get" and parts[1].isdigit() and not payload:
+            self.publish_channel(int(parts[1]))
+        elif parts[0] == "cmnd" and len(parts) == 3:
+            try:
+                reply = dev.execute(f"{parts[2]} {payload}".strip())
+            except CommandError:
+                return
+            if isinstance(reply, dict) and reply:
+                self.publish(f"stat/{self.topic}/RESULT", json.dumps(reply, separators=(",", ":")))
+        elif msg.topic == "homeassistant/status" and payload == "online":
+            self.publish_channels()

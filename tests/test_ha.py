@@ -1,0 +1,199 @@
+"""Home Assistant over MQTT against a real mosquitto: setup, check (each diagnosis), remove."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from freebeken.cli.main import main
+from freebeken.device.client import ObkClient
+from freebeken.device.config import apply_template
+from freebeken.ha.broker import Broker, BrokerError, Session
+from freebeken.ha.discovery import parse
+from freebeken.ha.operations import check, remove, setup
+from freebeken.sim.obk.board import board
+from freebeken.sim.obk.device import ObkDevice
+from freebeken.sim.obk.hass import discovery
+from freebeken.sim.obk.server import DeviceServer
+from freebeken.templates.model import PinRole, Template
+from helpers import Mosquitto, free_port
+
+U3 = Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)})
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Mosquitto(tmp_path)
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def plug():
+    servers = []
+
+    def start(template: Template = U3, board_name: str = "u3") -> tuple[ObkDevice, DeviceServer, ObkClient]:
+        dev = ObkDevice(board(board_name))
+        server = DeviceServer(dev).start()
+        servers.append(server)
+        client = ObkClient(server.address)
+        apply_template(client, template)
+        return dev, server, client
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def codes(diagnoses):
+    return {d.code for d in diagnoses}
+
+
+def test_setup_end_to_end(broker, plug):
+    dev, server, client = plug()
+    result = setup(client, Broker.from_url(broker.url()), name="Kitchen Plug", timeout=10)
+    assert result.problems == [] and result.online
+    assert result.client_id == "kitchen_plug" and dev.mqtt["client"] == "kitchen_plug" and dev.flags >> 27 & 1
+    ids = {e.entity_id for e in result.entities}
+    assert "switch.kitchen_plug_1" in ids  # the relay, as Home Assistant will name it
+    assert all(not e.problems for e in result.entities)
+    assert result.round_trip.startswith("ok")
+    assert [e for e in dev.board.take_events() if e[0] == "relay"]  # the relay really clicked over MQTT
+    assert codes(check(server.address, Broker.from_url(broker.url()))) == {"ok"}
+
+
+def test_every_payload_kind_the_device_sends_is_valid():
+    cases = {
+        "relay": Template(pins={6: PinRole("Rel", 1), 7: PinRole("Btn", 1)}),
+        "1pwm": Template(pins={6: PinRole("PWM", 1)}),
+        "2pwm": Template(pins={6: PinRole("PWM", 1), 7: PinRole("PWM", 2)}),
+        "3pwm": Template(pins={6: PinRole("PWM", 1), 7: PinRole("PWM", 2), 8: PinRole("PWM", 3)}),
+        "5pwm": Template(pins={p: PinRole("PWM", i) for i, p in enumerate((6, 7, 8, 24, 26), 1)}),
+        "dinput": Template(pins={14: PinRole("dInput", 3)}),
+        "metering": Template(pins={6: PinRole("Rel", 1), 24: PinRole("BL0937CF", 0), 26: PinRole("BL0937CF1", 0), 11: PinRole("BL0937SEL", 0)}),
+    }
+    for name, template in cases.items():
+        dev = ObkDevice(board("u3"))
+        for pin, role in template.pins.items():
+            dev.set_role(pin, role.role)
+            dev.channels[pin] = role.channel or 0
+        payloads = discovery(dev)
+        assert payloads, name
+        for topic, payload in payloads:
+            entity = parse(topic, json.loads(json.dumps(payload)))
+            assert entity.problems == [], (name, topic, entity.problems)
+    assert len(discovery(dev)) == 8 + 1 + 6  # metering: 8 energy sensors, the relay, 6 diagnostics
+
+
+def test_validator_catches_what_home_assistant_rejects():
+    base = {"dev": {"ids": ["x"]}, "~": "plug", "uniq_id": "x_1", "stat_t": "~/1/get"}
+    assert "switch needs command_topic" in parse("homeassistant/switch/x_1/config", base).problems
+    assert parse("homeassistant/switch/x.1/config", {**base, "cmd_t": "~/1/set"}).component == "?"
+    bad_unit = {**base, "dev_cla": "power", "unit_of_meas": "kWh"}
+    assert any("unit" in p for p in parse("homeassistant/sensor/x_2/config", bad_unit).problems)
+    energy = {**base, "dev_cla": "energy", "unit_of_meas": "Wh", "stat_cla": "measurement"}
+    assert any("state class" in p for p in parse("homeassistant/sensor/x_3/config", energy).problems)
+    no_ids = {**base, "cmd_t": "~/1/set", "dev": {"name": "x"}}
+    assert any("identifiers" in p for p in parse("homeassistant/switch/x_1/config", no_ids).problems)
+
+
+def test_broker_unreachable_and_bad_credentials(tmp_path, plug):
+    closed = f"mqtt://127.0.0.1:{free_port()}"
+    assert codes(check("obkplug", Broker.from_url(closed))) == {"broker-unreachable"}
+    (tmp_path / "secured").mkdir()
+    secured = Mosquitto(tmp_path / "secured", users={"ha": "right"})
+    try:
+        assert codes(check("obkplug", Broker.from_url(secured.url("ha", "wrong")))) == {"bad-credentials"}
+        dev, server, client = plug()
+        with pytest.raises(BrokerError, match="refused the login"):
+            setup(client, Broker.from_url(secured.url("ha", "wrong")), timeout=5)
+        result = setup(client, Broker.from_url(secured.url("ha", "right")), timeout=10)
+        assert result.problems == [] and dev.mqtt["user"] == "ha"
+    finally:
+        secured.stop()
+
+
+def test_device_not_connected_and_offline(broker, plug):
+    url = Broker.from_url(broker.url())
+    assert "device-not-connected" in codes(check("never_seen", url))
+    dev, server, client = plug()
+    setup(client, url, name="plug", timeout=10)
+    server.mqtt.power_loss()
+    time.sleep(0.5)
+    assert "device-offline" in codes(check("plug", url))
+
+
+def test_prefix_mismatch(broker, plug):
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug()
+    setup(client, url, name="plug", prefix="ha", timeout=10)
+    assert "prefix-mismatch" in codes(check("plug", url, prefix="homeassistant"))
+
+
+def test_ids_home_assistant_rejects(broker, plug):
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug()
+    setup(client, url, name="plug", timeout=10)
+    remove("plug", url)
+    client.cmd('FriendlyName "Plug.Kitchen"')  # a dot in the long name breaks the discovery topic
+    client.transport.request("GET", "/ha_discovery?prefix=homeassistant")
+    time.sleep(0.5)
+    assert "bad-ids" in codes(check("plug", url))
+
+
+def test_template_with_only_buttons_creates_nothing(broker, plug):
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug(Template(pins={8: PinRole("Btn", 1), 26: PinRole("WifiLED_n", 0)}))
+    dev.flags &= ~(1 << 10)  # no diagnostic sensors either
+    setup_result = setup(client, url, name="buttons", timeout=3)
+    assert setup_result.entities == []
+    assert "no-entities" in codes(check(server.address, url))
+
+
+def test_stale_configs_after_rename_and_remove(broker, plug):
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug()
+    setup(client, url, name="Old Name", client_id="plug", timeout=10)
+    setup(client, url, name="New Name", client_id="plug", timeout=10)
+    diagnoses = check(server.address, url)
+    assert "stale-config" in codes(diagnoses)
+    assert all("Old_Name" in d.message for d in diagnoses if d.code == "stale-config")
+    cleared = remove("plug", url)
+    assert cleared and all("_relay_" in t or "_" in t for t in cleared)
+    with Session(url) as session:
+        session.subscribe("homeassistant/+/+/config")
+        session.settle(0.5, 3)
+        assert not [t for t, p, r in session.messages if p and json.loads(p).get("~") == "plug"]
+
+
+def test_device_reconnects_after_the_broker_restarts(broker, plug):
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug()
+    setup(client, url, name="plug", timeout=10)
+    broker.stop()
+    time.sleep(0.3)
+    broker.start()
+    with Session(url) as session:
+        session.subscribe("plug/connected", "plug/1/get")
+        assert session.wait_for(lambda t, p: t == "plug/connected" and p == b"online", 15) is not None
+        session.publish("plug/1/set", "1")
+        assert session.wait_for(lambda t, p: t == "plug/1/get" and p == b"1", 5) is not None
+    assert dev.value(1) == 1
+
+
+def test_cli_ha_commands(broker, plug):
+    dev, server, client = plug()
+    runner = CliRunner()
+    result = runner.invoke(main, ["--json", "ha", "setup", server.address, "--broker", broker.url(), "--name", "Desk Lamp", "--timeout", "10"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["ok"] and "switch.desk_lamp_1" in [e["entity_id"] for e in record["entities"]]
+    ok = runner.invoke(main, ["ha", "check", "desk_lamp", "--broker", broker.url()])
+    assert ok.exit_code == 0 and "online" in ok.output
+    removed = runner.invoke(main, ["--json", "ha", "remove", "desk_lamp", "--broker", broker.url()])
+    assert json.loads(removed.output.strip().splitlines()[-1])["cleared"]
+    bad = runner.invoke(main, ["ha", "check", "desk_lamp", "--broker", f"mqtt://127.0.0.1:{free_port()}"])
+    assert bad.exit_code == 11 and "what to do" in bad.output
