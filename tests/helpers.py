@@ -114,3 +114,26 @@ class Mosquitto:
     def url(self, user: str | None = None, password: str | None = None) -> str:
         creds = f"{user}:{password}@" if user else ""
         return f"mqtt://{creds}127.0.0.1:{self.port}"
+
+
+HA_VENV = Path(__file__).resolve().parents[1] / ".ha-venv"
+
+
+def ha_python() -> Path | None:
+    python = HA_VENV / "bin" / "python"
+    return python if python.exists() and any(HA_VENV.glob(".ok-*")) else None
+
+
+def ha_judge(items: list[dict]) -> list[dict]:
+    """Judge discovery messages with Home Assistant's own schemas (in its own venv)."""
+    import json
+    import subprocess
+
+    python = ha_python()
+    assert python is not None, "run scripts/test: it creates .ha-venv with Home Assistant"
+    result = subprocess.run(
+        [str(python), str(Path(__file__).with_name("ha_judge.py"))],
+        input=json.dumps(items), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)

@@ -1,0 +1,60 @@
+"""End to end with a real Home Assistant: `freebeken ha setup` on the simulated U3 plug makes a
+switch appear in Home Assistant, available, and switching it in Home Assistant clicks the relay."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from freebeken.cli.main import main
+from freebeken.device.client import ObkClient
+from freebeken.device.config import apply_template
+from freebeken.sim.obk.board import board
+from freebeken.sim.obk.device import ObkDevice
+from freebeken.sim.obk.server import DeviceServer
+from freebeken.templates.model import PinRole, Template
+from ha_instance import HomeAssistant
+from helpers import Mosquitto, free_port, ha_python
+
+pytestmark = [pytest.mark.e2e, pytest.mark.ha, pytest.mark.skipif(ha_python() is None, reason="no .ha-venv: run scripts/test")]
+
+
+def test_switch_appears_in_home_assistant_and_works(tmp_path):
+    (tmp_path / "broker").mkdir()
+    (tmp_path / "ha").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    ha = HomeAssistant(ha_python(), tmp_path / "ha", free_port())
+    server = DeviceServer(ObkDevice(board("u3"))).start()
+    try:
+        ha.onboard()
+        ha.add_mqtt(broker.port)
+        client = ObkClient(server.address)
+        apply_template(client, Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)}))
+        result = CliRunner().invoke(main, ["--json", "ha", "setup", server.address, "--broker", broker.url(), "--name", "Aoycocr U3"])
+        assert result.exit_code == 0, result.output
+        record = json.loads(result.output.strip().splitlines()[-1])
+        predicted = [e["entity_id"] for e in record["entities"] if e["component"] == "switch"]
+        assert predicted == ["switch.aoycocr_u3_1"]
+
+        state = ha.wait_state("switch.aoycocr_u3_1", lambda s: s in ("on", "off"))
+        assert state is not None, "Home Assistant did not create the switch we predicted"
+        assert state["state"] == "off" and state["attributes"]["friendly_name"] == "aoycocr_u3 1"
+
+        server.device.board.take_events()
+        ha.call("switch", "turn_on", {"entity_id": "switch.aoycocr_u3_1"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and server.device.value(1) != 1:
+            time.sleep(0.1)
+        assert server.device.value(1) == 1
+        assert ("relay", 7, "click on") in server.device.board.take_events()
+        assert ha.wait_state("switch.aoycocr_u3_1", lambda s: s == "on")["state"] == "on"
+
+        server.device.click(8)  # the physical button: Home Assistant follows
+        assert ha.wait_state("switch.aoycocr_u3_1", lambda s: s == "off")["state"] == "off"
+    finally:
+        server.stop()
+        ha.stop()
+        broker.stop()
