@@ -74,9 +74,9 @@ def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from . import chip_cmds, demo_cmds, device_cmds, flash_cmds, ha_cmds, sim_cmds, template_cmds
+    from . import chip_cmds, convert_cmds, demo_cmds, device_cmds, flash_cmds, ha_cmds, sim_cmds, template_cmds
 
-    for module in (chip_cmds, flash_cmds, template_cmds, sim_cmds, device_cmds, ha_cmds, demo_cmds):
+    for module in (chip_cmds, flash_cmds, template_cmds, sim_cmds, device_cmds, ha_cmds, convert_cmds, demo_cmds):
         module.register(main)
 
 

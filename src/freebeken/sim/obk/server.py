@@ -77,6 +77,12 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
                     dev.mqtt[key] = query[key]
             dev._notify("mqtt", dict(dev.mqtt))
         return html("MQTT settings changed. <a href=\"index\">Return to menu</a>")
+    if path == "/cfg_wifi_set":
+        with dev.lock:
+            dev.wifi = {"ssid": query.get("ssid", ""), "pass": query.get("pass", "")}  # type: ignore[attr-defined]
+            if "web_admin_password_enabled" not in query:
+                dev.web_password = ""  # the firmware clears the web password unless told otherwise
+        return html("Wi-Fi settings changed; rebooting into station mode.")
     if path == "/cfg_pins":
         return html(_cfg_pins(dev, query))
     if path == "/ha_discovery":

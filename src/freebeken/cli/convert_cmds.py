@@ -1,0 +1,105 @@
+"""``freebeken convert`` and ``freebeken firmware list|fetch``."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+
+from ..convert.wizard import STEPS, Options, convert
+from ..firmware.releases import fetch as do_fetch
+from ..firmware.releases import list_releases
+from .chip_cmds import port_option
+from .device_cmds import TerminalAsker
+from .main import Context, command_errors
+
+
+class TerminalPerson:
+    def __init__(self, assume_yes: bool) -> None:
+        self.assume_yes = assume_yes
+
+    def confirm(self, question: str) -> bool:
+        return click.confirm(question, default=False)
+
+    def pause(self, instruction: str) -> None:
+        click.echo(instruction)
+        if not self.assume_yes:
+            click.prompt("Press Enter to continue", default="", show_default=False)
+
+    def ask(self, question: str, default: str = "") -> str:
+        return click.prompt(question, default=default or None)
+
+
+@click.command("convert")
+@port_option
+@click.option("-b", "--baud", type=int, help="Baud rate (default: fastest that works).")
+@click.option("--firmware", type=click.Path(exists=True, dir_okay=False), help="A local OpenBeken release file (default: download the newest).")
+@click.option("--skip-backup", is_flag=True, help="Flash without a backup (asks for confirmation).")
+@click.option("--wifi-ssid", help="Your home Wi-Fi name.")
+@click.option("--wifi-password", help="Your home Wi-Fi password.")
+@click.option("--ap-address", default="192.168.4.1", show_default=True, help="The plug's address in access-point mode.")
+@click.option("--device", help="The plug's address on your network once it joined (asked if not given).")
+@click.option("--broker", help="mqtt://[user:password@]host[:port] to set up Home Assistant.")
+@click.option("--name", help="Device name for Home Assistant.")
+@click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not wait for Enter between steps.")
+@click.pass_obj
+@command_errors
+def convert_cmd(
+    ctx: Context, port: str, baud: int | None, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
+    wifi_password: str | None, ap_address: str, device: str | None, broker: str | None, name: str | None, assume_yes: bool,
+) -> None:  # fmt: skip
+    """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop."""
+    options = Options(port, baud, firmware, skip_backup, wifi_ssid, wifi_password, ap_address, device, None, broker, name,
+                      pin_finder_asker=TerminalAsker())  # fmt: skip
+    result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
+    ctx.reporter.close()
+    if ctx.json:
+        ctx.result({"ok": True, **result})
+        return
+    ctx.console.print("\n[bold]Conversion report[/]")
+    for step in STEPS:
+        ctx.console.print(f"  {'[green]done[/]' if result['steps'][step] else '[dim]skipped[/]'}  {step.replace('_', ' ')}")
+    ctx.console.print(f"  backup:     {escape(str(result['backup']))}")
+    ctx.console.print(f"  to restore: {escape(result['restore'])}")
+    if result["template"]:
+        ctx.console.print(f"  pins:       {result['template']}")
+    for entity in result["entities"]:
+        ctx.console.print(f"  Home Assistant: {entity}")
+
+
+@click.group()
+def firmware() -> None:
+    """OpenBeken release files."""
+
+
+@firmware.command("list")
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"]), required=True)
+@click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
+@click.option("--pre", is_flag=True, help="Include pre-releases.")
+@click.pass_obj
+@command_errors
+def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
+    """Available releases for a chip, newest first."""
+    releases = list_releases(chip, api_url, pre)
+    if ctx.json:
+        ctx.result({"ok": True, "releases": [r.__dict__ for r in releases]})
+        return
+    for r in releases:
+        ctx.console.print(f"  {r.version:12} {r.asset} ({r.size // 1024} KiB){' pre-release' if r.prerelease else ''}")
+
+
+@firmware.command("fetch")
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"]), required=True)
+@click.option("--version", help="Default: the newest release.")
+@click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
+@click.pass_obj
+@command_errors
+def fetch_cmd(ctx: Context, chip: str, version: str | None, api_url: str | None) -> None:
+    """Download (or reuse from the cache) the release file, verified by size and sha256."""
+    path = do_fetch(chip, version, api_url)
+    ctx.console.print(f"firmware: {path}")
+    ctx.result({"ok": True, "path": str(path)})
+
+
+def register(group: click.Group) -> None:
+    group.add_command(convert_cmd)
+    group.add_command(firmware)

@@ -1,0 +1,1 @@
+"""The one-command journey: detect, back up, analyse, flash, Wi-Fi, template, Home Assistant."""

@@ -1,0 +1,196 @@
+"""``freebeken convert``: every step of the journey, in order, remembered per device.
+
+State lives in ``<data dir>/convert/<chip identity>.json``; a step that finished is never
+redone, so running the command again continues where it stopped (a flash interrupted half-way
+resumes through the flash journal). Each step is also its own command.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from .. import events
+from ..device.client import ObkClient
+from ..device.config import apply_template
+from ..device.pinfinder import PinFinder
+from ..errors import DeviceError, UsageError
+from ..events import NullReporter, Reporter
+from ..firmware.releases import fetch
+from ..flasher import operations as ops
+from ..flasher.backup import identity
+from ..flasher.journal import atomic_write, data_dir
+from ..ha.broker import Broker
+from ..ha.operations import setup as ha_setup
+from ..templates.model import from_entry
+from ..tuya.analyze import analyze_bytes
+
+STEPS = ("detect", "backup", "analyze", "flash", "wifi", "template", "home_assistant")
+
+
+class Person(Protocol):
+    """The person converting the plug (terminal, web page, or a test script)."""
+
+    def confirm(self, question: str) -> bool: ...
+    def pause(self, instruction: str) -> None: ...
+    def ask(self, question: str, default: str = "") -> str: ...
+
+
+@dataclass
+class Options:
+    port: str | None = None
+    baudrate: int | None = None
+    firmware: str | None = None  # a local release file; None = download the newest
+    skip_backup: bool = False
+    wifi_ssid: str | None = None
+    wifi_password: str | None = None
+    ap_address: str = "192.168.4.1"
+    device: str | None = None  # the plug's address on the home network
+    device_password: str | None = None
+    broker: str | None = None
+    name: str | None = None
+    pin_finder_asker: Any = None  # an Asker for the pin finder when the backup has no pins
+
+
+@dataclass
+class State:
+    path: Path
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ident: str) -> "State":
+        path = data_dir() / "convert" / f"{ident}.json"
+        try:
+            return cls(path, json.loads(path.read_text()))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return cls(path, {"identity": ident, "steps": {}})
+
+    def done(self, step: str) -> bool:
+        return step in self.data["steps"]
+
+    def finish(self, step: str, **result: Any) -> None:
+        self.data["steps"][step] = {"at": time.strftime("%Y-%m-%d %H:%M:%S"), **result}
+        atomic_write(self.path, json.dumps(self.data, indent=1, default=str).encode())
+
+    def get(self, step: str) -> dict[str, Any]:
+        return self.data["steps"].get(step, {})
+
+
+def convert(options: Options, person: Person, reporter: Reporter | None = None) -> dict[str, Any]:
+    reporter = reporter or NullReporter()
+    if not options.port:
+        raise UsageError("convert needs the serial port", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try it).")
+    with ops.open_chip(options.port, reporter, baudrate=options.baudrate) as io:
+        state = State.load(identity(io.info))
+        if not state.done("detect"):
+            state.finish("detect", **io.info.as_dict())
+        events.info(reporter, f"Chip: {io.info.chip.name}, MAC {state.get('detect').get('mac')}")
+        _backup(io, state, options, person, reporter)
+        _analyze(state, reporter)
+        _flash(io, state, options, reporter)
+    _wifi(state, options, person, reporter)
+    _template(state, options, person, reporter)
+    _home_assistant(state, options, reporter)
+    return report(state)
+
+
+def _backup(io, state: State, options: Options, person: Person, reporter: Reporter) -> None:
+    if state.done("backup"):
+        return
+    if options.skip_backup:
+        if not person.confirm("Really flash WITHOUT a backup? The stock firmware cannot be restored then."):
+            raise UsageError("Stopped: no backup was made", hint="Run again without --skip-backup.")
+        state.finish("backup", path=None, skipped=True)
+        return
+    existing = ops.find_backups(io.info)
+    path = existing[-1] if existing else ops.backup(io).path
+    events.info(reporter, f"Backup: {path}")
+    state.finish("backup", path=str(path), skipped=False)
+
+
+def _analyze(state: State, reporter: Reporter) -> None:
+    if state.done("analyze"):
+        return
+    path = state.get("backup").get("path")
+    if not path:
+        state.finish("analyze", template=None, notes=["no backup: pins will be found with the pin finder"])
+        return
+    result = analyze_bytes(Path(path).read_bytes(), path).as_dict()
+    template = result["template"] if result["template"] and result["template"]["pins"] else None
+    state.finish("analyze", template=template, notes=result["notes"] + result["warnings"], module=result["module"])
+    events.info(reporter, f"Pins from the backup: {template['pins'] if template else 'none found'}")
+
+
+def _flash(io, state: State, options: Options, reporter: Reporter) -> None:
+    if state.done("flash"):
+        return
+    firmware = options.firmware or str(fetch(io.info.chip.name.lower()))
+    result = ops.flash_firmware(io, firmware)  # resumes through its journal if interrupted
+    state.finish("flash", firmware=Path(firmware).name, written=result.written, resumed=result.resumed)
+
+
+def _wifi(state: State, options: Options, person: Person, reporter: Reporter) -> None:
+    if state.done("wifi"):
+        return
+    chip = state.get("detect").get("chip", "BK7231T")
+    person.pause(
+        f"Disconnect the adapter and power the plug normally. OpenBeken starts a Wi-Fi access point named "
+        f"OpenBK{chip[2:]}_<id>: join it with this computer, then continue."
+    )
+    ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
+    password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
+    client = ObkClient(options.ap_address, options.device_password)
+    response = client.transport.request("GET", "/cfg_wifi_set?" + urlencode({"ssid": ssid, "pass": password}))
+    if response.status != 200:
+        raise DeviceError(f"Setting Wi-Fi failed (HTTP {response.status})", hint=f"Is this computer joined to the plug's access point ({options.ap_address})?")
+    person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")
+    device = options.device or person.ask("The plug's address on your network (router's client list)")
+    ObkClient(device, options.device_password).info()  # prove we can reach it
+    state.finish("wifi", ssid=ssid, device=device)
+
+
+def _template(state: State, options: Options, person: Person, reporter: Reporter) -> None:
+    if state.done("template"):
+        return
+    client = ObkClient(state.get("wifi")["device"], options.device_password)
+    entry = state.get("analyze").get("template")
+    if entry:
+        template = from_entry(entry)[0]
+        source = "backup"
+    else:
+        asker = options.pin_finder_asker
+        if asker is None:
+            raise UsageError("The backup has no pin configuration", hint="Run `freebeken pins find HOST`, then convert again.")
+        template = PinFinder(client, asker, reporter).run().template
+        source = "pin finder"
+    apply_template(client, template)
+    state.finish("template", source=source, pins=template.to_entry()["pins"])
+
+
+def _home_assistant(state: State, options: Options, reporter: Reporter) -> None:
+    if state.done("home_assistant") or not options.broker:
+        return
+    client = ObkClient(state.get("wifi")["device"], options.device_password)
+    result = ha_setup(client, Broker.from_url(options.broker), name=options.name, reporter=reporter)
+    if result.problems:
+        raise DeviceError("Home Assistant setup is not complete: " + "; ".join(result.problems),
+                          hint="Run `freebeken ha check` for a diagnosis, then convert again.")  # fmt: skip
+    state.finish("home_assistant", entities=[e.entity_id for e in result.entities], round_trip=result.round_trip)
+
+
+def report(state: State) -> dict[str, Any]:
+    steps = state.data["steps"]
+    backup = steps.get("backup", {}).get("path")
+    return {
+        "identity": state.data["identity"],
+        "steps": {name: (name in steps) for name in STEPS},
+        "backup": backup,
+        "restore": f"freebeken restore -p PORT {backup}" if backup else "no backup was made",
+        "template": steps.get("template", {}).get("pins"),
+        "entities": steps.get("home_assistant", {}).get("entities", []),
+        "state_file": str(state.path),
+    }

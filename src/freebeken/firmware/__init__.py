@@ -1,0 +1,1 @@
+"""OpenBeken releases: find, download and cache the right file for a chip."""

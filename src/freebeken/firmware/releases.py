@@ -1,0 +1,110 @@
+"""OpenBeken release files from the project's GitHub releases API, cached and verified.
+
+The API URL can be changed (``--api-url`` / ``FREEBEKEN_RELEASES_URL``): tests point it at a local
+server; nothing else here knows it is GitHub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..chips import chip_by_name
+from ..errors import FreebekenError, UsageError
+from ..flasher.journal import atomic_write, data_dir
+
+RELEASES_API = "https://api.github.com/repos/openshwprojects/OpenBK7231T_App/releases"
+OFFLINE_HINT = (
+    "Without internet here: on another computer download {name} from "
+    "https://github.com/openshwprojects/OpenBK7231T_App/releases, copy it over, and run "
+    "`freebeken flash -p PORT {name}` (flash accepts a local file)."
+)
+
+
+class ReleaseError(FreebekenError):
+    exit_code = 12
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    asset: str
+    size: int
+    url: str
+    sha256: str | None
+    prerelease: bool
+
+
+def api_url() -> str:
+    return os.environ.get("FREEBEKEN_RELEASES_URL", RELEASES_API)
+
+
+def _get(url: str, timeout: float = 20) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept": "application/vnd.github+json", "User-Agent": "freebeken"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read()
+
+
+def list_releases(chip: str, url: str | None = None, include_prereleases: bool = False) -> list[Release]:
+    profile = chip_by_name(chip)
+    pattern = re.compile(rf"^{re.escape(profile.firmware_prefix)}(.+)\.bin$")
+    try:
+        data = json.loads(_get(url or api_url()))
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        raise ReleaseError(f"Cannot reach the OpenBeken releases ({e})",
+                           hint=OFFLINE_HINT.format(name=f"{profile.firmware_prefix}<version>.bin")) from None  # fmt: skip
+    except json.JSONDecodeError:
+        raise ReleaseError("The releases API answered something that is not JSON") from None
+    out = []
+    for release in data if isinstance(data, list) else []:
+        if release.get("prerelease") and not include_prereleases:
+            continue
+        for asset in release.get("assets", []):
+            m = pattern.match(asset.get("name", ""))
+            if m:
+                digest = asset.get("digest") or ""
+                out.append(Release(m.group(1), asset["name"], int(asset.get("size", 0)), asset["browser_download_url"],
+                                   digest.split(":", 1)[1] if digest.startswith("sha256:") else None,
+                                   bool(release.get("prerelease"))))  # fmt: skip
+    return out
+
+
+def cache_dir() -> Path:
+    return data_dir() / "firmware"
+
+
+def fetch(chip: str, version: str | None = None, url: str | None = None, folder: Path | None = None) -> Path:
+    """Download (or reuse from the cache) the release file for ``chip``; returns its path."""
+    releases = list_releases(chip, url)
+    if not releases:
+        raise ReleaseError(f"No OpenBeken release for {chip.upper()} found")
+    if version:
+        matching = [r for r in releases if r.version == version]
+        if not matching:
+            raise UsageError(f"No release {version} for {chip.upper()}", hint="`freebeken firmware list` shows the versions.")
+        release = matching[0]
+    else:
+        release = releases[0]  # the API lists the newest first
+    target = (folder or cache_dir()) / release.asset
+    if target.exists() and _good(target.read_bytes(), release):
+        return target
+    try:
+        data = _get(release.url, timeout=120)
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        raise ReleaseError(f"Download of {release.asset} failed ({e})", hint=OFFLINE_HINT.format(name=release.asset)) from None
+    if not _good(data, release):
+        raise ReleaseError(f"{release.asset} arrived damaged (size or sha256 differs)", hint="Run the command again.")
+    atomic_write(target, data)
+    return target
+
+
+def _good(data: bytes, release: Release) -> bool:
+    if release.size and len(data) != release.size:
+        return False
+    return release.sha256 is None or hashlib.sha256(data).hexdigest() == release.sha256

@@ -1,0 +1,161 @@
+"""The whole journey on the simulators, and OpenBeken releases from a stand-in API."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from freebeken.cli.main import main
+from freebeken.convert.wizard import Options, State, convert
+from freebeken.errors import LinkError, UsageError
+from freebeken.firmware.releases import ReleaseError, fetch, list_releases
+from freebeken.sim.obk.board import board
+from freebeken.sim.obk.device import ObkDevice
+from freebeken.sim.obk.server import DeviceServer
+from helpers import Mosquitto, free_port
+
+APP = bytes(range(256)) * 1024  # a 256 KiB stand-in OpenBeken application
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def releases(monkeypatch):
+    """A local server standing in for the GitHub releases API and its downloads."""
+    files = {"OpenBK7231T_UA_1.17.600.bin": APP, "OpenBK7231N_QIO_1.17.600.bin": b"\xff" * 0x11000 + APP}
+    state = {"corrupt": False}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            base = f"http://127.0.0.1:{self.server.server_port}"
+            if self.path == "/releases":
+                assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
+                           "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+                body = json.dumps([
+                    {"tag_name": "1.17.601", "prerelease": True, "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1,
+                                                                               "browser_download_url": f"{base}/dl/x"}]},
+                    {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
+                ]).encode()  # fmt: skip
+            elif self.path.startswith("/dl/") and self.path[4:] in files:
+                body = files[self.path[4:]]
+                if state["corrupt"]:
+                    body = bytes([body[0] ^ 0xFF]) + body[1:]
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/releases"
+    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", url)
+    yield url, state
+    server.shutdown()
+
+
+def test_firmware_list_and_fetch(releases, tmp_path):
+    url, state = releases
+    assert [r.version for r in list_releases("bk7231t")] == ["1.17.600"]
+    assert [r.version for r in list_releases("bk7231t", include_prereleases=True)] == ["1.17.601", "1.17.600"]
+    path = fetch("bk7231t")
+    assert path.name == "OpenBK7231T_UA_1.17.600.bin" and path.read_bytes() == APP
+    state["corrupt"] = True
+    assert fetch("bk7231t") == path  # the verified cached copy is reused
+    path.unlink()
+    with pytest.raises(ReleaseError, match="damaged"):
+        fetch("bk7231t")
+    with pytest.raises(UsageError):
+        fetch("bk7231n", version="9.9.9")
+    with pytest.raises(ReleaseError) as err:
+        list_releases("bk7231n", url=f"http://127.0.0.1:{free_port()}/releases")
+    assert "flash accepts a local file" in err.value.hint
+    result = CliRunner().invoke(main, ["--json", "firmware", "list", "--chip", "bk7231n"])
+    assert json.loads(result.output.strip().splitlines()[-1])["releases"][0]["asset"] == "OpenBK7231N_QIO_1.17.600.bin"
+
+
+class ScriptedPerson:
+    def __init__(self, confirm: bool = True) -> None:
+        self.said: list[str] = []
+        self._confirm = confirm
+
+    def confirm(self, question: str) -> bool:
+        self.said.append(question)
+        return self._confirm
+
+    def pause(self, instruction: str) -> None:
+        self.said.append(instruction)
+
+    def ask(self, question: str, default: str = "") -> str:
+        raise AssertionError(f"unexpected question: {question}")
+
+
+def test_convert_end_to_end_with_an_interrupted_flash(tmp_path, releases):
+    (tmp_path / "broker").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    plug = DeviceServer(ObkDevice(board("u3"))).start()  # the plug once it runs OpenBeken
+    image = tmp_path / "chip.bin"
+    try:
+        options = Options(
+            port=f"sim://bk7231t?time_scale=0&image={image}&power_cut_after=300",
+            wifi_ssid="HomeWiFi", wifi_password="secret", ap_address=plug.address, device=plug.address,
+            broker=broker.url(), name="Aoycocr U3",
+        )  # fmt: skip
+        with pytest.raises(LinkError):  # the power goes away in the middle of flashing
+            convert(options, ScriptedPerson())
+        state = next((tmp_path / "home" / "convert").glob("*.json"))
+        steps = json.loads(state.read_text())["steps"]
+        assert set(steps) == {"detect", "backup", "analyze"}
+        options.port = f"sim://bk7231t?time_scale=0&image={image}"
+        person = ScriptedPerson()
+        result = convert(options, person)  # run again: it continues
+        assert all(result["steps"].values())
+        steps = json.loads(state.read_text())["steps"]
+        assert steps["flash"]["resumed"] and steps["flash"]["firmware"] == "OpenBK7231T_UA_1.17.600.bin"
+        assert image.read_bytes()[0x11000 : 0x11000 + len(APP)] == APP
+        assert result["template"] == {"1": "LED_n;1", "7": "Rel;1", "8": "Btn;1"}
+        assert result["entities"] and "switch.aoycocr_u3_1" in result["entities"]
+        assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret"}
+        assert result["backup"] and result["restore"].startswith("freebeken restore -p PORT ")
+        assert any("access point" in s for s in person.said)
+        again = convert(options, ScriptedPerson())  # nothing left to do
+        assert again["steps"] == result["steps"]
+    finally:
+        plug.stop()
+        broker.stop()
+
+
+def test_convert_without_backup_needs_consent(tmp_path, releases):
+    image = tmp_path / "chip.bin"
+    options = Options(port=f"sim://bk7231n?time_scale=0&image={image}", skip_backup=True)
+    with pytest.raises(UsageError, match="no backup"):
+        convert(options, ScriptedPerson(confirm=False))
+    assert not list((tmp_path / "home").glob("backups/*.bin"))
+
+
+def test_convert_cli(tmp_path, releases):
+    plug = DeviceServer(ObkDevice(board("u3"))).start()
+    try:
+        result = CliRunner().invoke(main, [
+            "--json", "convert", "-p", f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
+            "--wifi-ssid", "HomeWiFi", "--wifi-password", "pw", "--ap-address", plug.address, "--device", plug.address,
+        ])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        record = json.loads(result.output.strip().splitlines()[-1])
+        assert record["steps"]["template"] and not record["steps"]["home_assistant"]
+    finally:
+        plug.stop()
