@@ -74,9 +74,10 @@ def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from . import chip_cmds, convert_cmds, demo_cmds, device_cmds, flash_cmds, ha_cmds, sim_cmds, template_cmds
+    from . import chip_cmds, convert_cmds, demo_cmds, device_cmds, flash_cmds, ha_cmds, sim_cmds, template_cmds, web_cmds
 
-    for module in (chip_cmds, flash_cmds, template_cmds, sim_cmds, device_cmds, ha_cmds, convert_cmds, demo_cmds):
+    modules = (chip_cmds, flash_cmds, template_cmds, sim_cmds, device_cmds, ha_cmds, convert_cmds, web_cmds, demo_cmds)
+    for module in modules:
         module.register(main)
 
 

@@ -78,7 +78,7 @@ def identify(session: Session) -> ChipInfo:
 def _try_chip_id(session: Session) -> int | None:
     """N's ROM answers ReadReg; T's bootloader ignores it (costs one short timeout)."""
     try:
-        return session.transact(c.ReadReg(CHIP_ID_REG), retries=1, timeout=0.15)
+        return session.transact(c.ReadReg(CHIP_ID_REG), retries=1, timeout=0.15, probe=True)
     except ProtocolError:
         return None
 

@@ -141,8 +141,11 @@ class Session:
         reply_len = 4111 if isinstance(cmd, c.FlashRead4K) else 32
         return self.wire_time(frame_len + reply_len) * 1.5 + work_time(cmd) * self.work_scale + 0.05
 
-    def transact(self, cmd: c.Command, *, retries: int = 3, timeout: float | None = None) -> Any:
-        """Send ``cmd`` and return its decoded reply, retrying on silence or garbage."""
+    def transact(self, cmd: c.Command, *, retries: int = 3, timeout: float | None = None, probe: bool = False) -> Any:
+        """Send ``cmd`` and return its decoded reply, retrying on silence or garbage.
+
+        ``probe``: silence is an expected answer (e.g. a loader that lacks the command), so it is
+        neither reported as a retry nor taken as a sign of lost power."""
         if cmd.reply_key is None:
             self.send(cmd)
             return None
@@ -150,14 +153,15 @@ class Session:
         problem = ""
         for attempt in range(retries + 1):
             if attempt:
-                self.retries_used += 1
-                events.retry(self.reporter, f"{cmd.name}: {problem}; retrying ({attempt}/{retries})")
+                if not probe:
+                    self.retries_used += 1
+                    events.retry(self.reporter, f"{cmd.name}: {problem}; retrying ({attempt}/{retries})")
                 self.drain(0.01)
             self.send(cmd)
             reply = self.wait_reply(cmd, limit)
             if reply is None:
                 problem = "no reply"
-                if not isinstance(cmd, c.LinkCheck) and not self.alive():
+                if not probe and not isinstance(cmd, c.LinkCheck) and not self.alive():
                     raise LinkError(
                         f"The chip stopped answering during {cmd.name}",
                         hint="It probably lost power or was unplugged. Check the supply and wiring, then run "

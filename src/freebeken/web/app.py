@@ -1,0 +1,216 @@
+"""HTTP API of the local page. Every /api call needs the per-session token (header
+``X-Freebeken-Token``, or ``token=`` for EventSource/downloads), and only loopback Host headers are
+served, so other sites open in the same browser cannot drive it (CSRF, DNS rebinding)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+from serial.tools import list_ports
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..device.client import ObkClient
+from ..device.config import apply_template
+from ..device.pinfinder import PinFinder
+from ..errors import FreebekenError
+from ..flasher import operations as ops
+from ..flasher.journal import data_dir
+from ..ha.broker import Broker
+from ..ha.operations import setup as ha_setup
+from ..templates import submit
+from ..templates.model import TemplateSyntaxError, from_entry, load
+from ..tuya.analyze import analyze_bytes
+from .jobs import Job, Jobs
+
+STATIC = Path(__file__).with_name("static")
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+
+
+class WebAsker:
+    """The pin finder's questions become buttons on the page."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def what_happened(self, pin: int) -> str:
+        return self.job.ask(f"P{pin} pulsed 3 times. What happened?",
+                            [("relay", "It clicked (relay)"), ("led", "The LED flashed"), ("light", "The light lit"), ("nothing", "Nothing")])  # fmt: skip
+
+    def is_on(self, pin: int, part: str) -> bool:
+        thing = {"relay": "the relay on", "led": "the LED lit", "light": "the light on"}[part]
+        return self.job.ask(f"P{pin} is held on now. Is {thing}?", [("yes", "Yes"), ("no", "No")]) == "yes"
+
+    def colour(self, pin: int) -> str:
+        return self.job.ask("Which colour?", [(c, c.upper()) for c in "rgbcw"])
+
+    def press_button(self, number: int, again: bool) -> bool:
+        text = "Press the same button once more" if again else f"Press button {number} once"
+        return self.job.ask(f"{text}, then click Done.", [("done", "Done"), ("none", "No more buttons")]) == "done"
+
+
+def create_app(token: str, workdir: Path) -> Starlette:
+    jobs = Jobs()
+    uploads = workdir / "uploads"
+
+    def guard(request: Request) -> Response | None:
+        host = request.headers.get("host", "").rsplit(":", 1)[0]
+        if host not in LOOPBACK:
+            return JSONResponse({"error": "only for this computer"}, 403)
+        given = request.headers.get("x-freebeken-token") or request.query_params.get("token", "")
+        if not hmac.compare_digest(given, token):
+            return JSONResponse({"error": "missing or wrong session token; open the link freebeken printed"}, 403)
+        return None
+
+    def api(handler):
+        """Token check, JSON body, the handler in the thread pool (it does blocking I/O), and
+        freebeken errors turned into messages the page shows."""
+
+        async def endpoint(request: Request) -> Response:
+            denied = guard(request)
+            if denied is not None:
+                return denied
+            body: dict[str, Any] = {}
+            if request.method == "POST":
+                if request.headers.get("content-type", "").startswith("application/json"):
+                    body = await request.json()
+                else:
+                    body = {"_raw": await request.body()}
+            try:
+                return await run_in_threadpool(handler, request, body)
+            except FreebekenError as e:
+                return JSONResponse({"error": str(e), "hint": e.hint}, 400)
+            except (OSError, KeyError, ValueError) as e:
+                return JSONResponse({"error": f"{type(e).__name__}: {e}", "hint": ""}, 400)
+
+        return endpoint
+
+    def started(job: Job) -> JSONResponse:
+        return JSONResponse({"job": job.id})
+
+    def ports(request: Request, body: dict) -> Response:
+        real = [{"port": p.device, "label": f"{p.device} {p.description or ''}".strip()}
+                for p in list_ports.comports() if p.hwid and p.hwid != "n/a"]  # skip phantom legacy ports  # fmt: skip
+        sims = [{"port": f"sim://{c}?time_scale=0.02&image={workdir / (c + '.bin')}", "label": f"Simulated {c.upper()} plug"} for c in ("bk7231t", "bk7231n")]
+        return JSONResponse({"ports": real + sims})
+
+    def backup(request: Request, body: dict) -> Response:
+        def work(job: Job) -> dict:
+            with ops.open_chip(body["port"], job) as io:
+                result = ops.backup(io)
+                return {"info": io.info.as_dict(), "backup": result.as_dict()}
+
+        return started(jobs.start("backup", work))
+
+    def analyze(request: Request, body: dict) -> Response:
+        path = Path(body["path"])
+        result = analyze_bytes(path.read_bytes(), path.name).as_dict()
+        entry = result["template"]
+        return JSONResponse({"analysis": result, "template": json.dumps(entry, indent=2) if entry else ""})
+
+    def check_template(request: Request, body: dict) -> Response:
+        try:
+            [(template, problems)] = load(body["text"])[:1]
+        except TemplateSyntaxError as e:
+            return JSONResponse({"ok": False, "problems": [{"severity": "error", "where": f"line {e.line}, column {e.column}", "message": str(e)}]})
+        errors = [p for p in problems if p.severity == "error"]
+        return JSONResponse({
+            "ok": not errors, "problems": [p.__dict__ for p in problems],
+            "entry": submit.fragment(template) if not errors else "", "issue_link": submit.issue_link(template) if not errors else "",
+        })  # fmt: skip
+
+    def upload(request: Request, body: dict) -> Response:
+        name = Path(request.query_params.get("name", "firmware.bin")).name
+        uploads.mkdir(parents=True, exist_ok=True)
+        target = uploads / name
+        target.write_bytes(body["_raw"])
+        return JSONResponse({"path": str(target)})
+
+    def flash(request: Request, body: dict) -> Response:
+        def work(job: Job) -> dict:
+            with ops.open_chip(body["port"], job) as io:
+                ops.check_firmware(io, body["firmware"])
+                return ops.flash_firmware(io, body["firmware"]).as_dict()
+
+        return started(jobs.start("flash", work))
+
+    def pins(request: Request, body: dict) -> Response:
+        def work(job: Job) -> dict:
+            client = ObkClient(body["host"], body.get("password") or None)
+            result = PinFinder(client, WebAsker(job), job, pulse=float(body.get("pulse", 0.4))).run()
+            return {"template": result.template.to_entry(), "notes": result.notes}
+
+        return started(jobs.start("pins", work))
+
+    def apply(request: Request, body: dict) -> Response:
+        template = from_entry(json.loads(body["template"]))[0]
+        apply_template(ObkClient(body["host"], body.get("password") or None), template)
+        return JSONResponse({"ok": True})
+
+    def ha(request: Request, body: dict) -> Response:
+        def work(job: Job) -> dict:
+            client = ObkClient(body["host"], body.get("password") or None)
+            return ha_setup(client, Broker.from_url(body["broker"]), name=body.get("name") or None, reporter=job).as_dict()
+
+        return started(jobs.start("ha", work))
+
+    def answer(request: Request, body: dict) -> Response:
+        job = jobs.get(body["job"])
+        if job is None:
+            return JSONResponse({"error": "no such job"}, 404)
+        job.answer(str(body["answer"]))
+        return JSONResponse({"ok": True})
+
+    def events(request: Request, body: dict) -> Response:
+        job = jobs.get(request.path_params["job"])
+        if job is None:
+            return JSONResponse({"error": "no such job"}, 404)
+
+        def stream():
+            seen = 0
+            while True:
+                batch = job.wait_events(seen)
+                for record in batch:
+                    yield f"data: {json.dumps(record, default=str)}\n\n"
+                seen += len(batch)
+                if job.done and seen >= len(job.events):
+                    return
+                if not batch:
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    def download(request: Request, body: dict) -> Response:
+        path = Path(request.query_params["path"]).resolve()
+        allowed = [data_dir().resolve(), workdir.resolve()]
+        if not any(path.is_relative_to(a) for a in allowed) or not path.is_file():
+            return JSONResponse({"error": "not a freebeken file"}, 404)
+        return FileResponse(path, filename=path.name)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    routes = [
+        Route("/", index),
+        Route("/api/ports", api(ports)),
+        Route("/api/backup", api(backup), methods=["POST"]),
+        Route("/api/analyze", api(analyze), methods=["POST"]),
+        Route("/api/template/check", api(check_template), methods=["POST"]),
+        Route("/api/upload", api(upload), methods=["POST"]),
+        Route("/api/flash", api(flash), methods=["POST"]),
+        Route("/api/pins", api(pins), methods=["POST"]),
+        Route("/api/apply", api(apply), methods=["POST"]),
+        Route("/api/ha", api(ha), methods=["POST"]),
+        Route("/api/answer", api(answer), methods=["POST"]),
+        Route("/api/jobs/{job}/events", api(events)),
+        Route("/api/download", api(download)),
+        Mount("/static", StaticFiles(directory=STATIC)),
+    ]
+    return Starlette(routes=routes)

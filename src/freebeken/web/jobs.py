@@ -1,0 +1,87 @@
+"""Long operations run as jobs in threads; their events are kept for server-sent events, and a
+job can ask the person a question (the pin finder) and wait for the answer."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import FreebekenError
+from ..events import Event
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+    result: Any = None
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    _answer: str | None = None
+
+    # Reporter
+    def emit(self, event: Event) -> None:
+        self.push({"kind": event.kind, "message": event.message, "done": event.done, "total": event.total, "data": event.data})
+
+    def push(self, record: dict[str, Any]) -> None:
+        with self.cond:
+            record["t"] = time.time()
+            self.events.append(record)
+            self.cond.notify_all()
+
+    def ask(self, question: str, options: list[tuple[str, str]]) -> str:
+        """Show ``question`` with buttons (value, label); block until one is pressed."""
+        with self.cond:
+            self._answer = None
+            self.events.append({"kind": "question", "message": question, "options": options, "t": time.time()})
+            self.cond.notify_all()
+            while self._answer is None:
+                self.cond.wait()
+            answer, self._answer = self._answer, None
+            return answer
+
+    def answer(self, value: str) -> None:
+        with self.cond:
+            self._answer = value
+            self.cond.notify_all()
+
+    def wait_events(self, since: int, timeout: float = 15) -> list[dict[str, Any]]:
+        with self.cond:
+            if len(self.events) <= since and not self.done:
+                self.cond.wait(timeout)
+            return self.events[since:]
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+
+    def start(self, kind: str, work: Callable[[Job], Any]) -> Job:
+        job = Job(secrets.token_hex(8), kind)
+        with self.lock:
+            self.jobs[job.id] = job
+
+        def run() -> None:
+            try:
+                job.result = work(job)
+                job.push({"kind": "done", "message": "done", "result": job.result})
+            except FreebekenError as e:
+                job.push({"kind": "error", "message": str(e), "hint": e.hint})
+            except Exception as e:  # shown to the person, never a silent failure
+                job.push({"kind": "error", "message": f"{type(e).__name__}: {e}", "hint": "This is a bug; please report it."})
+            finally:
+                with job.cond:
+                    job.done = True
+                    job.cond.notify_all()
+
+        threading.Thread(target=run, daemon=True, name=f"job-{kind}").start()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)

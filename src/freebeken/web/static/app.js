@@ -1,0 +1,142 @@
+// freebeken local page: presentation only; every decision is made by the Python API.
+const params = new URLSearchParams(location.search);
+if (params.get("token")) sessionStorage.setItem("token", params.get("token"));
+const token = sessionStorage.getItem("token") || "";
+const $ = (id) => document.getElementById(id);
+let backupPath = null;
+
+async function api(path, body, raw) {
+  const headers = { "X-Freebeken-Token": token };
+  const init = { method: body === undefined ? "GET" : "POST", headers };
+  if (raw) { init.body = raw; headers["Content-Type"] = "application/octet-stream"; }
+  else if (body !== undefined) { init.body = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
+  const response = await fetch(path, init);
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error + (data.hint ? " — " + data.hint : ""));
+  return data;
+}
+
+function show(el, text, kind) { el.className = kind || ""; el.textContent = text; }
+function log(text) { $("log").textContent = text + "\n" + $("log").textContent; }
+
+function fmtBytes(n) { return n >= 1048576 ? (n / 1048576).toFixed(2) + " MiB" : (n / 1024).toFixed(0) + " KiB"; }
+
+// Follow a job's events: progress bar with bytes, rate and ETA; questions become buttons.
+function follow(jobId, progressEl, onQuestion) {
+  return new Promise((resolve, reject) => {
+    const source = new EventSource(`/api/jobs/${jobId}/events?token=${encodeURIComponent(token)}`);
+    let phaseStart = Date.now();
+    source.onmessage = (message) => {
+      const ev = JSON.parse(message.data);
+      if (ev.kind === "phase") { phaseStart = Date.now(); log(ev.message); }
+      else if (ev.kind === "progress" && progressEl) {
+        progressEl.style.display = "block";
+        const pct = ev.total ? (100 * ev.done) / ev.total : 0;
+        const seconds = (Date.now() - phaseStart) / 1000;
+        const rate = seconds > 0 ? ev.done / seconds : 0;
+        const eta = rate > 0 ? (ev.total - ev.done) / rate : 0;
+        progressEl.querySelector(".bar").style.width = pct + "%";
+        progressEl.querySelector(".label").textContent =
+          `${fmtBytes(ev.done)} / ${fmtBytes(ev.total)} · ${fmtBytes(rate)}/s · ETA ${eta.toFixed(0)} s`;
+      } else if (ev.kind === "retry" || ev.kind === "warning" || ev.kind === "info") log(ev.message);
+      else if (ev.kind === "question" && onQuestion) onQuestion(jobId, ev);
+      else if (ev.kind === "done") { source.close(); resolve(ev.result); }
+      else if (ev.kind === "error") { source.close(); reject(new Error(ev.message + (ev.hint ? " — " + ev.hint : ""))); }
+    };
+  });
+}
+
+async function loadPorts() {
+  const { ports } = await api("/api/ports");
+  $("port").innerHTML = ports.map((p) => `<option value="${p.port}">${p.label}</option>`).join("");
+}
+
+$("btn-backup").onclick = async () => {
+  const button = $("btn-backup"); button.disabled = true;
+  show($("backup-result"), "Linking with the chip…");
+  try {
+    const { job } = await api("/api/backup", { port: $("port").value });
+    const result = await follow(job, $("backup-progress"));
+    backupPath = result.backup.path;
+    const info = result.info;
+    $("backup-result").className = "ok";
+    $("backup-result").innerHTML = `${info.chip} · MAC ${info.mac || "?"} · backup saved (${result.backup.blank_sectors} blank sectors skipped). ` +
+      `<a data-testid="download" href="/api/download?token=${encodeURIComponent(token)}&path=${encodeURIComponent(backupPath)}">Download the backup</a>`;
+    const analysis = await api("/api/analyze", { path: backupPath });
+    $("template").value = analysis.template;
+    if (analysis.template) await checkTemplate();
+    else show($("problems"), "No pins in the backup: use “Find the pins” once OpenBeken runs.", "warning");
+  } catch (e) { show($("backup-result"), e.message, "error"); }
+  button.disabled = false;
+};
+
+async function checkTemplate() {
+  const result = await api("/api/template/check", { text: $("template").value });
+  const items = result.problems.map((p) => `<li class="${p.severity}">${p.severity}: ${p.where}: ${p.message}</li>`);
+  if (result.ok) items.unshift('<li class="ok">The firmware will accept this template.</li>');
+  $("problems").innerHTML = items.join("");
+  $("entry").textContent = result.entry;
+  $("submit-link").hidden = !result.ok;
+  if (result.ok) $("submit-link").href = result.issue_link;
+  return result.ok;
+}
+$("btn-check").onclick = () => checkTemplate().catch((e) => show($("problems"), e.message, "error"));
+
+$("btn-flash").onclick = async () => {
+  const file = $("firmware").files[0];
+  if (!file) { show($("flash-result"), "Choose the OpenBeken file first.", "error"); return; }
+  const button = $("btn-flash"); button.disabled = true;
+  show($("flash-result"), "Uploading and linking…");
+  try {
+    const { path } = await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer());
+    const { job } = await api("/api/flash", { port: $("port").value, firmware: path });
+    const result = await follow(job, $("flash-progress"));
+    show($("flash-result"), `OpenBeken flashed: ${result.written} sectors written, ${result.skipped} already right, all verified.`, "ok");
+  } catch (e) { show($("flash-result"), e.message, "error"); }
+  button.disabled = false;
+};
+
+$("btn-apply").onclick = async () => {
+  try {
+    await api("/api/apply", { host: $("host").value, template: $("template").value });
+    show($("device-result"), "Template applied and verified on the device.", "ok");
+  } catch (e) { show($("device-result"), e.message, "error"); }
+};
+
+function askQuestion(jobId, ev) {
+  const box = $("question");
+  box.innerHTML = `<p>${ev.message}</p>`;
+  for (const [value, label] of ev.options) {
+    const b = document.createElement("button");
+    b.textContent = label; b.dataset.answer = value;
+    b.onclick = async () => { box.innerHTML = ""; await api("/api/answer", { job: jobId, answer: value }); };
+    box.appendChild(b);
+  }
+}
+
+$("btn-pins").onclick = async () => {
+  show($("device-result"), "Pin finder running: watch the plug and answer below.");
+  try {
+    const { job } = await api("/api/pins", { host: $("host").value, pulse: Number(params.get("pulse") || 0.4) });
+    const result = await follow(job, null, askQuestion);
+    let template = {};
+    try { template = JSON.parse($("template").value); } catch (e) { /* start from the pins alone */ }
+    template.pins = result.template.pins;  // keep vendor, name, chip, board from the backup
+    $("template").value = JSON.stringify(template, null, 2);
+    await checkTemplate();
+    show($("device-result"), "Pins found: " + JSON.stringify(result.template.pins), "ok");
+  } catch (e) { show($("device-result"), e.message, "error"); }
+};
+
+$("btn-ha").onclick = async () => {
+  show($("ha-result"), "Configuring MQTT and waiting for the device on the broker…");
+  try {
+    const { job } = await api("/api/ha", { host: $("host").value, broker: $("broker").value, name: $("ha-name").value });
+    const r = await follow(job, null);
+    const entities = r.entities.map((e) => `<li>${e.entity_id} (${e.component})</li>`).join("");
+    $("ha-result").className = r.problems.length ? "error" : "ok";
+    $("ha-result").innerHTML = (r.problems.length ? "Problems: " + r.problems.join("; ") : "Verified: online, discovery valid, " + r.round_trip) + `<ul>${entities}</ul>`;
+  } catch (e) { show($("ha-result"), e.message, "error"); }
+};
+
+loadPorts().catch((e) => log(e.message));

@@ -1,0 +1,145 @@
+"""The local page in headless Chromium (Debian's, driven by Playwright): the whole journey on the
+simulators, the pin finder by clicking, a wrong-chip firmware error. Screenshots are saved in
+``artifacts/`` (and one is the README's picture)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from freebeken.sim.obk.board import board
+from freebeken.sim.obk.device import ObkDevice
+from freebeken.sim.obk.server import DeviceServer
+from freebeken.web.server import WebServer
+from helpers import Mosquitto
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("FREEBEKEN_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing: run scripts/test")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def firmware(folder: Path, name: str, size: int = 0x40000) -> Path:
+    path = folder / name
+    body = random.Random(name).randbytes(size)
+    path.write_bytes(body if "_UA_" in name else b"\xff" * 0x11000 + body)
+    return path
+
+
+def answer_pin_finder(page, dev: ObkDevice) -> None:
+    """A person in front of the plug, clicking the page's buttons."""
+    last = None
+    while True:
+        page.wait_for_function(
+            "document.querySelector('#question button') || document.getElementById('device-result').textContent.startsWith('Pins found')"
+        )
+        if page.locator("#question button").count() == 0:
+            return
+        text = page.locator("#question p").inner_text()
+        if "What happened" in text:
+            counts: dict[int, int] = {}
+            for _part, pin, _ in dev.board.take_events():
+                counts[pin] = counts.get(pin, 0) + 1
+            flashing = [p for p, n in counts.items() if n >= 2]
+            last = flashing[0] if flashing else None
+            wire = dev.board.wire(last) if last is not None else None
+            value = "nothing" if wire is None else {"relay": "relay", "pwm": "light"}.get(wire.part, "led")
+        elif "held on" in text:
+            dev.board.take_events()
+            value = "yes" if last is not None and dev.board.is_on(last) else "no"
+        elif "Press button 1" in text:
+            dev.click(8)
+            value = "done"
+        else:
+            value = "none"
+        page.locator(f"#question button[data-answer='{value}']").click()
+
+
+def test_full_journey_in_the_browser(browser, tmp_path):
+    (tmp_path / "broker").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    plug = DeviceServer(ObkDevice(board("u3"))).start()
+    try:
+        with WebServer(workdir=tmp_path / "web") as web:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(web.url + "&pulse=0")
+            page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
+            page.click("[data-testid=backup]")
+            page.wait_for_selector("[data-testid=download]", timeout=60000)
+            assert "backup saved" in page.inner_text("[data-testid=backup-result]")
+            page.wait_for_selector("#problems li.ok")
+            assert '"7": "Rel;1"' in page.input_value("[data-testid=template]")
+            assert page.get_attribute("[data-testid=submit-link]", "href").startswith("https://github.com/OpenBekenIOT/webapp/issues/new")
+            with page.expect_download() as download:
+                page.click("[data-testid=download]")
+            assert download.value.path().stat().st_size == 0x200000
+            shot(page, "web-1-backup-and-template")
+
+            # a wrong-chip firmware is refused, with the reason shown
+            page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231N_QIO_1.17.9.bin")))
+            page.click("[data-testid=flash]")
+            page.wait_for_selector("#flash-result.error", timeout=60000)
+            assert "built for BK7231N" in page.inner_text("#flash-result")
+            shot(page, "web-2-wrong-chip")
+            page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231T_UA_1.17.9.bin")))
+            page.click("[data-testid=flash]")
+            page.wait_for_selector("#flash-result.ok", timeout=120000)
+            assert "OpenBeken flashed" in page.inner_text("#flash-result")
+
+            page.fill("[data-testid=host]", plug.address)
+            page.click("[data-testid=apply]")
+            page.wait_for_selector("#device-result.ok")
+            assert plug.device.pins_json().count('"roles":[0,6,0,0,0,0,0,1,3') == 1
+
+            # the pin finder by clicking
+            page.click("[data-testid=pins]")
+            answer_pin_finder(page, plug.device)
+            page.wait_for_selector("#device-result.ok")
+            assert 'Pins found: {"1":"LED_n;1","7":"Rel;1","8":"Btn;1"}' in page.inner_text("#device-result")
+            shot(page, "web-3-pin-finder")
+
+            page.fill("[data-testid=broker]", broker.url())
+            page.fill("[data-testid=ha-name]", "Aoycocr U3")
+            page.click("[data-testid=ha]")
+            page.wait_for_selector("#ha-result.ok", timeout=60000)
+            assert "switch.aoycocr_u3_1" in page.inner_text("#ha-result")
+            shot(page, "web-4-home-assistant")
+            page.close()
+    finally:
+        plug.stop()
+        broker.stop()
+
+
+def test_the_page_needs_its_token(browser, tmp_path):
+    with WebServer(workdir=tmp_path / "web") as web:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{web.port}/")  # no token: the page loads, the API refuses
+        page.wait_for_function("document.getElementById('log').textContent.length > 0")
+        assert "session token" in page.inner_text("#log")
+        assert page.locator("#port option").count() == 0
+        page.close()
