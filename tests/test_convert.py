@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from freebeken.cli.main import main
-from freebeken.convert.wizard import Options, State, convert
+from freebeken.convert.wizard import Options, convert
 from freebeken.errors import LinkError, UsageError
 from freebeken.firmware.releases import ReleaseError, fetch, list_releases
 from freebeken.sim.obk.board import board

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from pathlib import Path
 
 import click
@@ -16,8 +14,8 @@ from ..device.config import DeviceConfig, apply_template, restore_config, save_c
 from ..device.pinfinder import PinFinder
 from ..errors import UsageError
 from ..flasher.journal import atomic_write
-from ..templates.model import from_entry, load
-from .main import Context, command_errors
+from ..templates.model import from_entry
+from .main import Context, command_errors, serve_until_stopped
 from .template_cmds import _load_one
 
 
@@ -242,14 +240,7 @@ def sim_device_command(group: click.Group) -> None:
         server = DeviceServer(dev, port=port).start()
         click.echo(f"device: {server.address}")
         click.echo(f"board: {dev.board.name}")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
+        serve_until_stopped(server.stop)
 
 
 def register(group: click.Group) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -57,6 +59,18 @@ def command_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 ctx.reporter.close()
 
     return wrapper
+
+
+def serve_until_stopped(stop: Callable[[], None]) -> None:
+    """Block until Ctrl-C or SIGTERM, then ``stop()`` the server (used by the long-running commands)."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -31,11 +32,15 @@ class RichReporter:
         if event.kind == "phase":
             self._close()
             if event.total:
+                amount = (
+                    [DownloadColumn(binary_units=True), TransferSpeedColumn()]
+                    if event.data.get("unit", "bytes") == "bytes"
+                    else [MofNCompleteColumn()]
+                )
                 self.progress = Progress(
                     TextColumn("[bold]{task.description}"),
                     BarColumn(),
-                    DownloadColumn(binary_units=True),
-                    TransferSpeedColumn(),
+                    *amount,
                     TimeRemainingColumn(),
                     TextColumn("{task.fields[retries]}"),
                     console=self.console,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from urllib.parse import urlencode
 
 import click
 
 from ..sim.config import SimConfig, save_image
 from ..sim.pty import PtyServer
-from .main import Context, command_errors
+from .main import Context, command_errors, serve_until_stopped
 
 
 @click.group()
@@ -46,14 +44,7 @@ def serve(
         click.echo(f"device: {server.path}")
         click.echo(f"env: {env}")
         click.echo("Python tools run under that environment reset the simulated chip through DTR/RTS. Ctrl-C stops.")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_stopped(server.stop)
 
 
 def register(group: click.Group) -> None:

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from ..errors import UsageError
 from ..templates import submit as sub
-from ..templates.model import PinRole, Template, from_entry, load
+from ..templates.model import Template, from_entry, load
 from ..tuya.analyze import analyze_bytes
 from .main import Context, command_errors
 

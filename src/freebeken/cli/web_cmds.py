@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 import webbrowser
 
 import click
 
-from .main import Context, command_errors
+from .main import Context, command_errors, serve_until_stopped
 
 
 @click.command()
@@ -25,14 +23,7 @@ def web(ctx: Context, port: int, no_browser: bool) -> None:
     click.echo("Only this computer can open it; the link carries this session's token.")
     if not no_browser:
         webbrowser.open(server.url)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_stopped(server.stop)
 
 
 def register(group: click.Group) -> None:

@@ -7,9 +7,8 @@ resumes through the flash journal). Each step is also its own command.
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -23,7 +22,7 @@ from ..events import NullReporter, Reporter
 from ..firmware.releases import fetch
 from ..flasher import operations as ops
 from ..flasher.backup import identity
-from ..flasher.journal import atomic_write, data_dir
+from ..flasher.journal import Journal, data_dir
 from ..ha.broker import Broker
 from ..ha.operations import setup as ha_setup
 from ..templates.model import from_entry
@@ -56,25 +55,28 @@ class Options:
     pin_finder_asker: Any = None  # an Asker for the pin finder when the backup has no pins
 
 
-@dataclass
 class State:
-    path: Path
-    data: dict[str, Any] = field(default_factory=dict)
+    """The steps a device has been through, in a crash-safe journal file."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.data = journal.record
 
     @classmethod
     def load(cls, ident: str) -> "State":
         path = data_dir() / "convert" / f"{ident}.json"
-        try:
-            return cls(path, json.loads(path.read_text()))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return cls(path, {"identity": ident, "steps": {}})
+        return cls(Journal.load(path) or Journal(path, {"identity": ident, "steps": {}}))
+
+    @property
+    def path(self) -> Path:
+        return self.journal.path
 
     def done(self, step: str) -> bool:
         return step in self.data["steps"]
 
     def finish(self, step: str, **result: Any) -> None:
         self.data["steps"][step] = {"at": time.strftime("%Y-%m-%d %H:%M:%S"), **result}
-        atomic_write(self.path, json.dumps(self.data, indent=1, default=str).encode())
+        self.journal.save()
 
     def get(self, step: str) -> dict[str, Any]:
         return self.data["steps"].get(step, {})

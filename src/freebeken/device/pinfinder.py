@@ -96,7 +96,7 @@ class PinFinder:
 
     def _outputs(self, pins: list[int]) -> list[Finding]:
         found: list[Finding] = []
-        events.phase(self.reporter, "Pulsing each pin: watch and listen", total=len(pins))
+        events.phase(self.reporter, "Pulsing each pin: watch and listen", total=len(pins), unit="pins")
         for i, pin in enumerate(pins):
             self.client.cmd(f"SetChannel {SCRATCH} 0")
             self.client.cmd(f"backlog setPinRole {pin} Rel; setPinChannel {pin} {SCRATCH}")

@@ -68,7 +68,7 @@ class Journal:
         self.save()
 
     def save(self) -> None:
-        atomic_write(self.path, json.dumps(self.record, indent=1).encode())
+        atomic_write(self.path, json.dumps(self.record, indent=1, default=str).encode())
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

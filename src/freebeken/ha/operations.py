@@ -154,7 +154,8 @@ def _round_trip(client: ObkClient, session: Session, cid: str, pins: Pins, repor
     for value in (target, before):
         mark = len(session.messages)
         session.publish(f"{cid}/{ch}/set", str(value))
-        if session.wait_for(lambda t, p: t == f"{cid}/{ch}/get" and p == str(value).encode(), 10, since=mark) is None:
+        expected_state = (f"{cid}/{ch}/get", str(value).encode())
+        if session.wait_for(lambda t, p, want=expected_state: (t, p) == want, 10, since=mark) is None:
             return f"failed: {cid}/{ch}/set {value} was not answered on {cid}/{ch}/get"
         if client.get_channel(ch) != value:
             return f"failed: the broker saw {value} but the device's channel {ch} did not change"

@@ -1,0 +1,249 @@
+"""Console commands of the simulated OpenBeken firmware: only what freebeken and the web app use,
+with the firmware's observable behaviour (short role names only, ``backlog`` ignoring failed
+sub-commands, Tasmota-style replies, 501/400 result codes)."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from ...templates.chips import GPIO_COUNT as GPIO
+from ...templates.roles import ROLE_IDS
+
+if TYPE_CHECKING:
+    from .device import ObkDevice
+
+
+
+class CommandError(Exception):
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+
+
+def run_command(dev: "ObkDevice", name: str, rest: str) -> object:
+    handler = _COMMANDS.get(name)
+    if handler is None:
+        if name.startswith("power") and name[5:].isdigit():
+            return _power(dev, rest, int(name[5:]))
+        raise CommandError(501, "Unknown command")
+    return handler(dev, rest)
+
+
+def _args(rest: str, need: int) -> list[str]:
+    try:
+        parts = shlex.split(rest)
+    except ValueError:
+        parts = rest.split()
+    if len(parts) < need:
+        raise CommandError(400, "Not enough arguments for this command")
+    return parts
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise CommandError(400, "Bad argument") from None
+
+
+def _backlog(dev: "ObkDevice", rest: str) -> object:
+    for part in rest.split(";"):
+        if part.strip():
+            try:
+                dev.execute(part.strip())
+            except CommandError:
+                pass  # the firmware logs it and carries on
+    return {}
+
+
+def _set_pin_role(dev: "ObkDevice", rest: str) -> object:
+    pin_s, role = _args(rest, 2)[:2]
+    pin = _int(pin_s)
+    if role.lower() not in ROLE_IDS:
+        raise CommandError(400, "Bad argument")
+    if 0 <= pin < GPIO:
+        dev.set_role(pin, role)
+    return {}
+
+
+def _set_pin_channel(dev: "ObkDevice", rest: str) -> object:
+    parts = _args(rest, 2)
+    pin, ch = _int(parts[0]), _int(parts[1])
+    if 0 <= pin < GPIO:
+        dev.channels[pin] = ch
+        if len(parts) > 2:
+            dev.channels2[pin] = _int(parts[2])
+        dev._refresh_outputs()
+    return {}
+
+
+def _set_channel(dev: "ObkDevice", rest: str) -> object:
+    ch, value = (_int(x) for x in _args(rest, 2)[:2])
+    dev.set_value(ch, value)
+    return value
+
+
+def _toggle_channel(dev: "ObkDevice", rest: str) -> object:
+    ch = _int(_args(rest, 1)[0])
+    dev.set_value(ch, 0 if dev.value(ch) else 1)
+    return dev.value(ch)
+
+
+def _add_channel(dev: "ObkDevice", rest: str) -> object:
+    parts = _args(rest, 2)
+    ch, delta = _int(parts[0]), _int(parts[1])
+    value = dev.value(ch) + delta
+    if len(parts) >= 4:
+        value = max(_int(parts[2]), min(_int(parts[3]), value))
+    dev.set_value(ch, value)
+    return value
+
+
+def _get_channel(dev: "ObkDevice", rest: str) -> object:
+    return dev.value(_int(_args(rest, 1)[0]))
+
+
+def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
+    relays = dev.relay_channels()
+    if index is None:
+        targets = relays[:1]
+    else:
+        targets = [index - 1 if 0 in relays else index]
+    arg = rest.strip().lower()
+    for ch in targets:
+        if arg in ("on", "1"):
+            dev.set_value(ch, 1)
+        elif arg in ("off", "0"):
+            dev.set_value(ch, 0)
+        elif arg == "toggle":
+            dev.set_value(ch, 0 if dev.value(ch) else 1)
+        elif arg:
+            raise CommandError(400, "Bad argument")
+    if len(relays) > 1:
+        base = 1 if 0 in relays else 0  # POWERn is channel n-1 when channel 0 has a relay
+        return {f"POWER{ch + base}": "ON" if dev.value(ch) else "OFF" for ch in relays}
+    if not targets:
+        return {"POWER": "ON"}  # what the firmware answers when it has no relay at all
+    return {"POWER": "ON" if dev.value(targets[0]) else "OFF"}
+
+
+def _flags(dev: "ObkDevice", rest: str) -> object:
+    if rest:
+        dev.flags = _int(rest.split()[0])
+    return {"Flags": str(dev.flags)}
+
+
+def _set_flag(dev: "ObkDevice", rest: str) -> object:
+    bit, on = (_int(x) for x in _args(rest, 2)[:2])
+    dev.flags = dev.flags | (1 << bit) if on else dev.flags & ~(1 << bit)
+    return {}
+
+
+def _startup(dev: "ObkDevice", rest: str) -> object:
+    parts = _args(rest, 1) if rest else [""]
+    dev.startup = parts[0].replace("\\r\\n", "\r\n")
+    if len(parts) > 1 and parts[1] == "1":
+        for line in dev.startup.splitlines():
+            _backlog(dev, line)
+    return {}
+
+
+def _clear_io(dev: "ObkDevice", rest: str) -> object:
+    dev.roles[:] = [0] * GPIO
+    dev.channels[:] = [0] * GPIO
+    dev.channels2[:] = [0] * GPIO
+    dev.channel_types.clear()
+    dev._refresh_outputs()
+    return {}
+
+
+def _mqtt_field(key: str, label: str):
+    def handler(dev: "ObkDevice", rest: str) -> object:
+        if rest:
+            dev.mqtt[key] = rest.strip().strip('"')
+            dev._notify("mqtt", {key: dev.mqtt[key]})
+        shown = "****" if key == "password" else dev.mqtt[key]
+        return {label: shown}
+
+    return handler
+
+
+def _set_attr(attr: str):
+    def handler(dev: "ObkDevice", rest: str) -> object:
+        value = _args(rest, 1)[0]
+        setattr(dev, attr, value)
+        return {}
+
+    return handler
+
+
+def _driver(start: bool):
+    def handler(dev: "ObkDevice", rest: str) -> object:
+        name = _args(rest, 1)[0]
+        if start:
+            dev.drivers.add(name)
+        elif name == "*":
+            dev.drivers.clear()
+        else:
+            dev.drivers.discard(name)
+        return {}
+
+    return handler
+
+
+def _channel_type(dev: "ObkDevice", rest: str) -> object:
+    ch, kind = _args(rest, 2)[:2]
+    dev.channel_types[_int(ch)] = kind
+    return {}
+
+
+def _channel_label(dev: "ObkDevice", rest: str) -> object:
+    parts = _args(rest, 2)
+    dev.channel_labels[_int(parts[0])] = parts[1]
+    return {}
+
+
+def _schedule_discovery(dev: "ObkDevice", rest: str) -> object:
+    dev._notify("discovery", {"prefix": "homeassistant"})
+    return {}
+
+
+def _restart(dev: "ObkDevice", rest: str) -> object:
+    dev._notify("restart", {})
+    for line in dev.startup.splitlines():
+        _backlog(dev, line)
+    return {}
+
+
+_COMMANDS = {
+    "backlog": _backlog,
+    "setpinrole": _set_pin_role,
+    "setpinchannel": _set_pin_channel,
+    "setchannel": _set_channel,
+    "togglechannel": _toggle_channel,
+    "addchannel": _add_channel,
+    "getchannel": _get_channel,
+    "power": _power,
+    "flags": _flags,
+    "setflag": _set_flag,
+    "startupcommand": _startup,
+    "cleario": _clear_io,
+    "lfs_format": lambda dev, rest: {},
+    "stopdriver": _driver(False),
+    "startdriver": _driver(True),
+    "mqtthost": _mqtt_field("host", "MQTTHost"),
+    "mqttclient": _mqtt_field("client", "MQTTClient"),
+    "mqttuser": _mqtt_field("user", "MQTTUser"),
+    "mqttpassword": _mqtt_field("password", "MqttPassword"),
+    "mqttgroup": _mqtt_field("group", "MqttGroup"),
+    "shortname": _set_attr("short_name"),
+    "friendlyname": _set_attr("long_name"),
+    "echo": lambda dev, rest: rest,
+    "setchanneltype": _channel_type,
+    "setchannellabel": _channel_label,
+    "schedulehadiscovery": _schedule_discovery,
+    "restart": _restart,
+    "reboot": _restart,
+}
