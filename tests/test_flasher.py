@@ -203,6 +203,21 @@ def test_resume_command_continues_after_interrupt(tmp_path, monkeypatch):
         assert ops.resume(io) is None
 
 
+def test_a_completed_flash_retires_older_interrupted_ones(tmp_path, monkeypatch):
+    fw_a, _ = firmware_file(tmp_path, "bk7231n", seed=1)
+    fw_b, body_b = firmware_file(tmp_path, "bk7231n", seed=2)
+    image = tmp_path / "chip.bin"
+    with pytest.raises(LinkError):
+        with ops.open_chip(url("bk7231n", image, power_cut_after=40), ListReporter()) as io:
+            ops.flash_firmware(io, fw_a)
+    with ops.open_chip(url("bk7231n", image), ListReporter()) as io:
+        assert len(pending_write_journals(identity(io.info))) == 1
+        ops.flash_firmware(io, fw_b)  # the user changed their mind and flashed B
+        assert pending_write_journals(identity(io.info)) == []
+        assert ops.resume(io) is None
+        assert chip_bytes(io)[BOOT : BOOT + len(body_b)] == body_b
+
+
 def test_baud_auto_picks_fastest_clean_rate(tmp_path):
     reporter = ListReporter()
     with ops.open_chip(url("bk7231n", tmp_path / "c.bin", corrupt=0.01, noisy_above=921600), reporter) as io:

@@ -88,7 +88,17 @@ def flash_firmware(
         "include_bootloader": include_bootloader,
         "raw_offset": offset,
     }
-    return write_image(io, image, write_journal_path(identity(io.info), sha256(image.data)), meta)
+    return _write(io, image, meta)
+
+
+def _write(io: ChipIO, image: FirmwareImage, meta: dict[str, object]) -> WriteResult:
+    """Write through the journal; once done, older interrupted writes of this chip are obsolete
+    (the chip now holds this image), so their journals go too - `resume` must not replay them."""
+    ident = identity(io.info)
+    result = write_image(io, image, write_journal_path(ident, sha256(image.data)), meta)
+    for journal in pending_write_journals(ident):
+        journal.remove()
+    return result
 
 
 def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) -> WriteResult:
@@ -112,7 +122,7 @@ def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) 
     io.allow_bootloader = keep == 0
     image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
     meta = {"op": "restore", "file": str(path.resolve()), "other_device": other_device}
-    return write_image(io, image, write_journal_path(identity(io.info), sha256(image.data)), meta)
+    return _write(io, image, meta)
 
 
 def _check_backup_belongs(io: ChipIO, path: Path, other_device: bool) -> None:
