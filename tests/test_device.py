@@ -272,6 +272,8 @@ def test_cli_device_commands(sim, tmp_path):
     bad = run("device", "cmd", host, "SetPinRole", "7", "Relay")
     assert bad.exit_code == DeviceError.exit_code and "short names" in bad.output
     assert run("device", "info", "127.0.0.1:1").exit_code == DeviceError.exit_code
+    assert run("device", "wifi", host, "--ssid", "Home", "--wifi-password", "pw").exit_code == 0
+    assert dev.wifi == {"ssid": "Home", "pass": "pw"}
 
 
 def test_cli_pin_finder(sim, tmp_path):

@@ -81,6 +81,19 @@ def cmd(ctx: Context, host: str, password: str | None, timeout: float, command: 
 
 @device.command()
 @device_options
+@click.option("--ssid", required=True, help="Your home Wi-Fi name.")
+@click.option("--wifi-password", prompt=True, hide_input=True, help="Your home Wi-Fi password.")
+@click.pass_obj
+@command_errors
+def wifi(ctx: Context, host: str, password: str | None, timeout: float, ssid: str, wifi_password: str) -> None:
+    """Give a freshly flashed plug (in access-point mode, usually 192.168.4.1) your Wi-Fi."""
+    _client(host, password, timeout).set_wifi(ssid, wifi_password)
+    ctx.console.print(f"Wi-Fi set; the plug restarts and joins {ssid!r}. Find its new address in your router's client list.")
+    ctx.result({"ok": True, "ssid": ssid})
+
+
+@device.command()
+@device_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 @command_errors

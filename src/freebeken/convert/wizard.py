@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 from .. import events
 from ..device.client import ObkClient
@@ -145,10 +144,7 @@ def _wifi(state: State, options: Options, person: Person, reporter: Reporter) ->
     )
     ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
     password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
-    client = ObkClient(options.ap_address, options.device_password)
-    response = client.transport.request("GET", "/cfg_wifi_set?" + urlencode({"ssid": ssid, "pass": password}))
-    if response.status != 200:
-        raise DeviceError(f"Setting Wi-Fi failed (HTTP {response.status})", hint=f"Is this computer joined to the plug's access point ({options.ap_address})?")
+    ObkClient(options.ap_address, options.device_password).set_wifi(ssid, password)
     person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")
     device = options.device or person.ask("The plug's address on your network (router's client list)")
     ObkClient(device, options.device_password).info()  # prove we can reach it

@@ -126,6 +126,13 @@ class ObkClient:
         escaped = command.replace('"', '\\"').replace("\r\n", "\\r\\n")
         self.cmd(f'StartupCommand "{escaped}"')
 
+    def set_wifi(self, ssid: str, password: str) -> None:
+        """``/cfg_wifi_set``: the device stores the network and restarts into station mode. (The
+        firmware also clears the web password unless told to keep it.)"""
+        response = self.transport.request("GET", "/cfg_wifi_set?" + urlencode({"ssid": ssid, "pass": password}))
+        if response.status != 200:
+            raise DeviceError(f"Setting Wi-Fi failed: HTTP {response.status}")
+
     def set_mqtt(self, host: str, port: int, client: str | None = None, user: str | None = None, password: str | None = None) -> None:
         """``/cfg_mqtt_set`` is the only way to set the port. Empty user/password are ignored by
         the firmware (they cannot be cleared this way)."""

@@ -9,7 +9,8 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from .device import CommandError, ObkDevice
+from .console import CommandError
+from .device import ObkDevice
 from .hass import discovery
 
 RECONNECT = 0.3  # seconds; the firmware waits ~15 s, the simulator need not

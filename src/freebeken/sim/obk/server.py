@@ -11,7 +11,8 @@ import socketserver
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from .device import CommandError, ObkDevice
+from .console import CommandError
+from .device import ObkDevice
 
 CORS = "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Headers: Origin, X-Requested-With, Content-Type, Accept"
 
