@@ -9,6 +9,7 @@ as an external process, through the same shim. Not part of CI; run:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -32,12 +33,16 @@ def tool(name: str) -> str:
     return shutil.which(name, path=str(BIN)) or name
 
 
-def timed(server: PtyServer, args: list[str]) -> float:
+def timed(server: PtyServer, args: list[str], out: dict | None = None) -> float:
+    """Seconds the process took; ``out`` receives freebeken's --json result record."""
     start = time.monotonic()
     result = subprocess.run(args, env={**os.environ, **server.env}, capture_output=True, text=True, timeout=900)
     elapsed = time.monotonic() - start
     if result.returncode != 0:
         raise SystemExit(f"{args[0]} failed:\n{result.stdout[-1500:]}\n{result.stderr[-1500:]}")
+    if out is not None:
+        records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        out.update(next(r for r in reversed(records) if r.get("ok")))
     return elapsed
 
 
@@ -70,7 +75,7 @@ def run_chip(chip: str, baud: int, work: Path) -> list[tuple[str, str, float, st
         dev = server.path
         backup_wire = wire(nonblank * (12 + 4111), baud)
         outputs = {
-            "freebeken": ([tool("freebeken"), "backup", "-p", dev, "-b", str(baud), "-o", str(work / "fb.bin")], work / "fb.bin"),
+            "freebeken": ([tool("freebeken"), "--json", "backup", "-p", dev, "-b", str(baud), "-o", str(work / "fb.bin")], work / "fb.bin"),
             "bk7231tools": (
                 [tool("bk7231tools"), "read_flash", "-d", dev, "-b", str(baud), "-s", "0", "-l", "0x200000", str(work / "bt.bin")],
                 work / "bt.bin",
@@ -80,9 +85,10 @@ def run_chip(chip: str, baud: int, work: Path) -> list[tuple[str, str, float, st
                 work / "lt.bin",
             ),
         }
+        fb_result: dict = {}
         for name, (args, out) in outputs.items():
             reset_flash()
-            seconds = timed(server, args)
+            seconds = timed(server, args, fb_result if name == "freebeken" else None)
             ok = out.read_bytes() == bytes(stock)
             rows.append(("backup 2 MiB", name, seconds, "ok" if ok else "WRONG DATA"))
         app_sectors = (APP_SIZE + 4095) // 4096
@@ -101,6 +107,8 @@ def run_chip(chip: str, baud: int, work: Path) -> list[tuple[str, str, float, st
             rows.append(("flash ~1 MiB", name, seconds, "ok" if ok else "WRONG DATA"))
         seconds = timed(server, writers["freebeken"])  # the chip already holds this image
         rows.append(("re-flash identical", "freebeken", seconds, "ok"))
+    read_wire = wire(fb_result["read_sectors"] * (12 + 4111), baud)
+    rows.append(("backup: non-blank sector reads", "freebeken", fb_result["read_seconds"], f"wire {read_wire:.1f} s"))
     return rows, backup_wire, flash_wire, nonblank
 
 
@@ -129,6 +137,8 @@ def main() -> None:
         for peer in ("bk7231tools", "ltchiptool"):
             print(f"- backup: {peer} / freebeken = {times[('backup 2 MiB', peer)] / fb_backup:.2f}x")
         print(f"- backup: faster peer / freebeken = {best_backup_peer / fb_backup:.2f}x (target >= 1.3)")
+        reads = times[("backup: non-blank sector reads", "freebeken")]
+        print(f"- backup: non-blank sector reads / their wire time = {reads / (nonblank * (12 + 4111) * 10 / args.baud):.3f} (target <= 1.05)")
         print(f"- flash: wire limit {flash_wire:.1f} s; freebeken / wire = {fb_flash / flash_wire:.2f}")
         for peer in ("bk7231tools", "ltchiptool"):
             print(f"- flash: {peer} / freebeken = {times[('flash ~1 MiB', peer)] / fb_flash:.2f}x")

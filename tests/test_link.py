@@ -119,3 +119,43 @@ def test_cli_info_errors_have_exit_codes_and_hints():
     result = runner.invoke(main, ["--json", "info", "-p", "/dev/nope-freebeken"])
     assert result.exit_code == PortError.exit_code
     assert json.loads(result.output.strip().splitlines()[-1])["hint"]
+
+
+def _record_commands(monkeypatch) -> list[tuple[str, int]]:
+    """(command name, baud rate it was sent at) for every transaction."""
+    sent: list[tuple[str, int]] = []
+    original = Session.transact
+
+    def transact(self, cmd, *args, **kwargs):
+        sent.append((type(cmd).__name__, self.port.baudrate))
+        return original(self, cmd, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "transact", transact)
+    return sent
+
+
+@pytest.mark.parametrize(
+    "url,chip,version,asked",
+    [
+        # T is told apart by its CRC block rule, so nothing it ignores (and must time out) is sent
+        ("sim://bk7231t?time_scale=0", "BK7231T", "BK7231S_1.0.5", {"BootVersion"}),
+        ("sim://bk7231t?time_scale=0&boot_version=none", "BK7231T", None, {"BootVersion"}),
+        ("sim://bk7231n?time_scale=0", "BK7231N", None, {"ReadReg"}),
+    ],
+)
+def test_loader_told_apart_without_waiting_for_silence(monkeypatch, url, chip, version, asked):
+    sent = _record_commands(monkeypatch)
+    session, info = connect(url, ListReporter())
+    session.port.close()
+    assert info.chip.name == chip and info.loader_version == version and info.bootloader is not None
+    assert {name for name, _ in sent} & {"BootVersion", "ReadReg"} == asked
+
+
+def test_mac_is_read_at_the_chosen_rate(monkeypatch):
+    from freebeken.flasher.operations import open_chip
+
+    sent = _record_commands(monkeypatch)
+    with open_chip("sim://bk7231t?time_scale=0", ListReporter(), baudrate=921600) as io:
+        assert io.info.mac is not None
+    reads = [baud for name, baud in sent if name == "FlashRead4K"]
+    assert reads and all(baud == 921600 for baud in reads)

@@ -34,6 +34,7 @@ class BackupResult:
     baudrate: int
     retries: int
     resumed: bool
+    read_seconds: float = 0.0  # spent transferring non-blank sectors (their CRCs excluded)
 
     def as_dict(self) -> dict[str, object]:
         return {**self.__dict__, "path": str(self.path)}
@@ -88,6 +89,7 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
     started = time.monotonic()
     retries_before = io.session.retries_used
     blank = read = 0
+    read_seconds = 0.0
     events.phase(reporter, "Backing up", total=info.flash_size)
     if resumed:
         events.info(reporter, f"Resuming the backup: {len(done)} sectors already saved")
@@ -105,7 +107,10 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
                 if crc == BLANK_SECTOR_CRC:
                     run.append(address)
                 else:
-                    saver.put(address, io.read(address, crc))
+                    t = time.monotonic()
+                    data = io.read(address, crc)
+                    read_seconds += time.monotonic() - t
+                    saver.put(address, data)
                     read += 1
             events.progress(reporter, address + SECTOR, info.flash_size)
         blank += _confirm_blank(io, saver, run, io.session.retries_used == retries_before)
@@ -115,7 +120,8 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
     digest = sha256(image)
     elapsed = time.monotonic() - started
     result = BackupResult(
-        out, digest, len(image), blank, read, elapsed, io.session.baudrate, io.session.retries_used - retries_before, resumed
+        out, digest, len(image), blank, read, elapsed, io.session.baudrate, io.session.retries_used - retries_before, resumed,
+        read_seconds,
     )
     sidecar = {
         "identity": identity(info),

@@ -16,6 +16,7 @@ from .. import events
 from ..errors import SafetyError, UsageError
 from ..events import Reporter
 from ..link import connect
+from ..link import read_mac
 from ..protocol import beken_crc
 from .backup import BackupResult, backup, find_backups, identity
 from .baud import choose_baudrate
@@ -51,10 +52,11 @@ def open_chip(
     auto_reset: bool = True,
 ) -> Iterator[ChipIO]:
     """Link, identify, pick the baud rate (None = fastest that works). Closes the port after."""
-    session, info = connect(port, reporter, timeout=timeout, auto_reset=auto_reset)
+    session, info = connect(port, reporter, timeout=timeout, auto_reset=auto_reset, with_mac=False)
     try:
         io = ChipIO(session, info)
         choose_baudrate(io, baudrate)
+        info.mac = read_mac(session, info)  # at the chosen rate: 45 ms instead of 360 at 115200
         yield io
     finally:
         session.port.close()

@@ -2,6 +2,6 @@
 
 from .session import Session, open_port
 from .connect import connect, link
-from .identify import ChipInfo, identify
+from .identify import ChipInfo, identify, read_mac
 
-__all__ = ["Session", "open_port", "connect", "link", "ChipInfo", "identify"]
+__all__ = ["Session", "open_port", "connect", "link", "ChipInfo", "identify", "read_mac"]

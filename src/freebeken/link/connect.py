@@ -8,7 +8,7 @@ from .. import events
 from ..errors import LinkError, ProtocolError
 from ..events import Reporter
 from ..protocol import commands as c
-from .identify import ChipInfo, identify
+from .identify import ChipInfo, identify, read_mac
 from .session import Session, open_port
 
 LINK_BURST = 1.0  # seconds of LinkChecks after each reset pulse
@@ -101,15 +101,21 @@ def connect(
     baudrate: int | None = None,
     timeout: float = 15.0,
     auto_reset: bool = True,
+    with_mac: bool = True,
 ) -> tuple[Session, ChipInfo]:
-    """Open ``port``, link, identify the chip, and switch to ``baudrate`` if given."""
+    """Open ``port``, link, identify the chip, and switch to ``baudrate`` if given.
+
+    The MAC (a 4 KiB read) is read after the switch, where it is cheaper; ``with_mac=False``
+    leaves it to a caller that picks the rate itself (see :func:`read_mac`)."""
     session = Session(open_port(port), reporter)
     try:
         link(session, reporter, timeout=timeout, auto_reset=auto_reset)
         events.phase(reporter, "Identifying the chip")
-        info = identify(session)
+        info = identify(session, with_mac=False)
         if baudrate:
             set_baudrate(session, baudrate, reporter)
+        if with_mac:
+            info.mac = read_mac(session, info)
     except BaseException:
         session.port.close()
         raise

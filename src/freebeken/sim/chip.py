@@ -170,6 +170,8 @@ class SimChip:
                 self.flash.protect()  # BIM: set_flash_protect(ALL), without setting erase_unlock
             return Outcome(encode_reply_short(c.CHECK_CRC, struct.pack("<I", crc)), busy=length / CRC_BYTES_PER_S)
         if code == c.BOOT_VERSION:
+            if not self.boot_version:  # a plain Beken bootloader, not Tuya's: it lacks the command
+                return self._unknown(pkt)
             return Outcome(encode_reply_short(c.BOOT_VERSION, (self.boot_version or "").encode()))
         if code == c.READ_REG:
             (addr,) = struct.unpack_from("<I", p)

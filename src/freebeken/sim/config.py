@@ -1,7 +1,8 @@
 """``sim://CHIP?key=value&...`` URLs: how a port string becomes a simulated chip on a line.
 
 Keys: image (file backing the flash: loaded at open, written back at close; a fresh stock-like
-image when absent), time_scale (1 = real timing), flash (part name), seed, boot_version,
+image when absent), time_scale (1 = real timing), flash (part name), seed, boot_version
+("none": a plain Beken T bootloader that lacks the command),
 boot_window, stay_in_loader, protect (N: stock firmware left SR protection on), and faults:
 drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which those apply),
 power_cut_after (flash ops), dead (0/1).
@@ -53,8 +54,10 @@ class SimConfig:
                     cfg.image = Path(value).expanduser()
                 elif key in ("time_scale", "boot_window"):
                     setattr(cfg, key, float(value))
-                elif key in ("flash", "boot_version"):
-                    setattr(cfg, key, value)
+                elif key == "flash":
+                    cfg.flash = value
+                elif key == "boot_version":  # "none": a T bootloader without the command
+                    cfg.boot_version = "" if value.lower() == "none" else value
                 elif key == "seed":
                     cfg.seed = int(value)
                     fault_args["seed"] = int(value)
