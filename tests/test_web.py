@@ -143,3 +143,41 @@ def test_the_page_needs_its_token(browser, tmp_path):
         assert "session token" in page.inner_text("#log")
         assert page.locator("#port option").count() == 0
         page.close()
+
+
+def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
+    """A first flash backs the chip up before writing; the power goes mid-write; after a reload
+    (the file input is empty again) Resume finishes from the journal."""
+    fw = firmware(tmp_path, "OpenBK7231N_QIO_1.17.9.bin")
+    with WebServer(workdir=tmp_path / "web") as web:
+        image = tmp_path / "web" / "bk7231n.bin"
+        cut = f"sim://bk7231n?time_scale=0.02&image={image}&power_cut_after=30"
+        page = browser.new_page()
+        page.goto(web.url)
+        page.wait_for_selector("#port option", state="attached")
+        page.evaluate(f"""() => {{ const o = new Option("N plug, power cut", {cut!r}); document.getElementById("port").add(o); }}""")
+        page.select_option("[data-testid=port]", value=cut)
+        page.click("[data-testid=refresh-ports]")  # a refresh keeps the chosen port when it is still listed
+        page.wait_for_timeout(300)
+        assert page.input_value("[data-testid=port]") != cut  # the injected option is gone: chosen port fell back
+        page.evaluate(f"""() => {{ const o = new Option("N plug, power cut", {cut!r}); document.getElementById("port").add(o); }}""")
+        page.select_option("[data-testid=port]", value=cut)
+        page.set_input_files("[data-testid=firmware]", str(fw))
+        page.click("[data-testid=flash]")
+        page.wait_for_selector("#flash-result.error", timeout=120000)
+        assert "stopped answering" in page.inner_text("#flash-result")
+        assert "backing it up first" in page.inner_text("#log")
+        assert list((tmp_path / "home" / "backups").glob("BK7231N-*.bin"))  # the backup came first
+
+        page.reload()
+        page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
+        page.click("[data-testid=refresh-ports]")
+        page.wait_for_timeout(300)
+        assert page.input_value("[data-testid=port]").startswith("sim://bk7231n")  # kept across the refresh
+        page.click("[data-testid=resume]")
+        page.wait_for_selector("#flash-result.ok", timeout=120000)
+        assert "Resumed and finished" in page.inner_text("#flash-result")
+        assert image.read_bytes()[0x11000 : fw.stat().st_size] == fw.read_bytes()[0x11000:]
+        page.click("[data-testid=resume]")
+        page.wait_for_function("document.getElementById('flash-result').textContent.startsWith('Nothing to resume')")
+        page.close()

@@ -21,6 +21,7 @@ from ..device.client import ObkClient
 from ..device.config import apply_template
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError
+from ..events import Event
 from ..flasher import operations as ops
 from ..flasher.journal import data_dir
 from ..ha.broker import Broker
@@ -137,9 +138,21 @@ def create_app(token: str, workdir: Path) -> Starlette:
         def work(job: Job) -> dict:
             with ops.open_chip(body["port"], job) as io:
                 ops.check_firmware(io, body["firmware"])
-                return ops.flash_firmware(io, body["firmware"]).as_dict()
+                backup = None
+                if not ops.find_backups(io.info):  # as the CLI does: never a first flash without a backup
+                    job.emit(Event("info", "There is no backup of this chip yet: backing it up first"))
+                    backup = str(ops.backup(io).path)
+                return {**ops.flash_firmware(io, body["firmware"]).as_dict(), "backup": backup}
 
         return started(jobs.start("flash", work))
+
+    def resume(request: Request, body: dict) -> Response:
+        def work(job: Job) -> dict:
+            with ops.open_chip(body["port"], job) as io:
+                result = ops.resume(io)
+                return {**(result.as_dict() if result else {}), "pending": result is not None}
+
+        return started(jobs.start("resume", work))
 
     def pins(request: Request, body: dict) -> Response:
         def work(job: Job) -> dict:
@@ -205,6 +218,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/template/check", api(check_template), methods=["POST"]),
         Route("/api/upload", api(upload), methods=["POST"]),
         Route("/api/flash", api(flash), methods=["POST"]),
+        Route("/api/resume", api(resume), methods=["POST"]),
         Route("/api/pins", api(pins), methods=["POST"]),
         Route("/api/apply", api(apply), methods=["POST"]),
         Route("/api/ha", api(ha), methods=["POST"]),

@@ -47,9 +47,12 @@ function follow(jobId, progressEl, onQuestion) {
 }
 
 async function loadPorts() {
+  const chosen = $("port").value;
   const { ports } = await api("/api/ports");
   $("port").innerHTML = ports.map((p) => `<option value="${p.port}">${p.label}</option>`).join("");
+  if (ports.some((p) => p.port === chosen)) $("port").value = chosen;  // a refresh keeps the choice
 }
+$("btn-ports").onclick = () => loadPorts().catch((e) => log(e.message));
 
 $("btn-backup").onclick = async () => {
   const button = $("btn-backup"); button.disabled = true;
@@ -91,7 +94,20 @@ $("btn-flash").onclick = async () => {
     const { path } = await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer());
     const { job } = await api("/api/flash", { port: $("port").value, firmware: path });
     const result = await follow(job, $("flash-progress"));
-    show($("flash-result"), `OpenBeken flashed: ${result.written} sectors written, ${result.skipped} already right, all verified.`, "ok");
+    const saved = result.backup ? ` A backup was taken first: ${result.backup}.` : "";
+    show($("flash-result"), `OpenBeken flashed: ${result.written} sectors written, ${result.skipped} already right, all verified.${saved}`, "ok");
+  } catch (e) { show($("flash-result"), e.message + " Fix the cause, then press Resume (or Flash again).", "error"); }
+  button.disabled = false;
+};
+
+$("btn-resume").onclick = async () => {
+  const button = $("btn-resume"); button.disabled = true;
+  show($("flash-result"), "Linking to look for an interrupted flash…");
+  try {
+    const { job } = await api("/api/resume", { port: $("port").value });
+    const result = await follow(job, $("flash-progress"));
+    if (result.pending) show($("flash-result"), `Resumed and finished: ${result.written} sectors written, all verified.`, "ok");
+    else show($("flash-result"), "Nothing to resume: no interrupted flash or restore of this chip.", "ok");
   } catch (e) { show($("flash-result"), e.message, "error"); }
   button.disabled = false;
 };
