@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from freebeken.cli.main import main
 from freebeken.device.client import ObkClient
 from freebeken.device.config import apply_template
+from freebeken.events import ListReporter
 from freebeken.ha.broker import Broker, BrokerError, Session
 from freebeken.ha.discovery import parse
 from freebeken.ha.operations import check, remove, setup
@@ -54,8 +55,10 @@ def codes(diagnoses):
 
 def test_setup_end_to_end(broker, plug):
     dev, server, client = plug()
-    result = setup(client, Broker.from_url(broker.url()), name="Kitchen Plug", timeout=10)
+    reporter = ListReporter()
+    result = setup(client, Broker.from_url(broker.url()), name="Kitchen Plug", timeout=10, reporter=reporter)
     assert result.problems == [] and result.online
+    assert any("without a password" in w.message for w in reporter.kinds("warning"))  # an open broker is named
     assert result.client_id == "kitchen_plug" and dev.mqtt["client"] == "kitchen_plug" and dev.flags >> 27 & 1
     ids = {e.entity_id for e in result.entities}
     assert "switch.kitchen_plug_1" in ids  # the relay, as Home Assistant will name it
@@ -110,8 +113,9 @@ def test_broker_unreachable_and_bad_credentials(tmp_path, plug):
         dev, server, client = plug()
         with pytest.raises(BrokerError, match="refused the login"):
             setup(client, Broker.from_url(secured.url("ha", "wrong")), timeout=5)
-        result = setup(client, Broker.from_url(secured.url("ha", "right")), timeout=10)
-        assert result.problems == [] and dev.mqtt["user"] == "ha"
+        reporter = ListReporter()
+        result = setup(client, Broker.from_url(secured.url("ha", "right")), timeout=10, reporter=reporter)
+        assert result.problems == [] and dev.mqtt["user"] == "ha" and not reporter.kinds("warning")
     finally:
         secured.stop()
 

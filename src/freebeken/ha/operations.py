@@ -98,6 +98,9 @@ def setup(
         raise DeviceError(f"Client id {cid!r} has characters Home Assistant rejects", hint="Use letters, digits, _ and - only.")
     events.phase(reporter, f"Configuring MQTT on the device (client id {cid})")
     with Session(broker) as session:
+        if broker.user is None:  # we got in without a login, so anyone on the network can
+            events.warning(reporter, "The broker lets anyone on your network in without a password: they could switch "
+                           "this device. Consider a broker user (Home Assistant's Mosquitto add-on requires one).")  # fmt: skip
         session.subscribe(f"{cid}/connected", f"{cid}/+/get", f"{prefix}/+/+/config")
         client.cmd(f"ShortName {cid}")
         client.cmd(f'FriendlyName "{long_name}"')
