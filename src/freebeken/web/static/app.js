@@ -54,24 +54,27 @@ async function loadPorts() {
 }
 $("btn-ports").onclick = () => loadPorts().catch((e) => log(e.message));
 
-$("btn-backup").onclick = async () => {
-  const button = $("btn-backup"); button.disabled = true;
-  show($("backup-result"), "Linking with the chip…");
-  try {
-    const { job } = await api("/api/backup", { port: $("port").value });
-    const result = await follow(job, $("backup-progress"));
-    backupPath = result.backup.path;
-    const info = result.info;
-    $("backup-result").className = "ok";
-    $("backup-result").innerHTML = `${info.chip} · MAC ${info.mac || "?"} · backup saved (${result.backup.blank_sectors} blank sectors skipped). ` +
-      `<a data-testid="download" href="/api/download?token=${encodeURIComponent(token)}&path=${encodeURIComponent(backupPath)}">Download the backup</a>`;
-    const analysis = await api("/api/analyze", { path: backupPath });
-    $("template").value = analysis.template;
-    if (analysis.template) await checkTemplate();
-    else show($("problems"), "No pins in the backup: use “Find the pins” once OpenBeken runs.", "warning");
-  } catch (e) { show($("backup-result"), e.message, "error"); }
+// A job behind a button: the button is disabled while it runs; a failure is shown in `out`.
+async function busy(button, out, waiting, work, failHint = "") {
+  button.disabled = true;
+  show(out, waiting);
+  try { await work(); } catch (e) { show(out, e.message + failHint, "error"); }
   button.disabled = false;
-};
+}
+
+$("btn-backup").onclick = () => busy($("btn-backup"), $("backup-result"), "Linking with the chip…", async () => {
+  const { job } = await api("/api/backup", { port: $("port").value });
+  const result = await follow(job, $("backup-progress"));
+  backupPath = result.backup.path;
+  const info = result.info;
+  $("backup-result").className = "ok";
+  $("backup-result").innerHTML = `${info.chip} · MAC ${info.mac || "?"} · backup saved (${result.backup.blank_sectors} blank sectors skipped). ` +
+    `<a data-testid="download" href="/api/download?token=${encodeURIComponent(token)}&path=${encodeURIComponent(backupPath)}">Download the backup</a>`;
+  const analysis = await api("/api/analyze", { path: backupPath });
+  $("template").value = analysis.template;
+  if (analysis.template) await checkTemplate();
+  else show($("problems"), "No pins in the backup: use “Find the pins” once OpenBeken runs.", "warning");
+});
 
 async function checkTemplate() {
   const result = await api("/api/template/check", { text: $("template").value });
@@ -85,32 +88,24 @@ async function checkTemplate() {
 }
 $("btn-check").onclick = () => checkTemplate().catch((e) => show($("problems"), e.message, "error"));
 
-$("btn-flash").onclick = async () => {
+$("btn-flash").onclick = () => {
   const file = $("firmware").files[0];
   if (!file) { show($("flash-result"), "Choose the OpenBeken file first.", "error"); return; }
-  const button = $("btn-flash"); button.disabled = true;
-  show($("flash-result"), "Uploading and linking…");
-  try {
+  busy($("btn-flash"), $("flash-result"), "Uploading and linking…", async () => {
     const { path } = await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer());
     const { job } = await api("/api/flash", { port: $("port").value, firmware: path });
     const result = await follow(job, $("flash-progress"));
     const saved = result.backup ? ` A backup was taken first: ${result.backup}.` : "";
     show($("flash-result"), `OpenBeken flashed: ${result.written} sectors written, ${result.skipped} already right, all verified.${saved}`, "ok");
-  } catch (e) { show($("flash-result"), e.message + " Fix the cause, then press Resume (or Flash again).", "error"); }
-  button.disabled = false;
+  }, " Fix the cause, then press Resume (or Flash again).");
 };
 
-$("btn-resume").onclick = async () => {
-  const button = $("btn-resume"); button.disabled = true;
-  show($("flash-result"), "Linking to look for an interrupted flash…");
-  try {
-    const { job } = await api("/api/resume", { port: $("port").value });
-    const result = await follow(job, $("flash-progress"));
-    if (result.pending) show($("flash-result"), `Resumed and finished: ${result.written} sectors written, all verified.`, "ok");
-    else show($("flash-result"), "Nothing to resume: no interrupted flash or restore of this chip.", "ok");
-  } catch (e) { show($("flash-result"), e.message, "error"); }
-  button.disabled = false;
-};
+$("btn-resume").onclick = () => busy($("btn-resume"), $("flash-result"), "Linking to look for an interrupted flash…", async () => {
+  const { job } = await api("/api/resume", { port: $("port").value });
+  const result = await follow(job, $("flash-progress"));
+  if (result.pending) show($("flash-result"), `Resumed and finished: ${result.written} sectors written, all verified.`, "ok");
+  else show($("flash-result"), "Nothing to resume: no interrupted flash or restore of this chip.", "ok");
+});
 
 $("btn-apply").onclick = async () => {
   try {
