@@ -15,8 +15,7 @@ from pathlib import Path
 from .. import events
 from ..errors import SafetyError, UsageError
 from ..events import Reporter
-from ..link import connect
-from ..link import read_mac
+from ..link import connect, read_mac
 from ..protocol import beken_crc
 from .backup import BackupResult, backup, find_backups, identity
 from .baud import choose_baudrate

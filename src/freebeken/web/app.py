@@ -17,11 +17,11 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .. import events
 from ..device.client import ObkClient
 from ..device.config import apply_template
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError
-from ..events import Event
 from ..flasher import operations as ops
 from ..flasher.journal import data_dir
 from ..ha.broker import Broker
@@ -140,7 +140,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
                 ops.check_firmware(io, body["firmware"])
                 backup = None
                 if not ops.find_backups(io.info):  # as the CLI does: never a first flash without a backup
-                    job.emit(Event("info", "There is no backup of this chip yet: backing it up first"))
+                    events.info(job, "There is no backup of this chip yet: backing it up first")
                     backup = str(ops.backup(io).path)
                 return {**ops.flash_firmware(io, body["firmware"]).as_dict(), "backup": backup}
 
@@ -181,7 +181,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         job.answer(str(body["answer"]))
         return JSONResponse({"ok": True})
 
-    def events(request: Request, body: dict) -> Response:
+    def job_events(request: Request, body: dict) -> Response:
         job = jobs.get(request.path_params["job"])
         if job is None:
             return JSONResponse({"error": "no such job"}, 404)
@@ -223,7 +223,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/apply", api(apply), methods=["POST"]),
         Route("/api/ha", api(ha), methods=["POST"]),
         Route("/api/answer", api(answer), methods=["POST"]),
-        Route("/api/jobs/{job}/events", api(events)),
+        Route("/api/jobs/{job}/events", api(job_events)),
         Route("/api/download", api(download)),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
