@@ -57,7 +57,8 @@ def demo(ctx: Context, time_scale: float) -> None:
             summary = {
                 "chip": info["chip"],
                 "loader": info["loader_version"] or info["loader"],
-                "flash": f"{info['flash_chip'] or 'unknown'} {info['flash_size'] // 1024} KiB",
+                "flash": f"{info['flash_chip']} {info['flash_size'] // 1024} KiB" if info["flash_chip"]
+                else f"{info['flash_size'] // 1024} KiB (this loader cannot name the flash chip)",
                 "mac": info["mac"],
                 "backup": f"{backup.blank_sectors} blank sectors skipped, sha256 {backup.sha256[:12]}",
                 "analyze": f"module {analysis.module}, template {json.dumps(analysis.as_dict()['template']['pins'])}",
