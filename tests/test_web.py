@@ -4,6 +4,7 @@ simulators, the pin finder by clicking, a wrong-chip firmware error. Screenshots
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -145,6 +146,12 @@ def test_the_page_needs_its_token(browser, tmp_path):
         page.close()
 
 
+def refresh_ports(page) -> None:
+    loads = page.get_attribute("#port", "data-loads")
+    page.click("[data-testid=refresh-ports]")
+    page.wait_for_function(f"(document.getElementById('port').dataset.loads || null) !== {json.dumps(loads)}")
+
+
 def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
     """A first flash backs the chip up before writing; the power goes mid-write; after a reload
     (the file input is empty again) Resume finishes from the journal."""
@@ -157,8 +164,7 @@ def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
         page.wait_for_selector("#port option", state="attached")
         page.evaluate(f"""() => {{ const o = new Option("N plug, power cut", {cut!r}); document.getElementById("port").add(o); }}""")
         page.select_option("[data-testid=port]", value=cut)
-        page.click("[data-testid=refresh-ports]")  # a refresh keeps the chosen port when it is still listed
-        page.wait_for_timeout(300)
+        refresh_ports(page)  # a refresh keeps the chosen port when it is still listed
         assert page.input_value("[data-testid=port]") != cut  # the injected option is gone: chosen port fell back
         page.evaluate(f"""() => {{ const o = new Option("N plug, power cut", {cut!r}); document.getElementById("port").add(o); }}""")
         page.select_option("[data-testid=port]", value=cut)
@@ -171,8 +177,7 @@ def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
 
         page.reload()
         page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
-        page.click("[data-testid=refresh-ports]")
-        page.wait_for_timeout(300)
+        refresh_ports(page)
         assert page.input_value("[data-testid=port]").startswith("sim://bk7231n")  # kept across the refresh
         page.click("[data-testid=resume]")
         page.wait_for_selector("#flash-result.ok", timeout=120000)

@@ -51,6 +51,7 @@ async function loadPorts() {
   const { ports } = await api("/api/ports");
   $("port").innerHTML = ports.map((p) => `<option value="${p.port}">${p.label}</option>`).join("");
   if (ports.some((p) => p.port === chosen)) $("port").value = chosen;  // a refresh keeps the choice
+  $("port").dataset.loads = String(Number($("port").dataset.loads || 0) + 1);  // lets tests wait for it
 }
 $("btn-ports").onclick = () => loadPorts().catch((e) => log(e.message));
 
