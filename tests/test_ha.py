@@ -125,8 +125,10 @@ def test_device_not_connected_and_offline(broker, plug):
     assert "device-not-connected" in codes(check("never_seen", url))
     dev, server, client = plug()
     setup(client, url, name="plug", timeout=10)
-    server.mqtt.power_loss()
-    time.sleep(0.5)
+    with Session(url) as session:
+        session.subscribe("plug/connected")
+        server.mqtt.power_loss()
+        assert session.wait_for(lambda t, p: p == b"offline", 10)  # the broker published the last will
     assert "device-offline" in codes(check("plug", url))
 
 
@@ -143,8 +145,10 @@ def test_ids_home_assistant_rejects(broker, plug):
     setup(client, url, name="plug", timeout=10)
     remove("plug", url)
     client.cmd('FriendlyName "Plug.Kitchen"')  # a dot in the long name breaks the discovery topic
-    client.transport.request("GET", "/ha_discovery?prefix=homeassistant")
-    time.sleep(0.5)
+    with Session(url) as session:
+        session.subscribe("homeassistant/+/+/config", "homeassistant/+/+/+/config")
+        client.transport.request("GET", "/ha_discovery?prefix=homeassistant")
+        assert session.wait_for(lambda t, p: "Plug.Kitchen" in t, 10)
     assert "bad-ids" in codes(check("plug", url))
 
 
