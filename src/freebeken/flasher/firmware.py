@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..chips import BK7231N, BK7231T, ChipProfile
+from ..chips import ChipProfile, chip_by_name
 from ..errors import UsageError
 
 _NAME = re.compile(r"OpenBK(7231[TN])_(UA|QIO|UG|ALL)_?(.*?)\.(bin|rbl|img)$", re.IGNORECASE)
@@ -48,11 +48,11 @@ def classify(name: str, data: bytes, offset: int | None = None) -> FirmwareImage
     if kind == "UG" or m.group(4).lower() == "rbl":
         raise UsageError(
             f"{base} is an OTA update package",
-            hint=f"Flash over UART with the OpenBK{chip[2:]}_{'UA' if chip == 'BK7231T' else 'QIO'}_<version>.bin file; "
+            hint=f"Flash over UART with the {chip_by_name(chip).firmware_prefix}<version>.bin file; "
             "OTA packages are for the device's web update page.",
         )
     if kind == "UA":
-        return FirmwareImage(data, BK7231T.app_start if chip == "BK7231T" else BK7231N.app_start, chip, "app", version)
+        return FirmwareImage(data, chip_by_name(chip).app_start, chip, "app", version)
     return FirmwareImage(data, 0, chip, "full", version)
 
 
@@ -63,10 +63,9 @@ def _chip_of(m: re.Match[str] | None) -> str | None:
 def fit_to_chip(image: FirmwareImage, chip: ChipProfile, flash_size: int, include_bootloader: bool) -> FirmwareImage:
     """Refuse images for another chip; drop the bootloader part unless asked (and allowed)."""
     if image.chip and image.chip != chip.name:
-        right = "OpenBK7231T_UA_<version>.bin" if chip.name == "BK7231T" else "OpenBK7231N_QIO_<version>.bin"
         raise UsageError(
             f"This firmware is built for {image.chip}, but the connected chip is a {chip.name}",
-            hint=f"Download {right} instead. Flashing the wrong one leaves the plug unbootable.",
+            hint=f"Download {chip.firmware_prefix}<version>.bin instead. Flashing the wrong one leaves the plug unbootable.",
         )
     if include_bootloader and not chip.bootloader_writable:
         raise UsageError(

@@ -136,8 +136,8 @@ class Session:
                 return True
         return False
 
-    def timeout_for(self, cmd: c.Command) -> float:
-        frame_len = len(cmd.frame())
+    def timeout_for(self, cmd: c.Command, frame_len: int | None = None) -> float:
+        frame_len = len(cmd.frame()) if frame_len is None else frame_len
         reply_len = 4111 if isinstance(cmd, c.FlashRead4K) else 32
         return self.wire_time(frame_len + reply_len) * 1.5 + work_time(cmd) * self.work_scale + 0.05
 
@@ -146,10 +146,11 @@ class Session:
 
         ``probe``: silence is an expected answer (e.g. a loader that lacks the command), so it is
         neither reported as a retry nor taken as a sign of lost power."""
+        frame = cmd.frame()  # built once: a 4 KiB write's frame is re-sent as is on retries
         if cmd.reply_key is None:
-            self.send(cmd)
+            self.write(frame)
             return None
-        limit = timeout if timeout is not None else self.timeout_for(cmd)
+        limit = timeout if timeout is not None else self.timeout_for(cmd, len(frame))
         problem = ""
         for attempt in range(retries + 1):
             if attempt:
@@ -157,7 +158,7 @@ class Session:
                     self.retries_used += 1
                     events.retry(self.reporter, f"{cmd.name}: {problem}; retrying ({attempt}/{retries})")
                 self.drain(0.01)
-            self.send(cmd)
+            self.write(frame)
             reply = self.wait_reply(cmd, limit)
             if reply is None:
                 problem = "no reply"

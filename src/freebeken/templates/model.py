@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..chips import CHIPS
 from ..errors import UsageError
 from . import chips as gpio
 from .roles import CHANNEL_UNUSED, MISSPELLINGS, OUTPUT_ROLES, PWM_ROLES, canonical
@@ -18,7 +19,7 @@ from .roles import CHANNEL_UNUSED, MISSPELLINGS, OUTPUT_ROLES, PWM_ROLES, canoni
 TOGGLING_BUTTONS = {"Btn", "Btn_n", "Btn_pd", "Btn_pd_n"}
 
 ENTRY_FIELDS = ("vendor", "name", "model", "chip", "board", "flags", "command", "pins", "keywords", "image", "wiki")
-KNOWN_CHIPS = {"BK7231T", "BK7231N"}
+KNOWN_CHIPS = {chip.name for chip in CHIPS.values()}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ MISSPELLINGS: dict[str, str] = {
     "bp5758_clk": "BP5758D_CLK",
     "bp1658_dat": "BP1658CJ_DAT",
     "bp1658_clk": "BP1658CJ_CLK",
-    "wifiled_n ": "WifiLED_n",
 }
 
 #: Roles whose channel is meaningless (drivers, status LEDs).

@@ -18,7 +18,7 @@ from ..templates.roles import ROLE_NAMES
 from . import dump as d
 from .kv import read_store
 from .mapping import Mapping, map_upk
-from .upk import parse
+from .upk import from_dict, parse
 
 SECRET_KEYS = {
     "gw_bi": ("uuid", "auth_key", "psk_key"),
@@ -110,21 +110,21 @@ def _analyze_json(data: bytes, source: str) -> Analysis:
     except json.JSONDecodeError:
         obj = None
     if isinstance(obj, dict) and isinstance(obj.get("device_configuration"), dict):
-        upk: dict[str, Any] = obj["device_configuration"]  # cloudcutter profile
+        upk = from_dict(obj["device_configuration"])  # cloudcutter profile
         a.config_source = "cloudcutter device_configuration"
     elif isinstance(obj, dict) and isinstance(obj.get("user_param_key"), (dict, str)):
         value = obj["user_param_key"]
-        upk = parse(value) if isinstance(value, str) else value
+        upk = parse(value) if isinstance(value, str) else from_dict(value)
         a.config_source = "user_param_key field"
     elif isinstance(obj, dict):
-        upk = obj
+        upk = from_dict(obj)
         a.config_source = "config keys"
     else:
         upk = parse(text)
         a.config_source = "user_param_key text"
     if not upk:
         raise UsageError(f"{source}: no Tuya configuration keys found", hint="Expected the user_param_key content.")
-    _apply_upk(a, {k: v for k, v in parse(json.dumps(upk)).items()} if isinstance(upk, dict) else upk)
+    _apply_upk(a, upk)
     a.chip = a.chip or (a.mapping.chip if a.mapping else None)
     return a
 

@@ -8,13 +8,13 @@ import zlib
 from dataclasses import dataclass, field
 
 from ..chips.layout import mac_from_tlv
-from ..chips.profiles import bootloader_by_crc
+from ..chips.profiles import CHIPS, bootloader_by_crc
 
 FLASH = 0x200000
 ROTATION = 0x11000
 RBL_APP = 0x129F0A
 NET_SECTOR = {"BK7231T": 0x1E1000, "BK7231N": 0x1D1000}
-TLV = {"BK7231T": 0x1E0000, "BK7231N": 0x1D0000}
+TLV = {chip.name: chip.mac_tlv for chip in CHIPS.values()}  # RF calibration / MAC sector
 
 
 @dataclass

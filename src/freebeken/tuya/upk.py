@@ -19,8 +19,14 @@ def parse(text: str | bytes) -> dict[str, Value]:
     except json.JSONDecodeError:
         data = None
     if isinstance(data, dict):
-        return _flatten_old(data) if _is_old_format(data) else {k: _scalar(v) for k, v in data.items()}
+        return from_dict(data)
     return _parse_flat(text)
+
+
+def from_dict(data: dict[str, Any]) -> dict[str, Value]:
+    """Keys already decoded (JSON, a cloudcutter profile): scalars normalised, the old nested
+    format flattened."""
+    return _flatten_old(data) if _is_old_format(data) else {k: _scalar(v) for k, v in data.items()}
 
 
 def _parse_flat(text: str) -> dict[str, Value]:
