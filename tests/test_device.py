@@ -14,7 +14,7 @@ from freebeken.cli.main import main
 from freebeken.device.client import ObkClient
 from freebeken.device.config import DeviceConfig, apply_template, restore_config, save_config
 from freebeken.device.pinfinder import PinFinder, candidates
-from freebeken.errors import DeviceAuthError, DeviceCommandError, DeviceError, DeviceUnreachable
+from freebeken.errors import DeviceAuthError, DeviceCommandError, DeviceError, DeviceUnreachable, UsageError
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.person import VirtualPerson
@@ -194,6 +194,26 @@ def test_save_restore_round_trip(sim):
     assert client.pins().configured() == {1: ("LED_n", 1, 0), 7: ("Rel", 1, 0), 8: ("Btn", 1, 0)}
     assert client.get_channel(1) == 1
 
+
+
+@pytest.mark.parametrize(
+    "text,why",
+    [
+        ('{"name": "U3", "pins": {"7": "Rel;1"}}', "Not a configuration saved"),  # a template, not a save
+        ('{"freebeken": "device-config", "pins": {"7": ""}, "flags": 0, "startup": "", "values": {}}', "Role;channel"),
+        ('{"freebeken": "device-config", "pins": {}, "flags": "x", "startup": "", "values": {}}', "ValueError"),
+        ("[1, 2]", "Not a configuration saved"),
+    ],
+)
+def test_a_wrong_saved_configuration_is_refused_with_a_hint(text, why):
+    with pytest.raises(UsageError, match=why) as err:
+        DeviceConfig.from_json(text)
+    assert "device save" in err.value.hint
+
+
+def test_saved_roles_are_kept_as_the_device_named_them():
+    text = '{"freebeken": "device-config", "pins": {"7": "NewRole2030;3;4"}, "flags": 0, "startup": "", "values": {}}'
+    assert DeviceConfig.from_json(text).pins == {7: PinRole("NewRole2030", 3, 4)}
 
 # ---- pin finder ----
 

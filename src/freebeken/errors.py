@@ -89,6 +89,7 @@ class DeviceError(FreebekenError):
     """Talking to an OpenBeken device over the network failed."""
 
     exit_code = 9
+    default_hint = "Check that the address is an OpenBeken device on this network; if it is, update its firmware."
 
 
 class DeviceUnreachable(DeviceError):

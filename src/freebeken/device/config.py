@@ -35,16 +35,20 @@ class DeviceConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "DeviceConfig":
+        wrong = "Not a configuration saved by `freebeken device save`"
+        hint = "Give the file `freebeken device save` wrote (a template goes to `freebeken device apply`)."
         try:
             data = json.loads(text)
-            assert data.get("freebeken") == "device-config"
-            pins = {}
-            for pin, spec in data["pins"].items():
-                role, ch, *rest = spec.split(";")
-                pins[int(pin)] = PinRole(role, int(ch), int(rest[0]) if rest else None)
-            return cls(pins, int(data["flags"]), data["startup"], {int(k): int(v) for k, v in data["values"].items()}, data.get("device", {}))
-        except (ValueError, KeyError, AssertionError, AttributeError) as e:
-            raise UsageError("Not a configuration saved by `freebeken device save`", hint=str(e) or None) from None
+            if not isinstance(data, dict) or data.get("freebeken") != "device-config":
+                raise UsageError(wrong, hint=hint)
+            # roles as the device itself named them (a newer firmware may know more than we do)
+            pins = {int(pin): PinRole.parse(spec) for pin, spec in data["pins"].items()}
+            if None in pins.values():
+                raise UsageError(f"{wrong}: a pin is not written as Role;channel", hint=hint)
+            values = {int(k): int(v) for k, v in data["values"].items()}
+            return cls(pins, int(data["flags"]), data["startup"], values, data.get("device", {}))  # type: ignore[arg-type]
+        except (ValueError, KeyError, AttributeError) as e:
+            raise UsageError(f"{wrong} ({type(e).__name__}: {e})", hint=hint) from None
 
     def as_template(self) -> Template:
         return Template(pins=dict(self.pins), flags=self.flags, command=self.startup)
@@ -120,4 +124,7 @@ def restore_config(client: ObkClient, saved: DeviceConfig) -> None:
         client.set_channel(channel, value)
     problems = verify(client, template)
     if problems:
-        raise DeviceError("Restoring the configuration did not stick: " + "; ".join(map(str, problems)))
+        raise DeviceError(
+            "Restoring the configuration did not stick: " + "; ".join(map(str, problems)),
+            hint="Power-cycle the device and restore again; the pins can also be set on its Configure Module page.",
+        )

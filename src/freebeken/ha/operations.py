@@ -66,17 +66,7 @@ class SetupResult:
 
 
 def _device_entities(session: Session, client_id: str, prefix: str) -> list[Entity]:
-    found: dict[str, Entity] = {}
-    for topic, payload, _ in session.messages:
-        if not topic.startswith(prefix + "/") or not topic.endswith("/config") or not payload:
-            continue
-        try:
-            data = json.loads(payload)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and data.get("~") == client_id:
-            found[topic] = parse(topic, data)
-    return list(found.values())
+    return [parse(t, d) for t, d in _configs(session, client_id).items() if t.startswith(prefix + "/")]
 
 
 def setup(
@@ -260,12 +250,7 @@ def remove(target: str, broker: Broker, *, password: str | None = None) -> list[
     with Session(broker) as session:
         session.subscribe("+/+/+/config", "+/+/+/+/config")
         session.settle(0.5, 5)
-        for topic, payload, retained in list(session.messages):
-            try:
-                data = json.loads(payload) if payload else None
-            except json.JSONDecodeError:
-                continue
-            if retained and isinstance(data, dict) and data.get("~") == cid:
-                session.publish(topic, b"", retain=True)
-                cleared.append(topic)
+        for topic in _configs(session, cid, retained_only=True):
+            session.publish(topic, b"", retain=True)
+            cleared.append(topic)
     return cleared

@@ -28,6 +28,15 @@ class PinRole:
     channel: int | None = None
     channel2: int | None = None
 
+    @classmethod
+    def parse(cls, text: str) -> "PinRole | None":
+        """``"Role;channel[;channel2]"`` as written (the role is not checked); None if malformed."""
+        m = _PIN_TEXT.match(text)
+        if not m or not m.group(1):
+            return None
+        ch, ch2 = m.group(2), m.group(3)
+        return cls(m.group(1), int(ch) if ch is not None else None, int(ch2) if ch2 is not None else None)
+
     def text(self) -> str:
         parts = [self.role, str(self.channel if self.channel is not None else 0)]
         if self.channel2 is not None:
@@ -173,11 +182,11 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
         if pin in t.pins:
             problems.append(Problem("error", here, f"GPIO {pin} is listed twice"))
             continue
-        m = _PIN_TEXT.match(str(value))
-        if not m:
+        written = PinRole.parse(str(value))
+        if written is None:
             problems.append(Problem("error", here, f'{value!r} is not "Role;channel[;channel2]"'))
             continue
-        raw_role, ch, ch2 = m.group(1), m.group(2), m.group(3)
+        raw_role = written.role
         role = canonical(raw_role)
         if role is None:
             fix = MISSPELLINGS.get(raw_role.lower())
@@ -186,7 +195,7 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
             continue
         if role != raw_role:
             problems.append(Problem("warning", here, f"role {raw_role!r} written as {role!r}"))
-        t.pins[pin] = PinRole(role, int(ch) if ch is not None else None, int(ch2) if ch2 is not None else None)
+        t.pins[pin] = PinRole(role, written.channel, written.channel2)
     return t, problems + validate(t, where)
 
 
