@@ -19,9 +19,8 @@ from ..link.identify import ChipInfo
 from ..link.ops import read_sector
 from ..link.session import Session
 from ..protocol import commands as c
+from .plan import SECTOR
 
-SECTOR = 0x1000
-BLOCK = 0x10000
 FALLBACK_BAUDS = (2000000, 1500000, 921600, 460800, 230400, 115200)
 
 

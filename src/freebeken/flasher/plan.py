@@ -8,6 +8,7 @@ separate 4 KiB erases (counting any identical sectors the block erase forces us 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from ..protocol import beken_crc
@@ -16,6 +17,13 @@ from ..protocol.crc import BLANK_SECTOR_CRC
 SECTOR = 0x1000
 BLOCK = 0x10000
 SKIP, ERASE, WRITE, ERASE_WRITE = "skip", "erase", "write", "erase+write"
+
+
+def sector_spans(start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(sector address, lo, hi) for each 4 KiB sector that [start, end) touches; [lo, hi) is
+    the part of it inside the range."""
+    for address in range(start & ~(SECTOR - 1), end, SECTOR):
+        yield address, max(address, start), min(address + SECTOR, end)
 
 
 @dataclass(frozen=True)

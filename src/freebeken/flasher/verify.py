@@ -8,6 +8,7 @@ from .. import events
 from ..errors import UsageError
 from ..protocol import beken_crc
 from .chipio import SECTOR, ChipIO
+from .plan import sector_spans
 
 
 @dataclass
@@ -27,8 +28,7 @@ def verify(io: ChipIO, data: bytes, offset: int) -> VerifyResult:
     events.phase(io.reporter, "Verifying", total=len(data))
     bad: list[tuple[int, int]] = []
     good = 0
-    for address in range(offset & ~(SECTOR - 1), end, SECTOR):
-        lo, hi = max(address, offset), min(address + SECTOR, end)
+    for address, lo, hi in sector_spans(offset, end):
         want = data[lo - offset : hi - offset]
         if hi - lo == SECTOR:
             same = io.crc(address, SECTOR) == beken_crc(want)

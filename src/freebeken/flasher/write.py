@@ -18,7 +18,7 @@ from ..protocol.crc import BLANK_SECTOR_CRC
 from .chipio import SECTOR, ChipIO
 from .firmware import FirmwareImage
 from .journal import Journal, sha256
-from .plan import BLOCK, Costs, Plan, make_plan
+from .plan import BLOCK, Costs, Plan, make_plan, sector_spans
 
 WRITE_RETRIES = 3
 
@@ -40,9 +40,7 @@ class WriteResult:
 def sector_targets(io: ChipIO, image: FirmwareImage) -> dict[int, bytes]:
     """Wanted content per sector; partial first/last sectors keep the chip's other bytes."""
     targets: dict[int, bytes] = {}
-    first = image.offset & ~(SECTOR - 1)
-    for address in range(first, image.end, SECTOR):
-        lo, hi = max(address, image.offset), min(address + SECTOR, image.end)
+    for address, lo, hi in sector_spans(image.offset, image.end):
         chunk = image.data[lo - image.offset : hi - image.offset]
         if hi - lo < SECTOR:
             current = bytearray(io.read(address))
@@ -94,7 +92,7 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
 
 def _costs(io: ChipIO) -> Costs:
     flash = io.info.flash
-    wire = (4108 + 15) * 10 / io.session.baudrate
+    wire = io.session.wire_time(4108 + 15)  # one 4 KiB write command and its reply
     if flash is None:
         return Costs(write_sector=wire + 0.011)
     return Costs(flash.t_erase_4k, flash.t_erase_64k, wire + 16 * flash.t_page)
