@@ -307,3 +307,12 @@ def test_cli_pin_finder(sim, tmp_path):
     answers.write_text(json.dumps({"outputs": {"7": "relay", "1": "led"}, "on": {"1": False}, "buttons": 0}))
     result = run("--json", "pins", "find", server.address, "--answers", str(answers), "--pulse", "0")
     assert json.loads(result.output.strip().splitlines()[-1])["template"]["pins"] == {"1": "LED_n;1", "7": "Rel;1"}
+
+
+def test_buttons_toggle_the_relays_channels_even_when_known_relays_use_other_numbers():
+    from freebeken.device.pinfinder import Finding, propose
+
+    found = [Finding(8, "button", False), Finding(9, "button", False), Finding(6, "button", False)]
+    template, _ = propose(found, known={7: PinRole("Rel", 5), 24: PinRole("Rel", 2)})
+    # relays in channel order: ch 2 (P24), ch 5 (P7); the third button goes to the first relay
+    assert {p: (r.role, r.channel) for p, r in template.pins.items() if r.role == "Btn"} == {8: ("Btn", 2), 9: ("Btn", 5), 6: ("Btn", 2)}

@@ -182,7 +182,8 @@ def propose(findings: list[Finding], known: dict[int, PinRole] | None = None) ->
             notes.append(f"P{f.pin} lit a light but cannot do PWM; check the answer")
     buttons = [f for f in findings if f.part == "button"]
     for n, f in enumerate(buttons, start=1):
-        channel = n if n <= len(relays) else 1
+        # the n-th button toggles the n-th relay; extra buttons the first relay
+        channel = relay_of[relays[n - 1] if n <= len(relays) else relays[0]] if relays else 1
         pins[f.pin] = PinRole("Btn_n" if f.active_high else "Btn", channel)
     if not findings and not known:
         notes.append("Nothing was found: the device may be TuyaMCU-based (see `freebeken analyze` of its backup)")
