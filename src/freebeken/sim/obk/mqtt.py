@@ -46,11 +46,13 @@ class MqttAgent:
             client.will_set(f"{m['client']}/connected", "offline", qos=1, retain=True)
             client.reconnect_delay_set(RECONNECT, 2)
             client.on_connect = self._on_connect
-            client.on_disconnect = lambda *a: self.connected.clear()
+            client.on_disconnect = self._on_disconnect
             client.on_message = self._on_message
+            # Set before the network loop starts: on loopback the CONNACK can arrive before
+            # connect_async returns, and _on_connect publishes "online" through self.client.
+            self.client = client
             client.connect_async(str(m["host"]), int(m["port"]), keepalive=100)
             client.loop_start()
-            self.client = client
 
     def _stop(self) -> None:
         if self.client is not None:
@@ -76,8 +78,8 @@ class MqttAgent:
                     sock.close()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            return  # wrong credentials: the firmware keeps retrying, and so does paho
+        if reason_code.is_failure or client is not self.client:
+            return  # wrong credentials (the firmware keeps retrying, and so does paho), or replaced
         c, g = self.topic, str(self.device.mqtt["group"] or "bekens")
         self.publish(f"{c}/connected", "online", retain=True, qos=2)
         for t in (f"{c}/+/set", f"{g}/+/set", f"cmnd/{c}/+", f"cmnd/{g}/+", f"{c}/+/get", "homeassistant/+"):
@@ -88,6 +90,10 @@ class MqttAgent:
         if self.device.flags >> 27 & 1:
             self.publish_discovery()
         self.publish_channels()
+
+    def _on_disconnect(self, client, *args) -> None:
+        if client is self.client:  # a replaced client going away says nothing about the new one
+            self.connected.clear()
 
     # ---- publishing ----
 
