@@ -89,9 +89,10 @@ def test_firmware_list_and_fetch(releases, tmp_path):
 
 
 class ScriptedPerson:
-    def __init__(self, confirm: bool = True) -> None:
+    def __init__(self, confirm: bool = True, accept_defaults: bool = False) -> None:
         self.said: list[str] = []
         self._confirm = confirm
+        self._accept_defaults = accept_defaults
 
     def confirm(self, question: str) -> bool:
         self.said.append(question)
@@ -101,6 +102,9 @@ class ScriptedPerson:
         self.said.append(instruction)
 
     def ask(self, question: str, default: str = "") -> str:
+        if self._accept_defaults and default:
+            self.said.append(question)
+            return default
         raise AssertionError(f"unexpected question: {question}")
 
 
@@ -152,10 +156,31 @@ def test_convert_cli(tmp_path, releases):
     try:
         result = CliRunner().invoke(main, [
             "--json", "convert", "-p", f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
-            "--wifi-ssid", "HomeWiFi", "--wifi-password", "pw", "--ap-address", plug.address, "--device", plug.address,
+            "--wifi-ssid", "HomeWiFi", "--wifi-password", "pw", "--ap-address", plug.address,
+            "--network", "127.0.0.0/30", "--http-port", plug.address.rsplit(":", 1)[1],
         ])  # fmt: skip
         assert result.exit_code == 0, result.output
+        assert "Found the plug at" in result.output  # by the MAC it showed on its access point
         record = json.loads(result.output.strip().splitlines()[-1])
         assert record["steps"]["template"] and not record["steps"]["home_assistant"]
     finally:
         plug.stop()
+
+
+def test_convert_asks_for_the_address_when_the_mac_is_not_found(tmp_path, releases):
+    """The MAC the plug showed on its access point, and the chip's, match no device on the network:
+    the person is asked, with the one device that answered offered as the default."""
+    ap = DeviceServer(ObkDevice(board("u3"), mac="0000000000aa")).start()
+    home = DeviceServer(ObkDevice(board("u3"), mac="c8478c000002"), host="127.0.0.2").start()
+    try:
+        options = Options(port=f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", wifi_ssid="HomeWiFi", wifi_password="pw",
+                          ap_address=ap.address, network="127.0.0.0/30", http_port=int(home.address.rsplit(":", 1)[1]), find_wait=0)  # fmt: skip
+        person = ScriptedPerson(accept_defaults=True)
+        convert(options, person)
+        question = person.said[-1]
+        assert "MAC 0000000000aa" in question and f"{home.address} (obk43F310, MAC c8478c000002)" in question
+        state = json.loads(next((tmp_path / "home" / "convert").glob("*.json")).read_text())
+        assert state["steps"]["wifi"]["device"] == home.address and state["steps"]["template"]
+    finally:
+        ap.stop()
+        home.stop()

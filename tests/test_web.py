@@ -88,7 +88,7 @@ def test_full_journey_in_the_browser(browser, tmp_path):
     try:
         with WebServer(workdir=tmp_path / "web") as web:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(web.url + "&pulse=0")
+            page.goto(web.url + "&pulse=0&http_port=" + plug.address.rsplit(":", 1)[1])
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
             page.click("[data-testid=backup]")
             page.wait_for_selector("[data-testid=download]", timeout=60000)
@@ -112,7 +112,12 @@ def test_full_journey_in_the_browser(browser, tmp_path):
             page.wait_for_selector("#flash-result.ok", timeout=120000)
             assert "OpenBeken flashed" in page.inner_text("#flash-result")
 
-            page.fill("[data-testid=host]", plug.address)
+            # the plug is found on the network by the MAC the backup read from its chip
+            page.fill("[data-testid=network]", "127.0.0.0/30")
+            page.click("[data-testid=find]")
+            page.wait_for_selector("#found.ok", timeout=30000)
+            assert page.input_value("[data-testid=host]") == plug.address
+            assert f"Found your plug at {plug.address}" in page.inner_text("[data-testid=found]")
             page.click("[data-testid=apply]")
             page.wait_for_selector("#device-result.ok")
             assert plug.device.pins_json().count('"roles":[0,6,0,0,0,0,0,1,3') == 1
@@ -144,6 +149,31 @@ def test_the_page_needs_its_token(browser, tmp_path):
         assert "session token" in page.inner_text("#log")
         assert page.locator("#port option").count() == 0
         page.close()
+
+
+def test_find_lists_the_devices_to_pick_from(browser, tmp_path):
+    """Without a backup there is no MAC to recognise the plug by: every device found is offered."""
+    plug = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
+    bulb = DeviceServer(ObkDevice(board("u3"), mac="a1b2c3d4e5f6", short_name="bulb"), host="127.0.0.3",
+                        port=int(plug.address.rsplit(":", 1)[1])).start()  # fmt: skip
+    try:
+        with WebServer(workdir=tmp_path / "web") as web:
+            page = browser.new_page()
+            page.goto(web.url + "&http_port=" + plug.address.rsplit(":", 1)[1])
+            page.fill("[data-testid=network]", "127.0.0.0/29")
+            page.click("[data-testid=find]")
+            page.wait_for_selector("#found button")
+            assert page.locator("#found button").count() == 2
+            page.click("#found button:has-text('bulb')")
+            assert page.input_value("[data-testid=host]") == bulb.address
+            page.fill("[data-testid=network]", "10.0.0.0/8")  # too big: the reason is shown
+            page.click("[data-testid=find]")
+            page.wait_for_selector("#found.error")
+            assert "would take minutes" in page.inner_text("#found")
+            page.close()
+    finally:
+        plug.stop()
+        bulb.stop()
 
 
 def refresh_ports(page) -> None:

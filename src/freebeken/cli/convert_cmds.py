@@ -37,7 +37,9 @@ class TerminalPerson:
 @click.option("--wifi-ssid", help="Your home Wi-Fi name.")
 @click.option("--wifi-password", help="Your home Wi-Fi password.")
 @click.option("--ap-address", default="192.168.4.1", show_default=True, help="The plug's address in access-point mode.")
-@click.option("--device", help="The plug's address on your network once it joined (asked if not given).")
+@click.option("--device", help="The plug's address on your network once it joined (default: found by its MAC).")
+@click.option("--network", metavar="CIDR", help="Where to look for the plug, e.g. 192.168.1.0/24 (default: this computer's /24).")
+@click.option("--http-port", default=80, show_default=True, help="The plug's web port when looking for it.")
 @click.option("--broker", help="mqtt://[user:password@]host[:port] to set up Home Assistant.")
 @click.option("--name", help="Device name for Home Assistant.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not wait for Enter between steps.")
@@ -45,11 +47,13 @@ class TerminalPerson:
 @command_errors
 def convert_cmd(
     ctx: Context, port: str, baud: int | None, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
-    wifi_password: str | None, ap_address: str, device: str | None, broker: str | None, name: str | None, assume_yes: bool,
+    wifi_password: str | None, ap_address: str, device: str | None, network: str | None, http_port: int,
+    broker: str | None, name: str | None, assume_yes: bool,
 ) -> None:  # fmt: skip
     """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop."""
-    options = Options(port, baud, firmware, skip_backup, wifi_ssid, wifi_password, ap_address, device, None, broker, name,
-                      pin_finder_asker=TerminalAsker())  # fmt: skip
+    options = Options(port=port, baudrate=baud, firmware=firmware, skip_backup=skip_backup, wifi_ssid=wifi_ssid,
+                      wifi_password=wifi_password, ap_address=ap_address, device=device, network=network,
+                      http_port=http_port, broker=broker, name=name, pin_finder_asker=TerminalAsker())  # fmt: skip
     result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
     ctx.reporter.close()
     if ctx.json:

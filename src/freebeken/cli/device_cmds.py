@@ -10,9 +10,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..device.client import ObkClient
+from ..device.discover import find_mac, local_networks, parse_networks, scan
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.pinfinder import PinFinder
-from ..errors import UsageError
+from ..errors import DeviceUnreachable, UsageError
 from ..flasher.journal import atomic_write
 from ..templates.model import from_entry
 from .main import Context, command_errors, serve_until_stopped
@@ -46,6 +47,43 @@ def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
         return
     for key, value in data.items():
         ctx.console.print(f"  [bold]{key:16}[/] {escape(str(value))}")
+
+
+@device.command()
+@click.option("--network", "networks", multiple=True, metavar="CIDR",
+              help="Network(s) to search, e.g. 192.168.1.0/24 (default: this computer's /24).")  # fmt: skip
+@click.option("--port", default=80, show_default=True, help="HTTP port of the devices.")
+@click.option("--mac", help="Only the device with this MAC (as `device info` or the backup shows it).")
+@click.option("--wait", type=float, help="Keep looking this many seconds for --mac (default 30: a plug may be restarting).")
+@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="Web password, to identify locked devices.")
+@click.pass_obj
+@command_errors
+def find(ctx: Context, networks: tuple[str, ...], port: int, mac: str | None, wait: float | None, password: str | None) -> None:
+    """Find OpenBeken devices on your network (asks every address for /api/info)."""
+    nets = parse_networks(list(networks)) if networks else local_networks()
+    if mac:
+        item = find_mac(mac, nets, port, password, 30.0 if wait is None else wait, ctx.reporter).match
+        if item is None:
+            raise DeviceUnreachable(f"No device with MAC {mac} answered on {', '.join(map(str, nets))}",
+                                    hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet.")  # fmt: skip
+        found = [item]
+    else:
+        found = scan(nets, port, password, reporter=ctx.reporter)
+    ctx.reporter.close()
+    if ctx.json:
+        ctx.result({"ok": True, "devices": [f.as_dict() for f in found]})
+        return
+    if not found:
+        ctx.console.print("No OpenBeken device answered. Is the plug on this network? (A plug still in access-point "
+                          "mode is at 192.168.4.1 on its own Wi-Fi.)")  # fmt: skip
+    table = Table("address", "name", "chip", "MAC", "firmware")
+    for f in found:
+        if f.locked:
+            table.add_row(f.address, "[dim]needs the web password (--password) to identify[/]", "", "", "")
+        else:
+            table.add_row(f.address, escape(f.name), f.chipset, f.mac, escape(f.build.rpartition("version ")[2]))
+    if found:
+        ctx.console.print(table)
 
 
 @device.command()

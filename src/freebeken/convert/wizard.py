@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from .. import events
 from ..device.client import ObkClient
 from ..device.config import apply_template
+from ..device.discover import Found, find_mac, is_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceError, UsageError
 from ..events import NullReporter, Reporter
@@ -47,7 +48,10 @@ class Options:
     wifi_ssid: str | None = None
     wifi_password: str | None = None
     ap_address: str = "192.168.4.1"
-    device: str | None = None  # the plug's address on the home network
+    device: str | None = None  # the plug's address on the home network; None = search for it
+    network: str | None = None  # where to search (CIDR); None = this computer's /24
+    http_port: int = 80  # the devices' web port when searching (tests use another)
+    find_wait: float = 60.0  # seconds to keep searching while the plug restarts
     device_password: str | None = None
     broker: str | None = None
     name: str | None = None
@@ -144,11 +148,35 @@ def _wifi(state: State, options: Options, person: Person, reporter: Reporter) ->
     )
     ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
     password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
-    ObkClient(options.ap_address, options.device_password).set_wifi(ssid, password)
+    ap = ObkClient(options.ap_address, options.device_password)
+    mac = ap.info().mac  # how the plug will be recognised on the home network
+    ap.set_wifi(ssid, password)
     person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")
-    device = options.device or person.ask("The plug's address on your network (router's client list)")
+    device = options.device or _locate([mac, state.get("detect").get("mac") or ""], options, person, reporter)
     ObkClient(device, options.device_password).info()  # prove we can reach it
-    state.finish("wifi", ssid=ssid, device=device)
+    state.finish("wifi", ssid=ssid, device=device, mac=mac)
+
+
+def _locate(macs: list[str], options: Options, person: Person, reporter: Reporter) -> str:
+    """The plug's new address, found by its MAC; the person is asked only when that fails."""
+    macs = [m for m in macs if is_mac(m)]
+    seen: list[Found] = []
+    try:
+        networks = parse_networks([options.network]) if options.network else local_networks()
+        search = find_mac(macs, networks, options.http_port, options.device_password, options.find_wait if macs else 0, reporter)
+    except UsageError as e:  # no usable network to search: fall back to asking
+        events.warning(reporter, f"{e} {e.hint or ''}")
+    else:
+        if search.match is not None:
+            events.info(reporter, f"Found the plug at {search.match.address} ({search.match.name}, MAC {search.match.mac})")
+            return search.match.address
+        seen = [f for f in search.seen if not f.locked]
+    listing = "; ".join(f"{f.address} ({f.name}, MAC {f.mac})" for f in seen) or "none"
+    return person.ask(
+        f"The plug did not answer under its MAC {macs[0] if macs else '?'}. OpenBeken devices found: {listing}. "
+        "The plug's address on your network (your router's client list shows it)",
+        default=seen[0].address if len(seen) == 1 else "",
+    )
 
 
 def _template(state: State, options: Options, person: Person, reporter: Reporter) -> None:

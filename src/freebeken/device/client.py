@@ -51,9 +51,12 @@ class ObkClient:
         if response.status != 200:
             raise DeviceError(f"{path}: HTTP {response.status}")
         try:
-            return json.loads(response.body)
+            data = json.loads(response.body)
         except json.JSONDecodeError:
-            raise DeviceError(f"{path}: the device sent invalid JSON", hint="Update OpenBeken; this build is unusual.") from None
+            data = None
+        if not isinstance(data, dict):
+            raise DeviceError(f"{path}: the device sent invalid JSON", hint="Is this an OpenBeken device? If so, update it; this build is unusual.")
+        return data
 
     def cmd(self, command: str) -> object:
         """Run a console command with a result code (``POST /api/cmnd``); raises on failure."""

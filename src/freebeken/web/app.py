@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from .. import events
 from ..device.client import ObkClient
 from ..device.config import apply_template
+from ..device.discover import find_mac, is_mac, local_networks, parse_networks, scan
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError
 from ..flasher import operations as ops
@@ -162,6 +163,19 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return started(jobs.start("pins", work))
 
+    def find(request: Request, body: dict) -> Response:
+        def work(job: Job) -> dict:
+            nets = parse_networks([body["network"]]) if body.get("network") else local_networks()
+            port, password = int(body.get("port") or 80), body.get("password") or None
+            if is_mac(body.get("mac") or ""):  # the chip's MAC from the backup picks the plug
+                search = find_mac(body["mac"], nets, port, password, wait=0, reporter=job)
+                devices, match = search.seen, search.match
+            else:
+                devices, match = scan(nets, port, password, reporter=job), None
+            return {"devices": [d.as_dict() for d in devices], "match": match.address if match else None}
+
+        return started(jobs.start("find", work))
+
     def apply(request: Request, body: dict) -> Response:
         template = from_entry(json.loads(body["template"]))[0]
         apply_template(ObkClient(body["host"], body.get("password") or None), template)
@@ -220,6 +234,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/flash", api(flash), methods=["POST"]),
         Route("/api/resume", api(resume), methods=["POST"]),
         Route("/api/pins", api(pins), methods=["POST"]),
+        Route("/api/find", api(find), methods=["POST"]),
         Route("/api/apply", api(apply), methods=["POST"]),
         Route("/api/ha", api(ha), methods=["POST"]),
         Route("/api/answer", api(answer), methods=["POST"]),

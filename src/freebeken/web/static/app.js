@@ -4,6 +4,7 @@ if (params.get("token")) sessionStorage.setItem("token", params.get("token"));
 const token = sessionStorage.getItem("token") || "";
 const $ = (id) => document.getElementById(id);
 let backupPath = null;
+let chipMac = "";  // from the backup: how the plug is recognised on the network
 
 async function api(path, body, raw) {
   const headers = { "X-Freebeken-Token": token };
@@ -68,6 +69,7 @@ $("btn-backup").onclick = () => busy($("btn-backup"), $("backup-result"), "Linki
   const result = await follow(job, $("backup-progress"));
   backupPath = result.backup.path;
   const info = result.info;
+  chipMac = info.mac || "";
   $("backup-result").className = "ok";
   $("backup-result").innerHTML = `${info.chip} · MAC ${info.mac || "?"} · backup saved (${result.backup.blank_sectors} blank sectors skipped). ` +
     `<a data-testid="download" href="/api/download?token=${encodeURIComponent(token)}&path=${encodeURIComponent(backupPath)}">Download the backup</a>`;
@@ -106,6 +108,23 @@ $("btn-resume").onclick = () => busy($("btn-resume"), $("flash-result"), "Linkin
   const result = await follow(job, $("flash-progress"));
   if (result.pending) show($("flash-result"), `Resumed and finished: ${result.written} sectors written, all verified.`, "ok");
   else show($("flash-result"), "Nothing to resume: no interrupted flash or restore of this chip.", "ok");
+});
+
+$("btn-find").onclick = () => busy($("btn-find"), $("found"), "Asking every address on the network…", async () => {
+  const { job } = await api("/api/find", { network: $("network").value, mac: chipMac, port: Number(params.get("http_port") || 80) });
+  const result = await follow(job, null);
+  if (result.match) $("host").value = result.match;
+  const box = $("found");
+  box.className = result.devices.length ? "ok" : "warning";
+  box.textContent = result.match ? `Found your plug at ${result.match}. ` :
+    result.devices.length ? "OpenBeken devices found (click one to use it): " :
+    "No OpenBeken device answered. Is the plug on this Wi-Fi? A plug still in access-point mode is at 192.168.4.1 on its own network.";
+  for (const d of result.match ? [] : result.devices) {
+    const b = document.createElement("button");
+    b.textContent = d.locked ? `${d.address} (needs its web password)` : `${d.address} ${d.name} ${d.chipset} MAC ${d.mac}`;
+    b.onclick = () => { $("host").value = d.address; };
+    box.appendChild(b);
+  }
 });
 
 $("btn-apply").onclick = async () => {
