@@ -49,7 +49,7 @@ def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
         ctx.console.print(f"  [bold]{key:16}[/] {escape(str(value))}")
 
 
-@device.command()
+@device.command("find")
 @click.option("--network", "networks", multiple=True, metavar="CIDR",
               help="Network(s) to search, e.g. 192.168.1.0/24 (default: this computer's /24).")  # fmt: skip
 @click.option("--port", default=80, show_default=True, help="HTTP port of the devices.")
@@ -58,7 +58,7 @@ def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
 @click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="Web password, to identify locked devices.")
 @click.pass_obj
 @command_errors
-def find(ctx: Context, networks: tuple[str, ...], port: int, mac: str | None, wait: float | None, password: str | None) -> None:
+def find_devices(ctx: Context, networks: tuple[str, ...], port: int, mac: str | None, wait: float | None, password: str | None) -> None:
     """Find OpenBeken devices on your network (asks every address for /api/info)."""
     nets = parse_networks(list(networks)) if networks else local_networks()
     if mac:

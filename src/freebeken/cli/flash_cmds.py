@@ -64,15 +64,14 @@ def backup(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, o
 
 def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -> None:
     """Before the first flash of a chip freebeken has no backup of, make one."""
-    if no_backup or ops.find_backups(io.info):
+    if no_backup:
         return
-    if not assume_yes and not ctx.json and click.get_text_stream("stdin").isatty():
-        if not click.confirm("There is no backup of this chip yet. Back it up first (recommended)?", default=True):
-            return
-    result = ops.backup(io)
+    interactive = not assume_yes and not ctx.json and click.get_text_stream("stdin").isatty()
+    ask = (lambda: click.confirm("There is no backup of this chip yet. Back it up first (recommended)?", default=True)) if interactive else None
+    path, made = ops.ensure_backup(io, ask)
     ctx.reporter.close()
-    if not ctx.json:
-        ctx.console.print(f"Backup saved: {result.path}")
+    if made and not ctx.json:
+        ctx.console.print(f"Backup saved: {path}")
 
 
 @click.command()

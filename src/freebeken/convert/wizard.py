@@ -111,8 +111,7 @@ def _backup(io, state: State, options: Options, person: Person, reporter: Report
             raise UsageError("Stopped: no backup was made", hint="Run again without --skip-backup.")
         state.finish("backup", path=None, skipped=True)
         return
-    existing = ops.find_backups(io.info)
-    path = existing[-1] if existing else ops.backup(io).path
+    path, _ = ops.ensure_backup(io)
     events.info(reporter, f"Backup: {path}")
     state.finish("backup", path=str(path), skipped=False)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import events
@@ -29,6 +29,7 @@ __all__ = [
     "open_chip",
     "backup",
     "find_backups",
+    "ensure_backup",
     "check_firmware",
     "flash_firmware",
     "restore_backup",
@@ -68,6 +69,19 @@ def load_firmware(path: str | Path, offset: int | None = None) -> FirmwareImage:
     except OSError as e:
         raise UsageError(f"Cannot read {path}: {e.strerror}") from e
     return classify(path.name, data, offset)
+
+
+def ensure_backup(io: ChipIO, consent: Callable[[], bool] | None = None) -> tuple[Path | None, bool]:
+    """The rule every front end follows: no first flash of a chip without a backup of it.
+    Returns (the newest backup of this chip, whether it was made just now); (None, False) when
+    ``consent`` was asked and declined."""
+    existing = find_backups(io.info)
+    if existing:
+        return existing[-1], False
+    if consent is not None and not consent():
+        return None, False
+    events.info(io.reporter, "There is no backup of this chip yet: backing it up first")
+    return backup(io).path, True
 
 
 def check_firmware(

@@ -17,7 +17,6 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import events
 from ..device.client import ObkClient
 from ..device.config import apply_template
 from ..device.discover import find_mac, is_mac, local_networks, parse_networks, scan
@@ -139,11 +138,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
         def work(job: Job) -> dict:
             with ops.open_chip(body["port"], job) as io:
                 ops.check_firmware(io, body["firmware"])
-                backup = None
-                if not ops.find_backups(io.info):  # as the CLI does: never a first flash without a backup
-                    events.info(job, "There is no backup of this chip yet: backing it up first")
-                    backup = str(ops.backup(io).path)
-                return {**ops.flash_firmware(io, body["firmware"]).as_dict(), "backup": backup}
+                path, made = ops.ensure_backup(io)
+                return {**ops.flash_firmware(io, body["firmware"]).as_dict(), "backup": str(path) if made else None}
 
         return started(jobs.start("flash", work))
 
