@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from ..errors import DeviceCommandError, DeviceError
-from ..templates.roles import ROLE_NAMES
+from ..templates.roles import RELAY_ROLES, ROLE_NAMES
 from .http import SocketTransport, Transport
 
 CM_LIMIT = 123  # longer /cm commands are executed twice by the firmware
@@ -37,6 +37,9 @@ class Pins:
 
     def configured(self) -> dict[int, tuple[str, int, int]]:
         return {p: (r, self.channels[p], self.channels2[p]) for p, r in enumerate(self.roles) if r != "None"}
+
+    def relay_channels(self) -> list[int]:
+        return sorted({self.channels[p] for p, r in enumerate(self.roles) if r in RELAY_ROLES})
 
 
 class ObkClient:

@@ -23,6 +23,7 @@ from .. import events
 from ..events import NullReporter, Reporter
 from ..templates import chips as gpio
 from ..templates.model import PinRole, Template
+from ..templates.roles import RELAY_ROLES
 from .client import ObkClient
 from .config import DeviceConfig, restore_config, save_config
 
@@ -161,7 +162,7 @@ def propose(findings: list[Finding], known: dict[int, PinRole] | None = None) ->
     R, G, B, C, W order."""
     pins: dict[int, PinRole] = dict(known or {})
     notes: list[str] = []
-    relay_of = {p: r.channel or 0 for p, r in pins.items() if r.role in ("Rel", "Rel_n")}
+    relay_of = {p: r.channel or 0 for p, r in pins.items() if r.role in RELAY_ROLES}
     free = (n for n in range(1, 64) if n not in relay_of.values())
     for f in sorted((f for f in findings if f.part == "relay"), key=lambda f: f.pin):
         relay_of[f.pin] = next(free)

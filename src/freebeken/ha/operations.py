@@ -32,7 +32,7 @@ def ha_safe_name(text: str) -> str:
 def expected(pins: Pins, flags: int) -> list[str]:
     """The controllable entities the device's pins should produce (reference §6.4)."""
     roles = set(pins.roles)
-    out = [f"switch for channel {ch}" for ch in sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r in ("Rel", "Rel_n")})]
+    out = [f"switch for channel {ch}" for ch in pins.relay_channels()]
     pwm = sum(r in ("PWM", "PWM_n") for r in pins.roles)
     if pwm in (1, 2, 3, 5) or roles & {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}:
         out.append("light")
@@ -137,7 +137,7 @@ def _covers(entities: list[Entity], want: list[str]) -> bool:
 
 
 def _round_trip(client: ObkClient, session: Session, cid: str, pins: Pins, reporter: Reporter) -> str:
-    channels = sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r in ("Rel", "Rel_n")})
+    channels = pins.relay_channels()
     if not channels:
         return "skipped (no relay channel)"
     ch = channels[0]

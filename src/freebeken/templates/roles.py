@@ -50,7 +50,8 @@ CHANNEL_UNUSED = {
 }  # fmt: skip
 
 PWM_ROLES = {"PWM", "PWM_n", "PWM_ScriptOnly", "PWM_ScriptOnly_n"}
-OUTPUT_ROLES = {"Rel", "Rel_n", "LED", "LED_n", "BridgeFWD", "BridgeREV"} | PWM_ROLES
+RELAY_ROLES = frozenset({"Rel", "Rel_n"})
+OUTPUT_ROLES = RELAY_ROLES | {"LED", "LED_n", "BridgeFWD", "BridgeREV"} | PWM_ROLES
 
 
 def canonical(name: str) -> str | None:

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 
 from ...templates.chips import GPIO_COUNT as GPIO
-from ...templates.roles import ROLE_IDS, ROLE_NAMES
+from ...templates.roles import RELAY_ROLES, ROLE_IDS, ROLE_NAMES
 from .board import Board
 from .console import run_command
 
@@ -88,7 +88,7 @@ class ObkDevice:
         return [self.value(self.channels[p]) for p in range(GPIO)]
 
     def relay_channels(self) -> list[int]:
-        return sorted({self.channels[p] for p in range(GPIO) if self.role(p) in ("Rel", "Rel_n")})
+        return sorted({self.channels[p] for p in range(GPIO) if self.role(p) in RELAY_ROLES})
 
     # ---- the physical world: buttons ----
 

@@ -82,8 +82,7 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
             if unit:
                 fields["unit_of_meas"] = unit
             entity("sensor", f"{long}_sensor_{suffix}", name, **fields)
-    relay_channels = sorted({dev.channels[p] for p, r in roles.items() if r in ("Rel", "Rel_n")})
-    for ch in relay_channels:
+    for ch in dev.relay_channels():
         label = dev.channel_labels.get(ch, str(ch))
         kind, uniq = ("light", f"{long}_light_{ch}") if _flag(dev, 34) else ("switch", f"{long}_relay_{ch}")
         entity(kind, uniq, label, pl_on="1", pl_off="0", stat_t=f"~/{ch}/get", cmd_t=f"~/{ch}/set")
