@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 
 from ..link import connect
-from .main import Context, command_errors
+from .base import Context, command_errors
 
 PORT_HELP = "Serial port (/dev/ttyUSB0, COM3) or simulator URL (sim://bk7231t)."
 
@@ -53,7 +53,3 @@ def info(ctx: Context, port: str, timeout: float, no_reset: bool) -> None:
             value = "[dim]n/a on this loader[/]" if key in ("chip_id", "flash_id", "status_register", "protected") else "[dim]unknown[/]"
         table.add_row(f"[bold]{label}[/]", str(value))
     ctx.console.print(table)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(info)

@@ -10,7 +10,7 @@ from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import list_releases
 from .chip_cmds import port_option
 from .device_cmds import TerminalAsker
-from .main import Context, command_errors
+from .base import Context, command_errors
 
 
 class TerminalPerson:
@@ -102,8 +102,3 @@ def fetch_cmd(ctx: Context, chip: str, version: str | None, api_url: str | None)
     path = do_fetch(chip, version, api_url)
     ctx.console.print(f"firmware: {path}")
     ctx.result({"ok": True, "path": str(path)})
-
-
-def register(group: click.Group) -> None:
-    group.add_command(convert_cmd)
-    group.add_command(firmware)

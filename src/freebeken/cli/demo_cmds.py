@@ -18,7 +18,7 @@ from ..sim.obk.device import ObkDevice
 from ..sim.obk.person import VirtualPerson
 from ..sim.obk.server import DeviceServer
 from ..tuya.analyze import analyze_bytes
-from .main import Context, command_errors
+from .base import Context, command_errors
 
 
 def demo_firmware(folder: Path, chip: str) -> Path:
@@ -89,7 +89,3 @@ def configure_simulated_device(template) -> dict[str, str]:
         "button test": "pressing the button clicks the relay" if clicked else "BUTTON DID NOT SWITCH THE RELAY",
         "pin finder": "confirms the template" if same else f"found {found.template.to_entry()['pins']}",
     }
-
-
-def register(group: click.Group) -> None:
-    group.add_command(demo)

@@ -1,4 +1,4 @@
-"""``freebeken device ...``, ``freebeken pins find`` and ``freebeken sim device``."""
+"""``freebeken device ...`` and ``freebeken pins find``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..device.pinfinder import PinFinder
 from ..errors import DeviceUnreachable, UsageError
 from ..flasher.journal import atomic_write
 from ..templates.model import from_entry
-from .main import Context, command_errors, serve_until_stopped
+from .base import Context, command_errors
 from .template_cmds import _load_one
 
 
@@ -225,7 +225,7 @@ class AnswersAsker:
         return self.terminal.press_button(number, again)
 
 
-@click.group()
+@click.group("pins")
 def pins_group() -> None:
     """Find which GPIO is the relay, LED and button."""
 
@@ -271,30 +271,3 @@ def find(
         if not ctx.json:
             ctx.console.print("[green]applied and verified[/]")
     ctx.result({"ok": True, "template": entry, "notes": result.notes, "applied": applied})
-
-
-def sim_device_command(group: click.Group) -> None:
-    @group.command("device")
-    @click.option("--board", type=click.Choice(["u3", "strip", "bulb"]), default="u3", show_default=True)
-    @click.option("--chip", type=click.Choice(["BK7231T", "BK7231N"]), default="BK7231T", show_default=True)
-    @click.option("--port", default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = any free port).")
-    @click.option("--password", default="", help="Require this web password.")
-    @click.pass_obj
-    @command_errors
-    def sim_device(ctx: Context, board: str, chip: str, port: int, password: str) -> None:
-        """Serve a simulated OpenBeken device on 127.0.0.1 until Ctrl-C."""
-        from ..sim.obk.board import board as make_board
-        from ..sim.obk.device import ObkDevice
-        from ..sim.obk.server import DeviceServer
-
-        dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
-        server = DeviceServer(dev, port=port).start()
-        click.echo(f"device: {server.address}")
-        click.echo(f"board: {dev.board.name}")
-        serve_until_stopped(server.stop)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(device)
-    group.add_command(pins_group, "pins")
-    sim_device_command(group.commands["sim"])  # type: ignore[arg-type]

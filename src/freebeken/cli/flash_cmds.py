@@ -11,7 +11,7 @@ from ..flasher import operations as ops
 from ..flasher.chipio import ChipIO
 from ..flasher.journal import atomic_write
 from .chip_cmds import port_option
-from .main import Context, command_errors
+from .base import Context, command_errors
 
 
 def _int(value: str | None) -> int | None:
@@ -170,8 +170,3 @@ def resume(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -
         _done(ctx, "nothing to resume for this chip", {"resumed": False})
     else:
         _done(ctx, f"finished: {result.written} sectors written, all verified", result.as_dict())
-
-
-def register(group: click.Group) -> None:
-    for command in (backup, flash, restore, verify, read, resume):
-        group.add_command(command)

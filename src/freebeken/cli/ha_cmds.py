@@ -12,7 +12,7 @@ from ..ha.broker import Broker
 from ..ha.operations import check as do_check
 from ..ha.operations import remove as do_remove
 from ..ha.operations import setup as do_setup
-from .main import Context, command_errors
+from .base import Context, command_errors
 
 BROKER_HELP = "mqtt://[user:password@]host[:port] - the broker Home Assistant uses."
 
@@ -92,7 +92,3 @@ def remove(ctx: Context, target: str, broker: str, password: str | None) -> None
         ctx.result({"ok": True, "cleared": cleared})
     else:
         ctx.console.print(f"cleared {len(cleared)} discovery configs")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(ha)

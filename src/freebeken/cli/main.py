@@ -1,79 +1,49 @@
-"""``freebeken`` entry point: global options, error rendering, exit codes."""
+"""``freebeken`` entry point: global options, and the commands, each imported only when it runs
+(a flash should not pay for importing the web server, MQTT and the Tuya analyser)."""
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+import importlib
 
 import click
-from rich.console import Console
 
 from .. import __version__
-from ..errors import FreebekenError
-from .render import JsonReporter, RichReporter
+from .base import Context
+
+# command name -> (module in freebeken.cli, attribute)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("template_cmds", "analyze"),
+    "backup": ("flash_cmds", "backup"),
+    "convert": ("convert_cmds", "convert_cmd"),
+    "demo": ("demo_cmds", "demo"),
+    "device": ("device_cmds", "device"),
+    "firmware": ("convert_cmds", "firmware"),
+    "flash": ("flash_cmds", "flash"),
+    "ha": ("ha_cmds", "ha"),
+    "info": ("chip_cmds", "info"),
+    "pins": ("device_cmds", "pins_group"),
+    "read": ("flash_cmds", "read"),
+    "restore": ("flash_cmds", "restore"),
+    "resume": ("flash_cmds", "resume"),
+    "sim": ("sim_cmds", "sim"),
+    "template": ("template_cmds", "template"),
+    "verify": ("flash_cmds", "verify"),
+    "web": ("web_cmds", "web"),
+}
 
 
-class Context:
-    def __init__(self, json_mode: bool, verbose: bool) -> None:
-        self.json = json_mode
-        self.verbose = verbose
-        self.console = Console()
-        self.reporter = JsonReporter() if json_mode else RichReporter(verbose=verbose)
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
 
-    def result(self, record: dict[str, Any]) -> None:
-        """Final machine-readable result (only printed with --json)."""
-        if self.json:
-            self.reporter.write({"event": "result", **record})  # type: ignore[union-attr]
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
 
 
-def command_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn freebeken errors into a clear message, a hint and the documented exit code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context().find_object(Context)
-        try:
-            return func(*args, **kwargs)
-        except FreebekenError as e:
-            if ctx is not None:
-                ctx.reporter.close()
-            if ctx is not None and ctx.json:
-                ctx.result({"ok": False, "error": str(e), "hint": e.hint, "exit_code": e.exit_code})
-            else:
-                err = Console(stderr=True)
-                err.print(f"[bold red]error:[/] {e}")
-                if e.hint:
-                    err.print(f"[dim]what to do:[/] {e.hint}")
-            sys.exit(e.exit_code)
-        except KeyboardInterrupt:
-            if ctx is not None:
-                ctx.reporter.close()
-            Console(stderr=True).print("[yellow]interrupted[/]")
-            sys.exit(130)
-        finally:
-            if ctx is not None:
-                ctx.reporter.close()
-
-    return wrapper
-
-
-def serve_until_stopped(stop: Callable[[], None]) -> None:
-    """Block until Ctrl-C or SIGTERM, then ``stop()`` the server (used by the long-running commands)."""
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop()
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="freebeken")
 @click.option("--json", "json_mode", is_flag=True, help="Print machine-readable JSON lines instead of text.")
 @click.option("-v", "--verbose", is_flag=True, help="Show retries and details.")
@@ -85,14 +55,3 @@ def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
     sim://bk7231t?time_scale=0 (try everything without a device).
     """
     ctx.obj = Context(json_mode, verbose)
-
-
-def _register() -> None:
-    from . import chip_cmds, convert_cmds, demo_cmds, device_cmds, flash_cmds, ha_cmds, sim_cmds, template_cmds, web_cmds
-
-    modules = (chip_cmds, flash_cmds, template_cmds, sim_cmds, device_cmds, ha_cmds, convert_cmds, web_cmds, demo_cmds)
-    for module in modules:
-        module.register(main)
-
-
-_register()

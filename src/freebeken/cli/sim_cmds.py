@@ -8,12 +8,12 @@ import click
 
 from ..sim.config import SimConfig, save_image
 from ..sim.pty import PtyServer
-from .main import Context, command_errors, serve_until_stopped
+from .base import Context, command_errors, serve_until_stopped
 
 
 @click.group()
 def sim() -> None:
-    """Built-in simulators (chip bootloader; OpenBeken device later)."""
+    """Built-in simulators: the chip's bootloader on a pty, and an OpenBeken device."""
 
 
 @sim.command()
@@ -47,5 +47,21 @@ def serve(
     serve_until_stopped(server.stop)
 
 
-def register(group: click.Group) -> None:
-    group.add_command(sim)
+@sim.command("device")
+@click.option("--board", type=click.Choice(["u3", "strip", "bulb"]), default="u3", show_default=True)
+@click.option("--chip", type=click.Choice(["BK7231T", "BK7231N"]), default="BK7231T", show_default=True)
+@click.option("--port", default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = any free port).")
+@click.option("--password", default="", help="Require this web password.")
+@click.pass_obj
+@command_errors
+def sim_device(ctx: Context, board: str, chip: str, port: int, password: str) -> None:
+    """Serve a simulated OpenBeken device on 127.0.0.1 until Ctrl-C."""
+    from ..sim.obk.board import board as make_board
+    from ..sim.obk.device import ObkDevice
+    from ..sim.obk.server import DeviceServer
+
+    dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
+    server = DeviceServer(dev, port=port).start()
+    click.echo(f"device: {server.address}")
+    click.echo(f"board: {dev.board.name}")
+    serve_until_stopped(server.stop)

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..templates import submit as sub
 from ..templates.model import Template, from_entry, load
 from ..tuya.analyze import analyze_bytes
-from .main import Context, command_errors
+from .base import Context, command_errors
 
 
 def _read(path: str) -> bytes:
@@ -210,8 +210,3 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
             ctx.console.print(f"written: {path}")
     if open_browser:
         webbrowser.open(link)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(analyze)
-    group.add_command(template)

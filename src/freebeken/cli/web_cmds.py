@@ -6,7 +6,7 @@ import webbrowser
 
 import click
 
-from .main import Context, command_errors, serve_until_stopped
+from .base import Context, command_errors, serve_until_stopped
 
 
 @click.command()
@@ -24,7 +24,3 @@ def web(ctx: Context, port: int, no_browser: bool) -> None:
     if not no_browser:
         webbrowser.open(server.url)
     serve_until_stopped(server.stop)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(web)
