@@ -26,10 +26,6 @@ def device_options(func):
     return click.argument("host")(func)
 
 
-def _client(host: str, password: str | None, timeout: float) -> ObkClient:
-    return ObkClient(host, password, timeout)
-
-
 @click.group()
 def device() -> None:
     """Talk to a device running OpenBeken (HOST = IP address, or host:port)."""
@@ -41,7 +37,7 @@ def device() -> None:
 @command_errors
 def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
     """Chip, names, MQTT, flags, startup command."""
-    data = _client(host, password, timeout).info().__dict__
+    data = ObkClient(host, password, timeout).info().__dict__
     if ctx.json:
         ctx.result({"ok": True, **data})
         return
@@ -92,7 +88,7 @@ def find_devices(ctx: Context, networks: tuple[str, ...], port: int, mac: str | 
 @command_errors
 def pins(ctx: Context, host: str, password: str | None, timeout: float) -> None:
     """Configured pins: role, channel, channel value."""
-    p = _client(host, password, timeout).pins()
+    p = ObkClient(host, password, timeout).pins()
     rows = [{"pin": pin, "role": r, "channel": c, "channel2": c2, "state": p.states[pin]} for pin, (r, c, c2) in p.configured().items()]
     if ctx.json:
         ctx.result({"ok": True, "pins": rows})
@@ -110,7 +106,7 @@ def pins(ctx: Context, host: str, password: str | None, timeout: float) -> None:
 @command_errors
 def cmd(ctx: Context, host: str, password: str | None, timeout: float, command: tuple[str, ...]) -> None:
     """Run a console command, e.g. `freebeken device cmd HOST Power toggle`."""
-    result = _client(host, password, timeout).cmd(" ".join(command))
+    result = ObkClient(host, password, timeout).cmd(" ".join(command))
     if ctx.json:
         ctx.result({"ok": True, "result": result})
     else:
@@ -125,7 +121,7 @@ def cmd(ctx: Context, host: str, password: str | None, timeout: float, command: 
 @command_errors
 def wifi(ctx: Context, host: str, password: str | None, timeout: float, ssid: str, wifi_password: str) -> None:
     """Give a freshly flashed plug (in access-point mode, usually 192.168.4.1) your Wi-Fi."""
-    _client(host, password, timeout).set_wifi(ssid, wifi_password)
+    ObkClient(host, password, timeout).set_wifi(ssid, wifi_password)
     ctx.console.print(f"Wi-Fi set; the plug restarts and joins {ssid!r}. Find its new address in your router's client list.")
     ctx.result({"ok": True, "ssid": ssid})
 
@@ -139,7 +135,7 @@ def save(ctx: Context, host: str, password: str | None, timeout: float, output: 
     """Save pins, flags and startup command to a file (for `device restore`)."""
     if output.exists():
         raise UsageError(f"{output} already exists", hint="Choose another -o name.")
-    config = save_config(_client(host, password, timeout))
+    config = save_config(ObkClient(host, password, timeout))
     atomic_write(output, config.to_json().encode())
     ctx.console.print(f"saved {len(config.pins)} pins to {output}")
     ctx.result({"ok": True, "path": str(output)})
@@ -152,7 +148,7 @@ def save(ctx: Context, host: str, password: str | None, timeout: float, output: 
 @command_errors
 def restore(ctx: Context, host: str, password: str | None, timeout: float, file: str) -> None:
     """Put a configuration saved with `device save` back, and verify it."""
-    restore_config(_client(host, password, timeout), DeviceConfig.from_json(Path(file).read_text()))
+    restore_config(ObkClient(host, password, timeout), DeviceConfig.from_json(Path(file).read_text()))
     ctx.console.print("restored and verified")
     ctx.result({"ok": True})
 
@@ -170,7 +166,7 @@ def apply(ctx: Context, host: str, password: str | None, timeout: float, templat
     errors = [p for p in from_entry(template.to_entry())[1] if p.severity == "error"]
     if errors:
         raise UsageError("The template has errors: " + "; ".join(map(str, errors)))
-    client = _client(host, password, timeout)
+    client = ObkClient(host, password, timeout)
     saved, sent = apply_template(client, template, wipe_scripts)
     target = save_to or Path(f"{saved.device.get('short_name') or 'device'}-before-template.json")
     if not target.exists():
@@ -245,7 +241,7 @@ def find(
     skip: tuple[int, ...], pulse: float, assume_yes: bool, output: Path | None,
 ) -> None:  # fmt: skip
     """Pulse each pin and ask what happened; then find the buttons; propose and apply a template."""
-    client = _client(host, password, timeout)
+    client = ObkClient(host, password, timeout)
     if answers == "sim":
         from ..sim.obk.person import VirtualPerson
 

@@ -40,6 +40,7 @@ class ObkDevice:
         default_factory=lambda: {"host": "", "port": 1883, "client": "", "group": "", "user": "homeassistant", "password": "qqqqqqqqqq"}
     )
     web_password: str = ""
+    ip: str = "127.0.0.1"  # where the simulated device's web server listens
     log: list[str] = field(default_factory=list)
     uptime: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -145,7 +146,7 @@ class ObkDevice:
             {
                 "uptime_s": self.uptime,
                 "build": "Built on Nov 25 2026 00:00:00 version 1.17.999-freebeken-sim",
-                "ip": "127.0.0.1",
+                "ip": self.ip,
                 "mac": self.mac,
                 "flags": str(self.flags),
                 "mqtthost": f"{self.mqtt['host']}:{self.mqtt['port']}",

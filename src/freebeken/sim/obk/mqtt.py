@@ -85,7 +85,7 @@ class MqttAgent:
         for t in (f"{c}/+/set", f"{g}/+/set", f"cmnd/{c}/+", f"cmnd/{g}/+", f"{c}/+/get", "homeassistant/+"):
             client.subscribe(t, qos=1)
         self.connected.set()
-        for item, value in (("host", self.device.short_name), ("ip", "127.0.0.1"), ("mac", self.device.mac), ("uptime", "1")):
+        for item, value in (("host", self.device.short_name), ("ip", self.device.ip), ("mac", self.device.mac), ("uptime", "1")):
             self.publish(f"{c}/{item}", value)
         if self.device.flags >> 27 & 1:
             self.publish_discovery()

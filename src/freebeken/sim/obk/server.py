@@ -214,6 +214,7 @@ class DeviceServer(socketserver.ThreadingTCPServer):
     def __init__(self, device: ObkDevice, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
         self.device = device
+        device.ip = host
         self._thread: threading.Thread | None = None
         from .mqtt import MqttAgent  # the firmware's MQTT client, idle until a broker is set
 
