@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from freebeken.cli.main import main
 from freebeken.convert.wizard import Options, convert
-from freebeken.errors import LinkError, UsageError
+from freebeken.errors import DeviceUnreachable, LinkError, UsageError
 from freebeken.firmware.releases import ReleaseError, fetch, list_releases
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
@@ -183,4 +183,28 @@ def test_convert_asks_for_the_address_when_the_mac_is_not_found(tmp_path, releas
         assert state["steps"]["wifi"]["device"] == home.address and state["steps"]["template"]
     finally:
         ap.stop()
+        home.stop()
+
+
+def test_convert_continues_after_the_plug_left_its_access_point(tmp_path, releases):
+    """Wi-Fi was sent, then the run stopped (the plug could not be reached): the next run must not
+    go back to the access point, which no longer exists."""
+    ap = DeviceServer(ObkDevice(board("u3"))).start()
+    chip = f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}"
+    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="pw", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
+    try:
+        with pytest.raises(DeviceUnreachable):
+            convert(options, ScriptedPerson())
+        assert ap.device.wifi == {"ssid": "HomeWiFi", "pass": "pw"}
+    finally:
+        ap.stop()  # the plug restarted into station mode: its access point is gone
+    home = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
+    try:
+        options.device = None
+        options.network, options.http_port = "127.0.0.2/32", int(home.address.rsplit(":", 1)[1])
+        person = ScriptedPerson()
+        result = convert(options, person)
+        assert not any("access point" in s for s in person.said)
+        assert result["steps"]["wifi"] and result["steps"]["template"]
+    finally:
         home.stop()

@@ -140,20 +140,24 @@ def _flash(io, state: State, options: Options, reporter: Reporter) -> None:
 def _wifi(state: State, options: Options, person: Person, reporter: Reporter) -> None:
     if state.done("wifi"):
         return
-    chip = state.get("detect").get("chip", "BK7231T")
-    person.pause(
-        f"Disconnect the adapter and power the plug normally. OpenBeken starts a Wi-Fi access point named "
-        f"OpenBK{chip[2:]}_<id>: join it with this computer, then continue."
-    )
-    ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
-    password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
-    ap = ObkClient(options.ap_address, options.device_password)
-    mac = ap.info().mac  # how the plug will be recognised on the home network
-    ap.set_wifi(ssid, password)
-    person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")
-    device = options.device or _locate([mac, state.get("detect").get("mac") or ""], options, person, reporter)
+    sent = state.data.get("wifi_sent")  # the plug already left its access point in an earlier run
+    if not sent:
+        chip = state.get("detect").get("chip", "BK7231T")
+        person.pause(
+            f"Disconnect the adapter and power the plug normally. OpenBeken starts a Wi-Fi access point named "
+            f"OpenBK{chip[2:]}_<id>: join it with this computer, then continue."
+        )
+        ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
+        password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
+        ap = ObkClient(options.ap_address, options.device_password)
+        sent = {"ssid": ssid, "mac": ap.info().mac}  # the MAC recognises the plug on the home network
+        ap.set_wifi(ssid, password)
+        state.data["wifi_sent"] = sent
+        state.journal.save()
+        person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")
+    device = options.device or _locate([sent["mac"], state.get("detect").get("mac") or ""], options, person, reporter)
     ObkClient(device, options.device_password).info()  # prove we can reach it
-    state.finish("wifi", ssid=ssid, device=device, mac=mac)
+    state.finish("wifi", ssid=sent["ssid"], device=device, mac=sent["mac"])
 
 
 def _locate(macs: list[str], options: Options, person: Person, reporter: Reporter) -> str:
