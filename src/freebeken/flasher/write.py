@@ -66,7 +66,7 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
         done = _recheck_last(io, journal, targets, done)
 
     todo = {a: t for a, t in targets.items() if a not in done}
-    events.phase(reporter, "Comparing with what is on the chip", total=len(todo) * SECTOR)
+    events.phase(reporter, "Comparing with the chip", total=len(todo) * SECTOR)
     current: dict[int, int] = {}
     for i, address in enumerate(sorted(todo)):
         current[address] = io.crc(address, SECTOR)
