@@ -30,21 +30,41 @@ class _Html(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Endless(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # a camera's video stream: it never ends
+        self.send_response(200)
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b"x" * 4096)
+                time.sleep(0.001)
+        except OSError:
+            pass
+
+    def log_message(self, *args) -> None:
+        pass
+
+
 @pytest.fixture
 def lan():
     """127.0.0.2: a plug, 127.0.0.3: a web server that is not OpenBeken, 127.0.0.4: a plug with a
-    web password, 127.0.0.6: a bulb - all on one port, as devices on a LAN all use port 80."""
+    web password, 127.0.0.5: an endless video stream, 127.0.0.6: a bulb - all on one port, as
+    devices on a LAN all use port 80."""
     plug = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
     port = int(plug.address.rsplit(":", 1)[1])
     other = http.server.ThreadingHTTPServer(("127.0.0.3", port), _Html)
     threading.Thread(target=other.serve_forever, daemon=True).start()
+    stream = http.server.ThreadingHTTPServer(("127.0.0.5", port), _Endless)
+    stream.daemon_threads = True
+    threading.Thread(target=stream.serve_forever, daemon=True).start()
     locked = DeviceServer(ObkDevice(board("u3"), mac="c8478c000004", web_password="pw"), host="127.0.0.4", port=port).start()
     bulb = DeviceServer(ObkDevice(board("u3"), chipset="BK7231N", mac="a1b2c3d4e5f6", short_name="bulb"), host="127.0.0.6", port=port).start()
     yield port
     for server in (plug, locked, bulb):
         server.stop()
-    other.shutdown()
-    other.server_close()
+    for server in (other, stream):
+        server.shutdown()
+        server.server_close()
 
 
 def test_scan_finds_the_openbeken_devices_and_nothing_else(lan):
@@ -60,6 +80,9 @@ def test_scan_finds_the_openbeken_devices_and_nothing_else(lan):
     with_password = probe("127.0.0.4", lan, password="pw")
     assert with_password is not None and with_password.mac == "c8478c000004"
     assert probe("127.0.0.3", lan) is None  # answers HTTP, but not as OpenBeken
+    started = time.monotonic()
+    assert probe("127.0.0.5", lan, timeout=0.5) is None  # never stops sending: given up on
+    assert time.monotonic() - started < 3
 
 
 def test_find_by_mac_any_spelling(lan):

@@ -20,6 +20,7 @@ from .. import events
 from ..errors import DeviceAuthError, DeviceError, UsageError
 from ..events import NullReporter, Reporter
 from .client import ObkClient
+from .http import SocketTransport
 
 MAX_HOSTS = 4096  # a /20; larger networks take minutes and are rarely what was meant
 WORKERS = 64
@@ -86,8 +87,9 @@ def local_networks() -> list[ipaddress.IPv4Network]:
 def probe(host: str, port: int = 80, password: str | None = None, timeout: float = 0.8) -> Found | None:
     """What answers at ``host:port``: an OpenBeken device, a locked one, or nothing we know."""
     address = host if port == 80 else f"{host}:{port}"
+    transport = SocketTransport(address, password, timeout, limit=3 * timeout, max_bytes=64 * 1024)
     try:
-        info = ObkClient(address, password, timeout).info()
+        info = ObkClient(address, transport=transport).info()
     except DeviceAuthError:
         return Found(address, "", locked=True)
     except (DeviceError, ValueError):  # nothing there, not HTTP, or JSON that is not OpenBeken's

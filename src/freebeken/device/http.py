@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,12 +52,20 @@ def parse_response(raw: bytes) -> Response:
 
 
 class SocketTransport:
-    def __init__(self, host: str, password: str | None = None, timeout: float = 5.0) -> None:
+    """``timeout`` bounds each socket operation. ``limit`` (seconds for the whole exchange) and
+    ``max_bytes`` guard against servers that never stop sending - which matters when a network
+    scan asks devices that are not OpenBeken at all (a camera streaming video, say)."""
+
+    def __init__(
+        self, host: str, password: str | None = None, timeout: float = 5.0, *, limit: float | None = None, max_bytes: int | None = None
+    ) -> None:
         name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
         self.host = name or host
         self.port = int(port) if port else 80
         self.password = password
         self.timeout = timeout
+        self.limit = limit
+        self.max_bytes = max_bytes
 
     @property
     def address(self) -> str:
@@ -70,15 +79,19 @@ class SocketTransport:
         if body is not None:
             lines += ["Content-Type: text/plain", f"Content-Length: {len(body)}"]
         packet = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+        deadline = time.monotonic() + self.limit if self.limit else None
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
                 sock.sendall(packet)
-                chunks = []
+                chunks, size = [], 0
                 while True:
                     chunk = sock.recv(65536)
                     if not chunk:
                         break
                     chunks.append(chunk)
+                    size += len(chunk)
+                    if (self.max_bytes and size > self.max_bytes) or (deadline and time.monotonic() > deadline):
+                        raise DeviceError(f"{self.address} keeps sending: not an OpenBeken reply")
         except socket.timeout:
             raise DeviceUnreachable(f"{self.address} did not answer within {self.timeout:.0f} s") from None
         except OSError as e:
