@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -175,6 +176,24 @@ def test_stale_configs_after_rename_and_remove(broker, plug):
         session.subscribe("homeassistant/+/+/config")
         session.settle(0.5, 3)
         assert not [t for t, p, r in session.messages if p and json.loads(p).get("~") == "plug"]
+
+
+def test_setup_again_waits_for_the_new_connection(broker, plug):
+    """The second setup finds the retained "online" of the first connection at once; the firmware
+    only reconnects a moment later. Setup must wait for that live "online", and it says so when
+    the device never reconnects (here: its new settings point at a broker that is not there)."""
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug()
+    assert setup(client, url, name="plug", timeout=10).problems == []
+    connects = [p for t, p, r in server.mqtt.published if t == "plug/connected"]
+    result = setup(client, url, name="plug", timeout=10)
+    assert result.problems == [] and result.round_trip.startswith("ok")
+    assert len([p for t, p, r in server.mqtt.published if t == "plug/connected"]) == len(connects) + 1
+    nowhere = dataclasses.replace(url, port=free_port())  # what the device is told; setup itself watches the real broker
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("freebeken.ha.operations.Session", lambda b: Session(url))
+        stale = setup(client, nowhere, name="plug", timeout=3)
+    assert not stale.online and "left from an earlier connection" in stale.problems[0]
 
 
 def test_device_reconnects_after_the_broker_restarts(broker, plug):

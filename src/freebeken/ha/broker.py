@@ -88,15 +88,16 @@ class Session:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(5)
 
-    def wait_for(self, predicate, timeout: float, since: int = 0) -> tuple[str, bytes, bool] | None:
+    def wait_for(self, predicate, timeout: float, since: int = 0, live_only: bool = False) -> tuple[str, bytes, bool] | None:
         """First recorded message (from index ``since`` on, past or future) for which
-        ``predicate(topic, payload)`` holds."""
+        ``predicate(topic, payload)`` holds; with ``live_only``, retained copies the broker
+        replayed on subscribing (possibly stale) do not count."""
         deadline = time.monotonic() + timeout
         seen = since
         with self._cv:
             while True:
                 for topic, payload, retained in self.messages[seen:]:
-                    if predicate(topic, payload):
+                    if predicate(topic, payload) and not (live_only and retained):
                         return topic, payload, retained
                 seen = len(self.messages)
                 left = deadline - time.monotonic()

@@ -102,15 +102,25 @@ def setup(
             events.warning(reporter, f"Automatic discovery stays off: OpenBeken always uses the 'homeassistant' prefix for it, not {prefix!r}")
         client.set_mqtt(broker.host, broker.port, cid, broker.user, broker.password)
         events.phase(reporter, "Waiting for the device to connect to the broker")
-        online = session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", timeout) is not None
-        if not online:
-            return SetupResult(cid, long_name, False, [], "not tried", ["the device did not come online on the broker"])
+        def is_online(topic: str, payload: bytes) -> bool:
+            return topic == f"{cid}/connected" and payload == b"online"
+
+        # The firmware reconnects after /cfg_mqtt_set; a retained "online" may be left from the
+        # connection before (a clean disconnect publishes no will), so only a live one counts.
+        if session.wait_for(is_online, timeout, live_only=True) is None:
+            stale = session.wait_for(is_online, 0) is not None
+            problem = ("the device did not reconnect with its new MQTT settings (the 'online' on the broker is left from "
+                       "an earlier connection)" if stale else "the device did not come online on the broker")  # fmt: skip
+            return SetupResult(cid, long_name, False, [], "not tried", [problem])
         events.phase(reporter, "Publishing Home Assistant discovery")
-        client.transport.request("GET", f"/ha_discovery?prefix={prefix}")
         want = expected(pins, info.flags)
         deadline = time.monotonic() + timeout
         entities: list[Entity] = []
+        ask_again = 0.0
         while time.monotonic() < deadline:
+            if time.monotonic() >= ask_again:  # asked again in case the device was reconnecting
+                client.transport.request("GET", f"/ha_discovery?prefix={prefix}")
+                ask_again = time.monotonic() + 5
             session.settle(0.3, 2)
             entities = _device_entities(session, cid, prefix)
             if _covers(entities, want):
@@ -145,10 +155,13 @@ def _round_trip(client: ObkClient, session: Session, cid: str, pins: Pins, repor
     before = client.get_channel(ch)
     target = 0 if before else 1
     for value in (target, before):
-        mark = len(session.messages)
-        session.publish(f"{cid}/{ch}/set", str(value))
         expected_state = (f"{cid}/{ch}/get", str(value).encode())
-        if session.wait_for(lambda t, p, want=expected_state: (t, p) == want, 10, since=mark) is None:
+        for _attempt in range(3):  # a command sent while the device reconnects is lost: send it again
+            mark = len(session.messages)
+            session.publish(f"{cid}/{ch}/set", str(value))
+            if session.wait_for(lambda t, p, want=expected_state: (t, p) == want, 4, since=mark) is not None:
+                break
+        else:
             return f"failed: {cid}/{ch}/set {value} was not answered on {cid}/{ch}/get"
         if client.get_channel(ch) != value:
             return f"failed: the broker saw {value} but the device's channel {ch} did not change"

@@ -14,6 +14,9 @@ from .device import ObkDevice
 from .hass import discovery
 
 RECONNECT = 0.3  # seconds; the firmware waits ~15 s, the simulator need not
+# New MQTT settings take effect at the firmware's next MQTT tick (it marks the topics dirty and
+# reconnects within seconds), not at once: until then the old connection stays up.
+APPLY_DELAY = 0.5
 
 
 class MqttAgent:
@@ -123,7 +126,9 @@ class MqttAgent:
         if event == "channel" and self.connected.is_set():
             self.publish_channel(data["channel"])
         elif event == "mqtt":
-            threading.Thread(target=self.connect, daemon=True).start()
+            timer = threading.Timer(APPLY_DELAY, self.connect)
+            timer.daemon = True
+            timer.start()
         elif event == "discovery" and self.connected.is_set():
             self.publish_discovery(data.get("prefix", "homeassistant"))
         elif event == "pins" and self.connected.is_set() and self.device.flags >> 27 & 1:
