@@ -84,9 +84,11 @@ class MqttAgent:
         if reason_code.is_failure or client is not self.client:
             return  # wrong credentials (the firmware keeps retrying, and so does paho), or replaced
         c, g = self.topic, str(self.device.mqtt["group"] or "bekens")
-        self.publish(f"{c}/connected", "online", retain=True, qos=2)
         for t in (f"{c}/+/set", f"{g}/+/set", f"cmnd/{c}/+", f"cmnd/{g}/+", f"{c}/+/get", "homeassistant/+"):
             client.subscribe(t, qos=1)
+        # After the subscriptions: the broker handles one client's packets in order, so whoever
+        # sees "online" can already command the device.
+        self.publish(f"{c}/connected", "online", retain=True, qos=2)
         self.connected.set()
         for item, value in (("host", self.device.short_name), ("ip", self.device.ip), ("mac", self.device.mac), ("uptime", "1")):
             self.publish(f"{c}/{item}", value)
