@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -48,8 +49,6 @@ def test_link_survives_a_noisy_line():
 
 def test_link_after_the_app_booted_needs_a_reset():
     port = open_port("sim://bk7231t?time_scale=0&boot_window=0.05")
-    import time
-
     time.sleep(0.1)  # the boot window closes; the app starts logging
     session = Session(port)
     link(session, ListReporter(), timeout=5)  # pulses RTS and links
