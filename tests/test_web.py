@@ -16,7 +16,7 @@ from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
 from freebeken.web.server import WebServer
-from helpers import Mosquitto
+from helpers import Mosquitto, free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("FREEBEKEN_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
@@ -112,7 +112,14 @@ def test_full_journey_in_the_browser(browser, tmp_path):
             page.wait_for_selector("#flash-result.ok", timeout=120000)
             assert "OpenBeken flashed" in page.inner_text("#flash-result")
 
-            # the plug is found on the network by the MAC the backup read from its chip
+            # the plug's access point gets the home Wi-Fi; then it is found on the network by its MAC
+            page.fill("[data-testid=ap]", plug.address)
+            page.fill("[data-testid=ssid]", "HomeWiFi")
+            page.fill("[data-testid=wifi-password]", "secret")
+            page.click("[data-testid=wifi]")
+            page.wait_for_selector("#wifi-result.ok")
+            assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret"}
+            assert "MAC c8478c43f310" in page.inner_text("#wifi-result")
             page.fill("[data-testid=network]", "127.0.0.0/30")
             page.click("[data-testid=find]")
             page.wait_for_selector("#found.ok", timeout=30000)
@@ -166,6 +173,11 @@ def test_find_lists_the_devices_to_pick_from(browser, tmp_path):
             assert page.locator("#found button").count() == 2
             page.click("#found button:has-text('bulb')")
             assert page.input_value("[data-testid=host]") == bulb.address
+            page.fill("[data-testid=ap]", f"127.0.0.1:{free_port()}")  # not joined to the plug's access point
+            page.fill("[data-testid=ssid]", "HomeWiFi")
+            page.click("[data-testid=wifi]")
+            page.wait_for_selector("#wifi-result.error")
+            assert "Join the plug's Wi-Fi" in page.inner_text("#wifi-result")
             page.fill("[data-testid=network]", "10.0.0.0/8")  # too big: the reason is shown
             page.click("[data-testid=find]")
             page.wait_for_selector("#found.error")

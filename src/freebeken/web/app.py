@@ -21,7 +21,7 @@ from ..device.client import ObkClient
 from ..device.config import apply_template
 from ..device.discover import find_mac, is_mac, local_networks, parse_networks, scan
 from ..device.pinfinder import PinFinder
-from ..errors import FreebekenError
+from ..errors import DeviceUnreachable, FreebekenError, UsageError
 from ..flasher import operations as ops
 from ..flasher.journal import data_dir
 from ..ha.broker import Broker
@@ -163,14 +163,27 @@ def create_app(token: str, workdir: Path) -> Starlette:
         def work(job: Job) -> dict:
             nets = parse_networks([body["network"]]) if body.get("network") else local_networks()
             port, password = int(body.get("port") or 80), body.get("password") or None
-            if is_mac(body.get("mac") or ""):  # the chip's MAC from the backup picks the plug
-                search = find_mac(body["mac"], nets, port, password, wait=0, reporter=job)
+            macs = [m for m in body.get("macs") or [] if is_mac(m)]  # from its access point or its backup
+            if macs:
+                search = find_mac(macs, nets, port, password, wait=0, reporter=job)
                 devices, match = search.seen, search.match
             else:
                 devices, match = scan(nets, port, password, reporter=job), None
             return {"devices": [d.as_dict() for d in devices], "match": match.address if match else None}
 
         return started(jobs.start("find", work))
+
+    def wifi(request: Request, body: dict) -> Response:
+        if not body.get("ssid"):
+            raise UsageError("Enter your home Wi-Fi name first")
+        ap = ObkClient(body.get("ap") or "192.168.4.1", body.get("devicePassword") or None)
+        try:
+            mac = ap.info().mac
+        except DeviceUnreachable:
+            raise DeviceUnreachable("The plug does not answer on its access point",
+                                    hint="Join the plug's Wi-Fi (OpenBK7231…) with this computer; its address there is 192.168.4.1.") from None  # fmt: skip
+        ap.set_wifi(body["ssid"], body.get("password") or "")
+        return JSONResponse({"mac": mac})
 
     def apply(request: Request, body: dict) -> Response:
         template = from_entry(json.loads(body["template"]))[0]
@@ -230,6 +243,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/flash", api(flash), methods=["POST"]),
         Route("/api/resume", api(resume), methods=["POST"]),
         Route("/api/pins", api(pins), methods=["POST"]),
+        Route("/api/wifi", api(wifi), methods=["POST"]),
         Route("/api/find", api(find), methods=["POST"]),
         Route("/api/apply", api(apply), methods=["POST"]),
         Route("/api/ha", api(ha), methods=["POST"]),

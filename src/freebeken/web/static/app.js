@@ -5,6 +5,7 @@ const token = sessionStorage.getItem("token") || "";
 const $ = (id) => document.getElementById(id);
 let backupPath = null;
 let chipMac = "";  // from the backup: how the plug is recognised on the network
+let apMac = "";  // what the plug reported on its access point (the same station MAC)
 
 async function api(path, body, raw) {
   const headers = { "X-Freebeken-Token": token };
@@ -110,8 +111,15 @@ $("btn-resume").onclick = () => busy($("btn-resume"), $("flash-result"), "Linkin
   else show($("flash-result"), "Nothing to resume: no interrupted flash or restore of this chip.", "ok");
 });
 
+$("btn-wifi").onclick = () => busy($("btn-wifi"), $("wifi-result"), "Sending…", async () => {
+  const result = await api("/api/wifi", { ap: $("ap").value, ssid: $("ssid").value, password: $("wifi-password").value });
+  apMac = result.mac;
+  show($("wifi-result"), `Sent. The plug (MAC ${result.mac}) restarts and joins ${$("ssid").value}. ` +
+    "Reconnect this computer to your home Wi-Fi, then press “Find it on my network” below.", "ok");
+});
+
 $("btn-find").onclick = () => busy($("btn-find"), $("found"), "Asking every address on the network…", async () => {
-  const { job } = await api("/api/find", { network: $("network").value, mac: chipMac, port: Number(params.get("http_port") || 80) });
+  const { job } = await api("/api/find", { network: $("network").value, macs: [apMac, chipMac], port: Number(params.get("http_port") || 80) });
   const result = await follow(job, null);
   if (result.match) $("host").value = result.match;
   const box = $("found");
