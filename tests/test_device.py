@@ -292,8 +292,11 @@ def test_cli_device_commands(sim, tmp_path):
     bad = run("device", "cmd", host, "SetPinRole", "7", "Relay")
     assert bad.exit_code == DeviceError.exit_code and "short names" in bad.output
     assert run("device", "info", "127.0.0.1:1").exit_code == DeviceError.exit_code
-    assert run("device", "wifi", host, "--ssid", "Home", "--wifi-password", "pw").exit_code == 0
+    joined = run("device", "wifi", host, "--ssid", "Home", "--wifi-password", "pw")
+    assert joined.exit_code == 0 and "device find --mac c8478c43f310" in joined.output
     assert dev.wifi == {"ssid": "Home", "pass": "pw"}
+    away = run("device", "wifi", "127.0.0.1:1", "--ssid", "Home", "--wifi-password", "pw")
+    assert away.exit_code == DeviceError.exit_code and "Join the plug's Wi-Fi" in away.output
 
 
 def test_cli_pin_finder(sim, tmp_path):

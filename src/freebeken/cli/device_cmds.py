@@ -121,9 +121,11 @@ def cmd(ctx: Context, host: str, password: str | None, timeout: float, command: 
 @command_errors
 def wifi(ctx: Context, host: str, password: str | None, timeout: float, ssid: str, wifi_password: str) -> None:
     """Give a freshly flashed plug (in access-point mode, usually 192.168.4.1) your Wi-Fi."""
-    ObkClient(host, password, timeout).set_wifi(ssid, wifi_password)
-    ctx.console.print(f"Wi-Fi set; the plug restarts and joins {ssid!r}. Find its new address in your router's client list.")
-    ctx.result({"ok": True, "ssid": ssid})
+    mac = ObkClient(host, password, timeout).join_wifi(ssid, wifi_password)
+    if not ctx.json:
+        ctx.console.print(f"Wi-Fi set; the plug restarts and joins {ssid!r}. Back on that Wi-Fi, find it with "
+                          f"`freebeken device find --mac {mac}`.")  # fmt: skip
+    ctx.result({"ok": True, "ssid": ssid, "mac": mac})
 
 
 @device.command()

@@ -149,9 +149,8 @@ def _wifi(state: State, options: Options, person: Person, reporter: Reporter) ->
         )
         ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
         password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
-        ap = ObkClient(options.ap_address, options.device_password)
-        sent = {"ssid": ssid, "mac": ap.info().mac}  # the MAC recognises the plug on the home network
-        ap.set_wifi(ssid, password)
+        mac = ObkClient(options.ap_address, options.device_password).join_wifi(ssid, password)
+        sent = {"ssid": ssid, "mac": mac}  # the MAC recognises the plug on the home network
         state.data["wifi_sent"] = sent
         state.journal.save()
         person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from ..errors import DeviceCommandError, DeviceError
+from ..errors import DeviceCommandError, DeviceError, DeviceUnreachable
 from ..templates.roles import RELAY_ROLES, ROLE_NAMES
 from .http import SocketTransport, Transport
 
@@ -138,6 +138,17 @@ class ObkClient:
         response = self.transport.request("GET", "/cfg_wifi_set?" + urlencode({"ssid": ssid, "pass": password}))
         if response.status != 200:
             raise DeviceError(f"Setting Wi-Fi failed: HTTP {response.status}")
+
+    def join_wifi(self, ssid: str, password: str) -> str:
+        """Talking to the plug on its own access point: send the home Wi-Fi and return the MAC
+        it reports, by which it can be found on the home network after it restarted."""
+        try:
+            mac = self.info().mac
+        except DeviceUnreachable:
+            raise DeviceUnreachable(f"The plug does not answer on its access point ({self.host})",
+                                    hint="Join the plug's Wi-Fi (OpenBK7231…) with this computer; its address there is 192.168.4.1.") from None  # fmt: skip
+        self.set_wifi(ssid, password)
+        return mac
 
     def set_mqtt(self, host: str, port: int, client: str | None = None, user: str | None = None, password: str | None = None) -> None:
         """``/cfg_mqtt_set`` is the only way to set the port. Empty user/password are ignored by

@@ -21,7 +21,7 @@ from ..device.client import ObkClient
 from ..device.config import apply_template
 from ..device.discover import find_mac, is_mac, local_networks, parse_networks, scan
 from ..device.pinfinder import PinFinder
-from ..errors import DeviceUnreachable, FreebekenError, UsageError
+from ..errors import FreebekenError, UsageError
 from ..flasher import operations as ops
 from ..flasher.journal import data_dir
 from ..ha.broker import Broker
@@ -177,12 +177,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         if not body.get("ssid"):
             raise UsageError("Enter your home Wi-Fi name first")
         ap = ObkClient(body.get("ap") or "192.168.4.1", body.get("devicePassword") or None)
-        try:
-            mac = ap.info().mac
-        except DeviceUnreachable:
-            raise DeviceUnreachable("The plug does not answer on its access point",
-                                    hint="Join the plug's Wi-Fi (OpenBK7231…) with this computer; its address there is 192.168.4.1.") from None  # fmt: skip
-        ap.set_wifi(body["ssid"], body.get("password") or "")
+        mac = ap.join_wifi(body["ssid"], body.get("password") or "")
         return JSONResponse({"mac": mac})
 
     def apply(request: Request, body: dict) -> Response:
