@@ -208,3 +208,31 @@ def test_convert_continues_after_the_plug_left_its_access_point(tmp_path, releas
         assert result["steps"]["wifi"] and result["steps"]["template"]
     finally:
         home.stop()
+
+
+def test_locate_follows_this_computer_onto_the_home_network(monkeypatch):
+    """The person continued before this computer had rejoined the home Wi-Fi: first there is no
+    network, then the plug's access point network, then the home network (all loopback here)."""
+    from freebeken.convert import wizard
+    from freebeken.device.discover import parse_networks
+    from freebeken.events import ListReporter
+
+    home = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
+    rounds = iter([None, parse_networks(["127.0.0.1/32"]), parse_networks(["127.0.0.2/32"])])
+
+    def local_networks():
+        nets = next(rounds)
+        if nets is None:
+            raise UsageError("This computer seems to have no network connection", hint="Connect to the Wi-Fi the plug joined.")
+        return nets
+
+    monkeypatch.setattr(wizard, "local_networks", local_networks)
+    try:
+        reporter = ListReporter()
+        options = Options(ap_address="127.0.0.1:1", http_port=int(home.address.rsplit(":", 1)[1]), find_wait=30)
+        address = wizard._locate(["c8:47:8c:43:f3:10"], options, ScriptedPerson(), reporter)
+        assert address == home.address
+        warnings = [e.message for e in reporter.kinds("warning")]
+        assert any("no network connection" in w for w in warnings) and any("still on the plug's access point" in w for w in warnings)
+    finally:
+        home.stop()

@@ -7,6 +7,7 @@ resumes through the flash journal). Each step is also its own command.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,11 +163,29 @@ def _wifi(state: State, options: Options, person: Person, reporter: Reporter) ->
 def _locate(macs: list[str], options: Options, person: Person, reporter: Reporter) -> str:
     """The plug's new address, found by its MAC; the person is asked only when that fails."""
     macs = [m for m in macs if is_mac(m)]
+    said: set[str] = set()
+
+    def warn_once(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            events.warning(reporter, message)
+
+    def networks() -> list[ipaddress.IPv4Network]:
+        if options.network:
+            return parse_networks([options.network])
+        try:  # looked up each round: this computer may still be switching Wi-Fi
+            nets = local_networks()
+        except UsageError as e:
+            warn_once(f"{e}. {e.hint}")
+            return []
+        if _on_network(options.ap_address, nets):
+            warn_once("This computer is still on the plug's access point network: reconnect it to your home Wi-Fi.")
+        return nets
+
     seen: list[Found] = []
     try:
-        networks = parse_networks([options.network]) if options.network else local_networks()
         search = find_mac(macs, networks, options.http_port, options.device_password, options.find_wait if macs else 0, reporter)
-    except UsageError as e:  # no usable network to search: fall back to asking
+    except UsageError as e:  # a --network that cannot be searched
         events.warning(reporter, f"{e} {e.hint or ''}")
     else:
         if search.match is not None:
@@ -179,6 +198,15 @@ def _locate(macs: list[str], options: Options, person: Person, reporter: Reporte
         "The plug's address on your network (your router's client list shows it)",
         default=seen[0].address if len(seen) == 1 else "",
     )
+
+
+def _on_network(address: str, networks: list[ipaddress.IPv4Network]) -> bool:
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:  # a host name
+        return False
+    return any(ip in net for net in networks)
 
 
 def _template(state: State, options: Options, person: Person, reporter: Reporter) -> None:

@@ -13,6 +13,7 @@ import ipaddress
 import re
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -110,6 +111,8 @@ def scan(
     """Every OpenBeken device answering in ``networks``, in address order."""
     reporter = reporter or NullReporter()
     hosts = [str(h) for net in networks for h in (net.hosts() if net.prefixlen < 31 else net)]
+    if not hosts:
+        return []
     events.phase(reporter, f"Looking for OpenBeken devices on {', '.join(map(str, networks))}", total=len(hosts), unit="addresses")
     found: list[Found] = []
     with ThreadPoolExecutor(min(WORKERS, max(1, len(hosts)))) as pool:
@@ -126,20 +129,24 @@ class Search:
     seen: list[Found]  # every device of the last scan, to offer when there was no match
 
 
+Networks = list[ipaddress.IPv4Network]
+
+
 def find_mac(
     macs: str | list[str],
-    networks: list[ipaddress.IPv4Network],
+    networks: Networks | Callable[[], Networks],
     port: int = 80,
     password: str | None = None,
     wait: float = 60.0,
     reporter: Reporter | None = None,
 ) -> Search:
     """Scan until a device with one of ``macs`` answers or ``wait`` seconds pass (a plug that
-    has just been given Wi-Fi needs a few seconds to restart and get an address)."""
+    has just been given Wi-Fi needs a few seconds to restart and get an address). ``networks``
+    may be a function, asked again each round (this computer may still be switching Wi-Fi)."""
     want = {normalize_mac(m) for m in ([macs] if isinstance(macs, str) else macs)}
     deadline = time.monotonic() + wait
     while True:
-        seen = scan(networks, port, password, reporter=reporter)
+        seen = scan(networks() if callable(networks) else networks, port, password, reporter=reporter)
         match = next((item for item in seen if item.mac in want), None)
         if match is not None or time.monotonic() >= deadline:
             return Search(match, seen)
