@@ -26,6 +26,7 @@ class MqttAgent:
         self.connected = threading.Event()
         self.lock = threading.Lock()
         self.published: list[tuple[str, str, bool]] = []  # (topic, payload, retain) for tests
+        self.stopped = False  # the device is gone: no pending reconnect may bring it back
         device.listeners.append(self.on_device_event)
         device.mqtt_agent = self  # type: ignore[attr-defined]
         if device.mqtt["host"]:
@@ -40,6 +41,8 @@ class MqttAgent:
     def connect(self) -> None:
         with self.lock:
             self._stop()
+            if self.stopped:
+                return
             m = self.device.mqtt
             if not m["host"]:
                 return
@@ -66,6 +69,7 @@ class MqttAgent:
 
     def stop(self) -> None:
         with self.lock:
+            self.stopped = True
             self._stop()
 
     def power_loss(self) -> None:
