@@ -6,6 +6,7 @@ import click
 from rich.markup import escape
 
 from ..convert.wizard import STEPS, Options, convert
+from ..device.client import AP_ADDRESS
 from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import list_releases
 from .chip_cmds import port_option
@@ -36,7 +37,7 @@ class TerminalPerson:
 @click.option("--skip-backup", is_flag=True, help="Flash without a backup (asks for confirmation).")
 @click.option("--wifi-ssid", help="Your home Wi-Fi name.")
 @click.option("--wifi-password", help="Your home Wi-Fi password.")
-@click.option("--ap-address", default="192.168.4.1", show_default=True, help="The plug's address in access-point mode.")
+@click.option("--ap-address", default=AP_ADDRESS, show_default=True, help="The plug's address in access-point mode.")
 @click.option("--device", help="The plug's address on your network once it joined (default: found by its MAC).")
 @click.option("--network", metavar="CIDR", help="Where to look for the plug, e.g. 192.168.1.0/24 (default: this computer's /24).")
 @click.option("--http-port", default=80, show_default=True, help="The plug's web port when looking for it.")

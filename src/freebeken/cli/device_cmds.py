@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..device.client import ObkClient
+from ..device.client import AP_ADDRESS, ObkClient
 from ..device.discover import find_mac, local_networks, parse_networks, scan
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.pinfinder import PinFinder
@@ -71,15 +71,15 @@ def find_devices(ctx: Context, networks: tuple[str, ...], port: int, mac: str | 
         return
     if not found:
         ctx.console.print("No OpenBeken device answered. Is the plug on this network? (A plug still in access-point "
-                          "mode is at 192.168.4.1 on its own Wi-Fi.)")  # fmt: skip
+                          f"mode is at {AP_ADDRESS} on its own Wi-Fi.)")  # fmt: skip
+        return
     table = Table("address", "name", "chip", "MAC", "firmware")
     for f in found:
         if f.locked:
             table.add_row(f.address, "[dim]needs the web password (--password) to identify[/]", "", "", "")
         else:
             table.add_row(f.address, escape(f.name), f.chipset, f.mac, escape(f.build.rpartition("version ")[2]))
-    if found:
-        ctx.console.print(table)
+    ctx.console.print(table)
 
 
 @device.command()

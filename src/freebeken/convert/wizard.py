@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import events
-from ..device.client import ObkClient
+from ..device.client import AP_ADDRESS, ObkClient
 from ..device.config import apply_template
-from ..device.discover import Found, find_mac, is_mac, local_networks, parse_networks
+from ..device.discover import Found, Networks, find_mac, is_mac, local_networks, parse_networks
+from ..device.http import split_address
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceError, UsageError
 from ..events import NullReporter, Reporter
@@ -48,7 +49,7 @@ class Options:
     skip_backup: bool = False
     wifi_ssid: str | None = None
     wifi_password: str | None = None
-    ap_address: str = "192.168.4.1"
+    ap_address: str = AP_ADDRESS
     device: str | None = None  # the plug's address on the home network; None = search for it
     network: str | None = None  # where to search (CIDR); None = this computer's /24
     http_port: int = 80  # the devices' web port when searching (tests use another)
@@ -84,6 +85,11 @@ class State:
 
     def get(self, step: str) -> dict[str, Any]:
         return self.data["steps"].get(step, {})
+
+    def remember(self, key: str, value: Any) -> None:
+        """Progress inside a step that a re-run must not repeat."""
+        self.data[key] = value
+        self.journal.save()
 
 
 def convert(options: Options, person: Person, reporter: Reporter | None = None) -> dict[str, Any]:
@@ -152,8 +158,7 @@ def _wifi(state: State, options: Options, person: Person, reporter: Reporter) ->
         password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
         mac = ObkClient(options.ap_address, options.device_password).join_wifi(ssid, password)
         sent = {"ssid": ssid, "mac": mac}  # the MAC recognises the plug on the home network
-        state.data["wifi_sent"] = sent
-        state.journal.save()
+        state.remember("wifi_sent", sent)
         person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")
     device = options.device or _locate([sent["mac"], state.get("detect").get("mac") or ""], options, person, reporter)
     ObkClient(device, options.device_password).info()  # prove we can reach it
@@ -165,18 +170,19 @@ def _locate(macs: list[str], options: Options, person: Person, reporter: Reporte
     macs = [m for m in macs if is_mac(m)]
     said: set[str] = set()
 
-    def warn_once(message: str) -> None:
-        if message not in said:
-            said.add(message)
-            events.warning(reporter, message)
+    def warn_once(message: str | UsageError) -> None:
+        text = f"{message} {message.hint or ''}".strip() if isinstance(message, UsageError) else message
+        if text not in said:
+            said.add(text)
+            events.warning(reporter, text)
 
-    def networks() -> list[ipaddress.IPv4Network]:
+    def networks() -> Networks:
         if options.network:
             return parse_networks([options.network])
         try:  # looked up each round: this computer may still be switching Wi-Fi
             nets = local_networks()
         except UsageError as e:
-            warn_once(f"{e}. {e.hint}")
+            warn_once(e)
             return []
         if _on_network(options.ap_address, nets):
             warn_once("This computer is still on the plug's access point network: reconnect it to your home Wi-Fi.")
@@ -186,7 +192,7 @@ def _locate(macs: list[str], options: Options, person: Person, reporter: Reporte
     try:
         search = find_mac(macs, networks, options.http_port, options.device_password, options.find_wait if macs else 0, reporter)
     except UsageError as e:  # a --network that cannot be searched
-        events.warning(reporter, f"{e} {e.hint or ''}")
+        warn_once(e)
     else:
         if search.match is not None:
             events.info(reporter, f"Found the plug at {search.match.address} ({search.match.name}, MAC {search.match.mac})")
@@ -200,10 +206,9 @@ def _locate(macs: list[str], options: Options, person: Person, reporter: Reporte
     )
 
 
-def _on_network(address: str, networks: list[ipaddress.IPv4Network]) -> bool:
-    host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+def _on_network(address: str, networks: Networks) -> bool:
     try:
-        ip = ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(split_address(address)[0])
     except ValueError:  # a host name
         return False
     return any(ip in net for net in networks)

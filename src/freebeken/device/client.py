@@ -12,6 +12,7 @@ from ..templates.roles import RELAY_ROLES, ROLE_NAMES
 from .http import SocketTransport, Transport
 
 CM_LIMIT = 123  # longer /cm commands are executed twice by the firmware
+AP_ADDRESS = "192.168.4.1"  # OpenBeken's address on its own access point
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class ObkClient:
             mac = self.info().mac
         except DeviceUnreachable:
             raise DeviceUnreachable(f"The plug does not answer on its access point ({self.host})",
-                                    hint="Join the plug's Wi-Fi (OpenBK7231…) with this computer; its address there is 192.168.4.1.") from None  # fmt: skip
+                                    hint=f"Join the plug's Wi-Fi (OpenBK7231…) with this computer; its address there is {AP_ADDRESS}.") from None  # fmt: skip
         self.set_wifi(ssid, password)
         return mac
 

@@ -23,6 +23,7 @@ from ..events import NullReporter, Reporter
 from .client import ObkClient
 from .http import SocketTransport
 
+Networks = list[ipaddress.IPv4Network]
 MAX_HOSTS = 4096  # a /20; larger networks take minutes and are rarely what was meant
 WORKERS = 64
 
@@ -56,7 +57,7 @@ def is_mac(text: str) -> bool:
     return True
 
 
-def parse_networks(texts: list[str]) -> list[ipaddress.IPv4Network]:
+def parse_networks(texts: list[str]) -> Networks:
     networks = []
     for text in texts:
         try:
@@ -70,7 +71,7 @@ def parse_networks(texts: list[str]) -> list[ipaddress.IPv4Network]:
     return networks
 
 
-def local_networks() -> list[ipaddress.IPv4Network]:
+def local_networks() -> Networks:
     """The /24 around this computer's address on its default route. Connecting a UDP socket
     sends nothing; it only makes the kernel choose the route and source address."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -95,14 +96,13 @@ def probe(host: str, port: int = 80, password: str | None = None, timeout: float
         return Found(address, "", locked=True)
     except (DeviceError, ValueError):  # nothing there, not HTTP, or JSON that is not OpenBeken's
         return None
-    mac = re.sub(r"[^0-9a-f]", "", info.mac.lower())
-    if not info.chipset or len(mac) != 12:
+    if not info.chipset or not is_mac(info.mac):
         return None
-    return Found(address, mac, info.short_name, info.chipset, info.build)
+    return Found(address, normalize_mac(info.mac), info.short_name, info.chipset, info.build)
 
 
 def scan(
-    networks: list[ipaddress.IPv4Network],
+    networks: Networks,
     port: int = 80,
     password: str | None = None,
     timeout: float = 0.8,
@@ -127,9 +127,6 @@ def scan(
 class Search:
     match: Found | None
     seen: list[Found]  # every device of the last scan, to offer when there was no match
-
-
-Networks = list[ipaddress.IPv4Network]
 
 
 def find_mac(

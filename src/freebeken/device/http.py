@@ -51,6 +51,12 @@ def parse_response(raw: bytes) -> Response:
     return Response(status, headers, body)
 
 
+def split_address(address: str, default_port: int = 80) -> tuple[str, int]:
+    """``192.168.1.5`` or ``192.168.1.5:8080`` (a bare IPv6 address keeps its colons)."""
+    host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
+    return host or address, int(port) if port else default_port
+
+
 class SocketTransport:
     """``timeout`` bounds each socket operation. ``limit`` (seconds for the whole exchange) and
     ``max_bytes`` guard against servers that never stop sending - which matters when a network
@@ -59,9 +65,7 @@ class SocketTransport:
     def __init__(
         self, host: str, password: str | None = None, timeout: float = 5.0, *, limit: float | None = None, max_bytes: int | None = None
     ) -> None:
-        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
-        self.host = name or host
-        self.port = int(port) if port else 80
+        self.host, self.port = split_address(host)
         self.password = password
         self.timeout = timeout
         self.limit = limit

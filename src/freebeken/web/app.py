@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..device.client import ObkClient
+from ..device.client import AP_ADDRESS, ObkClient
 from ..device.config import apply_template
 from ..device.discover import find_mac, is_mac, local_networks, parse_networks, scan
 from ..device.pinfinder import PinFinder
@@ -176,7 +176,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
     def wifi(request: Request, body: dict) -> Response:
         if not body.get("ssid"):
             raise UsageError("Enter your home Wi-Fi name first")
-        ap = ObkClient(body.get("ap") or "192.168.4.1", body.get("devicePassword") or None)
+        ap = ObkClient(body.get("ap") or AP_ADDRESS, body.get("devicePassword") or None)
         mac = ap.join_wifi(body["ssid"], body.get("password") or "")
         return JSONResponse({"mac": mac})
 
