@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..device.client import AP_ADDRESS, ObkClient
-from ..device.discover import find_mac, local_networks, parse_networks, scan
+from ..device.discover import find_mac, local_networks, parse_networks
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceUnreachable, UsageError
@@ -57,14 +57,11 @@ def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
 def find_devices(ctx: Context, networks: tuple[str, ...], port: int, mac: str | None, wait: float | None, password: str | None) -> None:
     """Find OpenBeken devices on your network (asks every address for /api/info)."""
     nets = parse_networks(list(networks)) if networks else local_networks()
-    if mac:
-        item = find_mac(mac, nets, port, password, 30.0 if wait is None else wait, ctx.reporter).match
-        if item is None:
-            raise DeviceUnreachable(f"No device with MAC {mac} answered on {', '.join(map(str, nets))}",
-                                    hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet.")  # fmt: skip
-        found = [item]
-    else:
-        found = scan(nets, port, password, reporter=ctx.reporter)
+    search = find_mac([mac] if mac else [], nets, port, password, 30.0 if wait is None else wait, ctx.reporter)
+    if mac and search.match is None:
+        raise DeviceUnreachable(f"No device with MAC {mac} answered on {', '.join(map(str, nets))}",
+                                hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet.")  # fmt: skip
+    found = [search.match] if search.match else search.seen
     ctx.reporter.close()
     if ctx.json:
         ctx.result({"ok": True, "devices": [f.as_dict() for f in found]})

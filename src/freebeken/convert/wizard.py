@@ -190,7 +190,7 @@ def _locate(macs: list[str], options: Options, person: Person, reporter: Reporte
 
     seen: list[Found] = []
     try:
-        search = find_mac(macs, networks, options.http_port, options.device_password, options.find_wait if macs else 0, reporter)
+        search = find_mac(macs, networks, options.http_port, options.device_password, options.find_wait, reporter)
     except UsageError as e:  # a --network that cannot be searched
         warn_once(e)
     else:

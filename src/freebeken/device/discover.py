@@ -139,12 +139,13 @@ def find_mac(
 ) -> Search:
     """Scan until a device with one of ``macs`` answers or ``wait`` seconds pass (a plug that
     has just been given Wi-Fi needs a few seconds to restart and get an address). ``networks``
-    may be a function, asked again each round (this computer may still be switching Wi-Fi)."""
+    may be a function, asked again each round (this computer may still be switching Wi-Fi).
+    Without MACs it is one scan, listing every device in ``seen``."""
     want = {normalize_mac(m) for m in ([macs] if isinstance(macs, str) else macs)}
     deadline = time.monotonic() + wait
     while True:
         seen = scan(networks() if callable(networks) else networks, port, password, reporter=reporter)
         match = next((item for item in seen if item.mac in want), None)
-        if match is not None or time.monotonic() >= deadline:
+        if match is not None or not want or time.monotonic() >= deadline:
             return Search(match, seen)
         time.sleep(min(3.0, max(0.0, deadline - time.monotonic())))

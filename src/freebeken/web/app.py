@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..device.client import AP_ADDRESS, ObkClient
 from ..device.config import apply_template
-from ..device.discover import find_mac, is_mac, local_networks, parse_networks, scan
+from ..device.discover import find_mac, is_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError, UsageError
 from ..flasher import operations as ops
@@ -164,12 +164,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
             nets = parse_networks([body["network"]]) if body.get("network") else local_networks()
             port, password = int(body.get("port") or 80), body.get("password") or None
             macs = [m for m in body.get("macs") or [] if is_mac(m)]  # from its access point or its backup
-            if macs:
-                search = find_mac(macs, nets, port, password, wait=0, reporter=job)
-                devices, match = search.seen, search.match
-            else:
-                devices, match = scan(nets, port, password, reporter=job), None
-            return {"devices": [d.as_dict() for d in devices], "match": match.address if match else None}
+            search = find_mac(macs, nets, port, password, wait=0, reporter=job)
+            return {"devices": [d.as_dict() for d in search.seen], "match": search.match.address if search.match else None}
 
         return started(jobs.start("find", work))
 
