@@ -80,6 +80,7 @@ def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -
 @click.option("--include-bootloader", is_flag=True, help="BK7231N only: also write the bootloader part of a QIO file.")
 @click.option("--offset", help="Write a raw image at this address instead of recognising the file.")
 @click.option("--no-backup", is_flag=True, help="Do not back up a chip that has no backup yet.")
+@click.option("--other-device", is_flag=True, help="Allow a raw image that carries another device's MAC.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask questions.")
 @click.pass_obj
 @command_errors
@@ -93,14 +94,16 @@ def flash(
     include_bootloader: bool,
     offset: str | None,
     no_backup: bool,
+    other_device: bool,
     assume_yes: bool,
 ) -> None:
     """Flash an OpenBeken release file: only sectors that differ are written, all verified."""
     ops.load_firmware(firmware, _int(offset))  # reject a wrong file before touching the chip
+    where = {"include_bootloader": include_bootloader, "offset": _int(offset), "other_device": other_device}
     with _open(ctx, port, baud, timeout, no_reset) as io:
-        ops.check_firmware(io, firmware, include_bootloader=include_bootloader, offset=_int(offset))
+        ops.check_firmware(io, firmware, **where)
         _offer_backup(ctx, io, no_backup, assume_yes)
-        result = ops.flash_firmware(io, firmware, include_bootloader=include_bootloader, offset=_int(offset))
+        result = ops.flash_firmware(io, firmware, **where)
     _done(
         ctx,
         f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)",
@@ -111,13 +114,15 @@ def flash(
 @click.command()
 @link_options
 @click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--other-device", is_flag=True, help="Allow restoring a backup taken from another device.")
+@click.option(
+    "--other-device", is_flag=True, help="Allow restoring a backup whose content shows another device (clones its MAC)."
+)
 @click.pass_obj
 @command_errors
 def restore(
     ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, backup_file: str, other_device: bool
 ) -> None:
-    """Write a full backup back (never the BK7231T bootloader)."""
+    """Write a full backup back, once its content shows it is this chip's (never the BK7231T bootloader)."""
     with _open(ctx, port, baud, timeout, no_reset) as io:
         result = ops.restore_backup(io, backup_file, other_device=other_device)
     _done(ctx, f"restored: {result.written} sectors written, {result.skipped} already right", result.as_dict())

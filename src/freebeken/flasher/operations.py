@@ -13,13 +13,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import events
+from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
 from ..protocol import beken_crc
 from .backup import BackupResult, backup, find_backups, identity
 from .baud import choose_baudrate
-from .chipio import ChipIO
+from .chipio import SECTOR, ChipIO
+from .content import ChipFacts, judge_image
 from .firmware import FirmwareImage, classify, fit_to_chip
 from .journal import Journal, pending_write_journals, sha256, write_journal_path
 from .verify import VerifyResult, read_range, verify
@@ -85,23 +87,52 @@ def ensure_backup(io: ChipIO, consent: Callable[[], bool] | None = None) -> tupl
 
 
 def check_firmware(
-    io: ChipIO, path: str | Path, *, include_bootloader: bool = False, offset: int | None = None
+    io: ChipIO,
+    path: str | Path,
+    *,
+    include_bootloader: bool = False,
+    offset: int | None = None,
+    other_device: bool = False,
 ) -> FirmwareImage:
-    """The part of ``path`` that would be written to this chip; raises if it does not fit it."""
-    return fit_to_chip(load_firmware(path, offset), io.chip, io.size, include_bootloader)
+    """The part of ``path`` that would be written to this chip; raises if it does not fit it.
+    A raw whole-flash image is judged like a backup; a raw image that reaches the RF/MAC sector
+    must not carry another device's MAC."""
+    image = load_firmware(path, offset)
+    if image.kind == "raw" and image.offset == 0 and len(image.data) == io.size:
+        data = judge_backup(io, Path(path), image.data, other_device)
+        image = FirmwareImage(data, 0, image.chip, "raw", image.version)
+    elif image.kind == "raw" and image.offset <= io.chip.mac_tlv < image.end:
+        _check_raw_mac(io, Path(path).name, image, other_device)
+    return fit_to_chip(image, io.chip, io.size, include_bootloader)
+
+
+def _check_raw_mac(io: ChipIO, name: str, image: FirmwareImage, other_device: bool) -> None:
+    mac = mac_from_tlv(image.data[io.chip.mac_tlv - image.offset : io.chip.mac_tlv - image.offset + 0x30])
+    if mac and io.info.mac and mac != io.info.mac and not other_device:
+        raise SafetyError(
+            f"{name} covers the RF/MAC sector (0x{io.chip.mac_tlv:X}) with another device's MAC "
+            f"{mac.hex(':').upper()}; this chip's MAC is {io.info.mac.hex(':').upper()}",
+            hint="Writing it gives this plug that device's identity. Pass --other-device if you mean it.",
+        )
 
 
 def flash_firmware(
-    io: ChipIO, path: str | Path, *, include_bootloader: bool = False, offset: int | None = None
+    io: ChipIO,
+    path: str | Path,
+    *,
+    include_bootloader: bool = False,
+    offset: int | None = None,
+    other_device: bool = False,
 ) -> WriteResult:
     """Write an OpenBeken release file (or a raw image at ``offset``) - only what differs."""
-    image = check_firmware(io, path, include_bootloader=include_bootloader, offset=offset)
+    image = check_firmware(io, path, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
     io.allow_bootloader = include_bootloader and io.chip.bootloader_writable
     meta = {
         "op": "flash",
         "file": str(Path(path).resolve()),
         "include_bootloader": include_bootloader,
         "raw_offset": offset,
+        "other_device": other_device,
     }
     return _write(io, image, meta)
 
@@ -116,16 +147,38 @@ def _write(io: ChipIO, image: FirmwareImage, meta: dict[str, object]) -> WriteRe
     return result
 
 
+def chip_facts(io: ChipIO) -> ChipFacts:
+    """What the chip holds that identifies it: two CRCs, no transfer."""
+    chip = io.chip
+    tlv = io.crc(chip.mac_tlv, SECTOR) if io.size >= chip.mac_tlv + SECTOR else None
+    boot = io.crc(0, chip.app_start) if not chip.bootloader_writable else None
+    return ChipFacts(chip, io.size, io.info.mac, tlv, boot)
+
+
+def _sidecar(path: Path) -> dict | None:
+    try:
+        meta = json.loads(path.with_name(path.name + ".json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> bytes:
+    """Refuse (SafetyError) a whole-flash image this chip must not get; returns what to write."""
+    verdict = judge_image(data, chip_facts(io), _sidecar(path))
+    verdict.enforce(path.name, other_device)
+    for warning in verdict.warnings:
+        events.warning(io.reporter, f"{path.name}: {warning}")
+    if verdict.other_device:
+        events.warning(io.reporter, f"{path.name} is another device's dump ({'; '.join(verdict.other_device)}): writing it as asked")
+    return verdict.image
+
+
 def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) -> WriteResult:
-    """Put a full backup back. On BK7231T the bootloader region is compared, never written."""
+    """Put a full backup back, once its content shows it belongs on this chip. On BK7231T the
+    bootloader region is compared, never written."""
     path = Path(path)
-    data = load_firmware(path, 0).data
-    if len(data) != io.size:
-        raise UsageError(
-            f"{path.name} holds {len(data)} bytes but the flash holds {io.size}",
-            hint="Restore needs a full flash backup (as made by freebeken backup).",
-        )
-    _check_backup_belongs(io, path, other_device)
+    data = judge_backup(io, path, load_firmware(path, 0).data, other_device)
     keep = io.chip.app_start if not io.chip.bootloader_writable else 0
     if keep:
         if io.crc(0, keep) != beken_crc(data[:keep]):
@@ -138,23 +191,6 @@ def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) 
     image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
     meta = {"op": "restore", "file": str(path.resolve()), "other_device": other_device}
     return _write(io, image, meta)
-
-
-def _check_backup_belongs(io: ChipIO, path: Path, other_device: bool) -> None:
-    sidecar = path.with_name(path.name + ".json")
-    if not sidecar.exists():
-        return
-    try:
-        meta = json.loads(sidecar.read_text())
-    except (OSError, json.JSONDecodeError):
-        return
-    if meta.get("chip") and meta["chip"] != io.chip.name:
-        raise SafetyError(f"{path.name} is a {meta['chip']} backup; this chip is a {io.chip.name}")
-    if meta.get("identity") and meta["identity"] != identity(io.info) and not other_device:
-        raise UsageError(
-            f"{path.name} was taken from another device ({meta['identity']}), not this one ({identity(io.info)})",
-            hint="Restoring it copies that device's MAC and cloud keys. Pass --other-device if you mean it.",
-        )
 
 
 def verify_file(
@@ -187,5 +223,9 @@ def resume(io: ChipIO) -> WriteResult | None:
     if op == "restore":
         return restore_backup(io, file, other_device=bool(record.record.get("other_device")))
     return flash_firmware(
-        io, file, include_bootloader=bool(record.record.get("include_bootloader")), offset=record.record.get("raw_offset")
+        io,
+        file,
+        include_bootloader=bool(record.record.get("include_bootloader")),
+        offset=record.record.get("raw_offset"),
+        other_device=bool(record.record.get("other_device")),
     )

@@ -24,11 +24,18 @@ class Shape:
     notes: list[str] = field(default_factory=list)
 
 
+def _marks_at(data: bytes, shift: int) -> bool:
+    """Does ``data`` hold a layout landmark (application header, RF TLV) ``shift`` bytes early?"""
+    if data[RBL_APP - shift : RBL_APP - shift + 4] == b"RBL\x00":
+        return True
+    return any(data[a - shift : a - shift + 4] == b"TLV\x00" for a in TLV.values())
+
+
 def normalise(data: bytes) -> Shape:
     if len(data) == FLASH:
-        if data[RBL_APP : RBL_APP + 4] == b"RBL\x00":
+        if _marks_at(data, 0):
             return Shape("full", data)
-        if data[RBL_APP - ROTATION : RBL_APP - ROTATION + 4] == b"RBL\x00":
+        if _marks_at(data, ROTATION):
             fixed = data[FLASH - ROTATION :] + data[: FLASH - ROTATION]
             return Shape("rotated", fixed, ["the dump starts at flash 0x11000 (read by an older tool); rotated back"])
         return Shape("full", data, ["no application header at 0x129F0A; assuming the dump starts at 0x0"])
@@ -63,6 +70,22 @@ def chip_by_layout(image: bytes) -> str | None:
         if image[address : address + 4] == b"TLV\x00":
             return chip
     return None
+
+
+def family_evidence(image: bytes) -> dict[str, list[str]]:
+    """Chip family -> what in a flash-ordered whole image says so (empty: nothing Beken-like)."""
+    found: dict[str, list[str]] = {}
+    for chip, address in TLV.items():
+        if image[address : address + 4] == b"TLV\x00":
+            found.setdefault(chip, []).append(f"RF calibration TLV at 0x{address:X}")
+    name, crc = bootloader(image)
+    known = bootloader_by_crc(crc) if name else None
+    if known:
+        found.setdefault(known.chip, []).append(f"bootloader {known.name}")
+    for chip, address in NET_SECTOR.items():
+        if image[address : address + 3] == b"CFG":
+            found.setdefault(chip, []).append(f"OpenBeken configuration at 0x{address:X}")
+    return found
 
 
 def bootloader(image: bytes) -> tuple[str | None, int]:
