@@ -85,6 +85,13 @@ class SafetyError(FreebekenError):
     exit_code = 8
 
 
+class Interrupted(FreebekenError):
+    """Ctrl-C (or a closed terminal) stopped a chip operation; the message says what was kept."""
+
+    exit_code = 130
+    default_hint = "Continue with: freebeken resume -p PORT (or run the same command again)."
+
+
 class DeviceError(FreebekenError):
     """Talking to an OpenBeken device over the network failed."""
 

@@ -3,6 +3,7 @@ documented exit codes, and waiting for Ctrl-C in the long-running commands."""
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import FreebekenError
 from .render import JsonReporter, RichReporter
@@ -41,13 +43,16 @@ def command_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except FreebekenError as e:
             if ctx is not None:
                 ctx.reporter.close()
+            hint = e.hint
+            if isinstance(kwargs.get("port"), str):  # hints name the port as PORT: make them copyable
+                hint = hint.replace("-p PORT", f"-p {shlex.quote(kwargs['port'])}")
             if ctx is not None and ctx.json:
-                ctx.result({"ok": False, "error": str(e), "hint": e.hint, "exit_code": e.exit_code})
+                ctx.result({"ok": False, "error": str(e), "hint": hint, "exit_code": e.exit_code})
             else:
                 err = Console(stderr=True)
-                err.print(f"[bold red]error:[/] {e}")
-                if e.hint:
-                    err.print(f"[dim]what to do:[/] {e.hint}")
+                err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)
+                if hint:
+                    err.print(f"[dim]what to do:[/] {escape(hint)}", soft_wrap=True)  # commands stay copyable
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             if ctx is not None:

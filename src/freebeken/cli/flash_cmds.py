@@ -8,6 +8,7 @@ import click
 
 from ..errors import UsageError, VerifyError
 from ..flasher import operations as ops
+from ..flasher.backup import check_backup_target
 from ..flasher.chipio import ChipIO
 from ..flasher.journal import atomic_write
 from .chip_cmds import port_option
@@ -52,6 +53,8 @@ def _done(ctx: Context, message: str, record: dict) -> None:
 @command_errors
 def backup(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, output: Path | None) -> None:
     """Back up the whole flash, verified by the chip's CRC."""
+    if output is not None:
+        check_backup_target(output)  # before the chip is touched
     with _open(ctx, port, baud, timeout, no_reset) as io:
         result = ops.backup(io, output)
     _done(
@@ -168,10 +171,12 @@ def read(
 @click.pass_obj
 @command_errors
 def resume(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
-    """Continue an interrupted flash or restore of the connected chip."""
+    """Continue an interrupted flash, restore or backup of the connected chip."""
     with _open(ctx, port, baud, timeout, no_reset) as io:
         result = ops.resume(io)
     if result is None:
         _done(ctx, "nothing to resume for this chip", {"resumed": False})
+    elif isinstance(result, ops.BackupResult):
+        _done(ctx, f"backup finished: {result.path}", {"op": "backup", **result.as_dict()})
     else:
-        _done(ctx, f"finished: {result.written} sectors written, all verified", result.as_dict())
+        _done(ctx, f"finished: {result.written} sectors written, all verified", {"op": "write", **result.as_dict()})

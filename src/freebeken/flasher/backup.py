@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__, events
-from ..errors import UsageError
+from ..errors import Interrupted, UsageError
 from ..link.identify import ChipInfo
 from ..protocol import BLANK_SECTOR_CRC
 from ..protocol.crc import blank_crc
 from .chipio import SECTOR, ChipIO
-from .journal import Journal, atomic_write, data_dir, sha256
+from .journal import Journal, atomic_write, create_private, data_dir, publish, sha256
 
 BATCH = 16  # sectors between journal updates
 MAX_RUN = 64  # blank sectors confirmed by one CRC (bounds the rework if it disagrees)
@@ -68,21 +68,45 @@ def find_backups(info: ChipInfo, folder: Path | None = None) -> list[Path]:
     return found
 
 
+def check_backup_target(out: Path) -> None:
+    """Before the chip is touched: the folder must exist and the file must not."""
+    if out.exists():
+        raise UsageError(f"{out} already exists; freebeken never overwrites a backup", hint="Choose another -o name.")
+    if not out.parent.is_dir():
+        raise UsageError(
+            f"The folder {out.parent} does not exist",
+            hint="Create it first, or pick another -o path (without -o, backups go to freebeken's data folder).",
+        )
+
+
+def _journal_path(info: ChipInfo) -> Path:
+    """One unfinished backup per chip, found by `resume` wherever its file is going."""
+    return data_dir() / "journals" / f"backup-{identity(info)}.json"
+
+
+def pending_backup(info: ChipInfo) -> Path | None:
+    """Where an interrupted backup of this chip was going, if its partial file is still there."""
+    journal = Journal.load(_journal_path(info))
+    out = Path(journal.record["out"]) if journal and journal.record.get("out") else None
+    return out if out and out.with_name(out.name + ".part").exists() and not out.exists() else None
+
+
 def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
     info = io.info
     reporter = io.reporter
-    out = out or _resumable_path(info) or default_backup_path(info)
-    if out.exists():
-        raise UsageError(f"{out} already exists; freebeken never overwrites a backup", hint="Choose another -o name.")
+    if out is None:
+        out = pending_backup(info) or default_backup_path(info)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    check_backup_target(out)
     part = out.with_name(out.name + ".part")
-    journal_path = out.with_name(out.name + ".journal.json")
-    journal = Journal.load(journal_path)
-    resumed = bool(journal and journal.record.get("identity") == identity(info) and part.exists())
+    journal = Journal.load(_journal_path(info))
+    resumed = bool(journal and journal.record.get("out") == str(out.resolve()) and part.exists())
     if not resumed:
-        journal = Journal(journal_path, {"identity": identity(info), "size": info.flash_size, "done": []})
-        part.parent.mkdir(parents=True, exist_ok=True)
-        with open(part, "wb") as f:
-            f.truncate(info.flash_size)
+        if journal and pending_backup(info):
+            events.warning(reporter, f"An unfinished backup to {journal.record['out']} is left as it is; starting a new one")
+        journal = Journal(_journal_path(info), {"out": str(out.resolve()), "size": info.flash_size, "done": []})
+        part.unlink(missing_ok=True)
+        create_private(part, info.flash_size)
         journal.save()
     assert journal is not None
     done = journal.done
@@ -96,24 +120,30 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
     with open(part, "r+b") as f:
         saver = _Saver(f, journal)
         run: list[int] = []  # consecutive sectors that looked blank, confirmed together
-        for address in range(0, info.flash_size, SECTOR):
-            if address in done:
-                continue
-            crc = io.crc(address, SECTOR)
-            if crc == BLANK_SECTOR_CRC and len(run) < MAX_RUN:
-                run.append(address)
-            else:
-                blank += _confirm_blank(io, saver, run, io.session.retries_used == retries_before)
-                if crc == BLANK_SECTOR_CRC:
+        try:
+            for address in range(0, info.flash_size, SECTOR):
+                if address in done:
+                    continue
+                crc = io.crc(address, SECTOR)
+                if crc == BLANK_SECTOR_CRC and len(run) < MAX_RUN:
                     run.append(address)
                 else:
-                    t = time.monotonic()
-                    data = io.read(address, crc)
-                    read_seconds += time.monotonic() - t
-                    saver.put(address, data)
-                    read += 1
-            events.progress(reporter, address + SECTOR, info.flash_size)
-        blank += _confirm_blank(io, saver, run, io.session.retries_used == retries_before)
+                    blank += _confirm_blank(io, saver, run, io.session.retries_used == retries_before)
+                    if crc == BLANK_SECTOR_CRC:
+                        run.append(address)
+                    else:
+                        t = time.monotonic()
+                        data = io.read(address, crc)
+                        read_seconds += time.monotonic() - t
+                        saver.put(address, data)
+                        read += 1
+                events.progress(reporter, address + SECTOR, info.flash_size)
+            blank += _confirm_blank(io, saver, run, io.session.retries_used == retries_before)
+        except KeyboardInterrupt:
+            saver.flush()  # every sector read so far is kept
+            raise Interrupted(
+                f"Backup interrupted: {len(journal.done)} of {info.flash_size // SECTOR} sectors are saved in {part}"
+            ) from None
         saver.flush()
         read += saver.rereads
     image = part.read_bytes()
@@ -133,9 +163,8 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
         "baudrate": io.session.baudrate,
         "blank_sectors": blank,
     }
-    os.link(part, out)  # fails instead of replacing, should a file have appeared meanwhile
+    publish(part, out)  # fails instead of replacing, should a file have appeared meanwhile
     atomic_write(out.with_name(out.name + ".json"), json.dumps(sidecar, indent=1).encode())
-    part.unlink()
     journal.remove()
     return result
 
@@ -188,13 +217,3 @@ def _confirm_blank(io: ChipIO, saver: _Saver, run: list[int], line_clean: bool) 
             saver.put(address, io.read(address))
             saver.rereads += 1
     return blank
-
-
-def _resumable_path(info: ChipInfo) -> Path | None:
-    """An unfinished default-named backup of this chip, to continue instead of starting over."""
-    folder = data_dir() / "backups"
-    for journal_path in sorted(folder.glob("*.bin.journal.json")) if folder.exists() else []:
-        journal = Journal.load(journal_path)
-        if journal and journal.record.get("identity") == identity(info):
-            return journal_path.with_name(journal_path.name[: -len(".journal.json")])
-    return None

@@ -40,6 +40,32 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def create_private(path: Path, size: int = 0) -> None:
+    """Create ``path`` for this user only (0600: backups hold Wi-Fi and cloud secrets), failing
+    if it exists; ``size`` bytes long (zero-filled)."""
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.truncate(size)
+
+
+def publish(source: Path, target: Path) -> None:
+    """Give ``source``'s finished content the name ``target`` without ever replacing a file.
+    A hard link where the file system has them; elsewhere (FAT/exFAT, some network drives) an
+    exclusive create and a copy, then the source goes."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        create_private(target)
+        with open(source, "rb") as src, open(target, "r+b") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+    source.unlink()
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -18,7 +18,7 @@ from ..errors import SafetyError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
 from ..protocol import beken_crc
-from .backup import BackupResult, backup, find_backups, identity
+from .backup import BackupResult, backup, find_backups, identity, pending_backup
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, judge_image
@@ -207,11 +207,15 @@ def verify_file(
     return verify(io, image.data, image.offset)
 
 
-def resume(io: ChipIO) -> WriteResult | None:
-    """Continue an interrupted flash/restore of this chip; None if nothing is pending."""
+def resume(io: ChipIO) -> WriteResult | BackupResult | None:
+    """Continue an interrupted flash/restore (or else backup) of this chip; None if nothing is pending."""
     journals = pending_write_journals(identity(io.info))
     if not journals:
-        return None
+        out = pending_backup(io.info)
+        if out is None:
+            return None
+        events.info(io.reporter, f"Resuming the interrupted backup to {out}")
+        return backup(io, out)
     record: Journal = max(journals, key=lambda j: j.path.stat().st_mtime)
     op, file = record.record.get("op"), record.record.get("file")
     if not file or not Path(file).exists():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import events
-from ..errors import VerifyError
+from ..errors import Interrupted, VerifyError
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
 from .chipio import SECTOR, ChipIO
@@ -83,7 +83,13 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
     result = WriteResult(0, 0, len(targets), 0, 0.0, resumed, io.session.baudrate)
     if any(s.action != "skip" for s in plan.steps) or plan.block_erases:
         io.prepare_write()
-        _execute(io, plan, targets, journal, result)
+        try:
+            _execute(io, plan, targets, journal, result)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"{str(meta.get('op', 'write')).capitalize()} interrupted: {len(journal.done)} of {len(targets)} "
+                f"sectors are written and verified (recorded in {journal_path})"
+            ) from None
         io.finish_write()
     journal.remove()
     result.seconds = time.monotonic() - started

@@ -1,0 +1,120 @@
+"""Interruptions and continuing (issue 12 §2): Ctrl-C keeps what was done and says how to go on,
+resume continues a backup, backup targets are checked before the chip is touched, files are
+private and never replaced, also where the file system has no hard links."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from freebeken.cli.main import main
+from freebeken.errors import Interrupted
+from freebeken.events import ListReporter
+from freebeken.flasher import backup as backup_module
+from freebeken.flasher import operations as ops
+from helpers import firmware_file
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def url(tmp_path, chip="bk7231n", **extra) -> str:
+    args = "&".join(f"{k}={v}" for k, v in {"time_scale": 0, "image": tmp_path / "chip.bin", **extra}.items())
+    return f"sim://{chip}?{args}"
+
+
+class CtrlCAfter(ListReporter):
+    """A person pressing Ctrl-C after ``n`` progress updates of the phase ``phase``."""
+
+    def __init__(self, n: int, phase: str) -> None:
+        super().__init__()
+        self.n, self.phase, self.current = n, phase, ""
+
+    def emit(self, event) -> None:
+        super().emit(event)
+        if event.kind == "phase":
+            self.current = event.message
+        if event.kind == "progress" and self.current.startswith(self.phase):
+            self.n -= 1
+            if self.n == 0:
+                raise KeyboardInterrupt
+
+
+def private(path) -> bool:
+    return stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_interrupted_backup_keeps_its_sectors_and_resume_finishes_it(tmp_path):
+    out = tmp_path / "mine.bin"
+    with ops.open_chip(url(tmp_path), CtrlCAfter(200, "Backing up")) as io:
+        with pytest.raises(Interrupted, match=r"sectors are saved in .*mine\.bin\.part") as caught:
+            ops.backup(io, out)
+        assert "freebeken resume -p PORT" in caught.value.hint and caught.value.exit_code == 130
+        part = tmp_path / "mine.bin.part"
+        assert part.exists() and private(part) and not out.exists()
+    reporter = ListReporter()
+    with ops.open_chip(url(tmp_path), reporter) as io:
+        result = ops.resume(io)  # a backup, though it went to a folder of the user's choosing
+        assert isinstance(result, ops.BackupResult) and result.resumed and result.path == out
+        assert out.read_bytes() == bytes(io.session.port.line.chip.flash.data)
+    assert any("Resuming the backup" in e.message for e in reporter.kinds("info"))
+    assert private(out) and private(tmp_path / "mine.bin.json") and not part.exists()
+    with ops.open_chip(url(tmp_path), ListReporter()) as io:
+        assert ops.resume(io) is None
+
+
+def test_ctrl_c_in_the_cli_says_what_was_kept_and_the_exact_command(tmp_path, monkeypatch):
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    calls = {"n": 0}
+    real = ops.ChipIO.write
+
+    def write(self, address, data):
+        calls["n"] += 1
+        if calls["n"] == 40:
+            raise KeyboardInterrupt
+        return real(self, address, data)
+
+    monkeypatch.setattr(ops.ChipIO, "write", write)
+    port = url(tmp_path)
+    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    assert result.exit_code == 130, result.output
+    assert "Flash interrupted:" in result.output and "sectors are written and verified" in result.output
+    assert f"freebeken resume -p '{port}'" in result.output
+    monkeypatch.setattr(ops.ChipIO, "write", real)
+    again = CliRunner().invoke(main, ["resume", "-p", port])
+    assert again.exit_code == 0 and "all verified" in again.output
+    assert CliRunner().invoke(main, ["verify", "-p", port, str(fw)]).exit_code == 0
+
+
+def test_backup_output_is_checked_before_the_chip_is_touched(tmp_path):
+    dead = "sim://bk7231n?time_scale=0&dead=1"  # linking would fail with exit 4
+    runner = CliRunner()
+    missing = runner.invoke(main, ["backup", "-p", dead, "-o", str(tmp_path / "no-such-folder" / "b.bin")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert not (tmp_path / "no-such-folder").exists()
+    existing = tmp_path / "b.bin"
+    existing.write_bytes(b"precious")
+    taken = runner.invoke(main, ["backup", "-p", dead, "-o", str(existing)])
+    assert taken.exit_code == 2 and "never overwrites" in taken.output and existing.read_bytes() == b"precious"
+
+
+def test_backups_work_without_hard_links_and_still_never_replace(tmp_path, monkeypatch):
+    def no_links(*_):
+        raise PermissionError(1, "Operation not permitted")  # what FAT/exFAT and some SMB shares answer
+
+    monkeypatch.setattr(os, "link", no_links)
+    with ops.open_chip(url(tmp_path), ListReporter()) as io:
+        result = ops.backup(io)
+        assert result.path.read_bytes() == bytes(io.session.port.line.chip.flash.data) and private(result.path)
+        assert not list(result.path.parent.glob("*.part"))
+        target = tmp_path / "taken.bin"
+        target.write_bytes(b"precious")
+        with pytest.raises(FileExistsError):
+            backup_module.publish(result.path, target)
+        assert target.read_bytes() == b"precious" and result.path.exists()
