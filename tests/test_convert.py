@@ -210,6 +210,30 @@ def test_convert_continues_after_the_plug_left_its_access_point(tmp_path, releas
         home.stop()
 
 
+def test_convert_continues_without_the_adapter_once_the_chip_steps_are_done(tmp_path, releases):
+    """The person was told to disconnect the adapter after the flash: the next run must not need
+    the chip (before, it linked first and failed with exit 4)."""
+    ap = DeviceServer(ObkDevice(board("u3"))).start()
+    chip = f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}"
+    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="pw", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
+    try:
+        with pytest.raises(DeviceUnreachable):
+            convert(options, ScriptedPerson())  # flashed, Wi-Fi sent, then the plug was not reachable
+    finally:
+        ap.stop()
+    home = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
+    try:
+        options.port = "sim://bk7231t?time_scale=0&dead=1"  # adapter no longer wired to the plug
+        options.device = home.address
+        result = convert(options, ScriptedPerson())
+        assert result["steps"]["template"] and result["steps"]["flash"]
+        options.port = None  # and without any port at all: the finished conversion is not pending
+        with pytest.raises(UsageError, match="needs the serial port"):
+            convert(options, ScriptedPerson())
+    finally:
+        home.stop()
+
+
 def test_locate_follows_this_computer_onto_the_home_network(monkeypatch):
     """The person continued before this computer had rejoined the home Wi-Fi: first there is no
     network, then the plug's access point network, then the home network (all loopback here)."""

@@ -9,7 +9,7 @@ from ..convert.wizard import STEPS, Options, convert
 from ..device.client import AP_ADDRESS
 from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import list_releases
-from .chip_cmds import port_option
+from .chip_cmds import PORT_HELP
 from .device_cmds import TerminalAsker
 from .base import Context, command_errors
 
@@ -31,7 +31,7 @@ class TerminalPerson:
 
 
 @click.command("convert")
-@port_option
+@click.option("-p", "--port", help=PORT_HELP + " Not needed to continue once the plug was flashed.")
 @click.option("-b", "--baud", type=int, help="Baud rate (default: fastest that works).")
 @click.option("--firmware", type=click.Path(exists=True, dir_okay=False), help="A local OpenBeken release file (default: download the newest).")
 @click.option("--skip-backup", is_flag=True, help="Flash without a backup (asks for confirmation).")

@@ -19,7 +19,7 @@ from ..device.config import apply_template
 from ..device.discover import Found, Networks, find_mac, is_mac, local_networks, parse_networks
 from ..device.http import split_address
 from ..device.pinfinder import PinFinder
-from ..errors import DeviceError, UsageError
+from ..errors import DeviceError, LinkError, PortError, UsageError
 from ..events import NullReporter, Reporter
 from ..firmware.releases import fetch
 from ..flasher import operations as ops
@@ -76,6 +76,17 @@ class State:
     def path(self) -> Path:
         return self.journal.path
 
+    @classmethod
+    def pending_after_flash(cls) -> "State | None":
+        """The most recent conversion whose chip steps are done but which did not finish."""
+        folder = data_dir() / "convert"
+        paths = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+        for path in reversed(paths):
+            journal = Journal.load(path)
+            if journal and "flash" in journal.record.get("steps", {}) and not journal.record.get("complete"):
+                return cls(journal)
+        return None
+
     def done(self, step: str) -> bool:
         return step in self.data["steps"]
 
@@ -94,20 +105,44 @@ class State:
 
 def convert(options: Options, person: Person, reporter: Reporter | None = None) -> dict[str, Any]:
     reporter = reporter or NullReporter()
-    if not options.port:
-        raise UsageError("convert needs the serial port", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try it).")
-    with ops.open_chip(options.port, reporter, baudrate=options.baudrate) as io:
-        state = State.load(identity(io.info))
-        if not state.done("detect"):
-            state.finish("detect", **io.info.as_dict())
-        events.info(reporter, f"Chip: {io.info.chip.name}, MAC {state.get('detect').get('mac')}")
-        _backup(io, state, options, person, reporter)
-        _analyze(state, reporter)
-        _flash(io, state, options, reporter)
+    pending = State.pending_after_flash()
+    state = _chip_steps(options, person, reporter, pending)
     _wifi(state, options, person, reporter)
     _template(state, options, person, reporter)
     _home_assistant(state, options, reporter)
+    state.remember("complete", True)
     return report(state)
+
+
+def _chip_steps(options: Options, person: Person, reporter: Reporter, pending: State | None) -> State:
+    """Detect, back up, analyze, flash - with the chip on the adapter. Once a plug was flashed
+    the adapter is gone (the person was told to disconnect it): then no chip on the port means
+    "continue that plug's conversion", not an error."""
+    if not options.port and pending is None:
+        raise UsageError("convert needs the serial port", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try it).")
+    try:
+        if not options.port:
+            raise PortError("no port given")
+        # a connected chip decides which plug this is; without one, do not wait long for it
+        with ops.open_chip(options.port, reporter, baudrate=options.baudrate, timeout=4.0 if pending else 15.0) as io:
+            state = State.load(identity(io.info))
+            if not state.done("detect"):
+                state.finish("detect", **io.info.as_dict())
+            events.info(reporter, f"Chip: {io.info.chip.name}, MAC {state.get('detect').get('mac')}")
+            _backup(io, state, options, person, reporter)
+            _analyze(state, reporter)
+            _flash(io, state, options, reporter)
+            return state
+    except (PortError, LinkError):
+        if pending is None:
+            raise
+    detect = pending.get("detect")
+    events.info(
+        reporter,
+        f"No chip on the adapter: continuing the conversion of the {detect.get('chip')} plug "
+        f"{detect.get('mac') or pending.data['identity']}, flashed {pending.get('flash').get('at')}",
+    )
+    return pending
 
 
 def _backup(io, state: State, options: Options, person: Person, reporter: Reporter) -> None:
