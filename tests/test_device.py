@@ -299,6 +299,25 @@ def test_cli_device_commands(sim, tmp_path):
     assert away.exit_code == DeviceError.exit_code and "Join the plug's Wi-Fi" in away.output
 
 
+def test_apply_keeps_its_safety_copy_in_the_data_folder(sim, tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    dev, server = sim()
+    template = tmp_path / "u3.json"
+    template.write_text(json.dumps(U3.to_entry()))
+    first = run("device", "apply", server.address, str(template))
+    second = run("device", "apply", server.address, str(template))
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    copies = sorted((tmp_path / "home" / "device-configs").glob("*-before-template-*.json"))
+    assert len(copies) == 2  # one per apply, never replaced
+    assert str(copies[0]) in first.output.replace("\n", "") and "freebeken device restore" in first.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "u3.json"]  # nothing left in the current folder
+    taken = tmp_path / "taken.json"
+    taken.write_text("{}")
+    refused = run("device", "apply", server.address, str(template), "--save-to", str(taken))
+    assert refused.exit_code == 2 and taken.read_text() == "{}"
+
+
 def test_cli_pin_finder(sim, tmp_path):
     dev, server = sim()
     out = tmp_path / "found.json"

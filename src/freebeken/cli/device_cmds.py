@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -14,7 +17,7 @@ from ..device.discover import find_mac, local_networks, parse_networks
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceUnreachable, UsageError
-from ..flasher.journal import atomic_write
+from ..flasher.journal import atomic_write, data_dir
 from ..templates.model import from_entry
 from .base import Context, command_errors
 from .template_cmds import _load_one
@@ -165,13 +168,22 @@ def apply(ctx: Context, host: str, password: str | None, timeout: float, templat
     errors = [p for p in from_entry(template.to_entry())[1] if p.severity == "error"]
     if errors:
         raise UsageError("The template has errors: " + "; ".join(map(str, errors)))
+    if save_to is not None and save_to.exists():  # before the device is changed
+        raise UsageError(f"{save_to} already exists", hint="Choose another --save-to name; freebeken does not overwrite files.")
     client = ObkClient(host, password, timeout)
     saved, sent = apply_template(client, template, wipe_scripts)
-    target = save_to or Path(f"{saved.device.get('short_name') or 'device'}-before-template.json")
-    if not target.exists():
-        atomic_write(target, saved.to_json().encode())
+    target = save_to or _safety_copy_path(saved.device.get("short_name") or "device")
+    atomic_write(target, saved.to_json().encode())
     ctx.console.print(f"applied and verified ({len(sent)} commands); previous configuration saved to {target}")
+    ctx.console.print(f"put it back with: freebeken device restore {host} {shlex.quote(str(target))}", soft_wrap=True)
     ctx.result({"ok": True, "commands": sent, "previous": str(target)})
+
+
+def _safety_copy_path(name: str) -> Path:
+    """In freebeken's data folder, not wherever the command happened to run; never reused."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:40] or "device"
+    return data_dir() / "device-configs" / f"{safe}-before-template-{stamp}.json"
 
 
 class TerminalAsker:

@@ -12,6 +12,7 @@ from typing import Any
 from serial.tools import list_ports
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -62,11 +63,17 @@ def create_app(token: str, workdir: Path) -> Starlette:
     uploads = workdir / "uploads"
 
     def guard(request: Request) -> Response | None:
-        host = request.headers.get("host", "").rsplit(":", 1)[0]
-        if host not in LOOPBACK:
+        host = request.headers.get("host", "")
+        if host.rsplit(":", 1)[0] not in LOOPBACK:
             return JSONResponse({"error": "only for this computer"}, 403)
-        given = request.headers.get("x-freebeken-token") or request.query_params.get("token", "")
-        if not hmac.compare_digest(given, token):
+        if request.method == "POST":
+            origin = request.headers.get("origin")
+            if origin is not None and origin != f"http://{host}":  # another site driving this browser
+                return JSONResponse({"error": "requests from other pages are refused"}, 403)
+            given = request.headers.get("x-freebeken-token", "")  # never in a POST's URL (logs, history)
+        else:  # EventSource and download links cannot set headers
+            given = request.headers.get("x-freebeken-token") or request.query_params.get("token", "")
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
             return JSONResponse({"error": "missing or wrong session token; open the link freebeken printed"}, 403)
         return None
 
@@ -81,7 +88,12 @@ def create_app(token: str, workdir: Path) -> Starlette:
             body: dict[str, Any] = {}
             if request.method == "POST":
                 if request.headers.get("content-type", "").startswith("application/json"):
-                    body = await request.json()
+                    try:
+                        body = json.loads(await request.body())
+                    except ValueError:
+                        return JSONResponse({"error": "the request body is not valid JSON", "hint": ""}, 400)
+                    if not isinstance(body, dict):
+                        return JSONResponse({"error": "the request body must be a JSON object", "hint": ""}, 400)
                 else:
                     body = {"_raw": await request.body()}
             try:
@@ -177,9 +189,35 @@ def create_app(token: str, workdir: Path) -> Starlette:
         return JSONResponse({"mac": mac})
 
     def apply(request: Request, body: dict) -> Response:
-        template = from_entry(json.loads(body["template"]))[0]
+        text = str(body.get("template") or "").strip()
+        if not text:
+            raise UsageError("There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”.")
+        try:
+            [(template, problems)] = load(text)[:1]
+        except TemplateSyntaxError as e:
+            raise UsageError(f"The template is not valid JSON (line {e.line}, column {e.column}): {e}",
+                             hint="Fix it in the box above; “Check template” shows every problem.") from None  # fmt: skip
+        errors = [str(p) for p in problems if p.severity == "error"]
+        if errors:
+            raise UsageError("The template has errors: " + "; ".join(errors), hint="“Check template” shows where.")
         apply_template(ObkClient(body["host"], body.get("password") or None), template)
         return JSONResponse({"ok": True})
+
+    def backups(request: Request, body: dict) -> Response:
+        folder = data_dir() / "backups"
+        found = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.exists() else []
+        return JSONResponse({"backups": [{"path": str(p), "name": p.name, "size": p.stat().st_size} for p in found]})
+
+    def restore(request: Request, body: dict) -> Response:
+        path = Path(str(body.get("path") or ""))
+        if not path.is_file() or not any(path.resolve().is_relative_to(a) for a in (data_dir().resolve(), uploads.resolve())):
+            raise UsageError("Choose one of the backups, or upload a backup file first")
+
+        def work(job: Job) -> dict:
+            with ops.open_chip(body["port"], job) as io:
+                return ops.restore_backup(io, path, other_device=bool(body.get("otherDevice"))).as_dict()
+
+        return started(jobs.start("restore", work))
 
     def ha(request: Request, body: dict) -> Response:
         def work(job: Job) -> dict:
@@ -233,6 +271,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/upload", api(upload), methods=["POST"]),
         Route("/api/flash", api(flash), methods=["POST"]),
         Route("/api/resume", api(resume), methods=["POST"]),
+        Route("/api/backups", api(backups)),
+        Route("/api/restore", api(restore), methods=["POST"]),
         Route("/api/pins", api(pins), methods=["POST"]),
         Route("/api/wifi", api(wifi), methods=["POST"]),
         Route("/api/find", api(find), methods=["POST"]),
@@ -243,4 +283,31 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/download", api(download)),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+
+
+class SecurityHeaders:
+    """No framing, no inline or foreign scripts, no Referer carrying the token elsewhere."""
+
+    HEADERS = [
+        (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + self.HEADERS
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -16,6 +17,7 @@ from .app import create_app
 class WebServer:
     def __init__(self, port: int = 0, workdir: Path | None = None) -> None:
         self.token = secrets.token_urlsafe(24)
+        self.own_workdir = workdir is None  # a temporary folder of ours: removed when we stop
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="freebeken-web-"))
         config = uvicorn.Config(create_app(self.token, self.workdir), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
@@ -41,6 +43,8 @@ class WebServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        if self.own_workdir:  # uploads and simulated chips; backups live in the data folder
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "WebServer":
         return self.start()

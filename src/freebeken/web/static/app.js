@@ -3,6 +3,7 @@ const params = new URLSearchParams(location.search);
 if (params.get("token")) sessionStorage.setItem("token", params.get("token"));
 const token = sessionStorage.getItem("token") || "";
 const $ = (id) => document.getElementById(id);
+if (!token) $("no-token").hidden = false;
 let backupPath = null;
 let chipMac = "";  // from the backup: how the plug is recognised on the network
 let apMac = "";  // what the plug reported on its access point (the same station MAC)
@@ -74,6 +75,7 @@ $("btn-backup").onclick = () => busy($("btn-backup"), $("backup-result"), "Linki
   $("backup-result").className = "ok";
   $("backup-result").innerHTML = `${info.chip} · MAC ${info.mac || "?"} · backup saved (${result.backup.blank_sectors} blank sectors skipped). ` +
     `<a data-testid="download" href="/api/download?token=${encodeURIComponent(token)}&path=${encodeURIComponent(backupPath)}">Download the backup</a>`;
+  loadBackups().catch((e) => log(e.message));
   const analysis = await api("/api/analyze", { path: backupPath });
   $("template").value = analysis.template;
   if (analysis.template) await checkTemplate();
@@ -178,4 +180,23 @@ $("btn-ha").onclick = async () => {
   } catch (e) { show($("ha-result"), e.message, "error"); }
 };
 
-loadPorts().catch((e) => log(e.message));
+async function loadBackups() {
+  const { backups } = await api("/api/backups");
+  $("backup-list").innerHTML = backups.length
+    ? backups.map((b) => `<option value="${b.path}">${b.name}</option>`).join("")
+    : '<option value="">no backups yet</option>';
+}
+
+$("btn-restore").onclick = () => busy($("btn-restore"), $("restore-result"), "Checking the backup and linking…", async () => {
+  const file = $("backup-file").files[0];
+  const path = file ? (await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer())).path
+    : $("backup-list").value;
+  const { job } = await api("/api/restore", { port: $("port").value, path, otherDevice: $("other-device").checked });
+  const result = await follow(job, $("restore-progress"));
+  show($("restore-result"), `Restored: ${result.written} sectors written, ${result.skipped} already right, all verified.`, "ok");
+});
+
+if (token) {
+  loadPorts().catch((e) => log(e.message));
+  loadBackups().catch((e) => log(e.message));
+}

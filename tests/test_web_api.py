@@ -1,0 +1,120 @@
+"""The local page's HTTP API without a browser: the guard (token, origin, bodies), security
+headers, plain messages for bad templates, the restore step judged by content, and cleanup."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+
+import pytest
+
+from freebeken.web.server import WebServer
+from helpers import SHARED
+
+DUMPS = SHARED / "dumps"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def web(tmp_path):
+    with WebServer(workdir=tmp_path / "web") as server:
+        yield server
+
+
+def call(web, path, body=None, *, token=True, headers=None, raw=None, query_token=False):
+    url = f"http://127.0.0.1:{web.port}{path}"
+    if query_token:
+        url += ("&" if "?" in url else "?") + f"token={web.token}"
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    if data is not None:
+        request.add_header("Content-Type", "application/octet-stream" if raw is not None and "upload" in path else "application/json")
+    if token:
+        request.add_header("X-Freebeken-Token", web.token)
+    for k, v in (headers or {}).items():
+        request.add_header(k, v)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def job_result(web, job: str) -> dict:
+    """Follow a job's server-sent events to its end: the result, or the error record."""
+    url = f"http://127.0.0.1:{web.port}/api/jobs/{job}/events?token={web.token}"
+    with urllib.request.urlopen(url, timeout=60) as stream:
+        for line in stream:
+            if line.startswith(b"data: "):
+                record = json.loads(line[6:])
+                if record["kind"] in ("done", "error"):
+                    return record
+    raise AssertionError("the job's events ended without a result")
+
+
+def test_the_guard_refuses_cleanly(web):
+    assert call(web, "/api/ports", token=False, headers={"X-Freebeken-Token": "\u00fcber"})[0] == 403  # was 500
+    assert call(web, "/api/ports", token=False, headers={"X-Freebeken-Token": "wrong"})[0] == 403
+    assert call(web, "/api/ports", token=False, query_token=True)[0] == 200  # GET (EventSource, links) may
+    assert call(web, "/api/template/check", {"text": "{}"}, token=False, query_token=True)[0] == 403  # POST may not
+    status, _, body = call(web, "/api/template/check", raw=b"{not json", headers={"Content-Type": "application/json"})
+    assert status == 400 and b"not valid JSON" in body
+    assert call(web, "/api/template/check", ["a list"])[0] == 400
+    evil = call(web, "/api/template/check", {"text": "{}"}, headers={"Origin": "http://evil.example"})
+    assert evil[0] == 403
+    own = call(web, "/api/template/check", {"text": "{}"}, headers={"Origin": f"http://127.0.0.1:{web.port}"})
+    assert own[0] == 200
+
+
+def test_security_headers_on_page_and_api(web):
+    for path in ("/", "/api/ports", "/static/app.js"):
+        _, headers, _ = call(web, path)
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "no-referrer"
+
+
+def test_apply_explains_an_empty_or_broken_template(web):
+    status, _, body = call(web, "/api/apply", {"host": "127.0.0.1:1", "template": ""})
+    assert status == 400 and "no template yet" in json.loads(body)["error"]
+    status, _, body = call(web, "/api/apply", {"host": "127.0.0.1:1", "template": '{"pins": {"7": "Rel;1",}}'})
+    error = json.loads(body)["error"]
+    assert status == 400 and "not valid JSON (line 1, column" in error and "JSONDecodeError" not in error
+
+
+@pytest.mark.skipif(not DUMPS.exists(), reason="../shared/dumps (real dumps) is not present")
+def test_restore_on_the_page_is_judged_by_content(web, tmp_path):
+    image = tmp_path / "t.bin"
+    shutil.copyfile(DUMPS / "t_wb3l_bulb_sm2135_globe_37783.bin", image)
+    port = f"sim://bk7231t?time_scale=0&image={image}"
+    before = image.read_bytes()
+    _, _, body = call(web, "/api/upload?name=n.bin", raw=(DUMPS / "n_cb2s_plug_mirabella_i003632.bin").read_bytes())
+    uploaded = json.loads(body)["path"]
+    _, _, body = call(web, "/api/restore", {"port": port, "path": uploaded})
+    record = job_result(web, json.loads(body)["job"])
+    assert record["kind"] == "error" and "BK7231N dump" in record["message"]
+    assert image.read_bytes() == before
+    # the chip's own backup, from the list the page shows
+    _, _, body = call(web, "/api/backup", {"port": port})
+    assert job_result(web, json.loads(body)["job"])["kind"] == "done"
+    _, _, body = call(web, "/api/backups")
+    [listed] = json.loads(body)["backups"]
+    _, _, body = call(web, "/api/restore", {"port": port, "path": listed["path"]})
+    assert job_result(web, json.loads(body)["job"])["kind"] == "done"
+    assert image.read_bytes() == before
+    status, _, body = call(web, "/api/restore", {"port": port, "path": "/etc/passwd"})
+    assert status == 400 and "Choose one of the backups" in json.loads(body)["error"]
+
+
+def test_the_temporary_folder_goes_when_the_server_stops():
+    server = WebServer().start()
+    folder = server.workdir
+    call(server, "/api/upload?name=fw.bin", raw=b"x" * 100)
+    assert (folder / "uploads" / "fw.bin").exists()
+    server.stop()
+    assert not folder.exists()
