@@ -15,7 +15,8 @@ from freebeken.device.config import apply_template
 from freebeken.events import ListReporter
 from freebeken.ha.broker import Broker, BrokerError, Session
 from freebeken.ha.discovery import parse
-from freebeken.ha.operations import check, remove, setup
+from freebeken.ha.check import check, remove
+from freebeken.ha.operations import setup
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.hass import discovery
@@ -159,23 +160,77 @@ def test_template_with_only_buttons_creates_nothing(broker, plug):
     dev.flags &= ~(1 << 10)  # no diagnostic sensors either
     setup_result = setup(client, url, name="buttons", timeout=3)
     assert setup_result.entities == []
+    assert any("nothing to switch or show" in p for p in setup_result.problems)  # not "Verified"
     assert "no-entities" in codes(check(server.address, url))
+    cli = CliRunner().invoke(main, ["ha", "setup", server.address, "--broker", broker.url(), "--name", "buttons", "--timeout", "3"])
+    assert cli.exit_code == 11 and "nothing to switch or show" in cli.output
+
+
+def test_setup_with_diagnostics_only_is_not_verified(broker, plug):
+    """Buttons plus the diagnostic sensors (flag 10): entities exist, but nothing to switch or read."""
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug(Template(pins={8: PinRole("Btn", 1)}))
+    result = setup(client, url, name="buttons2", timeout=5)
+    assert result.entities and any("nothing to switch or show" in p for p in result.problems)
+
+
+def retained_of(url, predicate) -> list[str]:
+    with Session(url) as session:
+        session.subscribe("+/+/+/config", "+/+/+/+/config")
+        session.settle(0.5, 3)
+        return [t for t, p, r in session.messages if p and predicate(json.loads(p))]
 
 
 def test_stale_configs_after_rename_and_remove(broker, plug):
+    """A rename changes the long name and, by default, the client id: the leftovers keep the old
+    base topic, so only the device's identity (dev.ids, its address in dev.cu) ties them to it."""
     url = Broker.from_url(broker.url())
     dev, server, client = plug()
-    setup(client, url, name="Old Name", client_id="plug", timeout=10)
-    setup(client, url, name="New Name", client_id="plug", timeout=10)
+    setup(client, url, name="Old Name", timeout=10)
+    setup(client, url, name="New Name", timeout=10)
     diagnoses = check(server.address, url)
-    assert "stale-config" in codes(diagnoses)
-    assert all("Old_Name" in d.message for d in diagnoses if d.code == "stale-config")
-    cleared = remove("plug", url)
-    assert cleared and all("_relay_" in t or "_" in t for t in cleared)
-    with Session(url) as session:
-        session.subscribe("homeassistant/+/+/config")
-        session.settle(0.5, 3)
-        assert not [t for t, p, r in session.messages if p and json.loads(p).get("~") == "plug"]
+    stale = [d for d in diagnoses if d.code == "stale-config"]
+    assert stale and all("Old_Name" in d.message and "Old Name" in d.message for d in stale)
+    assert not any("New_Name" in d.message for d in stale)  # the current configs are not called stale
+    assert len(stale) == len(retained_of(url, lambda d: d.get("~") == "old_name"))
+    # the same with a kept client id: current and old configs share "~"
+    setup(client, url, name="Third Name", client_id="new_name", timeout=10)
+    stale = [d for d in check(server.address, url) if d.code == "stale-config"]
+    assert any("New_Name" in d.message for d in stale) and not any("Third_Name" in d.message for d in stale)
+    result = remove(server.address, url)
+    assert result.discovery_off and not dev.flags >> 27 & 1
+    assert any("Old_Name" in t for t in result.cleared) and any("Third_Name" in t for t in result.cleared)
+    assert retained_of(url, lambda d: "cu" in d.get("dev", {})) == []
+    server.mqtt.connect()  # a reconnect, as after a reboot: with flag 27 on, everything would be announced again
+    assert server.mqtt.connected.wait(5)
+    time.sleep(0.5)
+    assert retained_of(url, lambda d: d.get("~") == "new_name") == [], "remove must last (flag 27 off)"
+
+
+def test_check_only_listens(broker, plug):
+    """ha check never makes the device publish - not even under another prefix."""
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug()
+    setup(client, url, name="plug", timeout=10)
+    before = len(server.mqtt.published)
+    assert codes(check(server.address, url, prefix="hass")) == {"prefix-mismatch"}
+    assert codes(check(server.address, url)) == {"ok"}
+    assert len(server.mqtt.published) == before
+    assert retained_of(url, lambda d: True) and not [t for t in retained_of(url, lambda d: True) if t.startswith("hass/")]
+
+
+def test_two_devices_with_one_client_id(broker, plug):
+    url = Broker.from_url(broker.url())
+    dev_a, server_a, client_a = plug()
+    dev_b, server_b, client_b = plug()
+    dev_b.mac = "a1b2c3d4e5f6"
+    assert setup(client_a, url, name="Kitchen Plug", timeout=10).problems == []
+    assert codes(check(server_a.address, url, watch=1.5)) == {"ok"}
+    result = setup(client_b, url, name="Kitchen Plug", timeout=8)  # the same name, so the same client id
+    assert result.problems and "another device uses the MQTT client id 'kitchen_plug'" in result.problems[0]
+    diagnoses = check(server_a.address, url, watch=1.5)
+    assert "duplicate-client-id" in codes(diagnoses)
+    assert any("A1:B2:C3:D4:E5:F6" in d.message for d in diagnoses if d.code == "duplicate-client-id")
 
 
 def test_setup_again_waits_for_the_new_connection(broker, plug):
@@ -221,6 +276,9 @@ def test_cli_ha_commands(broker, plug):
     ok = runner.invoke(main, ["ha", "check", "desk_lamp", "--broker", broker.url()])
     assert ok.exit_code == 0 and "online" in ok.output
     removed = runner.invoke(main, ["--json", "ha", "remove", "desk_lamp", "--broker", broker.url()])
-    assert json.loads(removed.output.strip().splitlines()[-1])["cleared"]
+    record = json.loads(removed.output.strip().splitlines()[-1])
+    assert record["cleared"] and record["discovery_off"] is False  # a bare client id cannot turn it off
+    removed = runner.invoke(main, ["ha", "remove", server.address, "--broker", broker.url()])
+    assert removed.exit_code == 0 and "automatic discovery is off" in removed.output
     bad = runner.invoke(main, ["ha", "check", "desk_lamp", "--broker", f"mqtt://127.0.0.1:{free_port()}"])
     assert bad.exit_code == 11 and "what to do" in bad.output

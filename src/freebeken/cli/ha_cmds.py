@@ -9,8 +9,8 @@ from rich.table import Table
 from ..device.client import ObkClient
 from ..errors import FreebekenError
 from ..ha.broker import Broker
-from ..ha.operations import check as do_check
-from ..ha.operations import remove as do_remove
+from ..ha.check import check as do_check
+from ..ha.check import remove as do_remove
 from ..ha.operations import setup as do_setup
 from .base import Context, command_errors
 
@@ -65,7 +65,7 @@ def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str
 @click.pass_obj
 @command_errors
 def check(ctx: Context, target: str, broker: str, prefix: str, password: str | None) -> None:
-    """Explain in plain words why a device does (not) show up in Home Assistant."""
+    """Explain in plain words why a device does (not) show up in Home Assistant (only listens: changes nothing)."""
     diagnoses = do_check(target, Broker.from_url(broker), prefix=prefix, password=password)
     if ctx.json:
         ctx.result({"ok": all(d.ok for d in diagnoses), "diagnoses": [d.__dict__ for d in diagnoses]})
@@ -86,9 +86,15 @@ def check(ctx: Context, target: str, broker: str, prefix: str, password: str | N
 @click.pass_obj
 @command_errors
 def remove(ctx: Context, target: str, broker: str, password: str | None) -> None:
-    """Remove the device's entities from Home Assistant (clears its retained discovery configs)."""
-    cleared = do_remove(target, Broker.from_url(broker), password=password)
+    """Remove the device's entities from Home Assistant: turns its automatic discovery off (HOST) and
+    clears its retained discovery configs, earlier names included."""
+    result = do_remove(target, Broker.from_url(broker), password=password)
     if ctx.json:
-        ctx.result({"ok": True, "cleared": cleared})
+        ctx.result({"ok": True, "cleared": result.cleared, "discovery_off": result.discovery_off})
+        return
+    ctx.console.print(f"cleared {len(result.cleared)} discovery configs")
+    if result.discovery_off:
+        ctx.console.print("automatic discovery is off on the device, so they stay gone; `freebeken ha setup` turns it on again")
     else:
-        ctx.console.print(f"cleared {len(cleared)} discovery configs")
+        ctx.console.print("[yellow]warning:[/] the device's automatic discovery is still on (only its client id was given): "
+                          "it announces again at its next boot. Run `freebeken ha remove HOST` to turn it off.")  # fmt: skip

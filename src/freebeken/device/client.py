@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -106,6 +107,12 @@ class ObkClient:
             ip=str(d.get("ip", "")),
             uptime_s=int(d.get("uptime_s", 0) or 0),
         )
+
+    def long_name(self) -> str:
+        """The full device name (what discovery's ``dev.ids`` carries): the firmware puts it in the
+        title of every page, and /api/info does not have it."""
+        match = re.search(r"<title>(.*?)</title>", self.transport.request("GET", "/index").text(), re.S)
+        return html.unescape(match.group(1)).strip() if match else ""
 
     def pins(self) -> Pins:
         d = self.get_json("/api/pins")

@@ -10,10 +10,14 @@ schemas (see tests/ha_judge.py).
 
 from __future__ import annotations
 
+import json
+
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..device.client import Pins
 
 TOPIC = re.compile(r"^(?P<prefix>[^/]+(?:/[^/]+)*?)/(?P<component>\w+)/(?:(?P<node>[a-zA-Z0-9_-]+)/)?(?P<object>[a-zA-Z0-9_-]+)/config$")
 ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -132,3 +136,48 @@ def validate(e: Entity) -> list[str]:
         if key.endswith("topic") and isinstance(value, str) and ("+" in value or "#" in value):
             problems.append(f"{key} {value!r} contains MQTT wildcards")
     return problems
+
+
+def configs_in(messages: list[tuple[str, bytes, bool]], since: int = 0) -> dict[str, dict[str, Any]]:
+    """The discovery configs a broker session saw, the latest per topic (an empty payload clears one)."""
+    out: dict[str, dict[str, Any]] = {}
+    for topic, payload, _retained in messages[since:]:
+        if not topic.endswith("/config"):
+            continue
+        if not payload:
+            out.pop(topic, None)
+            continue
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            out[topic] = data
+    return out
+
+
+def expected(pins: Pins, flags: int) -> list[str]:
+    """The controllable entities the device's pins should produce (reference §6.4)."""
+    roles = set(pins.roles)
+    out = [f"switch for channel {ch}" for ch in pins.relay_channels()]
+    pwm = sum(r in ("PWM", "PWM_n") for r in pins.roles)
+    if pwm in (1, 2, 3, 5) or roles & {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}:
+        out.append("light")
+    out += [f"binary_sensor for channel {ch}" for ch in sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r.startswith("dInput")})]
+    if {"BL0937CF", "BL0937CF1"} <= roles:
+        out.append("energy sensors")
+    if flags >> 34 & 1:
+        out = [e.replace("switch", "light") for e in out]
+    return out
+
+
+def covers(entities: list[Entity], want: list[str]) -> bool:
+    components = [e.component for e in entities]
+    for item in want:
+        kind = item.split()[0]
+        if kind == "energy":
+            kind = "sensor"
+        if kind not in components:
+            return False
+        components.remove(kind)
+    return bool(entities) or not want

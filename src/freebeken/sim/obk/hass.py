@@ -18,13 +18,13 @@ ENERGY = (  # uniq suffix, name, device class, state topic tail, state class, un
     ("3", "Energy Total", "energy", "energycounter", "total_increasing", "Wh"),
     ("4", "Energy Last Hour", "energy", "energycounter_last_hour", "total_increasing", "Wh"),
 )
-DIAGNOSTICS = (  # suffix, name, device class, topic, unit, state class
-    ("temp", "Temperature", "temperature", "temp", "°C", "measurement"),
-    ("rssi", "RSSI", "signal_strength", "rssi", "dBm", "measurement"),
-    ("uptime", "Uptime", "duration", "uptime", "s", "total_increasing"),
-    ("build", "Build", None, "build", None, None),
-    ("ssid", "SSID", None, "ssid", None, None),
-    ("ip", "IP", None, "ip", None, None),
+DIAGNOSTICS = (  # suffix, name, device class, topic, unit, state class, icon
+    ("temp", "Temperature", "temperature", "temp", "°C", "measurement", None),
+    ("rssi", "RSSI", "signal_strength", "rssi", "dBm", "measurement", None),
+    ("uptime", "Uptime", "duration", "uptime", "s", "total_increasing", None),
+    ("build", "Build", None, "build", None, None, None),
+    ("ssid", "SSID", None, "ssid", None, None, "mdi:access-point-network"),
+    ("ip", "IP", None, "ip", None, None, "mdi:ip-network"),
 )
 LIGHT_DRIVER_ROLES = {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}
 
@@ -41,8 +41,9 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
     long = _safe(dev.long_name)
     client = str(dev.mqtt["client"])
     version = "1.17.999-sim"
-    base_dev = {"ids": [long], "name": dev.short_name, "sw": version, "mf": "Beken Corporation", "mdl": dev.chipset,
-                "cu": "http://127.0.0.1/index"}  # fmt: skip
+    # captured: ids carry the raw long name (spaces kept), uniq_ids the underscored one; cu is the device's own address
+    base_dev = {"ids": [dev.long_name], "name": dev.short_name, "sw": version, "mf": "Beken Corporation", "mdl": dev.chipset,
+                "cu": f"http://{dev.ip}/index"}  # fmt: skip
     out: list[tuple[str, dict[str, Any]]] = []
 
     def entity(component: str, uniq: str, name: str, **fields: Any) -> None:
@@ -89,7 +90,7 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
     for ch in sorted({dev.channels[p] for p, r in roles.items() if r.startswith("dInput")}):
         entity("binary_sensor", f"{long}_binary_sensor_{ch}", dev.channel_labels.get(ch, str(ch)), pl_on="0", pl_off="1", stat_t=f"~/{ch}/get")
     if _flag(dev, 2) or _flag(dev, 10):
-        for suffix, name, cls, topic, unit, state_class in DIAGNOSTICS:
+        for suffix, name, cls, topic, unit, state_class, icon in DIAGNOSTICS:
             fields = {}
             if cls:
                 fields["dev_cla"] = cls
@@ -99,5 +100,7 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
             fields["entity_category"] = "diagnostic"
             if state_class:
                 fields["stat_cla"] = state_class
+            if icon:
+                fields["icon"] = icon
             entity("sensor", f"{long}_{suffix}", name, **fields)
     return out

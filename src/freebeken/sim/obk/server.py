@@ -27,8 +27,13 @@ UNAUTHORIZED = (
 )
 
 
-def html(body: str) -> bytes:
-    return head(200, "text/html") + f"<!DOCTYPE html><html><body>{body}</body></html>".encode()
+def html(dev: ObkDevice, body: str, page: str | None = None) -> bytes:
+    """A page framed as the firmware's http_html_start does: the long name is its title and heading."""
+    title = dev.long_name + (f" - {page}" if page else "")
+    return head(200, "text/html") + (
+        f'<!DOCTYPE html><html><head><title>{title}</title><meta charset="utf-8"></head><body><div id="main">'
+        f"<h1><a>{dev.long_name}</a></h1>{body}</div></body></html>"
+    ).encode()
 
 
 def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -77,15 +82,15 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
                 if query.get(key):  # empty values are ignored: they cannot be cleared this way
                     dev.mqtt[key] = query[key]
             dev._notify("mqtt", dict(dev.mqtt))
-        return html("MQTT settings changed. <a href=\"index\">Return to menu</a>")
+        return html(dev, "MQTT settings changed. <a href=\"index\">Return to menu</a>")
     if path == "/cfg_wifi_set":
         with dev.lock:
             dev.wifi = {"ssid": query.get("ssid", ""), "pass": query.get("pass", "")}  # type: ignore[attr-defined]
             if "web_admin_password_enabled" not in query:
                 dev.web_password = ""  # the firmware clears the web password unless told otherwise
-        return html("Wi-Fi settings changed; rebooting into station mode.")
+        return html(dev, "Wi-Fi settings changed; rebooting into station mode.")
     if path == "/cfg_pins":
-        return html(_cfg_pins(dev, query))
+        return html(dev, _cfg_pins(dev, query))
     if path == "/ha_discovery":
         agent = getattr(dev, "mqtt_agent", None)
         running = agent is not None and agent.connected.is_set()
@@ -95,8 +100,9 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
     if path.startswith("/sim/"):
         return _simulator(dev, path, query)
     if path in ("/", "/index"):
-        return html(f"<h3>{dev.long_name}</h3>")
-    return head(404, "text/html") + b"<!DOCTYPE html><html><body>Not found</body></html>"
+        return html(dev, "")
+    # the firmware answers unknown paths with 200 and a page titled "<name> - Not found" (captured)
+    return html(dev, 'Not found.<br/><a href="index">Home</a>', "Not found")
 
 
 def _simulator(dev: ObkDevice, path: str, query: dict[str, str]) -> bytes:

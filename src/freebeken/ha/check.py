@@ -1,0 +1,202 @@
+"""``freebeken ha check|remove`` and what both need: which retained discovery configs belong to a
+device - now, or under an earlier name - and whether another device shares its client id.
+
+``check`` only listens: it never asks the device to publish, so running it changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from ..device.client import ObkClient, Pins
+from ..device.discover import is_mac, normalize_mac
+from .broker import Broker, BrokerError, Session
+from .discovery import configs_in, covers, expected, parse
+
+BUTTON_ROLES = ("Btn", "Btn_n", "Btn_Tgl_All", "Btn_Tgl_All_n", "Btn_pd", "Btn_pd_n")
+WATCH = 3.0  # seconds check listens for a second device on the same client id
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What ties a discovery config to one device. Without a HOST only the client id is known."""
+
+    cid: str
+    long_name: str | None = None  # dev.ids of its configs (the firmware's full name)
+    ip: str | None = None  # dev.cu of its configs is http://<ip>/index
+    mac: str | None = None
+    client: ObkClient | None = None
+
+    @classmethod
+    def of(cls, target: str, password: str | None = None) -> "Identity":
+        """HOST (an OBK device: IP, name.local, host:port) or a bare MQTT client id."""
+        if re.fullmatch(r"[A-Za-z0-9_-]+", target) and not target.isdigit():
+            return cls(target)
+        client = ObkClient(target, password)
+        info = client.info()
+        return cls(info.mqtt_client, client.long_name() or None, info.ip or None, mac_digits(info.mac), client)
+
+    def owns(self, data: dict) -> bool:
+        """Announced by this device, now or before a rename (same base topic, name or address)."""
+        dev = data.get("dev") if isinstance(data.get("dev"), dict) else {}
+        return (
+            data.get("~") == self.cid
+            or (self.long_name is not None and self.long_name in _ids(dev))
+            or (self.ip is not None and dev.get("cu") == f"http://{self.ip}/index")
+        )
+
+    def current(self, data: dict) -> bool:
+        dev = data.get("dev") if isinstance(data.get("dev"), dict) else {}
+        return data.get("~") == self.cid and (self.long_name is None or _ids(dev) == [self.long_name])
+
+
+def _ids(dev: dict) -> list[str]:
+    ids = dev.get("ids", dev.get("identifiers", []))
+    return [ids] if isinstance(ids, str) else [str(i) for i in ids] if isinstance(ids, list) else []
+
+
+def mac_digits(text: str) -> str | None:
+    """The MAC as 12 lowercase hex digits (as the firmware publishes it), None if it is not one."""
+    return normalize_mac(text) if is_mac(text) else None
+
+
+def duplicate_evidence(session: Session, me: Identity, since: int = 0) -> str | None:
+    """Signs that a second device uses ``me.cid``: the broker drops one for the other (a live last
+    will after a live 'online', again and again), and each announces its own MAC/IP on reconnecting."""
+    macs, ips, wills, online = set(), set(), 0, False
+    for topic, payload, retained in session.messages[since:]:
+        if retained:
+            continue
+        value = payload.decode("utf-8", "replace").strip()
+        if topic == f"{me.cid}/mac" and mac_digits(value):
+            macs.add(mac_digits(value))
+        elif topic == f"{me.cid}/ip" and value:
+            ips.add(value)
+        elif topic == f"{me.cid}/connected":
+            if value == "offline" and online:
+                wills += 1
+            online = online or value == "online"
+    foreign = sorted((macs - {me.mac}) if me.mac else macs if len(macs) > 1 else set())
+    foreign_ips = sorted((ips - {me.ip}) if me.ip else ips if len(ips) > 1 else set())
+    if not foreign and not foreign_ips and wills < 2:
+        return None
+    seen = ", ".join([f"MAC {':'.join(m[i:i + 2] for i in range(0, 12, 2)).upper()}" for m in foreign]
+                     + [f"IP {ip}" for ip in foreign_ips])  # fmt: skip
+    return (f"another device uses the MQTT client id {me.cid!r} on this broker: the broker keeps dropping one for the "
+            f"other" + (f" (seen: {seen})" if seen else ""))  # fmt: skip
+
+
+def _state(session: Session, cid: str) -> bytes | None:
+    """The latest ``<cid>/connected`` (its last will or "online"), None if it never connected."""
+    return next((p for t, p, _ in reversed(session.messages) if t == f"{cid}/connected"), None)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    code: str
+    message: str
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.code == "ok"
+
+
+def check(
+    target: str, broker: Broker, *, prefix: str = "homeassistant", password: str | None = None, watch: float = WATCH
+) -> list[Diagnosis]:
+    """Plain-language diagnoses of why a device does not show up in Home Assistant. Read-only."""
+    try:
+        session = Session(broker)
+    except BrokerError as e:
+        code = "bad-credentials" if "login" in str(e) else "broker-unreachable"
+        return [Diagnosis(code, str(e), e.hint)]
+    with session:
+        me = Identity.of(target, password)
+        session.subscribe(f"{me.cid}/#", "+/+/+/config", "+/+/+/+/config")
+        session.settle(0.5, 5)
+        mark = len(session.messages)
+        if _state(session, me.cid) is not None:  # it has connected here: listen for a second device
+            time.sleep(watch)  # (two on one client id keep dropping each other: "offline" half the time)
+        duplicate = duplicate_evidence(session, me, mark)
+        state = _state(session, me.cid)
+        configs = {t: d for t, d in configs_in(session.messages).items() if me.owns(d)}
+    pins = me.client.pins() if me.client else None
+    flags = me.client.info().flags if me.client else 0
+    return _diagnose(me, state, duplicate, configs, prefix, pins, flags) or [
+        Diagnosis("ok", f"{me.cid} is online and announces {len(configs)} entities to Home Assistant")
+    ]
+
+
+def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs: dict[str, dict], prefix: str,
+              pins: Pins | None, flags: int) -> list[Diagnosis]:  # fmt: skip
+    out: list[Diagnosis] = []
+    if state is None:
+        out.append(Diagnosis("device-not-connected", f"The device ({me.cid}) has never connected to this broker",
+                             "Check the MQTT host/port/user on the device (freebeken ha setup), and that it is on Wi-Fi."))  # fmt: skip
+    elif state != b"online" and not duplicate:
+        out.append(Diagnosis("device-offline", f"The device ({me.cid}) is offline (its last will says {state.decode()!r})",
+                             "Power the device and check its Wi-Fi; it reconnects within about 15 s."))  # fmt: skip
+    if duplicate:
+        out.append(Diagnosis("duplicate-client-id", duplicate[0].upper() + duplicate[1:],
+                             "Give each device its own name: freebeken ha setup HOST --name \"Another name\" on one of them."))  # fmt: skip
+    current = {t: d for t, d in configs.items() if me.current(d)}
+    ours = {t: d for t, d in current.items() if t.startswith(prefix + "/")}
+    elsewhere = sorted({t.split("/")[0] for t in current if not t.startswith(prefix + "/")})
+    if not ours and elsewhere:
+        out.append(Diagnosis("prefix-mismatch", f"The device's discovery is under {', '.join(elsewhere)!r}, Home Assistant reads {prefix!r}",
+                             f"Run freebeken ha setup with --prefix {prefix}, or set Home Assistant's discovery prefix."))  # fmt: skip
+    entities = []
+    for topic, data in ours.items():
+        entity = parse(topic, data)
+        if entity.component == "?":
+            out.append(Diagnosis("bad-ids", entity.problems[0], "Rename the device with letters, digits, _ and - only (freebeken ha setup --name)."))
+            continue
+        entities.append(entity)
+        for problem in entity.problems:
+            out.append(Diagnosis("invalid-entity", f"{entity.entity_id}: {problem}", "Update OpenBeken; Home Assistant rejects this payload."))
+    for topic, data in sorted(configs.items()):
+        if topic not in current:
+            was = _ids(data.get("dev") or {}) or [data.get("~")]
+            out.append(Diagnosis("stale-config", f"{topic} is left over from an earlier name of this device ({', '.join(map(str, was))})",
+                                 "Clear it with freebeken ha remove HOST, then run freebeken ha setup again."))  # fmt: skip
+    want = expected(pins, flags) if pins is not None else []
+    if ours and want and not covers(entities, want):
+        out.append(Diagnosis("discovery-incomplete", f"The broker holds {len(ours)} discovery configs of the device, but not all it "
+                             f"should announce ({', '.join(want)})",
+                             "Run freebeken ha setup HOST (it asks the device to announce again), or wait a minute after a reboot."))  # fmt: skip
+    if not ours and not elsewhere and state is not None:
+        roles = set(pins.roles) if pins else set()
+        if roles and roles <= set(BUTTON_ROLES) | {"None", "WifiLED", "WifiLED_n"}:
+            out.append(Diagnosis("no-entities", "The device's template has only buttons and LEDs, which create no Home Assistant entities",
+                                 "Add the relay (Rel) or light pins to the template; a button alone is not an entity."))  # fmt: skip
+        else:
+            out.append(Diagnosis("no-discovery", "No discovery configs from this device on the broker",
+                                 "Run freebeken ha setup HOST: it enables automatic discovery and asks the device to announce."))  # fmt: skip
+    return out
+
+
+@dataclass
+class RemoveResult:
+    cleared: list[str]
+    discovery_off: bool  # automatic discovery turned off on the device, so nothing comes back
+
+
+def remove(target: str, broker: Broker, *, password: str | None = None) -> RemoveResult:
+    """Clear every retained discovery config of the device (any prefix, earlier names too). With a
+    HOST, automatic discovery (flag 27) is turned off first: the firmware re-announces everything
+    at each boot and on scheduleHADiscovery otherwise."""
+    me = Identity.of(target, password)
+    if me.client is not None:
+        me.client.cmd("SetFlag 27 0")
+    cleared = []
+    with Session(broker) as session:
+        session.subscribe("+/+/+/config", "+/+/+/+/config")
+        session.settle(0.5, 5)
+        for topic, data in configs_in(session.messages).items():
+            if me.owns(data):
+                session.publish(topic, b"", retain=True)
+                cleared.append(topic)
+    return RemoveResult(cleared, me.client is not None)
