@@ -178,7 +178,7 @@ def test_convert_asks_for_the_address_when_the_mac_is_not_found(tmp_path, releas
         person = ScriptedPerson(accept_defaults=True)
         convert(options, person)
         question = person.said[-1]
-        assert "MAC 0000000000aa" in question and f"{home.address} (obk43F310, MAC c8478c000002)" in question
+        assert "MAC 00:00:00:00:00:AA" in question and f"{home.address} (obk43F310, MAC C8:47:8C:00:00:02)" in question
         state = json.loads(next((tmp_path / "home" / "convert").glob("*.json")).read_text())
         assert state["steps"]["wifi"]["device"] == home.address and state["steps"]["template"]
     finally:

@@ -132,5 +132,8 @@ def test_cli_device_find(lan):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])
     assert [d["address"] for d in data["devices"]] == [f"127.0.0.6:{lan}"]
+    assert data["devices"][0]["mac"] == "A1:B2:C3:D4:E5:F6"  # one spelling, as everywhere
+    nobody = runner.invoke(main, ["device", "find", "--network", "127.0.0.200/30", "--port", str(lan), "--wait", "0"])
+    assert nobody.exit_code == 9 and "No OpenBeken device answered" in nobody.output
     result = runner.invoke(main, ["device", "find", "--network", "127.0.0.0/29", "--port", str(lan), "--mac", "a1b2c3000000", "--wait", "0"])
     assert result.exit_code != 0 and "No device with MAC" in result.output

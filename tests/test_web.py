@@ -143,7 +143,7 @@ def test_full_journey_in_the_browser(browser, tmp_path):
             page.click("[data-testid=wifi]")
             page.wait_for_selector("#wifi-result.ok")
             assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret"}
-            assert "MAC c8478c43f310" in page.inner_text("#wifi-result")
+            assert "MAC C8:47:8C:43:F3:10" in page.inner_text("#wifi-result")
             page.fill("[data-testid=network]", "127.0.0.0/30")
             page.click("[data-testid=find]")
             page.wait_for_selector("#found.ok", timeout=30000)

@@ -101,8 +101,9 @@ class DeviceError(FreebekenError):
 
 class DeviceUnreachable(DeviceError):
     default_hint = (
-        "Check the device's IP address (your router's client list shows it), that this computer is on the same "
-        "network, and that the plug is powered. A device still in access-point mode is at 192.168.4.1."
+        "Check the device's address (`freebeken device find` lists the OpenBeken devices on this network), that "
+        "this computer is on the same network, and that the plug is powered. A device still in access-point mode "
+        "is at 192.168.4.1 on its own Wi-Fi."
     )
 
 

@@ -77,7 +77,7 @@ def firmware() -> None:
 
 
 @firmware.command("list")
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"]), required=True)
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True)
 @click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
 @click.option("--pre", is_flag=True, help="Include pre-releases.")
 @click.pass_obj
@@ -93,7 +93,7 @@ def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
 
 
 @firmware.command("fetch")
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"]), required=True)
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True)
 @click.option("--version", help="Default: the newest release.")
 @click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
 @click.pass_obj

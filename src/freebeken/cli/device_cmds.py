@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..device.client import AP_ADDRESS, ObkClient
-from ..device.discover import find_mac, local_networks, parse_networks
+from ..device.discover import display_mac, find_mac, local_networks, parse_networks
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceUnreachable, UsageError
@@ -66,19 +66,19 @@ def find_devices(ctx: Context, networks: tuple[str, ...], port: int, mac: str | 
                                 hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet.")  # fmt: skip
     found = [search.match] if search.match else search.seen
     ctx.reporter.close()
+    if not found:
+        raise DeviceUnreachable(f"No OpenBeken device answered on {', '.join(map(str, nets))}",
+                                hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet. "
+                                f"A plug still in access-point mode is at {AP_ADDRESS} on its own Wi-Fi.")  # fmt: skip
     if ctx.json:
         ctx.result({"ok": True, "devices": [f.as_dict() for f in found]})
-        return
-    if not found:
-        ctx.console.print("No OpenBeken device answered. Is the plug on this network? (A plug still in access-point "
-                          f"mode is at {AP_ADDRESS} on its own Wi-Fi.)")  # fmt: skip
         return
     table = Table("address", "name", "chip", "MAC", "firmware")
     for f in found:
         if f.locked:
             table.add_row(f.address, "[dim]needs the web password (--password) to identify[/]", "", "", "")
         else:
-            table.add_row(f.address, escape(f.name), f.chipset, f.mac, escape(f.build.rpartition("version ")[2]))
+            table.add_row(f.address, escape(f.name), f.chipset, display_mac(f.mac), escape(f.build.rpartition("version ")[2]))
     ctx.console.print(table)
 
 
@@ -121,7 +121,7 @@ def cmd(ctx: Context, host: str, password: str | None, timeout: float, command: 
 @command_errors
 def wifi(ctx: Context, host: str, password: str | None, timeout: float, ssid: str, wifi_password: str) -> None:
     """Give a freshly flashed plug (in access-point mode, usually 192.168.4.1) your Wi-Fi."""
-    mac = ObkClient(host, password, timeout).join_wifi(ssid, wifi_password)
+    mac = display_mac(ObkClient(host, password, timeout).join_wifi(ssid, wifi_password))
     if not ctx.json:
         ctx.console.print(f"Wi-Fi set; the plug restarts and joins {ssid!r}. Back on that Wi-Fi, find it with "
                           f"`freebeken device find --mac {mac}`.")  # fmt: skip

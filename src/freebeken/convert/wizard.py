@@ -16,12 +16,12 @@ from typing import Any, Protocol
 from .. import events
 from ..device.client import AP_ADDRESS, ObkClient
 from ..device.config import apply_template
-from ..device.discover import Found, Networks, find_mac, is_mac, local_networks, parse_networks
+from ..device.discover import Found, Networks, display_mac, find_mac, is_mac, local_networks, parse_networks
 from ..device.http import split_address
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceError, LinkError, PortError, UsageError
 from ..events import NullReporter, Reporter
-from ..firmware.releases import fetch
+from ..firmware.releases import ReleaseError, fetch
 from ..flasher import operations as ops
 from ..flasher.backup import identity
 from ..flasher.journal import Journal, data_dir
@@ -174,7 +174,13 @@ def _analyze(state: State, reporter: Reporter) -> None:
 def _flash(io, state: State, options: Options, reporter: Reporter) -> None:
     if state.done("flash"):
         return
-    firmware = options.firmware or str(fetch(io.info.chip.name.lower()))
+    try:
+        firmware = options.firmware or str(fetch(io.info.chip.name.lower()))
+    except ReleaseError as e:  # offline: the same journey with a file brought from elsewhere
+        name = f"{io.info.chip.firmware_prefix}<version>.bin"
+        raise ReleaseError(str(e), hint=f"Without internet here: download {name} from the OpenBeken releases page on "
+                           f"another computer, copy it over, and run `freebeken convert --firmware {name}` with the "
+                           "same options (convert continues where it stopped).") from None  # fmt: skip
     result = ops.flash_firmware(io, firmware)  # resumes through its journal if interrupted
     state.finish("flash", firmware=Path(firmware).name, written=result.written, resumed=result.resumed)
 
@@ -230,13 +236,13 @@ def _locate(macs: list[str], options: Options, person: Person, reporter: Reporte
         warn_once(e)
     else:
         if search.match is not None:
-            events.info(reporter, f"Found the plug at {search.match.address} ({search.match.name}, MAC {search.match.mac})")
+            events.info(reporter, f"Found the plug at {search.match.address} ({search.match.name}, MAC {display_mac(search.match.mac)})")
             return search.match.address
         seen = [f for f in search.seen if not f.locked]
-    listing = "; ".join(f"{f.address} ({f.name}, MAC {f.mac})" for f in seen) or "none"
+    listing = "; ".join(f"{f.address} ({f.name}, MAC {display_mac(f.mac)})" for f in seen) or "none"
     return person.ask(
-        f"The plug did not answer under its MAC {macs[0] if macs else '?'}. OpenBeken devices found: {listing}. "
-        "The plug's address on your network (your router's client list shows it)",
+        f"The plug did not answer under its MAC {display_mac(macs[0]) if macs else '?'}. OpenBeken devices found: {listing}. "
+        "The plug's address on your network (one of those, or from your router's list of clients)",
         default=seen[0].address if len(seen) == 1 else "",
     )
 

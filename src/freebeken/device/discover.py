@@ -38,7 +38,7 @@ class Found:
     locked: bool = False  # answered 401: pass the web password to identify it
 
     def as_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "mac": display_mac(self.mac) if self.mac else ""}
 
 
 def normalize_mac(mac: str) -> str:
@@ -47,6 +47,14 @@ def normalize_mac(mac: str) -> str:
     if len(digits) != 12 or re.search(r"[^0-9a-fA-F:.\-\s]", mac):
         raise UsageError(f"Not a MAC address: {mac!r}", hint="Use 12 hex digits, e.g. C8:47:8C:43:F3:10.")
     return digits
+
+
+def display_mac(mac: str) -> str:
+    """The one spelling people see: ``C8:47:8C:43:F3:10`` (anything that is no MAC stays as it is)."""
+    if not is_mac(mac):
+        return mac
+    digits = normalize_mac(mac).upper()
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def is_mac(text: str) -> bool:

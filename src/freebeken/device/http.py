@@ -102,7 +102,8 @@ class SocketTransport:
             raise DeviceUnreachable(f"Cannot reach {self.address}: {e.strerror or e}") from None
         response = parse_response(b"".join(chunks))
         if response.status == 401:
-            raise DeviceAuthError(
-                f"{self.address} refused the " + ("password" if self.password else "request: it needs a password")
-            )
+            if self.password:
+                raise DeviceAuthError(f"{self.address} refused the web password",
+                                      hint="The password is wrong: check it (the user name is always 'admin').")  # fmt: skip
+            raise DeviceAuthError(f"{self.address} refused the request: it needs its web password")
         return response

@@ -87,7 +87,7 @@ def fetch(chip: str, version: str | None = None, url: str | None = None, folder:
     if version:
         matching = [r for r in releases if r.version == version]
         if not matching:
-            raise UsageError(f"No release {version} for {chip.upper()}", hint="`freebeken firmware list` shows the versions.")
+            raise UsageError(f"No release {version} for {chip.upper()}", hint=f"`freebeken firmware list --chip {chip.lower()}` shows the versions.")
         release = matching[0]
     else:
         release = releases[0]  # the API lists the newest first

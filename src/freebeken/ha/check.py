@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from ..device.client import ObkClient, Pins
-from ..device.discover import is_mac, normalize_mac
+from ..device.discover import display_mac, is_mac, normalize_mac
 from .broker import Broker, BrokerError, Session
 from .discovery import configs_in, covers, expected, parse
 
@@ -82,7 +82,7 @@ def duplicate_evidence(session: Session, me: Identity, since: int = 0) -> str | 
     foreign_ips = sorted((ips - {me.ip}) if me.ip else ips if len(ips) > 1 else set())
     if not foreign and not foreign_ips and wills < 2:
         return None
-    seen = ", ".join([f"MAC {':'.join(m[i:i + 2] for i in range(0, 12, 2)).upper()}" for m in foreign]
+    seen = ", ".join([f"MAC {display_mac(m)}" for m in foreign]
                      + [f"IP {ip}" for ip in foreign_ips])  # fmt: skip
     return (f"another device uses the MQTT client id {me.cid!r} on this broker: the broker keeps dropping one for the "
             f"other" + (f" (seen: {seen})" if seen else ""))  # fmt: skip

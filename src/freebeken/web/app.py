@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..device.client import AP_ADDRESS, ObkClient
 from ..device.config import apply_template
-from ..device.discover import find_mac, is_mac, local_networks, parse_networks
+from ..device.discover import display_mac, find_mac, is_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError, UsageError
 from ..flasher import operations as ops
@@ -186,7 +186,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
             raise UsageError("Enter your home Wi-Fi name first")
         ap = ObkClient(body.get("ap") or AP_ADDRESS, body.get("devicePassword") or None)
         mac = ap.join_wifi(body["ssid"], body.get("password") or "")
-        return JSONResponse({"mac": mac})
+        return JSONResponse({"mac": display_mac(mac)})
 
     def apply(request: Request, body: dict) -> Response:
         text = str(body.get("template") or "").strip()
