@@ -62,7 +62,11 @@ def test_backup_read_and_restore_commands(tmp_path):
 def test_flash_errors(tmp_path):
     fw, _ = firmware_file(tmp_path, "bk7231n")
     wrong = run("flash", "-p", "sim://bk7231t?time_scale=0", "--no-backup", str(fw))
-    assert wrong.exit_code == UsageError.exit_code and "built for BK7231N" in wrong.output
+    assert wrong.exit_code == 8 and "built for BK7231N" in wrong.output  # it could brick the plug
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(b"\x00" * 0x2000)
+    below = run("flash", "-p", "sim://bk7231t?time_scale=0", "--no-backup", "--offset", "0x10000", str(raw))
+    assert below.exit_code == 8 and "Refusing to write below 0x11000" in below.output
     other = tmp_path / "firmware.bin"
     other.write_bytes(b"\x00" * 100)
     assert run("flash", "-p", "sim://bk7231t?time_scale=0", str(other)).exit_code == UsageError.exit_code

@@ -340,3 +340,9 @@ def test_buttons_toggle_the_relays_channels_even_when_known_relays_use_other_num
     template, _ = propose(found, known={7: PinRole("Rel", 5), 24: PinRole("Rel", 2)})
     # relays in channel order: ch 2 (P24), ch 5 (P7); the third button goes to the first relay
     assert {p: (r.role, r.channel) for p, r in template.pins.items() if r.role == "Btn"} == {8: ("Btn", 2), 9: ("Btn", 5), 6: ("Btn", 2)}
+
+
+@pytest.mark.parametrize("address", ["localhost:abc", "localhost:99999", "localhost:0", "", "http://1.2.3.4/", "a b"])
+def test_bad_addresses_are_refused_clearly(address):
+    result = run("device", "info", address)
+    assert result.exit_code == 2 and "Traceback" not in result.output and "what to do" in result.output

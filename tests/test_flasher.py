@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from freebeken.errors import FreebekenError, LinkError, SafetyError, UsageError
+from freebeken.errors import FreebekenError, Interrupted, LinkError, SafetyError, UsageError
 from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
 from freebeken.flasher.chipio import ChipIO
@@ -120,9 +120,9 @@ def test_t_bootloader_is_never_modified(tmp_path):
         ops.restore_backup(io, evil, other_device=True)
         assert any("bootloader region" in e.message for e in reporter.kinds("warning"))
         assert chip_bytes(io)[BOOT : BOOT + 4096] == b"\x11" * 4096
-        with pytest.raises(UsageError):
+        with pytest.raises(SafetyError):
             ops.flash_firmware(io, fw, offset=0)
-        with pytest.raises(UsageError):
+        with pytest.raises(SafetyError):
             ops.flash_firmware(io, fw, include_bootloader=True)
         for address in (0x0, 0x10000, 0x200000, 0x210000, 0x1FF000 + 0x2000):
             with pytest.raises(SafetyError):
@@ -137,11 +137,11 @@ def test_wrong_files_are_refused_before_anything_is_written(tmp_path):
     n_fw, _ = firmware_file(tmp_path, "bk7231n")
     with ops.open_chip(url("bk7231n", tmp_path / "n.bin"), ListReporter()) as io:
         before = chip_bytes(io)
-        with pytest.raises(UsageError, match="built for BK7231T"):
+        with pytest.raises(SafetyError, match="built for BK7231T"):
             ops.flash_firmware(io, t_fw)
         assert chip_bytes(io) == before
     with ops.open_chip(url("bk7231t", tmp_path / "t.bin"), ListReporter()) as io:
-        with pytest.raises(UsageError, match="built for BK7231N"):
+        with pytest.raises(SafetyError, match="built for BK7231N"):
             ops.flash_firmware(io, n_fw)
     with pytest.raises(UsageError, match="OTA"):
         classify("OpenBK7231T_UG_1.17.0.bin", b"x")
@@ -191,7 +191,7 @@ def test_resume_command_continues_after_interrupt(tmp_path, monkeypatch):
         return original(self, address, data)
 
     monkeypatch.setattr(ChipIO, "write", ctrl_c_after_20)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted):
         with ops.open_chip(url("bk7231n", image), ListReporter()) as io:
             ident = identity(io.info)
             ops.flash_firmware(io, fw)

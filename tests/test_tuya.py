@@ -10,7 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from click.testing import CliRunner
+
 from freebeken.chips import BK7231N, BK7231T
+from freebeken.cli.main import main
 from freebeken.errors import UsageError
 from freebeken.sim.image import build_stock_image
 from freebeken.tuya import dump as d
@@ -319,3 +322,34 @@ def test_upk_parsing_keeps_text_values():
     old = parse(json.dumps({"sw": {"ch": [{"bt": {"pin": {"value": 15}, "lv": {"value": False}}, "rl": {"pin": {"value": 6}}}]}, "net": {"wfst": {"pin": {"value": 8}}}}))
     m = map_upk(old)
     assert {p: r.text() for p, r in m.template.pins.items()} == {15: "Btn;1", 6: "Rel;1", 8: "WifiLED;0"}
+
+
+# ---- bad input: a clear error (exit 2), never a traceback or a wrong answer ----
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ('{"user_param_key": {"gpio_num": 7,},}', "line 1, column 35"),
+        ('{\n  "user_param_key": {\n    "rl1_pin": 7\n    "rl1_lv": 1\n  }\n}', "line 4, column 5"),
+        ('[{"a": 1}, {"b": }]', "line 1, column 18"),
+    ],
+)
+def test_broken_config_json_is_reported_where_it_breaks(tmp_path, text, where):
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["analyze", str(path)])
+    assert result.exit_code == 2 and where in result.output and "Traceback" not in result.output
+
+
+def test_tuya_key_value_text_is_still_accepted():
+    analysis = analyze_bytes(b"{Jsonver:1.1.8,module:CB2S,rl1_pin:6,rl1_lv:1,crc:31}", "upk.txt")
+    assert analysis.kind == "config json" and analysis.template.pins[6].role == "Rel"
+
+
+@pytest.mark.parametrize("size", [0x2000, 0x200000])
+def test_bytes_that_are_no_dump_are_an_error(tmp_path, size):
+    path = tmp_path / "noise.bin"
+    path.write_bytes(random.Random(size).randbytes(size))
+    result = CliRunner().invoke(main, ["analyze", str(path)])
+    assert result.exit_code == 2 and "neither a Beken flash dump nor a Tuya config" in result.output

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import DeviceAuthError, DeviceError, DeviceUnreachable
+from ..errors import DeviceAuthError, DeviceError, DeviceUnreachable, UsageError
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,12 @@ def parse_response(raw: bytes) -> Response:
 
 def split_address(address: str, default_port: int = 80) -> tuple[str, int]:
     """``192.168.1.5`` or ``192.168.1.5:8080`` (a bare IPv6 address keeps its colons)."""
-    host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
-    return host or address, int(port) if port else default_port
+    host, _, port = address.strip().rpartition(":") if address.count(":") == 1 else (address.strip(), "", "")
+    if not host or any(c.isspace() or c in "/?#@" for c in host):
+        raise UsageError(f"Not a device address: {address!r}", hint="Use the plug's IP address or name, e.g. 192.168.1.50 or 192.168.1.50:8080.")
+    if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise UsageError(f"Not a valid port in {address!r}", hint="The port after ':' must be a number from 1 to 65535, e.g. 192.168.1.50:8080.")
+    return host, int(port) if port else default_port
 
 
 class SocketTransport:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..chips import ChipProfile, chip_by_name
-from ..errors import UsageError
+from ..errors import SafetyError, UsageError
 
 _NAME = re.compile(r"OpenBK(7231[TN])_(UA|QIO|UG|ALL)_?(.*?)\.(bin|rbl|img)$", re.IGNORECASE)
 
@@ -63,12 +63,12 @@ def _chip_of(m: re.Match[str] | None) -> str | None:
 def fit_to_chip(image: FirmwareImage, chip: ChipProfile, flash_size: int, include_bootloader: bool) -> FirmwareImage:
     """Refuse images for another chip; drop the bootloader part unless asked (and allowed)."""
     if image.chip and image.chip != chip.name:
-        raise UsageError(
+        raise SafetyError(
             f"This firmware is built for {image.chip}, but the connected chip is a {chip.name}",
             hint=f"Download {chip.firmware_prefix}<version>.bin instead. Flashing the wrong one leaves the plug unbootable.",
         )
     if include_bootloader and not chip.bootloader_writable:
-        raise UsageError(
+        raise SafetyError(
             f"--include-bootloader is not possible on {chip.name}",
             hint="Its UART download code lives in that bootloader; rewriting it would brick the plug.",
         )
@@ -82,13 +82,13 @@ def fit_to_chip(image: FirmwareImage, chip: ChipProfile, flash_size: int, includ
     low = 0 if include_bootloader else chip.app_start
     if image.offset < low:
         if image.kind == "raw" and not chip.bootloader_writable:
-            raise UsageError(
+            raise SafetyError(
                 f"Refusing to write below 0x{chip.app_start:X} on {chip.name}",
                 hint="That region holds the bootloader; freebeken never modifies it on this chip.",
             )
         cut = low - image.offset
         if image.kind == "raw" and not include_bootloader:
-            raise UsageError(
+            raise SafetyError(
                 f"The image starts at 0x{image.offset:X}, inside the bootloader region",
                 hint="Pass --include-bootloader to write it (BK7231N only), or a higher --offset.",
             )

@@ -107,8 +107,14 @@ def _analyze_json(data: bytes, source: str) -> Analysis:
     text = data.decode("utf-8", "replace")
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as e:
+        if _meant_as_json(text):  # quoted keys: JSON with a mistake, not Tuya's own key:value text
+            raise UsageError(f"{source or 'input'} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+                             hint="Fix the file there (a trailing comma or a missing quote, typically), then run analyze again.") from None  # fmt: skip
         obj = None
+    except (ValueError, RecursionError) as e:  # numbers over Python's digit limit, absurd nesting
+        raise UsageError(f"{source or 'input'} cannot be read as a config: {'nested too deeply' if isinstance(e, RecursionError) else e}",
+                         hint="This does not look like a Tuya configuration; check the file.") from None  # fmt: skip
     if isinstance(obj, dict) and isinstance(obj.get("device_configuration"), dict):
         upk = from_dict(obj["device_configuration"])  # cloudcutter profile
         a.config_source = "cloudcutter device_configuration"
@@ -127,6 +133,12 @@ def _analyze_json(data: bytes, source: str) -> Analysis:
     _apply_upk(a, upk)
     a.chip = a.chip or (a.mapping.chip if a.mapping else None)
     return a
+
+
+def _meant_as_json(text: str) -> bool:
+    """Tuya's user_param_key text has bare keys ({Jsonver:1.1.8,...}); JSON quotes them."""
+    head = text.lstrip()[1:].lstrip()
+    return head.startswith('"') or head.startswith("{") or head.startswith("[") or head.startswith("}")
 
 
 def _analyze_dump(data: bytes, source: str) -> Analysis:
@@ -179,6 +191,13 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
             a.layout["plaintext config"] = where
             break
     if a.mapping is None and a.obk is None:
+        if not (a.chip or a.bootloader or store is not None or a.firmware.get("app_name")):
+            raise UsageError(
+                f"{source or 'input'} is neither a Beken flash dump nor a Tuya config freebeken can read: no known "
+                "bootloader, RF calibration sector, application header, Tuya storage or OpenBeken configuration in it",
+                hint="Give a backup made by `freebeken backup` (or another flasher's full read), a partial dump of the "
+                "config area, or a Tuya config JSON.",
+            )
         a.warnings.append("no device configuration found anywhere in the dump: pins must be found with the pin finder")
     if a.mapping and a.mapping.chip and a.chip and a.mapping.chip != a.chip:
         a.warnings.append(f"module {a.module} suggests {a.mapping.chip}, the flash layout says {a.chip}")
