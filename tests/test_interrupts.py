@@ -52,7 +52,7 @@ def private(path) -> bool:
 
 def test_interrupted_backup_keeps_its_sectors_and_resume_finishes_it(tmp_path):
     out = tmp_path / "mine.bin"
-    with ops.open_chip(url(tmp_path), CtrlCAfter(200, "Backing up")) as io:
+    with ops.open_chip(url(tmp_path), CtrlCAfter(200, "Backup:")) as io:
         with pytest.raises(Interrupted, match=r"sectors are saved in .*mine\.bin\.part") as caught:
             ops.backup(io, out)
         assert "freebeken resume -p PORT" in caught.value.hint and caught.value.exit_code == 130

@@ -9,7 +9,7 @@ from ..convert.wizard import STEPS, Options, convert
 from ..device.client import AP_ADDRESS
 from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import list_releases
-from .chip_cmds import PORT_HELP
+from .chip_cmds import PORT_HELP, baud_option, parse_baud
 from .device_cmds import TerminalAsker
 from .base import Context, command_errors
 
@@ -32,7 +32,7 @@ class TerminalPerson:
 
 @click.command("convert")
 @click.option("-p", "--port", help=PORT_HELP + " Not needed to continue once the plug was flashed.")
-@click.option("-b", "--baud", type=int, help="Baud rate (default: fastest that works).")
+@baud_option
 @click.option("--firmware", type=click.Path(exists=True, dir_okay=False), help="A local OpenBeken release file (default: download the newest).")
 @click.option("--skip-backup", is_flag=True, help="Flash without a backup (asks for confirmation).")
 @click.option("--wifi-ssid", help="Your home Wi-Fi name.")
@@ -47,12 +47,12 @@ class TerminalPerson:
 @click.pass_obj
 @command_errors
 def convert_cmd(
-    ctx: Context, port: str, baud: int | None, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
+    ctx: Context, port: str, baud: str, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
     wifi_password: str | None, ap_address: str, device: str | None, network: str | None, http_port: int,
     broker: str | None, name: str | None, assume_yes: bool,
 ) -> None:  # fmt: skip
     """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop."""
-    options = Options(port=port, baudrate=baud, firmware=firmware, skip_backup=skip_backup, wifi_ssid=wifi_ssid,
+    options = Options(port=port, baudrate=parse_baud(baud), firmware=firmware, skip_backup=skip_backup, wifi_ssid=wifi_ssid,
                       wifi_password=wifi_password, ap_address=ap_address, device=device, network=network,
                       http_port=http_port, broker=broker, name=name, pin_finder_asker=TerminalAsker())  # fmt: skip
     result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
@@ -77,7 +77,7 @@ def firmware() -> None:
 
 
 @firmware.command("list")
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True)
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True, help="The chip the release is for.")
 @click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
 @click.option("--pre", is_flag=True, help="Include pre-releases.")
 @click.pass_obj
@@ -93,7 +93,7 @@ def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
 
 
 @firmware.command("fetch")
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True)
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True, help="The chip the release is for.")
 @click.option("--version", help="Default: the newest release.")
 @click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
 @click.pass_obj

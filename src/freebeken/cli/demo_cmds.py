@@ -87,5 +87,5 @@ def configure_simulated_device(template) -> dict[str, str]:
     return {
         "configure": f"template applied to the simulated OpenBeken device at {server.address}",
         "button test": "pressing the button clicks the relay" if clicked else "BUTTON DID NOT SWITCH THE RELAY",
-        "pin finder": "confirms the template" if same else f"found {found.template.to_entry()['pins']}",
+        "pin finder": "confirms the template" if same else f"found {json.dumps(found.template.to_entry()['pins'])}",
     }

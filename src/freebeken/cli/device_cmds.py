@@ -41,6 +41,7 @@ def device() -> None:
 def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
     """Chip, names, MQTT, flags, startup command."""
     data = ObkClient(host, password, timeout).info().__dict__
+    data["mac"] = display_mac(data["mac"])
     if ctx.json:
         ctx.result({"ok": True, **data})
         return
@@ -130,7 +131,7 @@ def wifi(ctx: Context, host: str, password: str | None, timeout: float, ssid: st
 
 @device.command()
 @device_options
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to save the configuration (JSON).")
 @click.pass_obj
 @command_errors
 def save(ctx: Context, host: str, password: str | None, timeout: float, output: Path) -> None:

@@ -11,7 +11,7 @@ from ..flasher import operations as ops
 from ..flasher.backup import check_backup_target
 from ..flasher.chipio import ChipIO
 from ..flasher.journal import atomic_write
-from .chip_cmds import port_option
+from .chip_cmds import link_options, parse_baud
 from .base import Context, command_errors
 
 
@@ -24,18 +24,8 @@ def _int(value: str | None) -> int | None:
         raise click.BadParameter(f"{value!r} is not a number (use 0x11000 or 69632)") from None
 
 
-def link_options(func):
-    func = click.option("--no-reset", is_flag=True, help="Do not pulse RTS/DTR; reset the chip by hand.")(func)
-    func = click.option("-t", "--timeout", default=15.0, show_default=True, help="Seconds to keep trying to link.")(func)
-    func = click.option(
-        "-b", "--baud", "baud", default="auto", show_default=True, help="Baud rate for the transfer, or 'auto'."
-    )(func)
-    return port_option(func)
-
-
 def _open(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool):
-    rate = None if baud == "auto" else _int(baud)
-    return ops.open_chip(port, ctx.reporter, baudrate=rate, timeout=timeout, auto_reset=not no_reset)
+    return ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset)
 
 
 def _done(ctx: Context, message: str, record: dict) -> None:
@@ -151,7 +141,7 @@ def verify(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, f
 @link_options
 @click.option("--start", required=True, help="First address (0x...).")
 @click.option("--length", required=True, help="Number of bytes.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write (never overwritten).")
 @click.pass_obj
 @command_errors
 def read(

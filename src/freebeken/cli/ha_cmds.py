@@ -60,8 +60,8 @@ def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str
 @ha.command()
 @click.argument("target", metavar="HOST|CLIENT_ID")
 @click.option("--broker", required=True, help=BROKER_HELP)
-@click.option("--prefix", default="homeassistant", show_default=True)
-@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD")
+@click.option("--prefix", default="homeassistant", show_default=True, help="Home Assistant's discovery prefix.")
+@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="The device's web password (HOST only).")
 @click.pass_obj
 @command_errors
 def check(ctx: Context, target: str, broker: str, prefix: str, password: str | None) -> None:
@@ -82,7 +82,7 @@ def check(ctx: Context, target: str, broker: str, prefix: str, password: str | N
 @ha.command()
 @click.argument("target", metavar="HOST|CLIENT_ID")
 @click.option("--broker", required=True, help=BROKER_HELP)
-@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD")
+@click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="The device's web password (HOST only).")
 @click.pass_obj
 @command_errors
 def remove(ctx: Context, target: str, broker: str, password: str | None) -> None:

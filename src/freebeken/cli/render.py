@@ -27,11 +27,17 @@ class RichReporter:
         self.progress: Progress | None = None
         self.task = None
         self.retries = 0
+        self.plain: tuple[str, float, int, str] | None = None  # the running phase, without a terminal
 
     def emit(self, event: Event) -> None:
         if event.kind == "phase":
             self._close()
-            if event.total:
+            if event.total and not self.console.is_terminal:
+                # a log or a pipe: a live bar would only be drawn when it ends, below the lines that
+                # were printed while it ran; plain lines keep the order things happened in
+                self.console.print(f"[bold cyan]>[/] {event.message}")
+                self.plain = (event.message, time.monotonic(), event.total, event.data.get("unit", "bytes"))
+            elif event.total:
                 amount = (
                     [DownloadColumn(binary_units=True), TransferSpeedColumn()]
                     if event.data.get("unit", "bytes") == "bytes"
@@ -52,6 +58,8 @@ class RichReporter:
                 self.console.print(f"[bold cyan]>[/] {event.message}")
         elif event.kind == "progress" and self.progress is not None and self.task is not None:
             self.progress.update(self.task, completed=event.done, total=event.total or None)
+        elif event.kind == "progress" and self.plain is not None and event.done >= event.total:
+            self._close()  # its line goes out now, before what the next step prints
         elif event.kind == "retry":
             self.retries += 1
             if self.progress is not None and self.task is not None:
@@ -64,6 +72,11 @@ class RichReporter:
             self.console.print(f"  {event.message}")
 
     def _close(self) -> None:
+        if self.plain is not None:
+            message, started, total, unit = self.plain
+            amount = f"{total / 1048576:.2f} MiB" if unit == "bytes" else f"{total} {unit}"
+            self.console.print(f"  {message}: {amount} in {time.monotonic() - started:.1f} s")
+            self.plain = None
         if self.progress is not None:
             self.progress.stop()
             self.progress = None

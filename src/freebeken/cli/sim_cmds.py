@@ -17,7 +17,7 @@ def sim() -> None:
 
 
 @sim.command()
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), default="bk7231t", show_default=True)
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), default="bk7231t", show_default=True, help="Which chip to simulate.")
 @click.option("--image", type=click.Path(dir_okay=False), help="Flash image file (created if absent, updated live).")
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="1 = real timing, 0 = instant.")
 @click.option("--stay-in-loader", is_flag=True, help="Keep the boot window open (tools that cannot reset).")
@@ -48,8 +48,8 @@ def serve(
 
 
 @sim.command("device")
-@click.option("--board", type=click.Choice(["u3", "strip", "bulb"]), default="u3", show_default=True)
-@click.option("--chip", type=click.Choice(["BK7231T", "BK7231N"], case_sensitive=False), default="BK7231T", show_default=True)
+@click.option("--board", type=click.Choice(["u3", "strip", "bulb"], case_sensitive=False), default="u3", show_default=True, help="The virtual board: plug, power strip or RGBCW bulb.")
+@click.option("--chip", type=click.Choice(["BK7231T", "BK7231N"], case_sensitive=False), default="BK7231T", show_default=True, help="The chip the device reports.")
 @click.option("--port", default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = any free port).")
 @click.option("--password", default="", help="Require this web password.")
 @click.pass_obj

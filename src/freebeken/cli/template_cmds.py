@@ -123,7 +123,7 @@ def check(ctx: Context, file: str) -> None:
 
 @template.command()
 @click.argument("file")
-@click.option("--as", "form", type=click.Choice(["backlog", "json", "devices-entry"]), default="devices-entry", show_default=True)
+@click.option("--as", "form", type=click.Choice(["backlog", "json", "devices-entry"]), default="devices-entry", show_default=True, help="Console commands, plain JSON, or a devices.json entry.")
 @click.option("--no-wipe", is_flag=True, help="backlog: leave out the ClearIO/lfs_format/stopDriver wipe.")
 @click.pass_obj
 @command_errors
@@ -140,14 +140,14 @@ def show(ctx: Context, file: str, form: str, no_wipe: bool) -> None:
 
 @template.command()
 @click.option("--from", "source", help="A backup, or analyze --json output, to start from.")
-@click.option("--vendor", default="")
-@click.option("--name", default="")
-@click.option("--model", default="")
-@click.option("--chip", default="")
-@click.option("--board", default="")
-@click.option("--keyword", "keywords", multiple=True)
+@click.option("--vendor", default="", help="Brand on the box, e.g. Aoycocr.")
+@click.option("--name", default="", help="Product name, e.g. \"UK Smart Plug\".")
+@click.option("--model", default="", help="Model number, e.g. U3.")
+@click.option("--chip", default="", help="BK7231T or BK7231N (default: from the backup).")
+@click.option("--board", default="", help="The Tuya module, e.g. WB2S (default: from the backup).")
+@click.option("--keyword", "keywords", multiple=True, help="A search word for the device list (repeatable).")
 @click.option("--pin", "pins", multiple=True, help="GPIO=Role;channel, e.g. --pin '7=Rel;1'. Repeatable.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the template here instead of printing it.")
 @click.pass_obj
 @command_errors
 def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, ...], keywords: tuple[str, ...], **fields: str) -> None:
@@ -184,7 +184,7 @@ def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, 
 @click.argument("file")
 @click.option("--devices-json", type=click.Path(exists=True, dir_okay=False), help="A local devices.json to make a patch against.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the prefilled issue page in the browser.")
-@click.option("-d", "--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("-d", "--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="Folder for the devices.json fragment (and patch).")
 @click.pass_obj
 @command_errors
 def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool, folder: Path) -> None:

@@ -114,7 +114,7 @@ def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
     retries_before = io.session.retries_used
     blank = read = 0
     read_seconds = 0.0
-    events.phase(reporter, "Backing up", total=info.flash_size)
+    events.phase(reporter, "Backup: reading the flash", total=info.flash_size)
     if resumed:
         events.info(reporter, f"Resuming the backup: {len(done)} sectors already saved")
     with open(part, "r+b") as f:

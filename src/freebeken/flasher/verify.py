@@ -25,7 +25,7 @@ def verify(io: ChipIO, data: bytes, offset: int) -> VerifyResult:
     end = offset + len(data)
     if offset < 0 or end > io.size:
         raise UsageError(f"0x{offset:X}..0x{end:X} is outside the {io.size // 1024} KiB flash")
-    events.phase(io.reporter, "Verifying", total=len(data))
+    events.phase(io.reporter, "Verify: comparing by CRC", total=len(data))
     bad: list[tuple[int, int]] = []
     good = 0
     for address, lo, hi in sector_spans(offset, end):
@@ -47,7 +47,7 @@ def verify(io: ChipIO, data: bytes, offset: int) -> VerifyResult:
 def read_range(io: ChipIO, start: int, length: int) -> bytes:
     if start < 0 or length <= 0 or start + length > io.size:
         raise UsageError(f"Cannot read 0x{start:X}+0x{length:X}: the flash holds 0x{io.size:X} bytes")
-    events.phase(io.reporter, "Reading", total=length)
+    events.phase(io.reporter, "Read: reading the flash", total=length)
     out = bytearray()
     first = start & ~(SECTOR - 1)
     for address in range(first, start + length, SECTOR):

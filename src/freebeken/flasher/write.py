@@ -66,7 +66,8 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
         done = _recheck_last(io, journal, targets, done)
 
     todo = {a: t for a, t in targets.items() if a not in done}
-    events.phase(reporter, "Comparing with the chip", total=len(todo) * SECTOR)
+    label = str(meta.get("op", "write")).capitalize()  # "Flash: ...", "Restore: ..."
+    events.phase(reporter, f"{label}: comparing with the chip", total=len(todo) * SECTOR)
     current: dict[int, int] = {}
     for i, address in enumerate(sorted(todo)):
         current[address] = io.crc(address, SECTOR)
@@ -84,7 +85,7 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
     if any(s.action != "skip" for s in plan.steps) or plan.block_erases:
         io.prepare_write()
         try:
-            _execute(io, plan, targets, journal, result)
+            _execute(io, plan, targets, journal, result, label)
         except KeyboardInterrupt:
             raise Interrupted(
                 f"{str(meta.get('op', 'write')).capitalize()} interrupted: {len(journal.done)} of {len(targets)} "
@@ -116,13 +117,16 @@ def _recheck_last(io: ChipIO, journal: Journal, targets: dict[int, bytes], done:
     return done
 
 
-def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal, result: WriteResult) -> None:
+def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal, result: WriteResult, label: str) -> None:
     reporter = io.reporter
     by_block: dict[int, list] = {}
     for step in plan.steps:
         by_block.setdefault(step.address & ~(BLOCK - 1), []).append(step)
-    total = sum(SECTOR for s in plan.steps if s.action != "skip") + BLOCK * len(plan.block_erases)
-    events.phase(reporter, "Writing", total=total)
+    total = plan.bytes_to_write  # the bar counts the image's bytes; erases are part of writing them
+    if total:
+        events.phase(reporter, f"{label}: writing", total=total)
+    else:
+        events.phase(reporter, f"{label}: erasing {plan.count('erase') + 16 * len(plan.block_erases)} sectors")
     progress = 0
     for block, steps in sorted(by_block.items()):
         whole = block in plan.block_erases
@@ -133,7 +137,6 @@ def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal
         if whole:
             io.erase(block, BLOCK)
             result.erased += 16
-            progress += BLOCK
         for step in active:
             if step.erases and not whole:
                 io.erase(step.address, SECTOR)
@@ -141,7 +144,6 @@ def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal
             if step.writes:
                 io.write(step.address, targets[step.address])
                 result.written += 1
-            if step.action != "skip":
                 progress += SECTOR
                 events.progress(reporter, progress, total)
         # verify after the block's writes (on T a CheckCRC re-locks the flash: batch them)
