@@ -41,16 +41,28 @@ class BackupResult:
 
 
 def identity(info: ChipInfo) -> str:
-    """A stable name for one physical chip: its MAC when known."""
-    tag = info.mac.hex().upper() if info.mac else f"BL{info.bootloader_crc:08X}"
+    """A stable name for one physical chip: its MAC, else a fingerprint of its own content (many
+    plugs share a bootloader, so its CRC alone would mix them up)."""
+    if info.mac:
+        tag = info.mac.hex().upper()
+    elif info.fingerprint is not None:
+        tag = f"FP{info.fingerprint:08X}"
+    else:
+        tag = f"BL{info.bootloader_crc:08X}"
     return f"{info.chip.name}-{tag}"
 
 
 def default_backup_path(info: ChipInfo, folder: Path | None = None) -> Path:
     flash = info.flash.name if info.flash else f"{info.flash_size // 0x100000}MiB"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    mac = info.mac.hex().upper() if info.mac else "noMAC"
-    return (folder or data_dir() / "backups") / f"{info.chip.name}-{flash}-{mac}-{stamp}.bin"
+    tag = identity(info).split("-", 1)[1]  # the MAC, or the fingerprint of a plug without one
+    folder = folder or data_dir() / "backups"
+    path = folder / f"{info.chip.name}-{flash}-{tag}-{stamp}.bin"
+    n = 1
+    while path.exists() or path.with_name(path.name + ".part").exists():  # a second backup within a second
+        n += 1
+        path = folder / f"{info.chip.name}-{flash}-{tag}-{stamp}-{n}.bin"
+    return path
 
 
 def find_backups(info: ChipInfo, folder: Path | None = None) -> list[Path]:

@@ -77,7 +77,9 @@ def ensure_backup(io: ChipIO, consent: Callable[[], bool] | None = None) -> tupl
     """The rule every front end follows: no first flash of a chip without a backup of it.
     Returns (the newest backup of this chip, whether it was made just now); (None, False) when
     ``consent`` was asked and declined."""
-    existing = find_backups(io.info)
+    candidates = find_backups(io.info)
+    facts = chip_facts(io) if candidates else None
+    existing = [p for p in candidates if facts and _backup_of(facts, p)]
     if existing:
         return existing[-1], False
     if consent is not None and not consent():
@@ -161,6 +163,16 @@ def _sidecar(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return meta if isinstance(meta, dict) else None
+
+
+def _backup_of(facts: ChipFacts, path: Path) -> bool:
+    """Its label says this chip; does its content agree (MAC, RF sector, T bootloader)?"""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    verdict = judge_image(data, facts, _sidecar(path))
+    return verdict.refusal is None and not verdict.other_device
 
 
 def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> bytes:

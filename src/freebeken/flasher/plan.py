@@ -9,7 +9,7 @@ separate 4 KiB erases (counting any identical sectors the block erase forces us 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
@@ -45,13 +45,6 @@ class SectorStep:
 class Plan:
     steps: list[SectorStep]
     block_erases: list[int] = field(default_factory=list)  # 64K blocks erased whole
-
-    def to_json(self) -> dict:
-        return {"steps": [asdict(s) for s in self.steps], "block_erases": self.block_erases}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Plan":
-        return cls([SectorStep(**s) for s in data["steps"]], list(data["block_erases"]))
 
     def count(self, action: str) -> int:
         return sum(1 for s in self.steps if s.action == action)

@@ -62,8 +62,8 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
     targets = sector_targets(io, image)
     done = journal.done & set(targets)
     if resumed and done:
-        events.info(reporter, f"Resuming: {len(done)} of {len(targets)} sectors were already done")
-        done = _recheck_last(io, journal, targets, done)
+        done = _prove_done(io, targets, done)  # the journal may be another plug's, or the chip changed since
+        events.info(reporter, f"Resuming: {len(done)} of {len(targets)} sectors are already right (checked by CRC)")
 
     todo = {a: t for a, t in targets.items() if a not in done}
     label = str(meta.get("op", "write")).capitalize()  # "Flash: ...", "Restore: ..."
@@ -73,8 +73,7 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
         current[address] = io.crc(address, SECTOR)
         events.progress(reporter, (i + 1) * SECTOR, len(todo) * SECTOR)
     plan = make_plan(todo, current, _costs(io), lowest_block=io.lowest_writable)
-    journal.record["plan"] = plan.to_json()
-    journal.save()
+    journal.save()  # from here on an interruption is resumable
 
     events.info(
         reporter,
@@ -105,16 +104,29 @@ def _costs(io: ChipIO) -> Costs:
     return Costs(flash.t_erase_4k, flash.t_erase_64k, wire + 16 * flash.t_page)
 
 
-def _recheck_last(io: ChipIO, journal: Journal, targets: dict[int, bytes], done: set[int]) -> set[int]:
-    """Re-verify the most recently completed block: the interruption may have hit it."""
-    plan = Plan.from_json(journal.record["plan"]) if "plan" in journal.record else None
-    order = [s.address for s in plan.steps] if plan else sorted(targets)
-    finished = [a for a in order if a in done]
-    last_block = finished[-1] & ~(BLOCK - 1) if finished else None
-    for address in [a for a in finished if a & ~(BLOCK - 1) == last_block]:
-        if io.crc(address, SECTOR) != beken_crc(targets[address]):
-            done.discard(address)
-    return done
+def _prove_done(io: ChipIO, targets: dict[int, bytes], done: set[int]) -> set[int]:
+    """Keep only the sectors the chip really holds: one CRC per run of consecutive done sectors
+    (up to a 64 KiB block), and per sector only where a run differs. A journal is a hint: it may
+    belong to another plug that shares this one's identity, or another tool changed the flash."""
+    proven: set[int] = set()
+    for run in _runs(sorted(done)):
+        start, length = run[0], len(run) * SECTOR
+        if io.crc(start, length) == beken_crc(b"".join(targets[a] for a in run)):
+            proven.update(run)
+        elif len(run) > 1:
+            proven.update(a for a in run if io.crc(a, SECTOR) == beken_crc(targets[a]))
+    return proven
+
+
+def _runs(addresses: list[int]) -> list[list[int]]:
+    """Consecutive sectors, cut at 64 KiB block boundaries."""
+    runs: list[list[int]] = []
+    for a in addresses:
+        if runs and a == runs[-1][-1] + SECTOR and a % BLOCK:
+            runs[-1].append(a)
+        else:
+            runs.append([a])
+    return runs
 
 
 def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal, result: WriteResult, label: str) -> None:

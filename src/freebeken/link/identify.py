@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ class ChipInfo:
     flash_size: int
     status_register: int | None
     mac: bytes | None
+    #: When there is no MAC: CRCs of what is unique to this plug (see :func:`fingerprint`).
+    fingerprint: int | None = None
 
     @property
     def protected(self) -> bool | None:
@@ -48,6 +51,7 @@ class ChipInfo:
             "status_register": None if self.status_register is None else f"0x{self.status_register:04X}",
             "protected": self.protected,
             "mac": self.mac.hex(":").upper() if self.mac else None,
+            "fingerprint": None if self.fingerprint is None else f"0x{self.fingerprint:08X}",
         }
 
 
@@ -75,9 +79,23 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
 
 
 def read_mac(session: Session, info: ChipInfo) -> bytes | None:
-    """The MAC from the RF/MAC TLV sector (None on a blank or foreign layout)."""
+    """The MAC from the RF/MAC TLV sector (None on a blank or foreign layout). Without one,
+    ``info.fingerprint`` is filled instead, so that this plug is still told apart from others."""
     chip = info.chip
-    return mac_from_tlv(read_sector(session, chip, chip.mac_tlv)) if info.flash_size > chip.mac_tlv else None
+    mac = mac_from_tlv(read_sector(session, chip, chip.mac_tlv)) if info.flash_size > chip.mac_tlv else None
+    if mac is None:
+        info.fingerprint = fingerprint(session, info)
+    return mac
+
+
+def fingerprint(session: Session, info: ChipInfo) -> int:
+    """What tells one plug from another when its MAC cannot be read: the chip's CRCs over its RF
+    calibration sector, the Tuya storage at the end of the flash and its bootloader region. A
+    flash or restore of OpenBeken writes none of them, so an interrupted one is found again."""
+    chip, size = info.chip, info.flash_size
+    regions = [(chip.mac_tlv, 0x1000), (size - 0x12000, 0x12000), (0, chip.app_start)]
+    crcs = [chip_crc(session, chip, a, n) for a, n in regions if 0 <= a and a + n <= size]
+    return zlib.crc32(b"".join(c.to_bytes(4, "little") for c in crcs))
 
 
 def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None, int]:

@@ -1,0 +1,91 @@
+"""Issue 20: exit 0 means the chip holds exactly what was asked - even when a journal belongs to
+another plug, another tool changed the flash in between, or two processes share a port."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from freebeken.chips import BK7231N
+from freebeken.cli.main import main
+from freebeken.errors import Interrupted
+from freebeken.events import ListReporter
+from freebeken.flasher import operations as ops
+from freebeken.sim.image import build_stock_image
+from helpers import firmware_file
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def macless_plug(path, seed: int) -> str:
+    """A BK7231N plug whose RF/MAC sector is blank: no MAC to tell it by. Plugs of one batch share
+    the bootloader (the first 256 bytes' CRC is the same for every seed)."""
+    image = build_stock_image(BK7231N, seed)
+    image[BK7231N.mac_tlv : BK7231N.mac_tlv + 0x1000] = b"\xff" * 0x1000
+    path.write_bytes(image)
+    return f"sim://bk7231n?time_scale=0&image={path}"
+
+
+def interrupt_flash(monkeypatch, port: str, fw, after: int = 40) -> None:
+    real = ops.ChipIO.write
+    calls = {"n": 0}
+
+    def write(self, address, data):
+        calls["n"] += 1
+        if calls["n"] == after:
+            raise KeyboardInterrupt
+        return real(self, address, data)
+
+    monkeypatch.setattr(ops.ChipIO, "write", write)
+    with pytest.raises(Interrupted):
+        with ops.open_chip(port, ListReporter()) as io:
+            ops.ensure_backup(io)
+            ops.flash_firmware(io, fw)
+    monkeypatch.setattr(ops.ChipIO, "write", real)
+
+
+def expected_after_flash(image_before: bytes, fw) -> bytes:
+    data = bytearray(image_before)
+    body = fw.read_bytes()[0x11000:]
+    data[0x11000 : 0x11000 + len(body)] = body
+    return bytes(data)
+
+
+def test_a_journal_is_never_applied_to_another_plug(tmp_path, monkeypatch, home):
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    x = macless_plug(tmp_path / "x.bin", seed=1)
+    y = macless_plug(tmp_path / "y.bin", seed=2)
+    y_before = (tmp_path / "y.bin").read_bytes()
+    interrupt_flash(monkeypatch, x, fw)
+    result = CliRunner().invoke(main, ["flash", "-p", y, "-y", str(fw)])
+    assert result.exit_code == 0, result.output
+    assert "Resuming" not in result.output  # X's journal is not Y's
+    assert (tmp_path / "y.bin").read_bytes() == expected_after_flash(y_before, fw)
+    backups = sorted((home / "backups").glob("*.bin"))
+    assert len(backups) == 2 and y_before in [b.read_bytes() for b in backups]  # Y got its own backup
+
+
+def test_a_resumed_flash_proves_what_its_journal_says(tmp_path, monkeypatch):
+    """Interrupted, then another tool wrote over sectors the journal records as done."""
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    path = tmp_path / "x.bin"
+    x = macless_plug(path, seed=1)
+    before = path.read_bytes()
+    interrupt_flash(monkeypatch, x, fw, after=60)
+    journal = next((tmp_path / "home" / "journals").glob("BK7231N-*.json"))
+    done = json.loads(journal.read_text())["done"]
+    changed = bytearray(path.read_bytes())
+    for address in done[:20]:
+        changed[address : address + 0x1000] = random.Random(address).randbytes(0x1000)
+    path.write_bytes(changed)
+    result = CliRunner().invoke(main, ["flash", "-p", x, "-y", str(fw)])
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == expected_after_flash(before, fw)
+    assert "sectors are already right (checked by CRC)" in result.output
