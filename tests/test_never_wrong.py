@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -89,3 +90,39 @@ def test_a_resumed_flash_proves_what_its_journal_says(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert path.read_bytes() == expected_after_flash(before, fw)
     assert "sectors are already right (checked by CRC)" in result.output
+
+
+def test_two_processes_never_share_a_chip(tmp_path):
+    """The second program is refused at once (exit 3) while the first works; nothing is mixed up."""
+    import subprocess
+    import sys
+    import time
+
+    image = tmp_path / "chip.bin"
+    slow = f"sim://bk7231n?time_scale=0.05&image={image}"
+    tool = str(Path(sys.executable).with_name("freebeken"))  # the installed command, as a second program
+    first = subprocess.Popen([tool, "backup", "-p", slow, "-o", str(tmp_path / "a.bin")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not list((tmp_path / "home" / "journals").glob("backup-*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the first one is reading the flash
+        second = CliRunner().invoke(main, ["backup", "-p", slow, "-o", str(tmp_path / "b.bin")])
+        assert second.exit_code == 3 and "Another freebeken is already using the simulated chip" in second.output
+        assert not (tmp_path / "b.bin").exists()
+    finally:
+        out, _ = first.communicate(timeout=120)
+    assert first.returncode == 0, out
+    assert (tmp_path / "a.bin").read_bytes() == image.read_bytes()
+
+
+def test_one_backup_file_is_written_by_one_process(tmp_path):
+    from freebeken.errors import BusyError
+    from freebeken.locks import hold
+
+    out = tmp_path / "mine.bin"
+    with hold(out, f"the backup file {out}"):
+        with ops.open_chip(f"sim://bk7231n?time_scale=0&image={tmp_path / 'c.bin'}", ListReporter()) as io:
+            with pytest.raises(BusyError, match="the backup file"):
+                ops.backup(io, out)
+    assert not out.exists() and not (tmp_path / "mine.bin.part").exists()

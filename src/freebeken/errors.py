@@ -37,6 +37,15 @@ class PortError(FreebekenError):
     )
 
 
+class BusyError(PortError):
+    """Another process holds the port (or the backup, or the conversion) this one needs."""
+
+    default_hint = (
+        "Wait until it has finished, or stop it. Two programs on one serial port mix up the chip's "
+        "replies, so freebeken never shares one."
+    )
+
+
 class LinkError(FreebekenError):
     """The chip's bootloader did not answer."""
 

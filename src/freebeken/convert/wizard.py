@@ -26,6 +26,7 @@ from ..flasher import operations as ops
 from ..flasher.backup import identity
 from ..flasher.journal import Journal, data_dir
 from ..ha.broker import Broker
+from ..locks import hold
 from ..ha.operations import setup as ha_setup
 from ..templates.model import from_entry
 from ..tuya.analyze import analyze_bytes
@@ -107,10 +108,11 @@ def convert(options: Options, person: Person, reporter: Reporter | None = None) 
     reporter = reporter or NullReporter()
     pending = State.pending_after_flash()
     state = _chip_steps(options, person, reporter, pending)
-    _wifi(state, options, person, reporter)
-    _template(state, options, person, reporter)
-    _home_assistant(state, options, reporter)
-    state.remember("complete", True)
+    with hold(state.path, "this plug's conversion (another convert or web page is running it)"):
+        _wifi(state, options, person, reporter)
+        _template(state, options, person, reporter)
+        _home_assistant(state, options, reporter)
+        state.remember("complete", True)
     return report(state)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import __version__, events
 from ..errors import Interrupted, UsageError
 from ..link.identify import ChipInfo
+from ..locks import hold
 from ..protocol import BLANK_SECTOR_CRC
 from ..protocol.crc import blank_crc
 from .chipio import SECTOR, ChipIO
@@ -104,11 +105,16 @@ def pending_backup(info: ChipInfo) -> Path | None:
 
 
 def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
+    if out is None:
+        out = pending_backup(io.info) or default_backup_path(io.info)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    with hold(out, f"the backup file {out}"):  # another process may be writing the same .part
+        return _backup(io, out)
+
+
+def _backup(io: ChipIO, out: Path) -> BackupResult:
     info = io.info
     reporter = io.reporter
-    if out is None:
-        out = pending_backup(info) or default_backup_path(info)
-        out.parent.mkdir(parents=True, exist_ok=True)
     check_backup_target(out)
     part = out.with_name(out.name + ".part")
     journal = Journal.load(_journal_path(info))

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import serial
 
 from .. import events
-from ..errors import ChipStatusError, LinkError, PortError, ProtocolError, UsageError
+from ..errors import BusyError, ChipStatusError, LinkError, PortError, ProtocolError, UsageError
 from ..events import NullReporter, Reporter
 from ..protocol import commands as c
 from ..protocol.frames import Reply, ReplyScanner
@@ -42,8 +42,11 @@ def open_port(port: str, baudrate: int = 115200) -> SerialPort:
     if not port:
         raise UsageError("No port given", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try the simulator).")
     try:
-        return serial.serial_for_url(port, baudrate=baudrate, timeout=POLL)
+        # exclusive: a second program on the same port would interleave the chip's replies
+        return serial.serial_for_url(port, baudrate=baudrate, timeout=POLL, exclusive=True)
     except serial.SerialException as e:
+        if "exclusively lock" in str(e):
+            raise BusyError(f"Another program is using the serial port {port}") from None
         raise PortError(f"Cannot open serial port {port}: {e}") from e
     except ValueError as e:
         raise PortError(f"Cannot use serial port {port}: {e}") from e

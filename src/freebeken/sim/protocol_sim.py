@@ -10,6 +10,7 @@ import time
 
 from serial import PortNotOpenError, SerialBase, SerialException
 
+from ..locks import hold
 from .config import SimConfig, save_image
 from .line import SimLine
 
@@ -24,15 +25,21 @@ class Serial(SerialBase):
         if self.is_open:
             raise SerialException("Port is already open.")
         self.config = SimConfig.from_url(self.portstr)
+        # one program per simulated chip, as a real port is opened exclusively
+        self._lock = hold(self.config.image, f"the simulated chip {self.config.image}") if self.config.image else None
         self.line = self.config.build()
         self.is_open = True
         self._update_lines()
 
     def close(self) -> None:
-        if self.is_open and self.line is not None and self.config is not None:
-            if self.config.image is not None:
-                save_image(self.config.image, self.line.chip.flash.data)
-        self.is_open = False
+        try:
+            if self.is_open and self.line is not None and self.config is not None:
+                if self.config.image is not None:
+                    save_image(self.config.image, self.line.chip.flash.data)
+        finally:
+            self.is_open = False
+            if getattr(self, "_lock", None) is not None:
+                self._lock.release()
 
     def _reconfigure_port(self) -> None:
         pass  # the line reads our baudrate on every transfer
