@@ -258,3 +258,19 @@ def test_crc_conventions_on_sim_match_profiles(t_line, n_line):
         reply_of(line, c.LinkCheck())
         data = line.chip.flash.read(0x30000, 0x2000)
         assert reply_of(line, c.CheckCrc(0x30000, conv.end_for(0x30000, 0x2000))) == beken_crc(data)
+
+
+@pytest.mark.parametrize("chip", ["bk7231t", "bk7231n"])
+def test_a_crc_over_a_corrupted_range_is_bounded(chip):
+    """A CheckCRC whose end address was damaged on the line (0xFFFFFFFF) used to make the
+    simulator read up to 4 GiB (minutes, gigabytes, RecursionError): it answers in bounded time."""
+    import time as _time
+
+    from freebeken.protocol import commands as c
+
+    line = SimLine(make_chip(chip), time_scale=0, stay_in_loader=True)
+    reply_of(line, c.LinkCheck())
+    started = _time.monotonic()
+    for start, end in ((0, 0xFFFFFFFF), (0x1FF000, 0xFFFFFF00), (0x100, 0x7FFFFFFF)):
+        assert reply_of(line, c.CheckCrc(start, end)) is not None
+    assert _time.monotonic() - started < 5

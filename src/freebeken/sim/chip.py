@@ -165,6 +165,10 @@ class SimChip:
                 length = max(0, (end - start + 1) // 256) * 256
             else:
                 length = max(0, end - start + 1)
+            # An end address corrupted on the line can ask for up to 4 GiB. The chip's address
+            # lines wrap within the flash; the simulator reads at most one flash size of it, so a
+            # damaged command costs it what a whole-flash CRC costs, never minutes or gigabytes.
+            length = min(length, self.flash.size)
             crc = beken_crc(self.flash.read(start, length)) if length else 0xFFFFFFFF
             if self.profile.crc_relocks:
                 self.flash.protect()  # BIM: set_flash_protect(ALL), without setting erase_unlock

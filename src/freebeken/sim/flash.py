@@ -55,10 +55,14 @@ class NorFlash:
     # ---- array access (addresses wrap: the part ignores address bits above its size) ----
 
     def read(self, address: int, length: int) -> bytes:
+        """Addresses wrap at the flash size, as the chip's address lines do."""
         a = address % self.size
         if a + length <= self.size:
             return bytes(self.data[a : a + length])
-        return bytes(self.data[a:]) + self.read(0, length - (self.size - a))
+        out = bytearray(self.data[a:])
+        while len(out) < length:
+            out += self.data[: length - len(out)]
+        return bytes(out)
 
     def erase(self, address: int, length: int) -> float:
         """Erase the aligned block of ``length`` bytes containing ``address``."""
