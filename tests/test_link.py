@@ -158,3 +158,37 @@ def test_mac_is_read_at_the_chosen_rate(monkeypatch):
         assert io.info.mac is not None
     reads = [baud for name, baud in sent if name == "FlashRead4K"]
     assert reads and all(baud == 921600 for baud in reads)
+
+
+def test_t_flash_size_is_not_fooled_by_blank_or_foreign_answers(tmp_path, monkeypatch):
+    """Old probe: one CRC at 0 against one at 1 MiB. A blank first sector (blank at 1 MiB too), or
+    one stale reply that happened to match, made a 2 MiB chip a 1 MiB one - and backups half size."""
+    import importlib
+
+    ident = importlib.import_module("freebeken.link.identify")  # the module (the package exports a function of that name)
+    from freebeken.sim.image import build_stock_image
+    from freebeken.chips import BK7231T
+
+    image = build_stock_image(BK7231T)
+    image[0:0x1000] = b"\xff" * 0x1000  # blank first sector; 0x100000.. is blank as well on this image
+    image[0x100000:0x101000] = b"\xff" * 0x1000
+    path = tmp_path / "t.bin"
+    path.write_bytes(image)
+    session, info = connect(f"sim://bk7231t?time_scale=0&image={path}", ListReporter())
+    session.port.close()
+    assert info.flash_size == 0x200000
+    real = ident.chip_crc
+    fooled = {"done": False}
+
+    def one_foreign_reply(session, chip, start, length):
+        if start == 0x100000 and not fooled["done"]:  # answers as if it were the CRC at 0
+            fooled["done"] = True
+            return real(session, chip, 0, length)
+        return real(session, chip, start, length)
+
+    monkeypatch.setattr(ident, "chip_crc", one_foreign_reply)
+    reporter = ListReporter()
+    session, info = connect("sim://bk7231t?time_scale=0", reporter)
+    session.port.close()
+    assert fooled["done"] and info.flash_size == 0x200000
+    assert any("found by where addresses wrap" in e.message for e in reporter.kinds("info"))

@@ -6,10 +6,12 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from .. import events
 from ..chips import BK7231N, BK7231T, BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
 from ..errors import ProtocolError
 from ..protocol import commands as c
 from ..chips.layout import mac_from_tlv
+from ..protocol.crc import blank_crc
 from .ops import chip_crc, read_sector
 from .session import Session
 
@@ -72,6 +74,8 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
     size = flash.size if flash else (1 << flash_id[2] if flash_id and 18 <= flash_id[2] <= 25 else 0)
     if not size:
         size = _size_by_wraparound(session, chip)
+        events.info(session.reporter, f"Flash size {size // 1024} KiB: this loader cannot name the flash chip, so it was "
+                    "found by where addresses wrap around")  # fmt: skip
     info = ChipInfo(chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, None)
     if with_mac:
         info.mac = read_mac(session, info)
@@ -124,12 +128,20 @@ def _probe(session: Session, cmd: c.Command) -> Any:
 
 
 def _size_by_wraparound(session: Session, chip: ChipProfile) -> int:
-    """T cannot tell its flash id: the address wraps at the flash size, so compare the
-    bootloader's CRC (never blank on T) with the CRC one flash size higher."""
-    ref = chip_crc(session, chip, 0, 0x1000)
+    """T cannot tell its flash id, but addresses wrap at the flash size: CRCs one flash size
+    higher equal those at the start. One comparison is not enough - a blank region matches any
+    other blank region, and a stale or foreign reply (another program on the port) can match by
+    accident - so two regions of real content must both agree, asked twice."""
+    refs = [(a, n, chip_crc(session, chip, a, n)) for a, n in ((0, 0x10000), (0x10000, 0x1000))]
+    refs = [(a, n, crc) for a, n, crc in refs if crc != blank_crc(n)]  # the bootloader's code, normally
+    if not refs:
+        raise ProtocolError(
+            "Could not determine the flash size: the bootloader region reads as blank",
+            hint="That cannot be on a working BK7231T. Check the wiring and the supply, then try again.",
+        )
     for mib in (1, 2, 4, 8, 16):
         size = mib << 20
-        if chip_crc(session, chip, size, 0x1000) == ref:
-            return size
+        if all(chip_crc(session, chip, size + a, n) == crc for a, n, crc in refs):
+            if all(chip_crc(session, chip, size + a, n) == crc and chip_crc(session, chip, a, n) == crc for a, n, crc in refs):
+                return size
     raise ProtocolError("Could not determine the flash size", hint="Report this chip; it does not wrap at 1-16 MiB.")
-
