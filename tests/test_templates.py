@@ -7,8 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from freebeken.cli.main import main
+from freebeken.errors import FreebekenError
 from freebeken.sim.image import build_stock_image
 from freebeken.templates import TemplateSyntaxError, from_entry, load
 from freebeken.templates import submit as sub
@@ -144,3 +147,43 @@ def test_cli_analyze_json_shape(tmp_path):
     assert record["template"]["pins"]["7"] == "Rel;1" and "gw_wsm.passwd" in record["secrets"]["hidden"]
     shown = run("--json", "analyze", "--show-secrets", str(backup))
     assert json.loads(shown.output.strip().splitlines()[-1])["secrets"]["gw_wsm.passwd"] == "secretpass"
+
+
+# ---- any input: a clear error or a list of problems, never a crash (issue 20 §3) ----
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
+ENTRY_VALUES = st.fixed_dictionaries({}, optional={k: JSON_VALUES for k in ("name", "vendor", "flags", "command", "pins", "keywords", "chip")})
+PIN_TEXT = st.text(alphabet=st.sampled_from(list("Rel;LEDn_Btn0123456789-²٣ \\ud800")), max_size=12)
+
+
+def _never_crashes(text: str) -> None:
+    try:
+        for template, problems in load(text):
+            for p in problems:
+                str(p).encode("utf-8")  # printable, storable
+            if not [p for p in problems if p.severity == "error"]:
+                json.dumps(template.to_entry(), ensure_ascii=False).encode("utf-8")
+    except FreebekenError:
+        pass
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200))
+def test_any_text_as_a_template(text):
+    _never_crashes(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ENTRY_VALUES, st.dictionaries(st.text(max_size=6), PIN_TEXT, max_size=5))
+def test_any_json_as_a_template(entry, pins):
+    _never_crashes(json.dumps({**entry, "pins": pins} if not isinstance(entry.get("pins"), dict) else entry))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 2000, '{"pins": {"7": "Rel;' + "9" * 5000 + '"}}', '{"flags": ' + "9" * 5000 + "}", '{"name": "x",',
+     '{"flags": 1e999}', '{"flags": 2.5}', '{"name": "\\ud800", "pins": {"7": "Rel;1"}}', '{"pins": {"\\ud800": "Rel;1"}}'],
+)
+def test_the_crash_signatures_found_by_fuzzing(text):
+    _never_crashes(text)

@@ -353,3 +353,52 @@ def test_bytes_that_are_no_dump_are_an_error(tmp_path, size):
     path.write_bytes(random.Random(size).randbytes(size))
     result = CliRunner().invoke(main, ["analyze", str(path)])
     assert result.exit_code == 2 and "neither a Beken flash dump nor a Tuya config" in result.output
+
+
+UPK_VALUES = st.one_of(st.integers(), st.text(max_size=12), st.sampled_from(["²", "٣", "9" * 5000, "-0", "1e999"]))
+
+
+def _analyze_never_crashes(data: bytes) -> None:
+    try:
+        result = analyze_bytes(data, "fuzz").as_dict()
+        json.dumps(result)  # the --json output can always be written
+    except UsageError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["rl1_pin", "rl1_lv", "bt1_pin", "module", "netled_reuse", "dmod", "cwtype", "Jsonver"]),
+                       UPK_VALUES, min_size=1, max_size=6),
+       st.sampled_from(["json", "field", "text"]))  # fmt: skip
+def test_fuzzed_configs_never_crash(keys, form):
+    if form == "json":
+        data = json.dumps(keys).encode()
+    elif form == "field":
+        data = json.dumps({"user_param_key": keys}).encode()
+    else:
+        data = ("{" + ",".join(f"{k}:{v}" for k, v in keys.items()) + "}").encode()
+    _analyze_never_crashes(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_as_a_config_never_crashes(text):
+    _analyze_never_crashes(("{" + text).encode("utf-8", "surrogatepass"))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"user_param_key": {"rl1_pin": ' + b"9" * 5000 + b"}}", b"{Jsonver:1.1,rl1_pin:" + b"9" * 5000 + b",crc:1}",
+     '{"user_param_key": {"rl1_pin": "²"}}'.encode(), "{Jsonver:1.1,rl1_pin:²,crc:1}".encode(), b'{"a":' * 5000 + b"1" + b"}" * 5000,
+     json.dumps({"user_param_key": '{"a":' * 3000 + "1" + "}" * 3000}).encode(), b"[" * 3000 + b"]" * 3000],
+)
+def test_the_config_crash_signatures_found_by_fuzzing(data):
+    _analyze_never_crashes(data)
+
+
+def test_a_stored_value_nested_absurdly_deep_does_not_crash_analyze():
+    values = {"gw_di": b'{"a":' * 3000 + b"1" + b"}" * 3000, "user_param_key": upk_text({"rl1_pin": 6, "rl1_lv": 1}).encode()}
+    image = bytearray(b"\xff" * 0x200000)
+    image[KV_KEY_BLOCK : KV_KEY_BLOCK + 15 * 0x1000] = encode(values, DEVICE_KEY)
+    analysis = analyze_bytes(bytes(image), "deep.bin")
+    assert analysis.template.pins[6].role == "Rel"

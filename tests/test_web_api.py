@@ -118,3 +118,9 @@ def test_the_temporary_folder_goes_when_the_server_stops():
     assert (folder / "uploads" / "fw.bin").exists()
     server.stop()
     assert not folder.exists()
+
+
+def test_template_check_with_a_lone_surrogate_answers_with_a_problem(web):
+    status, _, body = call(web, "/api/template/check", {"text": '{"name": "\\ud800", "pins": {"\\ud800": "Rel;1"}}'})
+    result = json.loads(body)
+    assert status == 200 and not result["ok"] and any("cannot be stored" in p["message"] for p in result["problems"])

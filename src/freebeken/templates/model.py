@@ -50,6 +50,12 @@ class Problem:
     where: str
     message: str
 
+    def __post_init__(self) -> None:
+        # quoted input can carry lone surrogates, which no terminal, file or web page can show
+        for name in ("where", "message"):
+            text = getattr(self, name)
+            object.__setattr__(self, name, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
     def __str__(self) -> str:
         return f"{self.severity}: {self.where}: {self.message}"
 
@@ -136,16 +142,23 @@ def parse_json(text: str, source: str = "") -> Any:
         return json.loads(text, object_pairs_hook=_pairs)
     except json.JSONDecodeError as e:
         before = text[: e.pos].rstrip()
-        if before.endswith(",") and text[e.pos : e.pos + 1] in "}]":
+        if before.endswith(",") and e.pos < len(text) and text[e.pos] in "}]":
             comma = len(before) - 1
             line = text.count("\n", 0, comma) + 1
             column = comma - (text.rfind("\n", 0, comma) + 1) + 1
             closing = text[e.pos]
             raise TemplateSyntaxError(f"trailing comma before '{closing}' - JSON does not allow it; remove the comma", line, column, source) from None
         raise TemplateSyntaxError(e.msg, e.lineno, e.colno, source) from None
+    except RecursionError:
+        raise UsageError(f"{source or 'The template'} is nested too deeply to be a template", hint=NOT_A_TEMPLATE) from None
+    except ValueError as e:  # a number with more digits than Python converts
+        raise UsageError(f"{source or 'The template'} holds a number that is far too long ({e})", hint=NOT_A_TEMPLATE) from None
 
 
-_PIN_TEXT = re.compile(r"^\s*([^;]*?)\s*(?:;\s*(-?\d+)\s*)?(?:;\s*(-?\d+)\s*)?$")
+NOT_A_TEMPLATE = 'A template is a small JSON object like {"name": "...", "pins": {"7": "Rel;1"}}.'
+
+
+_PIN_TEXT = re.compile(r"^\s*([^;]*?)\s*(?:;\s*(-?[0-9]{1,6})\s*)?(?:;\s*(-?[0-9]{1,6})\s*)?$", re.ASCII)
 
 
 def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
@@ -158,12 +171,21 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
         if key not in ENTRY_FIELDS and key != "bDetailed":
             problems.append(Problem("warning", f"{prefix}{key}", "unknown field (devices.json does not use it)"))
     t = Template(**{k: str(entry.get(k) or "") for k in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki")})
+    for key in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki", "keywords", "pins"):
+        if not _encodable(entry.get(key)):
+            problems.append(Problem("error", f"{prefix}{key}", "contains a character that cannot be stored (a lone \\ud800-style escape)"))
     flags = entry.get("flags")
     if flags not in (None, ""):
         try:
-            t.flags = int(flags)
-        except (TypeError, ValueError):
-            problems.append(Problem("error", f"{prefix}flags", f"{flags!r} is not a number"))
+            if isinstance(flags, float) and not flags.is_integer():
+                raise ValueError("not a whole number")
+            t.flags = int(str(flags).strip(), 10) if not isinstance(flags, (int, float)) else int(flags)
+            if not 0 <= t.flags < 1 << 64:
+                raise ValueError("out of range")
+        except (TypeError, ValueError, OverflowError):
+            t.flags = None
+            shown = str(flags) if len(str(flags)) <= 40 else str(flags)[:40] + "..."
+            problems.append(Problem("error", f"{prefix}flags", f"{shown} is not a number from 0 to 2^64-1"))
     keywords = entry.get("keywords", [])
     t.keywords = [str(k) for k in keywords] if isinstance(keywords, list) else []
     pins = entry.get("pins", {})
@@ -197,6 +219,15 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
             problems.append(Problem("warning", here, f"role {raw_role!r} written as {role!r}"))
         t.pins[pin] = PinRole(role, written.channel, written.channel2)
     return t, problems + validate(t, where)
+
+
+def _encodable(value: Any) -> bool:
+    """JSON allows escapes of lone surrogates (\ud800); no file or web page can hold them."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def validate(t: Template, where: str = "") -> list[Problem]:

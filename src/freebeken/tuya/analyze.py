@@ -213,7 +213,7 @@ def _apply_store(a: Analysis, values: dict[str, bytes]) -> None:
         text = raw.rstrip(b"\x00").decode("utf-8", "replace")
         try:
             parsed[key] = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or JSON no device would store
             parsed[key] = text
     env = parsed.get("em_sys_env")
     if isinstance(env, str) and env:

@@ -42,7 +42,7 @@ class Mapping:
 def _int(v: Value | None) -> int | None:
     if isinstance(v, int):
         return v
-    if isinstance(v, str) and v.isdigit():
+    if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 9:  # not '²', not 5000 digits
         return int(v)
     return None
 

@@ -16,7 +16,7 @@ def parse(text: str | bytes) -> dict[str, Value]:
     text = text.strip()
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON; or digits past Python's limit, absurd nesting
         data = None
     if isinstance(data, dict):
         return from_dict(data)
@@ -48,7 +48,7 @@ def _scalar(value: Any) -> Value:
     if isinstance(value, int):
         return value
     text = str(value)
-    if re.fullmatch(r"-?(0|[1-9][0-9]*)", text):
+    if re.fullmatch(r"-?(0|[1-9][0-9]{0,17})", text):  # ASCII digits only, and few enough to be a value
         return int(text)
     return text
 
@@ -70,6 +70,8 @@ def _flatten_old(data: dict) -> dict[str, Value]:
     flat: dict[str, Value] = {}
 
     def walk(node: Any, path: list[str]) -> None:
+        if len(path) > 16:  # real configs nest 4-5 deep; deeper is not a Tuya config
+            return
         if isinstance(node, dict):
             if set(node) == {"value"}:
                 walk(node["value"], path)
