@@ -126,3 +126,63 @@ def test_one_backup_file_is_written_by_one_process(tmp_path):
             with pytest.raises(BusyError, match="the backup file"):
                 ops.backup(io, out)
     assert not out.exists() and not (tmp_path / "mine.bin.part").exists()
+
+
+def stray_after(monkeypatch, n: int, hit: int) -> None:
+    """The n-th sector write also lands at ``hit`` (what a write whose address was damaged on the
+    line does), and the line shows trouble as it does then (a retry)."""
+    real = ops.ChipIO.write
+    calls = {"n": 0}
+
+    def write(self, address, data):
+        calls["n"] += 1
+        real(self, address, data)
+        if calls["n"] == n:
+            flash = self.session.port.line.chip.flash.data
+            flash[hit : hit + 0x1000] = bytes(a & b for a, b in zip(flash[hit : hit + 0x1000], data))
+            self.session.retries_used += 1
+
+    monkeypatch.setattr(ops.ChipIO, "write", write)
+
+
+def test_a_stray_write_outside_the_image_is_repaired_from_the_backup(tmp_path, monkeypatch):
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    path = tmp_path / "n.bin"
+    port = f"sim://bk7231n?time_scale=0&image={path}"
+    with ops.open_chip(port, ListReporter()) as io:
+        ops.ensure_backup(io)
+        before = bytes(io.session.port.line.chip.flash.data)
+    stray_after(monkeypatch, 30, 0x1EE000)  # into the Tuya storage
+    reporter = ListReporter()
+    with ops.open_chip(port, reporter) as io:
+        ops.flash_firmware(io, fw)
+    assert path.read_bytes() == expected_after_flash(before, fw)
+    assert any("changed outside the image" in e.message and "putting those blocks back" in e.message for e in reporter.kinds("warning"))
+
+
+def test_a_stray_write_without_a_backup_is_an_error_not_exit_0(tmp_path, monkeypatch):
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    port = f"sim://bk7231n?time_scale=0&image={tmp_path / 'n.bin'}"
+    stray_after(monkeypatch, 30, 0x1EE000)
+    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    assert result.exit_code == 7 and "changed outside the image while writing (0x1E0000-0x1F0000)" in result.output
+
+
+def test_a_stray_write_into_the_t_bootloader_is_named(tmp_path, monkeypatch):
+    fw, _ = firmware_file(tmp_path, "bk7231t")
+    port = f"sim://bk7231t?time_scale=0&image={tmp_path / 't.bin'}"
+    stray_after(monkeypatch, 20, 0x3000)
+    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    assert result.exit_code == 8 and "bootloader region changed while writing" in result.output
+
+
+def test_a_stray_write_onto_a_verified_sector_is_written_again(tmp_path, monkeypatch):
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    path = tmp_path / "n.bin"
+    port = f"sim://bk7231n?time_scale=0&image={path}"
+    before = bytes(build_stock_image(BK7231N, 0))
+    path.write_bytes(before)
+    stray_after(monkeypatch, 60, 0x12000)  # the image's second sector, verified long before
+    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == expected_after_flash(before, fw)

@@ -23,6 +23,7 @@ from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, judge_image
 from .firmware import FirmwareImage, classify, fit_to_chip
+from .guard import StrayWrite
 from .journal import Journal, pending_write_journals, sha256, write_journal_path
 from .verify import VerifyResult, read_range, verify
 from .write import WriteResult, write_image
@@ -143,10 +144,37 @@ def _write(io: ChipIO, image: FirmwareImage, meta: dict[str, object]) -> WriteRe
     """Write through the journal; once done, older interrupted writes of this chip are obsolete
     (the chip now holds this image), so their journals go too - `resume` must not replay them."""
     ident = identity(io.info)
-    result = write_image(io, image, write_journal_path(ident, sha256(image.data)), meta)
+    try:
+        result = write_image(io, image, write_journal_path(ident, sha256(image.data)), meta)
+    except StrayWrite as stray:
+        _repair(io, stray)  # raises when there is nothing to repair from
+        result = write_image(io, image, write_journal_path(ident, sha256(image.data)), meta)
     for journal in pending_write_journals(ident):
         journal.remove()
     return result
+
+
+def _repair(io: ChipIO, stray: StrayWrite) -> None:
+    """Put back what a damaged command changed outside the image, from a backup of this chip
+    whose content there is what the chip held before (the CRCs taken before the write)."""
+    for path in reversed(find_backups(io.info)):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if len(data) != io.size or any(beken_crc(data[a : a + n]) != crc for (a, n), crc in stray.before.items()):
+            continue
+        events.warning(io.reporter, f"{stray}; putting those blocks back from {path.name}")
+        allowed, io.allow_bootloader = io.allow_bootloader, io.chip.bootloader_writable  # N: may be below 0x11000
+        try:
+            for a, n in stray.spans:
+                write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"),
+                            write_journal_path(identity(io.info), sha256(data[a : a + n])), {"op": "repair", "file": str(path)})  # fmt: skip
+        finally:
+            io.allow_bootloader = allowed
+        return
+    raise stray
+
 
 
 def chip_facts(io: ChipIO) -> ChipFacts:

@@ -15,12 +15,13 @@ from .. import events
 from ..errors import Interrupted, VerifyError
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
+from . import guard
 from .chipio import SECTOR, ChipIO
 from .firmware import FirmwareImage
 from .journal import Journal, sha256
 from .plan import BLOCK, Costs, Plan, make_plan, sector_spans
 
-WRITE_RETRIES = 3
+WRITE_RETRIES = 6  # a 4 KiB frame crosses a noisy line intact only so often
 
 
 @dataclass
@@ -32,6 +33,7 @@ class WriteResult:
     seconds: float
     resumed: bool
     baudrate: int
+    rewritten: int = 0  # sectors written again because they did not verify (a noisy line)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -83,14 +85,20 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
     result = WriteResult(0, 0, len(targets), 0, 0.0, resumed, io.session.baudrate)
     if any(s.action != "skip" for s in plan.steps) or plan.block_erases:
         io.prepare_write()
+        shot = guard.snapshot(io, image.offset, image.end)  # before: the only moment these CRCs can be taken
+        retries_before = io.session.retries_used
         try:
             _execute(io, plan, targets, journal, result, label)
+            trouble = io.session.retries_used != retries_before or result.rewritten > 0
+            if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
+                _reprove(io, targets, result)
         except KeyboardInterrupt:
             raise Interrupted(
                 f"{str(meta.get('op', 'write')).capitalize()} interrupted: {len(journal.done)} of {len(targets)} "
                 f"sectors are written and verified (recorded in {journal_path})"
             ) from None
         io.finish_write()
+        guard.check(io, shot, everything=trouble)
     journal.remove()
     result.seconds = time.monotonic() - started
     return result
@@ -116,6 +124,22 @@ def _prove_done(io: ChipIO, targets: dict[int, bytes], done: set[int]) -> set[in
         elif len(run) > 1:
             proven.update(a for a in run if io.crc(a, SECTOR) == beken_crc(targets[a]))
     return proven
+
+
+def _reprove(io: ChipIO, targets: dict[int, bytes], result: WriteResult) -> None:
+    """After line trouble: the whole image by CRC again; rewrite what is not right."""
+    for _ in range(WRITE_RETRIES):
+        wrong = sorted(set(targets) - _prove_done(io, targets, set(targets)))
+        if not wrong:
+            return
+        events.retry(io.reporter, f"{len(wrong)} sectors changed after they were verified; writing them again")
+        for address in wrong:
+            io.erase(address, SECTOR)
+            crc = beken_crc(targets[address])
+            if crc != BLANK_SECTOR_CRC:
+                io.write(address, targets[address])
+            _verify_sector(io, address, crc, targets[address], result)
+    raise VerifyError("The image keeps changing after it was verified", hint=VerifyError.default_hint)
 
 
 def _runs(addresses: list[int]) -> list[list[int]]:
@@ -172,6 +196,7 @@ def _verify_sector(io: ChipIO, address: int, crc: int, data: bytes, result: Writ
             return
         if attempt == WRITE_RETRIES:
             break
+        result.rewritten += 1
         events.retry(io.reporter, f"sector 0x{address:06X} did not verify; erasing and writing it again")
         io.erase(address, SECTOR)
         if crc != BLANK_SECTOR_CRC:

@@ -155,6 +155,7 @@ class Session:
             return None
         limit = timeout if timeout is not None else self.timeout_for(cmd, len(frame))
         problem = ""
+        refused: int | None = None  # a status seen once may be one corrupted byte; twice, it is the chip's
         for attempt in range(retries + 1):
             if attempt:
                 if not probe:
@@ -174,8 +175,10 @@ class Session:
                 continue
             try:
                 return cmd.decode(reply)
-            except ChipStatusError:
-                raise
+            except ChipStatusError as e:
+                if probe or e.status == refused or attempt == retries:
+                    raise
+                refused, problem = e.status, str(e)
             except ProtocolError as e:
                 problem = str(e)
         raise ProtocolError(f"{cmd.name}: {problem} after {retries + 1} attempts")

@@ -1,0 +1,77 @@
+"""Writes that went astray. A command whose address was corrupted or shifted on the line lands
+somewhere else - on BK7231T even in the bootloader, whose check compares the raw address while
+addresses wrap at the flash size. Nothing on the line prevents that, so a write is followed by
+proof: the CRC of every 64 KiB block outside the image must be what it was before the write,
+and the image must read back whole (a stray write can also hit a sector verified earlier).
+
+The outside CRCs are taken before writing (the only moment they can be); they are compared
+afterwards when the line showed any trouble, and always for the region no UART write may touch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import SafetyError, VerifyError
+from .chipio import ChipIO
+from .plan import BLOCK, SECTOR
+
+Span = tuple[int, int]  # (start, length)
+
+
+def outside_spans(start: int, end: int, size: int) -> list[Span]:
+    """The flash outside [start, end) (sector-aligned), cut at 64 KiB block boundaries."""
+    start, end = start & ~(SECTOR - 1), (end + SECTOR - 1) & ~(SECTOR - 1)
+    spans: list[Span] = []
+    for lo, hi in ((0, start), (end, size)):
+        a = lo
+        while a < hi:
+            b = min(hi, (a // BLOCK + 1) * BLOCK)
+            spans.append((a, b - a))
+            a = b
+    return spans
+
+
+@dataclass
+class Snapshot:
+    crcs: dict[Span, int]
+    protected_below: int  # the chip's never-written region (BK7231T bootloader), 0 if none
+
+    def critical(self) -> list[Span]:
+        return [s for s in self.crcs if s[0] < self.protected_below]
+
+
+def snapshot(io: ChipIO, start: int, end: int) -> Snapshot:
+    spans = outside_spans(start, end, io.size)
+    return Snapshot({s: io.crc(*s) for s in spans}, 0 if io.chip.bootloader_writable else io.chip.app_start)
+
+
+class StrayWrite(VerifyError):
+    """Something outside the image changed while writing; ``spans`` say where."""
+
+    def __init__(self, spans: list[Span], before: dict[Span, int]) -> None:
+        where = ", ".join(f"0x{a:06X}-0x{a + n:06X}" for a, n in spans)
+        super().__init__(
+            f"The flash changed outside the image while writing ({where}): a command was damaged on the serial line",
+            hint="Restore this chip's backup (freebeken restore -p PORT BACKUP.bin) and use a lower baud rate "
+            "(-b 115200), shorter wires or a better 3.3 V supply.",
+        )
+        self.spans = spans
+        self.before = before
+
+
+def check(io: ChipIO, shot: Snapshot, everything: bool) -> None:
+    """Raise if the region UART never writes changed (always checked), or - when ``everything``
+    - any block outside the image changed."""
+    spans = list(shot.crcs) if everything else shot.critical()
+    changed = [s for s in spans if io.crc(*s) != shot.crcs[s]]
+    critical = [s for s in changed if s[0] < shot.protected_below]
+    if critical:
+        raise SafetyError(
+            f"The {io.chip.name} bootloader region changed while writing: a command was damaged on the serial line "
+            "and landed there",
+            hint="Do not power the plug off if it still answers; UART cannot rewrite this bootloader. Read it out "
+            "with `freebeken backup`, and repair it with an SPI programmer from this chip's backup.",
+        )
+    if changed:
+        raise StrayWrite(changed, {s: shot.crcs[s] for s in changed})
