@@ -192,3 +192,30 @@ def test_t_flash_size_is_not_fooled_by_blank_or_foreign_answers(tmp_path, monkey
     session.port.close()
     assert fooled["done"] and info.flash_size == 0x200000
     assert any("found by where addresses wrap" in e.message for e in reporter.kinds("info"))
+
+
+def test_majority_of_damaged_copies():
+    from freebeken.link.ops import majority
+
+    good = bytes(range(256)) * 16
+    copies = []
+    for n, (i, j) in enumerate(((5, 900), (5, 3000), (77, 4000))):  # each copy damaged elsewhere (and two at 5)
+        damaged = bytearray(good)
+        damaged[i] ^= 0x10
+        damaged[j] ^= 0x01
+        copies.append(bytes(damaged))
+    assert majority(copies) != good  # position 5 is damaged the same way in two of three
+    copies.append(good)
+    assert majority(copies[1:]) == good
+
+
+def test_a_backup_over_a_line_that_damages_most_replies(tmp_path, monkeypatch):
+    """1e-3 errors per byte: few 4 KiB replies arrive whole; the vote over damaged copies, proven
+    by the chip's CRC, still gives the exact flash."""
+    from freebeken.flasher import operations as ops
+
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    url = f"sim://bk7231n?time_scale=0&image={tmp_path / 'c.bin'}&corrupt=0.001&seed=3"
+    with ops.open_chip(url, ListReporter(), baudrate=921600) as io:
+        result = ops.backup(io, tmp_path / "b.bin")
+        assert result.path.read_bytes() == bytes(io.session.port.line.chip.flash.data)

@@ -77,7 +77,7 @@ class ChipIO:
         while True:
             before = self.session.retries_used
             try:
-                data = read_sector(self.session, self.chip, phys, retries=4, crc=crc)
+                data = read_sector(self.session, self.chip, phys, retries=8, crc=crc)
             except VerifyError:
                 if not self.slow_down():
                     raise

@@ -139,6 +139,15 @@ class Session:
                 return True
         return False
 
+    def _unstick(self) -> bool:
+        """A long command whose length bytes were damaged on the line leaves the loader waiting
+        for up to 64 KiB of payload, swallowing every LinkCheck meanwhile. Fill that frame with
+        zeros (no command starts with them), then ask again: only then is silence a lost chip."""
+        self.write(b"\x00" * (0xFFFF + 8))
+        self.port.flush()
+        self.drain(0.02)
+        return self.alive()
+
     def timeout_for(self, cmd: c.Command, frame_len: int | None = None) -> float:
         frame_len = len(cmd.frame()) if frame_len is None else frame_len
         reply_len = 4111 if isinstance(cmd, c.FlashRead4K) else 32
@@ -166,7 +175,7 @@ class Session:
             reply = self.wait_reply(cmd, limit)
             if reply is None:
                 problem = "no reply"
-                if not probe and not isinstance(cmd, c.LinkCheck) and not self.alive():
+                if not probe and not isinstance(cmd, c.LinkCheck) and not self.alive() and not self._unstick():
                     raise LinkError(
                         f"The chip stopped answering during {cmd.name}",
                         hint="It probably lost power or was unplugged. Check the supply and wiring, then run "
