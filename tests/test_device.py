@@ -346,3 +346,23 @@ def test_buttons_toggle_the_relays_channels_even_when_known_relays_use_other_num
 def test_bad_addresses_are_refused_clearly(address):
     result = run("device", "info", address)
     assert result.exit_code == 2 and "Traceback" not in result.output and "what to do" in result.output
+
+
+def test_startup_commands_with_quotes_survive_apply_and_restore(sim, tmp_path):
+    """The firmware's StartupCommand cuts its argument at the first '"' (captured: `backlog echo
+    "a b"; ...` is stored as `backlog echo `); freebeken stores it through /startup_command."""
+    dev, server = sim()
+    client = ObkClient(server.address)
+    client.cmd('StartupCommand "backlog echo "a b"; SetChannel 1 1"')
+    assert client.info().startup_command == "backlog echo "  # the simulated console is as picky as the firmware
+    command = 'backlog echo "a b"; SetChannel 1 1'
+    template = Template(pins={7: PinRole("Rel", 1)}, command=command)
+    saved, _ = apply_template(client, template)
+    assert client.info().startup_command == command
+    restore_config(client, DeviceConfig.from_json(DeviceConfig({7: PinRole("Rel", 1)}, 0, command, {}, {}).to_json()))
+    assert client.info().startup_command == command
+    too_long = Template(pins={7: PinRole("Rel", 1)}, command="x" * 1568)
+    before = client.info().startup_command
+    with pytest.raises(UsageError, match="at most 1567"):
+        apply_template(client, too_long)
+    assert client.info().startup_command == before  # refused before anything changed

@@ -8,12 +8,13 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from ..errors import DeviceCommandError, DeviceError, DeviceUnreachable
+from ..errors import DeviceCommandError, DeviceError, DeviceUnreachable, UsageError
 from ..templates.roles import RELAY_ROLES, ROLE_NAMES
 from .http import SocketTransport, Transport
 
 CM_LIMIT = 123  # longer /cm commands are executed twice by the firmware
 AP_ADDRESS = "192.168.4.1"  # OpenBeken's address on its own access point
+STARTUP_LIMIT = 1567  # the config's initCommandLine[1568], with its terminating zero
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,15 @@ class ObkClient:
         self.cmd(f"Flags {flags}")
 
     def set_startup_command(self, command: str) -> None:
-        escaped = command.replace('"', '\\"').replace("\r\n", "\\r\\n")
-        self.cmd(f'StartupCommand "{escaped}"')
+        """Through the firmware's own page (``/startup_command``), which stores the text as sent:
+        the ``StartupCommand`` console command cuts it at the first '"' (its tokenizer has no
+        escaping), so ``backlog echo "a b"`` could not be stored that way."""
+        if len(command.encode()) > STARTUP_LIMIT:
+            raise UsageError(f"The startup command is {len(command.encode())} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
+                             hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.")  # fmt: skip
+        response = self.transport.request("GET", "/startup_command?" + urlencode({"startup_cmd": "1", "data": command}))
+        if response.status != 200:
+            raise DeviceError(f"Setting the startup command failed: HTTP {response.status}")
 
     def set_wifi(self, ssid: str, password: str) -> None:
         """``/cfg_wifi_set``: the device stores the network and restarts into station mode. (The

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DeviceError, UsageError
 from ..templates.model import PinRole, Template
-from .client import ObkClient
+from .client import STARTUP_LIMIT, ObkClient
 
 
 @dataclass
@@ -78,9 +78,15 @@ def replay(client: ObkClient, template: Template, wipe_scripts: bool = False) ->
     lines = template.backlog(wipe=True)
     if not wipe_scripts:
         lines = [ln for ln in lines if ln != "lfs_format"]  # keep the user's LittleFS scripts
+    sent = []
     for line in lines:
-        client.cmd(line)
-    return lines
+        if line.startswith("StartupCommand ") and template.command:
+            client.set_startup_command(template.command)  # stored exactly, quotes included
+            sent.append(f"/startup_command {template.command}")
+        else:
+            client.cmd(line)
+            sent.append(line)
+    return sent
 
 
 def verify(client: ObkClient, template: Template) -> list[Mismatch]:
@@ -105,6 +111,9 @@ def verify(client: ObkClient, template: Template) -> list[Mismatch]:
 def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = False) -> tuple[DeviceConfig, list[str]]:
     """Save the current configuration, replay ``template``, read it back. Raises ``DeviceError``
     (with the saved configuration restored) if the device did not take it."""
+    if len(template.command.encode()) > STARTUP_LIMIT:  # refused before anything changes
+        raise UsageError(f"The template's startup command is {len(template.command.encode())} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
+                         hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.")  # fmt: skip
     saved = save_config(client)
     sent = replay(client, template, wipe_scripts)
     problems = verify(client, template)

@@ -141,8 +141,33 @@ def _set_flag(dev: "ObkDevice", rest: str) -> object:
     return {}
 
 
+def firmware_tokens(rest: str) -> list[str]:
+    """The firmware's tokenizer with TOKENIZER_ALLOW_QUOTES: words split at blanks; a word that
+    starts with '"' runs to the next '"' - there is no escaping, so 'a "b \\"c\\" d"' breaks."""
+    out, i, n = [], 0, len(rest)
+    while i < n:
+        if rest[i] in " \t":
+            i += 1
+        elif rest[i] == '"':
+            end = rest.find('"', i + 1)
+            end = n if end < 0 else end
+            out.append(rest[i + 1 : end])
+            i = end + 1
+            while i < n and rest[i] not in " \t":  # glued to the closing quote: no argument of its own
+                i += 1
+        else:
+            end = i
+            while end < n and rest[end] not in " \t":
+                end += 1
+            out.append(rest[i:end])
+            i = end
+    return out
+
+
 def _startup(dev: "ObkDevice", rest: str) -> object:
-    parts = _args(rest, 1) if rest else [""]
+    parts = firmware_tokens(rest) if rest else [""]
+    if not parts:
+        raise CommandError(400, "Not enough arguments for this command")
     dev.startup = parts[0].replace("\\r\\n", "\r\n")
     if len(parts) > 1 and parts[1] == "1":
         for line in dev.startup.splitlines():

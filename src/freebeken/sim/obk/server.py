@@ -89,6 +89,10 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
             if "web_admin_password_enabled" not in query:
                 dev.web_password = ""  # the firmware clears the web password unless told otherwise
         return html(dev, "Wi-Fi settings changed; rebooting into station mode.")
+    if path == "/startup_command":  # the firmware's page: stores "data" as sent (URL-decoded)
+        if "startup_cmd" in query:
+            dev.startup = query.get("data", "")[:1567]
+        return html(dev, "<h3>Command changed!</h3>" if "startup_cmd" in query else "", "Set startup command")
     if path == "/cfg_pins":
         return html(dev, _cfg_pins(dev, query))
     if path == "/ha_discovery":
