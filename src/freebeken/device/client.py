@@ -74,6 +74,8 @@ class ObkClient:
         if response.status == 501:
             raise DeviceCommandError(f"The device does not know the command: {command.split()[0]}", 501,
                                      hint="Check the spelling, or update OpenBeken (older builds lack some commands).")  # fmt: skip
+        if response.status == 400 and len(command.split()) == 1 and data.get("res"):
+            return data["res"]  # a query: "Flags" alone answers 400 (no argument) with the value
         if response.status == 400:
             raise DeviceCommandError(f"{command}: {data.get('msg', 'Bad argument')}", 400,
                                      hint="Check the arguments; pin roles must be short names such as Rel, Btn, LED_n.")  # fmt: skip

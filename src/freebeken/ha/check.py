@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..device.client import ObkClient, Pins
 from ..device.discover import display_mac, is_mac, normalize_mac
 from .broker import Broker, BrokerError, Session
-from .discovery import configs_in, covers, expected, parse
+from .discovery import announced, configs_in, covers, parse
 
 BUTTON_ROLES = ("Btn", "Btn_n", "Btn_Tgl_All", "Btn_Tgl_All_n", "Btn_pd", "Btn_pd_n")
 WATCH = 3.0  # seconds check listens for a second device on the same client id
@@ -162,10 +162,10 @@ def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs:
             was = _ids(data.get("dev") or {}) or [data.get("~")]
             out.append(Diagnosis("stale-config", f"{topic} is left over from an earlier name of this device ({', '.join(map(str, was))})",
                                  "Clear it with freebeken ha remove HOST, then run freebeken ha setup again."))  # fmt: skip
-    want = expected(pins, flags) if pins is not None else []
+    want = announced(pins, flags) if pins is not None else []
     if ours and want and not covers(entities, want):
-        out.append(Diagnosis("discovery-incomplete", f"The broker holds {len(ours)} discovery configs of the device, but not all it "
-                             f"should announce ({', '.join(want)})",
+        out.append(Diagnosis("discovery-incomplete", f"The broker holds {len(ours)} of the {len(want)} discovery configs the "
+                             f"device announces ({', '.join(want)})",
                              "Run freebeken ha setup HOST (it asks the device to announce again), or wait a minute after a reboot."))  # fmt: skip
     if not ours and not elsewhere and state is not None:
         roles = set(pins.roles) if pins else set()

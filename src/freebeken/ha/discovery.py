@@ -171,6 +171,22 @@ def expected(pins: Pins, flags: int) -> list[str]:
     return out
 
 
+ENERGY_SENSORS = ("voltage", "current", "power", "apparent power", "reactive power", "power factor", "energy total",
+                  "energy last hour")  # fmt: skip
+DIAGNOSTIC_SENSORS = ("temperature", "rssi", "uptime", "build", "ssid", "ip")
+
+
+def announced(pins: Pins, flags: int) -> list[str]:
+    """Everything the device announces (captured: the U3 with flag 10 sends 7 configs, the relay
+    and 6 diagnostic sensors) - what setup waits for before it lists the entities."""
+    out = [e for e in expected(pins, flags) if e != "energy sensors"]
+    if "energy sensors" in expected(pins, flags):
+        out += [f"sensor for {name}" for name in ENERGY_SENSORS]
+    if flags >> 2 & 1 or flags >> 10 & 1:
+        out += [f"sensor for {name}" for name in DIAGNOSTIC_SENSORS]
+    return out
+
+
 def covers(entities: list[Entity], want: list[str]) -> bool:
     components = [e.component for e in entities]
     for item in want:

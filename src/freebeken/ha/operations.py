@@ -14,7 +14,9 @@ from ..errors import DeviceError
 from ..events import NullReporter, Reporter
 from .broker import Broker, Session
 from .check import Identity, duplicate_evidence, mac_digits
-from .discovery import ID_OK, Entity, configs_in, covers, expected, parse
+
+QUIET = 15.0  # seconds without a message after asking for discovery before asking again
+from .discovery import ID_OK, Entity, announced, configs_in, covers, expected, parse
 
 
 def ha_safe_id(text: str) -> str:
@@ -99,16 +101,23 @@ def setup(
         events.phase(reporter, "Publishing Home Assistant discovery")
         me = Identity(cid, long_name, info.ip or None, mac_digits(info.mac))
         want = expected(pins, info.flags)
+        everything = announced(pins, info.flags)
         deadline = time.monotonic() + timeout
         entities: list[Entity] = []
-        ask_again = 0.0
+        asked, seen, news_at, onlines = False, 0, time.monotonic(), _live_onlines(session, cid)
         while time.monotonic() < deadline:
-            if time.monotonic() >= ask_again:  # asked again in case the device was reconnecting
+            # The firmware queues discovery behind its full-state publish (about 11 s after a
+            # connect), 3 configs a second: asking again meanwhile only queues everything twice.
+            # Ask again when it reconnected (a new live "online") or went quiet for long.
+            now = time.monotonic()
+            if len(session.messages) != seen:
+                seen, news_at = len(session.messages), now
+            if not asked or _live_onlines(session, cid) > onlines or now - news_at > QUIET:
                 client.transport.request("GET", f"/ha_discovery?prefix={prefix}")
-                ask_again = time.monotonic() + 5
+                asked, news_at, onlines = True, now, _live_onlines(session, cid)
             session.settle(0.3, 2)
             entities = _device_entities(session, me, prefix)
-            if covers(entities, want):
+            if covers(entities, everything):
                 break
         problems = [f"{e.entity_id}: {p}" for e in entities for p in e.problems]
         if not want:
@@ -123,6 +132,10 @@ def setup(
         if duplicate:  # explains the failures above: say it first
             problems.insert(0, duplicate + "; give this device another --name")
     return SetupResult(cid, long_name, True, sorted(entities, key=lambda e: e.entity_id), round_trip, problems)
+
+
+def _live_onlines(session: Session, cid: str) -> int:
+    return sum(1 for t, p, r in session.messages if t == f"{cid}/connected" and p == b"online" and not r)
 
 
 def _round_trip(client: ObkClient, session: Session, cid: str, pins: Pins, reporter: Reporter) -> str:

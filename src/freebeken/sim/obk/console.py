@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ...templates.chips import GPIO_COUNT as GPIO
 from ...templates.roles import ROLE_IDS
+from .status import status
 
 if TYPE_CHECKING:
     from .device import ObkDevice
@@ -16,10 +17,11 @@ if TYPE_CHECKING:
 
 
 class CommandError(Exception):
-    def __init__(self, code: int, msg: str) -> None:
+    def __init__(self, code: int, msg: str, res: object = None) -> None:
         super().__init__(msg)
         self.code = code
         self.msg = msg
+        self.res = res if res is not None else {}  # the firmware still appends its JSON reply
 
 
 def run_command(dev: "ObkDevice", name: str, rest: str) -> object:
@@ -130,8 +132,9 @@ def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
 
 
 def _flags(dev: "ObkDevice", rest: str) -> object:
-    if rest:
-        dev.flags = _int(rest.split()[0])
+    if not rest:  # captured: 400 "Not enough arguments", and the value all the same
+        raise CommandError(400, "Not enough arguments for this command", {"Flags": str(dev.flags)})
+    dev.flags = _int(rest.split()[0])
     return {"Flags": str(dev.flags)}
 
 
@@ -165,8 +168,8 @@ def firmware_tokens(rest: str) -> list[str]:
 
 
 def _startup(dev: "ObkDevice", rest: str) -> object:
-    parts = firmware_tokens(rest) if rest else [""]
-    if not parts:
+    parts = firmware_tokens(rest)
+    if not parts:  # captured: 400 without an argument
         raise CommandError(400, "Not enough arguments for this command")
     dev.startup = parts[0].replace("\\r\\n", "\r\n")
     if len(parts) > 1 and parts[1] == "1":
@@ -197,8 +200,9 @@ def _mqtt_field(key: str, label: str):
 
 def _set_attr(attr: str):
     def handler(dev: "ObkDevice", rest: str) -> object:
-        value = _args(rest, 1)[0]
-        setattr(dev, attr, value)
+        words = firmware_tokens(rest)
+        if words:  # without an argument it only logs the name (captured: 200)
+            setattr(dev, attr, words[0])
         return {}
 
     return handler
@@ -251,6 +255,7 @@ _COMMANDS = {
     "addchannel": _add_channel,
     "getchannel": _get_channel,
     "power": _power,
+    "status": lambda dev, rest: status(dev, rest),
     "flags": _flags,
     "setflag": _set_flag,
     "startupcommand": _startup,
@@ -265,7 +270,7 @@ _COMMANDS = {
     "mqttgroup": _mqtt_field("group", "MqttGroup"),
     "shortname": _set_attr("short_name"),
     "friendlyname": _set_attr("long_name"),
-    "echo": lambda dev, rest: rest,
+    "echo": lambda dev, rest: {},  # it logs its text; the reply's res stays empty (captured)
     "setchanneltype": _channel_type,
     "setchannellabel": _channel_label,
     "schedulehadiscovery": _schedule_discovery,

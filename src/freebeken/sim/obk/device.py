@@ -4,6 +4,7 @@ its virtual board (reference: openbeken-device-api §3, §4). Console commands a
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -47,6 +48,8 @@ class ObkDevice:
     _pressed: dict[int, bool] = field(default_factory=dict)
     _armed: set[int] = field(default_factory=set)
     listeners: list = field(default_factory=list)  # called with (event, data) - MQTT hooks in later
+    #: seconds per firmware second (its MQTT pacing): 1 = as slow as a plug, tests set less
+    time_scale: float = field(default_factory=lambda: float(os.environ.get("FREEBEKEN_SIM_TIME_SCALE", "1")))
 
     def __post_init__(self) -> None:
         if not self.mqtt["client"]:

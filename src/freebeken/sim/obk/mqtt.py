@@ -1,11 +1,16 @@
 """The simulated device's MQTT client, behaving like the firmware (reference §6.1-§6.3): LWT on
 ``<c>/connected``, the firmware's subscriptions, ``<c>/<ch>/get`` publishes, ``<c>/<ch>/set`` and
-``cmnd/<c>/<Command>`` handling, discovery on request or (flag 27) on connect."""
+``cmnd/<c>/<Command>`` handling, discovery on request or (flag 27) on connect.
+
+Paced as the captured firmware is: after connecting it publishes its full state one item per
+second, and only then its queued publishes (discovery among them), 3 per second
+(MQTT_QUEUED_ITEMS_PUBLISHED_AT_ONCE). A second is ``1 * device.time_scale``."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 
@@ -14,6 +19,7 @@ from .device import ObkDevice
 from .hass import discovery
 
 RECONNECT = 0.3  # seconds; the firmware waits ~15 s, the simulator need not
+QUEUED_AT_ONCE = 3  # the firmware's MQTT_QUEUED_ITEMS_PUBLISHED_AT_ONCE
 # New MQTT settings take effect at the firmware's next MQTT tick (it marks the topics dirty and
 # reconnects within seconds), not at once: until then the old connection stays up.
 APPLY_DELAY = 0.5
@@ -25,8 +31,13 @@ class MqttAgent:
         self.client: mqtt.Client | None = None
         self.connected = threading.Event()
         self.lock = threading.Lock()
+        self.queue_lock = threading.Lock()  # not self.lock: connect() holds that while the old client stops
         self.published: list[tuple[str, str, bool]] = []  # (topic, payload, retain) for tests
         self.stopped = False  # the device is gone: no pending reconnect may bring it back
+        self.full_state: list[tuple[str, str]] = []  # published one per tick after connecting
+        self.queue: list[tuple[str, str, bool]] = []  # then these, 3 per tick
+        self.ticker = threading.Thread(target=self._tick, daemon=True)
+        self.ticker.start()
         device.listeners.append(self.on_device_event)
         device.mqtt_agent = self  # type: ignore[attr-defined]
         if device.mqtt["host"]:
@@ -93,10 +104,14 @@ class MqttAgent:
         # After the subscriptions: the broker handles one client's packets in order, so whoever
         # sees "online" can already command the device.
         self.publish(f"{c}/connected", "online", retain=True, qos=2)
+        dev = self.device
+        with self.queue_lock:
+            self.full_state = [(f"{c}/{item}", value) for item, value in (
+                ("host", dev.short_name), ("build", f"OpenBK7231T {dev.chipset} 1.17.999-sim"), ("mac", dev.mac),
+                ("temp", "24.00"), ("ssid", "HomeWiFi"), ("datetime", "0"), ("sockets", "1"), ("rssi", "-52"),
+                ("uptime", str(dev.uptime)), ("freeheap", "100000"), ("ip", dev.ip))]  # fmt: skip
         self.connected.set()
-        for item, value in (("host", self.device.short_name), ("ip", self.device.ip), ("mac", self.device.mac), ("uptime", "1")):
-            self.publish(f"{c}/{item}", value)
-        if self.device.flags >> 27 & 1:
+        if dev.flags >> 27 & 1:
             self.publish_discovery()
         self.publish_channels()
 
@@ -122,9 +137,24 @@ class MqttAgent:
             self.publish_channel(ch)
 
     def publish_discovery(self, prefix: str = "homeassistant") -> None:
-        for topic, payload in discovery(self.device, prefix):
-            self.publish(topic, json.dumps(payload, separators=(",", ":"), ensure_ascii=False), retain=True)
-        self.publish_channels()
+        """Queued, as the firmware's scheduleHADiscovery does (they go out after the full state)."""
+        with self.queue_lock:
+            for topic, payload in discovery(self.device, prefix):
+                self.queue.append((topic, json.dumps(payload, separators=(",", ":"), ensure_ascii=False), True))
+
+    def _tick(self) -> None:
+        """The firmware's once-a-second MQTT work: the next full-state item, else 3 queued ones."""
+        while not self.stopped:
+            time.sleep(max(0.001, self.device.time_scale))
+            if not self.connected.is_set():
+                continue
+            with self.queue_lock:
+                if self.full_state:
+                    batch = [(*self.full_state.pop(0), False)]
+                else:
+                    batch, self.queue = self.queue[:QUEUED_AT_ONCE], self.queue[QUEUED_AT_ONCE:]
+            for topic, payload, retain in batch:
+                self.publish(topic, payload, retain=retain)
 
     # ---- events ----
 

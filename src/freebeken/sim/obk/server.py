@@ -57,7 +57,7 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
         try:
             res = dev.execute(body.decode("utf-8", "replace"))
         except CommandError as e:
-            return head(e.code, "application/json") + f'{{"error":{e.code}, "msg":"{e.msg}", "res":{{}}}}'.encode()
+            return head(e.code, "application/json") + f'{{"error":{e.code}, "msg":"{e.msg}", "res":{_reply(e.res)}}}'.encode()
         return json_head + ('{"success":200, "msg":"OK", "res":' + _reply(res) + "}").encode()
     if path == "/cm":
         cmnd = query.get("cmnd", "")
