@@ -154,7 +154,7 @@ def test_apply_template_replays_like_the_web_app_and_verifies(sim):
     client = ObkClient(server.address)
     client.cmd("backlog setPinRole 20 Rel; setPinChannel 20 5")
     saved, sent = apply_template(client, U3)
-    assert sent[:3] == ["ClearIO", 'StartupCommand ""', "stopDriver *"]
+    assert sent[:2] == ["ClearIO", 'StartupCommand ""'] and "stopDriver *" not in sent  # drivers keep running
     assert client.pins().configured() == {1: ("LED_n", 1, 0), 7: ("Rel", 1, 0), 8: ("Btn", 1, 0)}
     assert saved.pins == {20: PinRole("Rel", 5)}
     dev.click(8)  # the button now toggles the relay, which clicks
@@ -366,3 +366,23 @@ def test_startup_commands_with_quotes_survive_apply_and_restore(sim, tmp_path):
     with pytest.raises(UsageError, match="at most 1567"):
         apply_template(client, too_long)
     assert client.info().startup_command == before  # refused before anything changed
+
+
+def test_apply_restore_and_pin_finder_leave_the_drivers_running(sim, tmp_path):
+    """Real firmware: `stopDriver *` stops every driver until reboot, and a startup command only
+    runs at boot. A metering plug's BL0942 and the user's NTP must run on afterwards."""
+    dev, server = sim()
+    client = ObkClient(server.address)
+    client.set_startup_command("backlog startDriver BL0942; startDriver NTP")
+    client.cmd("startDriver BL0942")
+    client.cmd("startDriver NTP")
+    assert client.drivers() == {"BL0942", "NTP"}
+    saved = save_config(client)
+    assert saved.drivers == ["BL0942", "NTP"]
+    # a new template whose startup command starts TuyaMCU instead of BL0942
+    apply_template(client, Template(pins={7: PinRole("Rel", 1)}, command="backlog startDriver TuyaMCU; startDriver NTP"))
+    assert client.drivers() == {"TuyaMCU", "NTP"}  # BL0942 replaced, NTP kept, TuyaMCU running now
+    restore_config(client, DeviceConfig.from_json(saved.to_json()))
+    assert {"BL0942", "NTP"} <= client.drivers()
+    PinFinder(client, VirtualPerson(server.address), pulse=0).run()
+    assert {"BL0942", "NTP"} <= client.drivers()

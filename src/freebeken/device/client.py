@@ -111,6 +111,14 @@ class ObkClient:
             uptime_s=int(d.get("uptime_s", 0) or 0),
         )
 
+    def drivers(self) -> set[str]:
+        """Running drivers, as the index page's state part lists them ("2 drivers active (A, B)")."""
+        text = self.transport.request("GET", "/index?state=1").text()
+        match = re.search(r"(\d+) drivers active(?: \(([^)]*)\))?", text)
+        if match is None:
+            raise DeviceError("The device does not say which drivers run", hint="Update OpenBeken; older builds do not list them.")
+        return {n.strip() for n in (match.group(2) or "").split(",") if n.strip()}
+
     def long_name(self) -> str:
         """The full device name (what discovery's ``dev.ids`` carries): the firmware puts it in the
         title of every page, and /api/info does not have it."""

@@ -1,8 +1,9 @@
-"""Save, restore and apply device configurations (pins, flags, startup command)."""
+"""Save, restore and apply device configurations (pins, flags, startup command, drivers)."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from ..errors import DeviceError, UsageError
@@ -19,6 +20,7 @@ class DeviceConfig:
     startup: str = ""
     values: dict[int, int] = field(default_factory=dict)  # channel values of configured pins
     device: dict[str, str] = field(default_factory=dict)
+    drivers: list[str] = field(default_factory=list)  # running when saved (power metering, TuyaMCU...)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -29,6 +31,7 @@ class DeviceConfig:
                 "flags": self.flags,
                 "startup": self.startup,
                 "values": {str(k): v for k, v in sorted(self.values.items())},
+                "drivers": sorted(self.drivers),
             },
             indent=1,
         )
@@ -46,7 +49,8 @@ class DeviceConfig:
             if None in pins.values():
                 raise UsageError(f"{wrong}: a pin is not written as Role;channel", hint=hint)
             values = {int(k): int(v) for k, v in data["values"].items()}
-            return cls(pins, int(data["flags"]), data["startup"], values, data.get("device", {}))  # type: ignore[arg-type]
+            drivers = [str(d) for d in data.get("drivers", [])]
+            return cls(pins, int(data["flags"]), data["startup"], values, data.get("device", {}), drivers)  # type: ignore[arg-type]
         except (ValueError, KeyError, AttributeError) as e:
             raise UsageError(f"{wrong} ({type(e).__name__}: {e})", hint=hint) from None
 
@@ -60,7 +64,7 @@ def save_config(client: ObkClient) -> DeviceConfig:
     config = {p: PinRole(r, c, c2 or None) for p, (r, c, c2) in pins.configured().items()}
     values = {pins.channels[p]: pins.states[p] for p in config if p < len(pins.states)}
     device = {"chipset": info.chipset, "mac": info.mac, "short_name": info.short_name}
-    return DeviceConfig(config, info.flags, info.startup_command, values, device)
+    return DeviceConfig(config, info.flags, info.startup_command, values, device, sorted(client.drivers()))
 
 
 @dataclass
@@ -73,11 +77,20 @@ class Mismatch:
         return f"{self.what}: wanted {self.wanted}, the device has {self.found}"
 
 
-def replay(client: ObkClient, template: Template, wipe_scripts: bool = False) -> list[str]:
-    """Send the template as the OBK web app does; returns the commands sent."""
-    lines = template.backlog(wipe=True)
-    if not wipe_scripts:
-        lines = [ln for ln in lines if ln != "lfs_format"]  # keep the user's LittleFS scripts
+def started_by(command: str) -> set[str]:
+    """The drivers a startup command starts (``startDriver BL0942`` inside its backlog)."""
+    return set(re.findall(r"(?i)\bstartDriver\s+([A-Za-z0-9_]+)", command))
+
+
+def replay(client: ObkClient, template: Template, wipe_scripts: bool = False, keep: set[str] = frozenset()) -> tuple[list[str], set[str]]:
+    """Send the template as the OBK web app does - except ``stopDriver *``: that stops power
+    metering, TuyaMCU or NTP until the next reboot, whatever started them. Only the drivers the
+    old startup command started and the new one does not are stopped; the new one's (and
+    ``keep``) are started now. Returns the commands sent and the drivers that should run."""
+    before = client.drivers()
+    old, new = started_by(client.info().startup_command), started_by(template.command)
+    lines = [ln for ln in template.backlog(wipe=True) if ln != "stopDriver *" and (wipe_scripts or ln != "lfs_format")]
+    lines[1:1] = [f"stopDriver {d}" for d in sorted((old - new - set(keep)) & before)]
     sent = []
     for line in lines:
         if line.startswith("StartupCommand ") and template.command:
@@ -86,13 +99,20 @@ def replay(client: ObkClient, template: Template, wipe_scripts: bool = False) ->
         else:
             client.cmd(line)
             sent.append(line)
-    return sent
+    should_run = (before - (old - new - set(keep))) | new | set(keep)
+    for driver in sorted(should_run - client.drivers()):
+        client.cmd(f"startDriver {driver}")
+        sent.append(f"startDriver {driver}")
+    return sent, should_run
 
 
-def verify(client: ObkClient, template: Template) -> list[Mismatch]:
+def verify(client: ObkClient, template: Template, drivers: set[str] = frozenset()) -> list[Mismatch]:
     pins = client.pins()
     info = client.info()
     problems: list[Mismatch] = []
+    missing = set(drivers) - client.drivers()
+    if missing:
+        problems.append(Mismatch("drivers", ", ".join(sorted(drivers)), f"{', '.join(sorted(missing))} not running"))
     wanted = {p: (r.role, r.channel or 0, r.channel2 or 0) for p, r in template.pins.items()}
     found = pins.configured()
     for pin in sorted(set(wanted) | set(found)):
@@ -115,8 +135,8 @@ def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = F
         raise UsageError(f"The template's startup command is {len(template.command.encode())} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
                          hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.")  # fmt: skip
     saved = save_config(client)
-    sent = replay(client, template, wipe_scripts)
-    problems = verify(client, template)
+    sent, drivers = replay(client, template, wipe_scripts)
+    problems = verify(client, template, drivers)
     if problems:
         restore_config(client, saved)
         raise DeviceError(
@@ -128,10 +148,10 @@ def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = F
 
 def restore_config(client: ObkClient, saved: DeviceConfig) -> None:
     template = saved.as_template()
-    replay(client, template)
+    _, drivers = replay(client, template, keep=set(saved.drivers))
     for channel, value in saved.values.items():
         client.set_channel(channel, value)
-    problems = verify(client, template)
+    problems = verify(client, template, drivers)
     if problems:
         raise DeviceError(
             "Restoring the configuration did not stick: " + "; ".join(map(str, problems)),

@@ -103,6 +103,10 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
         return head(200, "text/plain") + (b"MQTT discovery queued." if running else b"MQTT not running.")
     if path.startswith("/sim/"):
         return _simulator(dev, path, query)
+    if path in ("/", "/index") and query.get("state") == "1":  # the part the page refreshes
+        names = sorted(dev.drivers)
+        listing = f" ({', '.join(names)})" if names else ""
+        return head(200, "text/html") + f"<h5>{len(names)} drivers active{listing}, total: 45</h5>".encode()
     if path in ("/", "/index"):
         return html(dev, "")
     # the firmware answers unknown paths with 200 and a page titled "<name> - Not found" (captured)
