@@ -156,7 +156,7 @@ class ChipIO:
             # T writes are silently ignored until an erase lifted the protection; the sector is
             # blank (the plan says so), so erasing it again costs time but changes nothing.
             self.erase(address, SECTOR)
-        self.session.transact(c.FlashWrite4K(address, data), retries=3)
+        self.session.transact(c.FlashWrite4K(address, data), retries=10)  # 4 KiB frames: many tries on a noisy line
 
     # ---- line quality ----
 

@@ -21,7 +21,7 @@ from .firmware import FirmwareImage
 from .journal import Journal, sha256
 from .plan import BLOCK, Costs, Plan, make_plan, sector_spans
 
-WRITE_RETRIES = 6  # a 4 KiB frame crosses a noisy line intact only so often
+WRITE_RETRIES = 10  # a 4 KiB frame crosses a noisy line intact only so often (29 % at 3e-4 errors per byte)
 
 
 @dataclass
@@ -198,6 +198,8 @@ def _verify_sector(io: ChipIO, address: int, crc: int, data: bytes, result: Writ
             break
         result.rewritten += 1
         events.retry(io.reporter, f"sector 0x{address:06X} did not verify; erasing and writing it again")
+        if attempt == 2:  # the same sector failed three times: the line, not bad luck - go slower
+            io.slow_down()
         io.erase(address, SECTOR)
         if crc != BLANK_SECTOR_CRC:
             io.write(address, data)

@@ -25,6 +25,7 @@ def read_sector(session: Session, chip: ChipProfile, address: int, retries: int 
     copies: list[bytes] = []
     for attempt in range(retries + 1):
         if attempt:
+            session.retries_used += 1  # line trouble, which steps the baud rate down when it repeats
             events.retry(session.reporter, f"sector 0x{address:06X}: {problem}; re-reading")
         try:
             if crc is None:
