@@ -282,3 +282,27 @@ def test_cli_ha_commands(broker, plug):
     assert removed.exit_code == 0 and "automatic discovery is off" in removed.output
     bad = runner.invoke(main, ["ha", "check", "desk_lamp", "--broker", f"mqtt://127.0.0.1:{free_port()}"])
     assert bad.exit_code == 11 and "what to do" in bad.output
+
+
+def test_a_stopped_simulated_device_looks_offline(broker, plug, tmp_path):
+    """`freebeken sim device` ended by SIGTERM: Home Assistant must see the plug go offline, as
+    when a real one loses power (a clean disconnect would leave the retained "online")."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tool = str(Path(sys.executable).with_name("freebeken"))
+    process = subprocess.Popen([tool, "sim", "device"], stdout=subprocess.PIPE, text=True)
+    try:
+        address = process.stdout.readline().split()[-1]  # "... on 127.0.0.1:PORT"
+        url = Broker.from_url(broker.url())
+        assert setup(ObkClient(address), url, name="gone", timeout=20).online
+        with Session(url) as session:
+            session.subscribe("gone/connected")
+            assert session.wait_for(lambda t, p: p == b"online", 5)
+            process.send_signal(signal.SIGTERM)
+            assert session.wait_for(lambda t, p: p == b"offline", 10), "no last will after SIGTERM"
+    finally:
+        process.kill()
+        process.wait()

@@ -85,8 +85,9 @@ class MqttAgent:
 
     def power_loss(self) -> None:
         """The plug is unplugged: the TCP connection just dies (no DISCONNECT), so the broker
-        publishes the last will."""
+        publishes the last will. It stays off: no pending reconnect brings it back."""
         with self.lock:
+            self.stopped = True
             client, self.client = self.client, None
             self.connected.clear()
             if client is not None:

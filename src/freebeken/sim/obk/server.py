@@ -245,7 +245,9 @@ class DeviceServer(socketserver.ThreadingTCPServer):
         return self
 
     def stop(self) -> None:
-        self.mqtt.stop()
+        """The simulated plug goes away as a real one does when unplugged (or its process is
+        killed): its MQTT connection just drops, so the broker publishes its last will."""
+        self.mqtt.power_loss()
         self.shutdown()
         self.server_close()
 
