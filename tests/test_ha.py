@@ -306,3 +306,11 @@ def test_a_stopped_simulated_device_looks_offline(broker, plug, tmp_path):
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_light_gets_its_round_trip_too(broker, plug):
+    pwm = Template(pins={p: PinRole("PWM", ch) for p, ch in ((6, 1), (7, 2), (8, 3), (24, 4), (26, 5))})
+    dev, server, client = plug(pwm, "bulb")
+    result = setup(client, Broker.from_url(broker.url()), name="Desk Bulb", timeout=15)
+    assert result.problems == [] and result.round_trip.startswith("ok: cmnd/desk_bulb/led_enableAll")
+    assert "light.desk_bulb_light" in {e.entity_id for e in result.entities}

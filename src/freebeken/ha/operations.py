@@ -125,7 +125,7 @@ def setup(
                             "input or energy sensor; buttons and LEDs create no entity): add those pins to the template")  # fmt: skip
         elif not covers(entities, want):
             problems.append(f"expected {', '.join(want)}; got {len(entities)} entities")
-        round_trip = _round_trip(client, session, cid, pins, reporter)
+        round_trip = _round_trip(client, session, cid, pins, reporter, info.flags)
         if round_trip.startswith("failed"):
             problems.append(round_trip)
         duplicate = duplicate_evidence(session, me)
@@ -134,12 +134,28 @@ def setup(
     return SetupResult(cid, long_name, True, sorted(entities, key=lambda e: e.entity_id), round_trip, problems)
 
 
+def _light_round_trip(session: Session, cid: str, reporter: Reporter) -> str:
+    """A light's command topic (its discovery's cmd_t) switches it, its state topic reports it."""
+    events.phase(reporter, "Command round trip on the light")
+    for value in ("1", "0"):
+        for _attempt in range(3):
+            mark = len(session.messages)
+            session.publish(f"cmnd/{cid}/led_enableAll", value)
+            if session.wait_for(lambda t, p, v=value: t == f"{cid}/led_enableAll/get" and p == v.encode(), 4, since=mark):
+                break
+        else:
+            return f"failed: cmnd/{cid}/led_enableAll {value} was not answered on {cid}/led_enableAll/get"
+    return f"ok: cmnd/{cid}/led_enableAll switched the light and {cid}/led_enableAll/get reported it"
+
+
 def _live_onlines(session: Session, cid: str) -> int:
     return sum(1 for t, p, r in session.messages if t == f"{cid}/connected" and p == b"online" and not r)
 
 
-def _round_trip(client: ObkClient, session: Session, cid: str, pins: Pins, reporter: Reporter) -> str:
+def _round_trip(client: ObkClient, session: Session, cid: str, pins: Pins, reporter: Reporter, flags: int = 0) -> str:
     channels = pins.relay_channels()
+    if not channels and "light" in expected(pins, flags):
+        return _light_round_trip(session, cid, reporter)
     if not channels:
         return "skipped (no relay channel)"
     ch = channels[0]

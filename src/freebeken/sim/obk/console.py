@@ -131,6 +131,13 @@ def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
     return {"POWER": "ON" if dev.value(targets[0]) else "OFF"}
 
 
+def _led_enable_all(dev: "ObkDevice", rest: str) -> object:
+    word = rest.strip().lower()
+    dev.light_on = (0 if dev.light_on else 1) if word == "toggle" else _int(word) if word else dev.light_on
+    dev._notify("led", {"on": dev.light_on})  # the firmware publishes <client>/led_enableAll/get
+    return {}
+
+
 def _flags(dev: "ObkDevice", rest: str) -> object:
     if not rest:  # captured: 400 "Not enough arguments", and the value all the same
         raise CommandError(400, "Not enough arguments for this command", {"Flags": str(dev.flags)})
@@ -255,6 +262,7 @@ _COMMANDS = {
     "addchannel": _add_channel,
     "getchannel": _get_channel,
     "power": _power,
+    "led_enableall": _led_enable_all,
     "status": lambda dev, rest: status(dev, rest),
     "flags": _flags,
     "setflag": _set_flag,

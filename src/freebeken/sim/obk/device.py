@@ -50,6 +50,7 @@ class ObkDevice:
     listeners: list = field(default_factory=list)  # called with (event, data) - MQTT hooks in later
     #: seconds per firmware second (its MQTT pacing): 1 = as slow as a plug, tests set less
     time_scale: float = field(default_factory=lambda: float(os.environ.get("FREEBEKEN_SIM_TIME_SCALE", "1")))
+    light_on: int = 0  # led_enableAll: the light drivers' on/off
 
     def __post_init__(self) -> None:
         if not self.mqtt["client"]:

@@ -162,6 +162,8 @@ class MqttAgent:
     def on_device_event(self, event: str, data: dict) -> None:
         if event == "channel" and self.connected.is_set():
             self.publish_channel(data["channel"])
+        elif event == "led" and self.connected.is_set():
+            self.publish(f"{self.topic}/led_enableAll/get", str(data["on"]))
         elif event == "mqtt":
             timer = threading.Timer(APPLY_DELAY, self.connect)
             timer.daemon = True
