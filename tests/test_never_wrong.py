@@ -160,20 +160,17 @@ def test_a_stray_write_outside_the_image_is_repaired_from_the_backup(tmp_path, m
     assert any("changed outside the image" in e.message and "putting those blocks back" in e.message for e in reporter.kinds("warning"))
 
 
-def test_a_stray_write_without_a_backup_is_an_error_not_exit_0(tmp_path, monkeypatch):
-    fw, _ = firmware_file(tmp_path, "bk7231n")
-    port = f"sim://bk7231n?time_scale=0&image={tmp_path / 'n.bin'}"
-    stray_after(monkeypatch, 30, 0x1EE000)
+@pytest.mark.parametrize(
+    "chip, hit, code, message",
+    [("bk7231n", 0x1EE000, 7, "changed outside the image while writing (0x1E0000-0x1F0000)"),  # no backup to repair from
+     ("bk7231t", 0x3000, 8, "bootloader region changed while writing")],  # UART can never repair it
+)
+def test_a_stray_write_that_cannot_be_repaired_is_an_error_not_exit_0(tmp_path, monkeypatch, chip, hit, code, message):
+    fw, _ = firmware_file(tmp_path, chip)
+    port = f"sim://{chip}?time_scale=0&image={tmp_path / 'chip.bin'}"
+    stray_after(monkeypatch, 20, hit)
     result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
-    assert result.exit_code == 7 and "changed outside the image while writing (0x1E0000-0x1F0000)" in result.output
-
-
-def test_a_stray_write_into_the_t_bootloader_is_named(tmp_path, monkeypatch):
-    fw, _ = firmware_file(tmp_path, "bk7231t")
-    port = f"sim://bk7231t?time_scale=0&image={tmp_path / 't.bin'}"
-    stray_after(monkeypatch, 20, 0x3000)
-    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
-    assert result.exit_code == 8 and "bootloader region changed while writing" in result.output
+    assert result.exit_code == code and message in result.output
 
 
 def test_a_stray_write_onto_a_verified_sector_is_written_again(tmp_path, monkeypatch):
