@@ -118,3 +118,32 @@ def test_backups_work_without_hard_links_and_still_never_replace(tmp_path, monke
         with pytest.raises(FileExistsError):
             backup_module.publish(result.path, target)
         assert target.read_bytes() == b"precious" and result.path.exists()
+
+
+def test_journals_and_conversion_state_are_private(tmp_path, monkeypatch, home):
+    from freebeken.convert.wizard import State
+    from freebeken.flasher.journal import Journal
+
+    journal = Journal(home / "journals" / "x.json", {"done": []})
+    journal.save()
+    state = State.load("BK7231T-C8478C43F310")
+    state.finish("detect", chip="BK7231T")
+    assert private(journal.path) and private(state.path)
+
+
+def test_phases_name_their_operation_and_keep_their_order_without_a_terminal(tmp_path):
+    """Output to a log or pipe: each phase names its operation ("Flash: writing"), and what a step
+    prints comes after its phase line, in the order it happened."""
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    result = CliRunner().invoke(main, ["flash", "-p", url(tmp_path), "--no-backup", str(fw)])
+    assert result.exit_code == 0, result.output
+    lines = [ln.strip() for ln in result.output.splitlines()]
+    order = [next(i for i, ln in enumerate(lines) if ln.startswith(text)) for text in (
+        "> Flash: comparing with the chip", "Flash: comparing with the chip:", "98 sectors to write",
+        "Lifting flash write protection", "> Flash: writing", "Flash: writing: 0.38 MiB", "Flash write protection restored")]  # fmt: skip
+    assert order == sorted(order)
+
+
+def test_the_demo_prints_no_python_reprs():
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0 and "{'" not in result.output and "['" not in result.output
