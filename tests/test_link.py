@@ -219,3 +219,31 @@ def test_a_backup_over_a_line_that_damages_most_replies(tmp_path, monkeypatch):
     with ops.open_chip(url, ListReporter(), baudrate=921600) as io:
         result = ops.backup(io, tmp_path / "b.bin")
         assert result.path.read_bytes() == bytes(io.session.port.line.chip.flash.data)
+
+
+def test_an_erase_that_lost_an_address_byte_never_reaches_the_t_bootloader():
+    """A lost byte shifts the address: 0x00012000 arrives as 0x??000120, and the loader waits for
+    one more byte. Completed by our next frame's 0x01, that is 0x01000120, which passes BK7231T's
+    raw check and wraps into the bootloader. Completed with zeros, it is refused."""
+    from freebeken.flasher.chipio import ChipIO
+    from freebeken.protocol import commands as c
+
+    session, info = connect("sim://bk7231t?time_scale=0", ListReporter())
+    io = ChipIO(session, info)
+    flash = session.port.line.chip.flash
+    bootloader = bytes(flash.data[:0x11000])
+    frame = c.FlashErase(c.ERASE_4K, 0x12000).frame()
+    real_write, dropped = session.port.write, {"done": False}
+
+    def lossy(data):
+        if bytes(data) == frame and not dropped["done"]:
+            dropped["done"] = True
+            position = len(frame) - 4  # the low byte of the address
+            data = bytes(data[:position]) + bytes(data[position + 1 :])
+        return real_write(data)
+
+    session.port.write = lossy
+    io.erase(0x12000, 0x1000)
+    session.port.close()
+    assert dropped["done"] and bytes(flash.data[:0x11000]) == bootloader
+    assert bytes(flash.data[0x12000:0x13000]) == b"\xff" * 0x1000  # and the erase did happen

@@ -183,3 +183,28 @@ def test_a_stray_write_onto_a_verified_sector_is_written_again(tmp_path, monkeyp
     result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
     assert result.exit_code == 0, result.output
     assert path.read_bytes() == expected_after_flash(before, fw)
+
+
+def test_damage_left_by_an_attempt_that_failed_is_caught_by_the_next(tmp_path, monkeypatch):
+    """Attempt 1: a damaged command lands outside the image, then the attempt ends (here Ctrl-C;
+    in the fault campaign a sector that would not verify). Attempt 2 must not take the damaged
+    flash as its "before": the journal kept the first attempt's."""
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    port = f"sim://bk7231n?time_scale=0&image={tmp_path / 'n.bin'}"
+    real = ops.ChipIO.write
+    calls = {"n": 0}
+
+    def write(self, address, data):
+        calls["n"] += 1
+        real(self, address, data)
+        if calls["n"] == 10:
+            self.session.port.line.chip.flash.data[0x1EE000:0x1EF000] = bytes(0x1000)  # stray
+        if calls["n"] == 30:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ops.ChipIO, "write", write)
+    first = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    assert first.exit_code == 130
+    monkeypatch.setattr(ops.ChipIO, "write", real)
+    second = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    assert second.exit_code == 7 and "changed outside the image" in second.output

@@ -4,8 +4,9 @@ addresses wrap at the flash size. Nothing on the line prevents that, so a write 
 proof: the CRC of every 64 KiB block outside the image must be what it was before the write,
 and the image must read back whole (a stray write can also hit a sector verified earlier).
 
-The outside CRCs are taken before writing (the only moment they can be); they are compared
-afterwards when the line showed any trouble, and always for the region no UART write may touch.
+The outside CRCs are taken before the first attempt of a write (the only moment they can be) and
+kept in its journal; they are compared afterwards when the line showed any trouble (an attempt
+that failed counts), and always for the region no UART write may touch.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class Snapshot:
 
     def critical(self) -> list[Span]:
         return [s for s in self.crcs if s[0] < self.protected_below]
+
+    def to_json(self) -> dict[str, int]:
+        return {f"{a}:{n}": crc for (a, n), crc in self.crcs.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, int], io: ChipIO) -> "Snapshot":
+        crcs = {(int(k.split(":")[0]), int(k.split(":")[1])): int(v) for k, v in data.items()}
+        return cls(crcs, 0 if io.chip.bootloader_writable else io.chip.app_start)
 
 
 def snapshot(io: ChipIO, start: int, end: int) -> Snapshot:

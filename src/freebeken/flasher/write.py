@@ -75,6 +75,13 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
         current[address] = io.crc(address, SECTOR)
         events.progress(reporter, (i + 1) * SECTOR, len(todo) * SECTOR)
     plan = make_plan(todo, current, _costs(io), lowest_block=io.lowest_writable)
+    work = any(s.action != "skip" for s in plan.steps) or bool(plan.block_erases)
+    # The outside of the image as it was before the first attempt: kept in the journal, so that
+    # damage an attempt that failed left there is still seen (and repaired) by the next one.
+    shot = guard.Snapshot.from_json(journal.record["outside"], io) if "outside" in journal.record else None
+    if shot is None and work:
+        shot = guard.snapshot(io, image.offset, image.end)
+        journal.record["outside"] = shot.to_json()
     journal.save()  # from here on an interruption is resumable
 
     events.info(
@@ -83,13 +90,13 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
         f"{plan.count('erase') + plan.count('erase+write')} to erase, {len(plan.block_erases)} 64K blocks to erase",
     )
     result = WriteResult(0, 0, len(targets), 0, 0.0, resumed, io.session.baudrate)
-    if any(s.action != "skip" for s in plan.steps) or plan.block_erases:
+    trouble = resumed  # an earlier attempt failed: something went wrong on the line then
+    if work:
         io.prepare_write()
-        shot = guard.snapshot(io, image.offset, image.end)  # before: the only moment these CRCs can be taken
         retries_before = io.session.retries_used
         try:
             _execute(io, plan, targets, journal, result, label)
-            trouble = io.session.retries_used != retries_before or result.rewritten > 0
+            trouble = trouble or io.session.retries_used != retries_before or result.rewritten > 0
             if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
                 _reprove(io, targets, result)
         except KeyboardInterrupt:
@@ -98,6 +105,7 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
                 f"sectors are written and verified (recorded in {journal_path})"
             ) from None
         io.finish_write()
+    if shot is not None:
         guard.check(io, shot, everything=trouble)
     journal.remove()
     result.seconds = time.monotonic() - started

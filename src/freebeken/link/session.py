@@ -175,6 +175,11 @@ class Session:
             reply = self.wait_reply(cmd, limit)
             if reply is None:
                 problem = "no reply"
+                # A byte lost inside the frame leaves the loader waiting for one more: whatever
+                # comes next completes it. Zeros complete it harmlessly - they start no command,
+                # and an address shifted by a lost byte then stays below 0x11000, which BK7231T
+                # refuses - where our next frame's 0x01 would have pointed it into the bootloader.
+                self.write(bytes(len(frame)))
                 if not probe and not isinstance(cmd, c.LinkCheck) and not self.alive() and not self._unstick():
                     raise LinkError(
                         f"The chip stopped answering during {cmd.name}",
