@@ -99,7 +99,7 @@ def test_two_processes_never_share_a_chip(tmp_path):
     import time
 
     image = tmp_path / "chip.bin"
-    slow = f"sim://bk7231n?time_scale=0.05&image={image}"
+    slow = f"sim://bk7231n?time_scale=0.2&image={image}"  # the first backup takes ~3.5 s: time to collide
     tool = str(Path(sys.executable).with_name("freebeken"))  # the installed command, as a second program
     first = subprocess.Popen([tool, "backup", "-p", slow, "-o", str(tmp_path / "a.bin")],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
