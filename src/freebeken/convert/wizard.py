@@ -122,22 +122,22 @@ def _chip_steps(options: Options, person: Person, reporter: Reporter, pending: S
     "continue that plug's conversion", not an error."""
     if not options.port and pending is None:
         raise UsageError("convert needs the serial port", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try it).")
-    try:
-        if not options.port:
-            raise PortError("no port given")
-        # a connected chip decides which plug this is; without one, do not wait long for it
-        with ops.open_chip(options.port, reporter, baudrate=options.baudrate, timeout=4.0 if pending else 15.0) as io:
-            state = State.load(identity(io.info))
-            if not state.done("detect"):
-                state.finish("detect", **io.info.as_dict())
-            events.info(reporter, f"Chip: {io.info.chip.name}, MAC {state.get('detect').get('mac')}")
-            _backup(io, state, options, person, reporter)
-            _analyze(state, reporter)
-            _flash(io, state, options, reporter)
-            return state
-    except (PortError, LinkError):
-        if pending is None:
-            raise
+    if options.port:
+        try:
+            # a connected chip decides which plug this is; without one, do not wait long for it
+            with ops.open_chip(options.port, reporter, baudrate=options.baudrate, timeout=4.0 if pending else 15.0) as io:
+                state = State.load(identity(io.info))
+                if not state.done("detect"):
+                    state.finish("detect", **io.info.as_dict())
+                events.info(reporter, f"Chip: {io.info.chip.name}, MAC {state.get('detect').get('mac')}")
+                _backup(io, state, options, person, reporter)
+                _analyze(state, reporter)
+                _flash(io, state, options, reporter)
+                return state
+        except (PortError, LinkError):
+            if pending is None:
+                raise
+    assert pending is not None  # no port and nothing pending was refused above
     detect = pending.get("detect")
     events.info(
         reporter,

@@ -66,17 +66,23 @@ def default_backup_path(info: ChipInfo, folder: Path | None = None) -> Path:
     return path
 
 
+def read_sidecar(backup: Path) -> dict | None:
+    """The ``.json`` label next to a backup, None when missing or unreadable."""
+    try:
+        meta = json.loads(backup.with_name(backup.name + ".json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def find_backups(info: ChipInfo, folder: Path | None = None) -> list[Path]:
-    """Complete backups of this chip (by its sidecar's identity)."""
+    """Backups labelled as this chip's (by their sidecar's identity); callers that write judge
+    the content too (operations.ensure_backup)."""
     folder = folder or data_dir() / "backups"
     found = []
-    for sidecar in sorted(folder.glob("*.bin.json")) if folder.exists() else []:
-        try:
-            meta = json.loads(sidecar.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        binary = sidecar.with_suffix("")
-        if meta.get("identity") == identity(info) and binary.exists():
+    for binary in sorted(folder.glob("*.bin")) if folder.exists() else []:
+        meta = read_sidecar(binary)
+        if meta is not None and meta.get("identity") == identity(info):
             found.append(binary)
     return found
 

@@ -38,7 +38,6 @@ class Verdict:
     image: bytes  # what may be written: the file, un-rotated if it was an older tool's rotated dump
     chip: str | None = None
     mac: bytes | None = None
-    evidence: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     refusal: str | None = None  # never to be written to this chip
     hint: str = ""
@@ -99,7 +98,7 @@ def judge_image(data: bytes, facts: ChipFacts, sidecar: dict | None = None) -> V
         verdict.hint = "The file is damaged or was pieced together; use another backup."
         return verdict
     (family, why), = families.items()
-    verdict.chip, verdict.evidence = family, why
+    verdict.chip = family
     if family != chip.name:
         verdict.refusal = f"this file is a {family} dump ({', '.join(why)}); this chip is a {chip.name}"
         verdict.hint = f"Write it only to the {family} it came from. For this chip use a backup made of it."

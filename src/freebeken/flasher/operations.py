@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ..errors import SafetyError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
 from ..protocol import beken_crc
-from .backup import BackupResult, backup, find_backups, identity, pending_backup
+from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, judge_image
@@ -176,7 +175,6 @@ def _repair(io: ChipIO, stray: StrayWrite) -> None:
     raise stray
 
 
-
 def chip_facts(io: ChipIO) -> ChipFacts:
     """What the chip holds that identifies it: two CRCs, no transfer."""
     chip = io.chip
@@ -185,27 +183,19 @@ def chip_facts(io: ChipIO) -> ChipFacts:
     return ChipFacts(chip, io.size, io.info.mac, tlv, boot)
 
 
-def _sidecar(path: Path) -> dict | None:
-    try:
-        meta = json.loads(path.with_name(path.name + ".json").read_text())
-    except (OSError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) else None
-
-
 def _backup_of(facts: ChipFacts, path: Path) -> bool:
     """Its label says this chip; does its content agree (MAC, RF sector, T bootloader)?"""
     try:
         data = path.read_bytes()
     except OSError:
         return False
-    verdict = judge_image(data, facts, _sidecar(path))
+    verdict = judge_image(data, facts, read_sidecar(path))
     return verdict.refusal is None and not verdict.other_device
 
 
 def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> bytes:
     """Refuse (SafetyError) a whole-flash image this chip must not get; returns what to write."""
-    verdict = judge_image(data, chip_facts(io), _sidecar(path))
+    verdict = judge_image(data, chip_facts(io), read_sidecar(path))
     verdict.enforce(path.name, other_device)
     for warning in verdict.warnings:
         events.warning(io.reporter, f"{path.name}: {warning}")

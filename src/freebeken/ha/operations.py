@@ -3,7 +3,6 @@ on the broker itself, that Home Assistant will see it."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field

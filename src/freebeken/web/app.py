@@ -28,7 +28,7 @@ from ..flasher.journal import data_dir
 from ..ha.broker import Broker
 from ..ha.operations import setup as ha_setup
 from ..templates import submit
-from ..templates.model import TemplateSyntaxError, from_entry, load
+from ..templates.model import TemplateSyntaxError, load
 from ..tuya.analyze import analyze_bytes
 from .jobs import Job, Jobs
 
