@@ -314,3 +314,16 @@ def test_a_light_gets_its_round_trip_too(broker, plug):
     result = setup(client, Broker.from_url(broker.url()), name="Desk Bulb", timeout=15)
     assert result.problems == [] and result.round_trip.startswith("ok: cmnd/desk_bulb/led_enableAll")
     assert "light.desk_bulb_light" in {e.entity_id for e in result.entities}
+
+
+def test_remove_proves_the_configs_are_gone(broker, plug, monkeypatch):
+    """A broker that ignores the clearing publishes (an ACL, say) must not get a "cleared"."""
+    url = Broker.from_url(broker.url())
+    dev, server, client = plug()
+    setup(client, url, name="acl", timeout=10)
+    real = Session.publish
+    monkeypatch.setattr(Session, "publish", lambda self, topic, payload, retain=False: None)
+    with pytest.raises(BrokerError, match="still holds"):
+        remove("acl", url)
+    monkeypatch.setattr(Session, "publish", real)
+    assert remove("acl", url).cleared

@@ -199,4 +199,12 @@ def remove(target: str, broker: Broker, *, password: str | None = None) -> Remov
             if me.owns(data):
                 session.publish(topic, b"", retain=True)
                 cleared.append(topic)
+    with Session(broker) as session:  # proven, not assumed: a fresh subscriber gets no retained copy
+        session.subscribe(*{t.rsplit("/", 3)[0] + "/+/+/config" for t in cleared} or {"+/+/+/config"})
+        session.settle(0.5, 5)
+        left = sorted(t for t in configs_in(session.messages) if t in cleared)
+    if left:
+        raise BrokerError(f"The broker still holds {len(left)} of the configs freebeken cleared ({', '.join(left[:3])}...)",
+                          hint="The broker user may lack the right to publish there: allow it to write the discovery "
+                          "prefix (e.g. homeassistant/#) in the broker's ACL, then run ha remove again.")  # fmt: skip
     return RemoveResult(cleared, me.client is not None)
