@@ -155,11 +155,23 @@ def test_mqtt_pacing_follows_the_capture(tmp_path, kitchen_plug, monkeypatch):
             per_second[second] = per_second.get(second, 0) + 1
     assert max(per_second.values()) == 3  # the firmware's MQTT_QUEUED_ITEMS_PUBLISHED_AT_ONCE
     dev, server, client = kitchen_plug
+    dev.time_scale = 0.1  # a tick of 100 ms: long enough to tell the simulator's batches apart
+    sent: list[tuple[float, str]] = []
+    publish = server.mqtt.publish
+    monkeypatch.setattr(server.mqtt, "publish", lambda topic, *a, **k: (sent.append((time.monotonic(), topic)), publish(topic, *a, **k)))
     broker = Mosquitto(tmp_path)
     try:
         url = Broker.from_url(broker.url())
         result = setup(client, url, name="Kitchen Plug", timeout=20)
         assert result.problems == [] and len(result.entities) == 7  # the whole set, not the first 3
+        batches: list[list[float]] = []
+        for at, topic in sent:
+            if topic.endswith("/config"):
+                if batches and at - batches[-1][-1] < 0.05:
+                    batches[-1].append(at)
+                else:
+                    batches.append([at])
+        assert max(len(b) for b in batches) == 3 and len(batches) >= 3  # 3 per tick, as the firmware
         published = [t for t, _, _ in server.mqtt.published]
         sim_state = [t.split("/", 1)[1] for t in published if t.split("/", 1)[1] in set(state)]
         assert sim_state[: len(state)] == state  # the same items in the same order
