@@ -28,6 +28,7 @@ class Identity:
     ip: str | None = None  # dev.cu of its configs is http://<ip>/index
     mac: str | None = None
     client: ObkClient | None = None
+    flags: int = 0
 
     @classmethod
     def of(cls, target: str, password: str | None = None) -> "Identity":
@@ -36,7 +37,7 @@ class Identity:
             return cls(target)
         client = ObkClient(target, password)
         info = client.info()
-        return cls(info.mqtt_client, client.long_name() or None, info.ip or None, mac_digits(info.mac), client)
+        return cls(info.mqtt_client, client.long_name() or None, info.ip or None, mac_digits(info.mac), client, info.flags)
 
     def owns(self, data: dict) -> bool:
         """Announced by this device, now or before a rename (same base topic, name or address)."""
@@ -124,8 +125,7 @@ def check(
         state = _state(session, me.cid)
         configs = {t: d for t, d in configs_in(session.messages).items() if me.owns(d)}
     pins = me.client.pins() if me.client else None
-    flags = me.client.info().flags if me.client else 0
-    return _diagnose(me, state, duplicate, configs, prefix, pins, flags) or [
+    return _diagnose(me, state, duplicate, configs, prefix, pins, me.flags) or [
         Diagnosis("ok", f"{me.cid} is online and announces {len(configs)} entities to Home Assistant")
     ]
 
