@@ -63,6 +63,8 @@ def test_flash_errors(tmp_path):
     fw, _ = firmware_file(tmp_path, "bk7231n")
     wrong = run("flash", "-p", "sim://bk7231t?time_scale=0", "--no-backup", str(fw))
     assert wrong.exit_code == 8 and "built for BK7231N" in wrong.output  # it could brick the plug
+    again = run("flash", "-p", "sim://bk7231t?time_scale=0", "-y", str(fw))  # with the backup-first rule on
+    assert again.exit_code == 8 and not (tmp_path / "home" / "backups").exists()  # refused before any backup
     raw = tmp_path / "raw.bin"
     raw.write_bytes(b"\x00" * 0x2000)
     below = run("flash", "-p", "sim://bk7231t?time_scale=0", "--no-backup", "--offset", "0x10000", str(raw))

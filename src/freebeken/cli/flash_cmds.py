@@ -94,9 +94,7 @@ def flash(
     ops.load_firmware(firmware, _int(offset))  # reject a wrong file before touching the chip
     where = {"include_bootloader": include_bootloader, "offset": _int(offset), "other_device": other_device}
     with _open(ctx, port, baud, timeout, no_reset) as io:
-        ops.check_firmware(io, firmware, **where)
-        _offer_backup(ctx, io, no_backup, assume_yes)
-        result = ops.flash_firmware(io, firmware, **where)
+        result = ops.flash_firmware(io, firmware, **where, before_write=lambda: _offer_backup(ctx, io, no_backup, assume_yes))
     _done(
         ctx,
         f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)",

@@ -125,9 +125,14 @@ def flash_firmware(
     include_bootloader: bool = False,
     offset: int | None = None,
     other_device: bool = False,
+    before_write: Callable[[], object] | None = None,
 ) -> WriteResult:
-    """Write an OpenBeken release file (or a raw image at ``offset``) - only what differs."""
+    """Write an OpenBeken release file (or a raw image at ``offset``) - only what differs.
+    ``before_write`` runs once the file is known to fit this chip, before anything is written:
+    where the front ends make the backup of a chip that has none (``ensure_backup``)."""
     image = check_firmware(io, path, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
+    if before_write is not None:
+        before_write()
     io.allow_bootloader = include_bootloader and io.chip.bootloader_writable
     meta = {
         "op": "flash",

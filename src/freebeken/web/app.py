@@ -148,10 +148,11 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
     def flash(request: Request, body: dict) -> Response:
         def work(job: Job) -> dict:
+            backup: list[tuple] = []
             with ops.open_chip(body["port"], job) as io:
-                ops.check_firmware(io, body["firmware"])
-                path, made = ops.ensure_backup(io)
-                return {**ops.flash_firmware(io, body["firmware"]).as_dict(), "backup": str(path) if made else None}
+                result = ops.flash_firmware(io, body["firmware"], before_write=lambda: backup.append(ops.ensure_backup(io)))
+            path, made = backup[0]
+            return {**result.as_dict(), "backup": str(path) if made else None}
 
         return started(jobs.start("flash", work))
 
