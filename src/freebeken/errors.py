@@ -101,6 +101,12 @@ class Interrupted(FreebekenError):
     default_hint = "Continue with: freebeken resume -p PORT (or run the same command again)."
 
 
+class ConfigSectorError(FreebekenError):
+    """An OpenBeken configuration sector that is missing, damaged, or a value that does not fit it."""
+
+    exit_code = 13
+
+
 class DeviceError(FreebekenError):
     """Talking to an OpenBeken device over the network failed."""
 

@@ -1,1 +1,1 @@
-"""OpenBeken releases: find, download and cache the right file for a chip."""
+"""OpenBeken itself: its release files, and the configuration sector it boots from."""

@@ -100,6 +100,17 @@ class Journal:
         self.path.unlink(missing_ok=True)
 
 
+class MemoryJournal(Journal):
+    """A journal that is never stored: for writes whose content must not reach the disk (an
+    OpenBeken configuration holds passwords). An interrupted one is simply run again."""
+
+    def save(self) -> None:
+        pass
+
+    def remove(self) -> None:
+        pass
+
+
 def write_journal_path(identity: str, image_sha: str) -> Path:
     return data_dir() / "journals" / f"{identity}-{image_sha[:16]}.json"
 

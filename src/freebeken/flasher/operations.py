@@ -141,20 +141,23 @@ def flash_firmware(
         "raw_offset": offset,
         "other_device": other_device,
     }
-    return _write(io, image, meta)
+    return write_guarded(io, image, meta)
 
 
-def _write(io: ChipIO, image: FirmwareImage, meta: dict[str, object]) -> WriteResult:
+def write_guarded(io: ChipIO, image: FirmwareImage, meta: dict[str, object], *, journaled: bool = True) -> WriteResult:
     """Write through the journal; once done, older interrupted writes of this chip are obsolete
-    (the chip now holds this image), so their journals go too - `resume` must not replay them."""
+    (the chip now holds this image), so their journals go too - `resume` must not replay them.
+    Not ``journaled``: a small write whose content must not be stored (it is redone instead)."""
     ident = identity(io.info)
+    path = write_journal_path(ident, sha256(image.data)) if journaled else None
     try:
-        result = write_image(io, image, write_journal_path(ident, sha256(image.data)), meta)
+        result = write_image(io, image, path, meta)
     except StrayWrite as stray:
         _repair(io, stray)  # raises when there is nothing to repair from
-        result = write_image(io, image, write_journal_path(ident, sha256(image.data)), meta)
-    for journal in pending_write_journals(ident):
-        journal.remove()
+        result = write_image(io, image, path, meta)
+    if journaled:
+        for journal in pending_write_journals(ident):
+            journal.remove()
     return result
 
 
@@ -225,7 +228,7 @@ def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) 
     io.allow_bootloader = keep == 0
     image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
     meta = {"op": "restore", "file": str(path.resolve()), "other_device": other_device}
-    return _write(io, image, meta)
+    return write_guarded(io, image, meta)
 
 
 def verify_file(

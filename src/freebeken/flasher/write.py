@@ -18,7 +18,7 @@ from ..protocol.crc import BLANK_SECTOR_CRC
 from . import guard
 from .chipio import SECTOR, ChipIO
 from .firmware import FirmwareImage
-from .journal import Journal, sha256
+from .journal import Journal, MemoryJournal, sha256
 from .plan import BLOCK, Costs, Plan, make_plan, sector_spans
 
 WRITE_RETRIES = 10  # a 4 KiB frame crosses a noisy line intact only so often (29 % at 3e-4 errors per byte)
@@ -52,14 +52,16 @@ def sector_targets(io: ChipIO, image: FirmwareImage) -> dict[int, bytes]:
     return targets
 
 
-def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict[str, object]) -> WriteResult:
+def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, meta: dict[str, object]) -> WriteResult:
+    """``journal_path`` None: nothing about this write is stored (see MemoryJournal)."""
     reporter = io.reporter
     started = time.monotonic()
-    image_sha = sha256(image.data)
-    journal = Journal.load(journal_path)
+    image_sha = sha256(image.data) if journal_path else ""
+    journal = Journal.load(journal_path) if journal_path else None
     resumed = journal is not None and journal.record.get("image_sha256") == image_sha
     if not resumed:
-        journal = Journal(journal_path, {**meta, "image_sha256": image_sha, "offset": image.offset, "done": []})
+        kind = Journal if journal_path else MemoryJournal
+        journal = kind(journal_path or Path(), {**meta, "image_sha256": image_sha, "offset": image.offset, "done": []})
     assert journal is not None
     targets = sector_targets(io, image)
     done = journal.done & set(targets)
@@ -100,9 +102,10 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path, meta: dict
             if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
                 _reprove(io, targets, result)
         except KeyboardInterrupt:
+            kept = f"recorded in {journal_path}" if journal_path else "nothing was kept: run the same command again"
             raise Interrupted(
                 f"{str(meta.get('op', 'write')).capitalize()} interrupted: {len(journal.done)} of {len(targets)} "
-                f"sectors are written and verified (recorded in {journal_path})"
+                f"sectors are written and verified ({kept})"
             ) from None
         io.finish_write()
     if shot is not None:

@@ -25,10 +25,15 @@ class Broker:
 
     @classmethod
     def from_url(cls, url: str) -> "Broker":
-        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        hint = "Use mqtt://[user:password@]host[:port], e.g. mqtt://192.168.1.10"
+        try:
+            parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+            port = parts.port or 1883
+        except ValueError as e:  # a port that is no number or out of range
+            raise UsageError(f"Not a broker URL: {url!r} ({e})", hint=hint) from None
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise UsageError(f"Not a broker URL: {url!r}", hint="Use mqtt://[user:password@]host[:port], e.g. mqtt://192.168.1.10")
-        return cls(parts.hostname, parts.port or 1883, unquote(parts.username) if parts.username else None,
+            raise UsageError(f"Not a broker URL: {url!r}", hint=hint)
+        return cls(parts.hostname, port, unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None)  # fmt: skip
 
     def __str__(self) -> str:

@@ -3,7 +3,6 @@ on the broker itself, that Home Assistant will see it."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -13,20 +12,10 @@ from ..errors import DeviceError
 from ..events import NullReporter, Reporter
 from .broker import Broker, Session
 from .check import Identity, duplicate_evidence, mac_digits
+from .names import ha_safe_id, ha_safe_name
 
 QUIET = 15.0  # seconds without a message after asking for discovery before asking again
 from .discovery import ID_OK, Entity, announced, configs_in, covers, expected, parse
-
-
-def ha_safe_id(text: str) -> str:
-    """A client id that is also a clean topic and HA object id: lowercase [a-z0-9_-]."""
-    slug = re.sub(r"[^a-z0-9_-]+", "_", text.lower()).strip("_-")
-    return slug or "obk_device"
-
-
-def ha_safe_name(text: str) -> str:
-    """The long name becomes unique_ids and topics: keep letters, digits, _ - and spaces."""
-    return re.sub(r"[^A-Za-z0-9_ -]+", "_", text).strip() or "OpenBeken"
 
 
 @dataclass

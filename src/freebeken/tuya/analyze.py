@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import ConfigSectorError, UsageError
+from ..firmware import obkconfig
 from ..templates.model import Template
-from ..templates.roles import ROLE_NAMES
 from . import dump as d
 from .kv import read_store
 from .mapping import Mapping, map_upk
@@ -169,7 +169,7 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
         if chip:
             a.layout["rf calibration / MAC"] = f"0x{d.TLV[chip]:X}"
         for chip_name, address in d.NET_SECTOR.items():
-            cfg = d.obk_config(image[address : address + 0x1000])
+            cfg = _obk_config(image[address : address + 0x1000], a)
             if cfg:
                 a.chip = a.chip or chip_name
                 a.firmware["kind"] = "openbeken"
@@ -259,23 +259,30 @@ def _apply_upk(a: Analysis, upk: dict[str, Any]) -> None:
     a.module = a.mapping.module
 
 
-def _apply_obk(a: Analysis, cfg: d.ObkConfig) -> None:
-    pins = {
-        str(pin): f"{ROLE_NAMES[role] if role < len(ROLE_NAMES) else role};{cfg.channels[pin]}"
-        for pin, role in enumerate(cfg.roles)
-        if role
-    }
+def _obk_config(sector: bytes, a: Analysis) -> obkconfig.ObkConfig | None:
+    """The sector's OpenBeken config; a damaged one is still shown, with the firmware's verdict."""
+    if sector[:3] != obkconfig.IDENT:
+        return None
+    try:
+        return obkconfig.parse(sector)
+    except ConfigSectorError as e:
+        a.warnings.append(f"{e} - {e.hint}")
+        cfg = obkconfig.ObkConfig(sector)
+        cfg.variant = "damaged"
+        return cfg
+
+
+def _apply_obk(a: Analysis, cfg: obkconfig.ObkConfig) -> None:
+    shown = cfg.as_dict()
     a.obk = {
         "config_version": cfg.version,
-        "crc_ok": cfg.crc_ok,
-        "short_name": cfg.short_name,
-        "long_name": cfg.long_name,
-        "mqtt": {"host": cfg.mqtt_host, "port": cfg.mqtt_port, "client": cfg.mqtt_client, "user": cfg.mqtt_user},
-        "wifi_ssid": cfg.wifi_ssid,
-        "pins": pins,
-        "flags": cfg.flags,
-        "startup_command": cfg.startup,
+        "crc_ok": cfg.variant != "damaged",
+        "short_name": cfg["short_name"],
+        "long_name": cfg["long_name"],
+        "mqtt": {"host": cfg["mqtt_host"], "port": cfg["mqtt_port"], "client": cfg["mqtt_client"], "user": cfg["mqtt_user"]},
+        "wifi_ssid": cfg["wifi_ssid"],
+        "pins": shown["pins"],
+        "flags": cfg["flags"],
+        "startup_command": cfg["startup"],
     }
-    a.secrets.update({f"openbeken.{k}": v for k, v in cfg.secrets.items() if v})
-    if not cfg.crc_ok:
-        a.warnings.append("the OpenBeken config sector fails its CRC: it may be half-written")
+    a.secrets.update({f"openbeken.{k}": cfg[k] for k in obkconfig.SECRETS if cfg[k]})

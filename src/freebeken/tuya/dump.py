@@ -1,19 +1,19 @@
 """Flash-dump level facts: shape (full, rotated, partial), chip, bootloader, firmware, MAC,
-plaintext config copies and an OpenBeken config sector. Pure."""
+plaintext config copies. Pure. (The OpenBeken config sector is ``firmware.obkconfig``.)"""
 
 from __future__ import annotations
 
-import struct
 import zlib
 from dataclasses import dataclass, field
 
 from ..chips.layout import mac_from_tlv
 from ..chips.profiles import CHIPS, bootloader_by_crc
+from ..firmware.obkconfig import ADDRESS as OBK_CONFIG_AT
 
 FLASH = 0x200000
 ROTATION = 0x11000
 RBL_APP = 0x129F0A
-NET_SECTOR = {"BK7231T": 0x1E1000, "BK7231N": 0x1D1000}
+NET_SECTOR = OBK_CONFIG_AT  # Beken "NET info": fast-connect data on stock, the OpenBeken config after
 TLV = {chip.name: chip.mac_tlv for chip in CHIPS.values()}  # RF calibration / MAC sector
 
 
@@ -111,101 +111,3 @@ def plaintext_configs(data: bytes) -> dict[str, bytes]:
         if text.startswith(b"{") and b"}" in text and any(m in text for m in (b",crc:", b"Jsonver:", b"module:")):
             found[f"plaintext copy at file offset 0x{off:X}"] = text[: text.rindex(b"}") + 1]
     return found
-
-
-# ---- OpenBeken configuration sector (reference tuya-storage §7) ----
-
-
-def tiny_crc8(data: bytes, signed: bool) -> int:
-    crc = 0
-    for byte in data:
-        extract = byte
-        for _ in range(8):
-            total = (crc ^ extract) & 1
-            crc >>= 1
-            if total:
-                crc ^= 0x8C
-            if signed and extract & 0x80:  # arithmetic shift of a negative char keeps the sign bit
-                extract = (extract >> 1) | 0x80
-            else:
-                extract >>= 1
-        crc &= 0xFF
-    return crc
-
-
-@dataclass
-class ObkConfig:
-    version: int
-    crc_ok: bool
-    short_name: str
-    long_name: str
-    mqtt_host: str
-    mqtt_port: int
-    mqtt_client: str
-    mqtt_user: str
-    roles: list[int]
-    channels: list[int]
-    startup: str
-    flags: int
-    wifi_ssid: str
-    secrets: dict[str, str]
-
-
-def _text(sector: bytes, off: int, size: int) -> str:
-    return sector[off : off + size].split(b"\x00")[0].decode("utf-8", "replace")
-
-
-def obk_config(sector: bytes) -> ObkConfig | None:
-    if sector[:3] != b"CFG":
-        return None
-    version = struct.unpack_from("<I", sector, 4)[0]
-    length = 2016 if version <= 3 else 3584
-    body = sector[4:length]
-    crc_ok = sector[3] in (tiny_crc8(body, False), tiny_crc8(body, True))
-    flags = struct.unpack_from("<I", sector, 8)[0] | struct.unpack_from("<I", sector, 0x0C)[0] << 32
-    return ObkConfig(
-        version=version,
-        crc_ok=crc_ok,
-        short_name=_text(sector, 0x2DE, 32),
-        long_name=_text(sector, 0x2FE, 64),
-        mqtt_host=_text(sector, 0x94, 256),
-        mqtt_port=struct.unpack_from("<i", sector, 0x294)[0],
-        mqtt_client=_text(sector, 0x194, 64),
-        mqtt_user=_text(sector, 0x1D4, 64),
-        roles=list(sector[0x33E : 0x33E + 32]),
-        channels=list(sector[0x35E : 0x35E + 32]),
-        startup=_text(sector, 0x5E0, 1568),
-        flags=flags,
-        wifi_ssid=_text(sector, 0x14, 64),
-        secrets={"wifi_pass": _text(sector, 0x54, 64), "mqtt_pass": _text(sector, 0x214, 128)},
-    )
-
-
-def build_obk_config(
-    roles: dict[int, int], channels: dict[int, int], *, short_name: str = "obk", long_name: str = "OpenBeken",
-    mqtt_host: str = "", mqtt_port: int = 1883, mqtt_client: str = "", startup: str = "", flags: int = 1024,
-    wifi_ssid: str = "", wifi_pass: str = "",
-) -> bytes:  # fmt: skip
-    """A CFG sector as OBK writes it (version 5), for tests and the simulator."""
-    s = bytearray(0x1000)
-    s[:3] = b"CFG"
-    struct.pack_into("<IQ", s, 4, 5, flags)
-
-    def put(off: int, size: int, text: str) -> None:
-        raw = text.encode()[: size - 1]
-        s[off : off + len(raw)] = raw
-
-    put(0x14, 64, wifi_ssid)
-    put(0x54, 64, wifi_pass)
-    put(0x94, 256, mqtt_host)
-    put(0x194, 64, mqtt_client or short_name)
-    struct.pack_into("<i", s, 0x294, mqtt_port)
-    put(0x2DE, 32, short_name)
-    put(0x2FE, 64, long_name)
-    for pin, role in roles.items():
-        s[0x33E + pin] = role
-    for pin, ch in channels.items():
-        s[0x35E + pin] = ch
-    put(0x5E0, 1568, startup)
-    s[3] = tiny_crc8(bytes(s[4:3584]), False)
-    return bytes(s)

@@ -1,0 +1,88 @@
+"""OpenBeken's configuration sector over UART: read it, change it, write it and prove it.
+
+Safety: on a chip still running Tuya firmware that sector holds Beken's Wi-Fi fast-connect data,
+so it is written only when it already holds an OpenBeken configuration, or when OpenBeken was
+written (or found byte-identical) in this same session. The write is not journaled: the sector
+holds passwords, and a half-written one only makes the firmware start its access point, so an
+interrupted write is simply done again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import events
+from ..errors import ConfigSectorError, SafetyError, UnsupportedError, VerifyError
+from ..firmware import obkconfig
+from ..firmware.obkconfig import ObkConfig
+from ..firmware.settings import Settings, apply
+from .chipio import ChipIO
+from .firmware import FirmwareImage
+from .operations import write_guarded
+
+
+@dataclass
+class ConfigureResult:
+    address: int
+    changed: list[str]  # field names (never values)
+    written: bool  # False: the chip already held exactly this configuration
+    started_from: str  # "the chip's configuration" or "OpenBeken's defaults"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"address": f"0x{self.address:X}", "changed": self.changed, "written": self.written,
+                "started_from": self.started_from}  # fmt: skip
+
+
+def config_address(io: ChipIO) -> int:
+    try:
+        return obkconfig.ADDRESS[io.chip.name]
+    except KeyError:
+        raise UnsupportedError(f"freebeken does not know where OpenBeken keeps its configuration on {io.chip.name}") from None
+
+
+def read_config(io: ChipIO) -> ObkConfig:
+    """The configuration the firmware will load at its next boot (raises ConfigSectorError)."""
+    address = config_address(io)
+    events.phase(io.reporter, f"Reading the OpenBeken configuration at 0x{address:X}")
+    return obkconfig.parse(io.read(address), f"The chip's configuration sector (0x{address:X})")
+
+
+def configure(io: ChipIO, settings: Settings, *, openbeken_written: bool = False) -> ConfigureResult:
+    """Change the chip's configuration (or, right after flashing OpenBeken, create it) and write
+    it. ``openbeken_written``: this session just wrote or verified an OpenBeken image."""
+    address = config_address(io)
+    events.phase(io.reporter, f"Reading the OpenBeken configuration at 0x{address:X}")
+    current = io.read(address)
+    try:
+        cfg, source = obkconfig.parse(current, f"The chip's configuration sector (0x{address:X})"), "the chip's configuration"
+    except ConfigSectorError as e:
+        if not openbeken_written:
+            raise SafetyError(
+                f"{e}, so freebeken does not write it: this chip may still run its Tuya firmware, which keeps "
+                "Wi-Fi data there",
+                hint="Flash OpenBeken and its configuration in one go: freebeken flash -p PORT FIRMWARE --configure ... "
+                "(a chip that already holds that firmware is checked in seconds, not written again).",
+            ) from None
+        cfg, source = obkconfig.defaults(io.chip.name, io.info.mac or b""), "OpenBeken's defaults"
+    changed = apply(cfg, settings)
+    sector = cfg.to_sector()
+    if sector == current:
+        events.info(io.reporter, "The chip already holds exactly this configuration")
+        return ConfigureResult(address, changed, False, source)
+    write_config(io, cfg)
+    return ConfigureResult(address, changed or ["all (a new configuration)"], True, source)
+
+
+def write_config(io: ChipIO, cfg: ObkConfig) -> None:
+    """Write the sector, then read it back: it must be the bytes written and load as the
+    firmware loads it (ident, version, checksum)."""
+    address = config_address(io)
+    sector = cfg.to_sector()
+    obkconfig.parse(sector)  # never write what the firmware would reject
+    events.phase(io.reporter, f"Configure: writing the OpenBeken configuration at 0x{address:X}")
+    write_guarded(io, FirmwareImage(sector, address, io.chip.name, "raw"), {"op": "configure"}, journaled=False)
+    back = io.read(address)
+    if back != sector:
+        raise VerifyError(f"The configuration sector at 0x{address:X} reads back different from what was written")
+    obkconfig.parse(back, f"The configuration written at 0x{address:X}")
+    events.info(io.reporter, f"OpenBeken configuration written and read back at 0x{address:X}")
