@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from freebeken.chips import BK7231N, BK7231T
 from freebeken.cli.main import main
 from freebeken.errors import UsageError
+from freebeken.firmware import obkconfig
 from freebeken.sim.image import build_stock_image
 from freebeken.tuya import dump as d
 from freebeken.tuya.analyze import analyze_bytes
@@ -171,15 +172,21 @@ def test_damaged_block_is_skipped_with_a_warning():
 
 def test_openbeken_dump_reads_its_config_back():
     img = build_stock_image(BK7231T)
-    sector = d.build_obk_config({7: 1, 1: 6, 8: 3}, {7: 1, 1: 1, 8: 1}, short_name="u3", long_name="Aoycocr U3",
-                                mqtt_host="192.168.1.2", mqtt_client="u3plug", wifi_pass="hunter22")  # fmt: skip
-    img[0x1E1000:0x1E2000] = sector
+    cfg = obkconfig.defaults("BK7231T", bytes(6))
+    cfg.set_pins({7: (1, 1, 0), 1: (6, 1, 0), 8: (3, 1, 0)})
+    for name, value in (("short_name", "u3"), ("long_name", "Aoycocr U3"), ("mqtt_host", "192.168.1.2"),
+                        ("mqtt_client", "u3plug"), ("wifi_pass", "hunter22")):  # fmt: skip
+        cfg[name] = value
+    img[0x1E1000:0x1E2000] = cfg.to_sector()
     result = analyse(img)
     assert result["firmware"]["kind"] == "openbeken"
     assert result["openbeken"]["pins"] == {"1": "LED_n;1", "7": "Rel;1", "8": "Btn;1"}
     assert result["openbeken"]["mqtt"]["client"] == "u3plug" and result["openbeken"]["crc_ok"]
     assert "hunter22" not in json.dumps(result)
     assert analyze_bytes(bytes(img)).as_dict(True)["secrets"]["openbeken.wifi_pass"] == "hunter22"
+    img[0x1E1000 + 0x100] ^= 1  # one flipped bit: the firmware would ignore the config, and we say so
+    damaged = analyse(img)
+    assert not damaged["openbeken"]["crc_ok"] and any("damaged" in w for w in damaged["warnings"])
 
 
 def test_config_json_inputs():

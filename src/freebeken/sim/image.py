@@ -76,12 +76,11 @@ def build_stock_image(
     # application (encrypted code looks random), then its RBL trailer
     noise(chip.app_start, APP_END)
     img[RBL_OFFSET : RBL_OFFSET + 52] = b"RBL\x00" + bytes(8) + b"app".ljust(16, b"\x00") + b"1.0.5".ljust(24, b"\x00")
-    # RF calibration / MAC TLV and the NET sector
+    # RF calibration / MAC TLV; the NET sector after it stays erased, as in all three real dumps
     mac = mac or bytes([0xC8, 0x47, 0x8C]) + rng.randbytes(3)
     tlv = mac_tlv_sector(mac)
     img[chip.mac_tlv : chip.mac_tlv + len(tlv)] = tlv
     noise(chip.mac_tlv + 0x100, chip.mac_tlv + 0x400)
-    noise(chip.mac_tlv + 0x1000, chip.mac_tlv + 0x1200)
     # Tuya KV store with the device configuration, and the plaintext UF copy
     if config is None:
         config = AOYCOCR_U3 if chip is BK7231T else CB2S_METERING_PLUG
