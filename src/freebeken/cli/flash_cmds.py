@@ -11,7 +11,9 @@ from ..flasher import operations as ops
 from ..flasher.backup import check_backup_target
 from ..flasher.chipio import ChipIO
 from ..flasher.journal import atomic_write
+from ..flasher.configure import configure, template_from_backup
 from .chip_cmds import link_options, parse_baud
+from .config_cmds import settings_from, settings_options
 from .base import Context, command_errors
 
 
@@ -75,6 +77,9 @@ def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -
 @click.option("--no-backup", is_flag=True, help="Do not back up a chip that has no backup yet.")
 @click.option("--other-device", is_flag=True, help="Allow a raw image that carries another device's MAC.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask questions.")
+@click.option("--configure", "do_configure", is_flag=True,
+              help="Then write OpenBeken's configuration (implied by --wifi, --broker, ...): the first boot joins your Wi-Fi and broker.")  # fmt: skip
+@settings_options
 @click.pass_obj
 @command_errors
 def flash(
@@ -89,17 +94,31 @@ def flash(
     no_backup: bool,
     other_device: bool,
     assume_yes: bool,
+    do_configure: bool,
+    **config_options,
 ) -> None:
-    """Flash an OpenBeken release file: only sectors that differ are written, all verified."""
-    ops.load_firmware(firmware, _int(offset))  # reject a wrong file before touching the chip
+    """Flash an OpenBeken release file: only sectors that differ are written, all verified.
+    With --configure (or --wifi, --broker ...) its configuration follows, read back and checked."""
+    image = ops.load_firmware(firmware, _int(offset))  # reject a wrong file before touching the chip
+    do_configure = do_configure or any(v not in (None, ()) for v in config_options.values())
+    if do_configure and image.kind == "raw":
+        raise UsageError("--configure goes with an OpenBeken release file, not a raw image",
+                         hint="Flash the release file, or use `freebeken config write` on a chip that runs OpenBeken.")  # fmt: skip
+    settings = settings_from(**config_options) if do_configure else None  # passwords asked before linking
     where = {"include_bootloader": include_bootloader, "offset": _int(offset), "other_device": other_device}
     with _open(ctx, port, baud, timeout, no_reset) as io:
         result = ops.flash_firmware(io, firmware, **where, before_write=lambda: _offer_backup(ctx, io, no_backup, assume_yes))
-    _done(
-        ctx,
-        f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)",
-        result.as_dict(),
-    )
+        record = result.as_dict()
+        message = f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)"
+        if settings is not None:
+            template, source = (None, "") if settings.template else template_from_backup(io)
+            configured = configure(io, settings, openbeken_written=True, template_if_new=template)
+            record["configure"] = {**configured.as_dict(), "pins_from": source if template else None}
+            message += f"; configuration written and read back at 0x{configured.address:X}"
+            if settings.template is None and template is None and configured.started_from != "the chip's configuration":
+                ctx.reporter.close()
+                ctx.console.print(f"[yellow]No pins were written ({source}): find them with `freebeken pins find` once the plug is on your network.[/]")
+    _done(ctx, message, record)
 
 
 @click.command()

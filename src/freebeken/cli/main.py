@@ -14,6 +14,7 @@ from .base import Context
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("template_cmds", "analyze"),
     "backup": ("flash_cmds", "backup"),
+    "config": ("config_cmds", "config"),
     "convert": ("convert_cmds", "convert_cmd"),
     "demo": ("demo_cmds", "demo"),
     "device": ("device_cmds", "device"),

@@ -52,16 +52,29 @@ def serve(
 @click.option("--chip", type=click.Choice(["BK7231T", "BK7231N"], case_sensitive=False), default="BK7231T", show_default=True, help="The chip the device reports.")
 @click.option("--port", default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = any free port).")
 @click.option("--password", default="", help="Require this web password.")
+@click.option("--from-image", "image", type=click.Path(exists=True, dir_okay=False),
+              help="Boot a simulated chip's flash image: names, pins, Wi-Fi, MQTT from its OpenBeken configuration.")  # fmt: skip
+@click.option("--network", "networks", multiple=True, metavar="SSID:PASSWORD",
+              help="With --from-image: a Wi-Fi network in reach (repeatable; default: any configured one is joined).")  # fmt: skip
 @click.pass_obj
 @command_errors
-def sim_device(ctx: Context, board: str, chip: str, port: int, password: str) -> None:
+def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, image: str | None, networks: tuple[str, ...]) -> None:
     """Serve a simulated OpenBeken device on 127.0.0.1 until Ctrl-C."""
     from ..sim.obk.board import board as make_board
     from ..sim.obk.device import ObkDevice
     from ..sim.obk.server import DeviceServer
 
-    dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
-    server = DeviceServer(dev, port=port).start()
-    click.echo(f"device: {server.address}")
+    if image:
+        from ..sim.obk.boot import power_on
+
+        reach = dict(n.split(":", 1) if ":" in n else (n, "") for n in networks) if networks else None
+        server, boot = power_on(image, make_board(board), port=port, networks=reach)
+        dev = boot.device
+        click.echo(f"device: {server.address}")
+        click.echo(f"booted: {boot.mode}: {boot.why}")
+    else:
+        dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
+        server = DeviceServer(dev, port=port).start()
+        click.echo(f"device: {server.address}")
     click.echo(f"board: {dev.board.name}")
     serve_until_stopped(server.stop)

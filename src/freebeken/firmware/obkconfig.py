@@ -37,6 +37,8 @@ ADDRESS = {"BK7231T": 0x1E1000, "BK7231N": 0x1D1000}
 #: Flag bits freebeken relies on (OBK_FLAG_* in new_pins.h).
 FLAG_BROADCAST_ON_CONNECT = 10
 FLAG_HA_DISCOVERY = 27
+WRITE_NEW = ("To write a new one: freebeken flash -p PORT FIRMWARE --configure --wifi ... (a chip that already holds "
+             "that firmware is only checked, in seconds).")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,7 @@ def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
     if sector[:3] != IDENT:
         if sector[:SIZE].count(0xFF) == min(len(sector), SIZE):
             raise ConfigSectorError(f"{where} is erased: no OpenBeken configuration",
-                                    hint="OpenBeken starts its access point with this. Write one with `freebeken config write`.")  # fmt: skip
+                                    hint=f"OpenBeken starts its access point with this. {WRITE_NEW}")  # fmt: skip
         raise ConfigSectorError(f"{where} holds no OpenBeken configuration (it starts with {sector[:4].hex(' ')})",
                                 hint="On a chip still running Tuya firmware this sector holds Wi-Fi fast-connect data.")  # fmt: skip
     version = struct.unpack_from("<i", sector, 4)[0]
@@ -267,7 +269,7 @@ def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
     raise ConfigSectorError(
         f"{where} holds a damaged OpenBeken configuration (version {version}, checksum 0x{stored:02X}, "
         f"its content gives 0x{tiny_crc8(body):02X})",
-        hint="The firmware ignores it and starts its access point. Write a new one with `freebeken config write`.",
+        hint=f"The firmware ignores it and starts its access point. {WRITE_NEW}",
     )
 
 

@@ -9,13 +9,14 @@ interrupted write is simply done again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import events
 from ..errors import ConfigSectorError, SafetyError, UnsupportedError, VerifyError
 from ..firmware import obkconfig
 from ..firmware.obkconfig import ObkConfig
 from ..firmware.settings import Settings, apply
+from ..templates.model import Template
 from .chipio import ChipIO
 from .firmware import FirmwareImage
 from .operations import write_guarded
@@ -47,9 +48,27 @@ def read_config(io: ChipIO) -> ObkConfig:
     return obkconfig.parse(io.read(address), f"The chip's configuration sector (0x{address:X})")
 
 
-def configure(io: ChipIO, settings: Settings, *, openbeken_written: bool = False) -> ConfigureResult:
+def template_from_backup(io: ChipIO) -> tuple[Template | None, str]:
+    """The pins this chip's own backup (checked by content) shows, and where they came from."""
+    from ..tuya.analyze import analyze_bytes
+    from .operations import ensure_backup
+
+    path, _ = ensure_backup(io, consent=lambda: False)  # an existing backup only
+    if path is None:
+        return None, "no backup of this chip"
+    analysis = analyze_bytes(path.read_bytes(), str(path))
+    if analysis.template is None or not analysis.template.pins:
+        return None, f"no pins in the backup {path.name}"
+    return analysis.template, f"the backup {path.name}"
+
+
+def configure(
+    io: ChipIO, settings: Settings, *, openbeken_written: bool = False, template_if_new: Template | None = None
+) -> ConfigureResult:
     """Change the chip's configuration (or, right after flashing OpenBeken, create it) and write
-    it. ``openbeken_written``: this session just wrote or verified an OpenBeken image."""
+    it. ``openbeken_written``: this session just wrote or verified an OpenBeken image.
+    ``template_if_new``: the pins for a new configuration when the settings name none (a
+    configuration already on the chip keeps its own)."""
     address = config_address(io)
     events.phase(io.reporter, f"Reading the OpenBeken configuration at 0x{address:X}")
     current = io.read(address)
@@ -64,6 +83,8 @@ def configure(io: ChipIO, settings: Settings, *, openbeken_written: bool = False
                 "(a chip that already holds that firmware is checked in seconds, not written again).",
             ) from None
         cfg, source = obkconfig.defaults(io.chip.name, io.info.mac or b""), "OpenBeken's defaults"
+        if settings.template is None and template_if_new is not None:
+            settings = replace(settings, template=template_if_new)
     changed = apply(cfg, settings)
     sector = cfg.to_sector()
     if sector == current:

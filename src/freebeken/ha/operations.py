@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from .. import events
-from ..device.client import ObkClient, Pins
+from ..device.client import DeviceInfo, ObkClient, Pins
 from ..errors import DeviceError
 from ..events import NullReporter, Reporter
 from .broker import Broker, Session
@@ -86,39 +86,63 @@ def setup(
             problem = ("the device did not reconnect with its new MQTT settings (the 'online' on the broker is left from "
                        "an earlier connection)" if stale else "the device did not come online on the broker")  # fmt: skip
             return SetupResult(cid, long_name, False, [], "not tried", [problem])
-        events.phase(reporter, "Publishing Home Assistant discovery")
-        me = Identity(cid, long_name, info.ip or None, mac_digits(info.mac))
-        want = expected(pins, info.flags)
-        everything = announced(pins, info.flags)
-        deadline = time.monotonic() + timeout
-        entities: list[Entity] = []
-        asked, seen, news_at, onlines = False, 0, time.monotonic(), _live_onlines(session, cid)
-        while time.monotonic() < deadline:
-            # The firmware queues discovery behind its full-state publish (about 11 s after a
-            # connect), 3 configs a second: asking again meanwhile only queues everything twice.
-            # Ask again when it reconnected (a new live "online") or went quiet for long.
-            now = time.monotonic()
-            if len(session.messages) != seen:
-                seen, news_at = len(session.messages), now
-            if not asked or _live_onlines(session, cid) > onlines or now - news_at > QUIET:
-                client.transport.request("GET", f"/ha_discovery?prefix={prefix}")
-                asked, news_at, onlines = True, now, _live_onlines(session, cid)
-            session.settle(0.3, 2)
-            entities = _device_entities(session, me, prefix)
-            if covers(entities, everything):
-                break
-        problems = [f"{e.entity_id}: {p}" for e in entities for p in e.problems]
-        if not want:
-            problems.append("the template gives Home Assistant nothing to switch or show (no relay, light, binary "
-                            "input or energy sensor; buttons and LEDs create no entity): add those pins to the template")  # fmt: skip
-        elif not covers(entities, want):
-            problems.append(f"expected {', '.join(want)}; got {len(entities)} entities")
-        round_trip = _round_trip(client, session, cid, pins, reporter, info.flags)
-        if round_trip.startswith("failed"):
-            problems.append(round_trip)
-        duplicate = duplicate_evidence(session, me)
-        if duplicate:  # explains the failures above: say it first
-            problems.insert(0, duplicate + "; give this device another --name")
+        return _announced_and_working(client, session, cid, long_name, info, pins, prefix, timeout, reporter)
+
+
+def verify(
+    client: ObkClient, broker: Broker, *, prefix: str = "homeassistant", timeout: float = 30.0,
+    reporter: Reporter | None = None,
+) -> SetupResult:  # fmt: skip
+    """``ha setup``'s proof without changing anything: for a device whose MQTT settings were
+    written into its configuration before its first boot. Online, discovery valid, a command
+    round trip - under the client id and long name the device itself reports."""
+    reporter = reporter or NullReporter()
+    info = client.info()
+    pins = client.pins()
+    cid, long_name = info.mqtt_client, client.long_name()
+    with Session(broker) as session:
+        session.subscribe(f"{cid}/#", f"{prefix}/+/+/config")
+        events.phase(reporter, f"Checking that {cid} is online on the broker")
+        if session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", timeout) is None:
+            return SetupResult(cid, long_name, False, [], "not tried", [f"{cid} is not online on {broker}"])
+        return _announced_and_working(client, session, cid, long_name, info, pins, prefix, timeout, reporter)
+
+
+def _announced_and_working(client: ObkClient, session: Session, cid: str, long_name: str, info: DeviceInfo, pins: Pins,
+                           prefix: str, timeout: float, reporter: Reporter) -> SetupResult:  # fmt: skip
+    events.phase(reporter, "Publishing Home Assistant discovery")
+    me = Identity(cid, long_name, info.ip or None, mac_digits(info.mac))
+    want = expected(pins, info.flags)
+    everything = announced(pins, info.flags)
+    deadline = time.monotonic() + timeout
+    entities: list[Entity] = []
+    asked, seen, news_at, onlines = False, 0, time.monotonic(), _live_onlines(session, cid)
+    while time.monotonic() < deadline:
+        # The firmware queues discovery behind its full-state publish (about 11 s after a
+        # connect), 3 configs a second: asking again meanwhile only queues everything twice.
+        # Ask again when it reconnected (a new live "online") or went quiet for long.
+        now = time.monotonic()
+        if len(session.messages) != seen:
+            seen, news_at = len(session.messages), now
+        if not asked or _live_onlines(session, cid) > onlines or now - news_at > QUIET:
+            client.transport.request("GET", f"/ha_discovery?prefix={prefix}")
+            asked, news_at, onlines = True, now, _live_onlines(session, cid)
+        session.settle(0.3, 2)
+        entities = _device_entities(session, me, prefix)
+        if covers(entities, everything):
+            break
+    problems = [f"{e.entity_id}: {p}" for e in entities for p in e.problems]
+    if not want:
+        problems.append("the template gives Home Assistant nothing to switch or show (no relay, light, binary "
+                        "input or energy sensor; buttons and LEDs create no entity): add those pins to the template")  # fmt: skip
+    elif not covers(entities, want):
+        problems.append(f"expected {', '.join(want)}; got {len(entities)} entities")
+    round_trip = _round_trip(client, session, cid, pins, reporter, info.flags)
+    if round_trip.startswith("failed"):
+        problems.append(round_trip)
+    duplicate = duplicate_evidence(session, me)
+    if duplicate:  # explains the failures above: say it first
+        problems.insert(0, duplicate + "; give this device another --name")
     return SetupResult(cid, long_name, True, sorted(entities, key=lambda e: e.entity_id), round_trip, problems)
 
 

@@ -1,0 +1,253 @@
+"""``freebeken config read|write|edit``, and the options every command that writes an OpenBeken
+configuration shares (``flash --configure``, ``convert``, ``config write``).
+
+Passwords are never required on the command line: a missing one is asked for (hidden), or taken
+from FREEBEKEN_WIFI_PASSWORD / FREEBEKEN_MQTT_PASSWORD for scripts. They are never printed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from ..errors import ConfigSectorError, UsageError
+from ..firmware import obkconfig
+from ..firmware.obkconfig import ObkConfig
+from ..firmware.settings import Settings, apply, template_pins
+from ..flasher.configure import configure, read_config, write_config
+from ..ha.broker import Broker
+from ..templates.model import from_entry
+from ..tuya import dump
+from .base import Context, command_errors
+from .chip_cmds import link_options, parse_baud
+
+FLAG_NAMES = {10: "publish state on connect", 27: "Home Assistant discovery", 37: "Wi-Fi fast connect"}
+
+
+def settings_options(func):
+    """The inputs of a configuration; collected by ``settings_from``."""
+    opts = [
+        click.option("--wifi", "wifi_ssid", metavar="SSID", help="Your home Wi-Fi name: the plug joins it at its first boot."),
+        click.option("--wifi-password", help="Its password (asked for when missing; '' for an open network)."),
+        click.option("--broker", help="mqtt://[user[:password]@]host[:port]: the plug connects and announces itself to Home Assistant."),
+        click.option("--name", help="Device name for Home Assistant (also the MQTT client id, made safe)."),
+        click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False),
+                     help="Pins from a template file, a devices.json entry or a backup (default: from this chip's backup)."),  # fmt: skip
+        click.option("--startup", help="OpenBeken startup command (replaces the template's)."),
+        click.option("--flag", "flag_values", multiple=True, metavar="N=on|off", help="Set an OpenBeken flag, e.g. --flag 27=on. Repeatable."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def _secret(given: str | None, env: str, question: str) -> str:
+    if given is not None:
+        return given
+    if env in os.environ:
+        return os.environ[env]
+    if not click.get_text_stream("stdin").isatty():
+        raise UsageError(f"{question} is needed", hint=f"Run in a terminal to type it (hidden), or set {env}.")
+    return click.prompt(question, hide_input=True, default="", show_default=False)
+
+
+def _flags(values: tuple[str, ...]) -> dict[int, bool]:
+    out = {}
+    for text in values:
+        bit, _, state = text.partition("=")
+        if not bit.strip().isdigit() or state.strip().lower() not in ("on", "off", "1", "0"):
+            raise UsageError(f"--flag {text!r} is not N=on or N=off", hint="For example --flag 27=on.")
+        out[int(bit)] = state.strip().lower() in ("on", "1")
+    return out
+
+
+def settings_from(wifi_ssid: str | None, wifi_password: str | None, broker: str | None, name: str | None,
+                  template_file: str | None, startup: str | None, flag_values: tuple[str, ...]) -> Settings:  # fmt: skip
+    """The settings, checked against a default config before any chip is touched."""
+    from .template_cmds import _load_one
+
+    target = Broker.from_url(broker) if broker else None
+    if target is not None and target.user and target.password is None:
+        target = Broker(target.host, target.port, target.user,
+                        _secret(None, "FREEBEKEN_MQTT_PASSWORD", f"Password of MQTT user {target.user!r}"))  # fmt: skip
+    if wifi_ssid is not None:
+        wifi_password = _secret(wifi_password, "FREEBEKEN_WIFI_PASSWORD", f"Password of Wi-Fi {wifi_ssid!r} (Enter: open network)")
+    s = Settings(wifi_ssid=wifi_ssid, wifi_password=wifi_password, broker=target, name=name, startup=startup,
+                 template=_load_one(template_file) if template_file else None, flags=_flags(flag_values))  # fmt: skip
+    apply(obkconfig.defaults("BK7231T", bytes(6)), s)  # every check, on nothing that matters
+    return s
+
+
+# ---- showing a config ----
+
+
+def show(ctx: Context, cfg: ObkConfig, where: str, show_secrets: bool) -> None:
+    data = cfg.as_dict(show_secrets)
+    if ctx.json:
+        ctx.result({"ok": True, "where": where, "checksum": cfg.variant, **data})
+        return
+    c = ctx.console
+    built = "a plug" if cfg.variant == "arm" else "a simulator build (x86 checksum)"
+    c.print(f"[bold]OpenBeken configuration[/] {escape(where)} (version {cfg.version}, checksum right for {built})")
+
+    def secret(name: str) -> str:
+        value = data[name]
+        return "none" if not value else (repr(value) if show_secrets else "set (hidden)")
+
+    rows = [
+        ("Name", f"{data['long_name']!r} (short name {data['short_name']!r})"),
+        ("Wi-Fi", f"{data['wifi_ssid']!r}, password {secret('wifi_pass')}" if data["wifi_ssid"] else "none: it opens an access point"),
+        ("MQTT", f"{data['mqtt_host']}:{data['mqtt_port']}, client {data['mqtt_client']!r}, user {data['mqtt_user']!r}, "
+                 f"password {secret('mqtt_pass')}" if data["mqtt_host"] else "no broker"),  # fmt: skip
+        ("Pins", "  ".join(f"P{p} {r}" for p, r in sorted(data["pins"].items(), key=lambda i: int(i[0]))) or "none"),
+        ("Flags", ", ".join(f"{b}" + (f" ({FLAG_NAMES[b]})" if b in FLAG_NAMES else "") for b in data["flags_on"]) or "none"),
+        ("Startup", repr(data["startup"]) if data["startup"] else "none"),
+        ("Web password", secret("web_password")),
+    ]
+    for label, value in rows:
+        c.print(f"  [bold]{label:13}[/] {escape(value)}")
+    for problem in cfg.problems():
+        c.print(f"  [yellow]problem:[/] {escape(problem)}")
+
+
+def from_file(path: str) -> tuple[ObkConfig, str]:
+    """A 4 KiB sector file, or a whole-flash dump (its layout says which chip)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise UsageError(f"Cannot read {path}: {e.strerror}") from None
+    if len(data) == obkconfig.SECTOR:
+        return obkconfig.parse(data, path), path
+    if len(data) != dump.FLASH:
+        raise UsageError(f"{path} is {len(data)} bytes: neither a 4 KiB configuration sector nor a 2 MiB flash dump")
+    image = dump.normalise(data).image
+    chip = dump.chip_by_layout(image)
+    if chip not in obkconfig.ADDRESS:
+        raise ConfigSectorError(f"{path} has no BK7231T/N RF calibration sector: cannot tell where its configuration is")
+    at = obkconfig.ADDRESS[chip]
+    where = f"{path} at 0x{at:X} ({chip})"
+    return obkconfig.parse(image[at : at + obkconfig.SECTOR], where), where
+
+
+@click.group("config")
+def config() -> None:
+    """Read and change the OpenBeken configuration of a converted chip over UART (or in a dump)."""
+
+
+@config.command("read")
+@click.option("-p", "--port", help="Serial port or simulator URL of the chip.")
+@click.option("-b", "--baud", default="auto", show_default=True, help="Baud rate: auto or a number.")
+@click.option("-t", "--timeout", default=15.0, show_default=True, help="Seconds to keep trying to link.")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--show-secrets", is_flag=True, help="Show the Wi-Fi, MQTT and web passwords.")
+@click.pass_obj
+@command_errors
+def read_cmd(ctx: Context, port: str | None, baud: str, timeout: float, file: str | None, show_secrets: bool) -> None:
+    """Show the configuration the firmware loads at boot: from the chip (-p PORT) or a dump FILE."""
+    from ..flasher import operations as ops
+
+    if bool(port) == bool(file):
+        raise UsageError("Give either -p PORT or a dump FILE", hint="freebeken config read -p /dev/ttyUSB0, or freebeken config read backup.bin")
+    if file:
+        cfg, where = from_file(file)
+    else:
+        with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout) as io:
+            cfg, where = read_config(io), f"on the chip at 0x{obkconfig.ADDRESS[io.chip.name]:X}"
+        ctx.reporter.close()
+    show(ctx, cfg, where, show_secrets)
+
+
+@config.command("write")
+@link_options
+@settings_options
+@click.pass_obj
+@command_errors
+def write_cmd(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, **options) -> None:
+    """Change fields of the chip's OpenBeken configuration; the rest stays as it is."""
+    from ..flasher import operations as ops
+
+    settings = settings_from(**options)
+    with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset) as io:
+        result = configure(io, settings)
+    ctx.reporter.close()
+    if ctx.json:
+        ctx.result({"ok": True, **result.as_dict()})
+    elif result.written:
+        ctx.console.print(f"[bold green]done:[/] configuration written and read back ({', '.join(result.changed)})")
+    else:
+        ctx.console.print("[bold green]done:[/] nothing to change")
+
+
+EDITABLE = ("wifi_ssid", "wifi_pass", "wifi_ssid2", "wifi_pass2", "mqtt_host", "mqtt_port", "mqtt_client", "mqtt_user",
+            "mqtt_pass", "mqtt_group", "short_name", "long_name", "startup", "web_password", "flags", "pins")  # fmt: skip
+UNCHANGED = "(unchanged)"
+
+
+def edit_document(cfg: ObkConfig, show_secrets: bool) -> str:
+    data = cfg.as_dict(show_secrets=True)
+    doc = {k: (UNCHANGED if k in obkconfig.SECRETS and data[k] and not show_secrets else data[k]) for k in EDITABLE}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def apply_edit(cfg: ObkConfig, text: str) -> list[str]:
+    """Put an edited document back; returns what changed. Nothing is changed on an error."""
+    from ..templates.model import parse_json
+
+    doc = parse_json(text, "the edited configuration")
+    if not isinstance(doc, dict):
+        raise UsageError("The edited configuration must stay a JSON object {...}")
+    unknown = sorted(set(doc) - set(EDITABLE))
+    if unknown:
+        raise UsageError(f"Unknown fields: {', '.join(unknown)}", hint=f"Editable fields: {', '.join(EDITABLE)}.")
+    trial = ObkConfig(cfg.raw, cfg.variant)
+    before = cfg.as_dict(show_secrets=True)
+    for key, value in doc.items():
+        if value == UNCHANGED and key in obkconfig.SECRETS:
+            continue
+        if key == "pins":
+            template, problems = from_entry({"pins": value})
+            errors = [str(p) for p in problems if p.severity == "error"]
+            if errors:
+                raise UsageError("; ".join(errors))
+            trial.set_pins(template_pins(template))
+        elif key == "flags" and not isinstance(value, int):
+            raise UsageError(f"flags must be a number, not {value!r}")
+        else:
+            trial[key] = value
+    if trial.problems():
+        raise UsageError("The edited configuration would not load: " + "; ".join(trial.problems()))
+    cfg.raw[:] = trial.raw
+    after = cfg.as_dict(show_secrets=True)
+    return [k for k in EDITABLE if before.get(k) != after.get(k)]
+
+
+@config.command("edit")
+@link_options
+@click.option("--show-secrets", is_flag=True, help="Put the passwords into the editor too (default: '(unchanged)').")
+@click.option("-y", "--yes", "assume_yes", is_flag=True, help="Write without asking.")
+@click.pass_obj
+@command_errors
+def edit_cmd(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, show_secrets: bool, assume_yes: bool) -> None:
+    """Edit the chip's OpenBeken configuration in your editor ($EDITOR), then write it back."""
+    from ..flasher import operations as ops
+
+    with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset) as io:
+        cfg = read_config(io)
+        ctx.reporter.close()
+        text = click.edit(edit_document(cfg, show_secrets), extension=".json", require_save=True)
+        if text is None:
+            ctx.console.print("Not saved: nothing changed.")
+            return
+        changed = apply_edit(cfg, text)
+        if not changed:
+            ctx.console.print("Nothing changed.")
+            return
+        if not assume_yes and not click.confirm(f"Write these changes: {', '.join(changed)}?", default=True):
+            ctx.console.print("Not written.")
+            return
+        write_config(io, cfg)
+    ctx.reporter.close()
+    ctx.console.print(f"[bold green]done:[/] configuration written and read back ({', '.join(changed)})")
