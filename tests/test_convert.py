@@ -116,7 +116,7 @@ def test_convert_end_to_end_with_an_interrupted_flash(tmp_path, releases):
     try:
         options = Options(
             port=f"sim://bk7231t?time_scale=0&image={image}&power_cut_after=300",
-            wifi_ssid="HomeWiFi", wifi_password="secret", ap_address=plug.address, device=plug.address,
+            wifi_ssid="HomeWiFi", wifi_password="secret-pass", ap_address=plug.address, device=plug.address, configure=False,
             broker=broker.url(), name="Aoycocr U3",
         )  # fmt: skip
         with pytest.raises(LinkError):  # the power goes away in the middle of flashing
@@ -133,7 +133,7 @@ def test_convert_end_to_end_with_an_interrupted_flash(tmp_path, releases):
         assert image.read_bytes()[0x11000 : 0x11000 + len(APP)] == APP
         assert result["template"] == {"1": "LED_n;1", "7": "Rel;1", "8": "Btn;1"}
         assert result["entities"] and "switch.aoycocr_u3_1" in result["entities"]
-        assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret"}
+        assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret-pass"}
         assert result["backup"] and result["restore"].startswith("freebeken restore -p PORT ")
         assert any("access point" in s for s in person.said)
         again = convert(options, ScriptedPerson())  # nothing left to do
@@ -156,7 +156,7 @@ def test_convert_cli(tmp_path, releases):
     try:
         result = CliRunner().invoke(main, [
             "--json", "convert", "-p", f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
-            "--wifi-ssid", "HomeWiFi", "--wifi-password", "pw", "--ap-address", plug.address,
+            "--wifi-ssid", "HomeWiFi", "--wifi-password", "password1", "--ap-address", plug.address,
             "--network", "127.0.0.0/30", "--http-port", plug.address.rsplit(":", 1)[1],
         ])  # fmt: skip
         assert result.exit_code == 0, result.output
@@ -173,7 +173,7 @@ def test_convert_asks_for_the_address_when_the_mac_is_not_found(tmp_path, releas
     ap = DeviceServer(ObkDevice(board("u3"), mac="0000000000aa")).start()
     home = DeviceServer(ObkDevice(board("u3"), mac="c8478c000002"), host="127.0.0.2").start()
     try:
-        options = Options(port=f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", wifi_ssid="HomeWiFi", wifi_password="pw",
+        options = Options(port=f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", wifi_ssid="HomeWiFi", wifi_password="password1",
                           ap_address=ap.address, network="127.0.0.0/30", http_port=int(home.address.rsplit(":", 1)[1]), find_wait=0)  # fmt: skip
         person = ScriptedPerson(accept_defaults=True)
         convert(options, person)
@@ -191,11 +191,11 @@ def test_convert_continues_after_the_plug_left_its_access_point(tmp_path, releas
     go back to the access point, which no longer exists."""
     ap = DeviceServer(ObkDevice(board("u3"))).start()
     chip = f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}"
-    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="pw", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
+    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="password1", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
     try:
         with pytest.raises(DeviceUnreachable):
             convert(options, ScriptedPerson())
-        assert ap.device.wifi == {"ssid": "HomeWiFi", "pass": "pw"}
+        assert ap.device.wifi == {"ssid": "HomeWiFi", "pass": "password1"}
     finally:
         ap.stop()  # the plug restarted into station mode: its access point is gone
     home = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
@@ -215,7 +215,7 @@ def test_convert_continues_without_the_adapter_once_the_chip_steps_are_done(tmp_
     the chip (before, it linked first and failed with exit 4)."""
     ap = DeviceServer(ObkDevice(board("u3"))).start()
     chip = f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}"
-    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="pw", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
+    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="password1", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
     try:
         with pytest.raises(DeviceUnreachable):
             convert(options, ScriptedPerson())  # flashed, Wi-Fi sent, then the plug was not reachable

@@ -294,10 +294,10 @@ def test_cli_device_commands(sim, tmp_path):
     bad = run("device", "cmd", host, "SetPinRole", "7", "Relay")
     assert bad.exit_code == DeviceError.exit_code and "short names" in bad.output
     assert run("device", "info", "127.0.0.1:1").exit_code == DeviceError.exit_code
-    joined = run("device", "wifi", host, "--ssid", "Home", "--wifi-password", "pw")
+    joined = run("device", "wifi", host, "--ssid", "Home", "--wifi-password", "password1")
     assert joined.exit_code == 0 and "device find --mac C8:47:8C:43:F3:10" in joined.output
-    assert dev.wifi == {"ssid": "Home", "pass": "pw"}
-    away = run("device", "wifi", "127.0.0.1:1", "--ssid", "Home", "--wifi-password", "pw")
+    assert dev.wifi == {"ssid": "Home", "pass": "password1"}
+    away = run("device", "wifi", "127.0.0.1:1", "--ssid", "Home", "--wifi-password", "password1")
     assert away.exit_code == DeviceError.exit_code and "Join the plug's Wi-Fi" in away.output
 
 

@@ -139,10 +139,10 @@ def test_full_journey_in_the_browser(browser, tmp_path):
             # the plug's access point gets the home Wi-Fi; then it is found on the network by its MAC
             page.fill("[data-testid=ap]", plug.address)
             page.fill("[data-testid=ssid]", "HomeWiFi")
-            page.fill("[data-testid=wifi-password]", "secret")
+            page.fill("[data-testid=wifi-password]", "secret-pass")
             page.click("[data-testid=wifi]")
             page.wait_for_selector("#wifi-result.ok")
-            assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret"}
+            assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret-pass"}
             assert "MAC C8:47:8C:43:F3:10" in page.inner_text("#wifi-result")
             page.fill("[data-testid=network]", "127.0.0.0/30")
             page.click("[data-testid=find]")

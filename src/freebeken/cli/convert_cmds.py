@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
-from ..convert.wizard import STEPS, Options, convert
+from ..convert.wizard import Options, convert
 from ..device.client import AP_ADDRESS
 from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import list_releases
 from .chip_cmds import PORT_HELP, baud_option, parse_baud
 from .device_cmds import TerminalAsker
 from .base import Context, command_errors
+from .config_cmds import settings_from
 
 
 class TerminalPerson:
@@ -29,6 +30,9 @@ class TerminalPerson:
     def ask(self, question: str, default: str = "") -> str:
         return click.prompt(question, default=default or None)
 
+    def ask_secret(self, question: str) -> str:
+        return click.prompt(question, hide_input=True, default="", show_default=False)
+
 
 @click.command("convert")
 @click.option("-p", "--port", help=PORT_HELP + " Not needed to continue once the plug was flashed.")
@@ -43,26 +47,40 @@ class TerminalPerson:
 @click.option("--http-port", default=80, show_default=True, help="The plug's web port when looking for it.")
 @click.option("--broker", help="mqtt://[user:password@]host[:port] to set up Home Assistant.")
 @click.option("--name", help="Device name for Home Assistant.")
+@click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False), help="Pins from a template file or devices.json entry (default: from the backup).")
+@click.option("--configure/--no-configure", "configure", default=None,
+              help="Write Wi-Fi, broker and pins while flashing, so the plug's first boot needs no access point (default: when --wifi-ssid and --broker are given).")  # fmt: skip
+@click.option("--first-boot-wait", default=180.0, show_default=True, help="Seconds to wait for the configured plug on the broker.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not wait for Enter between steps.")
 @click.pass_obj
 @command_errors
 def convert_cmd(
     ctx: Context, port: str, baud: str, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
     wifi_password: str | None, ap_address: str, device: str | None, network: str | None, http_port: int,
-    broker: str | None, name: str | None, assume_yes: bool,
+    broker: str | None, name: str | None, template_file: str | None, configure: bool | None, first_boot_wait: float,
+    assume_yes: bool,
 ) -> None:  # fmt: skip
-    """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop."""
+    """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop.
+
+    With --wifi-ssid and --broker, the Wi-Fi, broker, name and pins are written while flashing: the
+    plug's first boot joins your Wi-Fi and appears in Home Assistant, with no access-point step."""
+    settings = None
+    if configure or (configure is None and wifi_ssid and broker):  # passwords asked now, not after the backup
+        settings = settings_from(wifi_ssid, wifi_password, broker, name, template_file, None, ())
     options = Options(port=port, baudrate=parse_baud(baud), firmware=firmware, skip_backup=skip_backup, wifi_ssid=wifi_ssid,
-                      wifi_password=wifi_password, ap_address=ap_address, device=device, network=network,
-                      http_port=http_port, broker=broker, name=name, pin_finder_asker=TerminalAsker())  # fmt: skip
+                      wifi_password=settings.wifi_password if settings else wifi_password, ap_address=ap_address,
+                      device=device, network=network, http_port=http_port,
+                      broker=settings.broker if settings and settings.broker else broker, name=name,
+                      pin_finder_asker=TerminalAsker(), configure=configure,
+                      template=settings.template if settings else None, first_boot_wait=first_boot_wait)  # fmt: skip
     result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
     ctx.reporter.close()
     if ctx.json:
         ctx.result({"ok": True, **result})
         return
-    ctx.console.print("\n[bold]Conversion report[/]")
-    for step in STEPS:
-        ctx.console.print(f"  {'[green]done[/]' if result['steps'][step] else '[dim]skipped[/]'}  {step.replace('_', ' ')}")
+    ctx.console.print(f"\n[bold]Conversion report[/] ({result['path']})")
+    for step, done in result["steps"].items():
+        ctx.console.print(f"  {'[green]done[/]' if done else '[dim]skipped[/]'}  {step.replace('_', ' ')}")
     ctx.console.print(f"  backup:     {escape(str(result['backup']))}")
     ctx.console.print(f"  to restore: {escape(result['restore'])}")
     if result["template"]:

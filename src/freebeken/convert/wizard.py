@@ -28,10 +28,12 @@ from ..flasher.journal import Journal, data_dir
 from ..ha.broker import Broker
 from ..locks import hold
 from ..ha.operations import setup as ha_setup
-from ..templates.model import from_entry
+from ..ha.operations import verify as ha_verify
+from ..templates.model import Template, from_entry
+from .first_boot import broker_of, configure_step, first_boot_step, wants_configure
 from ..tuya.analyze import analyze_bytes
 
-STEPS = ("detect", "backup", "analyze", "flash", "wifi", "template", "home_assistant")
+STEPS = ("detect", "backup", "analyze", "flash", "configure", "first_boot", "wifi", "template", "home_assistant")
 
 
 class Person(Protocol):
@@ -40,6 +42,7 @@ class Person(Protocol):
     def confirm(self, question: str) -> bool: ...
     def pause(self, instruction: str) -> None: ...
     def ask(self, question: str, default: str = "") -> str: ...
+    # optional: ask_secret(question) -> str, for passwords (not echoed)
 
 
 @dataclass
@@ -56,9 +59,12 @@ class Options:
     http_port: int = 80  # the devices' web port when searching (tests use another)
     find_wait: float = 60.0  # seconds to keep searching while the plug restarts
     device_password: str | None = None
-    broker: str | None = None
+    broker: "str | Broker | None" = None
     name: str | None = None
     pin_finder_asker: Any = None  # an Asker for the pin finder when the backup has no pins
+    configure: bool | None = None  # write the configuration while flashing; None = when Wi-Fi and broker are given
+    template: Template | None = None  # pins to configure (default: from the backup)
+    first_boot_wait: float = 180.0  # seconds to wait for the configured plug on the broker
 
 
 class State:
@@ -109,7 +115,10 @@ def convert(options: Options, person: Person, reporter: Reporter | None = None) 
     pending = State.pending_after_flash()
     state = _chip_steps(options, person, reporter, pending)
     with hold(state.path, "this plug's conversion (another convert or web page is running it)"):
-        _wifi(state, options, person, reporter)
+        if state.done("configure"):
+            first_boot_step(state, options, person, reporter)
+        else:
+            _wifi(state, options, person, reporter)
         _template(state, options, person, reporter)
         _home_assistant(state, options, reporter)
         state.remember("complete", True)
@@ -133,12 +142,17 @@ def _chip_steps(options: Options, person: Person, reporter: Reporter, pending: S
                 _backup(io, state, options, person, reporter)
                 _analyze(state, reporter)
                 _flash(io, state, options, reporter)
+                if wants_configure(options) and not state.done("wifi"):
+                    configure_step(io, state, options, person, reporter)
                 return state
         except (PortError, LinkError):
             if pending is None:
                 raise
     assert pending is not None  # no port and nothing pending was refused above
     detect = pending.get("detect")
+    if wants_configure(options) and not pending.done("configure") and not pending.done("wifi"):
+        events.warning(reporter, "The configuration was not written before the adapter was disconnected: "
+                       "continuing through the plug's access point instead")  # fmt: skip
     events.info(
         reporter,
         f"No chip on the adapter: continuing the conversion of the {detect.get('chip')} plug "
@@ -257,10 +271,15 @@ def _on_network(address: str, networks: Networks) -> bool:
     return any(ip in net for net in networks)
 
 
+def _device(state: State) -> str:
+    """The plug's address on the home network, however it was found."""
+    return (state.get("first_boot") or state.get("wifi"))["device"]
+
+
 def _template(state: State, options: Options, person: Person, reporter: Reporter) -> None:
-    if state.done("template"):
-        return
-    client = ObkClient(state.get("wifi")["device"], options.device_password)
+    if state.done("template") or state.get("configure").get("pins"):
+        return  # the pins were written with the configuration
+    client = ObkClient(_device(state), options.device_password)
     entry = state.get("analyze").get("template")
     if entry:
         template = from_entry(entry)[0]
@@ -276,10 +295,14 @@ def _template(state: State, options: Options, person: Person, reporter: Reporter
 
 
 def _home_assistant(state: State, options: Options, reporter: Reporter) -> None:
-    if state.done("home_assistant") or not options.broker:
+    broker = broker_of(options)
+    if state.done("home_assistant") or broker is None:
         return
-    client = ObkClient(state.get("wifi")["device"], options.device_password)
-    result = ha_setup(client, Broker.from_url(options.broker), name=options.name, reporter=reporter)
+    client = ObkClient(_device(state), options.device_password)
+    if state.done("configure"):  # MQTT is in its configuration: only prove that it works
+        result = ha_verify(client, broker, reporter=reporter)
+    else:
+        result = ha_setup(client, broker, name=options.name, reporter=reporter)
     if result.problems:
         raise DeviceError("Home Assistant setup is not complete: " + "; ".join(result.problems),
                           hint="Run `freebeken ha check` for a diagnosis, then convert again.")  # fmt: skip
@@ -289,12 +312,16 @@ def _home_assistant(state: State, options: Options, reporter: Reporter) -> None:
 def report(state: State) -> dict[str, Any]:
     steps = state.data["steps"]
     backup = steps.get("backup", {}).get("path")
+    configured = "configure" in steps
+    path_steps = [s for s in STEPS if s not in (("wifi",) if configured else ("configure", "first_boot"))]
+    pins_written = bool(steps.get("configure", {}).get("pins"))
     return {
         "identity": state.data["identity"],
-        "steps": {name: (name in steps) for name in STEPS},
+        "steps": {name: name in steps or (name == "template" and pins_written) for name in path_steps},
         "backup": backup,
         "restore": f"freebeken restore -p PORT {backup}" if backup else "no backup was made",
-        "template": steps.get("template", {}).get("pins"),
+        "template": steps.get("template", {}).get("pins") or steps.get("configure", {}).get("pins"),
+        "path": "configured while flashing" if "configure" in steps else "access point",
         "entities": steps.get("home_assistant", {}).get("entities", []),
         "state_file": str(state.path),
     }

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from ..firmware.settings import check_wifi
 from ..errors import DeviceCommandError, DeviceError, DeviceUnreachable, UsageError
 from ..templates.roles import RELAY_ROLES, ROLE_NAMES
 from .http import SocketTransport, Transport
@@ -160,7 +161,9 @@ class ObkClient:
 
     def set_wifi(self, ssid: str, password: str) -> None:
         """``/cfg_wifi_set``: the device stores the network and restarts into station mode. (The
-        firmware also clears the web password unless told to keep it.)"""
+        firmware also clears the web password unless told to keep it.) A name or password the plug
+        could never join with is refused first: after the restart nothing would say why."""
+        check_wifi(ssid, password)
         response = self.transport.request("GET", "/cfg_wifi_set?" + urlencode({"ssid": ssid, "pass": password}))
         if response.status != 200:
             raise DeviceError(f"Setting Wi-Fi failed: HTTP {response.status}")

@@ -7,8 +7,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-import paho.mqtt.client as mqtt
-
 from ..errors import FreebekenError, UsageError
 
 
@@ -47,6 +45,8 @@ class Session:
         self.broker = broker
         self.messages: list[tuple[str, bytes, bool]] = []
         self._cv = threading.Condition()
+        import paho.mqtt.client as mqtt  # here, not at the top: flash --configure parses broker URLs without MQTT
+
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"freebeken-{time.monotonic_ns() % 10**9}")
         if broker.user:
             self.client.username_pw_set(broker.user, broker.password)
