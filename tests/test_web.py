@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from freebeken.sim.obk.board import board
+from freebeken.sim.obk.boot import power_on
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
 from freebeken.web.server import WebServer
@@ -125,7 +126,8 @@ def test_full_journey_in_the_browser(browser, tmp_path):
             assert download.value.path().stat().st_size == 0x200000
             shot(page, "web-1-backup-and-template")
 
-            # a wrong-chip firmware is refused, with the reason shown
+            # a wrong-chip firmware is refused, with the reason shown (this journey takes the access-point way)
+            page.uncheck("[data-testid=configure]")
             page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231N_QIO_1.17.9.bin")))
             page.click("[data-testid=flash]")
             page.wait_for_selector("#flash-result.error", timeout=60000)
@@ -169,6 +171,47 @@ def test_full_journey_in_the_browser(browser, tmp_path):
             page.close()
     finally:
         plug.stop()
+        broker.stop()
+
+
+def test_set_up_while_flashing_then_the_plug_appears(browser, tmp_path):
+    """The recommended way on the page: Wi-Fi and broker go into the flash; the plug's first boot
+    (its flash image booted) is found on the broker and verified, with no access-point step."""
+    (tmp_path / "broker").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    http_port = free_port()
+    plugs = []
+    try:
+        with WebServer(workdir=tmp_path / "web") as web:
+            page = browser.new_page(viewport={"width": 1100, "height": 900}, bypass_csp=True)
+            page.goto(web.url + f"&http_port={http_port}")
+            page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
+            page.click("[data-testid=backup]")
+            page.wait_for_selector("#problems li.ok", timeout=60000)
+            page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231T_UA_1.17.9.bin")))
+            page.fill("[data-testid=cfg-ssid]", "HomeWiFi")
+            page.fill("[data-testid=cfg-wifi-password]", "short")
+            page.fill("[data-testid=cfg-broker]", broker.url())
+            page.fill("[data-testid=cfg-name]", "Hall Plug")
+            page.click("[data-testid=flash]")
+            page.wait_for_selector("#flash-result.error", timeout=60000)
+            assert "8 to 63" in page.inner_text("#flash-result")  # refused before the chip was touched
+            page.fill("[data-testid=cfg-wifi-password]", "secret-pass")
+            page.click("[data-testid=flash]")
+            page.wait_for_selector("#flash-result.ok", timeout=120000)
+            assert "Set up for HomeWiFi as hall_plug" in page.inner_text("#flash-result")
+            page.click("[data-testid=first-boot]")
+            page.wait_for_selector("text=now power the plug")
+            plugs.append(power_on(tmp_path / "web" / "bk7231t.bin", board("u3"), port=http_port)[0])  # powered normally
+            page.wait_for_selector("#first-boot-result.ok", timeout=90000)
+            text = page.inner_text("#first-boot-result")
+            assert f"127.0.0.1:{http_port}" in text and "switch.hall_plug_1" in text
+            assert page.input_value("[data-testid=host]") == f"127.0.0.1:{http_port}"
+            shot(page, "web-5-set-up-while-flashing")
+            page.close()
+    finally:
+        for plug in plugs:
+            plug.stop()
         broker.stop()
 
 
@@ -235,6 +278,7 @@ def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
         page.evaluate(f"""() => {{ const o = new Option("N plug, power cut", {cut!r}); document.getElementById("port").add(o); }}""")
         page.select_option("[data-testid=port]", value=cut)
         page.set_input_files("[data-testid=firmware]", str(fw))
+        page.uncheck("[data-testid=configure]")
         page.click("[data-testid=flash]")
         page.wait_for_selector("#flash-result.error", timeout=120000)
         assert "stopped answering" in page.inner_text("#flash-result")

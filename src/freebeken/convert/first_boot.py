@@ -77,26 +77,38 @@ def first_boot_step(state: "State", options: "Options", person: "Person", report
     cid, broker = done["client_id"], broker_of(options)
     if broker is None:
         raise UsageError("Waiting for the plug needs the MQTT broker", hint="Pass the same --broker as before.")
-    with Session(broker) as session:  # listening before the plug is powered: nothing it says is missed
-        session.subscribe(f"{cid}/#")
+    def powered() -> None:
         person.pause(f"Disconnect the adapter and power the plug normally. It joins {done['ssid']!r} and the broker "
                      "by itself: there is no access point step.")  # fmt: skip
-        events.phase(reporter, f"Waiting for the plug ({cid}) on the broker {broker}")
-        online = session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", options.first_boot_wait, live_only=True)
-        if online is None:
-            raise DeviceError(
-                f"The plug did not appear on the broker within {options.first_boot_wait:.0f} s (as {cid})",
-                hint=f"Check that it is powered; that {done['ssid']!r} is the right Wi-Fi and its password right (with a "
-                f"wrong one OpenBeken keeps retrying and is not reachable); that the broker {broker.host}:{broker.port} "
-                "is reachable from that Wi-Fi. Then run convert again: it goes on waiting. `freebeken config read -p PORT` "
-                "shows what was written.",
-            )
-        events.info(reporter, f"The plug is online on the broker as {cid}")
-        found = session.wait_for(lambda t, p: t == f"{cid}/ip" and bool(p.strip()), FULL_STATE_WAIT)
-    if found is None and not options.device:
-        raise DeviceError(f"The plug is online but did not publish its address ({cid}/ip)",
-                          hint="Pass --device ADDRESS (from your router's list of clients) and run convert again.")  # fmt: skip
-    ip = found[1].decode().strip() if found else ""
+
+    ip = wait_for_plug(broker, cid, options.first_boot_wait, reporter, before=powered, ssid=done["ssid"],
+                       need_address=not options.device)  # fmt: skip
     device = options.device or (ip if options.http_port == 80 else f"{ip}:{options.http_port}")
     state.finish("first_boot", device=device, ip=ip, at_online=time.strftime("%H:%M:%S"))
     events.info(reporter, f"The plug's address: {device}")
+
+
+def wait_for_plug(broker: Broker, cid: str, wait: float, reporter: Reporter, *, before=None, ssid: str = "",
+                  need_address: bool = True) -> str:  # fmt: skip
+    """Listen on the broker (from before ``before()`` runs: nothing the plug says is missed) until
+    the plug is online as ``cid``; return the address it publishes (``<cid>/ip``)."""
+    with Session(broker) as session:
+        session.subscribe(f"{cid}/#")
+        if before is not None:
+            before()
+        events.phase(reporter, f"Waiting for the plug ({cid}) on the broker {broker}")
+        online = session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", wait, live_only=True)
+        if online is None:
+            wifi = f"that {ssid!r} is the right Wi-Fi and its password right" if ssid else "its Wi-Fi name and password"
+            raise DeviceError(
+                f"The plug did not appear on the broker within {wait:.0f} s (as {cid})",
+                hint=f"Check that it is powered; {wifi} (with a wrong one OpenBeken keeps retrying and is not "
+                f"reachable); that the broker {broker.host}:{broker.port} is reachable from that Wi-Fi. Then try again: "
+                "it goes on waiting. `freebeken config read -p PORT` shows what was written.",
+            )
+        events.info(reporter, f"The plug is online on the broker as {cid}")
+        found = session.wait_for(lambda t, p: t == f"{cid}/ip" and bool(p.strip()), FULL_STATE_WAIT)
+    if found is None and need_address:
+        raise DeviceError(f"The plug is online but did not publish its address ({cid}/ip)",
+                          hint="Give its address (from your router's list of clients) and try again.")  # fmt: skip
+    return found[1].decode().strip() if found else ""

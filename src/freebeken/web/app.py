@@ -27,6 +27,11 @@ from ..flasher import operations as ops
 from ..flasher.journal import data_dir
 from ..ha.broker import Broker
 from ..ha.operations import setup as ha_setup
+from ..ha.operations import verify as ha_verify
+from ..convert.first_boot import wait_for_plug
+from ..firmware import obkconfig
+from ..firmware.settings import Settings, apply
+from ..flasher.configure import configure, read_config, template_from_backup
 from ..templates import submit
 from ..templates.model import TemplateSyntaxError, load
 from ..tuya.analyze import analyze_bytes
@@ -34,6 +39,25 @@ from .jobs import Job, Jobs
 
 STATIC = Path(__file__).with_name("static")
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def _settings(form: dict) -> Settings:
+    """The page's "set it up while flashing" fields, checked as the CLI checks them."""
+    text = str(form.get("template") or "").strip()
+    template = None
+    if text:
+        try:
+            [(template, problems)] = load(text)[:1]
+        except TemplateSyntaxError as e:
+            raise UsageError(f"The template is not valid JSON (line {e.line}, column {e.column}): {e}") from None
+    broker = Broker.from_url(str(form.get("broker") or "")) if form.get("broker") else None
+    s = Settings(wifi_ssid=str(form.get("ssid") or "") or None, wifi_password=str(form.get("password") or ""),
+                 broker=broker, name=str(form.get("name") or "") or None, template=template)  # fmt: skip
+    if s.wifi_ssid is None or broker is None:
+        raise UsageError("Setting it up while flashing needs your Wi-Fi name and the broker address",
+                         hint="Fill both in, or untick “set it up while flashing”.")  # fmt: skip
+    apply(obkconfig.defaults("BK7231T", bytes(6)), s)  # every check, before the chip is touched
+    return s
 
 
 class WebAsker:
@@ -147,14 +171,36 @@ def create_app(token: str, workdir: Path) -> Starlette:
         return JSONResponse({"path": str(target)})
 
     def flash(request: Request, body: dict) -> Response:
+        settings = _settings(body["configure"]) if body.get("configure") else None  # bad input: 400 before linking
+
         def work(job: Job) -> dict:
             backup: list[tuple] = []
             with ops.open_chip(body["port"], job) as io:
                 result = ops.flash_firmware(io, body["firmware"], before_write=lambda: backup.append(ops.ensure_backup(io)))
+                configured = None
+                if settings is not None:
+                    template = None if settings.template else template_from_backup(io)[0]
+                    configure(io, settings, openbeken_written=True, template_if_new=template)
+                    cfg = read_config(io)
+                    configured = {"client_id": cfg["mqtt_client"], "ssid": cfg["wifi_ssid"], "pins": cfg.as_dict()["pins"]}
             path, made = backup[0]
-            return {**result.as_dict(), "backup": str(path) if made else None}
+            return {**result.as_dict(), "backup": str(path) if made else None, "configured": configured}
 
         return started(jobs.start("flash", work))
+
+    def first_boot(request: Request, body: dict) -> Response:
+        broker = Broker.from_url(str(body.get("broker") or ""))
+        cid = str(body.get("client_id") or "")
+        if not cid:
+            raise UsageError("Flash with “set it up while flashing” first: the page needs the plug's client id")
+
+        def work(job: Job) -> dict:
+            ip = wait_for_plug(broker, cid, float(body.get("wait") or 180), job)
+            port = int(body.get("http_port") or 80)
+            host = ip if port == 80 else f"{ip}:{port}"
+            return {"host": host, "ha": ha_verify(ObkClient(host), broker, reporter=job).as_dict()}
+
+        return started(jobs.start("first_boot", work))
 
     def resume(request: Request, body: dict) -> Response:
         def work(job: Job) -> dict:
@@ -272,6 +318,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/upload", api(upload), methods=["POST"]),
         Route("/api/flash", api(flash), methods=["POST"]),
         Route("/api/resume", api(resume), methods=["POST"]),
+        Route("/api/first_boot", api(first_boot), methods=["POST"]),
         Route("/api/backups", api(backups)),
         Route("/api/restore", api(restore), methods=["POST"]),
         Route("/api/pins", api(pins), methods=["POST"]),

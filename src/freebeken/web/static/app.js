@@ -99,12 +99,31 @@ $("btn-flash").onclick = () => {
   if (!file) { show($("flash-result"), "Choose the OpenBeken file first.", "error"); return; }
   busy($("btn-flash"), $("flash-result"), "Uploading and linking…", async () => {
     const { path } = await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer());
-    const { job } = await api("/api/flash", { port: $("port").value, firmware: path });
+    const configure = $("configure").checked ? { ssid: $("cfg-ssid").value, password: $("cfg-wifi-password").value,
+      broker: $("cfg-broker").value, name: $("cfg-name").value, template: $("template").value } : null;
+    const { job } = await api("/api/flash", { port: $("port").value, firmware: path, configure });
     const result = await follow(job, $("flash-progress"));
     const saved = result.backup ? ` A backup was taken first: ${result.backup}.` : "";
-    show($("flash-result"), `OpenBeken flashed: ${result.written} sectors written, ${result.skipped} already right, all verified.${saved}`, "ok");
+    let text = `OpenBeken flashed: ${result.written} sectors written, ${result.skipped} already right, all verified.${saved}`;
+    if (result.configured) {
+      clientId = result.configured.client_id;
+      text += ` Set up for ${result.configured.ssid} as ${clientId}.`;
+      $("first-boot").hidden = false;
+    }
+    show($("flash-result"), text, "ok");
   }, " Fix the cause, then press Resume (or Flash again).");
 };
+
+let clientId = "";
+$("btn-first-boot").onclick = () => busy($("btn-first-boot"), $("first-boot-result"), "Waiting: now power the plug…", async () => {
+  const { job } = await api("/api/first_boot", { broker: $("cfg-broker").value, client_id: clientId, http_port: Number(params.get("http_port") || 80) });
+  const r = await follow(job, null);
+  $("host").value = r.host;
+  const box = $("first-boot-result");
+  box.className = r.ha.problems.length ? "error" : "ok";
+  box.textContent = `The plug joined and is at ${r.host}. ` + (r.ha.problems.length ? "Problems: " + r.ha.problems.join("; ")
+    : `Home Assistant: ${r.ha.entities.map((e) => e.entity_id).join(", ")} (verified: ${r.ha.round_trip}).`);
+});
 
 $("btn-resume").onclick = () => busy($("btn-resume"), $("flash-result"), "Linking to look for an interrupted flash…", async () => {
   const { job } = await api("/api/resume", { port: $("port").value });
