@@ -15,5 +15,6 @@ def test_demo_runs_the_journey():
     assert set(done) == {"BK7231T", "BK7231N"}
     t = done["BK7231T"]
     assert t["verify"] == "matches" and t["flash again"].startswith("0 sectors")
-    assert '"7": "Rel;1"' in t["analyze"] and t["pin finder"] == "confirms the template"
+    assert '"7": "Rel;1"' in t["analyze"] and t["pin finder"] == "confirms the pins it booted with"
     assert t["button test"] == "pressing the button clicks the relay"
+    assert t["configure"].endswith("read back") and t["first boot"].startswith("joined 'DemoWiFi'")

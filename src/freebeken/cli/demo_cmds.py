@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from ..device.client import ObkClient
-from ..device.config import apply_template
+from ..firmware.settings import Settings
+from ..flasher.configure import configure
 from ..device.pinfinder import PinFinder
 from ..flasher import operations as ops
 from ..sim.obk.board import board
-from ..sim.obk.device import ObkDevice
+from ..sim.obk.boot import power_on
 from ..sim.obk.person import VirtualPerson
-from ..sim.obk.server import DeviceServer
 from ..tuya.analyze import analyze_bytes
 from .base import Context, command_errors
 
@@ -38,7 +38,7 @@ def demo_firmware(folder: Path, chip: str) -> Path:
 @click.pass_obj
 @command_errors
 def demo(ctx: Context, time_scale: float) -> None:
-    """Back up, analyse, flash, verify and configure simulated BK7231T and BK7231N plugs."""
+    """Back up, analyse, flash and configure simulated BK7231T and BK7231N plugs, boot one, restore."""
     with tempfile.TemporaryDirectory(prefix="freebeken-demo-") as tmp:
         folder = Path(tmp)
         for chip in ("bk7231t", "bk7231n"):
@@ -52,6 +52,12 @@ def demo(ctx: Context, time_scale: float) -> None:
                 flashed = ops.flash_firmware(io, firmware)
                 verified = ops.verify_file(io, firmware)
                 again = ops.flash_firmware(io, firmware)
+                configured = None
+                if analysis.template is not None and chip == "bk7231t":
+                    settings = Settings(wifi_ssid="DemoWiFi", wifi_password="demo-password", name="Demo Plug")
+                    configured = configure(io, settings, openbeken_written=True, template_if_new=analysis.template)
+            first_boot = first_boot_of(folder / (chip + ".bin"), analysis.template) if configured else {}
+            with ops.open_chip(url, ctx.reporter) as io:
                 restored = ops.restore_backup(io, backup.path)
             ctx.reporter.close()
             summary = {
@@ -67,25 +73,30 @@ def demo(ctx: Context, time_scale: float) -> None:
                 "flash again": f"{again.written} sectors written (identical image skipped)",
                 "restore stock": f"{restored.written} sectors written back",
             }
-            if analysis.template is not None and chip == "bk7231t":
-                summary.update(configure_simulated_device(analysis.template))
+            if configured:
+                summary["configure"] = f"Wi-Fi, name and pins written at 0x{configured.address:X} and read back"
+                summary.update(first_boot)
+            summary["restore stock"] = summary.pop("restore stock")  # the last step, shown last
             for key, value in summary.items():
                 ctx.console.print(f"  {key:16} {value}")
             ctx.result(summary)
 
 
-def configure_simulated_device(template) -> dict[str, str]:
-    """The flashed plug boots OpenBeken: apply the template from the backup to a simulated U3
-    device, press its button, and let the pin finder confirm the wiring."""
-    with DeviceServer(ObkDevice(board("u3"))) as server:
+def first_boot_of(image: Path, template) -> dict[str, str]:
+    """Power the flashed plug on: it boots from its configuration sector (no template is sent to
+    it), its button must click the relay, and the pin finder must find the pins it booted with."""
+    server, boot = power_on(image, board("u3"))
+    try:
         client = ObkClient(server.address)
-        apply_template(client, template)
+        server.device.board.take_events()
         server.device.click(8)
         clicked = ("relay", 7, "click on") in server.device.board.take_events()
         found = PinFinder(client, VirtualPerson(server.address), pulse=0).run()
         same = found.template.to_entry()["pins"] == template.to_entry()["pins"]
+    finally:
+        server.stop()
     return {
-        "configure": f"template applied to the simulated OpenBeken device at {server.address}",
+        "first boot": f"{boot.why}, as {boot.device.short_name} (web server {server.address})",
         "button test": "pressing the button clicks the relay" if clicked else "BUTTON DID NOT SWITCH THE RELAY",
-        "pin finder": "confirms the template" if same else f"found {json.dumps(found.template.to_entry()['pins'])}",
+        "pin finder": "confirms the pins it booted with" if same else f"found {json.dumps(found.template.to_entry()['pins'])}",
     }
