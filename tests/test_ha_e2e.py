@@ -18,6 +18,7 @@ from freebeken.sim.obk.server import DeviceServer
 from freebeken.templates.model import PinRole, Template
 from ha_instance import HomeAssistant
 from helpers import Mosquitto, free_port, ha_python
+from test_convert import releases  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ha, pytest.mark.skipif(ha_python() is None, reason="no .ha-venv: run scripts/test")]
 
@@ -56,5 +57,39 @@ def test_switch_appears_in_home_assistant_and_works(tmp_path):
         assert ha.wait_state("switch.aoycocr_u3_1", lambda s: s == "off")["state"] == "off"
     finally:
         server.stop()
+        ha.stop()
+        broker.stop()
+
+
+def test_stock_plug_to_home_assistant_configured_while_flashing(tmp_path, releases, monkeypatch):
+    """The shortest path: convert writes Wi-Fi and broker while flashing; the plug boots from its
+    flash image, joins the broker by itself, and the switch works in a real Home Assistant."""
+    from freebeken.convert.wizard import Options, convert
+    from test_first_boot import PlugOwner
+
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    (tmp_path / "broker").mkdir()
+    (tmp_path / "ha").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    ha = HomeAssistant(ha_python(), tmp_path / "ha", free_port())
+    image = tmp_path / "chip.bin"
+    owner = PlugOwner(image, free_port())
+    try:
+        ha.onboard()
+        ha.add_mqtt(broker.port)
+        options = Options(port=f"sim://bk7231t?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password="secret-pass",
+                          broker=broker.url(), name="Hall Plug", http_port=owner.http_port, first_boot_wait=60)  # fmt: skip
+        result = convert(options, owner)
+        assert result["path"] == "configured while flashing" and "switch.hall_plug_1" in result["entities"]
+        state = ha.wait_state("switch.hall_plug_1", lambda s: s in ("on", "off"))
+        assert state is not None, "Home Assistant did not create the switch"
+        device = owner.plugs[0][1].device
+        ha.call("switch", "turn_on", {"entity_id": "switch.hall_plug_1"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and device.value(1) != 1:
+            time.sleep(0.1)
+        assert device.value(1) == 1 and device.board.is_on(7)  # the relay on P7, from the backup's pins
+    finally:
+        owner.stop()
         ha.stop()
         broker.stop()
