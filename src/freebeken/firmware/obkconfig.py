@@ -11,6 +11,11 @@ The firmware declares its variables ``char``: unsigned on ARM (the Beken chips),
 x86 Linux/Windows simulator builds, where a set sign bit is shifted back in and the result
 differs. Configs from both are read; only the ARM variant is written.
 
+Versions: 3 is the old 2016-byte struct (only that much is checksummed and stored); 4 grew it to
+3584 bytes (second Wi-Fi, web password, MQTT TLS fields); 5 has the same size and layout, and the
+firmware clears the web password of any config below 5 when it loads it. Whatever it loads, it
+saves back as version 5; so does freebeken.
+
 The field offsets below are the Beken layout (32 GPIOs). They were taken by compiling the
 firmware's own header with 32-bit longs and unsigned chars and printing ``offsetof`` (the
 header's comments agree); the 64-bit simulator build shifts everything after ``cal``.
