@@ -22,3 +22,11 @@ def fast_simulated_devices(monkeypatch):
     second, then 3 queued publishes a second); tests run that clock 50 times faster. The slow
     test in test_obk_fidelity.py runs it at real speed."""
     monkeypatch.setenv("FREEBEKEN_SIM_TIME_SCALE", "0.02")
+
+
+@pytest.fixture(autouse=True)
+def no_public_lists(monkeypatch):
+    """The device lists are downloaded from GitHub by default: in tests only 127.0.0.1 is
+    reached (a closed port: "offline"), unless a test serves them itself."""
+    monkeypatch.setenv("FREEBEKEN_DEVICES_URL", "http://127.0.0.1:9/devices.json")
+    monkeypatch.setenv("FREEBEKEN_CLOUDCUTTER_URL", "http://127.0.0.1:9/api")

@@ -50,6 +50,7 @@ class TerminalPerson:
 @click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False), help="Pins from a template file or devices.json entry (default: from the backup).")
 @click.option("--configure/--no-configure", "configure", default=None,
               help="Write Wi-Fi, broker and pins while flashing, so the plug's first boot needs no access point (default: when --wifi-ssid and --broker are given).")  # fmt: skip
+@click.option("--devices-json", help="OpenBeken's devices.json to recognise the plug in (default: the downloaded copy).")
 @click.option("--first-boot-wait", default=180.0, show_default=True, help="Seconds to wait for the configured plug on the broker.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not wait for Enter between steps.")
 @click.pass_obj
@@ -57,8 +58,8 @@ class TerminalPerson:
 def convert_cmd(
     ctx: Context, port: str, baud: str, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
     wifi_password: str | None, ap_address: str, device: str | None, network: str | None, http_port: int,
-    broker: str | None, name: str | None, template_file: str | None, configure: bool | None, first_boot_wait: float,
-    assume_yes: bool,
+    broker: str | None, name: str | None, template_file: str | None, configure: bool | None, devices_json: str | None,
+    first_boot_wait: float, assume_yes: bool,
 ) -> None:  # fmt: skip
     """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop.
 
@@ -72,7 +73,8 @@ def convert_cmd(
                       device=device, network=network, http_port=http_port,
                       broker=settings.broker if settings and settings.broker else broker, name=name,
                       pin_finder_asker=TerminalAsker(), configure=configure,
-                      template=settings.template if settings else None, first_boot_wait=first_boot_wait)  # fmt: skip
+                      template=settings.template if settings else None, first_boot_wait=first_boot_wait,
+                      devices_json=devices_json)  # fmt: skip
     result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
     ctx.reporter.close()
     if ctx.json:
@@ -81,6 +83,8 @@ def convert_cmd(
     ctx.console.print(f"\n[bold]Conversion report[/] ({result['path']})")
     for step, done in result["steps"].items():
         ctx.console.print(f"  {'[green]done[/]' if done else '[dim]skipped[/]'}  {step.replace('_', ' ')}")
+    if result.get("known_as"):
+        ctx.console.print(f"  known as:   {escape(result['known_as'])}")
     ctx.console.print(f"  backup:     {escape(str(result['backup']))}")
     ctx.console.print(f"  to restore: {escape(result['restore'])}")
     if result["template"]:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "flash": ("flash_cmds", "flash"),
     "ha": ("ha_cmds", "ha"),
     "info": ("chip_cmds", "info"),
+    "lookup": ("known_cmds", "lookup"),
     "pins": ("device_cmds", "pins_group"),
     "read": ("flash_cmds", "read"),
     "restore": ("flash_cmds", "restore"),

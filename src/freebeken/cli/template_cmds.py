@@ -29,11 +29,18 @@ def _read(path: str) -> bytes:
 @click.command()
 @click.argument("file")
 @click.option("--show-secrets", is_flag=True, help="Include Wi-Fi password, local key and other secrets.")
+@click.option("--devices-json", help="OpenBeken's devices.json to look the pins up in (default: the downloaded copy).")
 @click.pass_obj
 @command_errors
-def analyze(ctx: Context, file: str, show_secrets: bool) -> None:
-    """Read a backup (or a Tuya config JSON): chip, firmware, and the OpenBeken pin template."""
-    result = analyze_bytes(_read(file), file).as_dict(show_secrets)
+def analyze(ctx: Context, file: str, show_secrets: bool, devices_json: str | None) -> None:
+    """Read a backup (or a Tuya config JSON): chip, firmware, the OpenBeken pin template, and
+    whether the device list already knows it."""
+    from .known_cmds import best_match
+
+    analysis = analyze_bytes(_read(file), file)
+    result = analysis.as_dict(show_secrets)
+    best = best_match(analysis.template, devices_json, ctx) if analysis.template and analysis.template.pins else None
+    result["known_as"] = {"title": best.known.title, "identical": best.identical, "differences": best.differences} if best else None
     if ctx.json:
         ctx.result({"ok": True, **result})
         return
@@ -62,6 +69,8 @@ def analyze(ctx: Context, file: str, show_secrets: bool) -> None:
             c.print(f"  startup command: {escape(result['template']['command'])!r}")
         for driver in result["drivers"]:
             c.print(f"  driver: {escape(driver)}")
+    if best:
+        c.print(f"  [bold]known as[/]: {escape(best.describe())}")
     if result["openbeken"]:
         obk = result["openbeken"]
         c.print(f"\n[bold]OpenBeken configuration[/] ({obk['long_name']}): pins {obk['pins']}, MQTT {obk['mqtt']}")
@@ -193,20 +202,42 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
     problems = from_entry(t.to_entry())[1]
     if any(p.severity == "error" for p in problems):
         raise UsageError("The template has errors; run `freebeken template check` first")
+    from .known_cmds import best_match
+
+    best = best_match(t, devices_json, ctx)
+    if best is not None and best.identical and not (best.known.template.chip and t.chip and best.known.template.chip != t.chip):
+        raise UsageError(f"The device list already has these pins: {best.known.title} (entry {best.known.index})",
+                         hint="Nothing to submit. If it is another product with the same board, add its name to that "
+                         "entry's keywords in an issue instead.")  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     name = sub.slug(t)
-    written = [folder / f"{name}.devices-entry.json"]
-    written[0].write_text(sub.fragment(t) + "\n")
-    if devices_json:
-        written.append(folder / f"{name}.patch")
-        written[1].write_text(sub.patch(t, Path(devices_json).read_text()))
-    link = sub.issue_link(t)
-    if ctx.json:
-        ctx.result({"ok": True, "issue_link": link, "files": [str(p) for p in written]})
+    written = []
+    if best is not None and not best.identical:  # the same device, known slightly differently: change that entry
+        link = sub.update_link(t, best.known.title, best.differences)
+        if devices_json:
+            written.append(folder / f"{name}.update.patch")
+            written[0].write_text(sub.update_patch(t, Path(devices_json).read_text(), best.known.index))
+        intro = (f"This is close to the list's {best.known.title!r} ({'; '.join(best.differences)}): the link proposes "
+                 "to update that entry rather than add a new one.")  # fmt: skip
     else:
+        written.append(folder / f"{name}.devices-entry.json")
+        written[0].write_text(sub.fragment(t) + "\n")
+        if devices_json:
+            written.append(folder / f"{name}.patch")
+            written[1].write_text(sub.patch(t, Path(devices_json).read_text()))
+        link, intro = sub.issue_link(t), ""
+    if ctx.json:
+        ctx.result({"ok": True, "issue_link": link, "files": [str(p) for p in written],
+                    "updates": best.known.title if best is not None and not best.identical else None})  # fmt: skip
+    else:
+        if intro:
+            ctx.console.print(escape(intro))
         ctx.console.print("Open this link, check the text, and press 'Submit new issue':")
         click.echo(link)
         for path in written:
             ctx.console.print(f"written: {path}")
     if open_browser:
         webbrowser.open(link)
+
+
+from . import known_cmds as _known  # noqa: E402,F401  (adds `template match` and `template roles`)

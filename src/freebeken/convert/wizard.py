@@ -29,6 +29,8 @@ from ..ha.broker import Broker
 from ..locks import hold
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
+from ..templates import lists
+from ..templates.known import match
 from ..templates.model import Template, from_entry
 from .first_boot import broker_of, configure_step, first_boot_step, wants_configure
 from ..tuya.analyze import analyze_bytes
@@ -65,6 +67,7 @@ class Options:
     configure: bool | None = None  # write the configuration while flashing; None = when Wi-Fi and broker are given
     template: Template | None = None  # pins to configure (default: from the backup)
     first_boot_wait: float = 180.0  # seconds to wait for the configured plug on the broker
+    devices_json: str | None = None  # OpenBeken's device list (default: the downloaded copy)
 
 
 class State:
@@ -140,7 +143,7 @@ def _chip_steps(options: Options, person: Person, reporter: Reporter, pending: S
                     state.finish("detect", **io.info.as_dict())
                 events.info(reporter, f"Chip: {io.info.chip.name}, MAC {state.get('detect').get('mac')}")
                 _backup(io, state, options, person, reporter)
-                _analyze(state, reporter)
+                _analyze(state, options, reporter)
                 _flash(io, state, options, reporter)
                 if wants_configure(options) and not state.done("wifi"):
                     configure_step(io, state, options, person, reporter)
@@ -174,7 +177,7 @@ def _backup(io, state: State, options: Options, person: Person, reporter: Report
     state.finish("backup", path=str(path), skipped=False)
 
 
-def _analyze(state: State, reporter: Reporter) -> None:
+def _analyze(state: State, options: Options, reporter: Reporter) -> None:
     if state.done("analyze"):
         return
     path = state.get("backup").get("path")
@@ -183,8 +186,25 @@ def _analyze(state: State, reporter: Reporter) -> None:
         return
     result = analyze_bytes(Path(path).read_bytes(), path).as_dict()
     template = result["template"] if result["template"] and result["template"]["pins"] else None
-    state.finish("analyze", template=template, notes=result["notes"] + result["warnings"], module=result["module"])
+    state.finish("analyze", template=template, notes=result["notes"] + result["warnings"], module=result["module"],
+                 known_as=_known_as(template, options, reporter))  # fmt: skip
     events.info(reporter, f"Pins from the backup: {template['pins'] if template else 'none found'}")
+
+
+def _known_as(entry: dict | None, options: Options, reporter: Reporter) -> str | None:
+    """The device list's best entry for these pins ("known as ..."); never stops the conversion."""
+    if not entry:
+        return None
+    try:
+        matches = match(from_entry(entry)[0], lists.devices(options.devices_json, reporter))
+    except lists.ListError as e:
+        events.info(reporter, f"Known devices not checked: {e}")
+        return None
+    if not matches:
+        events.info(reporter, "Not in OpenBeken's device list yet: `freebeken template submit` prepares an entry")
+        return None
+    events.info(reporter, f"Known as: {matches[0].describe()}")
+    return matches[0].describe()
 
 
 def _flash(io, state: State, options: Options, reporter: Reporter) -> None:
@@ -322,6 +342,7 @@ def report(state: State) -> dict[str, Any]:
         "restore": f"freebeken restore -p PORT {backup}" if backup else "no backup was made",
         "template": steps.get("template", {}).get("pins") or steps.get("configure", {}).get("pins"),
         "path": "configured while flashing" if "configure" in steps else "access point",
+        "known_as": steps.get("analyze", {}).get("known_as"),
         "entities": steps.get("home_assistant", {}).get("entities", []),
         "state_file": str(state.path),
     }

@@ -62,3 +62,83 @@ def canonical(name: str) -> str | None:
     if key in ROLE_IDS:
         return ROLE_NAMES[ROLE_IDS[key]]
     return None
+
+
+# ---- what each role means (our words), for `freebeken template roles` ----
+
+_MEANING = {
+    "None": "not used",
+    "Rel": "relay: on when its channel is 1",
+    "Btn": "push button to GND (internal pull-up): a click toggles its channel",
+    "Btn_pd": "push button to VCC (internal pull-down): a click toggles its channel",
+    "Btn_Tgl_All": "push button: a click toggles every relay",
+    "Btn_NextColor": "push button: the next colour of the light",
+    "Btn_NextDimmer": "push button: the next brightness step",
+    "Btn_NextTemperature": "push button: the next colour temperature",
+    "Btn_ScriptOnly": "push button that only runs scripts (no channel is toggled)",
+    "Btn_SmartLED": "push button for an addressable LED strip",
+    "LED": "indicator LED: lit when its channel is 1",
+    "WifiLED": "status LED: blinks while connecting, lit once on Wi-Fi",
+    "PWM": "dimmable output (a light colour or brightness) on its channel, 0-100",
+    "PWM_ScriptOnly": "PWM output driven by scripts only",
+    "dInput": "digital input (pull-up): its channel follows the level",
+    "dInput_NoPullUp": "digital input without pull-up: its channel follows the level",
+    "TglChanOnTgl": "input (pull-up): every change of level toggles its channel (a wall switch)",
+    "TglChanOnTgl_pd": "input (pull-down): every change of level toggles its channel",
+    "ADC": "analog input: its channel shows the voltage reading",
+    "BAT_ADC": "battery voltage input", "BAT_Relay": "turns the battery measurement on",
+    "AlwaysHigh": "held high at boot", "AlwaysLow": "held low at boot",
+    "IRRecv": "infrared receiver", "IRRecv_nPup": "infrared receiver without pull-up", "IRSend": "infrared LED",
+    "RCRecv": "433 MHz receiver", "RCRecv_nPup": "433 MHz receiver without pull-up",
+    "BL0937SEL": "BL0937 energy meter: SEL (current/voltage select)", "BL0937CF": "BL0937 energy meter: CF (power pulses)",
+    "BL0937CF1": "BL0937 energy meter: CF1 (current or voltage pulses)", "HLW_8112_SCSN": "HLW8112 energy meter: chip select",
+    "Counter_f": "pulse counter, falling edges", "Counter_r": "pulse counter, rising edges",
+    "DoorSnsrWSleep": "door sensor that sleeps between changes (pull-up)", "DoorSnsrWSleep_nPup": "door sensor that sleeps (no pull-up)",
+    "DoorSnsrWSleep_pd": "door sensor that sleeps (pull-down)", "BridgeFWD": "H-bridge forward", "BridgeREV": "H-bridge reverse",
+    "StripState": "LED strip power state output", "ShutterA": "shutter motor output A", "ShutterB": "shutter motor output B",
+    "BtnShutterUp": "button: shutter up", "BtnShutterDown": "button: shutter down", "ADC_Button": "several buttons on one analog input",
+    "DS1820_IO": "DS18B20 temperature sensor (1-Wire)", "SoftSDA": "software I2C data", "SoftSCL": "software I2C clock",
+    "UCS1912_DIN": "UCS1912 addressable LED data", "SM16703P_DIN": "SM16703P/WS2812-style addressable LED data",
+}  # fmt: skip
+_PARTS = {"DAT": "data", "DIO": "data", "SDA": "data", "MOSI": "data in", "MISO": "data out", "CLK": "clock", "SCK": "clock",
+          "SCLK": "clock", "STB": "strobe", "DIN": "data"}  # fmt: skip
+
+
+def meaning(role: str) -> str:
+    """One line on what the role does (our own summary of the firmware's behaviour)."""
+    if role in _MEANING:
+        return _MEANING[role]
+    if role.endswith("_n") and role[:-2] in _MEANING:
+        return _MEANING[role[:-2]] + " - inverted (active low)"
+    for chip in ("DHT11", "DHT12", "DHT21", "DHT22"):
+        if role == chip:
+            return f"{chip} temperature/humidity sensor"
+    line = _driver_line(role)
+    if line:
+        return f"{line[0]} chip: {line[1]} line (its driver is started by the startup command)"
+    return "see the OpenBeken documentation"
+
+
+def _driver_line(role: str) -> tuple[str, str] | None:
+    for suffix, what in _PARTS.items():
+        if role.endswith(suffix) and role[: -len(suffix)].rstrip("_"):
+            return role[: -len(suffix)].rstrip("_"), what
+    return None
+
+
+def takes_channel(role: str) -> bool:
+    return role not in CHANNEL_UNUSED and role != "None" and _driver_line(role) is None
+
+
+def suggest(name: str) -> str | None:
+    """The real role nearest to a misspelt one (WiFi_LED_n -> WifiLED_n, Btn_NextColour -> Btn_NextColor)."""
+    import difflib
+
+    if canonical(name):
+        return canonical(name)
+    if name.strip().lower() in MISSPELLINGS:
+        return MISSPELLINGS[name.strip().lower()]
+    squash = {n.lower().replace("_", ""): n for n in ROLE_NAMES}
+    key = name.lower().replace("_", "").replace("-", "").replace(" ", "")
+    close = difflib.get_close_matches(key, list(squash), n=1, cutoff=0.75)
+    return squash[close[0]] if close else None

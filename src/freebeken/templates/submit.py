@@ -69,3 +69,63 @@ def patch_text(t: Template, devices_json: str) -> str:
             updated[last] = updated[last].rstrip("\r\n") + ",\n"
     updated[close:close] = new_lines
     return "".join(updated)
+
+
+# ---- a near-duplicate: change the existing entry instead of adding one ----
+
+
+def update_link(t: Template, title: str, differences: list[str]) -> str:
+    body = (
+        f"Please update the entry \"{title}\" in devices.json: the same device, checked on a real one, differs in\n\n"
+        + "".join(f"- {d}\n" for d in differences)
+        + "\nThe entry's pins should be:\n\n```json\n"
+        + json.dumps({"pins": t.to_entry()["pins"]}, indent=2)
+        + "\n```\n\nChecked with `freebeken template check` (role names, pins, channels)."
+    )
+    return f"{ISSUES_URL}?{urlencode({'title': f'Device template update: {title}', 'body': body})}"
+
+
+def _entry_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each object in the "devices" list, found by scanning brackets outside strings."""
+    start = text.index("[", text.index('"devices"'))
+    spans, depth, i, in_str, opened = [], 0, start + 1, False, -1
+    while i < len(text):
+        ch = text[i]
+        if in_str:
+            i += 2 if ch == "\\" else 1
+            in_str = in_str and ch != '"'
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch == "{":
+            depth += 1
+            opened = i if depth == 1 else opened
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                spans.append((opened, i + 1))
+        elif ch == "]" and depth == 0:
+            break
+        i += 1
+    return spans
+
+
+def update_patch(t: Template, devices_json: str, index: int, path: str = "devices.json") -> str:
+    """A unified diff that replaces only the pins of entry ``index``, in the file's own style."""
+    data = json.loads(devices_json)  # refuse to patch a broken file
+    if not isinstance(data, dict) or not 0 <= index < len(data.get("devices", [])):
+        raise ValueError("the entry to update is not in this devices.json")
+    spans = _entry_spans(devices_json)
+    a, b = spans[index]
+    entry = devices_json[a:b]
+    m = re.search(r'("pins"\s*:\s*)\{[^{}]*\}', entry)
+    if m is None:
+        raise ValueError("the entry has no pins to update")
+    line_start = entry.rfind("\n", 0, m.start()) + 1
+    indent = re.match(r"\s*", entry[line_start:]).group(0)
+    inner = indent + "  "
+    pins = t.to_entry()["pins"]
+    block = "{\n" + ",\n".join(f"{inner}{json.dumps(k)}: {json.dumps(v)}" for k, v in pins.items()) + f"\n{indent}}}"
+    new = devices_json[:a] + entry[: m.start()] + m.group(1) + block + entry[m.end() :] + devices_json[b:]
+    json.loads(new)
+    return _diff(devices_json, new, path)

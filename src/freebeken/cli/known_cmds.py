@@ -1,0 +1,123 @@
+"""``freebeken template match|roles`` and ``freebeken lookup``: what the community already knows."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+
+from ..templates import known as kn
+from ..templates import lists
+from ..templates.model import Template
+from ..templates.roles import ROLE_NAMES, meaning, suggest, takes_channel
+from .base import Context, command_errors
+from .template_cmds import _load_one, template
+
+DEVICES_HELP = "OpenBeken's devices.json to use (default: a copy downloaded from its home, refreshed weekly)."
+CUTTER_HELP = "tuya-cloudcutter's list to use (default: downloaded from its public API, refreshed weekly)."
+
+
+def best_match(template_: Template, devices_json: str | None, ctx: Context) -> kn.Match | None:
+    """The best known entry for a template, or None; never fails the command it is part of."""
+    try:
+        matches = kn.match(template_, lists.devices(devices_json, ctx.reporter))
+    except lists.ListError as e:
+        ctx.reporter.close()
+        if not ctx.json:
+            ctx.console.print(f"[dim]known devices not checked: {escape(str(e))}[/]")
+        return None
+    return matches[0] if matches else None
+
+
+@template.command("match")
+@click.argument("file")
+@click.option("--devices-json", help=DEVICES_HELP)
+@click.pass_obj
+@command_errors
+def match_cmd(ctx: Context, file: str, devices_json: str | None) -> None:
+    """Is this template (or backup, or analyze result) already in OpenBeken's device list?"""
+    mine = _load_one(file)
+    matches = kn.match(mine, lists.devices(devices_json, ctx.reporter))
+    ctx.reporter.close()
+    if ctx.json:
+        ctx.result({"ok": True, "matches": [{"index": m.known.index, "title": m.known.title, "identical": m.identical,
+                                             "differences": m.differences, "entry": m.known.template.to_entry()} for m in matches]})  # fmt: skip
+        return
+    if not matches:
+        ctx.console.print("Not in the list: no entry has these pins. `freebeken template submit` prepares one.")
+    for m in matches[:10]:
+        mark = "[green]identical[/]" if m.identical else "[yellow]close[/]"
+        ctx.console.print(f"  {mark}  {escape(m.known.title)} ({m.known.template.chip or '?'}, entry {m.known.index})")
+        for d in m.differences:
+            ctx.console.print(f"           - {escape(d)}")
+
+
+@template.command("roles")
+@click.argument("name", required=False)
+@click.pass_obj
+@command_errors
+def roles_cmd(ctx: Context, name: str | None) -> None:
+    """Every pin role the firmware knows, what it does and whether it takes a channel (or the nearest to NAME)."""
+    names = list(ROLE_NAMES[1:])
+    if name:
+        found = suggest(name)
+        if found is None:
+            from ..errors import UsageError
+
+            raise UsageError(f"{name!r} is no role OpenBeken knows, and none is close", hint="`freebeken template roles` lists them all.")
+        if found.lower() != name.strip().lower() and not ctx.json:
+            ctx.console.print(f"{escape(name)!r} is not a role; the nearest is [bold]{found}[/]")
+        names = [found]
+    rows = [{"role": r, "channel": takes_channel(r), "meaning": meaning(r)} for r in names]
+    if ctx.json:
+        ctx.result({"ok": True, "roles": rows})
+        return
+    for row in rows:
+        ctx.console.print(f"  {row['role']:22} {'ch ' if row['channel'] else '   '} {escape(row['meaning'])}")
+
+
+@click.command("lookup")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--firmware", "version", help="The firmware version the Tuya / Smart Life app shows, e.g. 1.1.8.")
+@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), help="The chip, if known.")
+@click.option("--devices-json", help=DEVICES_HELP)
+@click.option("--cloudcutter", "cutter_file", help=CUTTER_HELP)
+@click.pass_obj
+@command_errors
+def lookup(ctx: Context, text: tuple[str, ...], version: str | None, chip: str | None, devices_json: str | None, cutter_file: str | None) -> None:
+    """Has someone done this plug already, and can it be converted without opening it?"""
+    query = " ".join(text)
+    obk = lists.devices(devices_json, ctx.reporter)
+    cc = lists.cutter(cutter_file, ctx.reporter)
+    chip_name = chip.upper() if chip else None
+    obk_items = [(k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)])) for k in obk
+                 if not chip_name or not k.template.chip or k.template.chip.upper() == chip_name]  # fmt: skip
+    cc_items = [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cc.devices]
+    obk_hits, cc_hits = kn.search(query, obk_items), kn.search(query, cc_items)
+    firmware = cc.profiles_for(version, chip_name) if version else []
+    ctx.reporter.close()
+    record = {
+        "openbeken": [{"title": k.title, "chip": k.template.chip, "entry": k.template.to_entry()} for _, k in obk_hits],
+        "cloudcutter": [{"title": d.title, "slug": d.slug, "no_solder": d.no_solder(version, chip_name),
+                         "profiles": [p.describe() for p in d.profiles]} for _, d in cc_hits],  # fmt: skip
+        "firmware_profiles": [p.describe() for p in firmware],
+    }
+    if ctx.json:
+        ctx.result({"ok": True, **record})
+        return
+    c = ctx.console
+    c.print(f"[bold]OpenBeken device list[/]: {len(obk_hits)} match{'es' if len(obk_hits) != 1 else ''} for {escape(query)!r}")
+    for _, k in obk_hits:
+        pins = ", ".join(f"P{p} {r.text()}" for p, r in sorted(k.template.pins.items()))
+        pins = pins or f"no pins; startup command {k.template.command!r}" if not pins else pins
+        c.print(f"  {escape(k.title)} ({k.template.chip or '?'}): {escape(pins)}")
+    c.print(f"[bold]tuya-cloudcutter[/] (over the air, no soldering): {len(cc_hits)} match{'es' if len(cc_hits) != 1 else ''}")
+    for _, d in cc_hits:
+        c.print(f"  {escape(d.title)}: {escape(d.no_solder(version, chip_name))}")
+    if version:
+        if firmware:
+            c.print(f"Firmware {escape(version)}: tuya-cloudcutter has {len(firmware)} profile(s) for it - likely convertible "
+                    "over the air (likely, not guaranteed):")  # fmt: skip
+            for p in firmware[:10]:
+                c.print(f"  {escape(p.describe())}")
+        else:
+            c.print(f"Firmware {escape(version)}: no tuya-cloudcutter profile. Newer firmware is usually patched: UART it is.")

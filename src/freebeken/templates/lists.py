@@ -1,0 +1,91 @@
+"""The public device lists, downloaded from their homes and cached for a week (the I/O side of
+``known`` and ``cloudcutter``). A file given by the user always wins; offline, an old cached copy
+is used with a warning; offline with no copy, a clear message says what to do."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .. import events
+from ..errors import FreebekenError
+from ..events import NullReporter, Reporter
+from ..flasher.journal import atomic_write, data_dir
+from . import cloudcutter
+from .known import Known, load_devices
+
+DEVICES_URL = "https://openbekeniot.github.io/webapp/devices.json"  # what the OpenBeken web app loads
+CLOUDCUTTER_API = "https://tuya-cloudcutter.github.io/api"  # devices.json, profiles.json (as its own tool reads them)
+WEEK = 7 * 24 * 3600
+
+
+class ListError(FreebekenError):
+    """A public device list cannot be read or downloaded."""
+
+    exit_code = 14
+
+
+def _get(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": "freebeken"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return response.read()
+
+
+def _json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ListError(f"{what} is not JSON ({e})", hint="Give another file, or delete it to download the list again.") from None
+
+
+def _cached(name: str, urls: list[str], reporter: Reporter) -> list[bytes]:
+    """The downloaded files, from the cache while younger than a week."""
+    folder = data_dir() / "lists"
+    paths = [folder / f"{name}-{i}.json" for i in range(len(urls))]
+    fresh = all(p.exists() and time.time() - p.stat().st_mtime < WEEK for p in paths)
+    if not fresh:
+        try:
+            blobs = [_get(u) for u in urls]
+            for path, blob in zip(paths, blobs):
+                _json(blob, f"The downloaded {name} list")
+                atomic_write(path, blob)
+        except (urllib.error.URLError, OSError, TimeoutError) as e:
+            if not all(p.exists() for p in paths):
+                raise ListError(f"Cannot download the {name} list ({getattr(e, 'reason', e)}) and there is no copy of it yet",
+                                hint=f"Connect to the internet once, or give the list as a file ({urls[0]}).") from None  # fmt: skip
+            age = (time.time() - paths[0].stat().st_mtime) / 86400
+            events.warning(reporter, f"Cannot refresh the {name} list ({getattr(e, 'reason', e)}); using the copy from {age:.0f} days ago")
+    return [p.read_bytes() for p in paths]
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise ListError(f"Cannot read {path}: {e.strerror}") from None
+
+
+def devices(path: str | None = None, reporter: Reporter | None = None) -> list[Known]:
+    """OpenBeken's devices.json: ``path``, else the cached download."""
+    if path:
+        blob = _read(path)
+    else:
+        blob = _cached("openbeken-devices", [os.environ.get("FREEBEKEN_DEVICES_URL", DEVICES_URL)], reporter or NullReporter())[0]
+    data = _json(blob, path or "The downloaded devices list")
+    if not (isinstance(data, list) or isinstance(data, dict) and isinstance(data.get("devices"), list)):
+        raise ListError(f"{path or 'The downloaded list'} is not OpenBeken's devices.json", hint="It is a {\"devices\": [...]} file.")
+    return load_devices(data)
+
+
+def cutter(path: str | None = None, reporter: Reporter | None = None) -> cloudcutter.Catalogue:
+    """tuya-cloudcutter's devices and profiles: ``path`` (the snapshot format), else the public API."""
+    if path:
+        return cloudcutter.parse(_json(_read(path), path))
+    base = os.environ.get("FREEBEKEN_CLOUDCUTTER_URL", CLOUDCUTTER_API).rstrip("/")
+    found, profiles = _cached("cloudcutter", [f"{base}/devices.json", f"{base}/profiles.json"], reporter or NullReporter())
+    return cloudcutter.parse(_json(found, "The downloaded cloudcutter list"), _json(profiles, "The downloaded profile list"))
