@@ -23,6 +23,7 @@ from freebeken.tuya.builder import AOYCOCR_U3, DEVICE_KEY, KV_KEY_BLOCK, upk_tex
 from freebeken.tuya.kv import encode, read_store
 from freebeken.tuya.mapping import map_upk
 from freebeken.tuya.upk import parse
+from freebeken.templates.model import validate
 from helpers import SHARED
 
 DUMPS = SHARED / "dumps"
@@ -409,3 +410,41 @@ def test_a_stored_value_nested_absurdly_deep_does_not_crash_analyze():
     image[KV_KEY_BLOCK : KV_KEY_BLOCK + 15 * 0x1000] = encode(values, DEVICE_KEY)
     analysis = analyze_bytes(bytes(image), "deep.bin")
     assert analysis.template.pins[6].role == "Rel"
+
+
+# ---- the last mapping gaps (issue 17) ----
+
+
+def _pins(upk):
+    return {str(p): r.text() for p, r in sorted(map_upk(upk).template.pins.items())}
+
+
+def test_the_pairing_button_gets_a_channel_of_its_own():
+    sensor = {"module": "CB3S", "door1_magt_pin": 14, "door1_magt_lv": 1, "bt_pin": 20, "bt_lv": 0, "reset_pin": 20}
+    m = map_upk(sensor)
+    assert _pins(sensor) == {"14": "dInput;1", "20": "Btn;2"}  # pressing it no longer flips the sensor's channel
+    assert not any("named by two keys" in n for n in m.notes)  # bt_pin and reset_pin are the same button
+    assert any("pairing button" in n for n in m.notes)
+    result = analyse(stock(config={"Jsonver": "1.0.0", "crc": 1, **sensor}))  # through a synthetic image
+    assert result["template"]["pins"] == {"14": "dInput;1", "20": "Btn;2"}
+
+
+def test_unused_slots_and_missing_pins_do_not_take_live_roles():
+    bulb = {"module": "WB2L", "cmod": "rgb", "r_pin": 26, "g_pin": 24, "b_pin": 6, "c_pin": 8, "knum": 1,
+            "k1pin_pin": 7, "k2pin_pin": 26, "netled1_pin": 31, "rl1_pin": 9, "rl2_pin": 8, "ch_num": 1}  # fmt: skip
+    m = map_upk(bulb)
+    assert _pins(bulb) == {"6": "PWM;3", "7": "Btn;1", "9": "Rel;1", "24": "PWM;2", "26": "PWM;1"}
+    unmapped = " | ".join(m.unmapped)
+    assert "k2pin_pin=26: slot 2 is unused" in unmapped and "rl2_pin=8: slot 2 is unused" in unmapped
+    assert "c_pin=8: colour 'c' is not in cmod='rgb'" in unmapped and "P31 does not exist" in unmapped
+    assert not [p for p in validate(m.template) if p.severity == "error"]  # what template check accepts
+
+
+def test_keys_that_were_dropped_are_mapped_or_listed():
+    switch = {"module": "CB3S", "rl": 6, "bt": 7, "backlit_io_pin": 8, "backlit_io_lv": 0, "firstpin_pin": 24,
+              "secpin_pin": 26, "mystery_pin": 14}  # fmt: skip
+    m = map_upk(switch)
+    assert _pins(switch) == {"6": "Rel;1", "7": "Btn;1", "8": "LED_n;4", "24": "PWM;2", "26": "PWM;3"}
+    assert any(u.startswith("mystery_pin=14: unknown key") for u in m.unmapped)
+    pwm_on_a_plain_pin = map_upk({"module": "CB3S", "r_pin": 14})  # P14 cannot do PWM: check would reject it
+    assert pwm_on_a_plain_pin.template.pins == {} and any("cannot do PWM" in u for u in pwm_on_a_plain_pin.unmapped)

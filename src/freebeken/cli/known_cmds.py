@@ -108,7 +108,8 @@ def lookup(ctx: Context, text: tuple[str, ...], version: str | None, chip: str |
     c.print(f"[bold]OpenBeken device list[/]: {len(obk_hits)} match{'es' if len(obk_hits) != 1 else ''} for {escape(query)!r}")
     for _, k in obk_hits:
         pins = ", ".join(f"P{p} {r.text()}" for p, r in sorted(k.template.pins.items()))
-        pins = pins or f"no pins; startup command {k.template.command!r}" if not pins else pins
+        if not pins:
+            pins = f"no pins; startup command {k.template.command!r}"
         c.print(f"  {escape(k.title)} ({k.template.chip or '?'}): {escape(pins)}")
     c.print(f"[bold]tuya-cloudcutter[/] (over the air, no soldering): {len(cc_hits)} match{'es' if len(cc_hits) != 1 else ''}")
     for _, d in cc_hits:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..templates.model import PinRole, Template
+from ..templates import chips as gpio
+from ..templates.model import PinRole, Template, validate
 from .upk import Value
 
 _NUM = r"(\d*)"
@@ -52,6 +53,7 @@ class _Builder:
         self.upk = upk
         self.m = Mapping()
         self.used: set[str] = set()
+        self.skipped: set[str] = set()  # keys of slots the config says are unused
 
     def level(self, key: str, default: int) -> int:
         lv_key = re.sub(r"_pin$", "", key) + "_lv"
@@ -67,9 +69,13 @@ class _Builder:
         if pin is None:
             self.m.unmapped.append(f"{key}={self.upk.get(key)!r}: not a pin number")
             return
+        if pin not in gpio.EXISTING:
+            self.m.unmapped.append(f"{key}={pin}: P{pin} does not exist on BK7231T/N (a placeholder); dropped")
+            return
         existing = self.m.template.pins.get(pin)
         if existing is not None:
-            self.m.notes.append(f"P{pin} is named by two keys; kept {existing.role}, ignored {key} ({role})")
+            if existing.role != role:  # the same button under two keys (bt_pin and reset_pin) is one pin
+                self.m.notes.append(f"P{pin} is named by two keys; kept {existing.role}, ignored {key} ({role})")
             return
         self.m.template.pins[pin] = PinRole(role, channel if channel is not None else 0)
         if level is not None:
@@ -79,7 +85,7 @@ class _Builder:
         """Keys matching ``pattern`` (with one ``(\\d*)`` group), with their number (None if absent)."""
         out = []
         for key in self.upk:
-            m = re.fullmatch(pattern, key)
+            m = re.fullmatch(pattern, key) if key not in self.skipped else None
             if m:
                 out.append((key, int(m.group(1)) if m.group(1) else None))
         return sorted(out, key=lambda kv: (kv[1] or 0, kv[0]))
@@ -94,7 +100,8 @@ def map_upk(upk: dict[str, Value]) -> Mapping:
         first = m.module.upper()[:1]
         m.chip = "BK7231T" if first == "W" else "BK7231N" if first in "CT" else None
 
-    for key, n in b.keys(rf"rl{_NUM}_pin"):
+    _unused_slots(b)
+    for key, n in b.keys(rf"rl{_NUM}_pin") + [("rl", None)] * ("rl" in upk):
         lv = b.level(key, 1)
         b.put(key, "Rel" if lv else "Rel_n", n or 1, lv)
     for key, n in b.keys(rf"rl_on{_NUM}_pin"):
@@ -111,15 +118,13 @@ def map_upk(upk: dict[str, Value]) -> Mapping:
         lv = b.level(key, 1)
         b.put(key, "LED" if lv else "LED_n", n or 1, lv)
     for pattern in (rf"bt{_NUM}_pin", rf"k{_NUM}pin_pin"):
-        for key, n in b.keys(pattern):
+        for key, n in b.keys(pattern) + [("bt", None)] * (pattern.startswith("bt") and "bt" in upk):
+            if key == "bt_pin":
+                continue  # the plain one is the pairing button: below, with a channel of its own
             lv = b.level(key, 0)
             b.put(key, "Btn_n" if lv else "Btn", n or 1, lv)
             if lv:
                 m.notes.append(f"{key}: active high (lv 1) -> Btn_n; human templates often use Btn here - confirm with the pin finder")
-    for key in ("bt_pin", "reset_pin", "key_pin"):
-        if key in upk:
-            lv = b.level(key, 0)
-            b.put(key, "Btn_n" if lv else "Btn", 1, lv)
     if "total_bt_pin" in upk:
         lv = b.level("total_bt_pin", 0)
         b.put("total_bt_pin", "Btn_Tgl_All_n" if lv else "Btn_Tgl_All", 0, lv)
@@ -137,6 +142,19 @@ def map_upk(upk: dict[str, Value]) -> Mapping:
         b.put(key, "dInput" if lv else "dInput_n", n or 1, lv)
     _metering(b)
     _lights(b)
+    # after every output: these take a channel no output uses
+    if "backlit_io_pin" in upk:  # the backlight of a wall switch's buttons (the web app maps it to LED)
+        lv = b.level("backlit_io_pin", 1)
+        b.put("backlit_io_pin", "LED" if lv else "LED_n", _free_channel(m), lv)
+    for key in ("bt_pin", "reset_pin", "key_pin"):
+        if key in upk:
+            # the pairing button: on channel 1 it would flip the relay's or the sensor's state
+            lv = b.level(key, 0)
+            own = _free_channel(m)
+            b.put(key, "Btn_n" if lv else "Btn", own, lv)
+            if m.template.pins.get(_int(upk[key]) or -1, PinRole("")).channel == own:
+                m.notes.append(f"{key} (the pairing button) got channel {own} of its own; set it to a relay's channel "
+                               "if it should switch that relay")  # fmt: skip
     for key, role in (("ir", "IRRecv"), ("irpin", "IRRecv"), ("infrr", "IRRecv"), ("infre", "IRSend"),
                       ("remote_io", "RCRecv"), ("mic", "ADC"), ("micpin", "ADC"), ("mosi", "SM16703P_DIN"),
                       ("samp_pin", "BAT_ADC")):  # fmt: skip
@@ -156,7 +174,45 @@ def map_upk(upk: dict[str, Value]) -> Mapping:
             m.unmapped.append(f"{key}={value}: no OpenBeken role (set it up by hand if needed)")
         elif re.search(r"(_pin|pin|_io)$", key) and _int(value) is not None:
             m.unmapped.append(f"{key}={value}: unknown key, not mapped")
+    _drop_rejected(m)
     return m
+
+
+def _free_channel(m: Mapping) -> int:
+    """The lowest channel no pin uses yet (never 0, which many roles treat as none)."""
+    used = {r.channel for r in m.template.pins.values()} | {r.channel2 for r in m.template.pins.values()}
+    return next(ch for ch in range(1, 64) if ch not in used)
+
+
+def _unused_slots(b: _Builder) -> None:
+    """Keys whose slot the config itself says is unused (a button above ``knum``, a relay above
+    ``ch_num``, a colour not in ``cmod``): leftovers that must not take a live role's pin."""
+    upk = b.upk
+    limits = {rf"k{_NUM}pin_pin": _int(upk.get("knum")), rf"rl{_NUM}_pin": _int(upk.get("ch_num"))}
+    for pattern, limit in limits.items():
+        for key, n in b.keys(pattern):
+            if limit is not None and n is not None and n > limit:
+                b.used.add(key)
+                b.skipped.add(key)
+                b.m.unmapped.append(f"{key}={upk[key]}: slot {n} is unused (the config says {limit}); ignored")
+    cmod = upk.get("cmod")
+    if isinstance(cmod, str) and cmod.isalpha():
+        for colour in "rgbcw":
+            if f"{colour}_pin" in upk and colour not in cmod.lower():
+                b.used.add(f"{colour}_pin")
+                b.skipped.add(f"{colour}_pin")
+                b.m.unmapped.append(f"{colour}_pin={upk[f'{colour}_pin']}: colour {colour!r} is not in cmod={cmod!r}; ignored")
+    b.used.update(k for k in ("knum", "ch_num", "cmod") if k in upk)
+
+
+def _drop_rejected(m: Mapping) -> None:
+    """Never propose a template that `template check` rejects: such pins go to ``unmapped``."""
+    for problem in validate(m.template):
+        if problem.severity == "error" and problem.where.startswith("pins."):
+            pin = int(problem.where.split(".")[1])
+            role = m.template.pins.pop(pin, None)
+            if role is not None:
+                m.unmapped.append(f"P{pin} {role.text()}: {problem.message}; dropped")
 
 
 def _command(m: Mapping, line: str) -> None:
@@ -189,7 +245,7 @@ def _metering(b: _Builder) -> None:
 
 def _lights(b: _Builder) -> None:
     upk, m = b.upk, b.m
-    colours = [c for c in "rgbcw" if f"{c}_pin" in upk]
+    colours = [c for c in "rgbcw" if f"{c}_pin" in upk and f"{c}_pin" not in b.skipped]
     cw_mode = _int(upk.get("cwtype")) == 1
     b.used.add("cwtype")
     if cw_mode and {"c", "w"} <= set(colours):
@@ -201,6 +257,10 @@ def _lights(b: _Builder) -> None:
         key = f"{colour}_pin"
         lv = b.level(key, 1)
         b.put(key, "PWM" if lv else "PWM_n", channel, lv)
+    for key in ("firstpin_pin", "secpin_pin"):  # PWM, as OpenBeken's web app maps them; on channels no one uses
+        if key in upk:
+            lv = b.level(key, 1)
+            b.put(key, "PWM" if lv else "PWM_n", _free_channel(m), lv)
     if "iicscl" in upk or "iicsda" in upk:
         driver = I2C_DRIVERS.get(_int(upk.get("dmod")) or -1) or _driver_by_current(upk)
         b.used.update({"dmod"})
