@@ -145,14 +145,20 @@ def test_config_write_refuses_a_chip_that_may_still_run_tuya(tmp_path):
     assert run.exit_code == 13 and "erased" in run.output
 
 
-def test_config_write_changes_only_what_is_given_and_a_damaged_sector_is_named(tmp_path):
+def converted_chip(tmp_path, settings: Settings) -> tuple[str, object]:
+    """A simulated BK7231T flashed with OpenBeken and configured: (its port, its image file)."""
     image = tmp_path / "chip.bin"
     firmware = tmp_path / "OpenBK7231T_UA_1.17.600.bin"
     firmware.write_bytes(APP)
     port = f"sim://bk7231t?time_scale=0&image={image}"
     with ops.open_chip(port, NullReporter()) as io:
         ops.flash_firmware(io, firmware)
-        configure(io, Settings(wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD, name="Lamp"), openbeken_written=True)
+        configure(io, settings, openbeken_written=True)
+    return port, image
+
+
+def test_config_write_changes_only_what_is_given_and_a_damaged_sector_is_named(tmp_path):
+    port, image = converted_chip(tmp_path, Settings(wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD, name="Lamp"))
     run = CliRunner().invoke(main, ["--json", "config", "write", "-p", port, "--startup", "backlog echo \"a b\"; PowerSave 1", "--flag", "37=on"])
     assert run.exit_code == 0, run.output
     with ops.open_chip(port, NullReporter()) as io:
@@ -168,13 +174,7 @@ def test_config_write_changes_only_what_is_given_and_a_damaged_sector_is_named(t
 
 
 def test_config_edit_in_the_editor(tmp_path, monkeypatch):
-    image = tmp_path / "chip.bin"
-    firmware = tmp_path / "OpenBK7231T_UA_1.17.600.bin"
-    firmware.write_bytes(APP)
-    port = f"sim://bk7231t?time_scale=0&image={image}"
-    with ops.open_chip(port, NullReporter()) as io:
-        ops.flash_firmware(io, firmware)
-        configure(io, Settings(wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD), openbeken_written=True)
+    port, image = converted_chip(tmp_path, Settings(wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD))
     editor = tmp_path / "editor.py"
     editor.write_text("import json, sys\np = sys.argv[1]\nd = json.load(open(p))\nassert d['wifi_pass'] == '(unchanged)'\n"
                       "d['wifi_ssid'] = 'Upstairs'\nd['pins'] = {'7': 'Rel;1'}\njson.dump(d, open(p, 'w'))\n")  # fmt: skip

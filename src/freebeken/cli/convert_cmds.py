@@ -50,6 +50,8 @@ class TerminalPerson:
 @click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False), help="Pins from a template file or devices.json entry (default: from the backup).")
 @click.option("--configure/--no-configure", "configure", default=None,
               help="Write Wi-Fi, broker and pins while flashing, so the plug's first boot needs no access point (default: when --wifi-ssid and --broker are given).")  # fmt: skip
+@click.option("--product", help="What the box says (e.g. \"Aoycocr U3\"): looked up in the public lists first (known template? no soldering?).")
+@click.option("--cloudcutter", "cutter_file", help="tuya-cloudcutter's list (default: the downloaded copy).")
 @click.option("--devices-json", help="OpenBeken's devices.json to recognise the plug in (default: the downloaded copy).")
 @click.option("--first-boot-wait", default=180.0, show_default=True, help="Seconds to wait for the configured plug on the broker.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not wait for Enter between steps.")
@@ -58,7 +60,8 @@ class TerminalPerson:
 def convert_cmd(
     ctx: Context, port: str, baud: str, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
     wifi_password: str | None, ap_address: str, device: str | None, network: str | None, http_port: int,
-    broker: str | None, name: str | None, template_file: str | None, configure: bool | None, devices_json: str | None,
+    broker: str | None, name: str | None, template_file: str | None, configure: bool | None, product: str | None,
+    cutter_file: str | None, devices_json: str | None,
     first_boot_wait: float, assume_yes: bool,
 ) -> None:  # fmt: skip
     """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop.
@@ -74,7 +77,7 @@ def convert_cmd(
                       broker=settings.broker if settings and settings.broker else broker, name=name,
                       pin_finder_asker=TerminalAsker(), configure=configure,
                       template=settings.template if settings else None, first_boot_wait=first_boot_wait,
-                      devices_json=devices_json)  # fmt: skip
+                      devices_json=devices_json, product=product, cloudcutter=cutter_file)  # fmt: skip
     result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
     ctx.reporter.close()
     if ctx.json:

@@ -68,6 +68,8 @@ class Options:
     template: Template | None = None  # pins to configure (default: from the backup)
     first_boot_wait: float = 180.0  # seconds to wait for the configured plug on the broker
     devices_json: str | None = None  # OpenBeken's device list (default: the downloaded copy)
+    product: str | None = None  # what the box says ("Aoycocr U3"): looked up before anything is opened
+    cloudcutter: str | None = None  # tuya-cloudcutter's list (default: the downloaded copy)
 
 
 class State:
@@ -115,6 +117,8 @@ class State:
 
 def convert(options: Options, person: Person, reporter: Reporter | None = None) -> dict[str, Any]:
     reporter = reporter or NullReporter()
+    if options.product:
+        _look_up(options, reporter)
     pending = State.pending_after_flash()
     state = _chip_steps(options, person, reporter, pending)
     with hold(state.path, "this plug's conversion (another convert or web page is running it)"):
@@ -189,6 +193,26 @@ def _analyze(state: State, options: Options, reporter: Reporter) -> None:
     state.finish("analyze", template=template, notes=result["notes"] + result["warnings"], module=result["module"],
                  known_as=_known_as(template, options, reporter))  # fmt: skip
     events.info(reporter, f"Pins from the backup: {template['pins'] if template else 'none found'}")
+
+
+def _look_up(options: Options, reporter: Reporter) -> None:
+    """Before the case is opened: has someone done this plug, and could it be done without soldering?"""
+    from ..templates.known import search
+
+    try:
+        obk = search(options.product or "", [(k, f"{k.template.vendor} {k.template.name} {k.template.model}")
+                                             for k in lists.devices(options.devices_json, reporter)], limit=3)  # fmt: skip
+        cut = lists.cutter(options.cloudcutter, reporter)
+        cc = search(options.product or "", [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cut.devices], limit=3)
+    except (lists.ListError, UsageError) as e:
+        events.info(reporter, f"Known devices not checked: {e}")
+        return
+    for _, k in obk:
+        events.info(reporter, f"In OpenBeken's device list: {k.title} ({k.template.chip or '?'})")
+    for _, d in cc:
+        events.info(reporter, f"{d.title}: {d.no_solder()}")
+    if not obk and not cc:
+        events.info(reporter, f"{options.product!r} is in neither public list: the backup will tell its pins")
 
 
 def _known_as(entry: dict | None, options: Options, reporter: Reporter) -> str | None:
