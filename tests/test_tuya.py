@@ -17,7 +17,6 @@ from freebeken.cli.main import main
 from freebeken.errors import UsageError
 from freebeken.firmware import obkconfig
 from freebeken.sim.image import build_stock_image
-from freebeken.tuya import dump as d
 from freebeken.tuya.analyze import analyze_bytes
 from freebeken.tuya.builder import AOYCOCR_U3, DEVICE_KEY, KV_KEY_BLOCK, upk_text, write_config
 from freebeken.tuya.kv import encode, read_store

@@ -124,3 +124,23 @@ def test_template_check_with_a_lone_surrogate_answers_with_a_problem(web):
     status, _, body = call(web, "/api/template/check", {"text": '{"name": "\\ud800", "pins": {"\\ud800": "Rel;1"}}'})
     result = json.loads(body)
     assert status == 200 and not result["ok"] and any("cannot be stored" in p["message"] for p in result["problems"])
+
+
+def test_lookup_before_opening_the_plug(web, tmp_path, monkeypatch):
+    """The page's first question, answered from both lists (the cloudcutter one in its API format)."""
+    data = SHARED / "data"
+    if not (data / "cloudcutter.json").exists():
+        pytest.skip("../shared/data snapshots are absent")
+    snap = json.loads((data / "cloudcutter.json").read_text())
+    api = tmp_path / "api"
+    api.mkdir()
+    (api / "devices.json").write_text(json.dumps([{**d, "slug": s} for s, d in snap["devices"].items()]))
+    (api / "profiles.json").write_text(json.dumps([{**p, "slug": s} for s, p in snap["profiles"].items()]))
+    monkeypatch.setenv("FREEBEKEN_DEVICES_URL", (data / "devices.json").as_uri())
+    monkeypatch.setenv("FREEBEKEN_CLOUDCUTTER_URL", api.as_uri())
+    status, _, body = call(web, "/api/lookup", {"text": "aoycocr x5p", "firmware": "1.1.8"})
+    assert status == 200, body
+    found = json.loads(body)
+    assert found["cloudcutter"][0]["no_solder"].startswith("likely without opening it: tuya-cloudcutter has a profile for firmware 1.1.8")
+    status, _, body = call(web, "/api/lookup", {"text": ""})
+    assert status == 400 and b"Type what the box" in body

@@ -86,39 +86,27 @@ def roles_cmd(ctx: Context, name: str | None) -> None:
 def lookup(ctx: Context, text: tuple[str, ...], version: str | None, chip: str | None, devices_json: str | None, cutter_file: str | None) -> None:
     """Has someone done this plug already, and can it be converted without opening it?"""
     query = " ".join(text)
-    obk = lists.devices(devices_json, ctx.reporter)
-    cc = lists.cutter(cutter_file, ctx.reporter)
-    chip_name = chip.upper() if chip else None
-    obk_items = [(k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)])) for k in obk
-                 if not chip_name or not k.template.chip or k.template.chip.upper() == chip_name]  # fmt: skip
-    cc_items = [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cc.devices]
-    obk_hits, cc_hits = kn.search(query, obk_items), kn.search(query, cc_items)
-    firmware = cc.profiles_for(version, chip_name) if version else []
+    record = lists.lookup(query, version, chip, devices_json, cutter_file, ctx.reporter)
     ctx.reporter.close()
-    record = {
-        "openbeken": [{"title": k.title, "chip": k.template.chip, "entry": k.template.to_entry()} for _, k in obk_hits],
-        "cloudcutter": [{"title": d.title, "slug": d.slug, "no_solder": d.no_solder(version, chip_name),
-                         "profiles": [p.describe() for p in d.profiles]} for _, d in cc_hits],  # fmt: skip
-        "firmware_profiles": [p.describe() for p in firmware],
-    }
     if ctx.json:
         ctx.result({"ok": True, **record})
         return
     c = ctx.console
+    obk_hits, cc_hits, firmware = record["openbeken"], record["cloudcutter"], record["firmware_profiles"]
     c.print(f"[bold]OpenBeken device list[/]: {len(obk_hits)} match{'es' if len(obk_hits) != 1 else ''} for {escape(query)!r}")
-    for _, k in obk_hits:
-        pins = ", ".join(f"P{p} {r.text()}" for p, r in sorted(k.template.pins.items()))
+    for hit in obk_hits:
+        pins = ", ".join(f"P{p} {r}" for p, r in hit["entry"].get("pins", {}).items())
         if not pins:
-            pins = f"no pins; startup command {k.template.command!r}"
-        c.print(f"  {escape(k.title)} ({k.template.chip or '?'}): {escape(pins)}")
+            pins = f"no pins; startup command {hit['entry'].get('command', '')!r}"
+        c.print(f"  {escape(hit['title'])} ({hit['chip'] or '?'}): {escape(pins)}")
     c.print(f"[bold]tuya-cloudcutter[/] (over the air, no soldering): {len(cc_hits)} match{'es' if len(cc_hits) != 1 else ''}")
-    for _, d in cc_hits:
-        c.print(f"  {escape(d.title)}: {escape(d.no_solder(version, chip_name))}")
+    for hit in cc_hits:
+        c.print(f"  {escape(hit['title'])}: {escape(hit['no_solder'])}")
     if version:
         if firmware:
             c.print(f"Firmware {escape(version)}: tuya-cloudcutter has {len(firmware)} profile(s) for it - likely convertible "
                     "over the air (likely, not guaranteed):")  # fmt: skip
             for p in firmware[:10]:
-                c.print(f"  {escape(p.describe())}")
+                c.print(f"  {escape(p)}")
         else:
             c.print(f"Firmware {escape(version)}: no tuya-cloudcutter profile. Newer firmware is usually patched: UART it is.")

@@ -89,3 +89,23 @@ def cutter(path: str | None = None, reporter: Reporter | None = None) -> cloudcu
     base = os.environ.get("FREEBEKEN_CLOUDCUTTER_URL", CLOUDCUTTER_API).rstrip("/")
     found, profiles = _cached("cloudcutter", [f"{base}/devices.json", f"{base}/profiles.json"], reporter or NullReporter())
     return cloudcutter.parse(_json(found, "The downloaded cloudcutter list"), _json(profiles, "The downloaded profile list"))
+
+
+def lookup(query: str, version: str | None = None, chip: str | None = None, devices_json: str | None = None,
+           cutter_file: str | None = None, reporter: Reporter | None = None) -> dict[str, Any]:  # fmt: skip
+    """Both lists searched for ``query``: OpenBeken templates, and per cloudcutter device the honest
+    over-the-air answer (for ``version``, the firmware the app shows, when given)."""
+    from .known import search
+
+    chip_name = chip.upper() if chip else None
+    obk = [(k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)]))
+           for k in devices(devices_json, reporter)
+           if not chip_name or not k.template.chip or k.template.chip.upper() == chip_name]  # fmt: skip
+    cat = cutter(cutter_file, reporter)
+    cc = [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cat.devices]
+    return {
+        "openbeken": [{"title": k.title, "chip": k.template.chip, "entry": k.template.to_entry()} for _, k in search(query, obk)],
+        "cloudcutter": [{"title": d.title, "slug": d.slug, "no_solder": d.no_solder(version, chip_name),
+                         "profiles": [p.describe() for p in d.profiles]} for _, d in search(query, cc)],  # fmt: skip
+        "firmware_profiles": [p.describe() for p in cat.profiles_for(version, chip_name)] if version else [],
+    }

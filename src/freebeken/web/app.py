@@ -32,7 +32,8 @@ from ..convert.first_boot import wait_for_plug
 from ..firmware import obkconfig
 from ..firmware.settings import Settings, apply
 from ..flasher.configure import configure, read_config, template_from_backup
-from ..templates import submit
+from ..events import NullReporter
+from ..templates import lists, submit
 from ..templates.model import TemplateSyntaxError, load
 from ..tuya.analyze import analyze_bytes
 from .jobs import Job, Jobs
@@ -188,6 +189,12 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return started(jobs.start("flash", work))
 
+    def lookup(request: Request, body: dict) -> Response:
+        text = str(body.get("text") or "").strip()
+        if not text:
+            raise UsageError("Type what the box or the listing says, e.g. Aoycocr U3")
+        return JSONResponse(lists.lookup(text, str(body.get("firmware") or "") or None, reporter=NullReporter()))
+
     def first_boot(request: Request, body: dict) -> Response:
         broker = Broker.from_url(str(body.get("broker") or ""))
         cid = str(body.get("client_id") or "")
@@ -319,6 +326,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/flash", api(flash), methods=["POST"]),
         Route("/api/resume", api(resume), methods=["POST"]),
         Route("/api/first_boot", api(first_boot), methods=["POST"]),
+        Route("/api/lookup", api(lookup), methods=["POST"]),
         Route("/api/backups", api(backups)),
         Route("/api/restore", api(restore), methods=["POST"]),
         Route("/api/pins", api(pins), methods=["POST"]),

@@ -66,6 +66,17 @@ async function busy(button, out, waiting, work, failHint = "") {
   button.disabled = false;
 }
 
+$("btn-lookup").onclick = () => busy($("btn-lookup"), $("lookup-result"), "Looking in the public lists…", async () => {
+  const r = await api("/api/lookup", { text: $("product").value, firmware: $("app-firmware").value });
+  const box = $("lookup-result");
+  box.className = "ok";
+  box.textContent = "";
+  const line = (text) => { const p = document.createElement("p"); p.textContent = text; box.appendChild(p); };
+  if (!r.openbeken.length && !r.cloudcutter.length) line("In neither list: the backup will tell its pins.");
+  for (const h of r.openbeken) line(`OpenBeken template: ${h.title} (${h.chip || "?"})`);
+  for (const h of r.cloudcutter) line(`${h.title}: ${h.no_solder}`);
+});
+
 $("btn-backup").onclick = () => busy($("btn-backup"), $("backup-result"), "Linking with the chip…", async () => {
   const { job } = await api("/api/backup", { port: $("port").value });
   const result = await follow(job, $("backup-progress"));
