@@ -204,9 +204,13 @@ $("btn-ha").onclick = async () => {
   try {
     const { job } = await api("/api/ha", { host: $("host").value, broker: $("broker").value, name: $("ha-name").value });
     const r = await follow(job, null);
-    const entities = r.entities.map((e) => `<li>${e.entity_id} (${e.component})</li>`).join("");
-    $("ha-result").className = r.problems.length ? "error" : "ok";
-    $("ha-result").innerHTML = (r.problems.length ? "Problems: " + r.problems.join("; ") : "Verified: online, discovery valid, " + r.round_trip) + `<ul>${entities}</ul>`;
+    const box = $("ha-result");
+    box.className = r.problems.length ? "error" : "ok";
+    // text only: entity ids and problems come from what devices published on the broker
+    box.textContent = r.problems.length ? "Problems: " + r.problems.join("; ") : "Verified: online, discovery valid, " + r.round_trip;
+    const list = document.createElement("ul");
+    for (const e of r.entities) { const li = document.createElement("li"); li.textContent = `${e.entity_id} (${e.component})`; list.appendChild(li); }
+    box.appendChild(list);
   } catch (e) { show($("ha-result"), e.message, "error"); }
 };
 
