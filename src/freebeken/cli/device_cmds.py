@@ -17,7 +17,7 @@ from ..device.discover import display_mac, find_mac, local_networks, parse_netwo
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceUnreachable, UsageError
-from ..flasher.journal import atomic_write, data_dir
+from ..storage import atomic_write, data_dir
 from ..templates.model import from_entry
 from .base import Context, command_errors
 from .template_cmds import _load_one

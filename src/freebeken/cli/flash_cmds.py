@@ -10,7 +10,7 @@ from ..errors import UsageError, VerifyError
 from ..flasher import operations as ops
 from ..flasher.backup import check_backup_target
 from ..flasher.chipio import ChipIO
-from ..flasher.journal import atomic_write
+from ..storage import atomic_write
 from ..flasher.configure import configure, template_from_backup
 from .chip_cmds import link_options, parse_baud
 from .config_cmds import settings_from, settings_options

@@ -24,7 +24,8 @@ from ..events import NullReporter, Reporter
 from ..firmware.releases import ReleaseError, fetch
 from ..flasher import operations as ops
 from ..flasher.backup import identity
-from ..flasher.journal import Journal, data_dir
+from ..flasher.journal import Journal
+from ..storage import data_dir
 from ..ha.broker import Broker
 from ..locks import hold
 from ..ha.operations import setup as ha_setup

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..chips import chip_by_name
 from ..errors import FreebekenError, UsageError
-from ..flasher.journal import atomic_write, data_dir
+from ..storage import atomic_write, data_dir
 
 RELEASES_API = "https://api.github.com/repos/openshwprojects/OpenBK7231T_App/releases"
 OFFLINE_HINT = (

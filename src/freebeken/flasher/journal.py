@@ -8,66 +8,12 @@ image; a backup keeps its journal next to its partial file.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-def data_dir() -> Path:
-    """Where freebeken keeps backups and journals (FREEBEKEN_HOME overrides)."""
-    if os.environ.get("FREEBEKEN_HOME"):
-        return Path(os.environ["FREEBEKEN_HOME"])
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "freebeken"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def create_private(path: Path, size: int = 0) -> None:
-    """Create ``path`` for this user only (0600: backups hold Wi-Fi and cloud secrets), failing
-    if it exists; ``size`` bytes long (zero-filled)."""
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.truncate(size)
-
-
-def publish(source: Path, target: Path) -> None:
-    """Give ``source``'s finished content the name ``target`` without ever replacing a file.
-    A hard link where the file system has them; elsewhere (FAT/exFAT, some network drives) an
-    exclusive create and a copy, then the source goes."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        create_private(target)
-        with open(source, "rb") as src, open(target, "r+b") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-    source.unlink()
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from ..storage import atomic_write, create_private, data_dir, publish, sha256  # noqa: F401  (re-exported)
 
 
 @dataclass

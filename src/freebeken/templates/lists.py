@@ -15,7 +15,7 @@ from typing import Any
 from .. import events
 from ..errors import FreebekenError
 from ..events import NullReporter, Reporter
-from ..flasher.journal import atomic_write, data_dir
+from ..storage import atomic_write, data_dir
 from . import cloudcutter
 from .known import Known, load_devices
 

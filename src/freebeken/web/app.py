@@ -24,7 +24,7 @@ from ..device.discover import display_mac, find_mac, is_mac, local_networks, par
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError, UsageError
 from ..flasher import operations as ops
-from ..flasher.journal import data_dir
+from ..storage import data_dir
 from ..ha.broker import Broker
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
