@@ -7,25 +7,12 @@ from rich.markup import escape
 
 from ..templates import known as kn
 from ..templates import lists
-from ..templates.model import Template
 from ..templates.roles import ROLE_NAMES, meaning, suggest, takes_channel
 from .base import Context, command_errors
 from .template_cmds import _load_one, template
 
 DEVICES_HELP = "OpenBeken's devices.json to use (default: a copy downloaded from its home, refreshed weekly)."
 CUTTER_HELP = "tuya-cloudcutter's list to use (default: downloaded from its public API, refreshed weekly)."
-
-
-def best_match(template_: Template, devices_json: str | None, ctx: Context) -> kn.Match | None:
-    """The best known entry for a template, or None; never fails the command it is part of."""
-    try:
-        matches = kn.match(template_, lists.devices(devices_json, ctx.reporter))
-    except lists.ListError as e:
-        ctx.reporter.close()
-        if not ctx.json:
-            ctx.console.print(f"[dim]known devices not checked: {escape(str(e))}[/]")
-        return None
-    return matches[0] if matches else None
 
 
 @template.command("match")

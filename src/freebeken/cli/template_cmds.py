@@ -13,6 +13,7 @@ from rich.markup import escape
 from ..errors import UsageError
 from ..templates import submit as sub
 from ..templates.model import Template, from_entry, load
+from ..templates import lists
 from ..tuya.analyze import analyze_bytes
 from .base import Context, command_errors
 
@@ -35,11 +36,10 @@ def _read(path: str) -> bytes:
 def analyze(ctx: Context, file: str, show_secrets: bool, devices_json: str | None) -> None:
     """Read a backup (or a Tuya config JSON): chip, firmware, the OpenBeken pin template, and
     whether the device list already knows it."""
-    from .known_cmds import best_match
-
     analysis = analyze_bytes(_read(file), file)
     result = analysis.as_dict(show_secrets)
-    best = best_match(analysis.template, devices_json, ctx) if analysis.template and analysis.template.pins else None
+    best = lists.best_match(analysis.template, devices_json, ctx.reporter) if analysis.template and analysis.template.pins else None
+    ctx.reporter.close()
     result["known_as"] = {"title": best.known.title, "identical": best.identical, "differences": best.differences} if best else None
     if ctx.json:
         ctx.result({"ok": True, **result})
@@ -202,9 +202,8 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
     problems = from_entry(t.to_entry())[1]
     if any(p.severity == "error" for p in problems):
         raise UsageError("The template has errors; run `freebeken template check` first")
-    from .known_cmds import best_match
-
-    best = best_match(t, devices_json, ctx)
+    best = lists.best_match(t, devices_json, ctx.reporter)
+    ctx.reporter.close()
     if best is not None and best.identical and not (best.known.template.chip and t.chip and best.known.template.chip != t.chip):
         raise UsageError(f"The device list already has these pins: {best.known.title} (entry {best.known.index})",
                          hint="Nothing to submit. If it is another product with the same board, add its name to that "

@@ -31,7 +31,6 @@ from ..locks import hold
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
 from ..templates import lists
-from ..templates.known import match
 from ..templates.model import Template, from_entry
 from .first_boot import broker_of, configure_step, first_boot_step, wants_configure
 from ..tuya.analyze import analyze_bytes
@@ -198,21 +197,17 @@ def _analyze(state: State, options: Options, reporter: Reporter) -> None:
 
 def _look_up(options: Options, reporter: Reporter) -> None:
     """Before the case is opened: has someone done this plug, and could it be done without soldering?"""
-    from ..templates.known import search
-
     try:
-        obk = search(options.product or "", [(k, f"{k.template.vendor} {k.template.name} {k.template.model}")
-                                             for k in lists.devices(options.devices_json, reporter)], limit=3)  # fmt: skip
-        cut = lists.cutter(options.cloudcutter, reporter)
-        cc = search(options.product or "", [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cut.devices], limit=3)
+        found = lists.lookup(options.product or "", devices_json=options.devices_json, cutter_file=options.cloudcutter,
+                             reporter=reporter)  # fmt: skip
     except (lists.ListError, UsageError) as e:
         events.info(reporter, f"Known devices not checked: {e}")
         return
-    for _, k in obk:
-        events.info(reporter, f"In OpenBeken's device list: {k.title} ({k.template.chip or '?'})")
-    for _, d in cc:
-        events.info(reporter, f"{d.title}: {d.no_solder()}")
-    if not obk and not cc:
+    for hit in found["openbeken"][:3]:
+        events.info(reporter, f"In OpenBeken's device list: {hit['title']} ({hit['chip'] or '?'})")
+    for hit in found["cloudcutter"][:3]:
+        events.info(reporter, f"{hit['title']}: {hit['no_solder']}")
+    if not found["openbeken"] and not found["cloudcutter"]:
         events.info(reporter, f"{options.product!r} is in neither public list: the backup will tell its pins")
 
 
@@ -220,16 +215,11 @@ def _known_as(entry: dict | None, options: Options, reporter: Reporter) -> str |
     """The device list's best entry for these pins ("known as ..."); never stops the conversion."""
     if not entry:
         return None
-    try:
-        matches = match(from_entry(entry)[0], lists.devices(options.devices_json, reporter))
-    except lists.ListError as e:
-        events.info(reporter, f"Known devices not checked: {e}")
+    best = lists.best_match(from_entry(entry)[0], options.devices_json, reporter, say_unknown=True)
+    if best is None:
         return None
-    if not matches:
-        events.info(reporter, "Not in OpenBeken's device list yet: `freebeken template submit` prepares an entry")
-        return None
-    events.info(reporter, f"Known as: {matches[0].describe()}")
-    return matches[0].describe()
+    events.info(reporter, f"Known as: {best.describe()}")
+    return best.describe()
 
 
 def _flash(io, state: State, options: Options, reporter: Reporter) -> None:

@@ -17,7 +17,8 @@ from ..errors import FreebekenError
 from ..events import NullReporter, Reporter
 from ..storage import atomic_write, data_dir
 from . import cloudcutter
-from .known import Known, load_devices
+from .known import Known, Match, load_devices, match
+from .model import Template
 
 DEVICES_URL = "https://openbekeniot.github.io/webapp/devices.json"  # what the OpenBeken web app loads
 CLOUDCUTTER_API = "https://tuya-cloudcutter.github.io/api"  # devices.json, profiles.json (as its own tool reads them)
@@ -109,3 +110,19 @@ def lookup(query: str, version: str | None = None, chip: str | None = None, devi
                          "profiles": [p.describe() for p in d.profiles]} for _, d in search(query, cc)],  # fmt: skip
         "firmware_profiles": [p.describe() for p in cat.profiles_for(version, chip_name)] if version else [],
     }
+
+
+def best_match(template: Template, devices_json: str | None = None, reporter: Reporter | None = None,
+               say_unknown: bool = False) -> Match | None:  # fmt: skip
+    """The device list's best entry for these pins, or None. It never stops the command it is part
+    of: a list that cannot be had is only said (on ``reporter``), and with ``say_unknown`` so is a
+    device the list does not have."""
+    reporter = reporter or NullReporter()
+    try:
+        matches = match(template, devices(devices_json, reporter))
+    except ListError as e:
+        events.info(reporter, f"Known devices not checked: {e}")
+        return None
+    if not matches and say_unknown:
+        events.info(reporter, "Not in OpenBeken's device list yet: `freebeken template submit` prepares an entry")
+    return matches[0] if matches else None
