@@ -16,7 +16,7 @@ from rich.markup import escape
 from ..errors import ConfigSectorError, UsageError
 from ..firmware import obkconfig
 from ..firmware.obkconfig import ObkConfig
-from ..firmware.settings import Settings, apply, template_pins
+from ..firmware.settings import Settings, check, template_pins
 from ..flasher.configure import configure, read_config, write_config
 from ..ha.broker import Broker
 from ..templates.model import from_entry
@@ -77,7 +77,7 @@ def settings_from(wifi_ssid: str | None, wifi_password: str | None, broker: str 
         wifi_password = _secret(wifi_password, "FREEBEKEN_WIFI_PASSWORD", f"Password of Wi-Fi {wifi_ssid!r} (Enter: open network)")
     s = Settings(wifi_ssid=wifi_ssid, wifi_password=wifi_password, broker=target, name=name, startup=startup,
                  template=_load_one(template_file) if template_file else None, flags=_flags(flag_values))  # fmt: skip
-    apply(obkconfig.defaults("BK7231T", bytes(6)), s)  # every check, on nothing that matters
+    check(s)
     return s
 
 

@@ -65,6 +65,11 @@ def template_pins(template: Template) -> dict[int, tuple[int, int, int]]:
     return {pin: (ROLE_IDS[r.role.lower()], r.channel or 0, r.channel2 or 0) for pin, r in template.pins.items()}
 
 
+def check(s: Settings) -> None:
+    """Every check ``apply`` makes, on a scratch config: bad input is refused before a chip is touched."""
+    apply(obkconfig.defaults("BK7231T", bytes(6)), s)
+
+
 def apply(cfg: ObkConfig, s: Settings) -> list[str]:
     """Put the settings into ``cfg``; returns the fields that changed (names, never values)."""
     before = {f.name: cfg[f.name] for f in obkconfig.FIELDS}

@@ -29,12 +29,11 @@ from ..ha.broker import Broker
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
 from ..convert.first_boot import wait_for_plug
-from ..firmware import obkconfig
-from ..firmware.settings import Settings, apply
+from ..firmware.settings import Settings, check
 from ..flasher.configure import configure, read_config, template_from_backup
 from ..events import NullReporter
 from ..templates import lists, submit
-from ..templates.model import TemplateSyntaxError, load
+from ..templates.model import Template, TemplateSyntaxError, load
 from ..tuya.analyze import analyze_bytes
 from .jobs import Job, Jobs
 
@@ -45,20 +44,28 @@ LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 def _settings(form: dict) -> Settings:
     """The page's "set it up while flashing" fields, checked as the CLI checks them."""
     text = str(form.get("template") or "").strip()
-    template = None
-    if text:
-        try:
-            [(template, problems)] = load(text)[:1]
-        except TemplateSyntaxError as e:
-            raise UsageError(f"The template is not valid JSON (line {e.line}, column {e.column}): {e}") from None
+    template = _template_in_box(text) if text else None
     broker = Broker.from_url(str(form.get("broker") or "")) if form.get("broker") else None
     s = Settings(wifi_ssid=str(form.get("ssid") or "") or None, wifi_password=str(form.get("password") or ""),
                  broker=broker, name=str(form.get("name") or "") or None, template=template)  # fmt: skip
     if s.wifi_ssid is None or broker is None:
         raise UsageError("Setting it up while flashing needs your Wi-Fi name and the broker address",
                          hint="Fill both in, or untick “set it up while flashing”.")  # fmt: skip
-    apply(obkconfig.defaults("BK7231T", bytes(6)), s)  # every check, before the chip is touched
+    check(s)  # every check, before the chip is touched
     return s
+
+
+def _template_in_box(text: str) -> Template:
+    """The template box's text, or an error that says where in the box to look."""
+    try:
+        [(template, problems)] = load(text)[:1]
+    except TemplateSyntaxError as e:
+        raise UsageError(f"The template is not valid JSON (line {e.line}, column {e.column}): {e}",
+                         hint="Fix it in the box above; “Check template” shows every problem.") from None  # fmt: skip
+    errors = [str(p) for p in problems if p.severity == "error"]
+    if errors:
+        raise UsageError("The template has errors: " + "; ".join(errors), hint="“Check template” shows where.")
+    return template
 
 
 class WebAsker:
@@ -246,15 +253,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         text = str(body.get("template") or "").strip()
         if not text:
             raise UsageError("There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”.")
-        try:
-            [(template, problems)] = load(text)[:1]
-        except TemplateSyntaxError as e:
-            raise UsageError(f"The template is not valid JSON (line {e.line}, column {e.column}): {e}",
-                             hint="Fix it in the box above; “Check template” shows every problem.") from None  # fmt: skip
-        errors = [str(p) for p in problems if p.severity == "error"]
-        if errors:
-            raise UsageError("The template has errors: " + "; ".join(errors), hint="“Check template” shows where.")
-        apply_template(ObkClient(body["host"], body.get("password") or None), template)
+        apply_template(ObkClient(body["host"], body.get("password") or None), _template_in_box(text))
         return JSONResponse({"ok": True})
 
     def backups(request: Request, body: dict) -> Response:
