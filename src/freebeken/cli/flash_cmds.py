@@ -11,7 +11,7 @@ from ..flasher import operations as ops
 from ..flasher.backup import check_backup_target
 from ..flasher.chipio import ChipIO
 from ..storage import atomic_write
-from ..flasher.configure import configure, template_from_backup
+from ..flasher.configure import configure_new_firmware
 from .chip_cmds import link_options, parse_baud
 from .config_cmds import settings_from, settings_options
 from .base import Context, command_errors
@@ -57,16 +57,17 @@ def backup(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, o
     )
 
 
-def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -> None:
-    """Before the first flash of a chip freebeken has no backup of, make one."""
+def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -> Path | None:
+    """Before the first flash of a chip freebeken has no backup of, make one. Returns this chip's backup."""
     if no_backup:
-        return
+        return None
     interactive = not assume_yes and not ctx.json and click.get_text_stream("stdin").isatty()
     ask = (lambda: click.confirm("There is no backup of this chip yet. Back it up first (recommended)?", default=True)) if interactive else None
     path, made = ops.ensure_backup(io, ask)
     ctx.reporter.close()
     if made and not ctx.json:
         ctx.console.print(f"Backup saved: {path}")
+    return path
 
 
 @click.command()
@@ -106,18 +107,20 @@ def flash(
                          hint="Flash the release file, or use `freebeken config write` on a chip that runs OpenBeken.")  # fmt: skip
     settings = settings_from(**config_options) if do_configure else None  # passwords asked before linking
     where = {"include_bootloader": include_bootloader, "offset": _int(offset), "other_device": other_device}
+    backup: list[Path | None] = []
     with _open(ctx, port, baud, timeout, no_reset) as io:
-        result = ops.flash_firmware(io, firmware, **where, before_write=lambda: _offer_backup(ctx, io, no_backup, assume_yes))
+        result = ops.flash_firmware(io, firmware, **where,
+                                    before_write=lambda: backup.append(_offer_backup(ctx, io, no_backup, assume_yes)))  # fmt: skip
         record = result.as_dict()
         message = f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)"
         if settings is not None:
-            template, source = (None, "") if settings.template else template_from_backup(io)
-            configured = configure(io, settings, openbeken_written=True, template_if_new=template)
-            record["configure"] = {**configured.as_dict(), "pins_from": source if template else None}
+            configured = configure_new_firmware(io, settings, backup[0] if backup else None)
+            record["configure"] = configured.as_dict()
             message += f"; configuration written and read back at 0x{configured.address:X}"
-            if settings.template is None and template is None and configured.started_from != "the chip's configuration":
+            if configured.no_pins:
                 ctx.reporter.close()
-                ctx.console.print(f"[yellow]No pins were written ({source}): find them with `freebeken pins find` once the plug is on your network.[/]")
+                ctx.console.print(f"[yellow]No pins were written ({configured.no_pins}): find them with "
+                                  "`freebeken pins find` once the plug is on your network.[/]")  # fmt: skip
     _done(ctx, message, record)
 
 

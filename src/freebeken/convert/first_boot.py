@@ -15,7 +15,7 @@ from .. import events
 from ..errors import DeviceError, UsageError
 from ..events import Reporter
 from ..firmware.settings import Settings
-from ..flasher.configure import configure, read_config
+from ..flasher.configure import configure
 from ..ha.broker import Broker, Session
 from ..templates.model import from_entry
 
@@ -51,7 +51,7 @@ def configure_step(io, state: "State", options: "Options", person: "Person", rep
     template = options.template or (from_entry(entry)[0] if entry else None)
     settings = Settings(wifi_ssid=ssid, wifi_password=password, broker=broker, name=options.name, template=template)
     result = configure(io, settings, openbeken_written=True)
-    cfg = read_config(io)  # the names as the chip holds them (the name may have been made safe)
+    cfg = result.config  # the names as the chip holds them (the name may have been made safe)
     pins = cfg.as_dict()["pins"]
     state.finish("configure", ssid=ssid, client_id=cfg["mqtt_client"], long_name=cfg["long_name"], broker=str(broker),
                  pins=pins or None, changed=result.changed)  # fmt: skip

@@ -10,6 +10,7 @@ interrupted write is simply done again.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .. import events
 from ..errors import ConfigSectorError, SafetyError, UnsupportedError, VerifyError
@@ -27,11 +28,15 @@ class ConfigureResult:
     address: int
     changed: list[str]  # field names (never values)
     written: bool  # False: the chip already held exactly this configuration
-    started_from: str  # "the chip's configuration" or "OpenBeken's defaults"
+    new: bool  # True: started from OpenBeken's defaults (there was no valid configuration)
+    config: ObkConfig  # what the chip now holds (read back); it holds passwords: never shown whole
+    pins_from: str | None = None  # where the pins came from when not given ("the backup X.bin")
+    no_pins: str | None = None  # why a new configuration has no pins ("no backup of this chip")
 
     def as_dict(self) -> dict[str, object]:
         return {"address": f"0x{self.address:X}", "changed": self.changed, "written": self.written,
-                "started_from": self.started_from}  # fmt: skip
+                "started_from": "OpenBeken's defaults" if self.new else "the chip's configuration",
+                "pins_from": self.pins_from}  # fmt: skip
 
 
 def config_address(io: ChipIO) -> int:
@@ -41,25 +46,44 @@ def config_address(io: ChipIO) -> int:
         raise UnsupportedError(f"freebeken does not know where OpenBeken keeps its configuration on {io.chip.name}") from None
 
 
-def read_config(io: ChipIO) -> ObkConfig:
-    """The configuration the firmware will load at its next boot (raises ConfigSectorError)."""
+def _read_sector(io: ChipIO) -> tuple[int, bytes, str]:
     address = config_address(io)
     events.phase(io.reporter, f"Reading the OpenBeken configuration at 0x{address:X}")
-    return obkconfig.parse(io.read(address), f"The chip's configuration sector (0x{address:X})")
+    return address, io.read(address), f"The chip's configuration sector (0x{address:X})"
 
 
-def template_from_backup(io: ChipIO) -> tuple[Template | None, str]:
-    """The pins this chip's own backup (checked by content) shows, and where they came from."""
+def read_config(io: ChipIO) -> ObkConfig:
+    """The configuration the firmware will load at its next boot (raises ConfigSectorError)."""
+    _, sector, where = _read_sector(io)
+    return obkconfig.parse(sector, where)
+
+
+def template_from_backup(io: ChipIO, path: Path | None = None) -> tuple[Template | None, str]:
+    """The pins this chip's own backup shows, and where they came from. ``path``: the backup the
+    caller already found for this chip (ensure_backup); else it is looked for (checked by content)."""
     from ..tuya.analyze import analyze_bytes
     from .operations import ensure_backup
 
-    path, _ = ensure_backup(io, consent=lambda: False)  # an existing backup only
+    if path is None:
+        path, _ = ensure_backup(io, consent=lambda: False)  # an existing backup only
     if path is None:
         return None, "no backup of this chip"
     analysis = analyze_bytes(path.read_bytes(), str(path))
     if analysis.template is None or not analysis.template.pins:
         return None, f"no pins in the backup {path.name}"
     return analysis.template, f"the backup {path.name}"
+
+
+def configure_new_firmware(io: ChipIO, settings: Settings, backup: Path | None = None) -> ConfigureResult:
+    """Right after OpenBeken was written or verified: its configuration, with the pins of this
+    chip's backup when the settings name none and the chip holds no configuration of its own."""
+    template, source = (None, "") if settings.template else template_from_backup(io, backup)
+    result = configure(io, settings, openbeken_written=True, template_if_new=template)
+    if result.new and template is not None:
+        result.pins_from = source
+    elif result.new and settings.template is None:
+        result.no_pins = source
+    return result
 
 
 def configure(
@@ -69,11 +93,10 @@ def configure(
     it. ``openbeken_written``: this session just wrote or verified an OpenBeken image.
     ``template_if_new``: the pins for a new configuration when the settings name none (a
     configuration already on the chip keeps its own)."""
-    address = config_address(io)
-    events.phase(io.reporter, f"Reading the OpenBeken configuration at 0x{address:X}")
-    current = io.read(address)
+    address, current, where = _read_sector(io)
+    new = False
     try:
-        cfg, source = obkconfig.parse(current, f"The chip's configuration sector (0x{address:X})"), "the chip's configuration"
+        cfg = obkconfig.parse(current, where)
     except ConfigSectorError as e:
         if not openbeken_written:
             raise SafetyError(
@@ -82,19 +105,19 @@ def configure(
                 hint="Flash OpenBeken and its configuration in one go: freebeken flash -p PORT FIRMWARE --configure ... "
                 "(a chip that already holds that firmware is checked in seconds, not written again).",
             ) from None
-        cfg, source = obkconfig.defaults(io.chip.name, io.info.mac or b""), "OpenBeken's defaults"
+        cfg, new = obkconfig.defaults(io.chip.name, io.info.mac or b""), True
         if settings.template is None and template_if_new is not None:
             settings = replace(settings, template=template_if_new)
     changed = apply(cfg, settings)
     sector = cfg.to_sector()
     if sector == current:
         events.info(io.reporter, "The chip already holds exactly this configuration")
-        return ConfigureResult(address, changed, False, source)
-    write_config(io, cfg)
-    return ConfigureResult(address, changed or ["all (a new configuration)"], True, source)
+        return ConfigureResult(address, changed, False, new, cfg)
+    held = write_config(io, cfg)
+    return ConfigureResult(address, changed or ["all (a new configuration)"], True, new, held)
 
 
-def write_config(io: ChipIO, cfg: ObkConfig) -> None:
+def write_config(io: ChipIO, cfg: ObkConfig) -> ObkConfig:
     """Write the sector, then read it back: it must be the bytes written and load as the
     firmware loads it (ident, version, checksum)."""
     address = config_address(io)
@@ -105,5 +128,6 @@ def write_config(io: ChipIO, cfg: ObkConfig) -> None:
     back = io.read(address)
     if back != sector:
         raise VerifyError(f"The configuration sector at 0x{address:X} reads back different from what was written")
-    obkconfig.parse(back, f"The configuration written at 0x{address:X}")
+    held = obkconfig.parse(back, f"The configuration written at 0x{address:X}")
     events.info(io.reporter, f"OpenBeken configuration written and read back at 0x{address:X}")
+    return held

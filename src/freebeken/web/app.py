@@ -30,7 +30,7 @@ from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
 from ..convert.first_boot import wait_for_plug
 from ..firmware.settings import Settings, check
-from ..flasher.configure import configure, read_config, template_from_backup
+from ..flasher.configure import configure_new_firmware
 from ..events import NullReporter
 from ..templates import lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
@@ -187,9 +187,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
                 result = ops.flash_firmware(io, body["firmware"], before_write=lambda: backup.append(ops.ensure_backup(io)))
                 configured = None
                 if settings is not None:
-                    template = None if settings.template else template_from_backup(io)[0]
-                    configure(io, settings, openbeken_written=True, template_if_new=template)
-                    cfg = read_config(io)
+                    cfg = configure_new_firmware(io, settings, backup[0][0]).config
                     configured = {"client_id": cfg["mqtt_client"], "ssid": cfg["wifi_ssid"], "pins": cfg.as_dict()["pins"]}
             path, made = backup[0]
             return {**result.as_dict(), "backup": str(path) if made else None, "configured": configured}
