@@ -86,6 +86,7 @@ def first_boot_of(image: Path, template) -> dict[str, str]:
     """Power the flashed plug on: it boots from its configuration sector (no template is sent to
     it), its button must click the relay, and the pin finder must find the pins it booted with."""
     server, boot = power_on(image, board("u3"))
+    assert server is not None  # no networks named: it always joins
     try:
         client = ObkClient(server.address)
         server.device.board.take_events()

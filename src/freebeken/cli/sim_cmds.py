@@ -68,10 +68,13 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
         from ..sim.obk.boot import power_on
 
         reach = dict(n.split(":", 1) if ":" in n else (n, "") for n in networks) if networks else None
-        server, boot = power_on(image, make_board(board), port=port, networks=reach)
+        found, boot = power_on(image, make_board(board), port=port, networks=reach)
         dev = boot.device
-        click.echo(f"device: {server.address}")
+        click.echo(f"device: {found.address if found else 'on no network'}")
         click.echo(f"booted: {boot.mode}: {boot.why}")
+        if found is None:
+            return  # like the real plug, it is reachable nowhere
+        server = found
     else:
         dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
         server = DeviceServer(dev, port=port).start()

@@ -107,7 +107,8 @@ def wait_for_plug(broker: Broker, cid: str, wait: float, reporter: Reporter, *, 
                 "it goes on waiting. `freebeken config read -p PORT` shows what was written.",
             )
         events.info(reporter, f"The plug is online on the broker as {cid}")
-        found = session.wait_for(lambda t, p: t == f"{cid}/ip" and bool(p.strip()), FULL_STATE_WAIT)
+        # live only: a retained copy (a plug with "always retain") may be an earlier address
+        found = session.wait_for(lambda t, p: t == f"{cid}/ip" and bool(p.strip()), FULL_STATE_WAIT, live_only=True)
     if found is None and need_address:
         raise DeviceError(f"The plug is online but did not publish its address ({cid}/ip)",
                           hint="Give its address (from your router's list of clients) and try again.")  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...chips import chip_by_name
 from ...errors import ConfigSectorError, UsageError
 from ...firmware import obkconfig
 from ...tuya import dump
@@ -40,7 +41,8 @@ def boot_image(image: bytes, board: Board, networks: dict[str, str] | None = Non
     if chip is None or len(image) != dump.FLASH:
         raise UsageError("The image has no BK7231T/N RF calibration sector: it is no flash image this chip could boot",
                          hint="Power on an image a simulated chip was flashed with (sim://bk7231t?image=FILE).")  # fmt: skip
-    if image[0x11000:0x12000] == b"\xff" * 0x1000:
+    app = chip_by_name(chip).app_start
+    if image[app : app + 0x1000] == b"\xff" * 0x1000:
         raise UsageError("The image's application area is empty: there is no firmware to boot",
                          hint="Flash OpenBeken onto it first (freebeken flash -p sim://...?image=FILE FIRMWARE).")  # fmt: skip
     mac = dump.mac(image, chip) or bytes(6)
@@ -74,11 +76,14 @@ def boot_image(image: bytes, board: Board, networks: dict[str, str] | None = Non
 
 
 def power_on(image: str | Path, board: Board, *, host: str = "127.0.0.1", port: int = 0,
-             networks: dict[str, str] | None = None) -> tuple[DeviceServer, Boot]:  # fmt: skip
-    """Boot the image file and serve the device (web server, MQTT client) until ``stop()``."""
+             networks: dict[str, str] | None = None) -> tuple[DeviceServer | None, Boot]:  # fmt: skip
+    """Boot the image file and serve the device (web server, MQTT client) until ``stop()``. A
+    plug that could not join its Wi-Fi is on no network: nothing is served (server None)."""
     try:
         data = Path(image).read_bytes()
     except OSError as e:
         raise UsageError(f"Cannot read {image}: {e.strerror}") from None
     boot = boot_image(data, board, networks)
+    if boot.mode == "no Wi-Fi":
+        return None, boot
     return DeviceServer(boot.device, host=host, port=port).start(), boot
