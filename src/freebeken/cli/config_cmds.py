@@ -67,7 +67,7 @@ def _flags(values: tuple[str, ...]) -> dict[int, bool]:
 def settings_from(wifi_ssid: str | None, wifi_password: str | None, broker: str | None, name: str | None,
                   template_file: str | None, startup: str | None, flag_values: tuple[str, ...]) -> Settings:  # fmt: skip
     """The settings, checked against a default config before any chip is touched."""
-    from .template_cmds import _load_one
+    from .template_cmds import load_template_file
 
     target = Broker.from_url(broker) if broker else None
     if target is not None and target.user and target.password is None:
@@ -76,7 +76,7 @@ def settings_from(wifi_ssid: str | None, wifi_password: str | None, broker: str 
     if wifi_ssid is not None:
         wifi_password = _secret(wifi_password, "FREEBEKEN_WIFI_PASSWORD", f"Password of Wi-Fi {wifi_ssid!r} (Enter: open network)")
     s = Settings(wifi_ssid=wifi_ssid, wifi_password=wifi_password, broker=target, name=name, startup=startup,
-                 template=_load_one(template_file) if template_file else None, flags=_flags(flag_values))  # fmt: skip
+                 template=load_template_file(template_file) if template_file else None, flags=_flags(flag_values))  # fmt: skip
     check(s)
     return s
 

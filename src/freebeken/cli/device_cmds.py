@@ -20,7 +20,7 @@ from ..errors import DeviceUnreachable, UsageError
 from ..storage import atomic_write, data_dir
 from ..templates.model import from_entry
 from .base import Context, command_errors
-from .template_cmds import _load_one
+from .template_cmds import load_template_file
 
 
 def device_options(func):
@@ -165,7 +165,7 @@ def restore(ctx: Context, host: str, password: str | None, timeout: float, file:
 @command_errors
 def apply(ctx: Context, host: str, password: str | None, timeout: float, template_file: str, wipe_scripts: bool, save_to: Path | None) -> None:
     """Apply a template (file, devices.json entry, analyze --json output or a backup), verified."""
-    template = _load_one(template_file)
+    template = load_template_file(template_file)
     errors = [p for p in from_entry(template.to_entry())[1] if p.severity == "error"]
     if errors:
         raise UsageError("The template has errors: " + "; ".join(map(str, errors)))

@@ -9,7 +9,7 @@ from ..templates import known as kn
 from ..templates import lists
 from ..templates.roles import ROLE_NAMES, meaning, suggest, takes_channel
 from .base import Context, command_errors
-from .template_cmds import _load_one, template
+from .template_cmds import load_template_file, template
 
 DEVICES_HELP = "OpenBeken's devices.json to use (default: a copy downloaded from its home, refreshed weekly)."
 CUTTER_HELP = "tuya-cloudcutter's list to use (default: downloaded from its public API, refreshed weekly)."
@@ -22,7 +22,7 @@ CUTTER_HELP = "tuya-cloudcutter's list to use (default: downloaded from its publ
 @command_errors
 def match_cmd(ctx: Context, file: str, devices_json: str | None) -> None:
     """Is this template (or backup, or analyze result) already in OpenBeken's device list?"""
-    mine = _load_one(file)
+    mine = load_template_file(file)
     matches = kn.match(mine, lists.devices(devices_json, ctx.reporter))
     ctx.reporter.close()
     if ctx.json:

@@ -89,7 +89,7 @@ def template() -> None:
     """Check, show, create and submit OpenBeken device templates (devices.json entries)."""
 
 
-def _load_one(path: str) -> Template:
+def load_template_file(path: str) -> Template:
     data = _read(path)
     try:
         text = data.decode("utf-8")
@@ -138,7 +138,7 @@ def check(ctx: Context, file: str) -> None:
 @command_errors
 def show(ctx: Context, file: str, form: str, no_wipe: bool) -> None:
     """Print a template (file, devices.json entry, analyze --json output or a backup)."""
-    t = _load_one(file)
+    t = load_template_file(file)
     if form == "backlog":
         click.echo("\n".join(t.backlog(wipe=not no_wipe)))
     elif form == "json":
@@ -161,7 +161,7 @@ def show(ctx: Context, file: str, form: str, no_wipe: bool) -> None:
 @command_errors
 def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, ...], keywords: tuple[str, ...], **fields: str) -> None:
     """Make a devices.json entry from a backup or from flags; it is validated before it is written."""
-    t = _load_one(source) if source else Template()
+    t = load_template_file(source) if source else Template()
     for key, value in fields.items():
         if value:
             setattr(t, key, value)
@@ -198,7 +198,7 @@ def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, 
 @command_errors
 def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool, folder: Path) -> None:
     """Prepare a template for the OpenBeken device list, no git needed. Nothing is sent."""
-    t = _load_one(file)
+    t = load_template_file(file)
     problems = from_entry(t.to_entry())[1]
     if any(p.severity == "error" for p in problems):
         raise UsageError("The template has errors; run `freebeken template check` first")

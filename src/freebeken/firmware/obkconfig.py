@@ -229,7 +229,7 @@ class ObkConfig:
         raw[:3] = IDENT
         if self.version != VERSION:  # an older config is upgraded, as CFG_InitAndLoad does
             if self.version == 3:
-                raw[SIZE_V3:] = bytes(SIZE - SIZE_V3)  # never stored by the old firmware
+                raw[SIZE_V3:] = bytes(SIZE - SIZE_V3)  # as parse() does: see there
             struct.pack_into("<i", raw, 4, VERSION)
         raw[3] = tiny_crc8(bytes(raw[4:SIZE]))
         return bytes(raw) + b"\xff" * (SECTOR - SIZE)
@@ -268,7 +268,10 @@ def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
     for variant, signed in (("arm", False), ("x86", True)):
         if tiny_crc8(body, signed) == stored:
             cfg = ObkConfig(sector[:end], variant)
-            if version == 3:  # the old firmware never stored these; CFG_InitAndLoad clears them
+            # A version-3 firmware never stored these bytes (on a plug they read as the erased 0xFF).
+            # CFG_InitAndLoad clears only the second Wi-Fi and the web password and keeps the rest
+            # as found; freebeken zeroes all of them, so no leftover 0xFF turns a v4 option on.
+            if version == 3:
                 cfg.raw[SIZE_V3:] = bytes(SIZE - SIZE_V3)
             return cfg
     raise ConfigSectorError(
