@@ -137,3 +137,35 @@ def ha_judge(items: list[dict]) -> list[dict]:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
+
+
+class HttpStub:
+    """A loopback HTTP server for stand-ins of public services: GET ``path`` answers
+    ``answer(path, base_url)`` (None: 404). ``hits`` lists the paths asked, in order."""
+
+    def __init__(self, answer) -> None:
+        import http.server
+        import threading
+
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                stub.hits.append(self.path)
+                body = answer(self.path, stub.base)
+                self.send_response(404 if body is None else 200)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+        self.hits: list[str] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

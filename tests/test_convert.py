@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +15,7 @@ from freebeken.firmware.releases import ReleaseError, fetch, list_releases
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
-from helpers import Mosquitto, free_port
+from helpers import HttpStub, Mosquitto, free_port
 
 APP = bytes(range(256)) * 1024  # a 256 KiB stand-in OpenBeken application
 
@@ -33,39 +31,25 @@ def releases(monkeypatch):
     files = {"OpenBK7231T_UA_1.17.600.bin": APP, "OpenBK7231N_QIO_1.17.600.bin": b"\xff" * 0x11000 + APP}
     state = {"corrupt": False}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
+    def answer(path: str, base: str) -> bytes | None:
+        if path == "/releases":
+            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
+                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+            return json.dumps([
+                {"tag_name": "1.17.601", "prerelease": True, "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1,
+                                                                           "browser_download_url": f"{base}/dl/x"}]},
+                {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
+            ]).encode()  # fmt: skip
+        if path.startswith("/dl/") and path[4:] in files:
+            body = files[path[4:]]
+            return bytes([body[0] ^ 0xFF]) + body[1:] if state["corrupt"] else body
+        return None
 
-        def do_GET(self):
-            base = f"http://127.0.0.1:{self.server.server_port}"
-            if self.path == "/releases":
-                assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
-                           "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
-                body = json.dumps([
-                    {"tag_name": "1.17.601", "prerelease": True, "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1,
-                                                                               "browser_download_url": f"{base}/dl/x"}]},
-                    {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
-                ]).encode()  # fmt: skip
-            elif self.path.startswith("/dl/") and self.path[4:] in files:
-                body = files[self.path[4:]]
-                if state["corrupt"]:
-                    body = bytes([body[0] ^ 0xFF]) + body[1:]
-            else:
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/releases"
+    server = HttpStub(answer)
+    url = f"{server.base}/releases"
     monkeypatch.setenv("FREEBEKEN_RELEASES_URL", url)
     yield url, state
-    server.shutdown()
+    server.stop()
 
 
 def test_firmware_list_and_fetch(releases, tmp_path):

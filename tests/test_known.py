@@ -3,10 +3,8 @@ The lists are the snapshots in ../shared/data (skipped when absent); downloads c
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
-import threading
 import time
 
 import pytest
@@ -16,7 +14,7 @@ from freebeken.cli.main import main
 from freebeken.templates import cloudcutter, lists
 from freebeken.templates.known import compare, load_devices, match
 from freebeken.templates.model import from_entry
-from helpers import SHARED
+from helpers import SHARED, HttpStub
 
 DATA = SHARED / "data"
 DEVICES, CUTTER = DATA / "devices.json", DATA / "cloudcutter.json"
@@ -119,33 +117,17 @@ def test_submit_refuses_a_duplicate_and_updates_a_near_one(tmp_path):
 
 def test_lists_are_downloaded_cached_and_said_so_when_offline(tmp_path, monkeypatch):
     body = json.dumps({"devices": [SEED | {"vendor": "Aoycocr", "name": "U3 UK Smart Plug"}]}).encode()
-    hits = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("FREEBEKEN_DEVICES_URL", f"http://127.0.0.1:{server.server_port}/devices.json")
+    server = HttpStub(lambda path, base: body)
+    monkeypatch.setenv("FREEBEKEN_DEVICES_URL", f"{server.base}/devices.json")
     try:
         assert [k.title for k in lists.devices()] == ["Aoycocr U3 UK Smart Plug"]
         lists.devices()
-        assert hits == ["/devices.json"]  # the second time from the cache
+        assert server.hits == ["/devices.json"]  # the second time from the cache
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     cache = next((tmp_path / "home" / "lists").glob("openbeken-devices-*.json"))
     week_old = time.time() - 8 * 86400
     os.utime(cache, (week_old, week_old))
-    warned = []
     from freebeken.events import ListReporter
 
     reporter = ListReporter()
