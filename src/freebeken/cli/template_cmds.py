@@ -204,7 +204,7 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
         raise UsageError("The template has errors; run `freebeken template check` first")
     best = lists.best_match(t, devices_json, ctx.reporter)
     ctx.reporter.close()
-    if best is not None and best.identical and not (best.known.template.chip and t.chip and best.known.template.chip != t.chip):
+    if best is not None and best.identical:  # identical includes the chip (another chip is a difference)
         raise UsageError(f"The device list already has these pins: {best.known.title} (entry {best.known.index})",
                          hint="Nothing to submit. If it is another product with the same board, add its name to that "
                          "entry's keywords in an issue instead.")  # fmt: skip

@@ -32,10 +32,6 @@ class Settings:
     template: Template | None = None
     startup: str | None = None
     flags: dict[int, bool] = field(default_factory=dict)
-    ha_discovery: bool = True  # with a broker: flag 27, so the first boot announces itself
-
-    def client_id(self) -> str | None:
-        return ha_safe_id(self.name) if self.name else None
 
 
 def check_wifi(ssid: str, password: str) -> None:
@@ -96,8 +92,7 @@ def apply(cfg: ObkConfig, s: Settings) -> list[str]:
         if b.user is not None:  # no user: the broker lets anyone in; the firmware's default stays
             cfg["mqtt_user"], cfg["mqtt_pass"] = b.user, b.password or ""
         cfg.set_flag(FLAG_BROADCAST_ON_CONNECT)
-        if s.ha_discovery:
-            cfg.set_flag(FLAG_HA_DISCOVERY)
+        cfg.set_flag(FLAG_HA_DISCOVERY)  # the first boot announces itself to Home Assistant
     for bit, on in s.flags.items():
         if not 0 <= bit < 64:
             raise UsageError(f"Flag {bit} does not exist", hint="OpenBeken's flags are numbered 0 to 63.")
