@@ -111,6 +111,10 @@ def test_submit_refuses_a_duplicate_and_updates_a_near_one(tmp_path):
     assert code == 0 and out["updates"] == "Aoycocr U3 UK Smart Plug"
     assert "Device+template+update" in out["issue_link"] or "Device%20template%20update" in out["issue_link"]
     patch = (tmp_path / "out" / "aoycocr-u3.update.patch").read_text()
+    other_chip = tmp_path / "n.json"  # the same pins on a BK7231N: another product, so a new entry, not an update
+    other_chip.write_text(json.dumps({**SEED, "chip": "BK7231N", "vendor": "Aoycocr", "name": "U3 N"}))
+    code, out = run("--json", "template", "submit", str(other_chip), "--devices-json", str(DEVICES), "-d", str(tmp_path / "n"))
+    assert code == 0 and out["updates"] is None and any(f.endswith(".devices-entry.json") for f in out["files"])
     changed = [ln for ln in patch.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
     assert sorted(changed) == ['+        "1": "LED;1",', '-        "1": "LED_n;1",']
 

@@ -211,7 +211,9 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
     folder.mkdir(parents=True, exist_ok=True)
     name = sub.slug(t)
     written = []
-    if best is not None and not best.identical:  # the same device, known slightly differently: change that entry
+    other_chip = best is not None and bool(t.chip and best.known.template.chip) and t.chip.upper() != best.known.template.chip.upper()
+    update = best is not None and not best.identical and not other_chip  # another chip is another product: a new entry
+    if update:  # the same device, known slightly differently: change that entry
         link = sub.update_link(t, best.known.title, best.differences)
         if devices_json:
             written.append(folder / f"{name}.update.patch")
@@ -227,7 +229,7 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
         link, intro = sub.issue_link(t), ""
     if ctx.json:
         ctx.result({"ok": True, "issue_link": link, "files": [str(p) for p in written],
-                    "updates": best.known.title if best is not None and not best.identical else None})  # fmt: skip
+                    "updates": best.known.title if update else None})  # fmt: skip
     else:
         if intro:
             ctx.console.print(escape(intro))
