@@ -202,3 +202,19 @@ def test_a_plug_without_configuration_opens_its_access_point(tmp_path):
         boot_image(bytes(blank), board("u3"))
     with pytest.raises(UsageError, match="no BK7231T/N RF calibration sector"):
         boot_image(b"\xff" * 0x200000, board("u3"))
+
+
+def test_a_bad_edit_goes_back_into_the_editor_with_the_text_kept(tmp_path, monkeypatch):
+    port, image = converted_chip(tmp_path, Settings(wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD))
+    seen = tmp_path / "seen"
+    editor = tmp_path / "editor.py"
+    # 1st round: a trailing comma (invalid JSON); 2nd round: the kept text shows that edit, and is fixed
+    editor.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1]); t = p.read_text()\n"
+                      f"seen = pathlib.Path({str(seen)!r})\n"
+                      "if not seen.exists():\n    seen.write_text('1'); p.write_text(t.replace('\"HomeWiFi\"', '\"Attic\",', 1))\n"
+                      "else:\n    assert '\"Attic\",' in t; p.write_text(t.replace('\"Attic\",', '\"Attic\"', 1))\n")  # fmt: skip
+    monkeypatch.setenv("EDITOR", f"python {editor}")
+    run = CliRunner().invoke(main, ["config", "edit", "-p", port], input="y\ny\n")
+    assert run.exit_code == 0, run.output
+    assert "Edit it again" in run.output
+    assert obkconfig.parse(image.read_bytes()[0x1E1000:0x1E2000])["wifi_ssid"] == "Attic"

@@ -122,11 +122,14 @@ def from_file(path: str) -> tuple[ObkConfig, str]:
     if len(data) == obkconfig.SECTOR:
         return obkconfig.parse(data, path), path
     if len(data) != dump.FLASH:
-        raise UsageError(f"{path} is {len(data)} bytes: neither a 4 KiB configuration sector nor a 2 MiB flash dump")
+        raise UsageError(f"{path} is {len(data)} bytes: neither a 4 KiB configuration sector nor a 2 MiB flash dump",
+                         hint="Give a backup (freebeken backup) or the sector itself (freebeken read --start 0x1E1000 "
+                         "--length 0x1000 -o cfg.bin; 0x1D1000 on BK7231N).")  # fmt: skip
     image = dump.normalise(data).image
     chip = dump.chip_by_layout(image)
     if chip not in obkconfig.ADDRESS:
-        raise ConfigSectorError(f"{path} has no BK7231T/N RF calibration sector: cannot tell where its configuration is")
+        raise ConfigSectorError(f"{path} has no BK7231T/N RF calibration sector: cannot tell where its configuration is",
+                                hint="Give the 4 KiB configuration sector itself instead (freebeken read ... -o cfg.bin).")  # fmt: skip
     at = obkconfig.ADDRESS[chip]
     where = f"{path} at 0x{at:X} ({chip})"
     return obkconfig.parse(image[at : at + obkconfig.SECTOR], where), where
@@ -198,7 +201,7 @@ def apply_edit(cfg: ObkConfig, text: str) -> list[str]:
 
     doc = parse_json(text, "the edited configuration")
     if not isinstance(doc, dict):
-        raise UsageError("The edited configuration must stay a JSON object {...}")
+        raise UsageError("The edited configuration must stay a JSON object {...}", hint="Keep the braces around the fields.")
     unknown = sorted(set(doc) - set(EDITABLE))
     if unknown:
         raise UsageError(f"Unknown fields: {', '.join(unknown)}", hint=f"Editable fields: {', '.join(EDITABLE)}.")
@@ -211,14 +214,14 @@ def apply_edit(cfg: ObkConfig, text: str) -> list[str]:
             template, problems = from_entry({"pins": value})
             errors = [str(p) for p in problems if p.severity == "error"]
             if errors:
-                raise UsageError("; ".join(errors))
+                raise UsageError("; ".join(errors), hint='Pins are written like {"7": "Rel;1"} (freebeken template roles lists the roles).')
             trial.set_pins(template_pins(template))
         elif key == "flags" and not isinstance(value, int):
-            raise UsageError(f"flags must be a number, not {value!r}")
+            raise UsageError(f"flags must be a number, not {value!r}", hint="Write the number without quotes, e.g. 134218752.")
         else:
             trial[key] = value
     if trial.problems():
-        raise UsageError("The edited configuration would not load: " + "; ".join(trial.problems()))
+        raise UsageError("The edited configuration would not load: " + "; ".join(trial.problems()), hint="Fix those fields.")
     cfg.raw[:] = trial.raw
     after = cfg.as_dict(show_secrets=True)
     return [k for k in EDITABLE if before.get(k) != after.get(k)]
@@ -237,11 +240,19 @@ def edit_cmd(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool,
     with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset) as io:
         cfg = read_config(io)
         ctx.reporter.close()
-        text = click.edit(edit_document(cfg, show_secrets), extension=".json", require_save=True)
-        if text is None:
-            ctx.console.print("Not saved: nothing changed.")
-            return
-        changed = apply_edit(cfg, text)
+        text = edit_document(cfg, show_secrets)
+        while True:
+            text = click.edit(text, extension=".json", require_save=True)
+            if text is None:
+                ctx.console.print("Not saved: nothing changed.")
+                return
+            try:
+                changed = apply_edit(cfg, text)
+                break
+            except UsageError as e:  # the edit is kept: back into the editor with it, not lost
+                ctx.console.print(f"[red]{escape(str(e))}[/]")
+                if assume_yes or not click.confirm("Edit it again (your text is kept)?", default=True):
+                    raise
         if not changed:
             ctx.console.print("Nothing changed.")
             return

@@ -42,6 +42,7 @@ ADDRESS = {"BK7231T": 0x1E1000, "BK7231N": 0x1D1000}
 #: Flag bits freebeken relies on (OBK_FLAG_* in new_pins.h).
 FLAG_BROADCAST_ON_CONNECT = 10
 FLAG_HA_DISCOVERY = 27
+WHOLE = "Give the whole 4 KiB sector or a full backup (freebeken backup -p PORT)."
 WRITE_NEW = ("To write a new one: freebeken flash -p PORT FIRMWARE --configure --wifi ... (a chip that already holds "
              "that firmware is only checked, in seconds).")  # fmt: skip
 
@@ -252,7 +253,7 @@ class ObkConfig:
 def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
     """Read a config as CFG_InitAndLoad does, or say exactly why the firmware would reject it."""
     if len(sector) < SIZE_V3:
-        raise ConfigSectorError(f"{where} is {len(sector)} bytes: too short for an OpenBeken configuration")
+        raise ConfigSectorError(f"{where} is {len(sector)} bytes: too short for an OpenBeken configuration", hint=WHOLE)
     if sector[:3] != IDENT:
         if sector[:SIZE].count(0xFF) == min(len(sector), SIZE):
             raise ConfigSectorError(f"{where} is erased: no OpenBeken configuration",
@@ -262,7 +263,7 @@ def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
     version = struct.unpack_from("<i", sector, 4)[0]
     end = covered(version)
     if len(sector) < end:
-        raise ConfigSectorError(f"{where} ends after {len(sector)} bytes; a version {version} configuration has {end}")
+        raise ConfigSectorError(f"{where} ends after {len(sector)} bytes; a version {version} configuration has {end}", hint=WHOLE)
     body = bytes(sector[4:end])
     stored = sector[3]
     for variant, signed in (("arm", False), ("x86", True)):
@@ -284,7 +285,8 @@ def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
 def defaults(chip: str, mac: bytes) -> ObkConfig:
     """A new config as CFG_SetDefaultConfig makes it on this chip (names from the MAC)."""
     if chip not in ADDRESS:
-        raise ConfigSectorError(f"freebeken knows OpenBeken's configuration layout for {', '.join(ADDRESS)}, not {chip}")
+        raise ConfigSectorError(f"freebeken knows OpenBeken's configuration layout for {', '.join(ADDRESS)}, not {chip}",
+                                hint="Other Beken chips keep it elsewhere; they are not supported yet.")  # fmt: skip
     cfg = ObkConfig(bytes(SIZE))
     cfg.raw[:3] = IDENT
     tail = mac[2:6].hex().upper() if len(mac) == 6 else "00000000"

@@ -99,5 +99,5 @@ def apply(cfg: ObkConfig, s: Settings) -> list[str]:
         cfg.set_flag(bit, on)
     problems = cfg.problems()
     if problems:
-        raise UsageError("The configuration would not load: " + "; ".join(problems))
+        raise UsageError("The configuration would not load: " + "; ".join(problems), hint="Give those values within their limits.")
     return [name for name, value in before.items() if cfg[name] != value]

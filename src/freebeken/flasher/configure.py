@@ -43,7 +43,8 @@ def config_address(io: ChipIO) -> int:
     try:
         return obkconfig.ADDRESS[io.chip.name]
     except KeyError:
-        raise UnsupportedError(f"freebeken does not know where OpenBeken keeps its configuration on {io.chip.name}") from None
+        raise UnsupportedError(f"freebeken does not know where OpenBeken keeps its configuration on {io.chip.name}",
+                               hint="BK7231T and BK7231N are supported; flash without --configure and set it up on the plug.") from None  # fmt: skip
 
 
 def _read_sector(io: ChipIO) -> tuple[int, bytes, str]:
