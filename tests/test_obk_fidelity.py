@@ -202,3 +202,27 @@ def test_mqtt_pacing_at_real_speed(tmp_path, monkeypatch):
     finally:
         server.stop()
         broker.stop()
+
+
+def test_full_state_values_have_the_captured_shape(tmp_path):
+    """build is "Open" PLATFORM_MCU_NAME " " version " " date time, as captured (the platform is
+    the chip's); ssid is the configured Wi-Fi (captured empty: that build had none configured)."""
+    captured = {t.split("/", 1)[1]: p for t, p in
+                ((line.split(" ", 3)[2], line.split(" ", 3)[3] if line.count(" ") >= 3 else "")
+                 for line in real("real.mqtt-ha-setup.log").splitlines()) if t.startswith("kitchen_plug/")}  # fmt: skip
+    shape = re.compile(r"^Open(\S+) (\S+) (\w{3} [ \d]\d \d{4} \d\d:\d\d:\d\d)$")
+    assert shape.match(captured["build"]).group(1) == "LIN" and captured["ssid"] == ""
+    broker = Mosquitto(tmp_path)
+    dev = ObkDevice(board("u3"), chipset="BK7231N")
+    dev.wifi = {"ssid": "HomeWiFi", "pass": "x"}  # type: ignore[attr-defined]
+    dev.mqtt.update(host="127.0.0.1", port=broker.port)
+    server = DeviceServer(dev).start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(t.endswith("/ip") for t, _, _ in server.mqtt.published):
+            time.sleep(0.05)
+        sent = {t.split("/", 1)[1]: p for t, p, _ in server.mqtt.published}
+        assert shape.match(sent["build"]).group(1) == "BK7231N" and sent["ssid"] == "HomeWiFi"
+    finally:
+        server.stop()
+        broker.stop()

@@ -108,8 +108,9 @@ class MqttAgent:
         dev = self.device
         with self.queue_lock:
             self.full_state = [(f"{c}/{item}", value) for item, value in (
-                ("host", dev.short_name), ("build", f"OpenBK7231T {dev.chipset} 1.17.999-sim"), ("mac", dev.mac),
-                ("temp", "24.00"), ("ssid", "HomeWiFi"), ("datetime", "0"), ("sockets", "1"), ("rssi", "-52"),
+                # build: "Open" PLATFORM_MCU_NAME " " USER_SW_VER " " __DATE__ " " __TIME__; ssid: the configured one
+                ("host", dev.short_name), ("build", f"Open{dev.chipset} 1.17.999-sim Dec  1 2026 00:00:00"), ("mac", dev.mac),
+                ("temp", "24.00"), ("ssid", getattr(dev, "wifi", {}).get("ssid", "")), ("datetime", "0"), ("sockets", "1"), ("rssi", "-52"),
                 ("uptime", str(dev.uptime)), ("freeheap", "100000"), ("ip", dev.ip))]  # fmt: skip
         self.connected.set()
         if dev.flags >> 27 & 1:
