@@ -8,7 +8,6 @@ a password: a run that continues after a stop finds the plug by its client id on
 from __future__ import annotations
 
 import ipaddress
-import time
 from typing import TYPE_CHECKING
 
 from .. import events
@@ -81,17 +80,18 @@ def first_boot_step(state: "State", options: "Options", person: "Person", report
         person.pause(f"Disconnect the adapter and power the plug normally. It joins {done['ssid']!r} and the broker "
                      "by itself: there is no access point step.")  # fmt: skip
 
-    ip = wait_for_plug(broker, cid, options.first_boot_wait, reporter, before=powered, ssid=done["ssid"],
-                       need_address=not options.device)  # fmt: skip
-    device = options.device or (ip if options.http_port == 80 else f"{ip}:{options.http_port}")
-    state.finish("first_boot", device=device, ip=ip, at_online=time.strftime("%H:%M:%S"))
+    found = wait_for_plug(broker, cid, options.first_boot_wait, reporter, before=powered, ssid=done["ssid"],
+                          need_address=not options.device, http_port=options.http_port)  # fmt: skip
+    device = options.device or found
+    state.finish("first_boot", device=device)  # finish() stamps the time
     events.info(reporter, f"The plug's address: {device}")
 
 
 def wait_for_plug(broker: Broker, cid: str, wait: float, reporter: Reporter, *, before=None, ssid: str = "",
-                  need_address: bool = True) -> str:  # fmt: skip
+                  need_address: bool = True, http_port: int = 80) -> str:  # fmt: skip
     """Listen on the broker (from before ``before()`` runs: nothing the plug says is missed) until
-    the plug is online as ``cid``; return the address it publishes (``<cid>/ip``)."""
+    the plug is online as ``cid``; return its web address from the IP it publishes (``<cid>/ip``),
+    with ``http_port`` when that is not 80 ("" when it published none and none is needed)."""
     with Session(broker) as session:
         session.subscribe(f"{cid}/#")
         if before is not None:
@@ -112,4 +112,7 @@ def wait_for_plug(broker: Broker, cid: str, wait: float, reporter: Reporter, *, 
     if found is None and need_address:
         raise DeviceError(f"The plug is online but did not publish its address ({cid}/ip)",
                           hint="Give its address (from your router's list of clients) and try again.")  # fmt: skip
-    return found[1].decode().strip() if found else ""
+    if found is None:
+        return ""
+    ip = found[1].decode().strip()
+    return ip if http_port == 80 else f"{ip}:{http_port}"

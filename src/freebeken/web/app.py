@@ -207,9 +207,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
             raise UsageError("Flash with “set it up while flashing” first: the page needs the plug's client id")
 
         def work(job: Job) -> dict:
-            ip = wait_for_plug(broker, cid, float(body.get("wait") or 180), job)
-            port = int(body.get("http_port") or 80)
-            host = ip if port == 80 else f"{ip}:{port}"
+            host = wait_for_plug(broker, cid, float(body.get("wait") or 180), job, http_port=int(body.get("http_port") or 80))
             return {"host": host, "ha": ha_verify(ObkClient(host), broker, reporter=job).as_dict()}
 
         return started(jobs.start("first_boot", work))
