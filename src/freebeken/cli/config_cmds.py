@@ -20,7 +20,6 @@ from ..firmware.settings import Settings, check, template_pins
 from ..flasher.configure import configure, read_config, write_config
 from ..ha.broker import Broker
 from ..templates.model import from_entry
-from ..tuya import dump
 from .base import Context, command_errors
 from .chip_cmds import link_options, parse_baud
 
@@ -115,6 +114,7 @@ def show(ctx: Context, cfg: ObkConfig, where: str, show_secrets: bool) -> None:
 
 def from_file(path: str) -> tuple[ObkConfig, str]:
     """A 4 KiB sector file, or a whole-flash dump (its layout says which chip)."""
+    from ..tuya import dump  # here: flash, which shares these options, does not need it
     try:
         data = Path(path).read_bytes()
     except OSError as e:
