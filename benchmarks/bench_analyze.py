@@ -23,6 +23,9 @@ def timed(data: bytes, name: str, repeat: int = 5) -> float:
 
 def main() -> None:
     inputs = {f"synthetic {c.name}": bytes(build_stock_image(c)) for c in (BK7231T, BK7231N)}
+    only_app = {"module": "CB2S", "rl1_pin": 6, "rl1_lv": 1, "bt1_pin": 7, "bt1_lv": 0, "crc": 1}
+    # the slow path: no stored config, so the application is decrypted to find its built-in one
+    inputs["synthetic BK7231N, config only in the app"] = bytes(build_stock_image(BK7231N, builtin=only_app, stored=False))
     for path in sorted(DUMPS.glob("*.bin")) if DUMPS.exists() else []:
         inputs[path.name] = path.read_bytes()
     print("| dump | analyze (best of 5) |\n|---|---:|")

@@ -1,4 +1,5 @@
-"""A realistic stock-like 2 MiB flash image for the simulator (no Tuya or Beken code inside).
+"""A realistic stock-like 2 MiB flash image for the simulator (no Tuya or Beken code inside: its
+application is random words behind real exception vectors, stored encrypted and CRC'd as Beken does).
 
 Layout follows the Tuya/Beken flash map (bootloader, encrypted app from 0x11000, blank OTA area,
 RF/MAC TLV, NET sector, encrypted Tuya KV store holding the device configuration), about 45 %
@@ -10,12 +11,14 @@ ours and the peers', then recognise the simulated chip as they would a real one.
 
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 
 from ..chips.layout import mac_tlv_sector
 from ..chips.profiles import BK7231T, ChipProfile
-from ..tuya.builder import AOYCOCR_U3, CB2S_METERING_PLUG, write_config
+from ..tuya import appcode
+from ..tuya.builder import AOYCOCR_U3, CB2S_METERING_PLUG, upk_text, write_config
 
 FLASH_SIZE = 0x200000
 BOOTLOADER_CRC = {"BK7231T": 0xBA54C1B8, "BK7231N": 0xE14191BA}
@@ -56,10 +59,16 @@ def forge_crc32(data: bytearray, pos: int, target: int) -> None:
 
 
 def build_stock_image(
-    chip: ChipProfile = BK7231T, seed: int = 0, mac: bytes | None = None, config: dict[str, object] | None = None
+    chip: ChipProfile = BK7231T,
+    seed: int = 0,
+    mac: bytes | None = None,
+    config: dict[str, object] | None = None,
+    builtin: dict[str, object] | None = None,
+    stored: bool = True,
 ) -> bytearray:
     """``config``: the Tuya user_param_key keys to store (default: the seed's U3 plug on T, a
-    metering plug on N)."""
+    metering plug on N); ``stored=False`` stores none. ``builtin``: a default config compiled into
+    the application, which the firmware uses when none is stored."""
     rng = random.Random(f"{chip.name}-{seed}")
     img = bytearray(b"\xff" * FLASH_SIZE)
 
@@ -73,8 +82,9 @@ def build_stock_image(
     head = bytearray(img[:span])
     forge_crc32(head, 0xF0, BOOTLOADER_CRC[chip.name])
     img[:span] = head
-    # application (encrypted code looks random), then its RBL trailer
-    noise(chip.app_start, APP_END)
+    # application, stored as Beken does (encrypted, a CRC per 32 bytes), then its RBL trailer
+    noise(chip.app_start, APP_END)  # keeps the generator's sequence (and so the MAC) as it always was
+    img[chip.app_start : APP_END] = _application(chip.name, APP_END - chip.app_start, seed, upk_text(builtin or {}))
     img[RBL_OFFSET : RBL_OFFSET + 52] = b"RBL\x00" + bytes(8) + b"app".ljust(16, b"\x00") + b"1.0.5".ljust(24, b"\x00")
     # RF calibration / MAC TLV; the NET sector after it stays erased, as in all three real dumps
     mac = mac or bytes([0xC8, 0x47, 0x8C]) + rng.randbytes(3)
@@ -84,6 +94,27 @@ def build_stock_image(
     # Tuya KV store with the device configuration, and the plaintext UF copy
     if config is None:
         config = AOYCOCR_U3 if chip is BK7231T else CB2S_METERING_PLUG
-    write_config(img, chip.name, config, seed=seed)
+    if stored:
+        write_config(img, chip.name, config, seed=seed)
     return img
+
+
+@functools.lru_cache(maxsize=16)
+def _application(chip: str, size: int, seed: int, builtin: str) -> bytes:
+    """Code-like ciphertext: ARM exception vectors first (as every real dump decrypts to), random
+    words, and optionally a default ``user_param_key`` string compiled in, as some Tuya firmware
+    has. Only the meaningful words are encrypted; random ciphertext decrypts to random anyway."""
+    rng = random.Random(f"{chip}-{seed}-application")
+    code_size = (size // appcode.STORED) * appcode.BLOCK - 0x1000  # some blank space before the end
+    code = bytearray(rng.randbytes(code_size))
+    cipher = appcode.Cipher(appcode.TUYA_KEY)
+
+    def place(offset: int, plain: bytes) -> None:
+        plain += b"\x00" * (-len(plain) % 4)
+        code[offset : offset + len(plain)] = cipher.crypt(plain, appcode.APP_MAPPED + offset)
+
+    place(0, bytes.fromhex("0e0000ea") + bytes.fromhex("14f09fe5") * 7)
+    if builtin != "{}":
+        place(code_size * 3 // 4, b"\x00" + builtin.encode() + b"\x00")
+    return appcode.add_crc(bytes(code)).ljust(size, b"\xff")
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import ConfigSectorError, UsageError
 from ..firmware import obkconfig
 from ..templates.model import Template
+from . import appcode
 from . import dump as d
 from .kv import read_store
 from .mapping import Mapping, map_upk
@@ -190,6 +191,8 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
             _apply_upk(a, parse(text))
             a.layout["plaintext config"] = where
             break
+    if a.mapping is None and a.obk is None and full and not blank_app:
+        _apply_builtin(a, image)
     if a.mapping is None and a.obk is None:
         if not (a.chip or a.bootloader or store is not None or a.firmware.get("app_name")):
             raise UsageError(
@@ -244,6 +247,32 @@ def _apply_store(a: Analysis, values: dict[str, bytes]) -> None:
     elif isinstance(baud, dict) and "baud" in baud:
         a.config_source = "tuya kv baud_cfg"
         _apply_upk(a, {"baud": baud["baud"]})
+
+
+def _apply_builtin(a: Analysis, image: bytes) -> None:
+    """No stored config: the firmware then runs with the default compiled into its application,
+    which is encrypted in flash (``appcode``). Reading it costs about 0.3 s, so only here."""
+    app = appcode.read_app(image, d.RBL_APP)
+    if app is None:
+        return
+    if not app.looks_like_code:
+        a.warnings.append(
+            "the application is not encrypted with Tuya's usual key, so its built-in default config could not be read"
+        )
+        return
+    text = appcode.find_builtin_config(app.code)
+    if text is None:
+        return
+    where = f"the application's built-in default (decrypted, mapped 0x{appcode.APP_MAPPED:X})"
+    a.config_source = "tuya application built-in user_param_key"
+    a.layout["built-in config"] = where
+    if app.damaged_blocks:
+        a.warnings.append(f"{app.damaged_blocks} block(s) of the application failed their CRC: the dump may be damaged")
+    a.warnings.append(
+        "no stored config: pins come from the default built into the Tuya firmware, which it uses when nothing is "
+        "stored; confirm them with the pin finder if the device behaves otherwise"
+    )
+    _apply_upk(a, parse(text))
 
 
 def _b64(value: str) -> str:
