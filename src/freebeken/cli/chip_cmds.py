@@ -73,3 +73,29 @@ def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> 
             value = "[dim]n/a on this loader[/]" if key in ("chip_id", "flash_id", "status_register", "protected") else "[dim]unknown[/]"
         table.add_row(f"[bold]{label}[/]", str(value))
     ctx.console.print(table)
+
+
+@click.command()
+@port_option
+@click.option("-t", "--timeout", default=6.0, show_default=True, help="Seconds to try linking before listening.")
+@click.option("--no-reset", is_flag=True, help="Do not pulse RTS/DTR; reset the chip by hand.")
+@click.pass_obj
+@command_errors
+def doctor(ctx: Context, port: str, timeout: float, no_reset: bool) -> None:
+    """Check the wiring: why the chip does not answer, or how fast the adapter can go."""
+    from ..errors import LinkError
+    from ..flasher.checkup import checkup
+
+    result = checkup(port, ctx.reporter, timeout=timeout, auto_reset=not no_reset)
+    d = result.diagnosis
+    if not result.ok:  # the error names the cause and what to do; the evidence goes with it
+        raise LinkError(f"{d.title} (seen: {'; '.join(d.evidence)})", hint=d.advice)
+    if ctx.json:
+        ctx.result(result.as_dict())
+        return
+    ctx.reporter.close()
+    ctx.console.print(f"[bold]{d.title}[/]: chip {result.chip}")
+    for baud, fine in result.rates.items():
+        ctx.console.print(f"  {baud:>8} baud: {'works' if fine else 'fails'}")
+    ctx.console.print(f"  Best rate: {result.best_rate} baud")
+    ctx.console.print(d.advice, markup=False)

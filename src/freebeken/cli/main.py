@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("convert_cmds", "convert_cmd"),
     "demo": ("demo_cmds", "demo"),
     "device": ("device_cmds", "device"),
+    "doctor": ("chip_cmds", "doctor"),
     "firmware": ("convert_cmds", "firmware"),
     "flash": ("flash_cmds", "flash"),
     "ha": ("ha_cmds", "ha"),

@@ -94,6 +94,20 @@ def set_baudrate(session: Session, baudrate: int, reporter: Reporter, delay_ms: 
     return False
 
 
+def _link_with_diagnosis(session: Session, reporter: Reporter, failure: LinkError) -> None:
+    """Linking failed: listen to the line and say why (the doctor), unless it answers meanwhile."""
+    from .doctor import diagnose
+
+    events.phase(reporter, "Finding out why the chip does not answer")
+    found = diagnose(session, reporter)
+    if found.code == "linked":
+        return
+    raise LinkError(
+        f"{failure} - {found.title} ({'; '.join(found.evidence)})",
+        hint=found.advice + " `freebeken doctor -p PORT` runs these checks again.",
+    ) from None
+
+
 def connect(
     port: str,
     reporter: Reporter,
@@ -109,7 +123,10 @@ def connect(
     leaves it to a caller that picks the rate itself (see :func:`read_mac`)."""
     session = Session(open_port(port), reporter)
     try:
-        link(session, reporter, timeout=timeout, auto_reset=auto_reset)
+        try:
+            link(session, reporter, timeout=timeout, auto_reset=auto_reset)
+        except LinkError as e:
+            _link_with_diagnosis(session, reporter, e)
         events.phase(reporter, "Identifying the chip")
         info = identify(session, with_mac=False)
         if baudrate:

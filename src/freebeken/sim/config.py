@@ -5,7 +5,9 @@ image when absent), time_scale (1 = real timing), flash (part name), seed, boot_
 ("none": a plain Beken T bootloader that lacks the command),
 boot_window, stay_in_loader, protect (N: stock firmware left SR protection on), and faults:
 drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which those apply),
-power_cut_after (flash ops), dead (0/1).
+power_cut_after (flash ops), dead (0/1), power (on/off; off = dead), and wiring faults for the
+link doctor: wiring (ok, swapped, echo, tx2, badground), mcu_chatter (baud of a TuyaMCU on the line),
+reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot").
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..chips import chip_by_name, flash_by_name
 from ..chips.profiles import ChipProfile
 from ..errors import UsageError
 from .chip import SimChip
-from .faults import Faults
+from .faults import WIRINGS, Faults
 from .flash import NorFlash
 from .image import build_stock_image
 from .line import SimLine
@@ -68,6 +70,18 @@ class SimConfig:
                 elif key in ("power_cut_after", "noisy_above"):
                     fault_args[key] = int(value)
                 elif key == "dead":
+                    fault_args[key] = _BOOL[value.lower()]
+                elif key == "power":
+                    fault_args["dead"] = {"on": False, "off": True}[value.lower()]
+                elif key == "wiring":
+                    if value not in WIRINGS:
+                        raise ValueError(value)
+                    fault_args[key] = value
+                elif key == "mcu_chatter":
+                    fault_args[key] = int(value)
+                elif key == "reset":
+                    fault_args["reset_wired"] = {"wired": True, "unwired": False}[value.lower()]
+                elif key == "console":
                     fault_args[key] = _BOOL[value.lower()]
                 else:
                     raise UsageError(f"Unknown simulator option {key!r} in {url!r}", hint=__doc__.split("\n\n")[1])

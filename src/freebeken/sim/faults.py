@@ -6,6 +6,9 @@ import random
 from dataclasses import dataclass, field
 
 
+WIRINGS = ("ok", "swapped", "echo", "tx2", "badground")
+
+
 @dataclass
 class Faults:
     seed: int = 0
@@ -16,10 +19,19 @@ class Faults:
     power_cut_after: int | None = None  # flash operations that complete before power is lost
     dead: bool = False  # nothing ever answers (unpowered chip, TX/RX swapped)
     noisy_above: int = 0  # if set, drop/corrupt/insert only above this baud (a marginal adapter)
+    #: How the adapter is wired: "ok"; "swapped" (its RX/TX on the chip's RX1/TX1 the wrong way round);
+    #: "echo" (its RX and TX shorted: it hears itself); "tx2" (its RX on TX2, the log UART: commands
+    #: arrive, replies go elsewhere); "badground" (no common ground or a 5 V level: garbage both ways).
+    wiring: str = "ok"
+    mcu_chatter: int = 0  # baud of a TuyaMCU that shares RX1/TX1 with us (0: none)
+    reset_wired: bool = True  # False: the adapter's RTS does not reach CEN (auto-reset has no effect)
+    console: bool = True  # False: the firmware ignores "reboot" on UART1 (most stock Tuya firmware)
     rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        if self.wiring not in WIRINGS:
+            raise ValueError(f"wiring must be one of {', '.join(WIRINGS)}")
 
     @property
     def noisy(self) -> bool:

@@ -28,6 +28,7 @@ from .faults import Faults, garble
 from .flash import PowerCut
 
 BOOT_BAUD = 115200
+TUYA_MCU_HEARTBEAT = bytes.fromhex("55aa00000000ff")  # the module's heartbeat query to its MCU
 APP_LOG = (
     b"[01-01 00:00:0%d TUYA Info][mqc_app.c:171] mqtt get serve ip success\r\n",
     b"[01-01 00:00:0%d TUYA Notice][tuya_main.c:312] wifi status changed: 2\r\n",
@@ -100,7 +101,7 @@ class SimLine:
                 self.rts = rts
             if dtr is not None:
                 self.dtr = dtr
-            held = self.rts and not self.dtr
+            held = self.rts and not self.dtr and self.faults.reset_wired
             if held and self.state != "reset":
                 self.state = "reset"
                 self.out.clear()
@@ -124,9 +125,12 @@ class SimLine:
             self.next_noise = self.window_end
         if self.state == "app":
             while self.next_noise <= now:
-                line = APP_LOG[self.noise_count % len(APP_LOG)] % (self.noise_count % 10)
+                if self.faults.mcu_chatter:  # a TuyaMCU firmware talks to its MCU on UART1, logs elsewhere
+                    self._send(TUYA_MCU_HEARTBEAT, self.next_noise, baud=self.faults.mcu_chatter)
+                else:
+                    line = APP_LOG[self.noise_count % len(APP_LOG)] % (self.noise_count % 10)
+                    self._send(line, self.next_noise, log=True)
                 self.noise_count += 1
-                self._send(line, self.next_noise)
                 self.next_noise += self.noise_period
 
     # ---- host -> chip ----
@@ -142,8 +146,15 @@ class SimLine:
             bt = self.byte_time(host_baud)
             start = max(now, self.rx_free_at)
             self.rx_free_at = start + len(data) * bt
-            if self.state in ("off", "reset"):
+            wiring = self.faults.wiring
+            if wiring == "echo":  # the adapter hears its own bytes
+                self._send(data, start, baud=host_baud, wire=True)
+            if self.state in ("off", "reset") or wiring == "swapped":
                 return self.rx_free_at
+            if wiring == "badground":
+                data = garble(data, 1.0)
+            if self.faults.mcu_chatter:  # the MCU's TX drives the same RX1 and overpowers the adapter's
+                data = garble(data, 1.0)
             if host_baud != self.chip_baud:
                 data = garble(data, self.chip_baud / host_baud)
             data = self._mangle(data)
@@ -193,17 +204,25 @@ class SimLine:
     def _app_receive(self, data: bytes, t: float) -> None:
         # OpenBeken and Tuya apps accept "reboot" on their UART console (hid_download relies on it)
         self.app_input += data
-        if b"reboot" in self.app_input:
+        if b"reboot" in self.app_input and self.faults.console:
             self.app_input.clear()
             self._boot(t)
         elif len(self.app_input) > 64:
             del self.app_input[:-8]
 
-    def _send(self, data: bytes, t: float) -> None:
-        bt = self.byte_time(self.chip_baud)
+    def _send(self, data: bytes, t: float, *, log: bool = False, baud: int = 0, wire: bool = False) -> None:
+        """Queue chip output (or, ``wire``, the host's own echo) for the host, as the wiring lets it through:
+        the log reaches an adapter on TX2 as well as one on TX1 (this model prints it on both)."""
+        wiring = self.faults.wiring
+        if not wire and (wiring in ("swapped", "echo") or (wiring == "tx2" and not log)):
+            return
+        if wiring == "badground":
+            data = garble(data, 1.0)
+        baud = baud or self.chip_baud
+        bt = self.byte_time(baud)
         start = max(t, self.tx_free_at)
         self.tx_free_at = start + len(data) * bt
-        self.out.append(_Segment(start, bt, self.chip_baud, data))
+        self.out.append(_Segment(start, bt, baud, data))
 
     # ---- chip -> host ----
 
