@@ -109,6 +109,7 @@ class SimChip:
     _efuse_ctrl: int = 0
     _efuse_optr: int = 0
     log: list[str] = field(default_factory=list)
+    commands: int = 0  # every command the loader received (round trips, for the benchmark)
 
     def __post_init__(self) -> None:
         if self.boot_version is None:
@@ -125,6 +126,7 @@ class SimChip:
             self.flash.protect()
 
     def handle(self, pkt: Packet) -> Outcome:
+        self.commands += 1
         supported = self.profile.long_ops if pkt.is_long else self.profile.short_cmds
         if pkt.code not in supported:
             return self._unknown(pkt)

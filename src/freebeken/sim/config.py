@@ -7,7 +7,8 @@ boot_window, stay_in_loader, protect (N: stock firmware left SR protection on), 
 drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which those apply),
 power_cut_after (flash ops), dead (0/1), power (on/off; off = dead), and wiring faults for the
 link doctor: wiring (ok, swapped, echo, tx2, badground), mcu_chatter (baud of a TuyaMCU on the line),
-reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot").
+reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot"); and
+adapter (ideal, ch340, cp2102, ftdi, pl2303: the USB-serial adapter's latency and baud rates).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..chips import chip_by_name, flash_by_name
 from ..chips.profiles import ChipProfile
 from ..errors import UsageError
+from .adapters import ADAPTERS, AdapterProfile, adapter_by_name
 from .chip import SimChip
 from .faults import WIRINGS, Faults
 from .flash import NorFlash
@@ -42,6 +44,7 @@ class SimConfig:
     stay_in_loader: bool = False
     protect: bool = True
     faults: Faults = field(default_factory=Faults)
+    adapter: AdapterProfile = field(default_factory=lambda: ADAPTERS["ideal"])
 
     @classmethod
     def from_url(cls, url: str) -> "SimConfig":
@@ -58,6 +61,8 @@ class SimConfig:
                     setattr(cfg, key, float(value))
                 elif key == "flash":
                     cfg.flash = value
+                elif key == "adapter":
+                    cfg.adapter = adapter_by_name(value)
                 elif key == "boot_version":  # "none": a T bootloader without the command
                     cfg.boot_version = "" if value.lower() == "none" else value
                 elif key == "seed":
@@ -117,6 +122,7 @@ class SimConfig:
             boot_window=self.boot_window,
             stay_in_loader=self.stay_in_loader,
             faults=self.faults,
+            adapter=self.adapter,
         )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..protocol import commands as c
+from .adapters import ADAPTERS, AdapterProfile
 from .chip import PacketParser, SimChip
 from .faults import Faults, garble
 from .flash import PowerCut
@@ -56,8 +57,10 @@ class SimLine:
         faults: Faults | None = None,
         noise_period: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        adapter: AdapterProfile = ADAPTERS["ideal"],
     ) -> None:
         self.chip = chip
+        self.adapter = adapter
         self.time_scale = time_scale
         self.boot_window = boot_window
         self.stay_in_loader = stay_in_loader
@@ -141,7 +144,8 @@ class SimLine:
     def write(self, data: bytes, host_baud: int) -> float:
         """Host sends ``data``; returns the (real) time when the last byte has left the host."""
         with self.lock:
-            now = self.clock()
+            now = self.clock() + self.adapter.tx_latency * self.time_scale  # the USB OUT transfer
+            host_baud = self.adapter.on_wire(host_baud)
             self._advance(now)
             bt = self.byte_time(host_baud)
             start = max(now, self.rx_free_at)
@@ -231,6 +235,8 @@ class SimLine:
         with self.lock:
             now = self.clock()
             self._advance(now)
+            now -= self.adapter.rx_latency * self.time_scale  # what the adapter has handed over by now
+            host_baud = self.adapter.on_wire(host_baud)
             got = bytearray()
             while self.out and len(got) < limit:
                 seg = self.out[0]
@@ -258,7 +264,7 @@ class SimLine:
         with self.lock:
             if self.out:
                 seg = self.out[0]
-                return seg.start + (seg.sent + 1) * seg.byte_time
+                return seg.start + (seg.sent + 1) * seg.byte_time + self.adapter.rx_latency * self.time_scale
             if self.state == "app":
                 return self.next_noise
             if self.state == "window" and not self.stay_in_loader:
