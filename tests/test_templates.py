@@ -15,6 +15,9 @@ from freebeken.errors import FreebekenError
 from freebeken.sim.image import build_stock_image
 from freebeken.templates import TemplateSyntaxError, from_entry, load
 from freebeken.templates import submit as sub
+from freebeken.templates.chips import rules_for
+from freebeken.templates.model import validate
+from helpers import SHARED
 
 SEED = """{
       "vendor": "Aoycocr",
@@ -187,3 +190,66 @@ def test_any_json_as_a_template(entry, pins):
 )
 def test_the_crash_signatures_found_by_fuzzing(text):
     _never_crashes(text)
+
+
+# ---- chip-aware pin rules ----
+
+
+DEVICES_JSON = SHARED / "data" / "devices.json"
+
+
+def _problems(entry: dict) -> list:
+    template, problems = from_entry(entry)
+    return problems + validate(template)
+
+
+def test_chips_without_pin_facts_get_their_roles_checked_not_their_pins():
+    problems = _problems({"name": "x", "chip": "BL602", "pins": {"2": "PWM;1", "3": "Rel;1", "40": "Btn;1"}})
+    assert not [p for p in problems if p.severity == "error"]
+    assert any("pins were not checked" in p.message for p in problems)
+    bad_role = _problems({"name": "x", "chip": "BL602", "pins": {"2": "SM2135_DAT;0"}})
+    assert any(p.severity == "error" and "SM2135DAT" in p.message for p in bad_role)
+
+
+@pytest.mark.parametrize(
+    "chip,pins,error",
+    [
+        ("BK7238", {"27": "Rel;1", "20": "ADC;2"}, None),  # range only: BK7238 packages are not in our facts
+        ("BK7238", {"20": "PWM;1"}, "cannot do PWM on BK7238"),
+        ("BK7231N", {"24": "ADC;1"}, None),  # ADC2 on N (OpenBeken's pin names)
+        ("BK7231N", {"20": "PWM;1"}, "cannot do PWM on BK7231N"),
+        ("BK7231M", {"25": "Rel;1"}, "not bonded out on BK7231M"),
+        ("BK7252N", {"35": "Rel;1"}, None),  # 40 GPIOs
+        ("BK7252N", {"40": "Rel;1"}, "does not exist on BK7252N"),
+        ("", {"25": "Rel;1"}, "not bonded out on BK7231T/N"),  # no chip named: the usual T/N plug
+    ],
+)
+def test_pin_rules_follow_the_chip(chip, pins, error):
+    errors = [p.message for p in _problems({"name": "x", "chip": chip, "pins": pins}) if p.severity == "error"]
+    assert (error is None and not errors) or (error is not None and any(error in e for e in errors)), errors
+
+
+def test_negative_flags_are_read_as_32_bit_values():
+    template, problems = from_entry({"name": "x", "chip": "BL602", "flags": "-2080373664", "pins": {}})
+    assert template.flags == 2214593632 and not [p for p in problems if p.severity == "error"]
+    assert any("32-bit" in p.message for p in problems)
+
+
+@pytest.mark.skipif(not DEVICES_JSON.exists(), reason="../shared/data/devices.json is not present")
+def test_openbekens_own_list_keeps_only_the_true_catches():
+    result = CliRunner().invoke(main, ["--json", "template", "check", str(DEVICES_JSON)])
+    record = json.loads(result.output.strip().splitlines()[-1])
+    devices = json.loads(DEVICES_JSON.read_text())["devices"]
+    failing: dict[int, list[str]] = {}
+    for p in record["problems"]:
+        if p["severity"] == "error":
+            failing.setdefault(int(p["where"].split("[")[1].split("]")[0]), []).append(p["message"])
+    unknown_chip_pin_errors = [
+        i for i, msgs in failing.items() if rules_for(str(devices[i].get("chip", ""))) is None and not all("role" in m for m in msgs)
+    ]
+    assert unknown_chip_pin_errors == []  # was 95 entries rejected for BK7231 pin rules
+    text = json.dumps(failing)
+    for catch in ("SM2135_DAT", "WiFi_LED_n", "Btn_NextColour", "Buzzer", "Btn;1,2", "P20 cannot do PWM on BK7231N"):
+        assert catch in text
+    role_or_pwm = [i for i, msgs in failing.items() if any("role" in m or "PWM" in m or "Role;channel" in m for m in msgs)]
+    assert len(role_or_pwm) >= 22

@@ -39,6 +39,8 @@ class AdapterProfile:
 
     def on_wire(self, baud: int) -> int:
         """``baud`` itself when the adapter hits it closely enough, else the (wrong) rate it makes."""
+        if baud <= 0:  # "any rate" (the line's own bookkeeping, e.g. discarding input)
+            return baud
         made = self.actual(baud)
         return baud if abs(made - baud) / baud <= UART_TOLERANCE else int(made)
 

@@ -180,6 +180,9 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
             if isinstance(flags, float) and not flags.is_integer():
                 raise ValueError("not a whole number")
             t.flags = int(str(flags).strip(), 10) if not isinstance(flags, (int, float)) else int(flags)
+            if -(1 << 31) <= t.flags < 0:  # JavaScript's bitwise operators give signed 32-bit numbers
+                problems.append(Problem("warning", f"{prefix}flags", f"{t.flags} read as the 32-bit value {t.flags + (1 << 32)}"))
+                t.flags += 1 << 32
             if not 0 <= t.flags < 1 << 64:
                 raise ValueError("out of range")
         except (TypeError, ValueError, OverflowError):
@@ -233,28 +236,22 @@ def _encodable(value: Any) -> bool:
 def validate(t: Template, where: str = "") -> list[Problem]:
     prefix = f"{where}." if where else ""
     problems: list[Problem] = []
+    rules = gpio.rules_for(t.chip)
     if t.chip and t.chip.upper() not in KNOWN_CHIPS:
-        problems.append(Problem("warning", f"{prefix}chip", f"{t.chip!r}: freebeken knows BK7231T and BK7231N"))
+        unchecked = "" if rules else "; its pins were not checked (freebeken has no pin facts for it), only its roles"
+        problems.append(Problem("warning", f"{prefix}chip", f"{t.chip!r}: freebeken flashes BK7231T and BK7231N{unchecked}"))
     if not t.name:
         problems.append(Problem("warning", f"{prefix}name", "a name helps others find the template"))
     for pin, role in sorted(t.pins.items()):
         here = f"{prefix}pins.{pin}"
-        if not 0 <= pin < gpio.GPIO_COUNT:
-            problems.append(Problem("error", here, f"GPIO {pin} does not exist (0..{gpio.GPIO_COUNT - 1})"))
+        if rules is not None and not _pin_ok(rules, pin, role, here, problems):
             continue
-        if pin not in gpio.EXISTING:
-            problems.append(Problem("error", here, f"P{pin} is not bonded out on BK7231T/N packages"))
-        if role.role in PWM_ROLES and pin not in gpio.PWM_CAPABLE:
-            capable = ", ".join(str(p) for p in sorted(gpio.PWM_CAPABLE))
-            problems.append(Problem("error", here, f"P{pin} cannot do PWM (only {capable})"))
-        if role.role in ("ADC", "BAT_ADC") and pin not in gpio.ADC:
-            problems.append(Problem("warning", here, f"P{pin} is not the ADC pin (P23)"))
         for ch in (role.channel, role.channel2):
             if ch is not None and not 0 <= ch <= 63:
                 problems.append(Problem("error", here, f"channel {ch} is outside 0..63"))
         if role.role not in CHANNEL_UNUSED and role.role != "None" and role.channel is None:
             problems.append(Problem("warning", here, f"{role.role} without a channel uses channel 0"))
-        if pin in gpio.UART1 and role.role not in CHANNEL_UNUSED:
+        if rules is not None and pin in rules.uart1 and role.role not in CHANNEL_UNUSED:
             problems.append(Problem("warning", here, f"P{pin} is the flashing UART (RX1/TX1); check the pin"))
     outputs = {r.channel for r in t.pins.values() if r.role in OUTPUT_ROLES}
     for pin, role in sorted(t.pins.items()):
@@ -263,6 +260,22 @@ def validate(t: Template, where: str = "") -> list[Problem]:
                 Problem("warning", f"{prefix}pins.{pin}", f"button toggles channel {role.channel}, which no output uses")
             )
     return problems
+
+
+def _pin_ok(rules: gpio.PinRules, pin: int, role: PinRole, here: str, problems: list[Problem]) -> bool:
+    """The chip's pin facts; False when the pin does not exist at all (nothing more to say)."""
+    chip = rules.chip if rules is not gpio.DEFAULT else "BK7231T/N"
+    if not 0 <= pin < rules.gpio_count:
+        problems.append(Problem("error", here, f"GPIO {pin} does not exist on {chip} (0..{rules.gpio_count - 1})"))
+        return False
+    if rules.bonded is not None and pin not in rules.bonded:
+        problems.append(Problem("error", here, f"P{pin} is not bonded out on {chip} packages"))
+    if role.role in PWM_ROLES and pin not in rules.pwm:
+        capable = ", ".join(str(p) for p in sorted(rules.pwm))
+        problems.append(Problem("error", here, f"P{pin} cannot do PWM on {chip} (only {capable})"))
+    if role.role in ("ADC", "BAT_ADC") and pin not in rules.adc:
+        problems.append(Problem("warning", here, f"P{pin} is not an ADC pin on {chip} ({rules.adc_names})"))
+    return True
 
 
 def load(text: str, source: str = "") -> list[tuple[Template, list[Problem]]]:
