@@ -96,3 +96,15 @@ def test_line_classifiers():
 def test_bad_wiring_options_are_usage_errors(url):
     with pytest.raises(UsageError):
         SimConfig.from_url(url)
+
+
+def test_with_no_reset_the_doctor_leaves_rts_alone():
+    session = Session(open_port("sim://bk7231t?time_scale=0&wiring=tx2"))
+    time.sleep(0.4)
+    try:
+        resets = session.port.line.resets
+        found = diagnose(session, reset=False)
+        assert session.port.line.resets == resets  # RTS untouched: no reset happened
+    finally:
+        session.port.close()
+    assert found.code == "reset_missed" and "by hand" in " ".join(found.evidence)

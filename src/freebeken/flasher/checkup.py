@@ -54,7 +54,7 @@ def checkup(port: str, reporter: Reporter, timeout: float = 6.0, auto_reset: boo
             found = Diagnosis("linked", "The bootloader answers", "Wiring and reset work.", ["a LinkCheck was answered"])
         except LinkError:
             events.phase(reporter, "Listening to the line")
-            found = diagnose(session, reporter)
+            found = diagnose(session, reporter, reset=auto_reset)
         result = Checkup(port, found)
         if not result.ok:
             return result

@@ -94,12 +94,12 @@ def set_baudrate(session: Session, baudrate: int, reporter: Reporter, delay_ms: 
     return False
 
 
-def _link_with_diagnosis(session: Session, reporter: Reporter, failure: LinkError) -> None:
+def _link_with_diagnosis(session: Session, reporter: Reporter, failure: LinkError, auto_reset: bool) -> None:
     """Linking failed: listen to the line and say why (the doctor), unless it answers meanwhile."""
     from .doctor import diagnose
 
     events.phase(reporter, "Finding out why the chip does not answer")
-    found = diagnose(session, reporter)
+    found = diagnose(session, reporter, reset=auto_reset)
     if found.code == "linked":
         return
     raise LinkError(
@@ -126,7 +126,7 @@ def connect(
         try:
             link(session, reporter, timeout=timeout, auto_reset=auto_reset)
         except LinkError as e:
-            _link_with_diagnosis(session, reporter, e)
+            _link_with_diagnosis(session, reporter, e, auto_reset)
         events.phase(reporter, "Identifying the chip")
         info = identify(session, with_mac=False)
         if baudrate:

@@ -124,8 +124,10 @@ def _pulse(port, hold: float) -> None:
     port.rts = False
 
 
-def diagnose(session: Session, reporter: Reporter | None = None, listen: float = 1.2) -> Diagnosis:
-    """Run the checks on an open port that failed to link. Takes 2-7 s; leaves the port at 115200."""
+def diagnose(session: Session, reporter: Reporter | None = None, listen: float = 1.2, reset: bool = True) -> Diagnosis:
+    """Run the checks on an open port that failed to link. Takes 2-7 s; leaves the port at 115200.
+    ``reset=False`` (the user resets by hand, RTS may be wired to something else): RTS is left alone,
+    so running firmware cannot be told from a TX2 wiring."""
     from .connect import _burst  # the link's own LinkCheck burst, not a second implementation
 
     port = session.port
@@ -140,7 +142,8 @@ def diagnose(session: Session, reporter: Reporter | None = None, listen: float =
         heard += _listen(session, listen / 2)
         # A chip that took our LinkChecks but whose replies go elsewhere sits silent in its loader:
         # reset it and listen without linking, so that its firmware boots and shows itself.
-        _pulse(port, 0.05)
+        if reset:
+            _pulse(port, 0.05)
         heard += _listen(session, listen)
         frames = tuya_mcu_frames(heard)
         if frames:
@@ -161,6 +164,8 @@ def diagnose(session: Session, reporter: Reporter | None = None, listen: float =
             return _diagnosis("garbage", evidence + ["no text at " + ", ".join(map(str, OTHER_RATES))])
         evidence.append(f"log text at 115200: {heard[-60:].decode('ascii', 'replace').strip()!r}")
         port.baudrate = 115200
+        if not reset:
+            return _diagnosis("reset_missed", evidence + ["RTS left alone (--no-reset): reset the chip by hand while linking"])
         # Hold the chip in reset long enough for the log to show whether it stopped.
         port.dtr, port.rts = False, True
         time.sleep(0.05)
