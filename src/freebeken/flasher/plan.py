@@ -17,6 +17,7 @@ from ..protocol.crc import BLANK_SECTOR_CRC
 SECTOR = 0x1000
 BLOCK = 0x10000
 SKIP, ERASE, WRITE, ERASE_WRITE = "skip", "erase", "write", "erase+write"
+UNKNOWN = -1  # a "current CRC" no sector has: its content was not asked, so it is erased and written
 
 
 def sector_spans(start: int, end: int) -> Iterator[tuple[int, int, int]]:

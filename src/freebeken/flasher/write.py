@@ -19,7 +19,7 @@ from . import guard
 from .chipio import SECTOR, ChipIO
 from .firmware import FirmwareImage
 from .journal import Journal, MemoryJournal, sha256
-from .plan import BLOCK, Costs, Plan, make_plan, sector_spans
+from .plan import BLOCK, UNKNOWN, Costs, Plan, make_plan, sector_spans
 
 WRITE_RETRIES = 10  # a 4 KiB frame crosses a noisy line intact only so often (29 % at 3e-4 errors per byte)
 
@@ -121,11 +121,14 @@ def _costs(io: ChipIO) -> Costs:
 
 
 def _current_crcs(io: ChipIO, todo: dict[int, bytes]) -> dict[int, int]:
-    """The chip's CRC of each sector to write, in as few commands as the content allows: once a
-    64 KiB run was found identical, the next run is asked as one CRC (and per sector only if it
-    differs). An identical re-flash then costs one command per block instead of one per sector;
-    a new image costs what it always did, as a run is only asked whole after one that matched.
-    Each command costs an adapter round trip (1-17 ms, docs/adapters.md); chip CRC time is the same."""
+    """The chip's CRC of each sector to write, in as few commands as the content allows.
+
+    - Once a 64 KiB run was found identical, the next run is asked as one CRC (and per sector
+      only if it differs): an identical re-flash costs one command per block, not per sector.
+    - Once a whole run shared no sector with the image (and held no blank one), the rest is taken
+      as new and not asked (UNKNOWN: erased and written): asking costs chip CRC time (~5 ms a
+      sector) and a round trip (1-17 ms, docs/adapters.md) for sectors a new image rewrites anyway.
+    Every written sector is proven by its CRC afterwards either way."""
     current: dict[int, int] = {}
     expect_same = False
     done = 0
@@ -135,9 +138,15 @@ def _current_crcs(io: ChipIO, todo: dict[int, bytes]) -> dict[int, int]:
             current.update(zip(run, wanted))
         else:
             current.update((a, io.crc(a, SECTOR)) for a in run)
-        expect_same = all(current[a] == w for a, w in zip(run, wanted))
+        same = sum(current[a] == w for a, w in zip(run, wanted))
+        expect_same = same == len(run)
         done += len(run)
         events.progress(io.reporter, done * SECTOR, len(todo) * SECTOR)
+        blank = any(current[a] == BLANK_SECTOR_CRC for a in run)  # an erased chip: writes need no erase
+        if same == 0 and not blank and len(run) == BLOCK // SECTOR:
+            current.update((a, UNKNOWN) for a in todo if a not in current)
+            events.progress(io.reporter, len(todo) * SECTOR, len(todo) * SECTOR)
+            break
     return current
 
 
