@@ -148,6 +148,17 @@ class Session:
         self.drain(0.02)
         return self.alive()
 
+    def round_trip(self) -> float:
+        """Seconds a short command costs beyond its wire time: the USB adapter's latency (1-17 ms,
+        docs/adapters.md) plus the loader's turnaround. Best of three LinkChecks."""
+        cmd = c.LinkCheck()
+        best = float("inf")
+        for _ in range(3):
+            start = time.monotonic()
+            self.transact(cmd, retries=1)
+            best = min(best, time.monotonic() - start)
+        return max(0.0, best - self.wire_time(len(cmd.frame()) + 8))
+
     def timeout_for(self, cmd: c.Command, frame_len: int | None = None) -> float:
         frame_len = len(cmd.frame()) if frame_len is None else frame_len
         reply_len = 4111 if isinstance(cmd, c.FlashRead4K) else 32
