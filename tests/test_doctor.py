@@ -76,7 +76,7 @@ def test_doctor_reports_the_fastest_rate_that_carries_a_proven_read():
     # an adapter that garbles everything above 115200: the doctor says so and what helps
     result = runner.invoke(main, ["doctor", "-p", "sim://bk7231t?time_scale=0&corrupt=0.3&noisy_above=115200"])
     assert result.exit_code == 0, result.output
-    assert "Best rate: 115200" in result.output and "Only 115200 baud works" in result.output
+    assert "Best rate: 115200" in result.output and "Only 115200 baud works of those tried" in result.output
 
 
 def test_doctor_on_a_silent_line_exits_4_with_the_advice():
@@ -108,3 +108,9 @@ def test_with_no_reset_the_doctor_leaves_rts_alone():
     finally:
         session.port.close()
     assert found.code == "reset_missed" and "by hand" in " ".join(found.evidence)
+
+
+def test_doctor_tests_one_rate_when_asked():
+    result = CliRunner().invoke(main, ["--json", "doctor", "-p", "sim://bk7231n?time_scale=0&adapter=cp2102", "-b", "1500000"])
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["rates"] == {"1500000": False} and record["best_rate"] == 115200

@@ -77,16 +77,18 @@ def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> 
 
 @click.command()
 @port_option
+@baud_option
 @click.option("-t", "--timeout", default=6.0, show_default=True, help="Seconds to try linking before listening.")
 @click.option("--no-reset", is_flag=True, help="Do not pulse RTS/DTR; reset the chip by hand.")
 @click.pass_obj
 @command_errors
-def doctor(ctx: Context, port: str, timeout: float, no_reset: bool) -> None:
-    """Check the wiring: why the chip does not answer, or how fast the adapter can go."""
+def doctor(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
+    """Check the wiring: why the chip does not answer, or how fast the adapter can go (-b: test one rate)."""
     from ..errors import LinkError
     from ..flasher.checkup import checkup
 
-    result = checkup(port, ctx.reporter, timeout=timeout, auto_reset=not no_reset)
+    requested = parse_baud(baud)
+    result = checkup(port, ctx.reporter, timeout=timeout, auto_reset=not no_reset, rates=(requested,) if requested else None)
     d = result.diagnosis
     if not result.ok:  # the error names the cause and what to do; the evidence goes with it
         raise LinkError(f"{d.title} (seen: {'; '.join(d.evidence)})", hint=d.advice)

@@ -46,7 +46,10 @@ class Checkup:
         }
 
 
-def checkup(port: str, reporter: Reporter, timeout: float = 6.0, auto_reset: bool = True) -> Checkup:
+def checkup(
+    port: str, reporter: Reporter, timeout: float = 6.0, auto_reset: bool = True, rates: tuple[int, ...] | None = None
+) -> Checkup:
+    """``rates``: the fast rates to try (default: those `auto` picks from)."""
     session = Session(open_port(port), reporter)
     try:
         try:
@@ -61,15 +64,16 @@ def checkup(port: str, reporter: Reporter, timeout: float = 6.0, auto_reset: boo
         info = identify(session, with_mac=False)
         result.chip = info.chip.name
         io = ChipIO(session, info)
-        for baud in AUTO_CANDIDATES:
+        for baud in rates or AUTO_CANDIDATES:
             events.phase(reporter, f"Trying {baud} baud")
             result.rates[baud] = set_baudrate(session, baud, reporter) and link_test(io)
             if session.baudrate != 115200:
                 set_baudrate(session, 115200, reporter)
         if not any(result.rates.values()):
-            found.evidence.append("no rate above 115200 carried a proven read")
+            tried = ", ".join(str(b) for b in result.rates)
+            found.evidence.append(f"none of the rates tried ({tried}) carried a proven read")
             found.advice = (
-                "Only 115200 baud works with this adapter or wiring: transfers will take about 8x longer. Shorter "
+                f"Only 115200 baud works of those tried ({tried}): transfers will take about 8x longer. Shorter "
                 "wires, a CH340 or FTDI adapter, or a steadier 3.3 V supply usually allow 921600 or more."
             )
         return result

@@ -2,7 +2,8 @@
 
 Each symptom has one physical reading (see docs/adapters.md), told apart by what arrives on the
 adapter's RX:
-- nothing at all, at any rate: no power, or the adapter's RX is not on the chip's TX1;
+- nothing at all, at any rate: no power, or the adapter's RX is not on the chip's TX1, or firmware
+  that is silent on UART1 keeps running because the reset did not reach CEN;
 - our own bytes back: RX and TX shorted, or a line loaded so hard that we only hear ourselves;
 - a TuyaMCU's frames (55 AA ...): another MCU shares UART1;
 - text at 115200 that goes on while we hold the chip in reset: the reset never reached CEN, so the
@@ -40,7 +41,9 @@ ADVICE = {
     "silent": (
         "Nothing arrives on the adapter's RX",
         "Either the chip has no power (check 3.3 V at VCC and that GND is shared), or the adapter's RX is "
-        "not on the chip's TX1 (P11): swapping TX and RX is the most common cause.",
+        "not on the chip's TX1 (P11): swapping TX and RX is the most common cause. Stock firmware often prints "
+        "nothing on TX1, so a chip that runs it looks the same when the reset does not reach it: bridge CEN to "
+        "GND briefly, or power-cycle the plug, while freebeken is linking.",
     ),
     "echo": (
         "The adapter hears its own bytes: its RX and TX are connected together",
