@@ -28,7 +28,8 @@ class PinRules:
 
     @property
     def adc_names(self) -> str:
-        return ", ".join(f"P{p}" for p in sorted(self.adc))
+        usable = self.adc & self.bonded if self.bonded is not None else self.adc
+        return ", ".join(f"P{p}" for p in sorted(usable))
 
 
 # OpenBeken's hal_pins_bk7231.c serves every Beken platform: the same six PWM pins everywhere,

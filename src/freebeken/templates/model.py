@@ -244,7 +244,7 @@ def validate(t: Template, where: str = "") -> list[Problem]:
         problems.append(Problem("warning", f"{prefix}name", "a name helps others find the template"))
     for pin, role in sorted(t.pins.items()):
         here = f"{prefix}pins.{pin}"
-        if rules is not None and not _pin_ok(rules, pin, role, here, problems):
+        if rules is not None and not _pin_ok(rules, t.chip.strip().upper() or "BK7231T/N", pin, role, here, problems):
             continue
         for ch in (role.channel, role.channel2):
             if ch is not None and not 0 <= ch <= 63:
@@ -262,9 +262,8 @@ def validate(t: Template, where: str = "") -> list[Problem]:
     return problems
 
 
-def _pin_ok(rules: gpio.PinRules, pin: int, role: PinRole, here: str, problems: list[Problem]) -> bool:
+def _pin_ok(rules: gpio.PinRules, chip: str, pin: int, role: PinRole, here: str, problems: list[Problem]) -> bool:
     """The chip's pin facts; False when the pin does not exist at all (nothing more to say)."""
-    chip = rules.chip if rules is not gpio.DEFAULT else "BK7231T/N"
     if not 0 <= pin < rules.gpio_count:
         problems.append(Problem("error", here, f"GPIO {pin} does not exist on {chip} (0..{rules.gpio_count - 1})"))
         return False
