@@ -3,7 +3,7 @@
 Keys: image (file backing the flash: loaded at open, written back at close; a fresh stock-like
 image when absent), time_scale (1 = real timing), flash (part name), seed, boot_version
 ("none": a plain Beken T bootloader that lacks the command),
-boot_window, stay_in_loader, protect (N: stock firmware left SR protection on), and faults:
+boot_window, noise_period (seconds between the firmware's log lines), stay_in_loader, protect (N: stock firmware left SR protection on), and faults:
 drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which those apply),
 power_cut_after (flash ops), dead (0/1), power (on/off; off = dead), and wiring faults for the
 link doctor: wiring (ok, swapped, echo, tx2, badground), mcu_chatter (baud of a TuyaMCU on the line),
@@ -41,6 +41,7 @@ class SimConfig:
     seed: int = 0
     boot_version: str | None = None
     boot_window: float = 0.3
+    noise_period: float = 0.5
     stay_in_loader: bool = False
     protect: bool = True
     faults: Faults = field(default_factory=Faults)
@@ -57,7 +58,7 @@ class SimConfig:
             try:
                 if key == "image":
                     cfg.image = Path(value).expanduser()
-                elif key in ("time_scale", "boot_window"):
+                elif key in ("time_scale", "boot_window", "noise_period"):
                     setattr(cfg, key, float(value))
                 elif key == "flash":
                     cfg.flash = value
@@ -120,6 +121,7 @@ class SimConfig:
             chip,
             time_scale=self.time_scale,
             boot_window=self.boot_window,
+            noise_period=self.noise_period,
             stay_in_loader=self.stay_in_loader,
             faults=self.faults,
             adapter=self.adapter,
