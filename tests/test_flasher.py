@@ -285,3 +285,17 @@ def test_behind_a_slow_adapter_blank_stretches_are_asked_a_block_at_a_time(tmp_p
             counts[by_block] = sim_chip.commands - before
             assert result.path.read_bytes() == chip_bytes(io)  # byte-exact either way
     assert counts[True] < counts[False] - 100, counts  # ~10 blank blocks: 15 commands each saved
+
+
+def test_n_firmware_is_refused_on_a_bk7231m_but_its_backup_and_restore_work(tmp_path):
+    from freebeken.errors import UnsupportedError
+
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin", efuse="zero"), ListReporter()) as io:
+        before = chip_bytes(io)
+        backup = ops.backup(io)
+        with pytest.raises(UnsupportedError, match="BK7231M"):
+            ops.flash_firmware(io, fw)
+        assert chip_bytes(io) == before  # refused before anything was written
+        restored = ops.restore_backup(io, backup.path)  # the backup is judged and accepted as this chip's
+        assert restored.skipped == 512 and chip_bytes(io) == backup.path.read_bytes()

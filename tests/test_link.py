@@ -247,3 +247,25 @@ def test_an_erase_that_lost_an_address_byte_never_reaches_the_t_bootloader():
     session.port.close()
     assert dropped["done"] and bytes(flash.data[:0x11000]) == bootloader
     assert bytes(flash.data[0x12000:0x13000]) == b"\xff" * 0x1000  # and the erase did happen
+
+
+@pytest.mark.parametrize("chip_id,name", [("0x7238", "BK7238"), ("0x7252a", "BK7252N"), ("0x7236", "BK7236"), ("0x1234", "no BK7231T/N")])
+def test_other_family_members_are_named_and_refused_before_anything_is_written(tmp_path, chip_id, name):
+    from freebeken.errors import UnsupportedError
+
+    image = tmp_path / "chip.bin"
+    result = CliRunner().invoke(main, ["backup", "-p", f"sim://bk7231n?time_scale=0&chip_id={chip_id}&image={image}"])
+    assert result.exit_code == UnsupportedError.exit_code and name in result.output, result.output
+    assert not list(tmp_path.glob("*.bin.json"))  # no backup claimed; and (T path) nothing taken for a BK7231T
+
+
+def test_the_encryption_key_tells_a_bk7231m_from_an_n():
+    session, info = connect("sim://bk7231n?time_scale=0&efuse=zero", ListReporter())
+    session.port.close()
+    assert info.zero_key and info.as_dict()["encryption_key"].startswith("all zero")
+    session, info = connect("sim://bk7231n?time_scale=0", ListReporter())
+    session.port.close()
+    assert info.key_word == 0x510FB093 and info.as_dict()["encryption_key"] == "Tuya's"
+    session, info = connect("sim://bk7231t?time_scale=0", ListReporter())
+    session.port.close()
+    assert info.key_word is None  # T's bootloader has no register access

@@ -126,6 +126,18 @@ BOOTLOADERS: tuple[BootloaderInfo, ...] = (
 )
 
 
+#: What other Beken ROMs answer in the chip-ID register (SCTRL 0x800000), after BK7231GUIFlashTool's
+#: BKChipIdentity table. freebeken does not flash these yet; naming them is what keeps it from
+#: treating one as a BK7231T (whose bootloader ignores the register) and writing the wrong image.
+OTHER_CHIP_IDS: dict[int, str] = {
+    0x7238: "BK7238",
+    0x7252A: "BK7252N",
+    0x7236: "BK7236 or BK7258",
+    0x7256: "BK7256",
+    0x7259: "BK7259",
+}
+
+
 def bootloader_by_crc(crc: int) -> BootloaderInfo | None:
     for bl in BOOTLOADERS:
         if bl.crc == crc:

@@ -64,13 +64,14 @@ def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> 
         "status_register": "Flash status register",
         "protected": "Flash write-protected",
         "mac": "MAC address",
+        "encryption_key": "Code-encryption key",
     }
     for key, label in labels.items():
         value = data.get(key)
         if key == "flash_size":
             value = f"{value // 1024} KiB"
         elif value is None:
-            value = "[dim]n/a on this loader[/]" if key in ("chip_id", "flash_id", "status_register", "protected") else "[dim]unknown[/]"
+            value = "[dim]n/a on this loader[/]" if key in ("chip_id", "flash_id", "status_register", "protected", "encryption_key") else "[dim]unknown[/]"
         table.add_row(f"[bold]{label}[/]", str(value))
     ctx.console.print(table)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import events
 from ..chips.layout import mac_from_tlv
-from ..errors import SafetyError, UsageError
+from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
 from ..protocol import beken_crc
@@ -100,6 +100,13 @@ def check_firmware(
     A raw whole-flash image is judged like a backup; a raw image that reaches the RF/MAC sector
     must not carry another device's MAC."""
     image = load_firmware(path, offset)
+    if io.info.zero_key and image.kind != "raw":
+        raise UnsupportedError(
+            f"This chip's code-encryption key reads as all zeros: a BK7231M (or a {io.chip.name} whose key cannot be "
+            f"read). {Path(path).name} is encrypted for Tuya's key and would not start on a BK7231M",
+            hint="BK7231M needs OpenBK7231M_QIO_<version>.bin, which freebeken does not flash yet; nothing was "
+            "written. Backups and restores of this chip work as on a BK7231N.",
+        )
     if image.kind == "raw" and image.offset == 0 and len(image.data) == io.size:
         data = judge_backup(io, Path(path), image.data, other_device)
         image = FirmwareImage(data, 0, image.chip, "raw", image.version)

@@ -8,7 +8,8 @@ from typing import Any
 
 from .. import events
 from ..chips import BK7231N, BK7231T, BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
-from ..errors import ProtocolError
+from ..chips.profiles import OTHER_CHIP_IDS
+from ..errors import ProtocolError, UnsupportedError
 from ..protocol import commands as c
 from ..chips.layout import mac_from_tlv
 from ..protocol.crc import blank_crc
@@ -32,6 +33,13 @@ class ChipInfo:
     mac: bytes | None
     #: When there is no MAC: CRCs of what is unique to this plug (see :func:`fingerprint`).
     fingerprint: int | None = None
+    #: First word of the eFuse code-encryption key (N's ROM only): Tuya's modules hold 0x510FB093;
+    #: a BK7231M holds zeros, and N firmware does not start on it.
+    key_word: int | None = None
+
+    @property
+    def zero_key(self) -> bool:
+        return self.key_word == 0
 
     @property
     def protected(self) -> bool | None:
@@ -54,6 +62,7 @@ class ChipInfo:
             "protected": self.protected,
             "mac": self.mac.hex(":").upper() if self.mac else None,
             "fingerprint": None if self.fingerprint is None else f"0x{self.fingerprint:08X}",
+            "encryption_key": _key_name(self.key_word),
         }
 
 
@@ -77,6 +86,8 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
         events.info(session.reporter, f"Flash size {size // 1024} KiB: this loader cannot name the flash chip, so it was "
                     "found by where addresses wrap around")  # fmt: skip
     info = ChipInfo(chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, None)
+    if chip.supports(c.WriteReg):
+        info.key_word = _efuse_key_word(session)
     if with_mac:
         info.mac = read_mac(session, info)
     return info
@@ -115,8 +126,47 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     # N only on its positive chip id: taking a T for an N would allow writing its bootloader.
     if chip_id == BK7231N.chip_id:
         return BK7231N, chip_id, None, crc_257 ^ 0xFFFFFFFF  # the peers' tables hold standard CRC-32
+    if chip_id is not None:  # a ROM that answers the register, but not an N's: another family member
+        name = OTHER_CHIP_IDS.get(chip_id)
+        raise UnsupportedError(
+            f"This chip is {'a ' + name if name else 'no BK7231T/N'} (chip ID 0x{chip_id:X}): freebeken reads and "
+            "flashes BK7231T and BK7231N only so far, so it stops before touching it",
+            hint="Nothing was written. BK7231GUIFlashTool supports more Beken chips; freebeken's `template check` "
+            "already knows their pins.",
+        )
     version = _probe(session, c.BootVersion())  # Tuya's T bootloaders answer; plain Beken ones do not
     return BK7231T, chip_id, version, crc_256 ^ 0xFFFFFFFF
+
+
+SCTRL_EFUSE_CTRL = 0x800074
+SCTRL_EFUSE_OPTR = 0x800078
+TUYA_KEY_WORD = 0x510FB093
+
+
+def _key_name(word: int | None) -> str | None:
+    if word is None:
+        return None
+    return {TUYA_KEY_WORD: "Tuya's", 0: "all zero (a BK7231M, or unreadable)"}.get(word, f"other (0x{word:08X}...)")
+
+
+def _efuse_key_word(session: Session) -> int | None:
+    """Read eFuse bytes 0..3 through the system controller: set the byte index and the start bit in
+    CTRL, wait for the bit to clear, take the byte from OPTR (bit 8 = valid). The register protocol
+    is the one BK7231GUIFlashTool uses; None when the chip does not play along."""
+    word = 0
+    try:
+        for index in range(4):
+            ctrl = session.transact(c.ReadReg(SCTRL_EFUSE_CTRL))
+            session.transact(c.WriteReg(SCTRL_EFUSE_CTRL, (ctrl & ~0x1F02) | index << 8 | 1))
+            if not any(not session.transact(c.ReadReg(SCTRL_EFUSE_CTRL)) & 1 for _ in range(10)):
+                return None
+            value = session.transact(c.ReadReg(SCTRL_EFUSE_OPTR))
+            if not value & 0x100:
+                return None
+            word |= (value & 0xFF) << (8 * index)
+    except ProtocolError:
+        return None
+    return word
 
 
 def _probe(session: Session, cmd: c.Command) -> Any:

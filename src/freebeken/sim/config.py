@@ -8,11 +8,13 @@ drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which thos
 power_cut_after (flash ops), dead (0/1), power (on/off; off = dead), and wiring faults for the
 link doctor: wiring (ok, swapped, echo, tx2, badground), mcu_chatter (baud of a TuyaMCU on the line),
 reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot"); and
-adapter (ideal, ch340, cp2102, ftdi, pl2303: the USB-serial adapter's latency and baud rates).
+adapter (ideal, ch340, cp2102, ftdi, pl2303: the USB-serial adapter's latency and baud rates);
+chip_id (another chip-ID register value, e.g. 0x7238), efuse (tuya/zero: zero is a BK7231M's key).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -46,6 +48,8 @@ class SimConfig:
     protect: bool = True
     faults: Faults = field(default_factory=Faults)
     adapter: AdapterProfile = field(default_factory=lambda: ADAPTERS["ideal"])
+    chip_id: int | None = None  # another value in the chip-ID register (another family member)
+    efuse_zero: bool = False  # an all-zero eFuse key, as BK7231M chips have
 
     @classmethod
     def from_url(cls, url: str) -> "SimConfig":
@@ -64,6 +68,10 @@ class SimConfig:
                     cfg.flash = value
                 elif key == "adapter":
                     cfg.adapter = adapter_by_name(value)
+                elif key == "chip_id":
+                    cfg.chip_id = int(value, 0)
+                elif key == "efuse":
+                    cfg.efuse_zero = {"tuya": False, "zero": True}[value.lower()]
                 elif key == "boot_version":  # "none": a T bootloader without the command
                     cfg.boot_version = "" if value.lower() == "none" else value
                 elif key == "seed":
@@ -116,7 +124,10 @@ class SimConfig:
 
     def build(self) -> SimLine:
         flash = NorFlash(flash_by_name(self.flash), self.load_image())
-        chip = SimChip(self.chip, flash, boot_version=self.boot_version, boot_sr_protected=self.protect)
+        profile = dataclasses.replace(self.chip, chip_id=self.chip_id) if self.chip_id is not None else self.chip
+        chip = SimChip(profile, flash, boot_version=self.boot_version, boot_sr_protected=self.protect)
+        if self.efuse_zero:
+            chip.efuse = bytes(len(chip.efuse))
         return SimLine(
             chip,
             time_scale=self.time_scale,
