@@ -57,7 +57,7 @@ def checkup(
             found = Diagnosis("linked", "The bootloader answers", "Wiring and reset work.", ["a LinkCheck was answered"])
         except LinkError:
             events.phase(reporter, "Listening to the line")
-            found = diagnose(session, reporter, reset=auto_reset)
+            found = diagnose(session, reset=auto_reset)
         result = Checkup(port, found)
         if not result.ok:
             return result

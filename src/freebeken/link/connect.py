@@ -99,7 +99,7 @@ def _link_with_diagnosis(session: Session, reporter: Reporter, failure: LinkErro
     from .doctor import diagnose
 
     events.phase(reporter, "Finding out why the chip does not answer")
-    found = diagnose(session, reporter, reset=auto_reset)
+    found = diagnose(session, reset=auto_reset)
     if found.code == "linked":
         return
     raise LinkError(

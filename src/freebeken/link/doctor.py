@@ -19,8 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..events import Reporter
-from .session import Session
+from .session import SerialPort, Session
 
 PROBE = b"\x00freebeken-echo-probe\x00"  # no frame header, no console command
 OTHER_RATES = (9600, 19200, 38400, 57600, 230400, 460800, 921600)
@@ -121,13 +120,13 @@ def _at(session: Session, baud: int, seconds: float) -> bytes:
     return _listen(session, seconds)
 
 
-def _pulse(port, hold: float) -> None:
+def _pulse(port: SerialPort, hold: float) -> None:
     port.dtr, port.rts = False, True  # the auto-reset wiring: RTS pulls CEN low
     time.sleep(hold)
     port.rts = False
 
 
-def diagnose(session: Session, reporter: Reporter | None = None, listen: float = 1.2, reset: bool = True) -> Diagnosis:
+def diagnose(session: Session, listen: float = 1.2, reset: bool = True) -> Diagnosis:
     """Run the checks on an open port that failed to link. Takes 2-7 s; leaves the port at 115200.
     ``reset=False`` (the user resets by hand, RTS may be wired to something else): RTS is left alone,
     so running firmware cannot be told from a TX2 wiring."""
