@@ -87,7 +87,18 @@ def test_an_application_under_another_key_is_said_not_misread():
     image[0x11000 : 0x11000 + len(resealed) // 32 * 34] = appcode.add_crc(resealed)
     a = analyze_bytes(bytes(image))
     assert a.mapping is None
-    assert any("not encrypted with Tuya's usual key" in w for w in a.warnings)
+    assert any("neither Tuya's usual key nor none" in w for w in a.warnings)
+
+
+def test_a_zero_key_application_stored_in_clear_is_read_too():
+    # BK7231M: the eFuse key is all zero, so the application sits in flash unencrypted
+    image = build_stock_image(BK7231N, builtin=ONLY_BUILTIN, stored=False)
+    stored, _ = appcode.strip_crc(image[0x11000:0x129F0A])
+    plain = appcode.Cipher(appcode.TUYA_KEY).crypt(stored, 0x10000)
+    image[0x11000 : 0x11000 + len(plain) // 32 * 34] = appcode.add_crc(plain)
+    a = analyze_bytes(bytes(image))
+    assert a.template.to_entry()["pins"] == {"6": "Rel;1", "7": "Btn;1", "8": "WifiLED_n;0"}
+    assert any("zero eFuse key" in e for e in a.chip_evidence)
 
 
 def test_damaged_application_blocks_are_counted_and_said():

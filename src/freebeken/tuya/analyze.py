@@ -257,9 +257,12 @@ def _apply_builtin(a: Analysis, image: bytes) -> None:
         return
     if not app.looks_like_code:
         a.warnings.append(
-            "the application is not encrypted with Tuya's usual key, so its built-in default config could not be read"
+            "the application is encrypted with neither Tuya's usual key nor none, so its built-in default config "
+            "could not be read"
         )
         return
+    if app.key == appcode.ZERO_KEY:
+        a.chip_evidence.append("application stored unencrypted (a zero eFuse key, as on BK7231M)")
     text = appcode.find_builtin_config(app.code)
     if text is None:
         return

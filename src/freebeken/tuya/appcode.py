@@ -157,16 +157,26 @@ class AppCode:
     code: bytes  # decrypted, CRCs removed, mapped at APP_MAPPED
     damaged_blocks: int
     looks_like_code: bool  # the decrypted start is an ARM vector table: the key was right
+    key: tuple[int, int, int, int] | None = None  # the key that gave code; None if none did
 
 
-def read_app(image: bytes, end: int, key: tuple[int, int, int, int] = TUYA_KEY) -> AppCode | None:
-    """Decrypt the application stored from APP_FLASH up to ``end`` in a flash image."""
+ZERO_KEY = (0, 0, 0, 0)  # stored in clear: BK7231M applications (their eFuse key is all zero)
+
+
+def _vectors(code: bytes) -> bool:
+    """Every BK7231 application starts with ARM exception vectors: a branch, then "ldr pc, [pc, #...]"."""
+    return code[3:4] == b"\xea" and code[4:8] == b"\x14\xf0\x9f\xe5"
+
+
+def read_app(image: bytes, end: int, keys: tuple[tuple[int, int, int, int], ...] = (TUYA_KEY, ZERO_KEY)) -> AppCode | None:
+    """Decrypt the application stored from APP_FLASH up to ``end`` in a flash image, with the first
+    of ``keys`` under which its start is code (only its first block is tried with each)."""
     first = image[APP_FLASH : APP_FLASH + STORED]
     if len(first) < STORED or crc16_cms(first[:BLOCK]) != int.from_bytes(first[BLOCK:], "big"):
         return None  # not a Beken-stored application (blank, or written without CRCs)
+    key = next((k for k in keys if _vectors(Cipher(k).crypt(first[:BLOCK], APP_MAPPED))), None)
     stored, damaged = strip_crc(image[APP_FLASH:end])
     stored = stored[: len(stored) // 4 * 4]
-    code = Cipher(key).crypt(stored, APP_MAPPED)
-    # Every BK7231 application starts with ARM exception vectors: a branch, then "ldr pc, [pc, #...]".
-    vectors = code[3:4] == b"\xea" and code[4:8] == b"\x14\xf0\x9f\xe5"
-    return AppCode(code, damaged, vectors)
+    if key is None:
+        return AppCode(stored, damaged, False)
+    return AppCode(Cipher(key).crypt(stored, APP_MAPPED), damaged, True, key)
