@@ -77,8 +77,9 @@ def test_flash_verify_and_reflash_identical(tmp_path, chip):
         before = sim_chip.commands
         first = ops.flash_firmware(io, fw)
         # a new image: once a whole block shared nothing with it, the rest is not compared sector by
-        # sector (98 sectors: 355 commands before, 288 now: writes, their CRCs, the outside snapshot)
-        assert sim_chip.commands - before <= 3 * (first.written + first.skipped)
+        # sector, and each block's written sectors are proven by one CRC when they are right
+        # (98 sectors: 355 commands before, 197 now: mostly the writes themselves)
+        assert sim_chip.commands - before <= 2 * (first.written + first.skipped)
         flash = chip_bytes(io)
         assert flash[BOOT : BOOT + len(body)] == body
         assert flash[:BOOT] == bootloader  # QIO's bootloader part skipped on N too, by default
