@@ -126,6 +126,11 @@ BOOTLOADERS: tuple[BootloaderInfo, ...] = (
 )
 
 
+#: System-controller registers the ROM loaders read and write over UART.
+SCTRL_CHIP_ID = 0x800000
+SCTRL_EFUSE_CTRL = 0x800074  # eFuse byte index in bits 8..12, start bit 0 (clears when done)
+SCTRL_EFUSE_OPTR = 0x800078  # the byte read, bit 8 = valid
+
 #: What other Beken ROMs answer in the chip-ID register (SCTRL 0x800000), after BK7231GUIFlashTool's
 #: BKChipIdentity table. freebeken does not flash these yet; naming them is what keeps it from
 #: treating one as a BK7231T (whose bootloader ignores the register) and writing the wrong image.

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import events
 from ..chips import BK7231N, BK7231T, BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
-from ..chips.profiles import OTHER_CHIP_IDS
+from ..chips.profiles import OTHER_CHIP_IDS, SCTRL_CHIP_ID, SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR
 from ..errors import ProtocolError, UnsupportedError
 from ..protocol import commands as c
 from ..chips.layout import mac_from_tlv
@@ -16,7 +16,6 @@ from ..protocol.crc import blank_crc
 from .ops import chip_crc, read_sector
 from .session import Session
 
-CHIP_ID_REG = 0x800000
 
 
 @dataclass
@@ -122,7 +121,7 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     command, and waiting out its silence used to cost a third of a second on every T."""
     crc_256 = session.transact(c.CheckCrc(0, 255))
     crc_257 = session.transact(c.CheckCrc(0, 256))
-    chip_id = _probe(session, c.ReadReg(CHIP_ID_REG)) if crc_256 != crc_257 else None
+    chip_id = _probe(session, c.ReadReg(SCTRL_CHIP_ID)) if crc_256 != crc_257 else None
     # N only on its positive chip id: taking a T for an N would allow writing its bootloader.
     if chip_id == BK7231N.chip_id:
         return BK7231N, chip_id, None, crc_257 ^ 0xFFFFFFFF  # the peers' tables hold standard CRC-32
@@ -138,8 +137,6 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     return BK7231T, chip_id, version, crc_256 ^ 0xFFFFFFFF
 
 
-SCTRL_EFUSE_CTRL = 0x800074
-SCTRL_EFUSE_OPTR = 0x800078
 TUYA_KEY_WORD = 0x510FB093
 
 

@@ -11,7 +11,7 @@ import hashlib
 import struct
 from dataclasses import dataclass, field
 
-from ..chips.profiles import ChipProfile, CrcConvention
+from ..chips.profiles import SCTRL_CHIP_ID, SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR, ChipProfile, CrcConvention
 from ..protocol import commands as c
 from ..protocol.crc import beken_crc
 from ..protocol.frames import CMD_HEADER, FLASH_OP, encode_reply_long, encode_reply_short
@@ -19,9 +19,6 @@ from .flash import NorFlash
 
 # Tuya's eFuse AES key, as ltchiptool prints it (four LE words); the rest of the eFuse is zero.
 TUYA_EFUSE = struct.pack("<IIII", 0x510FB093, 0xA3CBEADC, 0x5993A17E, 0xC7ADEB03) + bytes(16)
-SCTRL_CHIP_ID = 0x800000
-SCTRL_EFUSE_CTRL = 0x800074
-SCTRL_EFUSE_OPTR = 0x800078
 ROM_SIZE = 0x4000
 CRC_BYTES_PER_S = 800_000  # on-chip CRC speed (reference: 0.5-1 MB/s, 2 MiB must fit in 5 s)
 
