@@ -19,10 +19,10 @@ from ..protocol import BLANK_SECTOR_CRC
 from ..protocol.crc import blank_crc
 from .chipio import SECTOR, ChipIO
 from .journal import Journal, atomic_write, create_private, data_dir, publish, sha256
+from .plan import BLOCK
 
 BATCH = 16  # sectors between journal updates
 MAX_RUN = 64  # blank sectors confirmed by one CRC (bounds the rework if it disagrees)
-BLOCK = 0x10000
 BLOCK_CRC_ABOVE = 0.002  # seconds of round trip from which blank stretches are asked block-wise
 
 

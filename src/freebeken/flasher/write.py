@@ -134,7 +134,7 @@ def _current_crcs(io: ChipIO, todo: dict[int, bytes]) -> dict[int, int]:
     done = 0
     for run in _runs(sorted(todo)):
         wanted = [beken_crc(todo[a]) for a in run]
-        if expect_same and len(run) > 1 and io.crc(run[0], len(run) * SECTOR) == beken_crc(b"".join(todo[a] for a in run)):
+        if expect_same and len(run) > 1 and _holds(io, run, todo):
             current.update(zip(run, wanted))
         else:
             current.update((a, io.crc(a, SECTOR)) for a in run)
@@ -156,8 +156,7 @@ def _prove_done(io: ChipIO, targets: dict[int, bytes], done: set[int]) -> set[in
     belong to another plug that shares this one's identity, or another tool changed the flash."""
     proven: set[int] = set()
     for run in _runs(sorted(done)):
-        start, length = run[0], len(run) * SECTOR
-        if io.crc(start, length) == beken_crc(b"".join(targets[a] for a in run)):
+        if _holds(io, run, targets):
             proven.update(run)
         elif len(run) > 1:
             proven.update(a for a in run if io.crc(a, SECTOR) == beken_crc(targets[a]))
@@ -178,6 +177,11 @@ def _reprove(io: ChipIO, targets: dict[int, bytes], result: WriteResult) -> None
                 io.write(address, targets[address])
             _verify_sector(io, address, crc, targets[address], result)
     raise VerifyError("The image keeps changing after it was verified", hint=VerifyError.default_hint)
+
+
+def _holds(io: ChipIO, run: list[int], targets: dict[int, bytes]) -> bool:
+    """Does the chip hold ``targets`` over ``run`` (consecutive sectors)? One CRC for all of them."""
+    return io.crc(run[0], len(run) * SECTOR) == beken_crc(b"".join(targets[a] for a in run))
 
 
 def _runs(addresses: list[int]) -> list[list[int]]:
@@ -234,7 +238,7 @@ def _verify_run(io: ChipIO, steps: list, targets: dict[int, bytes], result: Writ
     addresses = [s.address for s in steps]
     if len(addresses) < 2 or addresses != list(range(addresses[0], addresses[0] + len(addresses) * SECTOR, SECTOR)):
         return False
-    if io.crc(addresses[0], len(addresses) * SECTOR) != beken_crc(b"".join(targets[a] for a in addresses)):
+    if not _holds(io, addresses, targets):
         return False
     result.verified += len(addresses)
     return True

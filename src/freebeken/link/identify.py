@@ -153,17 +153,23 @@ def _efuse_key_word(session: Session) -> int | None:
     word = 0
     try:
         for index in range(4):
-            ctrl = session.transact(c.ReadReg(SCTRL_EFUSE_CTRL))
-            session.transact(c.WriteReg(SCTRL_EFUSE_CTRL, (ctrl & ~0x1F02) | index << 8 | 1))
-            if not any(not session.transact(c.ReadReg(SCTRL_EFUSE_CTRL)) & 1 for _ in range(10)):
+            value = _efuse_byte(session, index)
+            if value is None:
                 return None
-            value = session.transact(c.ReadReg(SCTRL_EFUSE_OPTR))
-            if not value & 0x100:
-                return None
-            word |= (value & 0xFF) << (8 * index)
+            word |= value << (8 * index)
     except ProtocolError:
         return None
     return word
+
+
+def _efuse_byte(session: Session, index: int) -> int | None:
+    ctrl = session.transact(c.ReadReg(SCTRL_EFUSE_CTRL))
+    session.transact(c.WriteReg(SCTRL_EFUSE_CTRL, (ctrl & ~0x1F02) | index << 8 | 1))
+    for _ in range(10):  # the start bit clears when the read is done
+        if not session.transact(c.ReadReg(SCTRL_EFUSE_CTRL)) & 1:
+            value = session.transact(c.ReadReg(SCTRL_EFUSE_OPTR))
+            return value & 0xFF if value & 0x100 else None
+    return None
 
 
 def _probe(session: Session, cmd: c.Command) -> Any:

@@ -35,10 +35,11 @@ class PinRules:
 # OpenBeken's hal_pins_bk7231.c serves every Beken platform: the same six PWM pins everywhere,
 # ADC pins per platform (its pin-name table); PLATFORM_GPIO_MAX from new_pins.h.
 _BK_OLD_ADC = frozenset({2, 3, 4, 5, 12, 13, 23})  # T, U, BK7252: of these only P23 is bonded out on T modules
+_N_ADC = frozenset({13, 21, 22, 23, 24, 26, 28})  # BK7231N's pin names (13 is not bonded out)
 _RULES = (
     PinRules("BK7231T", GPIO_COUNT, EXISTING, PWM_CAPABLE, _BK_OLD_ADC),
-    PinRules("BK7231N", GPIO_COUNT, EXISTING, PWM_CAPABLE, frozenset({13, 21, 22, 23, 24, 26, 28})),
-    PinRules("BK7231M", GPIO_COUNT, EXISTING, PWM_CAPABLE, frozenset({13, 21, 22, 23, 24, 26, 28})),  # an N die
+    PinRules("BK7231N", GPIO_COUNT, EXISTING, PWM_CAPABLE, _N_ADC),
+    PinRules("BK7231M", GPIO_COUNT, EXISTING, PWM_CAPABLE, _N_ADC),  # an N die
     PinRules("BK7231U", GPIO_COUNT, None, PWM_CAPABLE, _BK_OLD_ADC),
     PinRules("BK7238", GPIO_COUNT, None, PWM_CAPABLE, frozenset({1, 10, 20, 28})),
     PinRules("BK7252", 40, None, PWM_CAPABLE, _BK_OLD_ADC),
