@@ -16,6 +16,7 @@ from freebeken.flasher.firmware import classify
 from freebeken.flasher.journal import pending_write_journals
 from freebeken.flasher.backup import identity
 from freebeken.link.connect import set_baudrate
+from freebeken.link.identify import read_key_word
 from freebeken.sim.config import SimConfig
 from helpers import firmware_file
 
@@ -74,6 +75,7 @@ def test_flash_verify_and_reflash_identical(tmp_path, chip):
     with ops.open_chip(url(chip, tmp_path / "chip.bin"), ListReporter()) as io:
         bootloader = chip_bytes(io)[:BOOT]
         sim_chip = io.session.port.line.chip
+        read_key_word(io.session, io.info)  # identification (16 commands, once per run), not the write
         before = sim_chip.commands
         first = ops.flash_firmware(io, fw)
         # a new image: once a whole block shared nothing with it, the rest is not compared sector by

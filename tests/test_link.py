@@ -260,12 +260,19 @@ def test_other_family_members_are_named_and_refused_before_anything_is_written(t
 
 
 def test_the_encryption_key_tells_a_bk7231m_from_an_n():
-    session, info = connect("sim://bk7231n?time_scale=0&efuse=zero", ListReporter())
-    session.port.close()
+    from freebeken.link.identify import read_key_word
+
+    def key_of(url):
+        session, info = connect(url, ListReporter())
+        read_key_word(session, info)
+        session.port.close()
+        return info
+
+    info = key_of("sim://bk7231n?time_scale=0&efuse=zero")
     assert info.zero_key and info.as_dict()["encryption_key"].startswith("all zero")
-    session, info = connect("sim://bk7231n?time_scale=0", ListReporter())
-    session.port.close()
+    info = key_of("sim://bk7231n?time_scale=0")
     assert info.key_word == 0x510FB093 and info.as_dict()["encryption_key"] == "Tuya's"
-    session, info = connect("sim://bk7231t?time_scale=0", ListReporter())
-    session.port.close()
+    info = key_of("sim://bk7231t?time_scale=0")
     assert info.key_word is None  # T's bootloader has no register access
+    result = CliRunner().invoke(main, ["--json", "info", "-p", "sim://bk7231n?time_scale=0&efuse=zero"])
+    assert '"encryption_key": "all zero' in result.output  # `info` asks for it

@@ -6,6 +6,7 @@ import click
 from rich.table import Table
 
 from ..flasher import operations as ops
+from ..link.identify import read_key_word
 from .base import Context, command_errors
 
 PORT_HELP = "Serial port (/dev/ttyUSB0, COM3) or simulator URL (sim://bk7231t)."
@@ -45,6 +46,7 @@ def link_options(func):
 def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
     """Link to the chip and show chip, loader, flash and protection state."""
     with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset) as io:
+        read_key_word(io.session, io.info)
         data = io.info.as_dict()
     if ctx.json:
         ctx.result({"ok": True, **data})

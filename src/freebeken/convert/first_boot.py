@@ -114,5 +114,5 @@ def wait_for_plug(broker: Broker, cid: str, wait: float, reporter: Reporter, *, 
                           hint="Give its address (from your router's list of clients) and try again.")  # fmt: skip
     if found is None:
         return ""
-    ip = found[1].decode().strip()
+    ip = found[1].decode("utf-8", "replace").strip()  # a hostile payload must not crash the wait
     return ip if http_port == 80 else f"{ip}:{http_port}"

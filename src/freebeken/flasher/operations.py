@@ -16,6 +16,7 @@ from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
+from ..link.identify import read_key_word
 from ..protocol import beken_crc
 from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
 from .baud import choose_baudrate
@@ -100,7 +101,7 @@ def check_firmware(
     A raw whole-flash image is judged like a backup; a raw image that reaches the RF/MAC sector
     must not carry another device's MAC."""
     image = load_firmware(path, offset)
-    if io.info.zero_key and image.kind != "raw":
+    if image.kind != "raw" and read_key_word(io.session, io.info) == 0:
         raise UnsupportedError(
             f"This chip's code-encryption key reads as all zeros: a BK7231M (or a {io.chip.name} whose key cannot be "
             f"read). {Path(path).name} is encrypted for Tuya's key and would not start on a BK7231M",

@@ -32,8 +32,8 @@ class ChipInfo:
     mac: bytes | None
     #: When there is no MAC: CRCs of what is unique to this plug (see :func:`fingerprint`).
     fingerprint: int | None = None
-    #: First word of the eFuse code-encryption key (N's ROM only): Tuya's modules hold 0x510FB093;
-    #: a BK7231M holds zeros, and N firmware does not start on it.
+    #: First word of the eFuse code-encryption key (N's ROM only; see :func:`read_key_word`): Tuya's
+    #: modules hold 0x510FB093; a BK7231M holds zeros, and N firmware does not start on it.
     key_word: int | None = None
 
     @property
@@ -85,8 +85,6 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
         events.info(session.reporter, f"Flash size {size // 1024} KiB: this loader cannot name the flash chip, so it was "
                     "found by where addresses wrap around")  # fmt: skip
     info = ChipInfo(chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, None)
-    if chip.supports(c.WriteReg):
-        info.key_word = _efuse_key_word(session)
     if with_mac:
         info.mac = read_mac(session, info)
     return info
@@ -144,6 +142,14 @@ def _key_name(word: int | None) -> str | None:
     if word is None:
         return None
     return {TUYA_KEY_WORD: "Tuya's", 0: "all zero (a BK7231M, or unreadable)"}.get(word, f"other (0x{word:08X}...)")
+
+
+def read_key_word(session: Session, info: ChipInfo) -> int | None:
+    """Fill ``info.key_word`` (once; 16 commands): asked only where it matters - before firmware is
+    written, and by ``info`` - not by every backup, restore and verify."""
+    if info.key_word is None and info.chip.supports(c.WriteReg):
+        info.key_word = _efuse_key_word(session)
+    return info.key_word
 
 
 def _efuse_key_word(session: Session) -> int | None:
