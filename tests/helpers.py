@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from freebeken.chips import BK7231N, BK7231T, flash_by_name
+from freebeken.chips import CHIPS, flash_by_name
 from freebeken.sim.chip import SimChip
 from freebeken.sim.flash import NorFlash
 from freebeken.sim.image import build_stock_image
@@ -14,7 +14,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def make_chip(name: str = "bk7231t", flash: str = "TH25Q16HB", image: bytes | None = None) -> SimChip:
-    profile = {"bk7231t": BK7231T, "bk7231n": BK7231N}[name]
+    profile = CHIPS[name]
     data = bytearray(image) if image is not None else build_stock_image(profile)
     return SimChip(profile, NorFlash(flash_by_name(flash), data))
 
@@ -41,17 +41,23 @@ def reply_of(line: SimLine, cmd, baud: int = 115200):
 
 
 def firmware_file(folder: Path, chip: str, size: int = 400_000, seed: int = 1) -> tuple[Path, bytes]:
-    """An OpenBeken-like release file for ``chip`` ('bk7231t' UA app / 'bk7231n' QIO whole image).
-    Returns (path, the bytes that end up at 0x11000)."""
+    """An OpenBeken-like release file for ``chip``: a UA application on the chips whose bootloader
+    answers UART (T, U), a QIO whole image on the ROM chips. Its code is stored as Beken stores it
+    (CRC'd 32-byte blocks) under the chip's key, behind real ARM vectors, so that a content check
+    sees what it would in a real release. Returns (path, the bytes that end up at 0x11000)."""
     import random
 
-    body = random.Random(seed).randbytes(size)
-    if chip == "bk7231t":
-        path = folder / f"OpenBK7231T_UA_1.17.{seed}.bin"
-        path.write_bytes(body)
-    else:
-        path = folder / f"OpenBK7231N_QIO_1.17.{seed}.bin"
-        path.write_bytes(b"\x5a" * 0x11000 + body)
+    from freebeken.chips import CHIPS
+    from freebeken.tuya import appcode
+
+    profile = CHIPS[chip]
+    key = appcode.TUYA_KEY if profile.code_key == "tuya" else appcode.ZERO_KEY
+    code = bytearray(random.Random(seed).randbytes(size // appcode.STORED * appcode.BLOCK))
+    vectors = bytes.fromhex("0e0000ea") + bytes.fromhex("14f09fe5") * 7
+    code[: len(vectors)] = appcode.Cipher(key).crypt(vectors, appcode.APP_MAPPED)
+    body = appcode.add_crc(bytes(code))
+    path = folder / f"{profile.firmware_prefix}1.17.{seed}.bin"
+    path.write_bytes(body if profile.is_bim else b"\x5a" * 0x11000 + body)
     return path, body
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from freebeken.chips import CHIPS
 from freebeken.errors import FreebekenError, Interrupted, LinkError, SafetyError, UsageError
 from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
@@ -21,6 +22,10 @@ from freebeken.sim.config import SimConfig
 from helpers import firmware_file
 
 BOOT = 0x11000
+#: Every chip freebeken flashes runs the same matrix; ROM and BIM name the two loader kinds.
+ALL = list(CHIPS)
+ROM = [c for c in ALL if not CHIPS[c].is_bim]
+BIM = [c for c in ALL if CHIPS[c].is_bim]
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +43,7 @@ def chip_bytes(io: ChipIO) -> bytes:
     return bytes(io.session.port.line.chip.flash.data)
 
 
-@pytest.mark.parametrize("chip", ["bk7231t", "bk7231n"])
+@pytest.mark.parametrize("chip", ALL)
 def test_backup_is_byte_exact_and_skips_blank_sectors(tmp_path, chip):
     reporter = ListReporter()
     with ops.open_chip(url(chip, tmp_path / "chip.bin"), reporter) as io:
@@ -69,7 +74,7 @@ def test_corrupted_line_is_retried_and_never_reaches_the_file(tmp_path):
     assert result.retries > 0 and reporter.kinds("retry")
 
 
-@pytest.mark.parametrize("chip", ["bk7231t", "bk7231n"])
+@pytest.mark.parametrize("chip", ALL)
 def test_flash_verify_and_reflash_identical(tmp_path, chip):
     fw, body = firmware_file(tmp_path, chip)
     with ops.open_chip(url(chip, tmp_path / "chip.bin"), ListReporter()) as io:
@@ -94,33 +99,36 @@ def test_flash_verify_and_reflash_identical(tmp_path, chip):
         # adapter round trip (up to 17 ms), so an identical re-flash must not cost hundreds
         sectors = first.written + first.skipped
         assert sim_chip.commands - before <= sectors // 16 + 20, (sim_chip.commands - before, sectors)
-        if chip == "bk7231n":
+        if chip in ROM:
             assert io.session.port.line.chip.flash.protected  # SR protection put back
 
 
-def test_n_bootloader_only_with_include_bootloader(tmp_path):
-    fw, body = firmware_file(tmp_path, "bk7231n")
-    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin"), ListReporter()) as io:
+@pytest.mark.parametrize("chip", ROM)
+def test_rom_chip_bootloader_only_with_include_bootloader(tmp_path, chip):
+    fw, body = firmware_file(tmp_path, chip)
+    with ops.open_chip(url(chip, tmp_path / "chip.bin"), ListReporter()) as io:
         ops.flash_firmware(io, fw, include_bootloader=True)
         assert chip_bytes(io)[: BOOT + len(body)] == fw.read_bytes()
 
 
-def test_restore_puts_the_backup_back(tmp_path):
-    fw, _ = firmware_file(tmp_path, "bk7231n")
-    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin"), ListReporter()) as io:
+@pytest.mark.parametrize("chip", ALL)
+def test_restore_puts_the_backup_back(tmp_path, chip):
+    fw, _ = firmware_file(tmp_path, chip)
+    with ops.open_chip(url(chip, tmp_path / "chip.bin"), ListReporter()) as io:
         backup = ops.backup(io)
-        ops.flash_firmware(io, fw, include_bootloader=True)
+        ops.flash_firmware(io, fw, include_bootloader=chip in ROM)
         assert chip_bytes(io) != backup.path.read_bytes()
         ops.restore_backup(io, backup.path)
         assert chip_bytes(io) == backup.path.read_bytes()
 
 
-def test_t_bootloader_is_never_modified(tmp_path):
+@pytest.mark.parametrize("chip", BIM)
+def test_t_bootloader_is_never_modified(tmp_path, chip):
     """Whatever the user passes - raw offsets, restore of a different bootloader, wrap-around
-    addresses - the first 0x11000 bytes of a BK7231T stay as they are."""
-    fw, _ = firmware_file(tmp_path, "bk7231t")
+    addresses - the first 0x11000 bytes of a BK7231T (or U) stay as they are."""
+    fw, _ = firmware_file(tmp_path, chip)
     reporter = ListReporter()
-    with ops.open_chip(url("bk7231t", tmp_path / "chip.bin"), reporter) as io:
+    with ops.open_chip(url(chip, tmp_path / "chip.bin"), reporter) as io:
         original = chip_bytes(io)[:BOOT]
         backup = ops.backup(io)
         tampered = bytearray(backup.path.read_bytes())
@@ -145,17 +153,27 @@ def test_t_bootloader_is_never_modified(tmp_path):
         assert chip_bytes(io)[:BOOT] == original
 
 
-def test_wrong_files_are_refused_before_anything_is_written(tmp_path):
-    t_fw, _ = firmware_file(tmp_path, "bk7231t")
-    n_fw, _ = firmware_file(tmp_path, "bk7231n")
-    with ops.open_chip(url("bk7231n", tmp_path / "n.bin"), ListReporter()) as io:
+@pytest.mark.parametrize("chip", ALL)
+def test_wrong_files_are_refused_before_anything_is_written(tmp_path, chip):
+    """Every other chip's release is refused - by its name, and when renamed, by its content (the
+    key its code is stored under) where the two chips' keys differ."""
+    with ops.open_chip(url(chip, tmp_path / "chip.bin"), ListReporter()) as io:
         before = chip_bytes(io)
-        with pytest.raises(SafetyError, match="built for BK7231T"):
-            ops.flash_firmware(io, t_fw)
+        for other in ALL:
+            if other == chip:
+                continue
+            fw, _ = firmware_file(tmp_path, other)
+            with pytest.raises(SafetyError, match=f"built for {other.upper()}"):
+                ops.flash_firmware(io, fw)
+            own_name = tmp_path / f"{CHIPS[chip].firmware_prefix}9.9.9.bin"
+            data = fw.read_bytes()
+            own_name.write_bytes(data[BOOT:] if CHIPS[chip].is_bim and not CHIPS[other].is_bim
+                                 else b"\x5a" * BOOT + data if CHIPS[other].is_bim and not CHIPS[chip].is_bim else data)  # fmt: skip
+            keys = CHIPS[chip].code_key, CHIPS[other].code_key
+            if None not in keys and keys[0] != keys[1]:
+                with pytest.raises(SafetyError, match="stored"):
+                    ops.flash_firmware(io, own_name)
         assert chip_bytes(io) == before
-    with ops.open_chip(url("bk7231t", tmp_path / "t.bin"), ListReporter()) as io:
-        with pytest.raises(SafetyError, match="built for BK7231N"):
-            ops.flash_firmware(io, n_fw)
     with pytest.raises(UsageError, match="OTA"):
         classify("OpenBK7231T_UG_1.17.0.bin", b"x")
     with pytest.raises(UsageError, match="does not look like"):
@@ -168,8 +186,8 @@ def _flash_until_power_cut(tmp_path, chip, fw, cut):
             ops.flash_firmware(io, fw)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cut=st.integers(min_value=0, max_value=420), chip=st.sampled_from(["bk7231t", "bk7231n"]))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0, max_value=420), chip=st.sampled_from(ALL))
 def test_resume_after_power_cut_at_any_point(tmp_path_factory, cut, chip):
     folder = tmp_path_factory.mktemp("cut")
     fw, body = firmware_file(folder, chip, size=200_000, seed=cut)
@@ -290,15 +308,24 @@ def test_behind_a_slow_adapter_blank_stretches_are_asked_a_block_at_a_time(tmp_p
     assert counts[True] < counts[False] - 100, counts  # ~10 blank blocks: 15 commands each saved
 
 
-def test_n_firmware_is_refused_on_a_bk7231m_but_its_backup_and_restore_work(tmp_path):
-    from freebeken.errors import UnsupportedError
-
-    fw, _ = firmware_file(tmp_path, "bk7231n")
-    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin", efuse="zero"), ListReporter()) as io:
+def test_a_bk7231m_is_told_from_an_n_by_its_key_and_gets_m_firmware_only(tmp_path):
+    """Same chip ID, same layout: the all-zero eFuse key says BK7231M, and N firmware (stored under
+    Tuya's key) is refused on it - by name, and by content when renamed - while M firmware flashes."""
+    n_fw, _ = firmware_file(tmp_path, "bk7231n")
+    m_fw, m_body = firmware_file(tmp_path, "bk7231m", seed=2)
+    with ops.open_chip(url("bk7231m", tmp_path / "chip.bin"), ListReporter()) as io:
+        assert io.chip.name == "BK7231M" and io.info.zero_key and io.info.chip_id == 0x7231C
         before = chip_bytes(io)
         backup = ops.backup(io)
-        with pytest.raises(UnsupportedError, match="BK7231M"):
-            ops.flash_firmware(io, fw)
+        assert "BK7231M" in backup.path.name
+        with pytest.raises(SafetyError, match="built for BK7231N"):
+            ops.flash_firmware(io, n_fw)
+        disguised = tmp_path / "OpenBK7231M_QIO_1.17.9.bin"
+        disguised.write_bytes(n_fw.read_bytes())
+        with pytest.raises(SafetyError, match="Tuya's key"):
+            ops.flash_firmware(io, disguised)
         assert chip_bytes(io) == before  # refused before anything was written
+        ops.flash_firmware(io, m_fw)
+        assert chip_bytes(io)[BOOT : BOOT + len(m_body)] == m_body
         restored = ops.restore_backup(io, backup.path)  # the backup is judged and accepted as this chip's
-        assert restored.skipped == 512 and chip_bytes(io) == backup.path.read_bytes()
+        assert chip_bytes(io) == backup.path.read_bytes() and restored.written > 0

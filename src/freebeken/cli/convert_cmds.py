@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import click
+
+from ..chips import CHIPS
 from rich.markup import escape
 
 from ..convert.wizard import Options, convert
@@ -102,7 +104,7 @@ def firmware() -> None:
 
 
 @firmware.command("list")
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True, help="The chip the release is for.")
+@click.option("--chip", type=click.Choice(list(CHIPS), case_sensitive=False), required=True, help="The chip the release is for.")
 @click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
 @click.option("--pre", is_flag=True, help="Include pre-releases.")
 @click.pass_obj
@@ -118,7 +120,7 @@ def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
 
 
 @firmware.command("fetch")
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), required=True, help="The chip the release is for.")
+@click.option("--chip", type=click.Choice(list(CHIPS), case_sensitive=False), required=True, help="The chip the release is for.")
 @click.option("--version", help="Default: the newest release.")
 @click.option("--api-url", help="Releases API (default: OpenBeken's GitHub releases).")
 @click.pass_obj

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import click
+
+from ..chips import CHIPS
 from rich.markup import escape
 
 from ..templates import known as kn
@@ -65,7 +67,7 @@ def roles_cmd(ctx: Context, name: str | None) -> None:
 @click.command("lookup")
 @click.argument("text", nargs=-1, required=True)
 @click.option("--firmware", "version", help="The firmware version the Tuya / Smart Life app shows, e.g. 1.1.8.")
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), help="The chip, if known.")
+@click.option("--chip", type=click.Choice(list(CHIPS), case_sensitive=False), help="The chip, if known.")
 @click.option("--devices-json", help=DEVICES_HELP)
 @click.option("--cloudcutter", "cutter_file", help=CUTTER_HELP)
 @click.pass_obj

@@ -6,6 +6,8 @@ from urllib.parse import urlencode
 
 import click
 
+from ..chips import CHIPS
+
 from ..sim.config import SimConfig, save_image
 from ..sim.pty import PtyServer
 from .base import Context, command_errors, serve_until_stopped
@@ -17,7 +19,7 @@ def sim() -> None:
 
 
 @sim.command()
-@click.option("--chip", type=click.Choice(["bk7231t", "bk7231n"], case_sensitive=False), default="bk7231t", show_default=True, help="Which chip to simulate.")
+@click.option("--chip", type=click.Choice(list(CHIPS), case_sensitive=False), default="bk7231t", show_default=True, help="Which chip to simulate.")
 @click.option("--image", type=click.Path(dir_okay=False), help="Flash image file (created if absent, updated live).")
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="1 = real timing, 0 = instant.")
 @click.option("--stay-in-loader", is_flag=True, help="Keep the boot window open (tools that cannot reset).")
@@ -49,7 +51,7 @@ def serve(
 
 @sim.command("device")
 @click.option("--board", type=click.Choice(["u3", "strip", "bulb"], case_sensitive=False), default="u3", show_default=True, help="The virtual board: plug, power strip or RGBCW bulb.")
-@click.option("--chip", type=click.Choice(["BK7231T", "BK7231N"], case_sensitive=False), default="BK7231T", show_default=True, help="The chip the device reports.")
+@click.option("--chip", type=click.Choice([c.obk_platform for c in CHIPS.values() if c.name == c.obk_platform], case_sensitive=False), default="BK7231T", show_default=True, help="The chip the device reports.")
 @click.option("--port", default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = any free port).")
 @click.option("--password", default="", help="Require this web password.")
 @click.option("--from-image", "image", type=click.Path(exists=True, dir_okay=False),

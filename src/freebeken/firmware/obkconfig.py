@@ -1,7 +1,7 @@
 """OpenBeken's configuration sector, byte for byte as the firmware reads and writes it. Pure.
 
 The firmware keeps one ``mainConfig_t`` (``new_pins.h``) at the start of the chip's "NET" sector
-(BK7231T 0x1E1000, BK7231N 0x1D1000) and loads it at boot (``CFG_InitAndLoad`` in ``new_cfg.c``):
+(BK7231T, U, BK7238, BK7252N 0x1E1000; BK7231N, M 0x1D1000) and loads it at boot (``CFG_InitAndLoad`` in ``new_cfg.c``):
 ident ``CFG``, then a checksum byte, then the rest. If the ident or the checksum is wrong it
 silently falls back to defaults - an open access point - so a sector we write must be exact.
 
@@ -27,6 +27,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from ..chips import CHIPS
 from ..errors import ConfigSectorError
 from ..templates.roles import ROLE_NAMES
 
@@ -38,7 +39,7 @@ IDENT = b"CFG"
 GPIOS = 32
 CHANNELS = 64
 #: Where the sector lives (the SDK's BK_PARTITION_NET_PARAM).
-ADDRESS = {"BK7231T": 0x1E1000, "BK7231N": 0x1D1000}
+ADDRESS = {chip.name: chip.obk_config for chip in CHIPS.values()}
 #: Flag bits freebeken relies on (OBK_FLAG_* in new_pins.h).
 FLAG_BROADCAST_ON_CONNECT = 10
 FLAG_HA_DISCOVERY = 27
@@ -293,8 +294,8 @@ def defaults(chip: str, mac: bytes) -> ObkConfig:
     values: dict[str, Any] = {
         "version": VERSION, "mqtt_port": 1883, "boot_ok_seconds": 5, "ping_host": "192.168.0.1",
         "mqtt_user": "homeassistant", "mqtt_pass": "qqqqqqqqqq", "webapp_root": "https://openbekeniot.github.io/webapp/",
-        "long_name": f"Open{chip}_{tail}", "short_name": f"obk{tail}", "mqtt_client": f"obk{tail}",
-        "mqtt_group": "bekens_" + chip[-1].lower(), "ntp_server": "217.147.223.78",
+        "long_name": f"Open{CHIPS[chip.lower()].obk_platform}_{tail}", "short_name": f"obk{tail}", "mqtt_client": f"obk{tail}",
+        "mqtt_group": CHIPS[chip.lower()].obk_group, "ntp_server": "217.147.223.78",
         "button_repeat": 5, "button_short": 3, "button_long": 10,
     }  # fmt: skip
     for name, value in values.items():

@@ -82,26 +82,23 @@ def judge_image(data: bytes, facts: ChipFacts, sidecar: dict | None = None) -> V
                 "before writing"
             )
     verdict.image = image
-    families = d.family_evidence(image)
-    if not families:
+    guess = d.which_chips(image)
+    if guess is None:
         verdict.refusal = (
             "this is not a Beken flash dump freebeken can recognise: no RF calibration sector at "
-            + " or ".join(f"0x{a:X} ({c})" for c, a in d.TLV.items())
+            + " or ".join(f"0x{a:X}" for a in sorted(set(d.TLV.values())))
             + ", no known bootloader, no OpenBeken configuration"
         )
         verdict.hint = "Check the file with `freebeken analyze FILE`; restore only backups made of this chip."
         return verdict
-    if len(families) > 1:
-        verdict.refusal = "its content contradicts itself: " + "; ".join(
-            f"{', '.join(why)} suggest {name}" for name, why in families.items()
-        )
+    if guess.conflict:
+        verdict.refusal = guess.conflict
         verdict.hint = "The file is damaged or was pieced together; use another backup."
         return verdict
-    (family, why), = families.items()
-    verdict.chip = family
-    if family != chip.name:
-        verdict.refusal = f"this file is a {family} dump ({', '.join(why)}); this chip is a {chip.name}"
-        verdict.hint = f"Write it only to the {family} it came from. For this chip use a backup made of it."
+    verdict.chip = chip.name if chip.name in guess.chips else guess.chips[0]
+    if chip.name not in guess.chips:
+        verdict.refusal = f"this file is a {guess.name} dump ({', '.join(guess.evidence)}); this chip is a {chip.name}"
+        verdict.hint = "Write it only to the chip it came from. For this chip use a backup made of it."
         return verdict
     if sidecar is not None:
         _hear_sidecar(verdict, data, sidecar, facts)

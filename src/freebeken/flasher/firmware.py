@@ -1,9 +1,11 @@
 """Recognise firmware files as users download them and decide where they go. Pure.
 
-OpenBeken releases: ``OpenBK7231T_UA_<ver>.bin`` is the application only, written at 0x11000 on
-BK7231T; ``OpenBK7231N_QIO_<ver>.bin`` is a whole-flash image (bootloader + application) for
-BK7231N, of which the bootloader part is skipped unless explicitly asked for. ``_UG_``/``.rbl``
-files are OTA packages for the device's own update page, not for UART flashing.
+OpenBeken releases: ``_UA_`` files (``OpenBK7231T_UA_<ver>.bin``, U alike) are the application
+only, written at 0x11000 on the chips whose bootloader answers UART; ``_QIO_`` files
+(``OpenBK7231N_QIO_``, M, BK7238, BK7252N) are whole-flash images (bootloader + application) for
+the ROM chips, of which the bootloader part is skipped unless explicitly asked for. ``_UG_``/``.rbl``
+files are OTA packages for the device's own update page, not for UART flashing. A file's name is
+one witness; the key its code is stored under (``appcode.stored_key``) is another.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..chips import ChipProfile, chip_by_name
-from ..errors import SafetyError, UsageError
+from ..chips import CHIPS, ChipProfile, chip_by_name
+from ..chips.profiles import NOT_FLASHED
+from ..errors import SafetyError, UnsupportedError, UsageError
+from ..tuya import appcode
 
-_NAME = re.compile(r"OpenBK(7231[TN])_(UA|QIO|UG|ALL)_?(.*?)\.(bin|rbl|img)$", re.IGNORECASE)
+_NAME = re.compile(r"OpenBK(7231[TNUMQ]|7238|7252N?)_(?:ALT_|Tuya_)?(UA|QIO|UG|ALL)_?(.*?)\.(bin|rbl|img)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,11 @@ class FirmwareImage:
     def end(self) -> int:
         return self.offset + len(self.data)
 
+    def code_key(self) -> str | None:
+        """The key the application in this file is stored under, by its content (None: not told)."""
+        start = appcode.APP_FLASH - self.offset
+        return appcode.stored_key(self.data[start:]) if 0 <= start < len(self.data) else None
+
 
 def classify(name: str, data: bytes, offset: int | None = None) -> FirmwareImage:
     """Work out what ``name`` is. ``offset`` forces a raw image at that address."""
@@ -40,11 +49,15 @@ def classify(name: str, data: bytes, offset: int | None = None) -> FirmwareImage
         raise UsageError(
             f"{base} does not look like an OpenBeken release file",
             hint=(
-                "Use OpenBK7231T_UA_<version>.bin (BK7231T) or OpenBK7231N_QIO_<version>.bin (BK7231N) "
-                "from the OpenBeken releases page, or pass --offset to write a raw image at an address."
+                "Use the OpenBeken release file for the chip ("
+                + ", ".join(f"{p.firmware_prefix}<version>.bin for {p.name}" for p in CHIPS.values())
+                + ") from the OpenBeken releases page, or pass --offset to write a raw image at an address."
             ),
         )
     chip, kind, version = "BK" + m.group(1).upper(), m.group(2).upper(), m.group(3) or None
+    if chip.lower() not in CHIPS:
+        raise UnsupportedError(f"{base} is built for {chip}, which freebeken does not flash: {NOT_FLASHED[chip]}",
+                               hint="BK7231GUIFlashTool supports more Beken chips.")  # fmt: skip
     if kind == "UG" or m.group(4).lower() == "rbl":
         raise UsageError(
             f"{base} is an OTA update package",
@@ -66,6 +79,14 @@ def fit_to_chip(image: FirmwareImage, chip: ChipProfile, flash_size: int, includ
         raise SafetyError(
             f"This firmware is built for {image.chip}, but the connected chip is a {chip.name}",
             hint=f"Download {chip.firmware_prefix}<version>.bin instead. Flashing the wrong one leaves the plug unbootable.",
+        )
+    key = image.code_key()
+    if key and chip.code_key and key != chip.code_key and image.kind != "raw":
+        said = {"tuya": "encrypted with Tuya's key", "zero": "in clear (no key)"}
+        raise SafetyError(
+            f"This firmware's code is stored {said[key]}, but a {chip.name} runs code stored {said[chip.code_key]}: "
+            "it would not start",
+            hint=f"Download {chip.firmware_prefix}<version>.bin; whatever the file is called, its content is for another chip.",
         )
     if include_bootloader and not chip.bootloader_writable:
         raise SafetyError(
@@ -90,7 +111,7 @@ def fit_to_chip(image: FirmwareImage, chip: ChipProfile, flash_size: int, includ
         if image.kind == "raw" and not include_bootloader:
             raise SafetyError(
                 f"The image starts at 0x{image.offset:X}, inside the bootloader region",
-                hint="Pass --include-bootloader to write it (BK7231N only), or a higher --offset.",
+                hint="Pass --include-bootloader to write it (chips with a ROM loader only), or a higher --offset.",
             )
         return FirmwareImage(image.data[cut:], low, image.chip, image.kind, image.version)
     return image

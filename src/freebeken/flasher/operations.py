@@ -16,7 +16,7 @@ from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
-from ..link.identify import read_key_word
+from ..link.identify import TUYA_KEY_WORD, read_key_word
 from ..protocol import beken_crc
 from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
 from .baud import choose_baudrate
@@ -101,12 +101,13 @@ def check_firmware(
     A raw whole-flash image is judged like a backup; a raw image that reaches the RF/MAC sector
     must not carry another device's MAC."""
     image = load_firmware(path, offset)
-    if image.kind != "raw" and read_key_word(io.session, io.info) == 0:
+    word = read_key_word(io.session, io.info) if image.kind != "raw" and io.chip.code_key else None
+    if word is not None and {0: "zero", TUYA_KEY_WORD: "tuya"}.get(word) != io.chip.code_key:
         raise UnsupportedError(
-            f"This chip's code-encryption key reads as all zeros: a BK7231M (or a {io.chip.name} whose key cannot be "
-            f"read). {Path(path).name} is encrypted for Tuya's key and would not start on a BK7231M",
-            hint="BK7231M needs OpenBK7231M_QIO_<version>.bin, which freebeken does not flash yet; nothing was "
-            "written. Backups and restores of this chip work as on a BK7231N.",
+            f"This chip's eFuse code key is {io.info.as_dict()['encryption_key']}, not the one {io.chip.name} firmware "
+            f"is stored under: {Path(path).name} would not start on it",
+            hint="Nothing was written. Backups and restores of this chip work; report the chip (its key is in "
+            "`freebeken info`), since no OpenBeken build is known to fit it.",
         )
     if image.kind == "raw" and image.offset == 0 and len(image.data) == io.size:
         data = judge_backup(io, Path(path), image.data, other_device)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import events
-from ..chips import BK7231N, BK7231T, BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
-from ..chips.profiles import OTHER_CHIP_IDS, SCTRL_CHIP_ID, SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR
+from ..chips import BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
+from ..chips.profiles import (BK7231M, BK7231N, BK7231T, BK7231U, CHIPS, NOT_FLASHED, OTHER_CHIP_IDS, SCTRL_CHIP_ID,
+                              SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR)  # fmt: skip
+from ..tuya import appcode
 from ..errors import ProtocolError, UnsupportedError
 from ..protocol import commands as c
 from ..chips.layout import mac_from_tlv
@@ -32,7 +34,7 @@ class ChipInfo:
     mac: bytes | None
     #: When there is no MAC: CRCs of what is unique to this plug (see :func:`fingerprint`).
     fingerprint: int | None = None
-    #: First word of the eFuse code-encryption key (N's ROM only; see :func:`read_key_word`): Tuya's
+    #: First word of the eFuse code-encryption key (ROMs only; see :func:`read_key_word`): Tuya's
     #: modules hold 0x510FB093; a BK7231M holds zeros, and N firmware does not start on it.
     key_word: int | None = None
 
@@ -70,7 +72,7 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
 
     ``with_mac=False`` skips the one 4 KiB read (0.36 s at 115200); callers that switch to a
     faster rate first fill ``mac`` afterwards with :func:`read_mac`."""
-    chip, chip_id, loader_version, bl_crc = _which_loader(session)
+    chip, chip_id, loader_version, bl_crc, key_word = _which_loader(session)
     flash_id = flash = sr = None
     if chip.supports(c.FlashGetMID):
         flash_id = session.transact(c.FlashGetMID())
@@ -84,7 +86,8 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
         size = _size_by_wraparound(session, chip)
         events.info(session.reporter, f"Flash size {size // 1024} KiB: this loader cannot name the flash chip, so it was "
                     "found by where addresses wrap around")  # fmt: skip
-    info = ChipInfo(chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, None)
+    info = ChipInfo(chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, None,
+                    key_word=key_word)
     if with_mac:
         info.mac = read_mac(session, info)
     return info
@@ -110,29 +113,56 @@ def fingerprint(session: Session, info: ChipInfo) -> int:
     return zlib.crc32(b"".join(c.to_bytes(4, "little") for c in crcs))
 
 
-def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None, int]:
-    """-> (chip, chip id, loader version, bootloader CRC) using only quick answers.
+def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None, int, int | None]:
+    """-> (chip, chip id, loader version, bootloader CRC, eFuse key word if read) from quick answers.
 
-    The loaders count CheckCRC ranges differently: N's ROM covers bytes up to an inclusive end, T's
-    bootloader whole 256-byte blocks. So [0, 255] and [0, 256] give one CRC on T and two on N (one
-    more byte always changes a CRC-32). Only then is N's chip-id register asked: T ignores that
-    command, and waiting out its silence used to cost a third of a second on every T."""
+    The loaders count CheckCRC ranges differently: the mask ROMs cover bytes up to an inclusive
+    end, the flash bootloaders (T, U) whole 256-byte blocks. So [0, 255] and [0, 256] give one CRC
+    on a bootloader and two on a ROM (one more byte always changes a CRC-32). Only then is the
+    ROM's chip-ID register asked: a bootloader ignores that command, and waiting out its silence
+    used to cost a third of a second on every T."""
     crc_256 = session.transact(c.CheckCrc(0, 255))
     crc_257 = session.transact(c.CheckCrc(0, 256))
     chip_id = _probe(session, c.ReadReg(SCTRL_CHIP_ID)) if crc_256 != crc_257 else None
-    # N only on its positive chip id: taking a T for an N would allow writing its bootloader.
-    if chip_id == BK7231N.chip_id:
-        return BK7231N, chip_id, None, crc_257 ^ 0xFFFFFFFF  # the peers' tables hold standard CRC-32
-    if chip_id is not None:  # a ROM that answers the register, but not an N's: another family member
-        name = OTHER_CHIP_IDS.get(chip_id)
-        raise UnsupportedError(
-            f"This chip is {'a ' + name if name else 'no BK7231T/N'} (chip ID 0x{chip_id:X}): freebeken reads and "
-            "flashes BK7231T and BK7231N only so far, so it stops before touching it",
-            hint="Nothing was written. BK7231GUIFlashTool supports more Beken chips; freebeken's `template check` "
-            "already knows their pins.",
-        )
+    if chip_id is not None:  # a ROM; the peers' tables hold standard CRC-32 over 257 bytes for these
+        chip = ROM_BY_ID.get(chip_id)
+        if chip is None:
+            _refuse(OTHER_CHIP_IDS.get(chip_id), f"chip ID 0x{chip_id:X}")
+        key = None
+        if chip is BK7231N and _efuse_byte(session, 0) == 0:  # Tuya's key starts 0x93: 4 commands decide
+            key = _efuse_key_word(session)
+            chip = BK7231M if key == 0 else chip
+        return chip, chip_id, None, crc_257 ^ 0xFFFFFFFF, key
+    bl_crc = crc_256 ^ 0xFFFFFFFF
+    known = bootloader_by_crc(bl_crc)
+    if known and known.chip in NOT_FLASHED:
+        _refuse(known.chip, f"bootloader {known.name}")
     version = _probe(session, c.BootVersion())  # Tuya's T bootloaders answer; plain Beken ones do not
-    return BK7231T, chip_id, version, crc_256 ^ 0xFFFFFFFF
+    if known and known.chip == BK7231U.name:
+        return BK7231U, None, version, bl_crc, None
+    if version is not None or known:
+        return BK7231T, None, version, bl_crc, None
+    # An unknown plain Beken bootloader: a T or a U. Their layouts are one; their code keys are not,
+    # so the application the chip holds tells which one it was made for.
+    sector = read_sector(session, BK7231T, BK7231T.app_start)
+    key = appcode.stored_key(sector)
+    said = {"tuya": "stored under Tuya's key, as on a BK7231T", "zero": "stored in clear, as on a BK7231U"}
+    events.warning(session.reporter, f"Unknown bootloader (CRC 0x{bl_crc:08X}) without a version: its application is "
+                   + said.get(key or "", "not readable as code either, so it is taken for a BK7231T"))  # fmt: skip
+    return (BK7231U if key == "zero" else BK7231T), None, version, bl_crc, None
+
+
+ROM_BY_ID = {p.chip_id: p for p in CHIPS.values() if p.chip_id is not None and p.name != "BK7231M"}
+
+
+def _refuse(name: str | None, evidence: str) -> None:
+    reason = NOT_FLASHED.get(name or "", "freebeken knows nothing about it")
+    raise UnsupportedError(
+        f"This chip is {'a ' + name if name else 'not one freebeken knows'} ({evidence}): {reason}, so freebeken "
+        "stops before touching it",
+        hint=f"Nothing was written. freebeken reads and flashes {', '.join(p.name for p in CHIPS.values())}; "
+        "BK7231GUIFlashTool supports more Beken chips.",
+    )
 
 
 TUYA_KEY_WORD = 0x510FB093
@@ -147,7 +177,7 @@ def _key_name(word: int | None) -> str | None:
 def read_key_word(session: Session, info: ChipInfo) -> int | None:
     """Fill ``info.key_word`` (once; 16 commands): asked only where it matters - before firmware is
     written, and by ``info`` - not by every backup, restore and verify."""
-    if info.key_word is None and info.chip.supports(c.WriteReg):
+    if info.key_word is None and info.chip.efuse_readable:
         info.key_word = _efuse_key_word(session)
     return info.key_word
 

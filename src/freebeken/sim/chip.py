@@ -1,4 +1,4 @@
-"""The loader of a simulated BK7231T (flash-resident BIM) or BK7231N (mask ROM).
+"""The loader of a simulated Beken chip: a flash-resident bootloader (BIM: T, U) or a mask ROM (N, M, BK7238, BK7252N).
 
 ``SimChip.handle`` turns one received command into an ``Outcome``: the reply bytes (or none),
 how long the chip is busy before answering (real seconds, unscaled) and side effects such as a
@@ -11,7 +11,7 @@ import hashlib
 import struct
 from dataclasses import dataclass, field
 
-from ..chips.profiles import SCTRL_CHIP_ID, SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR, ChipProfile, CrcConvention
+from ..chips.profiles import SCTRL_CHIP_ID, SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR, ChipProfile
 from ..protocol import commands as c
 from ..protocol.crc import beken_crc
 from ..protocol.frames import CMD_HEADER, FLASH_OP, encode_reply_long, encode_reply_short
@@ -99,7 +99,7 @@ class SimChip:
     profile: ChipProfile
     flash: NorFlash
     boot_version: str | None = None
-    efuse: bytes = TUYA_EFUSE
+    efuse: bytes | None = None  # default: Tuya's key where the chip's code is stored under it, else zeros
     #: SR value the stock firmware leaves behind (N); T's bootloader protects by itself.
     boot_sr_protected: bool = True
     erase_unlock: bool = False  # T: set by LinkCheck, consumed by the first erase
@@ -111,11 +111,13 @@ class SimChip:
     def __post_init__(self) -> None:
         if self.boot_version is None:
             self.boot_version = self.profile.default_boot_version
+        if self.efuse is None:
+            self.efuse = TUYA_EFUSE if self.profile.code_key == "tuya" else bytes(len(TUYA_EFUSE))
         self.reset()
 
     @property
-    def is_t(self) -> bool:
-        return self.profile.crc is CrcConvention.BLOCKS_256
+    def is_t(self) -> bool:  # a flash bootloader (T or U) rather than a ROM
+        return self.profile.is_bim
 
     def reset(self) -> None:
         self.erase_unlock = False
@@ -200,7 +202,7 @@ class SimChip:
         if addr == SCTRL_EFUSE_CTRL:
             if value & 1:  # start an eFuse read: completes at once
                 index = (value >> 8) & 0x1F
-                self._efuse_optr = 0x100 | self.efuse[index]
+                self._efuse_optr = 0x100 | (self.efuse or TUYA_EFUSE)[index]
                 value &= ~1
             self._efuse_ctrl = value
 

@@ -9,7 +9,7 @@ power_cut_after (flash ops), dead (0/1), power (on/off; off = dead), and wiring 
 link doctor: wiring (ok, swapped, echo, tx2, badground), mcu_chatter (baud of a TuyaMCU on the line),
 reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot"); and
 adapter (ideal, ch340, cp2102, ftdi, pl2303: the USB-serial adapter's latency and baud rates);
-chip_id (another chip-ID register value, e.g. 0x7238), efuse (tuya/zero: zero is a BK7231M's key).
+chip_id (another chip-ID register value, e.g. 0x7238), efuse (tuya/zero: the eFuse key; default the chip's own: Tuya's on T and N, zero on M and U).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..chips import chip_by_name, flash_by_name
 from ..chips.profiles import ChipProfile
 from ..errors import UsageError
 from .adapters import ADAPTERS, AdapterProfile, adapter_by_name
-from .chip import SimChip
+from .chip import TUYA_EFUSE, SimChip
 from .faults import WIRINGS, Faults
 from .flash import NorFlash
 from .image import build_stock_image
@@ -49,7 +49,7 @@ class SimConfig:
     faults: Faults = field(default_factory=Faults)
     adapter: AdapterProfile = field(default_factory=lambda: ADAPTERS["ideal"])
     chip_id: int | None = None  # another value in the chip-ID register (another family member)
-    efuse_zero: bool = False  # an all-zero eFuse key, as BK7231M chips have
+    efuse_zero: bool | None = None  # an all-zero eFuse key (None: the chip's own, e.g. zero on a BK7231M)
 
     @classmethod
     def from_url(cls, url: str) -> "SimConfig":
@@ -126,8 +126,8 @@ class SimConfig:
         flash = NorFlash(flash_by_name(self.flash), self.load_image())
         profile = dataclasses.replace(self.chip, chip_id=self.chip_id) if self.chip_id is not None else self.chip
         chip = SimChip(profile, flash, boot_version=self.boot_version, boot_sr_protected=self.protect)
-        if self.efuse_zero:
-            chip.efuse = bytes(len(chip.efuse))
+        if self.efuse_zero is not None:
+            chip.efuse = bytes(32) if self.efuse_zero else TUYA_EFUSE
         return SimLine(
             chip,
             time_scale=self.time_scale,

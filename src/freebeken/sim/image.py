@@ -5,7 +5,7 @@ Layout follows the Tuya/Beken flash map (bootloader, encrypted app from 0x11000,
 RF/MAC TLV, NET sector, encrypted Tuya KV store holding the device configuration), about 45 %
 blank like a real stock dump.
 The bootloader region is filler whose first bytes are tuned so its CRC-32 equals that of a
-known bootloader (T: BK7231S 1.0.5; N: BK7231N 1.0.1): tools that identify the bootloader by CRC,
+known bootloader (T: BK7231S 1.0.5; N: BK7231N 1.0.1; U: 1.0.6; BK7238: T1 2.0.0): tools that identify the bootloader by CRC,
 ours and the peers', then recognise the simulated chip as they would a real one.
 """
 
@@ -21,7 +21,9 @@ from ..tuya import appcode
 from ..tuya.builder import AOYCOCR_U3, CB2S_METERING_PLUG, upk_text, write_config
 
 FLASH_SIZE = 0x200000
-BOOTLOADER_CRC = {"BK7231T": 0xBA54C1B8, "BK7231N": 0xE14191BA}
+#: A known bootloader per chip (docs/chips.md); M and BK7252N have none on record, so theirs is
+#: left as it falls out (tools then call it unknown, as they would a real one).
+BOOTLOADER_CRC = {"BK7231T": 0xBA54C1B8, "BK7231N": 0xE14191BA, "BK7231U": 0x2739019F, "BK7238": 0xF42F8C32}
 APP_END = 0x121000  # ~1 MiB of application
 RBL_OFFSET = 0x129F0A
 
@@ -78,13 +80,15 @@ def build_stock_image(
     # bootloader: 32 KiB of code-like filler, CRC tuned over 256 (T) or 257 (N, inclusive end) bytes
     noise(0, 0x8000)
     img[0x40:0x80] = b"freebeken simulator - synthetic bootloader, not Beken code".ljust(0x40, b"\x00")
-    span = 256 if chip is BK7231T else 257
-    head = bytearray(img[:span])
-    forge_crc32(head, 0xF0, BOOTLOADER_CRC[chip.name])
-    img[:span] = head
+    span = 256 if chip.is_bim else 257  # the peers' tables: ROM chips' CRC covers 257 bytes
+    if chip.name in BOOTLOADER_CRC:
+        head = bytearray(img[:span])
+        forge_crc32(head, 0xF0, BOOTLOADER_CRC[chip.name])
+        img[:span] = head
     # application, stored as Beken does (encrypted, a CRC per 32 bytes), then its RBL trailer
     noise(chip.app_start, APP_END)  # keeps the generator's sequence (and so the MAC) as it always was
-    img[chip.app_start : APP_END] = _application(chip.name, APP_END - chip.app_start, seed, upk_text(builtin or {}))
+    key = appcode.TUYA_KEY if chip.code_key == "tuya" else appcode.ZERO_KEY
+    img[chip.app_start : APP_END] = _application(chip.name, key, APP_END - chip.app_start, seed, upk_text(builtin or {}))
     img[RBL_OFFSET : RBL_OFFSET + 52] = b"RBL\x00" + bytes(8) + b"app".ljust(16, b"\x00") + b"1.0.5".ljust(24, b"\x00")
     # RF calibration / MAC TLV; the NET sector after it stays erased, as in all three real dumps
     mac = mac or bytes([0xC8, 0x47, 0x8C]) + rng.randbytes(3)
@@ -93,21 +97,21 @@ def build_stock_image(
     noise(chip.mac_tlv + 0x100, chip.mac_tlv + 0x400)
     # Tuya KV store with the device configuration, and the plaintext UF copy
     if config is None:
-        config = AOYCOCR_U3 if chip is BK7231T else CB2S_METERING_PLUG
+        config = AOYCOCR_U3 if chip.is_bim else CB2S_METERING_PLUG
     if stored:
         write_config(img, chip.name, config, seed=seed)
     return img
 
 
 @functools.lru_cache(maxsize=16)
-def _application(chip: str, size: int, seed: int, builtin: str) -> bytes:
+def _application(chip: str, key: tuple[int, int, int, int], size: int, seed: int, builtin: str) -> bytes:
     """Code-like ciphertext: ARM exception vectors first (as every real dump decrypts to), random
     words, and optionally a default ``user_param_key`` string compiled in, as some Tuya firmware
     has. Only the meaningful words are encrypted; random ciphertext decrypts to random anyway."""
     rng = random.Random(f"{chip}-{seed}-application")
     code_size = (size // appcode.STORED) * appcode.BLOCK - 0x1000  # some blank space before the end
     code = bytearray(rng.randbytes(code_size))
-    cipher = appcode.Cipher(appcode.TUYA_KEY)
+    cipher = appcode.Cipher(key)
 
     def place(offset: int, plain: bytes) -> None:
         plain += b"\x00" * (-len(plain) % 4)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..chips import CHIPS
 from ..errors import ConfigSectorError, UsageError
 from ..firmware import obkconfig
 from ..templates.model import Template
@@ -150,10 +151,15 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
     image = shape.image
     full = shape.kind != "partial"
     if full:
-        chip = d.chip_by_layout(image)
+        guess = d.which_chips(image)
+        chip = guess.chips[0] if guess and guess.chips else None
+        if guess and guess.conflict:
+            a.warnings.append(guess.conflict)
         if chip:
             a.chip = chip
-            a.chip_evidence.append(f"RF calibration TLV at 0x{d.TLV[chip]:X}")
+            a.chip_evidence += guess.evidence
+            if len(guess.chips) > 1:
+                a.warnings.append(f"the content fits {guess.name} alike (they share this layout); reported as {chip}")
             mac = d.mac(image, chip)
             a.mac = mac.hex(":").upper() if mac else None
         name, crc = d.bootloader(image)
@@ -168,7 +174,7 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
             a.firmware.update(app_name=rbl.name, app_version=rbl.version)
             a.layout["application header (RBL)"] = f"0x{d.RBL_APP:X}"
         if chip:
-            a.layout["rf calibration / MAC"] = f"0x{d.TLV[chip]:X}"
+            a.layout["rf calibration / MAC"] = f"0x{CHIPS[chip.lower()].mac_tlv:X}"
         for chip_name, address in d.NET_SECTOR.items():
             cfg = _obk_config(image[address : address + 0x1000], a)
             if cfg:

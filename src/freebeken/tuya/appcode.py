@@ -180,3 +180,17 @@ def read_app(image: bytes, end: int, keys: tuple[tuple[int, int, int, int], ...]
     if key is None:
         return AppCode(stored, damaged, False)
     return AppCode(Cipher(key).crypt(stored, APP_MAPPED), damaged, True, key)
+
+
+KEY_NAMES = {TUYA_KEY: "tuya", ZERO_KEY: "zero"}
+
+
+def stored_key(stored: bytes) -> str | None:
+    """Under which key the application whose first stored bytes (at least one 34-byte unit, as
+    at flash 0x11000 or 0x11000 bytes into a QIO file) were encrypted: "tuya", "zero" (in clear),
+    or None (not a Beken-stored application, or another key). What the bytes say about the chip
+    they were made for, whatever the file is called."""
+    first = stored[:STORED]
+    if len(first) < STORED or crc16_cms(first[:BLOCK]) != int.from_bytes(first[BLOCK:], "big"):
+        return None
+    return next((KEY_NAMES[k] for k in KEY_NAMES if _vectors(Cipher(k).crypt(first[:BLOCK], APP_MAPPED))), None)

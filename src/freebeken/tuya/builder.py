@@ -8,11 +8,11 @@ import json
 import random
 from collections.abc import Mapping
 
+from ..chips import chip_by_name
 from .kv import SECTOR, encode
 
 KV_KEY_BLOCK = 0x1EE000
 SWAP = 0x1FD000
-UF_COPY = {"BK7231T": 0x1E5000, "BK7231N": 0x1D6000}
 DEVICE_KEY = bytes.fromhex("cb4e3ea400309dab656d8dbfe4b93f35")  # the key all T dumps share (public fact)
 
 
@@ -27,7 +27,7 @@ def tuya_values(config: Mapping[str, object] | None, chip: str, seed: int = 0, e
         "gw_bi": json.dumps({"uuid": f"uuid{rng.getrandbits(48):012x}", "auth_key": rng.randbytes(16).hex(), "ap_ssid": "SmartLife"}).encode(),
         "gw_di": json.dumps({"id": f"bf{rng.getrandbits(64):016x}", "swv": "1.0.5", "bv": "40.00", "pv": "2.2", "pk": "keysimulatorxxxx"}).encode(),
         "gw_wsm": json.dumps({"ssid": "SG9tZVdpRmk=", "passwd": "c2VjcmV0cGFzcw==", "wfb64": 1}).encode(),
-        "em_sys_env": (b"BK7231S_2M" if chip == "BK7231T" else b"bk7231n").ljust(32, b"\x00"),
+        "em_sys_env": chip_by_name(chip).em_sys_env.encode().ljust(32, b"\x00"),
     }
     if config is not None:
         values["user_param_key"] = upk_text(config).encode()
@@ -58,7 +58,7 @@ def write_config(
         image[SWAP : SWAP + 3 * SECTOR] = old[SECTOR : 4 * SECTOR]
     if plaintext_copy and config is not None:
         text = upk_text(config).encode()
-        address = UF_COPY[chip]
+        address = chip_by_name(chip).tuya_uf
         image[address : address + SECTOR] = text.ljust(SECTOR, b"\x00")
 
 

@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 
 from ..chips.layout import mac_from_tlv
 from ..chips.profiles import CHIPS, bootloader_by_crc
-from ..firmware.obkconfig import ADDRESS as OBK_CONFIG_AT
+from . import appcode
 
 FLASH = 0x200000
 ROTATION = 0x11000
 RBL_APP = 0x129F0A
-NET_SECTOR = OBK_CONFIG_AT  # Beken "NET info": fast-connect data on stock, the OpenBeken config after
-TLV = {chip.name: chip.mac_tlv for chip in CHIPS.values()}  # RF calibration / MAC sector
+#: One chip per flash layout (the chips of one layout share these addresses): where the RF
+#: calibration / MAC sector is, and the Beken "NET info" sector after it (fast-connect data on
+#: stock, the OpenBeken configuration after). Which chip of a layout a dump is: :func:`which_chips`.
+TLV = {chip.name: chip.mac_tlv for chip in {c.mac_tlv: c for c in reversed(CHIPS.values())}.values()}
+NET_SECTOR = {chip.name: chip.obk_config for chip in {c.obk_config: c for c in reversed(CHIPS.values())}.values()}
 
 
 @dataclass
@@ -66,26 +69,53 @@ def _printable(field: bytes) -> str:
 
 
 def chip_by_layout(image: bytes) -> str | None:
+    """The first chip (T or N) of the layout whose RF calibration sector ``image`` holds: enough
+    for addresses, which the chips of one layout share."""
     for chip, address in TLV.items():
         if image[address : address + 4] == b"TLV\x00":
             return chip
     return None
 
 
-def family_evidence(image: bytes) -> dict[str, list[str]]:
-    """Chip family -> what in a flash-ordered whole image says so (empty: nothing Beken-like)."""
-    found: dict[str, list[str]] = {}
-    for chip, address in TLV.items():
+@dataclass
+class ChipGuess:
+    chips: list[str]  # the chips the content allows, in CHIPS order; empty if it contradicts itself
+    evidence: list[str]  # what narrowed it, one phrase each
+    conflict: str = ""
+
+    @property
+    def name(self) -> str:
+        return " or ".join(self.chips)
+
+
+def which_chips(image: bytes) -> ChipGuess | None:
+    """Which chips a flash-ordered whole image can belong to, from what its bytes say: the
+    position of its RF calibration sector, a known bootloader, the OpenBeken configuration's
+    position, and the key its application is stored under. None: nothing Beken-like in it."""
+    clues: list[tuple[str, set[str]]] = []
+    for address in sorted(set(TLV.values())):
         if image[address : address + 4] == b"TLV\x00":
-            found.setdefault(chip, []).append(f"RF calibration TLV at 0x{address:X}")
+            clues.append((f"RF calibration TLV at 0x{address:X}", {c.name for c in CHIPS.values() if c.mac_tlv == address}))
     name, crc = bootloader(image)
     known = bootloader_by_crc(crc) if name else None
     if known:
-        found.setdefault(known.chip, []).append(f"bootloader {known.name}")
-    for chip, address in NET_SECTOR.items():
+        clues.append((f"bootloader {known.name}", {known.chip}))
+    for address in sorted(set(NET_SECTOR.values())):
         if image[address : address + 3] == b"CFG":
-            found.setdefault(chip, []).append(f"OpenBeken configuration at 0x{address:X}")
-    return found
+            clues.append((f"OpenBeken configuration at 0x{address:X}", {c.name for c in CHIPS.values() if c.obk_config == address}))
+    if not clues:
+        return None
+    key = appcode.stored_key(image[appcode.APP_FLASH : appcode.APP_FLASH + 0x100])
+    if key:
+        said = "under Tuya's key" if key == "tuya" else "in clear (no key)"
+        clues.append((f"application stored {said}", {c.name for c in CHIPS.values() if c.code_key in (key, None)}))
+    allowed = {c.name for c in CHIPS.values()}
+    for why, chips in clues:
+        if not allowed & chips:
+            others = "; ".join(f"{w} suggests {' or '.join(sorted(c))}" for w, c in clues)
+            return ChipGuess([], [w for w, _ in clues], f"its content contradicts itself: {others}")
+        allowed &= chips
+    return ChipGuess([c.name for c in CHIPS.values() if c.name in allowed], [w for w, _ in clues])
 
 
 def bootloader(image: bytes) -> tuple[str | None, int]:
@@ -99,7 +129,8 @@ def bootloader(image: bytes) -> tuple[str | None, int]:
 
 
 def mac(image: bytes, chip: str) -> bytes | None:
-    return mac_from_tlv(image[TLV[chip] : TLV[chip] + 0x30]) if chip in TLV else None
+    profile = CHIPS.get(chip.lower())
+    return mac_from_tlv(image[profile.mac_tlv : profile.mac_tlv + 0x30]) if profile else None
 
 
 def plaintext_configs(data: bytes) -> dict[str, bytes]:

@@ -37,9 +37,10 @@ class Boot:
 def boot_image(image: bytes, board: Board, networks: dict[str, str] | None = None) -> Boot:
     """The device the image boots into. ``networks`` (SSID -> password) are the Wi-Fi networks
     in reach; None means any configured network is joined."""
-    chip = dump.chip_by_layout(image)
-    if chip is None or len(image) != dump.FLASH:
-        raise UsageError("The image has no BK7231T/N RF calibration sector: it is no flash image this chip could boot",
+    guess = dump.which_chips(image) if len(image) == dump.FLASH else None
+    chip = guess.chips[0] if guess and guess.chips else None  # chips of one layout boot alike
+    if chip is None:
+        raise UsageError("The image has no Beken RF calibration sector: it is no flash image this chip could boot",
                          hint="Power on an image a simulated chip was flashed with (sim://bk7231t?image=FILE).")  # fmt: skip
     app = chip_by_name(chip).app_start
     if image[app : app + 0x1000] == b"\xff" * 0x1000:
@@ -53,7 +54,7 @@ def boot_image(image: bytes, board: Board, networks: dict[str, str] | None = Non
     except ConfigSectorError as e:
         cfg, problem = obkconfig.defaults(chip, mac), str(e)
     roles, chans, chans2 = (list(cfg[n]) for n in ("roles", "channels", "channels2"))
-    dev = ObkDevice(board, chipset=chip, mac=mac.hex(), short_name=cfg["short_name"], long_name=cfg["long_name"],
+    dev = ObkDevice(board, chipset=chip_by_name(chip).obk_platform, mac=mac.hex(), short_name=cfg["short_name"], long_name=cfg["long_name"],
                     roles=roles, channels=chans, channels2=chans2, flags=cfg["flags"], startup=cfg["startup"],
                     web_password=cfg["web_password"])  # fmt: skip
     dev.wifi = {"ssid": cfg["wifi_ssid"], "pass": cfg["wifi_pass"]}  # type: ignore[attr-defined]
