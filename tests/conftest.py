@@ -30,3 +30,10 @@ def no_public_lists(monkeypatch):
     reached (a closed port: "offline"), unless a test serves them itself."""
     monkeypatch.setenv("FREEBEKEN_DEVICES_URL", "http://127.0.0.1:9/devices.json")
     monkeypatch.setenv("FREEBEKEN_CLOUDCUTTER_URL", "http://127.0.0.1:9/api")
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory, monkeypatch):
+    """Backups, journals and caches of a test go to a folder of its own, never the user's (a test
+    that needs a particular home sets FREEBEKEN_HOME itself, after this)."""
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path_factory.mktemp("home")))

@@ -200,7 +200,7 @@ def test_a_plug_without_configuration_opens_its_access_point(tmp_path):
     blank[0x11000:0x12000] = b"\xff" * 0x1000
     with pytest.raises(UsageError, match="application area is empty"):
         boot_image(bytes(blank), board("u3"))
-    with pytest.raises(UsageError, match="no BK7231T/N RF calibration sector"):
+    with pytest.raises(UsageError, match="no Beken RF calibration sector"):
         boot_image(b"\xff" * 0x200000, board("u3"))
 
 

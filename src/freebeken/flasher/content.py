@@ -98,7 +98,7 @@ def judge_image(data: bytes, facts: ChipFacts, sidecar: dict | None = None) -> V
     verdict.chip = chip.name if chip.name in guess.chips else guess.chips[0]
     if chip.name not in guess.chips:
         verdict.refusal = f"this file is a {guess.name} dump ({', '.join(guess.evidence)}); this chip is a {chip.name}"
-        verdict.hint = "Write it only to the chip it came from. For this chip use a backup made of it."
+        verdict.hint = f"Write it only to the {guess.name} it came from. For this chip use a backup made of it."
         return verdict
     if sidecar is not None:
         _hear_sidecar(verdict, data, sidecar, facts)
