@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -48,7 +49,7 @@ def _secret(given: str | None, env: str, question: str) -> str:
         return given
     if env in os.environ:
         return os.environ[env]
-    if not click.get_text_stream("stdin").isatty():
+    if not sys.stdin.isatty():
         raise UsageError(f"{question} is needed", hint=f"Run in a terminal to type it (hidden), or set {env}.")
     return click.prompt(question, hide_input=True, default="", show_default=False)
 

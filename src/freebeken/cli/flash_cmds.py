@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -61,7 +62,7 @@ def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -
     """Before the first flash of a chip freebeken has no backup of, make one. Returns this chip's backup."""
     if no_backup:
         return None
-    interactive = not assume_yes and not ctx.json and click.get_text_stream("stdin").isatty()
+    interactive = not assume_yes and not ctx.json and sys.stdin.isatty()
     ask = (lambda: click.confirm("There is no backup of this chip yet. Back it up first (recommended)?", default=True)) if interactive else None
     path, made = ops.ensure_backup(io, ask)
     ctx.reporter.close()
@@ -73,7 +74,7 @@ def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -
 @click.command()
 @link_options
 @click.argument("firmware", type=click.Path(exists=True, dir_okay=False))
-@click.option("--include-bootloader", is_flag=True, help="BK7231N only: also write the bootloader part of a QIO file.")
+@click.option("--include-bootloader", is_flag=True, help="Chips with a ROM loader (N, M, BK7238, BK7252N) only: also write the bootloader part of a QIO file.")
 @click.option("--offset", help="Write a raw image at this address instead of recognising the file.")
 @click.option("--no-backup", is_flag=True, help="Do not back up a chip that has no backup yet.")
 @click.option("--other-device", is_flag=True, help="Allow a raw image that carries another device's MAC.")
