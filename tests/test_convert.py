@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from freebeken.cli.main import main
 from freebeken.convert.wizard import Options, convert
 from freebeken.errors import DeviceUnreachable, LinkError, UsageError
+from freebeken.chips import CHIPS
 from freebeken.firmware.releases import ReleaseError, fetch, list_releases
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
@@ -28,7 +29,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def releases(monkeypatch):
     """A local server standing in for the GitHub releases API and its downloads."""
-    files = {"OpenBK7231T_UA_1.17.600.bin": APP, "OpenBK7231N_QIO_1.17.600.bin": b"\xff" * 0x11000 + APP}
+    files = {f"{c.firmware_prefix}1.17.600.bin": APP if c.is_bim else b"\xff" * 0x11000 + APP for c in CHIPS.values()}
     state = {"corrupt": False}
 
     def answer(path: str, base: str) -> bytes | None:
@@ -135,11 +136,12 @@ def test_convert_without_backup_needs_consent(tmp_path, releases):
     assert not list((tmp_path / "home").glob("backups/*.bin"))
 
 
-def test_convert_cli(tmp_path, releases):
-    plug = DeviceServer(ObkDevice(board("u3"))).start()
+@pytest.mark.parametrize("chip", list(CHIPS))
+def test_convert_cli(tmp_path, releases, chip):
+    plug = DeviceServer(ObkDevice(board("u3"), chipset=CHIPS[chip].obk_platform)).start()
     try:
         result = CliRunner().invoke(main, [
-            "--json", "convert", "-p", f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
+            "--json", "convert", "-p", f"sim://{chip}?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
             "--wifi-ssid", "HomeWiFi", "--wifi-password", "password1", "--ap-address", plug.address,
             "--network", "127.0.0.0/30", "--http-port", plug.address.rsplit(":", 1)[1],
         ])  # fmt: skip
@@ -147,6 +149,8 @@ def test_convert_cli(tmp_path, releases):
         assert "Found the plug at" in result.output  # by the MAC it showed on its access point
         record = json.loads(result.output.strip().splitlines()[-1])
         assert record["steps"]["template"] and not record["steps"]["home_assistant"]
+        assert (record["chip"], record["firmware"]) == (chip.upper(), f"{CHIPS[chip].firmware_prefix}1.17.600.bin")
+        assert (tmp_path / "c.bin").read_bytes()[0x11000 : 0x11000 + len(APP)] == APP
     finally:
         plug.stop()
 

@@ -144,3 +144,23 @@ def test_lookup_before_opening_the_plug(web, tmp_path, monkeypatch):
     assert found["cloudcutter"][0]["no_solder"].startswith("likely without opening it: tuya-cloudcutter has a profile for firmware 1.1.8")
     status, _, body = call(web, "/api/lookup", {"text": ""})
     assert status == 400 and b"Type what the box" in body
+
+
+@pytest.mark.parametrize("chip", ["bk7231u", "bk7231m", "bk7238", "bk7252n"])
+def test_the_page_backs_up_flashes_and_restores_every_chip(web, tmp_path, chip):
+    from helpers import firmware_file
+
+    image = tmp_path / "chip.bin"
+    port = f"sim://{chip}?time_scale=0&image={image}"
+    fw, body_at_app = firmware_file(tmp_path, chip)
+    _, _, body = call(web, f"/api/upload?name={fw.name}", raw=fw.read_bytes())
+    _, _, body = call(web, "/api/flash", {"port": port, "firmware": json.loads(body)["path"]})
+    record = job_result(web, json.loads(body)["job"])
+    assert record["kind"] == "done", record
+    assert record["result"]["backup"] and chip.upper() in record["result"]["backup"]  # made first, as everywhere
+    assert image.read_bytes()[0x11000 : 0x11000 + len(body_at_app)] == body_at_app
+    _, _, body = call(web, "/api/backups")
+    [listed] = json.loads(body)["backups"]
+    _, _, body = call(web, "/api/restore", {"port": port, "path": listed["path"]})
+    assert job_result(web, json.loads(body)["job"])["kind"] == "done"
+    assert image.read_bytes() == open(listed["path"], "rb").read()

@@ -352,6 +352,8 @@ def report(state: State) -> dict[str, Any]:
     pins_written = bool(steps.get("configure", {}).get("pins"))
     return {
         "identity": state.data["identity"],
+        "chip": steps.get("detect", {}).get("chip"),
+        "firmware": steps.get("flash", {}).get("firmware"),
         "steps": {name: name in steps or (name == "template" and pins_written) for name in path_steps},
         "backup": backup,
         "restore": f"freebeken restore -p PORT {backup}" if backup else "no backup was made",
