@@ -165,3 +165,11 @@ def test_firmware_list_picks_each_chips_own_asset(monkeypatch):
             assert [r.asset for r in found] == [f"{profile.firmware_prefix}1.18.0.bin"], chip
     finally:
         server.stop()
+
+
+def test_tuya_module_names_say_the_chip():
+    from freebeken.tuya.mapping import module_chip
+
+    said = {m: module_chip(m) for m in ("WB3S", "CB2S", "CBU", "T1-2S", "T1", "T2-U", "T34", "T4", "T3E", "TYWE3S", "XR3")}
+    assert said == {"WB3S": "BK7231T", "CB2S": "BK7231N", "CBU": "BK7231N", "T1-2S": "BK7238", "T1": "BK7238",
+                    "T2-U": "BK7231N", "T34": "BK7231N", "T4": "BK7252N", "T3E": "BK7236", "TYWE3S": None, "XR3": None}  # fmt: skip

@@ -1,4 +1,4 @@
-"""BK7231T/N and SPI flash chips described as data, plus the rules that follow from them."""
+"""Beken chips (BK7231T/U/N/M, BK7238, BK7252N) and SPI flash chips described as data, plus the rules that follow from them."""
 
 from .profiles import (
     BK7231N,

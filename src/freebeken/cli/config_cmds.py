@@ -129,7 +129,7 @@ def from_file(path: str) -> tuple[ObkConfig, str]:
     image = dump.normalise(data).image
     chip = dump.chip_by_layout(image)
     if chip not in obkconfig.ADDRESS:
-        raise ConfigSectorError(f"{path} has no BK7231T/N RF calibration sector: cannot tell where its configuration is",
+        raise ConfigSectorError(f"{path} has no Beken RF calibration sector: cannot tell where its configuration is",
                                 hint="Give the 4 KiB configuration sector itself instead (freebeken read ... -o cfg.bin).")  # fmt: skip
     at = obkconfig.ADDRESS[chip]
     where = f"{path} at 0x{at:X} ({chip})"

@@ -52,7 +52,7 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Show retries and details.")
 @click.pass_context
 def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
-    """freebeken: back up, flash and configure BK7231T/N smart plugs and bulbs with OpenBeken.
+    """freebeken: back up, flash and configure Beken (BK7231T/U/N/M, BK7238, BK7252N) smart plugs and bulbs with OpenBeken.
 
     PORT is a serial port (/dev/ttyUSB0, COM3) or a simulator URL such as
     sim://bk7231t?time_scale=0 (try everything without a device).

@@ -239,7 +239,7 @@ def validate(t: Template, where: str = "") -> list[Problem]:
     rules = gpio.rules_for(t.chip)
     if t.chip and t.chip.upper() not in KNOWN_CHIPS:
         unchecked = "" if rules else "; its pins were not checked (freebeken has no pin facts for it), only its roles"
-        problems.append(Problem("warning", f"{prefix}chip", f"{t.chip!r}: freebeken flashes BK7231T and BK7231N{unchecked}"))
+        problems.append(Problem("warning", f"{prefix}chip", f"{t.chip!r}: freebeken does not flash this chip (it flashes {', '.join(sorted(KNOWN_CHIPS))}){unchecked}"))
     if not t.name:
         problems.append(Problem("warning", f"{prefix}name", "a name helps others find the template"))
     for pin, role in sorted(t.pins.items()):

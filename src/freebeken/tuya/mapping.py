@@ -91,14 +91,26 @@ class _Builder:
         return sorted(out, key=lambda kv: (kv[1] or 0, kv[0]))
 
 
+#: Tuya's module families and the chip in them: WB* BK7231T, CB* BK7231N; the T series by number
+#: (T1 BK7238, T2 and T34 BK7231N, T3 BK7236, T4 BK7252N, T5 BK7258: BK7231GUIFlashTool's chip list).
+_T_SERIES = {"T1": "BK7238", "T2": "BK7231N", "T34": "BK7231N", "T3": "BK7236", "T4": "BK7252N", "T5": "BK7258"}
+
+
+def module_chip(module: str) -> str | None:
+    name = module.upper().strip()
+    for prefix in sorted(_T_SERIES, key=len, reverse=True):
+        if name.startswith(prefix) and not name[len(prefix) : len(prefix) + 1].isdigit():
+            return _T_SERIES[prefix]
+    return "BK7231T" if name[:1] == "W" else "BK7231N" if name[:1] == "C" else None
+
+
 def map_upk(upk: dict[str, Value]) -> Mapping:
     b = _Builder(upk)
     m = b.m
     m.module = str(upk["module"]) if "module" in upk else None
     b.used.add("module")
     if m.module:
-        first = m.module.upper()[:1]
-        m.chip = "BK7231T" if first == "W" else "BK7231N" if first in "CT" else None
+        m.chip = module_chip(m.module)
 
     _unused_slots(b)
     for key, n in b.keys(rf"rl{_NUM}_pin") + [("rl", None)] * ("rl" in upk):
