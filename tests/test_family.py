@@ -173,3 +173,25 @@ def test_tuya_module_names_say_the_chip():
     said = {m: module_chip(m) for m in ("WB3S", "CB2S", "CBU", "T1-2S", "T1", "T2-U", "T34", "T4", "T3E", "TYWE3S", "XR3")}
     assert said == {"WB3S": "BK7231T", "CB2S": "BK7231N", "CBU": "BK7231N", "T1-2S": "BK7238", "T1": "BK7238",
                     "T2-U": "BK7231N", "T34": "BK7231N", "T4": "BK7252N", "T3E": "BK7236", "TYWE3S": None, "XR3": None}  # fmt: skip
+
+
+def test_another_devices_dump_never_brings_an_unknown_bootloader_to_a_rom_chip(tmp_path):
+    """A BK7252N dump fits a BK7238 by layout and key; with --other-device its data is cloned, but
+    the BK7238 keeps its own bootloader: the ROM would start whatever sits there."""
+    with ops.open_chip(f"sim://bk7252n?time_scale=0&image={tmp_path / 'n.bin'}&seed=3", ListReporter()) as io:
+        made = ops.backup(io).path
+    with pytest.raises(SafetyError, match="its sidecar says it is a BK7252N backup"):
+        with ops.open_chip(f"sim://bk7238?time_scale=0&image={tmp_path / '38.bin'}", ListReporter()) as io:
+            ops.restore_backup(io, made)
+    foreign = tmp_path / "from-another-tool.bin"  # the same bytes without their label
+    foreign.write_bytes(made.read_bytes())
+    reporter = ListReporter()
+    with ops.open_chip(f"sim://bk7238?time_scale=0&image={tmp_path / '38.bin'}", reporter) as io:
+        own_bootloader = bytes(io.session.port.line.chip.flash.data[:0x11000])
+        with pytest.raises(SafetyError, match="another device"):
+            ops.restore_backup(io, foreign)
+        ops.restore_backup(io, foreign, other_device=True)
+        flash = bytes(io.session.port.line.chip.flash.data)
+    dumped = foreign.read_bytes()
+    assert flash[:0x11000] == own_bootloader != dumped[:0x11000] and flash[0x11000:] == dumped[0x11000:]
+    assert any("bootloader region" in w.message for w in reporter.kinds("warning"))

@@ -12,16 +12,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import events
+from ..chips import bootloader_by_crc
 from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
 from ..link.identify import TUYA_KEY_WORD, read_key_word
 from ..protocol import beken_crc
+from ..tuya.dump import bootloader as bootloader_of
 from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
-from .content import ChipFacts, judge_image
+from .content import ChipFacts, Verdict, judge_image
 from .firmware import FirmwareImage, classify, fit_to_chip
 from .guard import StrayWrite
 from .journal import Journal, pending_write_journals, sha256, write_journal_path
@@ -110,7 +112,7 @@ def check_firmware(
             "`freebeken info`), since no OpenBeken build is known to fit it.",
         )
     if image.kind == "raw" and image.offset == 0 and len(image.data) == io.size:
-        data = judge_backup(io, Path(path), image.data, other_device)
+        data = judge_backup(io, Path(path), image.data, other_device).image
         image = FirmwareImage(data, 0, image.chip, "raw", image.version)
     elif image.kind == "raw" and image.offset <= io.chip.mac_tlv < image.end:
         _check_raw_mac(io, Path(path).name, image, other_device)
@@ -210,23 +212,25 @@ def _backup_of(facts: ChipFacts, path: Path) -> bool:
     return verdict.refusal is None and not verdict.other_device
 
 
-def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> bytes:
-    """Refuse (SafetyError) a whole-flash image this chip must not get; returns what to write."""
+def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> Verdict:
+    """Refuse (SafetyError) a whole-flash image this chip must not get; its ``image`` is what to write."""
     verdict = judge_image(data, chip_facts(io), read_sidecar(path))
     verdict.enforce(path.name, other_device)
     for warning in verdict.warnings:
         events.warning(io.reporter, f"{path.name}: {warning}")
     if verdict.other_device:
         events.warning(io.reporter, f"{path.name} is another device's dump ({'; '.join(verdict.other_device)}): writing it as asked")
-    return verdict.image
+    return verdict
 
 
 def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) -> WriteResult:
-    """Put a full backup back, once its content shows it belongs on this chip. On BK7231T the
-    bootloader region is compared, never written."""
+    """Put a full backup back, once its content shows it belongs on this chip. On T and U the
+    bootloader region is compared, never written; on the ROM chips another device's bootloader is
+    written only when it is a known one of this chip (the ROM would boot anything; a wrong one bricks)."""
     path = Path(path)
-    data = judge_backup(io, path, load_firmware(path, 0).data, other_device)
-    keep = io.chip.app_start if not io.chip.bootloader_writable else 0
+    verdict = judge_backup(io, path, load_firmware(path, 0).data, other_device)
+    data = verdict.image
+    keep = io.chip.app_start if not io.chip.bootloader_writable or _foreign_bootloader(io, verdict) else 0
     if keep:
         if io.crc(0, keep) != beken_crc(data[:keep]):
             events.warning(
@@ -238,6 +242,14 @@ def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) 
     image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
     meta = {"op": "restore", "file": str(path.resolve()), "other_device": other_device}
     return write_guarded(io, image, meta)
+
+
+def _foreign_bootloader(io: ChipIO, verdict: Verdict) -> bool:
+    if not verdict.other_device:
+        return False  # this chip's own backup: its bootloader goes back, whatever it is
+    name, crc = bootloader_of(verdict.image)
+    known = bootloader_by_crc(crc) if name else None
+    return not (known and known.chip == io.chip.name)
 
 
 def verify_file(
