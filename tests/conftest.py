@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from freebeken.sim.line import SimLine
 from helpers import make_chip
+
+# Tests are deterministic: property tests draw the same examples on every run and every machine.
+settings.register_profile("deterministic", derandomize=True)
+settings.load_profile("deterministic")
 
 
 @pytest.fixture

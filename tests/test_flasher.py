@@ -186,9 +186,10 @@ def _flash_until_power_cut(tmp_path, chip, fw, cut):
             ops.flash_firmware(io, fw)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cut=st.integers(min_value=0, max_value=420), chip=st.sampled_from(ALL))
-def test_resume_after_power_cut_at_any_point(tmp_path_factory, cut, chip):
+@pytest.mark.parametrize("chip", ALL)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0, max_value=420))
+def test_resume_after_power_cut_at_any_point(tmp_path_factory, chip, cut):
     folder = tmp_path_factory.mktemp("cut")
     fw, body = firmware_file(folder, chip, size=200_000, seed=cut)
     image = folder / "chip.bin"

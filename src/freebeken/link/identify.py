@@ -129,7 +129,7 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
         if chip is None:
             _refuse(OTHER_CHIP_IDS.get(chip_id), f"chip ID 0x{chip_id:X}")
         key = None
-        if chip is BK7231N and _efuse_byte(session, 0) == 0:  # Tuya's key starts 0x93: 4 commands decide
+        if chip is BK7231N and _key_byte_zero(session):  # Tuya's key starts 0x93: 4 commands decide
             key = _efuse_key_word(session)
             chip = BK7231M if key == 0 else chip
         return chip, chip_id, None, crc_257 ^ 0xFFFFFFFF, key
@@ -137,9 +137,9 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     known = bootloader_by_crc(bl_crc)
     if known and known.chip in NOT_FLASHED:
         _refuse(known.chip, f"bootloader {known.name}")
+    if known and known.chip == BK7231U.name:  # a plain Beken bootloader: no BootVersion to wait for
+        return BK7231U, None, None, bl_crc, None
     version = _probe(session, c.BootVersion())  # Tuya's T bootloaders answer; plain Beken ones do not
-    if known and known.chip == BK7231U.name:
-        return BK7231U, None, version, bl_crc, None
     if version is not None or known:
         return BK7231T, None, version, bl_crc, None
     # An unknown plain Beken bootloader: a T or a U. Their layouts are one; their code keys are not,
@@ -152,7 +152,18 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     return (BK7231U if key == "zero" else BK7231T), None, version, bl_crc, None
 
 
-ROM_BY_ID = {p.chip_id: p for p in CHIPS.values() if p.chip_id is not None and p.name != "BK7231M"}
+#: The first chip of each chip ID (N before M): chips that share an ID are told apart by their key.
+ROM_BY_ID: dict[int, ChipProfile] = {}
+for _p in CHIPS.values():
+    if _p.chip_id is not None:
+        ROM_BY_ID.setdefault(_p.chip_id, _p)
+
+
+def _key_byte_zero(session: Session) -> bool:
+    try:
+        return _efuse_byte(session, 0) == 0
+    except ProtocolError:
+        return False  # a ROM that does not play along: nothing says M
 
 
 def _refuse(name: str | None, evidence: str) -> None:

@@ -116,12 +116,12 @@ class SimChip:
         self.reset()
 
     @property
-    def is_t(self) -> bool:  # a flash bootloader (T or U) rather than a ROM
+    def is_bim(self) -> bool:  # a flash bootloader (T or U) rather than a ROM
         return self.profile.is_bim
 
     def reset(self) -> None:
         self.erase_unlock = False
-        if self.is_t or self.boot_sr_protected:
+        if self.is_bim or self.boot_sr_protected:
             self.flash.protect()
 
     def handle(self, pkt: Packet) -> Outcome:
@@ -135,7 +135,7 @@ class SimChip:
             return self._short(pkt)
         except (struct.error, IndexError):
             # malformed payload: the ROM answers "packet length error"; the BIM ignores it
-            if self.is_t:
+            if self.is_bim:
                 return Outcome()
             if pkt.is_long:
                 return Outcome(encode_reply_long(pkt.code, 4))
@@ -147,7 +147,7 @@ class SimChip:
         p = pkt.payload
         code = pkt.code
         if code == c.LINK_CHECK:
-            if self.is_t:
+            if self.is_bim:
                 self.erase_unlock = True
             return Outcome(encode_reply_short(0x01, b"\x00"))
         if code == c.REBOOT:
@@ -158,11 +158,11 @@ class SimChip:
             return Outcome(encode_reply_short(c.STAY_ROM, b"\x55"))
         if code == c.SET_BAUD:
             baud, delay = struct.unpack_from("<IB", p)
-            wait = (delay + 1) * 0.002 if self.is_t else delay / 1000
+            wait = (delay + 1) * 0.002 if self.is_bim else delay / 1000
             return Outcome(encode_reply_short(c.SET_BAUD, p[:5]), busy=wait, new_baud=baud)
         if code == c.CHECK_CRC:
             start, end = struct.unpack_from("<II", p)
-            if self.is_t:
+            if self.is_bim:
                 length = max(0, (end - start + 1) // 256) * 256
             else:
                 length = max(0, end - start + 1)
@@ -226,7 +226,7 @@ class SimChip:
             if self._refused(addr):
                 return Outcome(encode_reply_long(op, 6, echo))
             busy = flash.program(addr, data)
-            if self.is_t and op == c.FLASH_WRITE_4K:
+            if self.is_bim and op == c.FLASH_WRITE_4K:
                 busy = flash.chip.t_page  # BIM programs pages while the packet arrives
             return Outcome(encode_reply_long(op, 0, echo), busy=busy)
         if op == c.FLASH_ERASE:
@@ -234,7 +234,7 @@ class SimChip:
             (addr,) = struct.unpack_from("<I", p, 1)
             if self._refused(addr):
                 return Outcome(encode_reply_long(op, 6, p[:5]))
-            if self.is_t and self.erase_unlock:
+            if self.is_bim and self.erase_unlock:
                 flash.unprotect()  # BIM: first erase after LinkCheck lifts protection
                 self.erase_unlock = False
             size = c.ERASE_SIZES.get(size_cmd)
@@ -263,7 +263,7 @@ class SimChip:
         return addr < self.profile.protected_below
 
     def _unknown(self, pkt: Packet) -> Outcome:
-        if self.is_t:
+        if self.is_bim:
             return Outcome()  # the BIM stays silent
         if pkt.is_long:
             return Outcome(encode_reply_long(pkt.code, 7))

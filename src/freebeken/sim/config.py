@@ -9,7 +9,7 @@ power_cut_after (flash ops), dead (0/1), power (on/off; off = dead), and wiring 
 link doctor: wiring (ok, swapped, echo, tx2, badground), mcu_chatter (baud of a TuyaMCU on the line),
 reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot"); and
 adapter (ideal, ch340, cp2102, ftdi, pl2303: the USB-serial adapter's latency and baud rates);
-chip_id (another chip-ID register value, e.g. 0x7238), efuse (tuya/zero: the eFuse key; default the chip's own: Tuya's on T and N, zero on M and U).
+chip_id (another chip-ID register value, e.g. 0x7236), efuse (tuya/zero: the eFuse key; default the chip's own: Tuya's on T and N, zero on M and U).
 """
 
 from __future__ import annotations
