@@ -32,8 +32,8 @@ class PortError(FreebekenError):
 
     exit_code = 3
     default_hint = (
-        "Check the port name (ls /dev/ttyUSB* /dev/ttyACM*), that no other program holds it, "
-        "and that you may use it (add yourself to the 'dialout' group)."
+        "Check the port name (`freebeken ports` lists this computer's serial ports), that no other program "
+        "holds it, and that you may use it."
     )
 
 

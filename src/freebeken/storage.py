@@ -5,16 +5,39 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 
 def data_dir() -> Path:
-    """Where freebeken keeps backups and journals (FREEBEKEN_HOME overrides)."""
+    """Where freebeken keeps what must survive: backups, journals of interrupted writes, conversion
+    state. FREEBEKEN_HOME overrides; otherwise each system's place for a user's application data
+    (Windows %LOCALAPPDATA%\\freebeken - local, not roaming: backups belong to this machine's plugs;
+    macOS ~/Library/Application Support/freebeken; elsewhere $XDG_DATA_HOME or ~/.local/share)."""
     if os.environ.get("FREEBEKEN_HOME"):
         return Path(os.environ["FREEBEKEN_HOME"])
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "freebeken"
+    return _system_dir(cache=False)
+
+
+def cache_dir() -> Path:
+    """Where downloads that can be fetched again go (firmware releases, device lists): the system's
+    cache folder (Windows %LOCALAPPDATA%\\freebeken\\Cache, macOS ~/Library/Caches/freebeken,
+    elsewhere $XDG_CACHE_HOME or ~/.cache), or FREEBEKEN_HOME when that is set."""
+    if os.environ.get("FREEBEKEN_HOME"):
+        return Path(os.environ["FREEBEKEN_HOME"])
+    return _system_dir(cache=True)
+
+
+def _system_dir(cache: bool) -> Path:
+    home = Path(os.path.expanduser("~"))
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "freebeken"
+        return base / "Cache" if cache else base
+    if sys.platform == "darwin":
+        return home / "Library" / ("Caches" if cache else "Application Support") / "freebeken"
+    variable, default = ("XDG_CACHE_HOME", home / ".cache") if cache else ("XDG_DATA_HOME", home / ".local" / "share")
+    return Path(os.environ.get(variable) or default) / "freebeken"
 
 
 def atomic_write(path: Path, data: bytes) -> None:

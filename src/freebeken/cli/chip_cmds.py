@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from rich.table import Table
 
@@ -9,7 +11,7 @@ from ..flasher import operations as ops
 from ..link.identify import read_key_word
 from .base import Context, command_errors
 
-PORT_HELP = "Serial port (/dev/ttyUSB0, COM3) or simulator URL (sim://bk7231t)."
+PORT_HELP = "Serial port (COM3, /dev/cu.usbserial-1410, /dev/ttyUSB0: `freebeken ports` lists them) or simulator URL (sim://bk7231t)."
 
 
 BAUD_HELP = "Baud rate for the transfer: 'auto' (the fastest that passes a read test) or a number."
@@ -104,3 +106,28 @@ def doctor(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -
         ctx.console.print(f"  {baud:>8} baud: {'works' if fine else 'fails'}")
     ctx.console.print(f"  Best rate: {result.best_rate} baud")
     ctx.console.print(d.advice, markup=False)
+
+
+@click.command()
+@click.pass_obj
+@command_errors
+def ports(ctx: Context) -> None:
+    """List this computer's serial ports, USB adapters first, with the adapter's chip (CH340, CP210x, FTDI...)."""
+    from ..link.ports import WHERE, example_port, list_serial
+
+    found = list_serial()
+    if ctx.json:
+        ctx.result({"ok": True, "ports": [{"port": p.device, "adapter": p.adapter, "description": p.description} for p in found]})
+        return
+    if not found:
+        ctx.console.print(f"No serial ports found. Plug the USB-serial adapter in; a port then appears (e.g. {example_port()}).")
+        return
+    table = Table(box=None)
+    for column in ("Port", "Adapter", "Description"):
+        table.add_column(column)
+    for p in found:
+        table.add_row(p.device, p.adapter or "", p.description)
+    ctx.console.print(table)
+    tip = WHERE.get(sys.platform)
+    if tip:
+        ctx.console.print(f"[dim]{tip[0].upper() + tip[1:]}.[/]")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -25,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("chip_cmds", "info"),
     "lookup": ("known_cmds", "lookup"),
     "pins": ("device_cmds", "pins_group"),
+    "ports": ("chip_cmds", "ports"),
     "read": ("flash_cmds", "read"),
     "restore": ("flash_cmds", "restore"),
     "resume": ("flash_cmds", "resume"),
@@ -33,6 +35,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("flash_cmds", "verify"),
     "web": ("web_cmds", "web"),
 }
+
+
+def _console_safe() -> None:
+    """Windows' old console and redirected output write in a code page (cp437, cp1252) that cannot
+    hold every character a device name or template may have: those are written as \\uXXXX escapes
+    (still valid inside JSON) instead of ending the command with a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 class LazyGroup(click.Group):
@@ -57,4 +69,5 @@ def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
     PORT is a serial port (/dev/ttyUSB0, COM3) or a simulator URL such as
     sim://bk7231t?time_scale=0 (try everything without a device).
     """
+    _console_safe()
     ctx.obj = Context(json_mode, verbose)

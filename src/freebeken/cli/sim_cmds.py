@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlencode
 
 import click
 
 from ..chips import CHIPS
-
+from ..errors import UnsupportedError
 from ..sim.config import SimConfig, save_image
-from ..sim.pty import PtyServer
 from .base import Context, command_errors, serve_until_stopped
+
+
+PTY_AVAILABLE = os.name == "posix"
 
 
 @click.group()
@@ -30,7 +33,15 @@ def sim() -> None:
 def serve(
     ctx: Context, chip: str, image: str | None, time_scale: float, stay_in_loader: bool, flash_chip: str, options: str
 ) -> None:
-    """Serve a simulated chip on a pseudo-terminal until Ctrl-C."""
+    """Serve a simulated chip on a pseudo-terminal until Ctrl-C (Linux and macOS)."""
+    if not PTY_AVAILABLE:  # pseudo-terminals are a POSIX thing; the sim:// URLs work everywhere
+        raise UnsupportedError(
+            "`freebeken sim serve` needs a pseudo-terminal, which Windows does not have",
+            hint="Use the simulator in-process instead: -p sim://bk7231t with any freebeken command, or run the "
+            "peer tools' comparison under WSL or Linux.",
+        )
+    from ..sim.pty import PtyServer  # imports termios: only here
+
     query = {"time_scale": time_scale, "flash": flash_chip, "stay_in_loader": int(stay_in_loader)}
     if image:
         query["image"] = image

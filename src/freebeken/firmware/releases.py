@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..chips import chip_by_name
 from ..errors import FreebekenError, UsageError
-from ..storage import atomic_write, data_dir
+from ..storage import atomic_write, cache_dir
 
 RELEASES_API = "https://api.github.com/repos/openshwprojects/OpenBK7231T_App/releases"
 OFFLINE_HINT = (
@@ -75,8 +75,8 @@ def list_releases(chip: str, url: str | None = None, include_prereleases: bool =
     return out
 
 
-def cache_dir() -> Path:
-    return data_dir() / "firmware"
+def firmware_dir() -> Path:
+    return cache_dir() / "firmware"
 
 
 def fetch(chip: str, version: str | None = None, url: str | None = None, folder: Path | None = None) -> Path:
@@ -91,7 +91,7 @@ def fetch(chip: str, version: str | None = None, url: str | None = None, folder:
         release = matching[0]
     else:
         release = releases[0]  # the API lists the newest first
-    target = (folder or cache_dir()) / release.asset
+    target = (folder or firmware_dir()) / release.asset
     if target.exists() and _good(target.read_bytes(), release):
         return target
     try:

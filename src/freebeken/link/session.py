@@ -12,10 +12,11 @@ from typing import Any, Protocol
 import serial
 
 from .. import events
-from ..errors import BusyError, ChipStatusError, LinkError, PortError, ProtocolError, UsageError
+from ..errors import ChipStatusError, LinkError, PortError, ProtocolError, UsageError
 from ..events import NullReporter, Reporter
 from ..protocol import commands as c
 from ..protocol.frames import Reply, ReplyScanner
+from .ports import example_port, open_error
 
 POLL = 0.02  # port read timeout: short, so deadlines are honoured without reconfiguring the port
 
@@ -40,14 +41,13 @@ def open_port(port: str, baudrate: int = 115200) -> SerialPort:
     from .. import sim  # noqa: F401  registers sim:// with pyserial
 
     if not port:
-        raise UsageError("No port given", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try the simulator).")
+        raise UsageError("No port given", hint=f"Pass -p {example_port()} (`freebeken ports` lists them), or sim://bk7231t "
+                         "to try the simulator.")  # fmt: skip
     try:
         # exclusive: a second program on the same port would interleave the chip's replies
         return serial.serial_for_url(port, baudrate=baudrate, timeout=POLL, exclusive=True)
     except serial.SerialException as e:
-        if "exclusively lock" in str(e):
-            raise BusyError(f"Another program is using the serial port {port}") from None
-        raise PortError(f"Cannot open serial port {port}: {e}") from e
+        raise open_error(port, e) from None
     except ValueError as e:
         raise PortError(f"Cannot use serial port {port}: {e}") from e
 

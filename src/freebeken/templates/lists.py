@@ -15,7 +15,7 @@ from typing import Any
 from .. import events
 from ..errors import FreebekenError
 from ..events import NullReporter, Reporter
-from ..storage import atomic_write, data_dir
+from ..storage import atomic_write, cache_dir
 from . import cloudcutter
 from .known import Known, Match, load_devices, match
 from .model import Template
@@ -46,7 +46,7 @@ def _json(data: bytes, what: str) -> Any:
 
 def _cached(name: str, urls: list[str], reporter: Reporter) -> list[bytes]:
     """The downloaded files, from the cache while younger than a week."""
-    folder = data_dir() / "lists"
+    folder = cache_dir() / "lists"
     paths = [folder / f"{name}-{i}.json" for i in range(len(urls))]
     fresh = all(p.exists() and time.time() - p.stat().st_mtime < WEEK for p in paths)
     if not fresh:

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from serial.tools import list_ports
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -24,6 +23,7 @@ from ..device.discover import display_mac, find_mac, is_mac, local_networks, par
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError, UsageError
 from ..flasher import operations as ops
+from ..link.ports import list_serial
 from ..storage import data_dir
 from ..ha.broker import Broker
 from ..ha.operations import setup as ha_setup
@@ -141,8 +141,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         return JSONResponse({"job": job.id})
 
     def ports(request: Request, body: dict) -> Response:
-        real = [{"port": p.device, "label": f"{p.device} {p.description or ''}".strip()}
-                for p in list_ports.comports() if p.hwid and p.hwid != "n/a"]  # skip phantom legacy ports  # fmt: skip
+        real = [{"port": p.device, "label": p.label, "adapter": p.adapter} for p in list_serial()]
         sims = [{"port": f"sim://{c}?time_scale=0.02&image={workdir / (c + '.bin')}", "label": f"Simulated {c.upper()} plug"} for c in ("bk7231t", "bk7231n")]
         return JSONResponse({"ports": real + sims})
 
