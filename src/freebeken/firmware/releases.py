@@ -51,9 +51,14 @@ def _get(url: str, timeout: float = 20) -> bytes:
         return response.read()
 
 
-def list_releases(chip: str, url: str | None = None, include_prereleases: bool = False) -> list[Release]:
+def list_releases(chip: str, url: str | None = None, include_prereleases: bool = False, ota: bool = False) -> list[Release]:
+    """The releases' UART images for ``chip``, or with ``ota`` its over-the-air images
+    (``Open<platform>_<version>.rbl``, the platform being what the firmware calls itself)."""
     profile = chip_by_name(chip)
-    pattern = re.compile(rf"^{re.escape(profile.firmware_prefix)}(.+)\.bin$")
+    if ota:
+        pattern = re.compile(rf"^Open{re.escape(profile.obk_platform)}_(\d[^_]*)\.rbl$")
+    else:
+        pattern = re.compile(rf"^{re.escape(profile.firmware_prefix)}(.+)\.bin$")
     try:
         data = json.loads(_get(url or api_url()))
     except (urllib.error.URLError, OSError, TimeoutError) as e:
@@ -79,9 +84,9 @@ def firmware_dir() -> Path:
     return cache_dir() / "firmware"
 
 
-def fetch(chip: str, version: str | None = None, url: str | None = None, folder: Path | None = None) -> Path:
-    """Download (or reuse from the cache) the release file for ``chip``; returns its path."""
-    releases = list_releases(chip, url)
+def fetch(chip: str, version: str | None = None, url: str | None = None, folder: Path | None = None, ota: bool = False) -> Path:
+    """Download (or reuse from the cache) the release file for ``chip`` (its OTA image with ``ota``)."""
+    releases = list_releases(chip, url, ota=ota)
     if not releases:
         raise ReleaseError(f"No OpenBeken release for {chip.upper()} found")
     if version:

@@ -1,0 +1,1 @@
+"""Many plugs at once, through the broker they already use: list, back up and update a fleet."""
