@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("chip_cmds", "doctor"),
     "firmware": ("convert_cmds", "firmware"),
     "flash": ("flash_cmds", "flash"),
+    "fleet": ("fleet_cmds", "fleet"),
     "ha": ("ha_cmds", "ha"),
     "info": ("chip_cmds", "info"),
     "lookup": ("known_cmds", "lookup"),

@@ -45,15 +45,28 @@ def read_ota(name: str, data: bytes) -> OtaImage:
             hint="Over the network a plug takes the .rbl file of its chip (e.g. OpenBK7231N_1.18.0.rbl); "
             "_UA_ and _QIO_ files are for flashing over UART.",
         )
+    problem = rbl_problem(data)
+    if problem:
+        raise UsageError(f"{base} {problem}", hint="Download it again.")
+    return OtaImage(base, m.group(1).upper(), rbl_version(data) or m.group(2), data)
+
+
+def rbl_problem(data: bytes) -> str:
+    """'' for a whole, undamaged RBL container; else what is wrong (what a bootloader refuses)."""
     if len(data) < HEADER.size or data[:4] != b"RBL\x00":
-        raise UsageError(f"{base} has no RBL header: it is no OTA image (or it is damaged)", hint="Download it again.")
-    magic, _enc, _comp, _time, _app, version, _sn, data_crc, _hash, _raw, size, header_crc = HEADER.unpack_from(data)
+        return "has no RBL header: it is no OTA image (or it is damaged)"
+    *_, data_crc, _hash, _raw, size, header_crc = HEADER.unpack_from(data)
     if zlib.crc32(data[: HEADER.size - 4]) != header_crc:
-        raise UsageError(f"{base}: its RBL header is damaged (CRC mismatch)", hint="Download it again.")
+        return "has a damaged RBL header (CRC mismatch)"
     body = data[HEADER.size : HEADER.size + size]
     if len(body) != size or zlib.crc32(body) != data_crc:
-        raise UsageError(f"{base} is truncated or damaged: its data does not match the CRC in its header", hint="Download it again.")
-    return OtaImage(base, m.group(1).upper(), _text(version) or m.group(2), data)
+        return "is truncated or damaged: its data does not match the CRC in its header"
+    return ""
+
+
+def rbl_version(data: bytes) -> str:
+    """The version an intact RBL container carries ('' when it is not one)."""
+    return "" if rbl_problem(data) else _text(HEADER.unpack_from(data)[5])
 
 
 def build_rbl(version: str, body: bytes, name: str = "app") -> bytes:

@@ -7,7 +7,9 @@ makes the device publish its firmware (``stat/<client>/STATUS2``: Version, Hardw
 (``STATUS5``: Hostname, IPAddress, Mac) and uptime (``STATUS11``). The full state it publishes on
 its own comes one item a second after connecting - 11 s per device - so it is not relied on.
 Home Assistant discovery state is read from the retained ``homeassistant/.../config`` topics.
-Two devices with one client id both answer: seen as two MACs for one client id, and flagged.
+Two devices with one client id kick each other off the broker (the broker drops the older
+connection of a client id), so that id flips between online and offline; each time it comes
+online it is asked again, the MACs that answer are collected, and more than one is flagged.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ class FleetDevice:
     uptime: int | None = None
     discovery: int = 0  # retained Home Assistant discovery configs that name this device's topic
     macs: set[str] = field(default_factory=set)  # more than one: several devices share the client id
+    flips: int = 0  # live online/offline changes seen while listing
 
     @property
     def shared_client_id(self) -> bool:
-        return len(self.macs) > 1
+        return len(self.macs) > 1 or self.flips >= 3
 
     @property
     def answered(self) -> bool:
@@ -56,14 +59,17 @@ def inventory(broker: Broker, wait: float = 3.0, session: Session | None = None)
     session = session or Session(broker)
     try:
         start = len(session.messages)
-        session.subscribe("+/connected", "stat/+/STATUS2", "stat/+/STATUS5", "stat/+/STATUS11", "homeassistant/#")
-        session.settle(quiet=0.3, limit=max(1.0, wait))  # the broker replays retained topics first
+        marker = f"freebeken/fleet/{time.monotonic_ns()}"
+        session.subscribe("+/connected", "stat/+/STATUS2", "stat/+/STATUS5", "stat/+/STATUS11", "homeassistant/#", marker)
+        # The broker sends a subscription's retained messages before anything published after it on
+        # the same connection: once our own marker is back, every retained "connected" is here.
+        session.publish(marker, b"")
+        session.wait_for(lambda t, p: t == marker, max(1.0, wait), since=start)
         devices = _connected(session.messages[start:])
         asked = len(session.messages)
         for dev in devices.values():
             if dev.online:
-                for part in STATUS_PARTS:
-                    session.client.publish(f"cmnd/{dev.client}/STATUS", part, qos=1)
+                _ask(session, dev.client)
         _collect(session, devices, asked, wait)
         _count_discovery(session.messages[start:], devices)
     finally:
@@ -74,29 +80,48 @@ def inventory(broker: Broker, wait: float = 3.0, session: Session | None = None)
 
 def _connected(messages: list[tuple[str, bytes, bool]]) -> dict[str, FleetDevice]:
     devices: dict[str, FleetDevice] = {}
-    for topic, payload, _ in messages:
+    for topic, payload, retained in messages:
         parts = topic.split("/")
         if len(parts) == 2 and parts[1] == "connected" and payload in (b"online", b"offline"):
-            devices[parts[0]] = FleetDevice(parts[0], payload == b"online")
+            dev = devices.setdefault(parts[0], FleetDevice(parts[0], False))
+            dev.online = payload == b"online"
+            dev.flips += not retained
     return devices
 
 
+def _ask(session: Session, client: str, parts: tuple[str, ...] = STATUS_PARTS) -> None:
+    for part in parts:
+        session.client.publish(f"cmnd/{client}/STATUS", part, qos=1)
+
+
 def _collect(session: Session, devices: dict[str, FleetDevice], since: int, wait: float) -> None:
-    """Read the STATUS answers until every online device gave all three, or ``wait`` passes."""
+    """Read the answers until every online device gave all three, or ``wait`` passes; a device
+    that connects meanwhile (a new one, or one of two sharing a client id) is asked too."""
     want = {(d.client, p) for d in devices.values() if d.online for p in STATUS_PARTS}
     got: set[tuple[str, str]] = set()
     deadline = time.monotonic() + wait
     seen = since
     while True:
-        for topic, payload, _ in session.messages[seen:]:
+        for topic, payload, retained in session.messages[seen:]:
             parts = topic.split("/")
             if len(parts) == 3 and parts[0] == "stat" and parts[1] in devices and parts[2].startswith("STATUS"):
                 _apply(devices[parts[1]], parts[2][6:], payload)
                 got.add((parts[1], parts[2][6:]))
+            elif len(parts) == 2 and parts[1] == "connected" and not retained and payload in (b"online", b"offline"):
+                dev = devices.setdefault(parts[0], FleetDevice(parts[0], False))
+                dev.flips += 1
+                dev.online = payload == b"online"
+                if dev.online:
+                    want.update((dev.client, p) for p in STATUS_PARTS)
+                    _ask(session, dev.client, ("5",) if dev.answered else STATUS_PARTS)
         seen = len(session.messages)
-        if want <= got or time.monotonic() >= deadline:
+        flapping = any(d.flips >= 2 for d in devices.values())  # a shared client id: listen the whole time
+        if (want <= got and not flapping) or time.monotonic() >= deadline:
+            for dev in devices.values():
+                dev.online = dev.online or any(c == dev.client for c, _ in got)
             return
-        session.wait_for(lambda t, p: t.startswith("stat/"), min(0.2, max(0.0, deadline - time.monotonic())), since=seen)
+        session.wait_for(lambda t, p: t.startswith("stat/") or t.endswith("/connected"),
+                         min(0.2, max(0.0, deadline - time.monotonic())), since=seen)  # fmt: skip
 
 
 def _apply(dev: FleetDevice, part: str, payload: bytes) -> None:
@@ -136,3 +161,18 @@ def _count_discovery(messages: list[tuple[str, bytes, bool]], devices: dict[str,
             base = str(data.get("~") or str(data.get("stat_t", "")).split("/", 1)[0])
             if base in devices:
                 devices[base].discovery += 1
+
+
+def merge_lan(devices: list[FleetDevice], found: list) -> list[FleetDevice]:
+    """Add what a LAN scan (``device.discover.scan``) found: a device the broker knows is matched
+    by MAC and gains its address; one the broker does not know is listed from its HTTP answer."""
+    by_mac = {d.mac: d for d in devices if d.mac}
+    out = list(devices)
+    for item in found:
+        known = by_mac.get(item.mac)
+        if known is not None:
+            known.ip = known.ip or item.address
+            continue
+        build = item.build.rpartition("version ")[2] if "version " in item.build else item.build
+        out.append(FleetDevice(client="", online=True, name=item.name, ip=item.address, mac=item.mac, chip=item.chipset, build=build))
+    return out

@@ -120,8 +120,8 @@ class Session:
                 self._cv.wait(quiet)
 
     def close(self) -> None:
+        self.client.disconnect()  # first: it wakes the network loop, which loop_stop then joins at once
         self.client.loop_stop()
-        self.client.disconnect()
 
     def __enter__(self) -> "Session":
         return self

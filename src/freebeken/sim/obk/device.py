@@ -51,6 +51,11 @@ class ObkDevice:
     #: seconds per firmware second (its MQTT pacing): 1 = as slow as a plug, tests set less
     time_scale: float = field(default_factory=lambda: float(os.environ.get("FREEBEKEN_SIM_TIME_SCALE", "1")))
     light_on: int = 0  # led_enableAll: the light drivers' on/off
+    version: str = "1.17.999-sim"  # the firmware's version (an OTA image's RBL version once installed)
+    pending_ota: bytes | None = None  # what POST /api/ota wrote; judged by the bootloader at the next boot
+    #: "die": the plug loses power in the middle of an OTA upload and comes back on the old build
+    ota_fault: str = ""
+    reboot_seconds: float = 5.0  # from restart to connected again, in firmware seconds (time_scale)
 
     def __post_init__(self) -> None:
         if not self.mqtt["client"]:
@@ -149,7 +154,7 @@ class ObkDevice:
         return json.dumps(
             {
                 "uptime_s": self.uptime,
-                "build": "Built on Nov 25 2026 00:00:00 version 1.17.999-freebeken-sim",
+                "build": f"Built on Nov 25 2026 00:00:00 version {self.version}",
                 "ip": self.ip,
                 "mac": self.mac,
                 "flags": str(self.flags),

@@ -40,7 +40,7 @@ def _safe(text: str) -> str:
 def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, dict[str, Any]]]:
     long = _safe(dev.long_name)
     client = str(dev.mqtt["client"])
-    version = "1.17.999-sim"
+    version = dev.version
     # captured: ids carry the raw long name (spaces kept), uniq_ids the underscored one; cu is the device's own address
     base_dev = {"ids": [dev.long_name], "name": dev.short_name, "sw": version, "mf": "Beken Corporation", "mdl": dev.chipset,
                 "cu": f"http://{dev.ip}/index"}  # fmt: skip

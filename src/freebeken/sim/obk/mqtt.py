@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from .console import CommandError
 from .device import ObkDevice
+from ...firmware.ota import rbl_version
 from .hass import discovery
 
 RECONNECT = 0.3  # seconds; the firmware waits ~15 s, the simulator need not
@@ -23,6 +24,15 @@ QUEUED_AT_ONCE = 3  # the firmware's MQTT_QUEUED_ITEMS_PUBLISHED_AT_ONCE
 # New MQTT settings take effect at the firmware's next MQTT tick (it marks the topics dirty and
 # reconnects within seconds), not at once: until then the old connection stays up.
 APPLY_DELAY = 0.5
+
+
+def _reply_topic(command: str, arg: str) -> str:
+    """Where the firmware publishes a command's JSON reply (json_interface.c): ``STATUS <n>`` to
+    ``stat/<client>/STATUS<n>`` (8 and 10 as such; plain ``STATUS`` for the rest), others RESULT."""
+    if command.upper() != "STATUS":
+        return "RESULT"
+    arg = arg.strip()
+    return f"STATUS{arg}" if arg in ("2", "4", "5", "6", "7", "8", "10", "11") else "STATUS"
 
 
 class MqttAgent:
@@ -96,6 +106,33 @@ class MqttAgent:
                 if sock is not None:
                     sock.close()
 
+    def restart(self) -> None:
+        """The firmware restarts: its connection just drops (the broker publishes the last will), it
+        boots - the bootloader installing an OTA image received before, if it is a valid RBL
+        container - and connects again ``reboot_seconds`` later."""
+        with self.lock:
+            if self.stopped:
+                return
+            client, self.client = self.client, None
+            self.connected.clear()
+        if client is not None:
+            client.loop_stop()
+            sock = client.socket()
+            if sock is not None:
+                sock.close()
+        timer = threading.Timer(self.device.reboot_seconds * self.device.time_scale, self._booted)
+        timer.daemon = True
+        timer.start()
+
+    def _booted(self) -> None:
+        dev = self.device
+        with dev.lock:
+            image, dev.pending_ota = dev.pending_ota, None
+            if image is not None and rbl_version(image):
+                dev.version = rbl_version(image)
+            dev.uptime = 0
+        self.connect()
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure or client is not self.client:
             return  # wrong credentials (the firmware keeps retrying, and so does paho), or replaced
@@ -109,7 +146,7 @@ class MqttAgent:
         with self.queue_lock:
             self.full_state = [(f"{c}/{item}", value) for item, value in (
                 # build: "Open" PLATFORM_MCU_NAME " " USER_SW_VER " " __DATE__ " " __TIME__; ssid: the configured one
-                ("host", dev.short_name), ("build", f"Open{dev.chipset} 1.17.999-sim Dec  1 2026 00:00:00"), ("mac", dev.mac),
+                ("host", dev.short_name), ("build", f"Open{dev.chipset} {dev.version} Dec  1 2026 00:00:00"), ("mac", dev.mac),
                 ("temp", "24.00"), ("ssid", getattr(dev, "wifi", {}).get("ssid", "")), ("datetime", "0"), ("sockets", "1"), ("rssi", "-52"),
                 ("uptime", str(dev.uptime)), ("freeheap", "100000"), ("ip", dev.ip))]  # fmt: skip
         self.connected.set()
@@ -173,6 +210,8 @@ class MqttAgent:
             self.publish_discovery(data.get("prefix", "homeassistant"))
         elif event == "pins" and self.connected.is_set() and self.device.flags >> 27 & 1:
             self.publish_discovery()
+        elif event == "restart":
+            self.restart()
 
     def _on_message(self, client, userdata, msg) -> None:
         parts = msg.topic.split("/")
@@ -195,6 +234,6 @@ class MqttAgent:
             except CommandError:
                 return
             if isinstance(reply, dict) and reply:
-                self.publish(f"stat/{self.topic}/RESULT", json.dumps(reply, separators=(",", ":")))
+                self.publish(f"stat/{self.topic}/{_reply_topic(parts[2], payload)}", json.dumps(reply, separators=(",", ":")))
         elif msg.topic == "homeassistant/status" and payload == "online":
             self.publish_channels()

@@ -72,7 +72,16 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
                 res = {}
         return json_head + _reply(res).encode()
     if path == "/api/reboot" and method == "POST":
+        dev.execute("restart")
         return json_head + b'{"reboot":3}'
+    if path == "/api/ota" and method == "POST":
+        # As the firmware does: the bytes go to the OTA partition unjudged; the bootloader decides at boot.
+        if dev.ota_fault == "die":
+            dev._notify("restart", {})  # power lost mid-upload: no answer, and the old build boots again
+            return b""
+        with dev.lock:
+            dev.pending_ota = body
+        return json_head + f'{{"size":{len(body)}}}'.encode()
     if path == "/cfg_mqtt_set":
         with dev.lock:
             dev.mqtt["host"] = query.get("host", "")  # always written, cleared when absent
@@ -225,10 +234,12 @@ class DeviceServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, device: ObkDevice, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, device: ObkDevice, host: str = "127.0.0.1", port: int = 0, advertise_port: bool = False) -> None:
         super().__init__((host, port), _Handler)
         self.device = device
-        device.ip = host
+        # Many simulated plugs share one address here, told apart by port: with ``advertise_port``
+        # the device reports "host:port" as its IP (a real plug is always at host:80).
+        device.ip = f"{host}:{self.server_address[1]}" if advertise_port else host
         self._thread: threading.Thread | None = None
         from .mqtt import MqttAgent  # the firmware's MQTT client, idle until a broker is set
 
