@@ -91,6 +91,7 @@ def update_fleet(
     report = FleetUpdate(skipped)
     if not targets:
         return report
+    session.subscribe("+/connected", "stat/+/STATUS2")  # what proves each device back (again: harmless)
     report.backup = backup_fleet(targets, password=password, reporter=reporter)
     for dev in [d for d in targets if d.client in report.backup.failed]:
         report.devices.append(DeviceUpdate(dev.client, "failed", f"no configuration backup: {report.backup.failed[dev.client]}", dev.build))
