@@ -80,7 +80,10 @@ def url(broker) -> str:
 def test_list_shows_every_device_with_what_it_says(broker, plugs):
     servers = plugs(3) + plugs(1, chipset="BK7231T")
     servers[1].stop()  # unplugged: the broker keeps its last will
+    with Session(Broker("127.0.0.1", broker.port)) as ha:  # Home Assistant's retained discovery for plug0's relay
+        ha.publish("homeassistant/switch/plug0_relay_1/config", json.dumps({"~": "plug0", "stat_t": "~/1/get"}), retain=True)
     found = {d.client: d for d in inventory(Broker("127.0.0.1", broker.port), wait=3)}
+    assert found["plug0"].discovery == 1 and found["plug2"].discovery == 0
     assert set(found) == {"plug0", "plug1", "plug2", "plug3"}
     assert not found["plug1"].online and found["plug0"].online
     p0 = found["plug0"]
@@ -175,3 +178,41 @@ def test_uart_images_and_damaged_files_are_no_ota_images(tmp_path):
         with pytest.raises(UsageError, match=said):
             read_ota(name, data)
     assert read_ota("OpenBK7238_1.18.0.rbl", good).chip == "BK7238"
+
+
+def test_update_latest_takes_each_chips_newest_image_from_the_releases(broker, plugs, monkeypatch):
+    import hashlib
+
+    from helpers import HttpStub
+
+    plugs(2)
+    plugs(1, chipset="BK7231T")  # the release has no image for it: skipped, the others go on
+    files = {"OpenBK7231N_1.18.0.rbl": build_rbl("1.18.0", b"z" * 20000), "OpenBK7231N_QIO_1.18.0.bin": b"\xff" * 100}
+
+    def answer(path: str, base: str) -> bytes | None:
+        if path == "/releases":
+            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
+                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+            return json.dumps([{"tag_name": "1.18.0", "prerelease": False, "assets": assets}]).encode()
+        return files.get(path[4:]) if path.startswith("/dl/") else None
+
+    server = HttpStub(answer)
+    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"{server.base}/releases")
+    try:
+        result = CliRunner().invoke(main, ["--json", "fleet", "update", "--broker", url(broker), "--firmware", "latest", "-y"])
+    finally:
+        server.stop()
+    report = json.loads(result.output.strip().splitlines()[-1])
+    outcomes = {d["client"]: d["outcome"] for d in report["devices"]}
+    assert outcomes == {"plug0": "updated", "plug1": "updated", "plug2": "skipped"} and result.exit_code == 0, result.output
+
+
+def test_a_lan_scan_adds_what_the_broker_does_not_know():
+    from freebeken.device.discover import Found
+    from freebeken.fleet.inventory import FleetDevice, merge_lan
+
+    known = FleetDevice("plug0", True, mac="c8478c000000")
+    merged = merge_lan([known], [Found("192.168.1.20", "c8478c000000", "plug0", "BK7231N", "Built on x version 1.17.5"),
+                                 Found("192.168.1.21", "c8478c0000ff", "lonely", "BK7231T", "Built on x version 1.17.4")])  # fmt: skip
+    assert merged[0].ip == "192.168.1.20" and len(merged) == 2
+    assert (merged[1].name, merged[1].build, merged[1].chip, merged[1].client) == ("lonely", "1.17.4", "BK7231T", "")

@@ -147,15 +147,18 @@ def update_cmd(ctx: Context, broker: str, wait: float, password: str | None, fir
 
 
 def _images(firmware: tuple[str, ...], chips: set[str]) -> dict:
+    """chip -> OTA image: the files given, and with 'latest' each chip's newest release image
+    (a chip the releases have none for gets none: its devices are skipped, said in the report)."""
     from ..firmware.ota import read_ota
-    from ..firmware.releases import fetch
+    from ..firmware.releases import fetch, list_releases
 
     images = {}
     for item in firmware:
         if item.lower() == "latest":
             for chip in sorted(c for c in chips if c.lower() in CHIPS):
-                path = fetch(chip.lower(), ota=True)
-                images.setdefault(chip, read_ota(path.name, path.read_bytes()))
+                if chip not in images and list_releases(chip.lower(), ota=True):
+                    path = fetch(chip.lower(), ota=True)
+                    images[chip] = read_ota(path.name, path.read_bytes())
             continue
         path = Path(item)
         try:
