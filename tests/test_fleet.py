@@ -178,6 +178,11 @@ def test_uart_images_and_damaged_files_are_no_ota_images(tmp_path):
         with pytest.raises(UsageError, match=said):
             read_ota(name, data)
     assert read_ota("OpenBK7238_1.18.0.rbl", good).chip == "BK7238"
+    from freebeken.flasher.firmware import classify
+
+    with pytest.raises(UsageError, match="over-the-air image") as err:
+        classify("OpenBK7231N_1.18.0.rbl", good)  # and the other way round: an OTA image is not for UART
+    assert "fleet update" in err.value.hint
 
 
 def test_update_latest_takes_each_chips_newest_image_from_the_releases(broker, plugs, monkeypatch):

@@ -86,6 +86,10 @@ def test_status_answers_have_the_firmwares_shape(kitchen_plug):
         assert shape(got) == shape(want), command
         for section, key in (("Status", "DeviceName"), ("Status", "Topic"), ("StatusMQT", "MqttClient"), ("StatusNET", "Hostname")):
             assert got[section][key] == want[section][key]
+        # Version is DEVICENAME_PREFIX_FULL "_" USER_SW_VER (LinuxSim_Lin_Test on the Linux build): `fleet` reads it so
+        real_prefix, _, real_version = want["StatusFWR"]["Version"].partition("_")
+        sim_prefix, _, sim_version = got["StatusFWR"]["Version"].partition("_")
+        assert real_version == "Lin_Test" and sim_prefix == f"Open{dev.chipset}" and sim_version == dev.version
     # source: Status 8 and 10 answer only the sensor section
     assert list(json.loads(client.cm("Status 8"))) == ["StatusSNS"]
 

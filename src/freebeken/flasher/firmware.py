@@ -45,6 +45,10 @@ def classify(name: str, data: bytes, offset: int | None = None) -> FirmwareImage
     m = _NAME.search(base)
     if offset is not None:
         return FirmwareImage(data, offset, _chip_of(m), "raw", m.group(3) if m else None)
+    if base.lower().endswith(".rbl"):
+        raise UsageError(f"{base} is an over-the-air image, not one for UART",
+                         hint="Send it over the network: `freebeken fleet update --firmware FILE` (or the plug's OTA page); "
+                         "over UART flash the _UA_ or _QIO_ .bin file of the same release.")  # fmt: skip
     if not m:
         raise UsageError(
             f"{base} does not look like an OpenBeken release file",

@@ -133,7 +133,7 @@ def _apply(dev: FleetDevice, part: str, payload: bytes) -> None:
         return
     if part == "2" and isinstance(data.get("StatusFWR"), dict):
         fwr = data["StatusFWR"]
-        dev.build, dev.built, dev.chip = str(fwr.get("Version", "")), str(fwr.get("BuildDateTime", "")), str(fwr.get("Hardware", ""))
+        dev.build, dev.built, dev.chip = version_of(str(fwr.get("Version", ""))), str(fwr.get("BuildDateTime", "")), str(fwr.get("Hardware", ""))
     elif part == "5" and isinstance(data.get("StatusNET"), dict):
         net = data["StatusNET"]
         mac = str(net.get("Mac", "")).replace(":", "").lower()
@@ -144,6 +144,13 @@ def _apply(dev: FleetDevice, part: str, payload: bytes) -> None:
     elif part == "11" and isinstance(data.get("StatusSTS"), dict):
         value = data["StatusSTS"].get("UptimeSec")
         dev.uptime = int(value) if isinstance(value, int) else dev.uptime
+
+
+def version_of(reported: str) -> str:
+    """The firmware's version from StatusFWR's Version, which is DEVICENAME_PREFIX_FULL "_"
+    USER_SW_VER (json_interface.c): ``OpenBK7231N_1.17.551`` -> ``1.17.551``."""
+    prefix, sep, version = reported.partition("_")
+    return version if sep and prefix.startswith("Open") else reported
 
 
 def _count_discovery(messages: list[tuple[str, bytes, bool]], devices: dict[str, FleetDevice]) -> None:

@@ -23,7 +23,7 @@ from ..events import NullReporter, Reporter
 from ..firmware.ota import OtaImage
 from ..ha.broker import Session
 from .backup import FleetBackup, backup_fleet
-from .inventory import FleetDevice
+from .inventory import FleetDevice, version_of
 
 
 @dataclass
@@ -176,7 +176,7 @@ def _build(session: Session, client: str) -> str:
     session.client.publish(f"cmnd/{client}/STATUS", "2", qos=1)
     found = session.wait_for(lambda t, p: t == f"stat/{client}/STATUS2", 10.0, since=mark)
     try:
-        return str(json.loads(found[1])["StatusFWR"]["Version"]) if found else ""
+        return version_of(str(json.loads(found[1])["StatusFWR"]["Version"])) if found else ""
     except (ValueError, KeyError, TypeError):
         return ""
 

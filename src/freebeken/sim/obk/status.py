@@ -34,7 +34,7 @@ def _sections(dev: "ObkDevice") -> dict[str, Any]:
                       "OtaUrl": "https://github.com/openshwprojects/OpenBK7231T_App/releases/latest", "RestartReason": "HardwareWatchdog",
                       "Uptime": up, "StartupUTC": TIME, "Sleep": 50, "CfgHolder": 4617, "BootCount": 1, "BCResetTime": TIME,
                       "SaveCount": 1, "SaveAddress": "F9000"},
-        "StatusFWR": {"Version": dev.version, "BuildDateTime": "Dec  1 2026 00:00:00", "Boot": 7, "Core": "0.0", "SDK": "obk",
+        "StatusFWR": {"Version": f"Open{dev.chipset}_{dev.version}", "BuildDateTime": "Dec  1 2026 00:00:00", "Boot": 7, "Core": "0.0", "SDK": "obk",
                       "CpuFrequency": 80, "Hardware": dev.chipset, "CR": "465/699"},
         "StatusLOG": {"SerialLog": 2, "WebLog": 2, "MqttLog": 0, "SysLog": 0, "LogHost": "", "LogPort": 514, "SSId1": "",
                       "SSId2": "", "TelePeriod": 300, "Resolution": "558180C0",
