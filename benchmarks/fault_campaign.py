@@ -33,7 +33,7 @@ from freebeken.chips import BK7231N, BK7231T
 from freebeken.cli.main import main
 from freebeken.sim.image import build_stock_image
 
-DOCUMENTED_EXITS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 130}
+DOCUMENTED_EXITS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 130}
 OPS = ("backup", "flash", "restore")
 APP = 0x11000
 
