@@ -296,3 +296,40 @@ def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
         page.click("[data-testid=resume]")
         page.wait_for_function("document.getElementById('flash-result').textContent.startsWith('Nothing to resume')")
         page.close()
+
+
+def test_without_a_file_the_page_flashes_the_newest_release_for_the_chip(browser, tmp_path, monkeypatch):
+    import hashlib
+
+    from helpers import HttpStub
+
+    fw = firmware(tmp_path, "OpenBK7231N_QIO_1.18.0.bin")
+    files = {fw.name: fw.read_bytes()}
+
+    def answer(path: str, base: str) -> bytes | None:
+        if path == "/releases":
+            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
+                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+            return json.dumps([{"tag_name": "1.18.0", "prerelease": False, "assets": assets}]).encode()
+        return files.get(path[4:]) if path.startswith("/dl/") else None
+
+    releases = HttpStub(answer)
+    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"{releases.base}/releases")
+    try:
+        with WebServer(workdir=tmp_path / "web") as web:
+            page = browser.new_page()
+            page.goto(web.url)
+            page.wait_for_selector("#port option", state="attached")
+            page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
+            assert page.is_checked("[data-testid=fw-newest]")  # the default: nothing to pick
+            page.uncheck("[data-testid=configure]")
+            page.click("[data-testid=flash]")
+            page.wait_for_selector("#flash-result.ok", timeout=120000)
+            assert "OpenBeken flashed (OpenBK7231N_QIO_1.18.0.bin)" in page.inner_text("#flash-result")
+            page.check("[data-testid=fw-own]")
+            page.click("[data-testid=flash]")  # "my own file" without a file: said, nothing started
+            page.wait_for_selector("#flash-result.error")
+            assert "Choose the OpenBeken file first" in page.inner_text("#flash-result")
+            page.close()
+    finally:
+        releases.stop()

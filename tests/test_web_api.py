@@ -164,3 +164,37 @@ def test_the_page_backs_up_flashes_and_restores_every_chip(web, tmp_path, chip):
     _, _, body = call(web, "/api/restore", {"port": port, "path": listed["path"]})
     assert job_result(web, json.loads(body)["job"])["kind"] == "done"
     assert image.read_bytes() == open(listed["path"], "rb").read()
+
+
+@pytest.mark.parametrize("chip", ["bk7231t", "bk7231n", "bk7238"])
+def test_the_page_flashes_the_newest_release_for_the_chip_it_finds(web, tmp_path, monkeypatch, chip):
+    """No file to pick: the server links, sees the chip, and fetches that chip's release (checked)."""
+    import hashlib
+
+    from freebeken.chips import CHIPS
+    from helpers import HttpStub, firmware_file
+
+    files = {}
+    for name in CHIPS:
+        path, _ = firmware_file(tmp_path, name, size=60_000)
+        files[path.name.replace("1.17.1", "1.18.0")] = path.read_bytes()
+
+    def answer(path: str, base: str) -> bytes | None:
+        if path == "/releases":
+            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
+                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+            return json.dumps([{"tag_name": "1.18.0", "prerelease": False, "assets": assets}]).encode()
+        return files.get(path[4:]) if path.startswith("/dl/") else None
+
+    server = HttpStub(answer)
+    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"{server.base}/releases")
+    image = tmp_path / "chip.bin"
+    try:
+        _, _, body = call(web, "/api/flash", {"port": f"sim://{chip}?time_scale=0&image={image}", "firmware": "latest"})
+        record = job_result(web, json.loads(body)["job"])
+    finally:
+        server.stop()
+    want = f"{CHIPS[chip].firmware_prefix}1.18.0.bin"
+    assert record["kind"] == "done" and record["result"]["firmware"] == want, record
+    app = files[want] if CHIPS[chip].is_bim else files[want][0x11000:]
+    assert image.read_bytes()[0x11000 : 0x11000 + len(app)] == app

@@ -31,7 +31,9 @@ from ..ha.operations import verify as ha_verify
 from ..convert.first_boot import wait_for_plug
 from ..firmware.settings import Settings, check
 from ..flasher.configure import configure_new_firmware
+from .. import events
 from ..events import NullReporter
+from ..firmware.releases import fetch
 from ..templates import lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
 from ..tuya.analyze import analyze_bytes
@@ -183,13 +185,17 @@ def create_app(token: str, workdir: Path) -> Starlette:
         def work(job: Job) -> dict:
             backup: list[tuple] = []
             with ops.open_chip(body["port"], job) as io:
-                result = ops.flash_firmware(io, body["firmware"], before_write=lambda: backup.append(ops.ensure_backup(io)))
+                firmware = str(body["firmware"])
+                if firmware == "latest":  # the right release for the chip on the adapter, cached and checked
+                    firmware = str(fetch(io.info.chip.name.lower()))
+                    events.info(job, f"Using {Path(firmware).name}, the newest release for this {io.chip.name}")
+                result = ops.flash_firmware(io, firmware, before_write=lambda: backup.append(ops.ensure_backup(io)))
                 configured = None
                 if settings is not None:
                     cfg = configure_new_firmware(io, settings, backup[0][0]).config
                     configured = {"client_id": cfg["mqtt_client"], "ssid": cfg["wifi_ssid"], "pins": cfg.as_dict()["pins"]}
             path, made = backup[0]
-            return {**result.as_dict(), "backup": str(path) if made else None, "configured": configured}
+            return {**result.as_dict(), "firmware": Path(firmware).name, "backup": str(path) if made else None, "configured": configured}
 
         return started(jobs.start("flash", work))
 

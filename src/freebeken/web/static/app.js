@@ -105,17 +105,19 @@ async function checkTemplate() {
 }
 $("btn-check").onclick = () => checkTemplate().catch((e) => show($("problems"), e.message, "error"));
 
+$("firmware").onchange = () => { if ($("firmware").files.length) $("fw-own").checked = true; };
 $("btn-flash").onclick = () => {
   const file = $("firmware").files[0];
-  if (!file) { show($("flash-result"), "Choose the OpenBeken file first.", "error"); return; }
-  busy($("btn-flash"), $("flash-result"), "Uploading and linking…", async () => {
-    const { path } = await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer());
+  const own = $("fw-own").checked;
+  if (own && !file) { show($("flash-result"), "Choose the OpenBeken file first (or pick the newest release).", "error"); return; }
+  busy($("btn-flash"), $("flash-result"), own ? "Uploading and linking…" : "Linking, then fetching the right release…", async () => {
+    const path = own ? (await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer())).path : "latest";
     const configure = $("configure").checked ? { ssid: $("cfg-ssid").value, password: $("cfg-wifi-password").value,
       broker: $("cfg-broker").value, name: $("cfg-name").value, template: $("template").value } : null;
     const { job } = await api("/api/flash", { port: $("port").value, firmware: path, configure });
     const result = await follow(job, $("flash-progress"));
     const saved = result.backup ? ` A backup was taken first: ${result.backup}.` : "";
-    let text = `OpenBeken flashed: ${result.written} sectors written, ${result.skipped} already right, all verified.${saved}`;
+    let text = `OpenBeken flashed (${result.firmware}): ${result.written} sectors written, ${result.skipped} already right, all verified.${saved}`;
     if (result.configured) {
       clientId = result.configured.client_id;
       text += ` Set up for ${result.configured.ssid} as ${clientId}.`;
