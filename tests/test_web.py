@@ -77,6 +77,15 @@ def firmware(folder: Path, name: str, size: int = 0x40000) -> Path:
     return path
 
 
+def accessible(page) -> None:
+    """axe-core (the engine browser accessibility checkers use) finds no serious or critical problem."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    problems = [(v["impact"], v["id"], [n["target"] for n in v["nodes"]][:3]) for v in Axe().run(page).response["violations"]
+                if v["impact"] in ("serious", "critical")]  # fmt: skip
+    assert not problems, problems
+
+
 def answer_pin_finder(page, dev: ObkDevice) -> None:
     """A person in front of the plug, clicking the page's buttons."""
     last = None
@@ -114,6 +123,8 @@ def test_full_journey_in_the_browser(browser, tmp_path):
         with WebServer(workdir=tmp_path / "web") as web:
             page = browser.new_page(viewport={"width": 1100, "height": 900}, bypass_csp=True)
             page.goto(web.url + "&pulse=0&http_port=" + plug.address.rsplit(":", 1)[1])
+            page.wait_for_selector("#port option", state="attached")
+            accessible(page)
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
             page.click("[data-testid=backup]")
             page.wait_for_selector("[data-testid=download]", timeout=60000)
@@ -168,6 +179,7 @@ def test_full_journey_in_the_browser(browser, tmp_path):
             page.wait_for_selector("#ha-result.ok", timeout=60000)
             assert "switch.aoycocr_u3_1" in page.inner_text("#ha-result")
             shot(page, "web-4-home-assistant")
+            accessible(page)  # with every step's results on the page
             page.close()
     finally:
         plug.stop()
