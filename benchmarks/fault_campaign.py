@@ -126,6 +126,7 @@ def main_(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bands", default="1e-4,3e-4,1e-3,3e-3,1e-2")
     parser.add_argument("--chips", default="bk7231t,bk7231n")
+    parser.add_argument("--ops", default=",".join(OPS))
     args = parser.parse_args(argv)
     bands = [float(b) for b in args.bands.split(",")]
     chips = args.chips.split(",")
@@ -134,7 +135,7 @@ def main_(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="freebeken-faults-") as tmp:
         os.environ["FREEBEKEN_HOME"] = str(Path(tmp) / "home")
         for rate in bands:
-            for op in OPS:
+            for op in args.ops.split(","):
                 cell = table.setdefault((rate, op), Cell())
                 for chip in chips:
                     for i in range(args.runs):

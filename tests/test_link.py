@@ -276,3 +276,39 @@ def test_the_encryption_key_tells_a_bk7231m_from_an_n():
     assert info.key_word is None  # T's bootloader has no register access
     result = CliRunner().invoke(main, ["--json", "info", "-p", "sim://bk7231n?time_scale=0&efuse=zero"])
     assert '"encryption_key": "all zero' in result.output  # `info` asks for it
+
+
+def test_a_sector_is_put_together_from_the_intact_blocks_of_damaged_copies():
+    """Each copy lost one byte and gained another (length right, the bytes between shifted) in a
+    different place, so no two copies agree on those stretches and a bytewise vote cannot settle
+    them; the chip's CRC of each 256-byte block picks each block from a copy that holds it whole."""
+    import random
+
+    from freebeken.link.ops import CHUNK, _assemble, majority
+    from freebeken.protocol import beken_crc
+
+    rng = random.Random(7)
+    sector = rng.randbytes(0x1000)
+    blocks = [beken_crc(sector[i : i + CHUNK]) for i in range(0, 0x1000, CHUNK)]
+
+    def shifted(start: int, end: int) -> bytes:  # drop at start, insert before end
+        return sector[:start] + sector[start + 1 : end] + b"\x00" + sector[end:]
+
+    copies = [shifted(100, 1500), shifted(1400, 3000), shifted(2900, 4000)]
+    assert all(beken_crc(c) != beken_crc(sector) for c in copies)
+    assert majority(copies) != sector  # three copies, three different shifted stretches
+    assert _assemble(copies, list(blocks)) == sector
+    marks = list(blocks)
+    assert _assemble(copies[:1], marks) is None and -1 in marks  # blocks no copy holds: asked again next time
+
+
+def test_a_noisy_read_uses_the_block_crcs_and_stays_proven(monkeypatch):
+    """Over a line that damages most 4 KiB replies (drops and inserts too), one sector read ends
+    with the right bytes, and a wrong block CRC reply cannot make it return wrong ones."""
+    from freebeken.link.ops import read_sector
+
+    session, info = connect("sim://bk7231n?time_scale=0&corrupt=0.0006&drop=0.0002&insert=0.0002&seed=11", ListReporter())
+    flash = session.port.line.chip.flash
+    for address in (0x11000, 0x12000):
+        assert read_sector(session, info.chip, address, retries=40) == bytes(flash.data[address : address + 0x1000])
+    session.port.close()

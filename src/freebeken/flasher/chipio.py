@@ -21,6 +21,10 @@ from ..link.session import Session
 from ..protocol import commands as c
 from .plan import SECTOR
 
+#: Re-reads of one sector before the baud rate steps down: a clean line needs none; on a bad one
+#: each damaged copy still brings intact 256-byte blocks to assemble the sector from.
+READ_ATTEMPTS = 24
+
 FALLBACK_BAUDS = (2000000, 1500000, 921600, 460800, 230400, 115200)
 
 
@@ -77,7 +81,7 @@ class ChipIO:
         while True:
             before = self.session.retries_used
             try:
-                data = read_sector(self.session, self.chip, phys, retries=8, crc=crc)
+                data = read_sector(self.session, self.chip, phys, retries=READ_ATTEMPTS, crc=crc)
             except VerifyError:
                 if not self.slow_down():
                     raise

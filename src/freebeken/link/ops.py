@@ -15,14 +15,21 @@ def chip_crc(session: Session, chip: ChipProfile, start: int, length: int) -> in
     return session.transact(c.CheckCrc(start, chip.crc.end_for(start, length)))
 
 
+CHUNK = 256  # both loaders can CRC one 256-byte block (T counts CheckCRC in such blocks)
+
+
 def read_sector(session: Session, chip: ChipProfile, address: int, retries: int = 8, crc: int | None = None) -> bytes:
     """Read 4 KiB and prove it against the chip's CRC (taken once, reused across re-reads).
 
-    On a noisy line few 4 KiB replies arrive intact, but damaged copies disagree in different
-    places: from the third copy on, their bytewise majority is tried too - still proven by the
-    chip's CRC, so a vote can only ever return the right bytes."""
+    On a noisy line few 4 KiB replies arrive intact, but damaged copies are damaged in different
+    places. After the second damaged copy the chip is asked the CRC of each 256-byte block, and
+    the sector is put together block by block from whichever copy holds each block intact
+    (a block survives far more often than 4 KiB do, and a byte lost and another inserted only
+    spoils the blocks between them); the bytewise majority is tried too. Whatever is assembled is
+    proven by the whole sector's CRC, so it can only ever return the right bytes."""
     problem = ""
     copies: list[bytes] = []
+    blocks: list[int | None] | None = None
     for attempt in range(retries + 1):
         if attempt:
             session.retries_used += 1  # line trouble, which steps the baud rate down when it repeats
@@ -39,13 +46,43 @@ def read_sector(session: Session, chip: ChipProfile, address: int, retries: int 
         if beken_crc(data) == crc:
             return data
         copies.append(data)
-        if len(copies) >= 3:
-            voted = majority(copies)
-            if beken_crc(voted) == crc or beken_crc(voted) == chip_crc(session, chip, address, 0x1000):
-                return voted
+        if len(copies) >= 2:
+            blocks = _block_crcs(session, chip, address, blocks)
+            for candidate in (_assemble(copies, blocks), majority(copies) if len(copies) >= 3 else None):
+                if candidate is not None and beken_crc(candidate) in (crc, chip_crc(session, chip, address, 0x1000)):
+                    return candidate
         problem = "data does not match the chip's CRC"
         crc = None  # the CRC reply (or its command) may have been the corrupted part: ask again
     raise VerifyError(f"Could not read sector 0x{address:06X} intact after {retries + 1} attempts ({problem})")
+
+
+def _block_crcs(session: Session, chip: ChipProfile, address: int, known: list[int | None] | None) -> list[int | None]:
+    """The chip's CRC of each 256-byte block of the sector; a block whose CRC matched no copy is
+    asked again (its reply may have been the damaged part). A CRC that cannot be had stays None."""
+    out = list(known) if known else [None] * (0x1000 // CHUNK)
+    for i in range(len(out)):
+        if out[i] is None or known is not None and out[i] == -1:
+            try:
+                out[i] = chip_crc(session, chip, address + i * CHUNK, CHUNK)
+            except ProtocolError:
+                out[i] = None
+    return out
+
+
+def _assemble(copies: list[bytes], blocks: list[int | None]) -> bytes | None:
+    """The sector from the copies' intact blocks, or None while a block is intact in none of them
+    (that block's CRC is then marked -1, to be asked again next time)."""
+    out = bytearray()
+    missing = False
+    for i, want in enumerate(blocks):
+        piece = next((cp[i * CHUNK : (i + 1) * CHUNK] for cp in copies if want is not None and want != -1
+                      and beken_crc(cp[i * CHUNK : (i + 1) * CHUNK]) == want), None)  # fmt: skip
+        if piece is None:
+            blocks[i] = -1 if want is not None else None
+            missing = True
+            continue
+        out += piece
+    return None if missing else bytes(out)
 
 
 def majority(copies: list[bytes]) -> bytes:
