@@ -175,3 +175,19 @@ class HttpStub:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def releases_stub(files: dict[str, bytes], tag: str = "1.18.0") -> "HttpStub":
+    """The GitHub releases API and its downloads for ``files`` (asset name -> bytes, sha256 given):
+    point FREEBEKEN_RELEASES_URL at ``stub.base + "/releases"``."""
+    import hashlib
+    import json
+
+    def answer(path: str, base: str) -> bytes | None:
+        if path == "/releases":
+            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
+                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+            return json.dumps([{"tag_name": tag, "prerelease": False, "assets": assets}]).encode()
+        return files.get(path[4:]) if path.startswith("/dl/") else None
+
+    return HttpStub(answer)

@@ -186,22 +186,13 @@ def test_uart_images_and_damaged_files_are_no_ota_images(tmp_path):
 
 
 def test_update_latest_takes_each_chips_newest_image_from_the_releases(broker, plugs, monkeypatch):
-    import hashlib
-
-    from helpers import HttpStub
+    from helpers import releases_stub
 
     plugs(2)
     plugs(1, chipset="BK7231T")  # the release has no image for it: skipped, the others go on
     files = {"OpenBK7231N_1.18.0.rbl": build_rbl("1.18.0", b"z" * 20000), "OpenBK7231N_QIO_1.18.0.bin": b"\xff" * 100}
 
-    def answer(path: str, base: str) -> bytes | None:
-        if path == "/releases":
-            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
-                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
-            return json.dumps([{"tag_name": "1.18.0", "prerelease": False, "assets": assets}]).encode()
-        return files.get(path[4:]) if path.startswith("/dl/") else None
-
-    server = HttpStub(answer)
+    server = releases_stub(files)
     monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"{server.base}/releases")
     try:
         result = CliRunner().invoke(main, ["--json", "fleet", "update", "--broker", url(broker), "--firmware", "latest", "-y"])

@@ -311,21 +311,12 @@ def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
 
 
 def test_without_a_file_the_page_flashes_the_newest_release_for_the_chip(browser, tmp_path, monkeypatch):
-    import hashlib
-
-    from helpers import HttpStub
+    from helpers import releases_stub
 
     fw = firmware(tmp_path, "OpenBK7231N_QIO_1.18.0.bin")
     files = {fw.name: fw.read_bytes()}
 
-    def answer(path: str, base: str) -> bytes | None:
-        if path == "/releases":
-            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
-                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
-            return json.dumps([{"tag_name": "1.18.0", "prerelease": False, "assets": assets}]).encode()
-        return files.get(path[4:]) if path.startswith("/dl/") else None
-
-    releases = HttpStub(answer)
+    releases = releases_stub(files)
     monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"{releases.base}/releases")
     try:
         with WebServer(workdir=tmp_path / "web") as web:

@@ -169,24 +169,15 @@ def test_the_page_backs_up_flashes_and_restores_every_chip(web, tmp_path, chip):
 @pytest.mark.parametrize("chip", ["bk7231t", "bk7231n", "bk7238"])
 def test_the_page_flashes_the_newest_release_for_the_chip_it_finds(web, tmp_path, monkeypatch, chip):
     """No file to pick: the server links, sees the chip, and fetches that chip's release (checked)."""
-    import hashlib
-
     from freebeken.chips import CHIPS
-    from helpers import HttpStub, firmware_file
+    from helpers import firmware_file, releases_stub
 
     files = {}
     for name in CHIPS:
         path, _ = firmware_file(tmp_path, name, size=60_000)
         files[path.name.replace("1.17.1", "1.18.0")] = path.read_bytes()
 
-    def answer(path: str, base: str) -> bytes | None:
-        if path == "/releases":
-            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
-                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
-            return json.dumps([{"tag_name": "1.18.0", "prerelease": False, "assets": assets}]).encode()
-        return files.get(path[4:]) if path.startswith("/dl/") else None
-
-    server = HttpStub(answer)
+    server = releases_stub(files)
     monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"{server.base}/releases")
     image = tmp_path / "chip.bin"
     try:

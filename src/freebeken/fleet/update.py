@@ -101,6 +101,9 @@ def update_fleet(
         report.devices += [DeviceUpdate(d.client, "not started", "the rollout stopped before it", d.build) for d in targets]
         return report
     first = next((d for d in targets if d.client == canary), targets[0])
+    if canary and first.client != canary:
+        events.warning(reporter, f"{canary} is not among the devices to update (offline, skipped or unknown): "
+                       f"{first.client} goes first instead")  # fmt: skip
     rest = [d for d in targets if d is not first]
     stop = threading.Event()
     lock = threading.Lock()

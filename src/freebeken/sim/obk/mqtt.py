@@ -98,13 +98,17 @@ class MqttAgent:
         publishes the last will. It stays off: no pending reconnect brings it back."""
         with self.lock:
             self.stopped = True
-            client, self.client = self.client, None
-            self.connected.clear()
-            if client is not None:
-                client.loop_stop()
-                sock = client.socket()
-                if sock is not None:
-                    sock.close()
+            self._drop()
+
+    def _drop(self) -> None:
+        """Close the connection's socket under paho (no DISCONNECT): the broker sees it die."""
+        client, self.client = self.client, None
+        self.connected.clear()
+        if client is not None:
+            client.loop_stop()
+            sock = client.socket()
+            if sock is not None:
+                sock.close()
 
     def restart(self) -> None:
         """The firmware restarts: its connection just drops (the broker publishes the last will), it
@@ -113,13 +117,7 @@ class MqttAgent:
         with self.lock:
             if self.stopped:
                 return
-            client, self.client = self.client, None
-            self.connected.clear()
-        if client is not None:
-            client.loop_stop()
-            sock = client.socket()
-            if sock is not None:
-                sock.close()
+            self._drop()
         timer = threading.Timer(self.device.reboot_seconds * self.device.time_scale, self._booted)
         timer.daemon = True
         timer.start()
