@@ -336,3 +336,21 @@ def test_without_a_file_the_page_flashes_the_newest_release_for_the_chip(browser
             page.close()
     finally:
         releases.stop()
+
+
+def test_a_failed_link_shows_the_diagnosis_in_words(browser, tmp_path):
+    """TX and RX swapped: the page says what the link doctor found and what to do, not a bare timeout."""
+    with WebServer(workdir=tmp_path / "web") as web:
+        page = browser.new_page(bypass_csp=True)
+        page.goto(web.url + "&link_timeout=2")  # instead of 15 s of trying, as a person would wait
+        page.wait_for_selector("#port option", state="attached")
+        swapped = "sim://bk7231n?time_scale=0&wiring=swapped"
+        page.evaluate(f"""() => {{ const o = new Option("N plug, TX/RX swapped", {swapped!r}); document.getElementById("port").add(o); }}""")
+        page.select_option("[data-testid=port]", value=swapped)
+        page.click("[data-testid=backup]")
+        page.wait_for_selector("#backup-result.error", timeout=60000)
+        text = page.inner_text("[data-testid=backup-result]")
+        assert "Nothing arrives on the adapter's RX" in text and "swapping TX and RX" in text, text
+        assert "Traceback" not in text and "Error:" not in text
+        shot(page, "web-link-diagnosis")
+        page.close()

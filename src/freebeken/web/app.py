@@ -148,8 +148,13 @@ def create_app(token: str, workdir: Path) -> Starlette:
         return JSONResponse({"ports": real + sims})
 
     def backup(request: Request, body: dict) -> Response:
+        try:
+            timeout = min(60.0, max(2.0, float(body.get("timeout") or 15)))  # seconds to keep trying to link
+        except (TypeError, ValueError):
+            raise UsageError("timeout must be a number of seconds") from None
+
         def work(job: Job) -> dict:
-            with ops.open_chip(body["port"], job) as io:
+            with ops.open_chip(body["port"], job, timeout=timeout) as io:
                 result = ops.backup(io)
                 return {"info": io.info.as_dict(), "backup": result.as_dict()}
 

@@ -78,7 +78,7 @@ $("btn-lookup").onclick = () => busy($("btn-lookup"), $("lookup-result"), "Looki
 });
 
 $("btn-backup").onclick = () => busy($("btn-backup"), $("backup-result"), "Linking with the chip…", async () => {
-  const { job } = await api("/api/backup", { port: $("port").value });
+  const { job } = await api("/api/backup", { port: $("port").value, timeout: Number(params.get("link_timeout") || 15) });
   const result = await follow(job, $("backup-progress"));
   backupPath = result.backup.path;
   const info = result.info;
