@@ -80,8 +80,8 @@ def test_bootloaders_of_chips_not_flashed_are_named_and_refused(tmp_path, crc, n
 
 @pytest.mark.parametrize("chip", list(EXPECTED))
 def test_analyze_tells_the_chip_from_its_dump(chip):
-    a = analyze_bytes(bytes(build_stock_image(CHIPS[chip])), "dump.bin")
-    guess = dump.which_chips(bytes(build_stock_image(CHIPS[chip])))
+    image = bytes(build_stock_image(CHIPS[chip]))
+    a, guess = analyze_bytes(image, "dump.bin"), dump.which_chips(image)
     assert chip.upper() in guess.chips
     if chip == "bk7252n":  # no bootloader of it is on record: its layout and clear code fit U and BK7238 too
         assert guess.chips == ["BK7231U", "BK7238", "BK7252N"]

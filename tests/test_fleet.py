@@ -212,3 +212,16 @@ def test_a_lan_scan_adds_what_the_broker_does_not_know():
                                  Found("192.168.1.21", "c8478c0000ff", "lonely", "BK7231T", "Built on x version 1.17.4")])  # fmt: skip
     assert merged[0].ip == "192.168.1.20" and len(merged) == 2
     assert (merged[1].name, merged[1].build, merged[1].chip, merged[1].client) == ("lonely", "1.17.4", "BK7231T", "")
+
+
+def test_an_online_device_that_does_not_answer_keeps_the_update_from_claiming_success(broker, plugs, tmp_path):
+    plugs(1)
+    with Session(Broker("127.0.0.1", broker.port)) as other:  # online by its retained state, but it answers nothing
+        other.publish("ghost/connected", "online", retain=True)
+    result = CliRunner().invoke(main, ["--json", "fleet", "update", "--broker", url(broker), "--firmware",
+                                       str(image(tmp_path=tmp_path)), "-y", "--wait", "1"])  # fmt: skip
+    records = [json.loads(line) for line in result.output.strip().splitlines() if line.startswith("{")]
+    report = next(r for r in records if "devices" in r)  # the report, then the error's own record
+    outcomes = {d["client"]: d["outcome"] for d in report["devices"]}
+    assert outcomes == {"plug0": "updated", "ghost": "not updated"} and not report["ok"]
+    assert result.exit_code == 15 and report["not updated"] == 1

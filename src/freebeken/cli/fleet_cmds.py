@@ -139,25 +139,29 @@ def update_cmd(ctx: Context, broker: str, wait: float, password: str | None, fir
         if report.backup:
             ctx.console.print(f"Configuration backup: {report.backup.folder}")
     if not report.ok:
-        raise FleetError(
-            f"The rollout stopped: {report.stopped_by} failed" if report.stopped_by else "Not every device was updated",
-            hint="Nothing after the failure was touched. Fix that device (its configuration is in the backup folder: "
-            "`freebeken device restore`), then run the update again: devices already on the build are skipped.",
-        )
+        if report.stopped_by:
+            raise FleetError(
+                f"The rollout stopped: {report.stopped_by} failed",
+                hint="Nothing after the failure was touched. Fix that device (its configuration is in the backup folder: "
+                "`freebeken device restore`), then run the update again: devices already on the build are skipped.",
+            )
+        raise FleetError("Not every device was updated", hint="The devices marked 'not updated' say why; fix that and run "
+                         "the update again (devices already on the build are skipped).")  # fmt: skip
 
 
 def _images(firmware: tuple[str, ...], chips: set[str]) -> dict:
     """chip -> OTA image: the files given, and with 'latest' each chip's newest release image
     (a chip the releases have none for gets none: its devices are skipped, said in the report)."""
     from ..firmware.ota import read_ota
-    from ..firmware.releases import fetch, list_releases
+    from ..firmware.releases import download, list_releases
 
     images = {}
     for item in firmware:
         if item.lower() == "latest":
-            for chip in sorted(c for c in chips if c.lower() in CHIPS):
-                if chip not in images and list_releases(chip.lower(), ota=True):
-                    path = fetch(chip.lower(), ota=True)
+            for chip in sorted(c for c in chips if c.lower() in CHIPS and c not in images):
+                releases = list_releases(chip.lower(), ota=True)  # the API lists the newest first
+                if releases:
+                    path = download(releases[0])
                     images[chip] = read_ota(path.name, path.read_bytes())
             continue
         path = Path(item)

@@ -96,6 +96,11 @@ def fetch(chip: str, version: str | None = None, url: str | None = None, folder:
         release = matching[0]
     else:
         release = releases[0]  # the API lists the newest first
+    return download(release, folder)
+
+
+def download(release: Release, folder: Path | None = None) -> Path:
+    """The file of ``release``: from the cache when it is intact there, else downloaded and checked."""
     target = (folder or firmware_dir()) / release.asset
     if target.exists() and _good(target.read_bytes(), release):
         return target

@@ -17,7 +17,7 @@ from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
 from ..link import connect, read_mac
-from ..link.identify import TUYA_KEY_WORD, read_key_word
+from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
 from ..tuya.dump import bootloader as bootloader_of
 from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
@@ -104,7 +104,7 @@ def check_firmware(
     must not carry another device's MAC."""
     image = load_firmware(path, offset)
     word = read_key_word(io.session, io.info) if image.kind != "raw" and io.chip.code_key else None
-    if word is not None and {0: "zero", TUYA_KEY_WORD: "tuya"}.get(word) != io.chip.code_key:
+    if word is not None and key_kind(word) != io.chip.code_key:
         raise UnsupportedError(
             f"This chip's eFuse code key is {io.info.as_dict()['encryption_key']}, not the one {io.chip.name} firmware "
             f"is stored under: {Path(path).name} would not start on it",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import events
 from ..device.client import ObkClient
-from ..device.config import save_config
+from ..device.config import DeviceConfig, save_config
 from ..errors import FreebekenError
 from ..events import NullReporter, Reporter
 from ..storage import create_private, data_dir
@@ -22,6 +22,7 @@ class FleetBackup:
     folder: Path
     saved: dict[str, Path] = field(default_factory=dict)  # client id -> file
     failed: dict[str, str] = field(default_factory=dict)  # client id -> why
+    configs: dict[str, DeviceConfig] = field(default_factory=dict)  # client id -> what the file holds
 
     def as_dict(self) -> dict[str, object]:
         return {"folder": str(self.folder), "saved": {c: str(p) for c, p in self.saved.items()}, "failed": self.failed}
@@ -54,26 +55,26 @@ def backup_fleet(devices: list[FleetDevice], folder: Path | None = None, passwor
             result.failed[d.client] = "offline (its last will is on the broker)"
     events.phase(reporter, f"Saving the configuration of {len(targets)} device(s)", total=len(targets))
 
-    def one(dev: FleetDevice) -> tuple[FleetDevice, Path | None, str]:
+    def one(dev: FleetDevice) -> tuple[FleetDevice, DeviceConfig | None, Path | None, str]:
         if not dev.ip:
-            return dev, None, "it did not say its address (no STATUS 5 answer)"
+            return dev, None, None, "it did not say its address (no STATUS 5 answer)"
         try:
             config = save_config(ObkClient(dev.ip, password))
         except FreebekenError as e:
-            return dev, None, str(e)
+            return dev, None, None, str(e)
         mac = (config.device.get("mac") or dev.mac or dev.client).replace(":", "").lower()
         path = result.folder / f"{mac}.json"
         try:
             create_private(path)
         except FileExistsError:
-            return dev, None, f"{path.name} exists already (two devices with the MAC {mac}?): not overwritten"
+            return dev, None, None, f"{path.name} exists already (two devices with the MAC {mac}?): not overwritten"
         path.write_text(config.to_json(), encoding="utf-8")
-        return dev, path, ""
+        return dev, config, path, ""
 
     with ThreadPoolExecutor(max(1, min(parallel, len(targets) or 1))) as pool:
-        for done, (dev, path, why) in enumerate(pool.map(one, targets), 1):
-            if path is not None:
-                result.saved[dev.client] = path
+        for done, (dev, config, path, why) in enumerate(pool.map(one, targets), 1):
+            if config is not None and path is not None:
+                result.saved[dev.client], result.configs[dev.client] = path, config
             else:
                 result.failed[dev.client] = why
             events.progress(reporter, done, len(targets))

@@ -81,12 +81,19 @@ def inventory(broker: Broker, wait: float = 3.0, session: Session | None = None)
 def _connected(messages: list[tuple[str, bytes, bool]]) -> dict[str, FleetDevice]:
     devices: dict[str, FleetDevice] = {}
     for topic, payload, retained in messages:
-        parts = topic.split("/")
-        if len(parts) == 2 and parts[1] == "connected" and payload in (b"online", b"offline"):
-            dev = devices.setdefault(parts[0], FleetDevice(parts[0], False))
-            dev.online = payload == b"online"
-            dev.flips += not retained
+        _note_connected(devices, topic, payload, retained)
     return devices
+
+
+def _note_connected(devices: dict[str, FleetDevice], topic: str, payload: bytes, retained: bool) -> FleetDevice | None:
+    """Apply a ``<client>/connected`` message (the device it concerns, else None); a live one is a flip."""
+    client, _, rest = topic.partition("/")
+    if rest != "connected" or payload not in (b"online", b"offline"):
+        return None
+    dev = devices.setdefault(client, FleetDevice(client, False))
+    dev.online = payload == b"online"
+    dev.flips += not retained
+    return dev
 
 
 def _ask(session: Session, client: str, parts: tuple[str, ...] = STATUS_PARTS) -> None:
@@ -107,18 +114,15 @@ def _collect(session: Session, devices: dict[str, FleetDevice], since: int, wait
             if len(parts) == 3 and parts[0] == "stat" and parts[1] in devices and parts[2].startswith("STATUS"):
                 _apply(devices[parts[1]], parts[2][6:], payload)
                 got.add((parts[1], parts[2][6:]))
-            elif len(parts) == 2 and parts[1] == "connected" and not retained and payload in (b"online", b"offline"):
-                dev = devices.setdefault(parts[0], FleetDevice(parts[0], False))
-                dev.flips += 1
-                dev.online = payload == b"online"
-                if dev.online:
-                    want.update((dev.client, p) for p in STATUS_PARTS)
-                    _ask(session, dev.client, ("5",) if dev.answered else STATUS_PARTS)
+            elif not retained and (dev := _note_connected(devices, topic, payload, retained)) and dev.online:
+                want.update((dev.client, p) for p in STATUS_PARTS)
+                _ask(session, dev.client, ("5",) if dev.answered else STATUS_PARTS)
         seen = len(session.messages)
         flapping = any(d.flips >= 2 for d in devices.values())  # a shared client id: listen the whole time
         if (want <= got and not flapping) or time.monotonic() >= deadline:
+            answered = {client for client, _ in got}
             for dev in devices.values():
-                dev.online = dev.online or any(c == dev.client for c, _ in got)
+                dev.online = dev.online or dev.client in answered
             return
         session.wait_for(lambda t, p: t.startswith("stat/") or t.endswith("/connected"),
                          min(0.2, max(0.0, deadline - time.monotonic())), since=seen)  # fmt: skip

@@ -9,6 +9,7 @@ when it is not valid - so only the build the device reports afterwards says whet
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,9 @@ from .inventory import FleetDevice, version_of
 @dataclass
 class DeviceUpdate:
     client: str
-    outcome: str  # updated | skipped | failed | not started
+    #: updated | skipped (nothing to do: offline, already there, no image for its chip) | not updated
+    #: (it should have been, but cannot be told apart or did not answer) | failed | not started
+    outcome: str
     why: str = ""
     before: str = ""
     after: str = ""
@@ -47,7 +50,7 @@ class FleetUpdate:
 
     @property
     def ok(self) -> bool:
-        return not any(d.outcome in ("failed", "not started") for d in self.devices)
+        return not any(d.outcome in ("failed", "not started", "not updated") for d in self.devices)
 
     def count(self, outcome: str) -> int:
         return sum(d.outcome == outcome for d in self.devices)
@@ -55,24 +58,35 @@ class FleetUpdate:
     def as_dict(self) -> dict[str, object]:
         return {"ok": self.ok, "stopped_by": self.stopped_by, "backup": self.backup.as_dict() if self.backup else None,
                 "devices": [d.as_dict() for d in self.devices],
-                **{k: self.count(k) for k in ("updated", "skipped", "failed", "not started")}}  # fmt: skip
+                **{k: self.count(k) for k in ("updated", "skipped", "not updated", "failed", "not started")}}  # fmt: skip
 
 
 def plan(devices: list[FleetDevice], images: dict[str, OtaImage]) -> tuple[list[FleetDevice], list[DeviceUpdate]]:
     """Which devices get an image, and why the others do not (never another chip's image)."""
     targets, skipped = [], []
     for dev in devices:
-        image = images.get(dev.chip.upper())
-        why = ("offline" if not dev.online else
-               "it did not answer STATUS (no build, chip or address known)" if not (dev.chip and dev.ip and dev.build) else
-               f"no image for its chip {dev.chip}" if image is None else
-               f"several devices share the client id {dev.client}: update them one by one" if dev.shared_client_id else
-               f"already on {image.version}" if dev.build == image.version else "")  # fmt: skip
+        outcome, why = _skip_reason(dev, images.get(dev.chip.upper()))
         if why:
-            skipped.append(DeviceUpdate(dev.client, "skipped", why, before=dev.build))
+            skipped.append(DeviceUpdate(dev.client, outcome, why, before=dev.build))
         else:
             targets.append(dev)
     return targets, skipped
+
+
+def _skip_reason(dev: FleetDevice, image: OtaImage | None) -> tuple[str, str]:
+    """("skipped" | "not updated", why), or ("", "") for a device to update. "not updated" keeps
+    the exit code from saying the fleet is done while an online device was left as it was."""
+    if not dev.online:
+        return "skipped", "offline"
+    if not (dev.chip and dev.ip and dev.build):
+        return "not updated", "it did not answer STATUS (no build, chip or address known): run the update again"
+    if image is None:
+        return "skipped", f"no image for its chip {dev.chip}"
+    if dev.shared_client_id:
+        return "not updated", f"several devices share the client id {dev.client}: give each its own, then update again"
+    if dev.build == image.version:
+        return "skipped", f"already on {image.version}"
+    return "", ""
 
 
 def update_fleet(
@@ -111,7 +125,8 @@ def update_fleet(
     def run(dev: FleetDevice) -> DeviceUpdate:
         if stop.is_set():
             return DeviceUpdate(dev.client, "not started", f"the rollout stopped after {report.stopped_by} failed", dev.build)
-        result = _update_one(session, dev, images[dev.chip.upper()], password, reboot_wait, reporter)
+        before = report.backup.configs[dev.client]  # type: ignore[union-attr]  # what the backup just read
+        result = _update_one(session, dev, images[dev.chip.upper()], before, password, reboot_wait, reporter)
         if result.outcome == "failed":
             with lock:
                 if not stop.is_set():
@@ -130,13 +145,12 @@ def update_fleet(
     return report
 
 
-def _update_one(session: Session, dev: FleetDevice, image: OtaImage, password: str | None, reboot_wait: float,
-                reporter: Reporter) -> DeviceUpdate:  # fmt: skip
+def _update_one(session: Session, dev: FleetDevice, image: OtaImage, before: DeviceConfig, password: str | None,
+                reboot_wait: float, reporter: Reporter) -> DeviceUpdate:  # fmt: skip
     start = time.monotonic()
     result = DeviceUpdate(dev.client, "failed", before=dev.build)
     client = ObkClient(dev.ip, password)
     try:
-        before = save_config(client)
         mark = len(session.messages)
         upload = SocketTransport(dev.ip, password, timeout=60.0, limit=120.0)
         answer = upload.request("POST", "/api/ota", image.data)
@@ -173,8 +187,6 @@ def _back_online(session: Session, client: str, since: int, wait: float) -> bool
 
 
 def _build(session: Session, client: str) -> str:
-    import json
-
     mark = len(session.messages)
     session.client.publish(f"cmnd/{client}/STATUS", "2", qos=1)
     found = session.wait_for(lambda t, p: t == f"stat/{client}/STATUS2", 10.0, since=mark)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import events
 from ..chips import BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
@@ -129,8 +129,8 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
         if chip is None:
             _refuse(OTHER_CHIP_IDS.get(chip_id), f"chip ID 0x{chip_id:X}")
         key = None
-        if chip is BK7231N and _key_byte_zero(session):  # Tuya's key starts 0x93: 4 commands decide
-            key = _efuse_key_word(session)
+        if chip is BK7231N and _first_key_byte(session) == 0:  # Tuya's key starts 0x93: 4 commands decide
+            key = _efuse_key_word(session, first=0)
             chip = BK7231M if key == 0 else chip
         return chip, chip_id, None, crc_257 ^ 0xFFFFFFFF, key
     bl_crc = crc_256 ^ 0xFFFFFFFF
@@ -159,14 +159,14 @@ for _p in CHIPS.values():
         ROM_BY_ID.setdefault(_p.chip_id, _p)
 
 
-def _key_byte_zero(session: Session) -> bool:
+def _first_key_byte(session: Session) -> int | None:
     try:
-        return _efuse_byte(session, 0) == 0
+        return _efuse_byte(session, 0)
     except ProtocolError:
-        return False  # a ROM that does not play along: nothing says M
+        return None  # a ROM that does not play along: nothing says M
 
 
-def _refuse(name: str | None, evidence: str) -> None:
+def _refuse(name: str | None, evidence: str) -> NoReturn:
     reason = NOT_FLASHED.get(name or "", "freebeken knows nothing about it")
     raise UnsupportedError(
         f"This chip is {'a ' + name if name else 'not one freebeken knows'} ({evidence}): {reason}, so freebeken "
@@ -179,10 +179,15 @@ def _refuse(name: str | None, evidence: str) -> None:
 TUYA_KEY_WORD = 0x510FB093
 
 
+def key_kind(word: int | None) -> str | None:
+    """What an eFuse key word says about the code the chip runs, in ChipProfile.code_key's terms:
+    "tuya", "zero" (code in clear), "other", or None when the key was not read."""
+    return None if word is None else {TUYA_KEY_WORD: "tuya", 0: "zero"}.get(word, "other")
+
+
 def _key_name(word: int | None) -> str | None:
-    if word is None:
-        return None
-    return {TUYA_KEY_WORD: "Tuya's", 0: "all zero (a BK7231M, or unreadable)"}.get(word, f"other (0x{word:08X}...)")
+    names = {"tuya": "Tuya's", "zero": "all zero (a BK7231M, or unreadable)"}
+    return None if word is None else names.get(key_kind(word) or "", f"other (0x{word:08X}...)")
 
 
 def read_key_word(session: Session, info: ChipInfo) -> int | None:
@@ -193,14 +198,14 @@ def read_key_word(session: Session, info: ChipInfo) -> int | None:
     return info.key_word
 
 
-def _efuse_key_word(session: Session) -> int | None:
+def _efuse_key_word(session: Session, first: int | None = None) -> int | None:
     """Read eFuse bytes 0..3 through the system controller: set the byte index and the start bit in
     CTRL, wait for the bit to clear, take the byte from OPTR (bit 8 = valid). The register protocol
     is the one BK7231GUIFlashTool uses; None when the chip does not play along."""
     word = 0
     try:
         for index in range(4):
-            value = _efuse_byte(session, index)
+            value = first if index == 0 and first is not None else _efuse_byte(session, index)
             if value is None:
                 return None
             word |= value << (8 * index)

@@ -49,7 +49,10 @@ def read_sector(session: Session, chip: ChipProfile, address: int, retries: int 
         if len(copies) >= 2:
             blocks = _block_crcs(session, chip, address, blocks)
             for candidate in (_assemble(copies, blocks), majority(copies) if len(copies) >= 3 else None):
-                if candidate is not None and beken_crc(candidate) in (crc, chip_crc(session, chip, address, 0x1000)):
+                if candidate is None:
+                    continue
+                got = beken_crc(candidate)
+                if got == crc or got == chip_crc(session, chip, address, 0x1000):  # asked again only when it differs
                     return candidate
         problem = "data does not match the chip's CRC"
         crc = None  # the CRC reply (or its command) may have been the corrupted part: ask again
@@ -57,32 +60,31 @@ def read_sector(session: Session, chip: ChipProfile, address: int, retries: int 
 
 
 def _block_crcs(session: Session, chip: ChipProfile, address: int, known: list[int | None] | None) -> list[int | None]:
-    """The chip's CRC of each 256-byte block of the sector; a block whose CRC matched no copy is
-    asked again (its reply may have been the damaged part). A CRC that cannot be had stays None."""
+    """The chip's CRC of each 256-byte block of the sector. None marks a block to ask (again): one
+    not asked yet, one whose reply was lost, and one whose CRC matched no copy (that reply may have
+    been the damaged part)."""
     out = list(known) if known else [None] * (0x1000 // CHUNK)
-    for i in range(len(out)):
-        if out[i] is None or known is not None and out[i] == -1:
+    for i, value in enumerate(out):
+        if value is None:
             try:
                 out[i] = chip_crc(session, chip, address + i * CHUNK, CHUNK)
             except ProtocolError:
-                out[i] = None
+                pass
     return out
 
 
 def _assemble(copies: list[bytes], blocks: list[int | None]) -> bytes | None:
     """The sector from the copies' intact blocks, or None while a block is intact in none of them
-    (that block's CRC is then marked -1, to be asked again next time)."""
+    (its CRC is then forgotten, to be asked again next time)."""
     out = bytearray()
-    missing = False
     for i, want in enumerate(blocks):
-        piece = next((cp[i * CHUNK : (i + 1) * CHUNK] for cp in copies if want is not None and want != -1
-                      and beken_crc(cp[i * CHUNK : (i + 1) * CHUNK]) == want), None)  # fmt: skip
+        piece = next((cp[i * CHUNK : (i + 1) * CHUNK] for cp in copies
+                      if want is not None and beken_crc(cp[i * CHUNK : (i + 1) * CHUNK]) == want), None)  # fmt: skip
         if piece is None:
-            blocks[i] = -1 if want is not None else None
-            missing = True
-            continue
-        out += piece
-    return None if missing else bytes(out)
+            blocks[i] = None
+        else:
+            out += piece
+    return bytes(out) if len(out) == 0x1000 else None
 
 
 def majority(copies: list[bytes]) -> bytes:

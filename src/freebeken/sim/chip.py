@@ -99,7 +99,7 @@ class SimChip:
     profile: ChipProfile
     flash: NorFlash
     boot_version: str | None = None
-    efuse: bytes | None = None  # default: Tuya's key where the chip's code is stored under it, else zeros
+    efuse: bytes = b""  # default: Tuya's key where the chip's code is stored under it, else zeros
     #: SR value the stock firmware leaves behind (N); T's bootloader protects by itself.
     boot_sr_protected: bool = True
     erase_unlock: bool = False  # T: set by LinkCheck, consumed by the first erase
@@ -111,7 +111,7 @@ class SimChip:
     def __post_init__(self) -> None:
         if self.boot_version is None:
             self.boot_version = self.profile.default_boot_version
-        if self.efuse is None:
+        if not self.efuse:
             self.efuse = TUYA_EFUSE if self.profile.code_key == "tuya" else bytes(len(TUYA_EFUSE))
         self.reset()
 
@@ -202,7 +202,7 @@ class SimChip:
         if addr == SCTRL_EFUSE_CTRL:
             if value & 1:  # start an eFuse read: completes at once
                 index = (value >> 8) & 0x1F
-                self._efuse_optr = 0x100 | (self.efuse or TUYA_EFUSE)[index]
+                self._efuse_optr = 0x100 | self.efuse[index]
                 value &= ~1
             self._efuse_ctrl = value
 

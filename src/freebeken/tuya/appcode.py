@@ -168,21 +168,32 @@ def _vectors(code: bytes) -> bool:
     return code[3:4] == b"\xea" and code[4:8] == b"\x14\xf0\x9f\xe5"
 
 
-def read_app(image: bytes, end: int, keys: tuple[tuple[int, int, int, int], ...] = (TUYA_KEY, ZERO_KEY)) -> AppCode | None:
+Key = tuple[int, int, int, int]
+KEY_NAMES = {TUYA_KEY: "tuya", ZERO_KEY: "zero"}
+
+
+def _is_stored(first: bytes) -> bool:
+    """Is ``first`` (34 bytes) a Beken-stored unit: 32 bytes and their CRC (not blank, not raw)?"""
+    return len(first) >= STORED and crc16_cms(first[:BLOCK]) == int.from_bytes(first[BLOCK:STORED], "big")
+
+
+def _key_of(first: bytes, keys: tuple[Key, ...]) -> Key | None:
+    """The first of ``keys`` under which the first unit decrypts to ARM vectors, if any."""
+    return next((k for k in keys if _vectors(Cipher(k).crypt(first[:BLOCK], APP_MAPPED))), None)
+
+
+def read_app(image: bytes, end: int, keys: tuple[Key, ...] = (TUYA_KEY, ZERO_KEY)) -> AppCode | None:
     """Decrypt the application stored from APP_FLASH up to ``end`` in a flash image, with the first
     of ``keys`` under which its start is code (only its first block is tried with each)."""
     first = image[APP_FLASH : APP_FLASH + STORED]
-    if len(first) < STORED or crc16_cms(first[:BLOCK]) != int.from_bytes(first[BLOCK:], "big"):
+    if not _is_stored(first):
         return None  # not a Beken-stored application (blank, or written without CRCs)
-    key = next((k for k in keys if _vectors(Cipher(k).crypt(first[:BLOCK], APP_MAPPED))), None)
+    key = _key_of(first, keys)
     stored, damaged = strip_crc(image[APP_FLASH:end])
     stored = stored[: len(stored) // 4 * 4]
     if key is None:
         return AppCode(stored, damaged, False)
     return AppCode(Cipher(key).crypt(stored, APP_MAPPED), damaged, True, key)
-
-
-KEY_NAMES = {TUYA_KEY: "tuya", ZERO_KEY: "zero"}
 
 
 def stored_key(stored: bytes) -> str | None:
@@ -191,6 +202,5 @@ def stored_key(stored: bytes) -> str | None:
     or None (not a Beken-stored application, or another key). What the bytes say about the chip
     they were made for, whatever the file is called."""
     first = stored[:STORED]
-    if len(first) < STORED or crc16_cms(first[:BLOCK]) != int.from_bytes(first[BLOCK:], "big"):
-        return None
-    return next((KEY_NAMES[k] for k in KEY_NAMES if _vectors(Cipher(k).crypt(first[:BLOCK], APP_MAPPED))), None)
+    key = _key_of(first, tuple(KEY_NAMES)) if _is_stored(first) else None
+    return KEY_NAMES[key] if key else None

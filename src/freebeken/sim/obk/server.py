@@ -77,7 +77,7 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
     if path == "/api/ota" and method == "POST":
         # As the firmware does: the bytes go to the OTA partition unjudged; the bootloader decides at boot.
         if dev.ota_fault == "die":
-            dev._notify("restart", {})  # power lost mid-upload: no answer, and the old build boots again
+            dev.execute("restart")  # power lost mid-upload: no answer, and the old build boots again
             return b""
         with dev.lock:
             dev.pending_ota = body
