@@ -16,7 +16,6 @@ from ..events import Reporter
 from ..firmware.settings import Settings
 from ..flasher.configure import configure
 from ..ha.broker import Broker, Session
-from ..templates.model import from_entry
 
 if TYPE_CHECKING:
     from .wizard import Options, Person, State
@@ -46,8 +45,9 @@ def configure_step(io, state: "State", options: "Options", person: "Person", rep
     if broker is None:
         raise UsageError("Configuring while flashing needs the MQTT broker", hint="Pass --broker mqtt://[user:password@]host[:port].")
     _warn_loopback(broker, options, reporter)
-    entry = state.get("analyze").get("template")
-    template = options.template or (from_entry(entry)[0] if entry else None)
+    from .wizard import chosen_template  # wizard imports this module
+
+    template = chosen_template(state, options)
     settings = Settings(wifi_ssid=ssid, wifi_password=password, broker=broker, name=options.name, template=template)
     result = configure(io, settings, openbeken_written=True)
     cfg = result.config  # the names as the chip holds them (the name may have been made safe)

@@ -25,13 +25,14 @@ from ..firmware.releases import ReleaseError, fetch
 from ..flasher import operations as ops
 from ..flasher.backup import identity
 from ..flasher.journal import Journal
-from ..storage import data_dir
+from ..storage import data_dir, sha256
 from ..ha.broker import Broker
 from ..locks import hold
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
 from ..templates import lists
-from ..templates.model import Template, from_entry
+from ..templates.model import Template, TemplateSyntaxError, from_entry
+from ..templates.model import load as load_templates
 from .first_boot import broker_of, configure_step, first_boot_step, wants_configure
 from ..tuya.analyze import analyze_bytes
 
@@ -146,9 +147,9 @@ def _chip_steps(options: Options, person: Person, reporter: Reporter, pending: S
                 if not state.done("detect"):
                     state.finish("detect", **io.info.as_dict())
                 events.info(reporter, f"Chip: {io.info.chip.name}, MAC {state.get('detect').get('mac')}")
-                _backup(io, state, options, person, reporter)
-                _analyze(state, options, reporter)
-                _flash(io, state, options, reporter)
+                backup_step(io, state, options, person, reporter)
+                analyze_step(state, options, reporter)
+                flash_step(io, state, options, reporter)
                 if wants_configure(options) and not state.done("wifi"):
                     configure_step(io, state, options, person, reporter)
                 return state
@@ -168,7 +169,7 @@ def _chip_steps(options: Options, person: Person, reporter: Reporter, pending: S
     return pending
 
 
-def _backup(io, state: State, options: Options, person: Person, reporter: Reporter) -> None:
+def backup_step(io, state: State, options: Options, person: Person, reporter: Reporter) -> None:
     if state.done("backup"):
         return
     if options.skip_backup:
@@ -176,12 +177,17 @@ def _backup(io, state: State, options: Options, person: Person, reporter: Report
             raise UsageError("Stopped: no backup was made", hint="Run again without --skip-backup.")
         state.finish("backup", path=None, skipped=True)
         return
-    path, _ = ops.ensure_backup(io)
-    events.info(reporter, f"Backup: {path}")
-    state.finish("backup", path=str(path), skipped=False)
+    path, made = ops.ensure_backup(io)
+    events.info(reporter, f"Backup: {path}" if made else f"Using this chip's existing backup (its content matches): {path}")
+    record_backup(state, path, made)
 
 
-def _analyze(state: State, options: Options, reporter: Reporter) -> None:
+def record_backup(state: State, path: Path, made: bool) -> None:
+    """What a person needs to trust the backup later: where it is, its hash, whether it is new."""
+    state.finish("backup", path=str(path), skipped=False, sha256=sha256(path.read_bytes()), size=path.stat().st_size, made=made)
+
+
+def analyze_step(state: State, options: Options, reporter: Reporter) -> None:
     if state.done("analyze"):
         return
     path = state.get("backup").get("path")
@@ -222,7 +228,7 @@ def _known_as(entry: dict | None, options: Options, reporter: Reporter) -> str |
     return best.describe()
 
 
-def _flash(io, state: State, options: Options, reporter: Reporter) -> None:
+def flash_step(io, state: State, options: Options, reporter: Reporter) -> None:
     if state.done("flash"):
         return
     try:
@@ -233,7 +239,12 @@ def _flash(io, state: State, options: Options, reporter: Reporter) -> None:
                            f"another computer, copy it over, and run `freebeken convert --firmware {name}` with the "
                            "same options (convert continues where it stopped).") from None  # fmt: skip
     result = ops.flash_firmware(io, firmware)  # resumes through its journal if interrupted
-    state.finish("flash", firmware=Path(firmware).name, written=result.written, resumed=result.resumed)
+    record_flash(state, firmware, result)
+
+
+def record_flash(state: State, firmware: str | Path, result: Any) -> None:
+    state.finish("flash", firmware=Path(firmware).name, written=result.written, skipped=result.skipped,
+                 resumed=result.resumed, verified=True)  # flash_firmware returns only after every sector is proven
 
 
 def _wifi(state: State, options: Options, person: Person, reporter: Reporter) -> None:
@@ -311,14 +322,30 @@ def _device(state: State) -> str:
     return (state.get("first_boot") or state.get("wifi"))["device"]
 
 
+def chosen_template(state: State, options: Options | None = None) -> Template | None:
+    """The pins to use: given on the command line, else as the person left them on the page
+    (when the firmware accepts them), else as read from the backup."""
+    if options is not None and options.template is not None:
+        return options.template
+    text = state.data.get("template_text")
+    if text:
+        try:
+            [(template, problems)] = load_templates(text)[:1]
+            if not any(p.severity == "error" for p in problems):
+                return template
+        except (TemplateSyntaxError, ValueError):
+            pass  # the page said so when it was saved; the backup's pins stand
+    entry = state.get("analyze").get("template")
+    return from_entry(entry)[0] if entry else None
+
+
 def _template(state: State, options: Options, person: Person, reporter: Reporter) -> None:
     if state.done("template") or state.get("configure").get("pins"):
         return  # the pins were written with the configuration
     client = ObkClient(_device(state), options.device_password)
-    entry = state.get("analyze").get("template")
-    if entry:
-        template = from_entry(entry)[0]
-        source = "backup"
+    template = chosen_template(state, options)
+    if template is not None:
+        source = "page" if state.data.get("template_text") and options.template is None else "backup"
     else:
         asker = options.pin_finder_asker
         if asker is None:

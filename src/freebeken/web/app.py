@@ -4,7 +4,6 @@ served, so other sites open in the same browser cannot drive it (CSRF, DNS rebin
 
 from __future__ import annotations
 
-import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from ..device.config import apply_template
 from ..device.discover import display_mac, find_mac, is_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError, UsageError
+from ..locks import hold
 from ..flasher import operations as ops
 from ..link.ports import list_serial
 from ..storage import data_dir
@@ -30,17 +30,17 @@ from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
 from ..convert.first_boot import wait_for_plug
 from ..firmware.settings import Settings, check
-from ..flasher.configure import configure_new_firmware
-from .. import events
 from ..events import NullReporter
-from ..firmware.releases import fetch
 from ..templates import lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
 from ..tuya.analyze import analyze_bytes
-from .jobs import Job, Jobs
+from .jobs import Job, Jobs, plain_error
+from . import steps
+from .wiring import MODULES, pins_picture, wiring_svg
+from ..convert import journey
+from .security import SecurityHeaders, guard
 
 STATIC = Path(__file__).with_name("static")
-LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 
 
 def _settings(form: dict) -> Settings:
@@ -96,27 +96,12 @@ def create_app(token: str, workdir: Path) -> Starlette:
     jobs = Jobs()
     uploads = workdir / "uploads"
 
-    def guard(request: Request) -> Response | None:
-        host = request.headers.get("host", "")
-        if host.rsplit(":", 1)[0] not in LOOPBACK:
-            return JSONResponse({"error": "only for this computer"}, 403)
-        if request.method == "POST":
-            origin = request.headers.get("origin")
-            if origin is not None and origin != f"http://{host}":  # another site driving this browser
-                return JSONResponse({"error": "requests from other pages are refused"}, 403)
-            given = request.headers.get("x-freebeken-token", "")  # never in a POST's URL (logs, history)
-        else:  # EventSource and download links cannot set headers
-            given = request.headers.get("x-freebeken-token") or request.query_params.get("token", "")
-        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
-            return JSONResponse({"error": "missing or wrong session token; open the link freebeken printed"}, 403)
-        return None
-
     def api(handler):
         """Token check, JSON body, the handler in the thread pool (it does blocking I/O), and
         freebeken errors turned into messages the page shows."""
 
         async def endpoint(request: Request) -> Response:
-            denied = guard(request)
+            denied = guard(request, token)
             if denied is not None:
                 return denied
             body: dict[str, Any] = {}
@@ -134,8 +119,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
                 return await run_in_threadpool(handler, request, body)
             except FreebekenError as e:
                 return JSONResponse({"error": str(e), "hint": e.hint}, 400)
-            except (OSError, KeyError, ValueError) as e:
-                return JSONResponse({"error": f"{type(e).__name__}: {e}", "hint": ""}, 400)
+            except Exception as e:  # in plain words: no exception text reaches the page
+                return JSONResponse(plain_error(e), 400 if isinstance(e, (OSError, KeyError, ValueError, TypeError)) else 500)
 
         return endpoint
 
@@ -153,12 +138,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
         except (TypeError, ValueError):
             raise UsageError("timeout must be a number of seconds") from None
 
-        def work(job: Job) -> dict:
-            with ops.open_chip(body["port"], job, timeout=timeout) as io:
-                result = ops.backup(io)
-                return {"info": io.info.as_dict(), "backup": result.as_dict()}
-
-        return started(jobs.start("backup", work))
+        port = str(body["port"])
+        return started(jobs.start("backup", lambda job: steps.backup(port, timeout, job)))
 
     def analyze(request: Request, body: dict) -> Response:
         path = Path(body["path"])
@@ -186,23 +167,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
     def flash(request: Request, body: dict) -> Response:
         settings = _settings(body["configure"]) if body.get("configure") else None  # bad input: 400 before linking
-
-        def work(job: Job) -> dict:
-            backup: list[tuple] = []
-            with ops.open_chip(body["port"], job) as io:
-                firmware = str(body["firmware"])
-                if firmware == "latest":  # the right release for the chip on the adapter, cached and checked
-                    firmware = str(fetch(io.info.chip.name.lower()))
-                    events.info(job, f"Using {Path(firmware).name}, the newest release for this {io.chip.name}")
-                result = ops.flash_firmware(io, firmware, before_write=lambda: backup.append(ops.ensure_backup(io)))
-                configured = None
-                if settings is not None:
-                    cfg = configure_new_firmware(io, settings, backup[0][0]).config
-                    configured = {"client_id": cfg["mqtt_client"], "ssid": cfg["wifi_ssid"], "pins": cfg.as_dict()["pins"]}
-            path, made = backup[0]
-            return {**result.as_dict(), "firmware": Path(firmware).name, "backup": str(path) if made else None, "configured": configured}
-
-        return started(jobs.start("flash", work))
+        port, firmware = str(body["port"]), str(body["firmware"])
+        return started(jobs.start("flash", lambda job: steps.flash(port, firmware, settings, job)))
 
     def lookup(request: Request, body: dict) -> Response:
         text = str(body.get("text") or "").strip()
@@ -218,7 +184,10 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         def work(job: Job) -> dict:
             host = wait_for_plug(broker, cid, float(body.get("wait") or 180), job, http_port=int(body.get("http_port") or 80))
-            return {"host": host, "ha": ha_verify(ObkClient(host), broker, reporter=job).as_dict()}
+            view = steps.found(body.get("journey"), host, "first_boot")
+            result = ha_verify(ObkClient(host), broker, reporter=job)
+            view = steps.home_assistant(body.get("journey"), result) or view
+            return {"host": host, "ha": {**result.as_dict(), "verdict": steps.verdict(result)}, "journey": view}
 
         return started(jobs.start("first_boot", work))
 
@@ -244,7 +213,9 @@ def create_app(token: str, workdir: Path) -> Starlette:
             port, password = int(body.get("port") or 80), body.get("password") or None
             macs = [m for m in body.get("macs") or [] if is_mac(m)]  # from its access point or its backup
             search = find_mac(macs, nets, port, password, wait=0, reporter=job)
-            return {"devices": [d.as_dict() for d in search.seen], "match": search.match.address if search.match else None}
+            match = search.match.address if search.match else None
+            view = steps.found(body.get("journey"), match, "wifi") if match else None
+            return {"devices": [d.as_dict() for d in search.seen], "match": match, "journey": view}
 
         return started(jobs.start("find", work))
 
@@ -253,14 +224,17 @@ def create_app(token: str, workdir: Path) -> Starlette:
             raise UsageError("Enter your home Wi-Fi name first")
         ap = ObkClient(body.get("ap") or AP_ADDRESS, body.get("devicePassword") or None)
         mac = ap.join_wifi(body["ssid"], body.get("password") or "")
+        steps.wifi_sent(body.get("journey"), body["ssid"], mac)
         return JSONResponse({"mac": display_mac(mac)})
 
     def apply(request: Request, body: dict) -> Response:
         text = str(body.get("template") or "").strip()
         if not text:
             raise UsageError("There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”.")
-        apply_template(ObkClient(body["host"], body.get("password") or None), _template_in_box(text))
-        return JSONResponse({"ok": True})
+        template = _template_in_box(text)
+        apply_template(ObkClient(body["host"], body.get("password") or None), template)
+        view = steps.applied(body.get("journey"), template, str(body.get("source") or "page"))
+        return JSONResponse({"ok": True, "journey": view})
 
     def backups(request: Request, body: dict) -> Response:
         folder = data_dir() / "backups"
@@ -272,18 +246,50 @@ def create_app(token: str, workdir: Path) -> Starlette:
         if not path.is_file() or not any(path.resolve().is_relative_to(a) for a in (data_dir().resolve(), uploads.resolve())):
             raise UsageError("Choose one of the backups, or upload a backup file first")
 
-        def work(job: Job) -> dict:
-            with ops.open_chip(body["port"], job) as io:
-                return ops.restore_backup(io, path, other_device=bool(body.get("otherDevice"))).as_dict()
-
-        return started(jobs.start("restore", work))
+        port, other = str(body["port"]), bool(body.get("otherDevice"))
+        return started(jobs.start("restore", lambda job: steps.restore(port, path, other, job)))
 
     def ha(request: Request, body: dict) -> Response:
         def work(job: Job) -> dict:
             client = ObkClient(body["host"], body.get("password") or None)
-            return ha_setup(client, Broker.from_url(body["broker"]), name=body.get("name") or None, reporter=job).as_dict()
+            result = ha_setup(client, Broker.from_url(body["broker"]), name=body.get("name") or None, reporter=job)
+            return {**result.as_dict(), "verdict": steps.verdict(result), "journey": steps.home_assistant(body.get("journey"), result)}
 
         return started(jobs.start("ha", work))
+
+    def journeys(request: Request, body: dict) -> Response:
+        return JSONResponse({"journeys": journey.summaries()})
+
+    def one_journey(request: Request, body: dict) -> Response:
+        return JSONResponse(journey.view(journey.load(request.query_params.get("id", ""))))
+
+    def journey_template(request: Request, body: dict) -> Response:
+        state = journey.load(str(body.get("journey") or ""))
+        text = str(body.get("text") or "").strip()
+        if text:
+            _template_in_box(text)  # only a template the firmware accepts is kept for flashing
+        with hold(state.path, steps.BUSY):
+            journey.save_template(state, text)
+        return JSONResponse(journey.view(state))
+
+    def journey_skip(request: Request, body: dict) -> Response:
+        state = journey.load(str(body.get("journey") or ""))
+        with hold(state.path, steps.BUSY):
+            state.remember("ha_skipped", True)
+        return JSONResponse(journey.view(state))
+
+    def modules(request: Request, body: dict) -> Response:
+        return JSONResponse({"modules": [{"name": m.name, "chip": m.chip} for m in MODULES.values()]})
+
+    def wiring(request: Request, body: dict) -> Response:
+        name = request.query_params.get("module", "")
+        if name not in MODULES:
+            return JSONResponse({"error": f"No wiring picture for {name!r}", "hint": "Pick a module from the list."}, 404)
+        return Response(wiring_svg(MODULES[name]), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+    def template_picture(request: Request, body: dict) -> Response:
+        template = _template_in_box(str(body.get("text") or ""))
+        return JSONResponse({"svg": pins_picture(template, str(body.get("module") or "") or None)})
 
     def answer(request: Request, body: dict) -> Response:
         job = jobs.get(body["job"])
@@ -340,35 +346,15 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/apply", api(apply), methods=["POST"]),
         Route("/api/ha", api(ha), methods=["POST"]),
         Route("/api/answer", api(answer), methods=["POST"]),
+        Route("/api/journeys", api(journeys)),
+        Route("/api/journey", api(one_journey)),
+        Route("/api/journey/template", api(journey_template), methods=["POST"]),
+        Route("/api/journey/skip", api(journey_skip), methods=["POST"]),
+        Route("/api/modules", api(modules)),
+        Route("/api/wiring", api(wiring)),
+        Route("/api/template/picture", api(template_picture), methods=["POST"]),
         Route("/api/jobs/{job}/events", api(job_events)),
         Route("/api/download", api(download)),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
-
-
-class SecurityHeaders:
-    """No framing, no inline or foreign scripts, no Referer carrying the token elsewhere."""
-
-    HEADERS = [
-        (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
-        (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"no-referrer"),
-        (b"x-content-type-options", b"nosniff"),
-    ]
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + self.HEADERS
-            await send(message)
-
-        await self.app(scope, receive, with_headers)

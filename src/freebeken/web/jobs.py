@@ -4,10 +4,13 @@ job can ask the person a question (the pin finder) and wait for the answer."""
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import FreebekenError
@@ -73,8 +76,9 @@ class Jobs:
                 job.push({"kind": "done", "message": "done", "result": job.result})
             except FreebekenError as e:
                 job.push({"kind": "error", "message": str(e), "hint": e.hint})
-            except Exception as e:  # shown to the person, never a silent failure
-                job.push({"kind": "error", "message": f"{type(e).__name__}: {e}", "hint": "This is a bug; please report it."})
+            except Exception as e:  # shown to the person in plain words, never a silent failure
+                said = plain_error(e)
+                job.push({"kind": "error", "message": said["error"], "hint": said["hint"]})
             finally:
                 with job.cond:
                     job.done = True
@@ -85,3 +89,20 @@ class Jobs:
 
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
+
+
+def plain_error(e: Exception) -> dict[str, str]:
+    """What the page says about an error that is not one of freebeken's own (those say what to
+    do already): plain words, never the exception's type or text; the details of a real bug go to
+    the terminal where ``freebeken web`` runs."""
+    if isinstance(e, KeyError):
+        return {"error": f"The page's request lacks {e.args[0]!r}", "hint": "Reload the page and try again."}
+    if isinstance(e, OSError):
+        where = f" ({Path(e.filename).name})" if getattr(e, "filename", None) else ""
+        return {"error": f"A file or port could not be used{where}: {e.strerror or 'input/output error'}",
+                "hint": "Check that the adapter is plugged in, the disk has room, and the file still exists."}  # fmt: skip
+    if isinstance(e, (ValueError, TypeError)):
+        return {"error": "A value in the request is not one freebeken can use", "hint": "Check what you typed, then try again."}
+    traceback.print_exception(e, file=sys.stderr)
+    return {"error": "freebeken stopped on an internal error; nothing more was done",
+            "hint": "The details are in the terminal where `freebeken web` runs: please report them."}  # fmt: skip
