@@ -279,7 +279,18 @@ def create_app(token: str, workdir: Path) -> Starlette:
         return JSONResponse(journey.view(state))
 
     def modules(request: Request, body: dict) -> Response:
-        return JSONResponse({"modules": [{"name": m.name, "chip": m.chip} for m in MODULES.values()]})
+        return JSONResponse({"modules": [{"name": m.name, "chip": m.chip, "datasheet": m.datasheet,
+                                          "wires": [{"adapter": a, "pad": p, "why": w} for a, p, w in m.wires()]}
+                                         for m in MODULES.values()]})  # fmt: skip
+
+    def journey_device(request: Request, body: dict) -> Response:
+        """The plug's address typed in by the person (from the router's list): proven, then kept."""
+        name, host = str(body.get("journey") or ""), str(body.get("host") or "").strip()
+        state = journey.load(name)
+        if not host:
+            raise UsageError("Type the plug's address first", hint="Your router's list of clients shows it.")
+        ObkClient(host, body.get("password") or None).info()  # an address that does not answer is not kept
+        return JSONResponse(steps.found(name, host, "first_boot" if state.done("configure") else "wifi"))
 
     def wiring(request: Request, body: dict) -> Response:
         name = request.query_params.get("module", "")
@@ -350,6 +361,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/journey", api(one_journey)),
         Route("/api/journey/template", api(journey_template), methods=["POST"]),
         Route("/api/journey/skip", api(journey_skip), methods=["POST"]),
+        Route("/api/journey/device", api(journey_device), methods=["POST"]),
         Route("/api/modules", api(modules)),
         Route("/api/wiring", api(wiring)),
         Route("/api/template/picture", api(template_picture), methods=["POST"]),
