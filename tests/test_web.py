@@ -50,17 +50,19 @@ def test_the_page_runs_under_its_own_content_security_policy(browser, tmp_path):
         page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(web.url)
         page.wait_for_selector("#port option", state="attached")
-        page.wait_for_selector("#backup-list option", state="attached")
+        step(page, "device")
         assert "Simulated BK7231T plug" in page.inner_text("#port")
         assert page.is_hidden("[data-testid=no-token]")
         n_dump = SHARED / "dumps" / "n_cb2s_plug_mirabella_i003632.bin"
         if n_dump.exists():  # the way back refuses another chip's dump, and says why
+            page.click("#stepper button[data-goto=restore]")
+            page.wait_for_selector("#backup-list option", state="attached")
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
             page.set_input_files("[data-testid=backup-file]", str(n_dump))
             page.click("[data-testid=restore]")
             page.wait_for_selector("#restore-result.error", timeout=60000)
             assert "BK7231N dump" in page.inner_text("#restore-result")
-            shot(page, "web-5-restore-refused")
+            shot(page, "way-back-refused")
         page.close()
     assert violations == []
 
@@ -115,92 +117,163 @@ def answer_pin_finder(page, dev: ObkDevice) -> None:
         page.locator(f"#question button[data-answer='{value}']").click()
 
 
-def test_full_journey_in_the_browser(browser, tmp_path):
+def step(page, name: str) -> None:
+    """Wait until the stepper shows ``name``."""
+    page.wait_for_selector(f"section[data-step='{name}']:not([hidden])", timeout=30000)
+
+
+def go_on(page, testid: str, name: str) -> None:
+    page.click(f"[data-testid={testid}]")
+    step(page, name)
+
+
+def backup_in_page(page, label: str) -> None:
+    go_on(page, "to-connect", "connect")
+    page.select_option("[data-testid=port]", label=label)
+    page.click("[data-testid=backup]")
+    page.wait_for_selector("[data-testid=download]", timeout=60000)
+
+
+def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
+    """A BK7231T plug, every step through the page's buttons: what is it, wiring picture, backup
+    (hash shown), pins, flash, a reload in the middle (the journey comes back from the server),
+    the access-point way, the pin finder answered through big buttons, Home Assistant, done, and
+    the way back (restore). A screenshot per step."""
     (tmp_path / "broker").mkdir()
     broker = Mosquitto(tmp_path / "broker")
     plug = DeviceServer(ObkDevice(board("u3"))).start()
     try:
         with WebServer(workdir=tmp_path / "web") as web:
-            page = browser.new_page(viewport={"width": 1100, "height": 900}, bypass_csp=True)
+            page = browser.new_page(viewport={"width": 1024, "height": 900}, bypass_csp=True)
             page.goto(web.url + "&pulse=0&http_port=" + plug.address.rsplit(":", 1)[1])
-            page.wait_for_selector("#port option", state="attached")
+            step(page, "device")
             accessible(page)
+            shot(page, "step-0-what-is-it")
+            go_on(page, "to-connect", "connect")
+            page.select_option("[data-testid=module]", "WB2S")
+            page.wait_for_function("document.getElementById('wiring').complete && document.getElementById('wiring').naturalWidth > 0")
+            assert "Adapter TX → pad 5 (P10, RX1)" in page.inner_text("[data-testid=wires]")
+            assert "pad 7 (P11, TX1)" in page.get_attribute("[data-testid=wiring]", "alt")
+            shot(page, "step-1-wiring")
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
             page.click("[data-testid=backup]")
             page.wait_for_selector("[data-testid=download]", timeout=60000)
-            assert "backup saved" in page.inner_text("[data-testid=backup-result]")
-            page.wait_for_selector("#problems li.ok")
-            assert '"7": "Rel;1"' in page.input_value("[data-testid=template]")
-            assert page.get_attribute("[data-testid=submit-link]", "href").startswith("https://github.com/OpenBekenIOT/webapp/issues/new")
+            text = page.inner_text("[data-testid=backup-result]")
+            assert "BK7231T" in text and "SHA-256" in text and "backed up" in text
             with page.expect_download() as download:
                 page.click("[data-testid=download]")
             assert download.value.path().stat().st_size == 0x200000
-            shot(page, "web-1-backup-and-template")
+            shot(page, "step-1-backed-up")
+            assert page.is_disabled("#stepper button[data-goto=flash]")  # the next step only when this one is done
+            go_on(page, "next-connect", "pins")
+            page.wait_for_selector("#problems li.ok")
+            assert '"7": "Rel;1"' in page.input_value("[data-testid=template]")
+            assert page.get_attribute("[data-testid=submit-link]", "href").startswith("https://github.com/OpenBekenIOT/webapp/issues/new")
+            page.wait_for_selector("[data-testid=pins-picture]:not([hidden])")
+            assert "P7: relay, channel 1" in page.get_attribute("[data-testid=pins-picture]", "alt")
+            shot(page, "step-2-pins")
+            go_on(page, "to-flash", "flash")
 
-            # a wrong-chip firmware is refused, with the reason shown (this journey takes the access-point way)
+            # a wrong-chip firmware is refused, with the reason shown
             page.uncheck("[data-testid=configure]")
             page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231N_QIO_1.17.9.bin")))
             page.click("[data-testid=flash]")
             page.wait_for_selector("#flash-result.error", timeout=60000)
             assert "built for BK7231N" in page.inner_text("#flash-result")
-            shot(page, "web-2-wrong-chip")
+            shot(page, "step-3-wrong-chip-refused")
             page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231T_UA_1.17.9.bin")))
             page.click("[data-testid=flash]")
             page.wait_for_selector("#flash-result.ok", timeout=120000)
-            assert "OpenBeken flashed" in page.inner_text("#flash-result")
+            assert "all verified" in page.inner_text("#flash-result")
+            shot(page, "step-3-flashed")
 
-            # the plug's access point gets the home Wi-Fi; then it is found on the network by its MAC
+            # a reload (or a closed tab): the server's journey brings the page back to the next step
+            page.reload()
+            step(page, "network")
+            assert "BK7231T plug, MAC C8:47:8C:43:F3:10" in page.inner_text("[data-testid=plug-name]")
+            assert page.is_visible("#access-point") and page.is_hidden("#first-boot")
+            page.click("#stepper button[data-goto=flash]")  # what was done is still shown
+            assert "Flashed OpenBK7231T_UA_1.17.9.bin" in page.inner_text("#flash-result")
+            page.click("#stepper button[data-goto=network]")
             page.fill("[data-testid=ap]", plug.address)
             page.fill("[data-testid=ssid]", "HomeWiFi")
             page.fill("[data-testid=wifi-password]", "secret-pass")
             page.click("[data-testid=wifi]")
             page.wait_for_selector("#wifi-result.ok")
             assert plug.device.wifi == {"ssid": "HomeWiFi", "pass": "secret-pass"}
-            assert "MAC C8:47:8C:43:F3:10" in page.inner_text("#wifi-result")
             page.fill("[data-testid=network]", "127.0.0.0/30")
             page.click("[data-testid=find]")
             page.wait_for_selector("#found.ok", timeout=30000)
-            assert page.input_value("[data-testid=host]") == plug.address
             assert f"Found your plug at {plug.address}" in page.inner_text("[data-testid=found]")
-            page.click("[data-testid=apply]")
-            page.wait_for_selector("#device-result.ok")
-            assert plug.device.pins_json().count('"roles":[0,6,0,0,0,0,0,1,3') == 1
+            shot(page, "step-4-on-your-wifi")
+            go_on(page, "next-network", "live")
 
-            # the pin finder by clicking
+            # the pin finder through the page's buttons, then its pins applied
             page.click("[data-testid=pins]")
+            page.wait_for_selector("#question button.big")
+            shot(page, "step-5-pin-finder-asks")
             answer_pin_finder(page, plug.device)
-            page.wait_for_selector("#device-result.ok")
+            page.wait_for_selector("[data-testid=found-picture]:not([hidden])")
             assert 'Pins found: {"1":"LED_n;1","7":"Rel;1","8":"Btn;1"}' in page.inner_text("#device-result")
-            shot(page, "web-3-pin-finder")
+            assert "P8: button, channel 1" in page.get_attribute("[data-testid=found-picture]", "alt")
+            shot(page, "step-5-pins-found")
+            page.click("[data-testid=apply]")
+            page.wait_for_selector("#device-result.ok >> text=applied and verified")
+            assert plug.device.pins_json().count('"roles":[0,6,0,0,0,0,0,1,3') == 1
+            go_on(page, "next-live", "home_assistant")
 
             page.fill("[data-testid=broker]", broker.url())
             page.fill("[data-testid=ha-name]", "Aoycocr U3")
             page.click("[data-testid=ha]")
             page.wait_for_selector("#ha-result.ok", timeout=60000)
             assert "switch.aoycocr_u3_1" in page.inner_text("#ha-result")
-            shot(page, "web-4-home-assistant")
-            accessible(page)  # with every step's results on the page
+            shot(page, "step-6-home-assistant")
+            go_on(page, "next-ha", "done")
+            summary = page.inner_text("[data-testid=summary]")
+            assert "OpenBK7231T_UA_1.17.9.bin, verified" in summary and "switch.aoycocr_u3_1" in summary
+            shot(page, "step-7-done")
+            accessible(page)
+
+            # the way back: the stock firmware again, and the journey knows it
+            page.click("#stepper button[data-goto=restore]")
+            step(page, "restore")
+            page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
+            page.click("[data-testid=restore]")
+            page.wait_for_selector("#restore-result.ok", timeout=120000)
+            assert "Restored" in page.inner_text("#restore-result")
+            shot(page, "way-back-restored")
+            page.reload()
+            step(page, "flash")  # the firmware is gone: flashing is the next step again
             page.close()
     finally:
         plug.stop()
         broker.stop()
 
 
-def test_set_up_while_flashing_then_the_plug_appears(browser, tmp_path):
-    """The recommended way on the page: Wi-Fi and broker go into the flash; the plug's first boot
-    (its flash image booted) is found on the broker and verified, with no access-point step."""
+def test_n_plug_journey_set_up_while_flashing(browser, tmp_path):
+    """A BK7231N plug the recommended way: Wi-Fi and broker go into the flash; a reload while the
+    plug boots; its first boot is found on the broker and Home Assistant verified; done; restore."""
     (tmp_path / "broker").mkdir()
     broker = Mosquitto(tmp_path / "broker")
     http_port = free_port()
     plugs = []
     try:
         with WebServer(workdir=tmp_path / "web") as web:
-            page = browser.new_page(viewport={"width": 1100, "height": 900}, bypass_csp=True)
+            page = browser.new_page(viewport={"width": 1024, "height": 900}, bypass_csp=True)
             page.goto(web.url + f"&http_port={http_port}")
-            page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
+            step(page, "device")
+            page.fill("[data-testid=product]", "no such plug anywhere")
+            go_on(page, "to-connect", "connect")
+            page.select_option("[data-testid=module]", "CB2S")
+            assert "Adapter RX → pad 7 (P11, TX1)" in page.inner_text("[data-testid=wires]")
+            page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
             page.click("[data-testid=backup]")
-            page.wait_for_selector("#problems li.ok", timeout=60000)
-            page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231T_UA_1.17.9.bin")))
+            page.wait_for_selector("[data-testid=download]", timeout=60000)
+            assert "BK7231N" in page.inner_text("[data-testid=backup-result]")
+            go_on(page, "next-connect", "pins")
+            page.wait_for_selector("#problems li")
+            go_on(page, "to-flash", "flash")
+            page.set_input_files("[data-testid=firmware]", str(firmware(tmp_path, "OpenBK7231N_QIO_1.17.9.bin")))
             page.fill("[data-testid=cfg-ssid]", "HomeWiFi")
             page.fill("[data-testid=cfg-wifi-password]", "short")
             page.fill("[data-testid=cfg-broker]", broker.url())
@@ -212,14 +285,26 @@ def test_set_up_while_flashing_then_the_plug_appears(browser, tmp_path):
             page.click("[data-testid=flash]")
             page.wait_for_selector("#flash-result.ok", timeout=120000)
             assert "Set up for HomeWiFi as hall_plug" in page.inner_text("#flash-result")
+            shot(page, "step-3-flashed-and-set-up")
+
+            page.reload()  # the server kept the journey: the first-boot wait is next
+            step(page, "network")
+            assert page.is_visible("#first-boot") and page.is_hidden("#access-point")
+            assert page.input_value("[data-testid=fb-broker]") == broker.url()  # no password in it to keep
             page.click("[data-testid=first-boot]")
             page.wait_for_selector("text=now power the plug")
-            plugs.append(power_on(tmp_path / "web" / "bk7231t.bin", board("u3"), port=http_port)[0])  # powered normally
+            plugs.append(power_on(tmp_path / "web" / "bk7231n.bin", board("u3"), port=http_port)[0])  # powered normally
             page.wait_for_selector("#first-boot-result.ok", timeout=90000)
             text = page.inner_text("#first-boot-result")
             assert f"127.0.0.1:{http_port}" in text and "switch.hall_plug_1" in text
-            assert page.input_value("[data-testid=host]") == f"127.0.0.1:{http_port}"
-            shot(page, "web-5-set-up-while-flashing")
+            shot(page, "step-4-first-boot")
+            go_on(page, "next-network", "done")  # pins went in with the flash, Home Assistant verified
+            assert "switch.hall_plug_1" in page.inner_text("[data-testid=summary]")
+            accessible(page)
+            page.click("#stepper button[data-goto=restore]")
+            page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
+            page.click("[data-testid=restore]")
+            page.wait_for_selector("#restore-result.ok", timeout=120000)
             page.close()
     finally:
         for plug in plugs:
@@ -246,6 +331,8 @@ def test_find_lists_the_devices_to_pick_from(browser, tmp_path):
         with WebServer(workdir=tmp_path / "web") as web:
             page = browser.new_page(bypass_csp=True)
             page.goto(web.url + "&http_port=" + plug.address.rsplit(":", 1)[1])
+            step(page, "device")
+            page.evaluate("go('network')")  # the network step's tools on their own, with no plug's journey
             page.fill("[data-testid=network]", "127.0.0.0/29")
             page.click("[data-testid=find]")
             page.wait_for_selector("#found button")
@@ -273,31 +360,40 @@ def refresh_ports(page) -> None:
     page.wait_for_function(f"(document.getElementById('port').dataset.loads || null) !== {json.dumps(loads)}")
 
 
+def add_port(page, label: str, url: str) -> None:
+    page.evaluate(f"""() => {{ const o = new Option({label!r}, {url!r}); document.getElementById("port").add(o); }}""")
+
+
 def test_flash_cut_off_then_resumed_from_a_fresh_page(browser, tmp_path):
-    """A first flash backs the chip up before writing; the power goes mid-write; after a reload
-    (the file input is empty again) Resume finishes from the journal."""
+    """The power goes mid-write; after a reload (the file input is empty again) the journey is
+    back at the flash step and Resume finishes from the journal."""
     fw = firmware(tmp_path, "OpenBK7231N_QIO_1.17.9.bin")
     with WebServer(workdir=tmp_path / "web") as web:
         image = tmp_path / "web" / "bk7231n.bin"
         cut = f"sim://bk7231n?time_scale=0.02&image={image}&power_cut_after=30"
         page = browser.new_page(bypass_csp=True)
         page.goto(web.url)
-        page.wait_for_selector("#port option", state="attached")
-        page.evaluate(f"""() => {{ const o = new Option("N plug, power cut", {cut!r}); document.getElementById("port").add(o); }}""")
+        step(page, "device")
+        go_on(page, "to-connect", "connect")
+        add_port(page, "N plug, power cut", cut)
         page.select_option("[data-testid=port]", value=cut)
         refresh_ports(page)  # a refresh keeps the chosen port when it is still listed
         assert page.input_value("[data-testid=port]") != cut  # the injected option is gone: chosen port fell back
-        page.evaluate(f"""() => {{ const o = new Option("N plug, power cut", {cut!r}); document.getElementById("port").add(o); }}""")
+        add_port(page, "N plug, power cut", cut)
         page.select_option("[data-testid=port]", value=cut)
+        page.click("[data-testid=backup]")
+        page.wait_for_selector("[data-testid=download]", timeout=60000)
+        assert list((tmp_path / "home" / "backups").glob("BK7231N-*.bin"))  # the backup came first
+        go_on(page, "next-connect", "pins")
+        go_on(page, "to-flash", "flash")
         page.set_input_files("[data-testid=firmware]", str(fw))
         page.uncheck("[data-testid=configure]")
         page.click("[data-testid=flash]")
         page.wait_for_selector("#flash-result.error", timeout=120000)
         assert "stopped answering" in page.inner_text("#flash-result")
-        assert "backing it up first" in page.inner_text("#log")
-        assert list((tmp_path / "home" / "backups").glob("BK7231N-*.bin"))  # the backup came first
 
         page.reload()
+        step(page, "flash")  # the journey: backed up, not flashed
         page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
         refresh_ports(page)
         assert page.input_value("[data-testid=port]").startswith("sim://bk7231n")  # kept across the refresh
@@ -322,8 +418,10 @@ def test_without_a_file_the_page_flashes_the_newest_release_for_the_chip(browser
         with WebServer(workdir=tmp_path / "web") as web:
             page = browser.new_page()
             page.goto(web.url)
-            page.wait_for_selector("#port option", state="attached")
-            page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
+            step(page, "device")
+            backup_in_page(page, "Simulated BK7231N plug")
+            go_on(page, "next-connect", "pins")
+            go_on(page, "to-flash", "flash")
             assert page.is_checked("[data-testid=fw-newest]")  # the default: nothing to pick
             page.uncheck("[data-testid=configure]")
             page.click("[data-testid=flash]")
@@ -343,14 +441,42 @@ def test_a_failed_link_shows_the_diagnosis_in_words(browser, tmp_path):
     with WebServer(workdir=tmp_path / "web") as web:
         page = browser.new_page(bypass_csp=True)
         page.goto(web.url + "&link_timeout=2")  # instead of 15 s of trying, as a person would wait
-        page.wait_for_selector("#port option", state="attached")
+        step(page, "device")
+        go_on(page, "to-connect", "connect")
         swapped = "sim://bk7231n?time_scale=0&wiring=swapped"
-        page.evaluate(f"""() => {{ const o = new Option("N plug, TX/RX swapped", {swapped!r}); document.getElementById("port").add(o); }}""")
+        add_port(page, "N plug, TX/RX swapped", swapped)
         page.select_option("[data-testid=port]", value=swapped)
         page.click("[data-testid=backup]")
         page.wait_for_selector("#backup-result.error", timeout=60000)
         text = page.inner_text("[data-testid=backup-result]")
         assert "Nothing arrives on the adapter's RX" in text and "swapping TX and RX" in text, text
         assert "Traceback" not in text and "Error:" not in text
-        shot(page, "web-link-diagnosis")
+        shot(page, "step-1-link-diagnosis")
+        assert page.is_hidden("[data-testid=next-connect]")  # no way on without a backup
+        page.close()
+
+
+def test_the_keyboard_alone_goes_on_and_the_page_fits_1024_px(browser, tmp_path):
+    with WebServer(workdir=tmp_path / "web") as web:
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
+        page.goto(web.url)
+        step(page, "device")
+        for _ in range(40):  # Tab through the page as a keyboard user does
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.dataset.testid") == "to-connect":
+                break
+        else:
+            raise AssertionError("the way on cannot be reached with Tab")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("none", ""), outline  # the focus is visible
+        page.keyboard.press("Enter")
+        step(page, "connect")
+        assert page.evaluate("document.activeElement.tagName") == "H2"  # focus follows to the new step
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "module"  # the step's first control
+        page.keyboard.press("ArrowDown")  # a module picked with the keyboard draws its wiring
+        page.wait_for_selector("[data-testid=wiring]:not([hidden])")
+        for name in ("connect", "device"):
+            page.evaluate(f"go('{name}', false)")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # no sideways scrolling
         page.close()

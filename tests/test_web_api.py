@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -189,3 +190,103 @@ def test_the_page_flashes_the_newest_release_for_the_chip_it_finds(web, tmp_path
     assert record["kind"] == "done" and record["result"]["firmware"] == want, record
     app = files[want] if CHIPS[chip].is_bim else files[want][0x11000:]
     assert image.read_bytes()[0x11000 : 0x11000 + len(app)] == app
+
+
+class Stop(Exception):
+    pass
+
+
+class StopAtTheAccessPoint:
+    """A person at the terminal who walks away when told to join the plug's access point."""
+
+    def confirm(self, question: str) -> bool:
+        return True
+
+    def pause(self, instruction: str) -> None:
+        raise Stop(instruction)
+
+    def ask(self, question: str, default: str = "") -> str:
+        raise AssertionError(question)
+
+
+def test_the_page_and_convert_continue_each_others_journey(web, tmp_path):
+    """The page backs the plug up and keeps an edited template; `freebeken convert` then uses
+    that backup (no second one) and flashes; the page sees convert's flash and goes on."""
+    from freebeken.convert.wizard import Options, convert
+    from helpers import firmware_file
+
+    image = tmp_path / "chip.bin"
+    port = f"sim://bk7231t?time_scale=0&image={image}"
+    _, _, body = call(web, "/api/backup", {"port": port})
+    done = job_result(web, json.loads(body)["job"])["result"]
+    view = done["journey"]
+    assert view["next"] == "pins" and view["steps"]["backup"]["made"] is True
+    backup = view["steps"]["backup"]
+    assert len(backup["sha256"]) == 64 and backup["size"] == 0x200000
+    edited = json.dumps({"name": "Hall plug", "chip": "BK7231T", "pins": {"7": "Rel;1", "8": "Btn;1"}})
+    status, _, body = call(web, "/api/journey/template", {"journey": view["identity"], "text": edited})
+    assert status == 200 and json.loads(body)["next"] == "flash"
+    status, _, body = call(web, "/api/journey/template", {"journey": view["identity"], "text": '{"pins": {"7": "Nope;1"}}'})
+    assert status == 400 and b"Nope" in body  # a template the firmware refuses is not kept
+
+    fw, _ = firmware_file(tmp_path, "bk7231t")
+    with pytest.raises(Stop):
+        convert(Options(port=port, firmware=str(fw)), StopAtTheAccessPoint())
+    assert len(list((tmp_path / "home" / "backups").glob("*.bin"))) == 1  # convert used the page's backup
+    _, _, body = call(web, "/api/journeys")
+    [listed] = json.loads(body)["journeys"]
+    assert listed["identity"] == view["identity"] and listed["next"] == "network"
+    _, _, body = call(web, f"/api/journey?id={view['identity']}")
+    seen = json.loads(body)
+    assert seen["steps"]["flash"]["firmware"] == fw.name and seen["steps"]["flash"]["verified"] is True
+    assert seen["steps"]["backup"]["path"] == backup["path"]
+
+    from freebeken.convert.wizard import State, chosen_template
+
+    assert chosen_template(State.load(view["identity"])).to_entry()["pins"] == {"7": "Rel;1", "8": "Btn;1"}
+
+
+def test_journey_names_are_not_paths(web):
+    for name in ("../../etc/passwd", "", "BK7231T-NOSUCH"):
+        status, _, body = call(web, f"/api/journey?id={urllib.parse.quote(name)}")
+        assert status == 400 and b"no conversion of a plug called" in body, (name, body)
+
+
+def test_errors_reach_the_page_in_plain_words(web, monkeypatch):
+    status, _, body = call(web, "/api/backup", {})
+    said = json.loads(body)
+    assert status == 400 and said["error"] == "The page's request lacks 'port'" and "KeyError" not in body.decode()
+
+    from freebeken.web import steps
+
+    def broken(*args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(steps, "backup", broken)
+    _, _, body = call(web, "/api/backup", {"port": "sim://bk7231t?time_scale=0"})
+    record = job_result(web, json.loads(body)["job"])
+    assert record["kind"] == "error" and "internal error" in record["message"]
+    assert "ZeroDivision" not in json.dumps(record) and "division by zero" not in json.dumps(record)
+
+
+def test_every_module_has_a_wiring_picture_with_five_wires(web):
+    from freebeken.chips import CHIPS
+
+    _, _, body = call(web, "/api/modules")
+    modules = json.loads(body)["modules"]
+    assert {m["chip"] for m in modules} <= set(c.upper() for c in CHIPS) and len(modules) == 16
+    for m in modules:
+        status, headers, svg = call(web, f"/api/wiring?module={m['name']}")
+        assert status == 200 and headers["content-type"].startswith("image/svg+xml")
+        assert svg.count(b"<polyline") == 5 and m["datasheet"].startswith("https://developer.tuya.com/")
+        assert [w["adapter"] for w in m["wires"]] == ["GND", "TX", "RX", "RTS", "3V3"]
+        assert "(P10, RX1)" in m["wires"][1]["pad"] and "(P11, TX1)" in m["wires"][2]["pad"]
+    assert call(web, "/api/wiring?module=ESP-12F")[0] == 404
+
+
+def test_the_template_picture_names_each_pin(web):
+    text = json.dumps({"name": "x", "pins": {"7": "Rel;1", "26": "PWM;2", "10": "Btn_n;1"}})
+    _, _, body = call(web, "/api/template/picture", {"text": text, "module": "CB2S"})
+    svg = json.loads(body)["svg"]
+    assert "P7: relay, channel 1" in svg and "P26: light (PWM), channel 2" in svg and "pad 11" in svg
+    assert "P10: button (inverted), channel 1" in svg

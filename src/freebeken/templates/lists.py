@@ -57,10 +57,10 @@ def _cached(name: str, urls: list[str], reporter: Reporter) -> list[bytes]:
                 atomic_write(path, blob)
         except (urllib.error.URLError, OSError, TimeoutError) as e:
             if not all(p.exists() for p in paths):
-                raise ListError(f"Cannot download the {name} list ({getattr(e, 'reason', e)}) and there is no copy of it yet",
+                raise ListError(f"Cannot download the {name} list ({_why(e)}) and there is no copy of it yet",
                                 hint=f"Connect to the internet once, or give the list as a file ({urls[0]}).") from None  # fmt: skip
             age = (time.time() - paths[0].stat().st_mtime) / 86400
-            events.warning(reporter, f"Cannot refresh the {name} list ({getattr(e, 'reason', e)}); using the copy from {age:.0f} days ago")
+            events.warning(reporter, f"Cannot refresh the {name} list ({_why(e)}); using the copy from {age:.0f} days ago")
     return [p.read_bytes() for p in paths]
 
 
@@ -69,6 +69,14 @@ def _read(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as e:
         raise ListError(f"Cannot read {path}: {e.strerror}") from None
+
+
+def _why(e: BaseException) -> str:
+    """A download failure in words: "connection refused", not "[Errno 111] Connection refused"."""
+    reason = getattr(e, "reason", e)
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return "it timed out" if isinstance(reason, TimeoutError) else str(reason)
 
 
 def devices(path: str | None = None, reporter: Reporter | None = None) -> list[Known]:

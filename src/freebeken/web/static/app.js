@@ -6,6 +6,7 @@ const params = new URLSearchParams(location.search);
 if (params.get("token")) sessionStorage.setItem("token", params.get("token"));
 const token = sessionStorage.getItem("token") || "";
 const $ = (id) => document.getElementById(id);
+if (!token) $("no-token").hidden = false;
 const ORDER = ["device", "connect", "pins", "flash", "network", "live", "home_assistant", "done"];
 const page = { journey: null, view: null, step: "device", reached: "device" };
 
@@ -84,6 +85,8 @@ function go(step, focus = true) {
   }
   if (step === "restore") loadBackups().catch((e) => log(e.message));
   const section = document.querySelector(`section[data-step="${step}"]`);
+  const slot = section && section.querySelector(".port-slot");
+  if (slot) slot.appendChild($("port-line"));  // one adapter choice, shown where the chip is needed
   if (typeof onShow[step] === "function") onShow[step]();
   if (focus && section) section.querySelector("h2").focus();
 }
@@ -138,10 +141,8 @@ $("btn-new").onclick = newPlug;
 async function loadPorts() {
   const chosen = $("port").value;
   const { ports } = await api("/api/ports");
-  for (const select of [$("port"), $("restore-port")]) {
-    select.innerHTML = "";
-    for (const p of ports) select.add(new Option(p.label, p.port));
-  }
+  $("port").innerHTML = "";
+  for (const p of ports) $("port").add(new Option(p.label, p.port));
   if (ports.some((p) => p.port === chosen)) $("port").value = chosen;  // a refresh keeps the choice
   $("port").dataset.loads = String(Number($("port").dataset.loads || 0) + 1);  // lets tests wait for it
 }

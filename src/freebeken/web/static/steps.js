@@ -91,6 +91,10 @@ onShow.pins = () => {
   box.textContent = "";
   if (a.known_as) para(box, `Known device: ${a.known_as}`, "ok");
   if (a.module) para(box, `Module named in the stock configuration: ${a.module}`);
+  const picked = $("module").value;
+  if (a.module && picked && a.module.toUpperCase() !== picked) {  // the bytes are the better witness
+    para(box, `You picked ${picked}, but the plug's own configuration says ${a.module}: look at the shield again before soldering more.`, "warning");
+  }
   for (const n of a.notes || []) para(box, n);
   if (!a.template) para(box, "No pins in the backup: after flashing, the page finds them by trying each pin with you.", "warning");
   $("template").value = templateText();
@@ -110,7 +114,8 @@ async function checkTemplate() {
 }
 async function picture(text, img) {
   const a = steps().analyze || {};
-  const { svg } = await api("/api/template/picture", { text, module: $("module").value || a.module || "" });
+  const known = a.module && modules.some((m) => m.name === a.module.toUpperCase()) ? a.module.toUpperCase() : "";
+  const { svg } = await api("/api/template/picture", { text, module: known || $("module").value || "" });
   img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
   img.alt = (svg.match(/aria-label="([^"]*)"/) || ["", "the pins"])[1].replace(/&#x27;|&quot;|&amp;/g, (m) => ({ "&#x27;": "'", "&quot;": '"', "&amp;": "&" })[m]);
   img.hidden = false;
@@ -305,7 +310,7 @@ $("btn-restore").onclick = () => busy($("btn-restore"), $("restore-result"), "Ch
   const file = $("backup-file").files[0];
   const path = file ? (await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer())).path
     : $("backup-list").value;
-  const { job } = await api("/api/restore", { port: $("restore-port").value, path, otherDevice: $("other-device").checked });
+  const { job } = await api("/api/restore", { port: $("port").value, path, otherDevice: $("other-device").checked });
   const result = await follow(job, $("restore-progress"));
   adopt(result.journey, false);
   show($("restore-result"), `Restored: ${result.written} sectors written, ${result.skipped} already right, all verified. The plug runs what the backup holds.`, "ok");
