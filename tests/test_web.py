@@ -1,6 +1,7 @@
-"""The local page in headless Chromium (Debian's, driven by Playwright): the whole journey on the
-simulators, the pin finder by clicking, a wrong-chip firmware error. Screenshots are saved in
-``artifacts/`` (and one is the README's picture)."""
+"""The local page in headless Chromium (Debian's, driven by Playwright): the guided journey for a
+T and an N plug on the simulators (a reload in the middle, the pin finder answered through the
+page's buttons, the way back), a failed link's diagnosis, keyboard use, axe-core. A screenshot per
+step goes to ``artifacts/`` (``FREEBEKEN_ARTIFACTS=docs/screens`` refreshes docs/web.md's)."""
 
 from __future__ import annotations
 

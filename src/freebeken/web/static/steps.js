@@ -114,6 +114,7 @@ async function checkTemplate() {
 }
 async function picture(text, img) {
   const a = steps().analyze || {};
+  await loadModules();  // after a reload the wiring step may not have been shown
   const known = a.module && modules.some((m) => m.name === a.module.toUpperCase()) ? a.module.toUpperCase() : "";
   const { svg } = await api("/api/template/picture", { text, module: known || $("module").value || "" });
   img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
