@@ -290,3 +290,42 @@ def test_the_template_picture_names_each_pin(web):
     svg = json.loads(body)["svg"]
     assert "P7: relay, channel 1" in svg and "P26: light (PWM), channel 2" in svg and "pad 11" in svg
     assert "P10: button (inverted), channel 1" in svg
+
+
+def test_home_assistant_with_nothing_to_switch_is_a_warning_not_green():
+    from freebeken.ha.operations import SetupResult
+    from freebeken.web.steps import verdict
+
+    def result(problems):
+        return SetupResult("plug", "Plug", True, [], "round trip ok", problems)
+
+    assert verdict(result([])) == "verified"
+    assert verdict(result(["the template gives Home Assistant nothing to switch or show (no relay, light, ...)"])) == "warning"
+    assert verdict(result(["switch.plug_1: no state topic", "the template gives Home Assistant nothing to switch"])) == "failed"
+
+
+def test_flashing_the_same_image_again_with_a_configuration_still_has_its_backup(web, tmp_path):
+    """Nothing to write (the image is already there): the configuration step still finds the
+    backup it reads the stock pins from, instead of failing on a missing one."""
+    from helpers import firmware_file
+
+    image = tmp_path / "chip.bin"
+    port = f"sim://bk7231t?time_scale=0&image={image}"
+    fw, _ = firmware_file(tmp_path, "bk7231t")
+    _, _, body = call(web, f"/api/upload?name={fw.name}", raw=fw.read_bytes())
+    path = json.loads(body)["path"]
+    assert job_result(web, json.loads(call(web, "/api/flash", {"port": port, "firmware": path})[2])["job"])["kind"] == "done"
+    for backup in (tmp_path / "home" / "backups").glob("*"):
+        backup.unlink()  # as if it were made elsewhere: the journey must not lean on a missing file
+    from freebeken.convert.wizard import State
+    from freebeken.convert import journey
+
+    [plug] = journey.summaries()
+    state = State.load(plug["identity"])
+    state.data["steps"].pop("backup")
+    state.journal.save()
+    settings = {"ssid": "HomeWiFi", "password": "secret-pass", "broker": "mqtt://127.0.0.1:1883", "name": "Hall"}
+    record = job_result(web, json.loads(call(web, "/api/flash", {"port": port, "firmware": path, "configure": settings})[2])["job"])
+    assert record["kind"] == "done", record
+    assert record["result"]["written"] == 0 and record["result"]["configured"]["client_id"] == "hall"
+    assert record["result"]["journey"]["steps"]["backup"]["made"] is True

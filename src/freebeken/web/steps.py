@@ -60,8 +60,13 @@ def flash(port: str, firmware: str, settings: Settings | None, job: Job) -> dict
             record_flash(state, firmware, result)  # the configuration sector is kept: later steps stand
             configured = None
             if settings is not None:
-                backup_path = Path(state.get("backup").get("path") or made[0][0])
-                cfg = configure_new_firmware(io, settings, backup_path).config
+                known = state.get("backup").get("path") or (made[0][0] if made else None)
+                if known is None:  # nothing was written (the same image): the stock pins still need a backup
+                    path, new = ops.ensure_backup(io)
+                    assert path is not None
+                    record_backup(state, path, new)
+                    known = path
+                cfg = configure_new_firmware(io, settings, Path(known)).config
                 configured = {"client_id": cfg["mqtt_client"], "ssid": cfg["wifi_ssid"], "pins": cfg.as_dict()["pins"]}
                 state.finish("configure", ssid=cfg["wifi_ssid"], client_id=cfg["mqtt_client"], long_name=cfg["long_name"],
                              broker=str(settings.broker), pins=configured["pins"] or None)  # fmt: skip
