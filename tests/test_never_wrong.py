@@ -208,3 +208,68 @@ def test_damage_left_by_an_attempt_that_failed_is_caught_by_the_next(tmp_path, m
     monkeypatch.setattr(ops.ChipIO, "write", real)
     second = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
     assert second.exit_code == 7 and "changed outside the image" in second.output
+
+
+class WritesThatArriveSometimes:
+    """A chip behind a line that spoils a sector's write unless ``lucky()`` says otherwise; what
+    the chip holds is tracked so a CRC tells the truth."""
+
+    def __init__(self, lucky) -> None:
+        from freebeken.events import NullReporter
+
+        self.lucky, self.reporter = lucky, NullReporter()
+        self.held: dict[int, bytes] = {}
+        self.writes = 0
+        self.slowed = 0
+
+    def crc(self, address: int, length: int) -> int:
+        from freebeken.protocol import beken_crc
+
+        return beken_crc(self.held.get(address, b"\xff" * length))
+
+    def erase(self, address: int, length: int) -> None:
+        self.held.pop(address, None)
+
+    def write(self, address: int, data: bytes) -> None:
+        self.writes += 1
+        self.held[address] = data if self.lucky(address) else bytes(len(data))
+
+    def slow_down(self) -> None:
+        self.slowed += 1
+
+
+def written_so_far(verified: int, rewritten: int):
+    from freebeken.flasher.write import WriteResult
+
+    return WriteResult(0, 0, 0, verified, 0.0, False, 921600, rewritten)
+
+
+def test_a_noisy_line_gets_as_many_rewrites_as_it_needs():
+    """1.6 % of 4 KiB writes intact (1e-3 errors per byte): a sector needing 150 tries is written."""
+    from freebeken.flasher.write import _rewrite
+
+    tries = iter(range(1, 10_000))
+    io = WritesThatArriveSometimes(lambda a: next(tries) % 150 == 0)
+    result = written_so_far(verified=20, rewritten=1200)  # what the other sectors needed
+    _rewrite(io, 0x20000, b"\x42" * 4096, result)
+    assert io.held[0x20000] == b"\x42" * 4096 and io.writes == 150
+
+
+def test_a_sector_that_never_verifies_on_a_good_line_is_given_up_soon_and_said_so():
+    from freebeken.errors import VerifyError
+    from freebeken.flasher.write import WRITE_RETRIES, _rewrite
+
+    io = WritesThatArriveSometimes(lambda a: False)
+    with pytest.raises(VerifyError, match="while the others were written") as e:
+        _rewrite(io, 0x20000, b"\x42" * 4096, written_so_far(verified=60, rewritten=2))
+    assert io.writes == 1 + WRITE_RETRIES and "write-protected or failing" in e.value.hint
+
+
+def test_a_line_too_noisy_to_write_is_named_as_the_cause():
+    from freebeken.errors import VerifyError
+    from freebeken.flasher.write import MAX_REWRITES, _rewrite
+
+    io = WritesThatArriveSometimes(lambda a: False)
+    with pytest.raises(VerifyError, match="the serial line damages most") as e:
+        _rewrite(io, 0x20000, b"\x42" * 4096, written_so_far(verified=5, rewritten=400))
+    assert 100 < io.writes <= 1 + MAX_REWRITES and "wires" in e.value.hint and "resumes" in e.value.hint
