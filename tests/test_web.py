@@ -481,3 +481,28 @@ def test_the_keyboard_alone_goes_on_and_the_page_fits_1024_px(browser, tmp_path)
             page.evaluate(f"go('{name}', false)")
             assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # no sideways scrolling
         page.close()
+
+
+def test_a_fresh_browser_lists_the_plugs_in_progress_and_continues_one(browser, tmp_path):
+    """Another browser, or the same one after its storage was cleared: freebeken's own records say
+    which plugs are half-way, and picking one opens it at its next step."""
+    from freebeken.web.jobs import Job
+    from freebeken.web.steps import backup
+
+    for chip in ("bk7231t", "bk7231n"):
+        backup(f"sim://{chip}?time_scale=0&image={tmp_path / chip}.bin", 5, Job(chip, "backup"))
+    with WebServer(workdir=tmp_path / "web") as web:
+        page = browser.new_page()
+        page.goto(web.url)
+        page.wait_for_selector("[data-testid=plugs]:not([hidden])")
+        buttons = page.locator("[data-testid=plug-list] button")
+        assert buttons.count() == 2 and "next: the pins" in buttons.first.inner_text()
+        page.click("[data-testid=plug-list] button:has-text('BK7231N')")
+        step(page, "pins")
+        assert "BK7231N plug" in page.inner_text("[data-testid=plug-name]")
+        page.click("[data-testid=switch-plug]")  # and back to the list, without the one open
+        page.wait_for_selector("[data-testid=plugs]:not([hidden])")
+        assert page.locator("[data-testid=plug-list] button").count() == 1
+        page.click("[data-testid=new-plug]")
+        step(page, "device")
+        page.close()

@@ -33,7 +33,6 @@ from ..firmware.settings import Settings, check
 from ..events import NullReporter
 from ..templates import lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
-from ..tuya.analyze import analyze_bytes
 from .jobs import Job, Jobs, plain_error
 from . import steps
 from .wiring import MODULES, pins_picture, wiring_svg
@@ -140,12 +139,6 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         port = str(body["port"])
         return started(jobs.start("backup", lambda job: steps.backup(port, timeout, job)))
-
-    def analyze(request: Request, body: dict) -> Response:
-        path = Path(body["path"])
-        result = analyze_bytes(path.read_bytes(), path.name).as_dict()
-        entry = result["template"]
-        return JSONResponse({"analysis": result, "template": json.dumps(entry, indent=2) if entry else ""})
 
     def check_template(request: Request, body: dict) -> Response:
         try:
@@ -342,7 +335,6 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/", index),
         Route("/api/ports", api(ports)),
         Route("/api/backup", api(backup), methods=["POST"]),
-        Route("/api/analyze", api(analyze), methods=["POST"]),
         Route("/api/template/check", api(check_template), methods=["POST"]),
         Route("/api/upload", api(upload), methods=["POST"]),
         Route("/api/flash", api(flash), methods=["POST"]),

@@ -114,6 +114,10 @@ async function start() {
   if (remembered && journeys.some((j) => j.identity === remembered)) return openJourney(remembered);
   const open = journeys.filter((j) => j.next !== "done");
   if (!open.length) return go("device");
+  showPlugs(open);
+}
+
+function showPlugs(open) {
   const list = $("plug-list");
   list.textContent = "";
   for (const j of open) {
@@ -128,7 +132,7 @@ async function start() {
   $("plugs").querySelector("h2").focus();
 }
 const LABEL = { connect: "wire and back up", pins: "the pins", flash: "flash", network: "on your Wi-Fi",
-  live: "pins on the plug", home_assistant: "Home Assistant", done: "done" };
+  live: "pins on the plug", home_assistant: "Home Assistant", done: "nothing, it is converted" };
 
 function newPlug() {
   page.journey = null; page.view = null; page.reached = "device";
@@ -137,6 +141,10 @@ function newPlug() {
   go("device");
 }
 $("btn-new").onclick = newPlug;
+$("btn-switch").onclick = async () => {
+  try { showPlugs((await api("/api/journeys")).journeys.filter((j) => j.identity !== page.journey)); }
+  catch (e) { log(e.message); }
+};
 
 async function loadPorts() {
   const chosen = $("port").value;
