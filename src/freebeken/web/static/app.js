@@ -96,6 +96,7 @@ const onShow = {};  // per step: fill the step from the journey when it is shown
 function adopt(view, goNext = true) {
   if (!view) return;
   page.view = view;
+  page.reached = view.next;  // the journey decides what is open (after a restore, less than before)
   page.journey = view.identity;
   localStorage.setItem("journey", view.identity);
   $("plug-name").textContent = `${view.chip || "?"} plug, MAC ${view.mac || "unknown"}`;
