@@ -75,14 +75,7 @@ function go(step, focus = true) {
   if (ORDER.indexOf(step) > ORDER.indexOf(page.reached)) page.reached = step;
   document.querySelectorAll("section[data-step]").forEach((s) => { s.hidden = s.dataset.step !== step; });
   $("plugs").hidden = true;
-  const done = page.view ? ORDER.indexOf(page.view.next) : 0;
-  for (const b of document.querySelectorAll("#stepper button")) {
-    const i = ORDER.indexOf(b.dataset.goto);
-    const open = b.dataset.goto === "restore" || i <= Math.max(ORDER.indexOf(page.reached), done);
-    b.disabled = !open;
-    b.classList.toggle("done", i >= 0 && i < done);
-    if (b.dataset.goto === step) b.setAttribute("aria-current", "step"); else b.removeAttribute("aria-current");
-  }
+  paintStepper();
   if (step === "restore") loadBackups().catch((e) => log(e.message));
   const section = document.querySelector(`section[data-step="${step}"]`);
   const slot = section && section.querySelector(".port-slot");
@@ -91,6 +84,16 @@ function go(step, focus = true) {
   if (focus && section) section.querySelector("h2").focus();
 }
 document.querySelectorAll("#stepper button").forEach((b) => { b.onclick = () => go(b.dataset.goto); });
+
+function paintStepper() {  // done steps ticked, the open ones enabled, the shown one current
+  const done = page.view ? ORDER.indexOf(page.view.next) : 0;
+  for (const b of document.querySelectorAll("#stepper button")) {
+    const i = ORDER.indexOf(b.dataset.goto);
+    b.disabled = !(b.dataset.goto === "restore" || i <= Math.max(ORDER.indexOf(page.reached), done));
+    b.classList.toggle("done", i >= 0 && i < done);
+    if (b.dataset.goto === page.step) b.setAttribute("aria-current", "step"); else b.removeAttribute("aria-current");
+  }
+}
 const onShow = {};  // per step: fill the step from the journey when it is shown (steps.js)
 
 function adopt(view, goNext = true) {
@@ -100,7 +103,7 @@ function adopt(view, goNext = true) {
   page.journey = view.identity;
   localStorage.setItem("journey", view.identity);
   $("plug-name").textContent = `${view.chip || "?"} plug, MAC ${view.mac || "unknown"}`;
-  if (goNext) go(view.next);
+  if (goNext) go(view.next); else paintStepper();
 }
 
 async function openJourney(id) {
