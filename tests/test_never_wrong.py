@@ -214,10 +214,10 @@ class WritesThatArriveSometimes:
     """A chip behind a line that spoils a sector's write unless ``lucky()`` says otherwise; what
     the chip holds is tracked so a CRC tells the truth."""
 
-    def __init__(self, lucky) -> None:
+    def __init__(self, lucky, chip=BK7231N) -> None:
         from freebeken.events import NullReporter
 
-        self.lucky, self.reporter = lucky, NullReporter()
+        self.lucky, self.reporter, self.chip = lucky, NullReporter(), chip
         self.held: dict[int, bytes] = {}
         self.writes = 0
         self.slowed = 0
@@ -285,3 +285,22 @@ def test_a_hopeless_line_stops_the_write_early_instead_of_damaging_more():
     with pytest.raises(VerifyError, match="the serial line damages most"):
         _rewrite(io, 0x20000, b"\x42" * 4096, written_so_far(verified=1, rewritten=60))  # 3 % intact
     assert io.writes == 1
+
+
+def test_where_a_damaged_command_can_brick_the_chip_a_noisy_line_stops_the_write():
+    """BK7231T: the loader lives in the bootloader, and an address damaged past 2 MiB wraps onto it
+    unchecked, so a line that spoils most writes is not hammered: a clean line's budget, then a stop
+    that names the risk (the fault campaign saw the T bootloader hit after hundreds of rewrites)."""
+    from freebeken.chips import BK7231T
+    from freebeken.errors import VerifyError
+    from freebeken.flasher.write import WRITE_RETRIES, _rewrite
+
+    tries = iter(range(1, 10_000))
+    io = WritesThatArriveSometimes(lambda a: next(tries) % 30 == 0, chip=BK7231T)
+    with pytest.raises(VerifyError, match="its bootloader, which UART cannot rewrite") as e:
+        _rewrite(io, 0x20000, b"\x42" * 4096, written_so_far(verified=100, rewritten=245))  # 29 % intact
+    assert io.writes == 1 and "wires" in e.value.hint
+    io = WritesThatArriveSometimes(lambda a: False, chip=BK7231T)
+    with pytest.raises(VerifyError):
+        _rewrite(io, 0x20000, b"\x42" * 4096, written_so_far(verified=30, rewritten=10))  # 74 %: not yet hopeless
+    assert io.writes == 1 + WRITE_RETRIES

@@ -31,9 +31,13 @@ WRITE_RETRIES = 10  # rewrites of a sector on a line that writes most sectors at
 # Erase and write commands are unchecked too, and one damaged on the line lands elsewhere: on a
 # line that spoils nearly every write (measured at 1e-3: 24 minutes of rewrites, then five blocks
 # outside the image changed) the write stops early and says the line is the cause.
+# Where UART cannot rewrite the bootloader (BK7231T/U: the loader lives in it), a damaged
+# command's worst landing is a bricked chip (addresses past 2 MiB wrap onto it unchecked), so
+# there the budget stays a clean line's and a line that spoils half the writes stops the write.
 MAX_REWRITES = 100
 GIVE_UP = 1e-6
 HOPELESS = 0.05  # share of writes arriving intact below which a write is not worth going on
+HOPELESS_WHERE_FATAL = 0.5
 
 
 @dataclass
@@ -238,8 +242,8 @@ def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal
         if not _verify_run(io, active, targets, result):
             late = [s.address for s in active if not _verify_sector(io, s.address, s.crc, targets[s.address], result)]
         journal.mark_done([s.address for s in active if s.address not in late])
-        if late and _hopeless(result):  # every further command over this line risks more than it gains
-            raise _line_error(late[0], result)
+        if late and _hopeless(io, result):  # every further command over this line risks more than it gains
+            raise _line_error(io, late[0], result)
         deferred += late
     quality = _line_quality(result, 0)
     if deferred and quality < 0.5:
@@ -270,14 +274,16 @@ def _line_quality(result: WriteResult, own_failures: int) -> float:
     return (ok + 1) / (ok + bad + 2)
 
 
-def _budget(result: WriteResult, own_failures: int) -> int:
+def _budget(io: ChipIO, result: WriteResult, own_failures: int) -> int:
     p = _line_quality(result, own_failures)
-    if p >= 0.9:
+    if p >= 0.9 or not io.chip.bootloader_writable:
         return WRITE_RETRIES
     return min(MAX_REWRITES, max(WRITE_RETRIES, math.ceil(math.log(GIVE_UP) / math.log(1 - p))))
 
 
-def _hopeless(result: WriteResult) -> bool:
+def _hopeless(io: ChipIO, result: WriteResult) -> bool:
+    if not io.chip.bootloader_writable:
+        return result.rewritten >= 20 and _line_quality(result, 0) < HOPELESS_WHERE_FATAL
     return result.rewritten >= 50 and _line_quality(result, 0) < HOPELESS
 
 
@@ -290,7 +296,7 @@ def _verify_sector(io: ChipIO, address: int, crc: int, data: bytes, result: Writ
         if got == crc:
             result.verified += 1
             return True
-        if failures >= _budget(result, failures) or _hopeless(result):
+        if failures >= _budget(io, result, failures) or _hopeless(io, result):
             return False
         failures += 1
         result.rewritten += 1
@@ -310,8 +316,8 @@ def _rewrite(io: ChipIO, address: int, data: bytes, result: WriteResult) -> None
         io.write(address, data)
     if _verify_sector(io, address, crc, data, result):
         return
-    if _hopeless(result) or _line_quality(result, 0) < 0.5:
-        raise _line_error(address, result)
+    if _hopeless(io, result) or _line_quality(result, 0) < 0.5:
+        raise _line_error(io, address, result)
     raise VerifyError(
         f"Sector 0x{address:06X} still differs after {WRITE_RETRIES} rewrites, while the others were written",
         hint="The flash may be write-protected or failing, or the supply sags while programming: "
@@ -319,12 +325,14 @@ def _rewrite(io: ChipIO, address: int, data: bytes, result: WriteResult) -> None
     )
 
 
-def _line_error(address: int, result: WriteResult) -> VerifyError:
+def _line_error(io: ChipIO, address: int, result: WriteResult) -> VerifyError:
     writes = result.verified + result.rewritten
+    where = ("its bootloader, which UART cannot rewrite: freebeken stops rather than go on" if not io.chip.bootloader_writable
+             else "landing elsewhere in the flash")  # fmt: skip
     return VerifyError(
         f"Sector 0x{address:06X} did not arrive intact: the serial line damages most writes (about "
-        f"{100 * _line_quality(result, 0):.0f} % of {writes} verified at once), and every damaged command risks "
-        "landing elsewhere in the flash",
+        f"{100 * _line_quality(result, 0):.0f} % of {writes} verified at once), and on this {io.chip.name} every "
+        f"damaged command risks {where}",
         hint="Make the wires to the module short, connect GND directly, try another USB port or adapter, or a lower "
         "baud rate (-b 115200); then run the same command again (it resumes).",
     )
