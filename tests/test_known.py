@@ -158,12 +158,13 @@ def test_the_cloudcutter_api_format_is_read_too():
 @needs_data
 def test_convert_begins_with_the_lookup_when_the_product_is_named(tmp_path):
     from freebeken.convert.wizard import Options, convert
-    from freebeken.errors import LinkError
+    from freebeken.errors import PortError
     from freebeken.events import ListReporter
 
     reporter = ListReporter()
-    options = Options(port="sim://bk7231t?time_scale=0&dead=1", product="aoycocr x5p", devices_json=str(DEVICES), cloudcutter=str(CUTTER))
-    with pytest.raises(LinkError):  # no plug on the adapter yet: the answer came before any linking
+    no_adapter = str(tmp_path / "ttyUSB-not-plugged-in")  # fails at once, where a dead chip takes the 15 s link wait
+    options = Options(port=no_adapter, product="aoycocr x5p", devices_json=str(DEVICES), cloudcutter=str(CUTTER))
+    with pytest.raises(PortError):  # no adapter yet: the answer came before any linking
         convert(options, None, reporter)
     said = [e.message for e in reporter.kinds("info")]
     assert any(m.startswith("Aoycocr X5P Smart Plug: likely without opening it") for m in said)
