@@ -77,7 +77,7 @@ def run_one(op: str, chip: str, rate: float, seed: int, folder: Path, cell: Cell
     out = folder / f"backup-{seed}.bin"
     args = {
         "backup": ["backup", "-p", url, "-o", str(out)],
-        "flash": ["flash", "-p", url, "--no-backup", str(fw)],
+        "flash": ["flash", "-y", "-p", url, str(fw)],  # as by default: backed up first, so stray damage is repaired
         "restore": ["restore", "-p", url, str(folder / "stock.bin")],
     }[op]
     if op == "backup":
