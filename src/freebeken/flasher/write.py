@@ -109,11 +109,19 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, met
     if work:
         io.prepare_write()
         retries_before = io.session.retries_used
+        if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
+            raise VerifyError("The serial line still damages most 4 KiB frames (checked by reading; nothing was written)",
+                              hint=LINE_HINT)  # fmt: skip
         try:
             _execute(io, plan, targets, journal, result, label)
             trouble = trouble or io.session.retries_used != retries_before or result.rewritten > 0
             if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
                 _reprove(io, targets, result)
+        except VerifyError as e:
+            if getattr(e, "line", False):  # the next run reads before it writes again
+                journal.record["line_unfit"] = True
+                journal.save()
+            raise
         except KeyboardInterrupt:
             kept = f"recorded in {journal_path}" if journal_path else "nothing was kept: run the same command again"
             raise Interrupted(
@@ -325,14 +333,28 @@ def _rewrite(io: ChipIO, address: int, data: bytes, result: WriteResult) -> None
     )
 
 
+LINE_HINT = ("Make the wires to the module short, connect GND directly, try another USB port or adapter, or a lower "
+             "baud rate (-b 115200); then run the same command again (it resumes).")
+
+
+def _line_still_unfit(io: ChipIO, targets: dict[int, bytes]) -> bool:
+    """Before writing again where the last write stopped for the line: reads risk nothing, and
+    eight 4 KiB ones say whether most frames now arrive intact (fewer retries than reads)."""
+    before = io.session.retries_used
+    for address in sorted(targets)[:8]:
+        io.read(address)
+    return io.session.retries_used - before > 8
+
+
 def _line_error(io: ChipIO, address: int, result: WriteResult) -> VerifyError:
     writes = result.verified + result.rewritten
     where = ("its bootloader, which UART cannot rewrite: freebeken stops rather than go on" if not io.chip.bootloader_writable
              else "landing elsewhere in the flash")  # fmt: skip
-    return VerifyError(
+    error = VerifyError(
         f"Sector 0x{address:06X} did not arrive intact: the serial line damages most writes (about "
         f"{100 * _line_quality(result, 0):.0f} % of {writes} verified at once), and on this {io.chip.name} every "
         f"damaged command risks {where}",
-        hint="Make the wires to the module short, connect GND directly, try another USB port or adapter, or a lower "
-        "baud rate (-b 115200); then run the same command again (it resumes).",
+        hint=LINE_HINT,
     )
+    error.line = True  # type: ignore[attr-defined]
+    return error
