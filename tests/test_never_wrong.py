@@ -304,3 +304,24 @@ def test_where_a_damaged_command_can_brick_the_chip_a_noisy_line_stops_the_write
     with pytest.raises(VerifyError):
         _rewrite(io, 0x20000, b"\x42" * 4096, written_so_far(verified=30, rewritten=10))  # 74 %: not yet hopeless
     assert io.writes == 1 + WRITE_RETRIES
+
+
+def test_after_a_stop_for_the_line_reads_decide_whether_to_write_again():
+    """Eight 4 KiB reads (harmless) before a BK7231T write is tried again: more retries than reads
+    means most frames still arrive damaged, and nothing is written."""
+    from types import SimpleNamespace
+
+    from freebeken.flasher.write import _line_still_unfit
+
+    def chip_behind(retries_per_read: int):
+        session = SimpleNamespace(retries_used=0)
+
+        def read(address):
+            session.retries_used += retries_per_read
+            return b"\xff" * 4096
+
+        return SimpleNamespace(session=session, read=read)
+
+    targets = {0x11000 + i * 0x1000: b"" for i in range(20)}
+    assert _line_still_unfit(chip_behind(2), targets)  # ~3e-4 errors per byte: 2.4 retries a read
+    assert not _line_still_unfit(chip_behind(0), targets)
