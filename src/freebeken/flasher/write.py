@@ -40,6 +40,10 @@ HOPELESS = 0.05  # share of writes arriving intact below which a write is not wo
 HOPELESS_WHERE_FATAL = 0.5
 
 
+class LineSpoilsWrites(VerifyError):
+    """The write stopped because the serial line damages most frames, not because of the flash."""
+
+
 @dataclass
 class WriteResult:
     written: int  # sectors programmed
@@ -107,20 +111,19 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, met
     result = WriteResult(0, 0, len(targets), 0, 0.0, resumed, io.session.baudrate)
     trouble = resumed  # an earlier attempt failed: something went wrong on the line then
     if work:
+        if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
+            raise LineSpoilsWrites("The serial line still damages most 4 KiB frames (checked by reading; nothing was "
+                                   "written)", hint=LINE_HINT)  # fmt: skip
         io.prepare_write()
         retries_before = io.session.retries_used
-        if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
-            raise VerifyError("The serial line still damages most 4 KiB frames (checked by reading; nothing was written)",
-                              hint=LINE_HINT)  # fmt: skip
         try:
             _execute(io, plan, targets, journal, result, label)
             trouble = trouble or io.session.retries_used != retries_before or result.rewritten > 0
             if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
                 _reprove(io, targets, result)
-        except VerifyError as e:
-            if getattr(e, "line", False):  # the next run reads before it writes again
-                journal.record["line_unfit"] = True
-                journal.save()
+        except LineSpoilsWrites:  # the next run reads before it writes again
+            journal.record["line_unfit"] = True
+            journal.save()
             raise
         except KeyboardInterrupt:
             kept = f"recorded in {journal_path}" if journal_path else "nothing was kept: run the same command again"
@@ -346,15 +349,13 @@ def _line_still_unfit(io: ChipIO, targets: dict[int, bytes]) -> bool:
     return io.session.retries_used - before > 8
 
 
-def _line_error(io: ChipIO, address: int, result: WriteResult) -> VerifyError:
+def _line_error(io: ChipIO, address: int, result: WriteResult) -> LineSpoilsWrites:
     writes = result.verified + result.rewritten
     where = ("its bootloader, which UART cannot rewrite: freebeken stops rather than go on" if not io.chip.bootloader_writable
              else "landing elsewhere in the flash")  # fmt: skip
-    error = VerifyError(
+    return LineSpoilsWrites(
         f"Sector 0x{address:06X} did not arrive intact: the serial line damages most writes (about "
         f"{100 * _line_quality(result, 0):.0f} % of {writes} verified at once), and on this {io.chip.name} every "
         f"damaged command risks {where}",
         hint=LINE_HINT,
     )
-    error.line = True  # type: ignore[attr-defined]
-    return error
