@@ -51,9 +51,7 @@ def configure_step(io, state: "State", options: "Options", person: "Person", rep
     settings = Settings(wifi_ssid=ssid, wifi_password=password, broker=broker, name=options.name, template=template)
     result = configure(io, settings, openbeken_written=True)
     cfg = result.config  # the names as the chip holds them (the name may have been made safe)
-    pins = cfg.as_dict()["pins"]
-    state.finish("configure", ssid=ssid, client_id=cfg["mqtt_client"], long_name=cfg["long_name"], broker=str(broker),
-                 pins=pins or None, changed=result.changed)  # fmt: skip
+    pins = record_configure(state, result, broker)
     events.info(reporter, f"Configured: Wi-Fi {ssid!r}, broker {broker}, client id {cfg['mqtt_client']}, "
                 f"pins {pins or 'none (found with the pin finder after the first boot)'}")  # fmt: skip
 
@@ -66,6 +64,15 @@ def _warn_loopback(broker: Broker, options: "Options", reporter: Reporter) -> No
     if loopback and not str(options.port or "").startswith("sim://"):
         events.warning(reporter, f"The broker address {broker.host} is this computer's own loopback address: the plug "
                        "cannot reach it. Use the computer's address on your network (e.g. 192.168.1.10).")  # fmt: skip
+
+
+def record_configure(state: "State", result, broker: Broker) -> dict:
+    """The configuration as the chip holds it, in the journey (names, never a password); its pins."""
+    cfg = result.config
+    pins = cfg.as_dict()["pins"]
+    state.finish("configure", ssid=cfg["wifi_ssid"], client_id=cfg["mqtt_client"], long_name=cfg["long_name"],
+                 broker=str(broker), pins=pins or None, changed=result.changed)  # fmt: skip
+    return pins
 
 
 def first_boot_step(state: "State", options: "Options", person: "Person", reporter: Reporter) -> None:

@@ -18,6 +18,9 @@ QUIET = 15.0  # seconds without a message after asking for discovery before aski
 from .discovery import ID_OK, Entity, announced, configs_in, covers, expected, parse
 
 
+NOTHING_TO_SWITCH = "the template gives Home Assistant nothing to switch or show"  # a warning, not a failure
+
+
 @dataclass
 class SetupResult:
     client_id: str
@@ -133,8 +136,8 @@ def _announced_and_working(client: ObkClient, session: Session, cid: str, long_n
             break
     problems = [f"{e.entity_id}: {p}" for e in entities for p in e.problems]
     if not want:
-        problems.append("the template gives Home Assistant nothing to switch or show (no relay, light, binary "
-                        "input or energy sensor; buttons and LEDs create no entity): add those pins to the template")  # fmt: skip
+        problems.append(NOTHING_TO_SWITCH + " (no relay, light, binary input or energy sensor; buttons and LEDs "
+                        "create no entity): add those pins to the template")  # fmt: skip
     elif not covers(entities, want):
         problems.append(f"expected {', '.join(want)}; got {len(entities)} entities")
     round_trip = _round_trip(client, session, cid, pins, reporter, info.flags)

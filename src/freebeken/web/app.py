@@ -35,7 +35,7 @@ from ..templates import lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
 from .jobs import Job, Jobs, plain_error
 from . import steps
-from .wiring import MODULES, pins_picture, wiring_svg
+from .wiring import MODULES, pins_picture, pins_words, wiring_svg
 from ..convert import journey
 from .security import SecurityHeaders, guard
 
@@ -293,7 +293,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
     def template_picture(request: Request, body: dict) -> Response:
         template = _template_in_box(str(body.get("text") or ""))
-        return JSONResponse({"svg": pins_picture(template, str(body.get("module") or "") or None)})
+        return JSONResponse({"svg": pins_picture(template, str(body.get("module") or "") or None), "words": pins_words(template)})
 
     def answer(request: Request, body: dict) -> Response:
         job = jobs.get(body["job"])

@@ -10,13 +10,14 @@ from typing import Any
 
 from .. import events
 from ..convert import journey
+from ..convert.first_boot import record_configure
 from ..convert.wizard import Options, State, analyze_step, record_backup, record_flash
 from ..firmware.releases import fetch
 from ..firmware.settings import Settings
 from ..flasher import operations as ops
 from ..flasher.backup import identity
 from ..flasher.configure import configure_new_firmware
-from ..ha.operations import SetupResult
+from ..ha.operations import NOTHING_TO_SWITCH, SetupResult
 from ..locks import hold
 from ..templates.model import Template
 from .jobs import Job
@@ -66,10 +67,10 @@ def flash(port: str, firmware: str, settings: Settings | None, job: Job) -> dict
                     assert path is not None
                     record_backup(state, path, new)
                     known = path
-                cfg = configure_new_firmware(io, settings, Path(known)).config
-                configured = {"client_id": cfg["mqtt_client"], "ssid": cfg["wifi_ssid"], "pins": cfg.as_dict()["pins"]}
-                state.finish("configure", ssid=cfg["wifi_ssid"], client_id=cfg["mqtt_client"], long_name=cfg["long_name"],
-                             broker=str(settings.broker), pins=configured["pins"] or None)  # fmt: skip
+                done = configure_new_firmware(io, settings, Path(known))
+                assert settings.broker is not None  # the page's settings always carry one (_settings)
+                pins = record_configure(state, done, settings.broker)
+                configured = {"client_id": done.config["mqtt_client"], "ssid": done.config["wifi_ssid"], "pins": pins}
     return {**result.as_dict(), "firmware": Path(firmware).name, "backup": str(made[0][0]) if made and made[0][1] else None,
             "configured": configured, "journey": journey.view(state)}  # fmt: skip
 
@@ -120,7 +121,7 @@ def verdict(result: SetupResult) -> str:
     """Green only when Home Assistant got something to use: "nothing to switch" is a warning."""
     if not result.problems:
         return "verified"
-    if all("nothing to switch" in p for p in result.problems):
+    if all(p.startswith(NOTHING_TO_SWITCH) for p in result.problems):
         return "warning"
     return "failed"
 

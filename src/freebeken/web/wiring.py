@@ -87,6 +87,12 @@ def _describe(role: str) -> tuple[str, str]:
     return "#455a64", f"{name}, channel {channel}" if channel else name
 
 
+def pins_words(template: Template) -> str:
+    """The picture in words (its alternative text)."""
+    rows = sorted(template.to_entry().get("pins", {}).items(), key=lambda kv: int(kv[0]))
+    return "; ".join(f"P{p}: {_describe(r)[1]}" for p, r in rows) or "no pins"
+
+
 def pins_picture(template: Template, module_name: str | None = None) -> str:
     """One row per pin the template uses: the chip pin, the module pad when known, what it drives."""
     pins = template.to_entry().get("pins", {})
@@ -104,6 +110,6 @@ def pins_picture(template: Template, module_name: str | None = None) -> str:
         parts.append(_text(86, y + 19, (f"pad {pad} · " if pad else "") + words, 13, anchor="start"))
     if not rows:
         parts.append(_text(10, 56, "No pins yet", 13, anchor="start"))
-    words = "; ".join(f"P{p}: {_describe(r)[1]}" for p, r in rows) or "no pins"
+    words = pins_words(template)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 420 {height}" width="420" height="{height}" role="img" '
             f'aria-label="{escape(words)}">' + "".join(parts) + "</svg>")  # fmt: skip

@@ -116,9 +116,9 @@ async function picture(text, img) {
   const a = steps().analyze || {};
   await loadModules();  // after a reload the wiring step may not have been shown
   const known = a.module && modules.some((m) => m.name === a.module.toUpperCase()) ? a.module.toUpperCase() : "";
-  const { svg } = await api("/api/template/picture", { text, module: known || $("module").value || "" });
+  const { svg, words } = await api("/api/template/picture", { text, module: known || $("module").value || "" });
   img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
-  img.alt = (svg.match(/aria-label="([^"]*)"/) || ["", "the pins"])[1].replace(/&#x27;|&quot;|&amp;/g, (m) => ({ "&#x27;": "'", "&quot;": '"', "&amp;": "&" })[m]);
+  img.alt = words;
   img.hidden = false;
 }
 $("btn-check").onclick = () => checkTemplate().catch((e) => show($("problems"), e.message, "error"));
