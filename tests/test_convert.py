@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from freebeken.cli.main import main
 from freebeken.convert.wizard import Options, convert
+from freebeken.ha.broker import Broker
 from freebeken.errors import DeviceUnreachable, LinkError, UsageError
 from freebeken.chips import CHIPS
 from freebeken.firmware.releases import ReleaseError, fetch, list_releases
@@ -102,7 +103,7 @@ def test_convert_end_to_end_with_an_interrupted_flash(tmp_path, releases):
         options = Options(
             port=f"sim://bk7231t?time_scale=0&image={image}&power_cut_after=300",
             wifi_ssid="HomeWiFi", wifi_password="secret-pass", ap_address=plug.address, device=plug.address, configure=False,
-            broker=broker.url(), name="Aoycocr U3",
+            broker=Broker.from_url(broker.url()), name="Aoycocr U3",
         )  # fmt: skip
         with pytest.raises(LinkError):  # the power goes away in the middle of flashing
             convert(options, ScriptedPerson())

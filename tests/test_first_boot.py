@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from freebeken.cli.main import main
 from freebeken.convert.wizard import Options, convert
+from freebeken.ha.broker import Broker
 from freebeken.errors import DeviceError, SafetyError, UsageError
 from freebeken.events import NullReporter
 from freebeken.firmware import obkconfig
@@ -60,7 +61,7 @@ def test_stock_to_home_assistant_with_no_access_point(tmp_path, releases, broker
     image = tmp_path / "chip.bin"
     owner = PlugOwner(image, free_port(), {"HomeWiFi": WIFI_PASSWORD})
     options = Options(port=f"sim://bk7231t?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD,
-                      broker=f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}", name="Kitchen Plug",
+                      broker=Broker.from_url(f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}"), name="Kitchen Plug",
                       http_port=owner.http_port, first_boot_wait=30)  # fmt: skip
     try:
         result = convert(options, owner)
@@ -94,7 +95,7 @@ def test_a_wrong_wifi_password_is_diagnosed_not_hidden(tmp_path, releases, broke
     image = tmp_path / "chip.bin"
     owner = PlugOwner(image, free_port(), {"HomeWiFi": "the-real-password"})
     options = Options(port=f"sim://bk7231n?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD,
-                      broker=f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}", name="Desk", http_port=owner.http_port,
+                      broker=Broker.from_url(f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}"), name="Desk", http_port=owner.http_port,
                       first_boot_wait=2)  # fmt: skip
     try:
         with pytest.raises(DeviceError, match="did not appear on the broker") as err:

@@ -65,6 +65,7 @@ def test_stock_plug_to_home_assistant_configured_while_flashing(tmp_path, releas
     """The shortest path: convert writes Wi-Fi and broker while flashing; the plug boots from its
     flash image, joins the broker by itself, and the switch works in a real Home Assistant."""
     from freebeken.convert.wizard import Options, convert
+    from freebeken.ha.broker import Broker
     from test_first_boot import PlugOwner
 
     monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
@@ -78,7 +79,7 @@ def test_stock_plug_to_home_assistant_configured_while_flashing(tmp_path, releas
         ha.onboard()
         ha.add_mqtt(broker.port)
         options = Options(port=f"sim://bk7231t?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password="secret-pass",
-                          broker=broker.url(), name="Hall Plug", http_port=owner.http_port, first_boot_wait=60)  # fmt: skip
+                          broker=Broker.from_url(broker.url()), name="Hall Plug", http_port=owner.http_port, first_boot_wait=60)  # fmt: skip
         result = convert(options, owner)
         assert result["path"] == "configured while flashing" and "switch.hall_plug_1" in result["entities"]
         state = ha.wait_state("switch.hall_plug_1", lambda s: s in ("on", "off"))

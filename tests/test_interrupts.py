@@ -121,13 +121,13 @@ def test_backups_work_without_hard_links_and_still_never_replace(tmp_path, monke
 
 
 def test_journals_and_conversion_state_are_private(tmp_path, monkeypatch, home):
-    from freebeken.convert.wizard import State
+    from freebeken.convert.journey import Journey
     from freebeken.flasher.journal import Journal
 
     journal = Journal(home / "journals" / "x.json", {"done": []})
     journal.save()
-    state = State.load("BK7231T-C8478C43F310")
-    state.finish("detect", chip="BK7231T")
+    state = Journey.of_identity("BK7231T-C8478C43F310")
+    state.skip_home_assistant()
     assert private(journal.path) and private(state.path)
 
 

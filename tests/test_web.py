@@ -487,7 +487,7 @@ def test_a_fresh_browser_lists_the_plugs_in_progress_and_continues_one(browser, 
     """Another browser, or the same one after its storage was cleared: freebeken's own records say
     which plugs are half-way, and picking one opens it at its next step."""
     from freebeken.web.jobs import Job
-    from freebeken.web.steps import backup
+    from freebeken.web.chip_jobs import backup
 
     for chip in ("bk7231t", "bk7231n"):
         backup(f"sim://{chip}?time_scale=0&image={tmp_path / chip}.bin", 5, Job(chip, "backup"))

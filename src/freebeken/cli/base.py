@@ -26,6 +26,11 @@ class Context:
         self.console = Console()
         self.reporter = JsonReporter() if json_mode else RichReporter(verbose=verbose)
 
+    def say(self, text: str) -> None:
+        """Print a line for the person (rich markup), after closing any progress bar it would break."""
+        self.reporter.close()
+        self.console.print(text)
+
     def result(self, record: dict[str, Any]) -> None:
         """Final machine-readable result (only printed with --json)."""
         if self.json:

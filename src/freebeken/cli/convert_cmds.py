@@ -8,6 +8,7 @@ from ..chips import CHIPS
 from rich.markup import escape
 
 from ..convert.wizard import Options, convert
+from ..ha.broker import Broker
 from ..device.client import AP_ADDRESS
 from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import list_releases
@@ -76,7 +77,7 @@ def convert_cmd(
     options = Options(port=port, baudrate=parse_baud(baud), firmware=firmware, skip_backup=skip_backup, wifi_ssid=wifi_ssid,
                       wifi_password=settings.wifi_password if settings else wifi_password, ap_address=ap_address,
                       device=device, network=network, http_port=http_port,
-                      broker=settings.broker if settings and settings.broker else broker, name=name,
+                      broker=settings.broker if settings and settings.broker else Broker.from_url(broker) if broker else None, name=name,
                       pin_finder_asker=TerminalAsker(), configure=configure,
                       template=settings.template if settings else None, first_boot_wait=first_boot_wait,
                       devices_json=devices_json, product=product, cloudcutter=cutter_file)  # fmt: skip

@@ -12,7 +12,7 @@ from ..flasher import operations as ops
 from ..flasher.backup import check_backup_target
 from ..flasher.chipio import ChipIO
 from ..storage import atomic_write
-from ..flasher.configure import configure_new_firmware
+from ..flasher.safely import ENSURE, SKIP, BackupPolicy, flash_safely
 from .chip_cmds import link_options, parse_baud
 from .config_cmds import settings_from, settings_options
 from .base import Context, command_errors
@@ -32,11 +32,10 @@ def _open(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool):
 
 
 def _done(ctx: Context, message: str, record: dict) -> None:
-    ctx.reporter.close()
     if ctx.json:
         ctx.result({"ok": True, **record})
     else:
-        ctx.console.print(f"[bold green]done:[/] {message}")
+        ctx.say(f"[bold green]done:[/] {message}")
 
 
 @click.command()
@@ -58,17 +57,18 @@ def backup(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, o
     )
 
 
-def _offer_backup(ctx: Context, io: ChipIO, no_backup: bool, assume_yes: bool) -> Path | None:
-    """Before the first flash of a chip freebeken has no backup of, make one. Returns this chip's backup."""
+def _backup_policy(ctx: Context, no_backup: bool, assume_yes: bool) -> BackupPolicy:
+    """Before the first flash of a chip freebeken has no backup of, one is made (asked first on a terminal)."""
     if no_backup:
-        return None
-    interactive = not assume_yes and not ctx.json and sys.stdin.isatty()
-    ask = (lambda: click.confirm("There is no backup of this chip yet. Back it up first (recommended)?", default=True)) if interactive else None
-    path, made = ops.ensure_backup(io, ask)
-    ctx.reporter.close()
-    if made and not ctx.json:
-        ctx.console.print(f"Backup saved: {path}")
-    return path
+        return SKIP
+    if assume_yes or ctx.json or not sys.stdin.isatty():
+        return ENSURE
+
+    def ask() -> bool:
+        ctx.reporter.close()
+        return click.confirm("There is no backup of this chip yet. Back it up first (recommended)?", default=True)
+
+    return BackupPolicy(consent=ask)
 
 
 @click.command()
@@ -107,21 +107,20 @@ def flash(
         raise UsageError("--configure goes with an OpenBeken release file, not a raw image",
                          hint="Flash the release file, or use `freebeken config write` on a chip that runs OpenBeken.")  # fmt: skip
     settings = settings_from(**config_options) if do_configure else None  # passwords asked before linking
-    where = {"include_bootloader": include_bootloader, "offset": _int(offset), "other_device": other_device}
-    backup: list[Path | None] = []
     with _open(ctx, port, baud, timeout, no_reset) as io:
-        result = ops.flash_firmware(io, firmware, **where,
-                                    before_write=lambda: backup.append(_offer_backup(ctx, io, no_backup, assume_yes)))  # fmt: skip
-        record = result.as_dict()
-        message = f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)"
-        if settings is not None:
-            configured = configure_new_firmware(io, settings, backup[0] if backup else None)
-            record["configure"] = configured.as_dict()
-            message += f"; configuration written and read back at 0x{configured.address:X}"
-            if configured.no_pins:
-                ctx.reporter.close()
-                ctx.console.print(f"[yellow]No pins were written ({configured.no_pins}): find them with "
-                                  "`freebeken pins find` once the plug is on your network.[/]")  # fmt: skip
+        outcome = flash_safely(io, firmware, backup_policy=_backup_policy(ctx, no_backup, assume_yes), settings=settings,
+                               include_bootloader=include_bootloader, offset=_int(offset), other_device=other_device)  # fmt: skip
+    result, record = outcome.write, outcome.write.as_dict()
+    if outcome.backup is not None and outcome.backup.made and not ctx.json:
+        ctx.say(f"Backup saved: {outcome.backup.path}")
+    message = f"{result.written} sectors written, {result.skipped} already right, all verified ({result.seconds:.1f} s)"
+    configured = outcome.configured
+    if configured is not None:
+        record["configure"] = configured.as_dict()
+        message += f"; configuration written and read back at 0x{configured.address:X}"
+        if configured.no_pins:
+            ctx.say(f"[yellow]No pins were written ({configured.no_pins}): find them with "
+                    "`freebeken pins find` once the plug is on your network.[/]")  # fmt: skip
     _done(ctx, message, record)
 
 

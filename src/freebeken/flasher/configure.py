@@ -18,9 +18,10 @@ from ..firmware import obkconfig
 from ..firmware.obkconfig import ObkConfig
 from ..firmware.settings import Settings, apply
 from ..templates.model import Template
+from ..tuya.analyze import analyze_bytes
 from .chipio import ChipIO
 from .firmware import FirmwareImage
-from .operations import write_guarded
+from .operations import existing_backup, write_guarded
 
 
 @dataclass
@@ -61,12 +62,9 @@ def read_config(io: ChipIO) -> ObkConfig:
 
 def template_from_backup(io: ChipIO, path: Path | None = None) -> tuple[Template | None, str]:
     """The pins this chip's own backup shows, and where they came from. ``path``: the backup the
-    caller already found for this chip (ensure_backup); else it is looked for (checked by content)."""
-    from ..tuya.analyze import analyze_bytes
-    from .operations import ensure_backup
-
+    caller already found for this chip; else it is looked for (checked by content)."""
     if path is None:
-        path, _ = ensure_backup(io, consent=lambda: False)  # an existing backup only
+        path = existing_backup(io)
     if path is None:
         return None, "no backup of this chip"
     analysis = analyze_bytes(path.read_bytes(), str(path))

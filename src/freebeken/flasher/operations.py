@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from .. import events
@@ -34,7 +34,6 @@ __all__ = [
     "open_chip",
     "backup",
     "find_backups",
-    "ensure_backup",
     "check_firmware",
     "flash_firmware",
     "restore_backup",
@@ -76,19 +75,12 @@ def load_firmware(path: str | Path, offset: int | None = None) -> FirmwareImage:
     return classify(path.name, data, offset)
 
 
-def ensure_backup(io: ChipIO, consent: Callable[[], bool] | None = None) -> tuple[Path | None, bool]:
-    """The rule every front end follows: no first flash of a chip without a backup of it.
-    Returns (the newest backup of this chip, whether it was made just now); (None, False) when
-    ``consent`` was asked and declined."""
+def existing_backup(io: ChipIO) -> Path | None:
+    """The newest backup of this chip whose content matches it (MAC, RF sector, T bootloader); never makes one."""
     candidates = find_backups(io.info)
     facts = chip_facts(io) if candidates else None
     existing = [p for p in candidates if facts and _backup_of(facts, p)]
-    if existing:
-        return existing[-1], False
-    if consent is not None and not consent():
-        return None, False
-    events.info(io.reporter, "There is no backup of this chip yet: backing it up first")
-    return backup(io).path, True
+    return existing[-1] if existing else None
 
 
 def check_firmware(
@@ -136,14 +128,23 @@ def flash_firmware(
     include_bootloader: bool = False,
     offset: int | None = None,
     other_device: bool = False,
-    before_write: Callable[[], object] | None = None,
 ) -> WriteResult:
-    """Write an OpenBeken release file (or a raw image at ``offset``) - only what differs.
-    ``before_write`` runs once the file is known to fit this chip, before anything is written:
-    where the front ends make the backup of a chip that has none (``ensure_backup``)."""
+    """Write an OpenBeken release file (or a raw image at ``offset``) - only what differs. The
+    front ends call ``safely.flash_safely``, which also makes the backup a chip without one needs."""
     image = check_firmware(io, path, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
-    if before_write is not None:
-        before_write()
+    return write_checked(io, image, path, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
+
+
+def write_checked(
+    io: ChipIO,
+    image: FirmwareImage,
+    path: str | Path,
+    *,
+    include_bootloader: bool = False,
+    offset: int | None = None,
+    other_device: bool = False,
+) -> WriteResult:
+    """Write an image ``check_firmware`` returned for ``path``, journaled so that `resume` can finish it."""
     io.allow_bootloader = include_bootloader and io.chip.bootloader_writable
     meta = {
         "op": "flash",

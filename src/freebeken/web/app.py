@@ -21,7 +21,6 @@ from ..device.config import apply_template
 from ..device.discover import display_mac, find_mac, is_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError, UsageError
-from ..locks import hold
 from ..flasher import operations as ops
 from ..link.ports import list_serial
 from ..storage import data_dir
@@ -34,9 +33,10 @@ from ..events import NullReporter
 from ..templates import lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
 from .jobs import Job, Jobs, plain_error
-from . import steps
+from . import chip_jobs
 from .wiring import MODULES, pins_picture, pins_words, wiring_svg
-from ..convert import journey
+from ..convert.journey import Journey, locked, verdict
+from ..convert.records import PAGE_LABELS, PageStep
 from .security import SecurityHeaders, guard
 
 STATIC = Path(__file__).with_name("static")
@@ -138,7 +138,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
             raise UsageError("timeout must be a number of seconds") from None
 
         port = str(body["port"])
-        return started(jobs.start("backup", lambda job: steps.backup(port, timeout, job)))
+        return started(jobs.start("backup", lambda job: chip_jobs.backup(port, timeout, job)))
 
     def check_template(request: Request, body: dict) -> Response:
         try:
@@ -161,7 +161,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
     def flash(request: Request, body: dict) -> Response:
         settings = _settings(body["configure"]) if body.get("configure") else None  # bad input: 400 before linking
         port, firmware = str(body["port"]), str(body["firmware"])
-        return started(jobs.start("flash", lambda job: steps.flash(port, firmware, settings, job)))
+        return started(jobs.start("flash", lambda job: chip_jobs.flash(port, firmware, settings, job)))
 
     def lookup(request: Request, body: dict) -> Response:
         text = str(body.get("text") or "").strip()
@@ -177,10 +177,17 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         def work(job: Job) -> dict:
             host = wait_for_plug(broker, cid, float(body.get("wait") or 180), job, http_port=int(body.get("http_port") or 80))
-            view = steps.found(body.get("journey"), host, "first_boot")
+            name = str(body.get("journey") or "")
+            if name:  # kept even when Home Assistant then fails: the plug was found
+                with locked(name) as journey:
+                    journey.found(host)
             result = ha_verify(ObkClient(host), broker, reporter=job)
-            view = steps.home_assistant(body.get("journey"), result) or view
-            return {"host": host, "ha": {**result.as_dict(), "verdict": steps.verdict(result)}, "journey": view}
+            view = None
+            if name:
+                with locked(name) as journey:
+                    journey.home_assistant(result)
+                    view = journey.view()
+            return {"host": host, "ha": {**result.as_dict(), "verdict": verdict(result)}, "journey": view}
 
         return started(jobs.start("first_boot", work))
 
@@ -207,7 +214,11 @@ def create_app(token: str, workdir: Path) -> Starlette:
             macs = [m for m in body.get("macs") or [] if is_mac(m)]  # from its access point or its backup
             search = find_mac(macs, nets, port, password, wait=0, reporter=job)
             match = search.match.address if search.match else None
-            view = steps.found(body.get("journey"), match, "wifi") if match else None
+            view = None
+            if match and body.get("journey"):
+                with locked(str(body["journey"])) as journey:
+                    journey.found(match)
+                    view = journey.view()
             return {"devices": [d.as_dict() for d in search.seen], "match": match, "journey": view}
 
         return started(jobs.start("find", work))
@@ -216,18 +227,27 @@ def create_app(token: str, workdir: Path) -> Starlette:
         if not body.get("ssid"):
             raise UsageError("Enter your home Wi-Fi name first")
         ap = ObkClient(body.get("ap") or AP_ADDRESS, body.get("devicePassword") or None)
-        mac = ap.join_wifi(body["ssid"], body.get("password") or "")
-        steps.wifi_sent(body.get("journey"), body["ssid"], mac)
-        return JSONResponse({"mac": display_mac(mac)})
+        ssid, password = str(body["ssid"]), str(body.get("password") or "")
+        if body.get("journey"):
+            with locked(str(body["journey"])) as journey:
+                mac = journey.send_wifi(ap, ssid, password).mac
+                view = journey.view()
+        else:
+            mac, view = ap.join_wifi(ssid, password), None
+        return JSONResponse({"mac": display_mac(mac), "journey": view})
 
     def apply(request: Request, body: dict) -> Response:
         text = str(body.get("template") or "").strip()
         if not text:
             raise UsageError("There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”.")
         template = _template_in_box(text)
-        apply_template(ObkClient(body["host"], body.get("password") or None), template)
-        view = steps.applied(body.get("journey"), template, str(body.get("source") or "page"))
-        return JSONResponse({"ok": True, "journey": view})
+        client = ObkClient(body["host"], body.get("password") or None)
+        if not body.get("journey"):
+            apply_template(client, template)
+            return JSONResponse({"ok": True, "journey": None})
+        with locked(str(body["journey"])) as journey:
+            journey.apply(client, template, str(body.get("source") or "page"))
+            return JSONResponse({"ok": True, "journey": journey.view()})
 
     def backups(request: Request, body: dict) -> Response:
         folder = data_dir() / "backups"
@@ -240,36 +260,40 @@ def create_app(token: str, workdir: Path) -> Starlette:
             raise UsageError("Choose one of the backups, or upload a backup file first")
 
         port, other = str(body["port"]), bool(body.get("otherDevice"))
-        return started(jobs.start("restore", lambda job: steps.restore(port, path, other, job)))
+        return started(jobs.start("restore", lambda job: chip_jobs.restore(port, path, other, job)))
 
     def ha(request: Request, body: dict) -> Response:
         def work(job: Job) -> dict:
             client = ObkClient(body["host"], body.get("password") or None)
             result = ha_setup(client, Broker.from_url(body["broker"]), name=body.get("name") or None, reporter=job)
-            return {**result.as_dict(), "verdict": steps.verdict(result), "journey": steps.home_assistant(body.get("journey"), result)}
+            view = None
+            if body.get("journey"):
+                with locked(str(body["journey"])) as journey:
+                    journey.home_assistant(result)
+                    view = journey.view()
+            return {**result.as_dict(), "verdict": verdict(result), "journey": view}
 
         return started(jobs.start("ha", work))
 
     def journeys(request: Request, body: dict) -> Response:
-        return JSONResponse({"journeys": journey.summaries()})
+        return JSONResponse({"journeys": Journey.summaries(), "order": [s.value for s in PageStep],
+                             "labels": {s.value: label for s, label in PAGE_LABELS.items()}})  # fmt: skip
 
     def one_journey(request: Request, body: dict) -> Response:
-        return JSONResponse(journey.view(journey.load(request.query_params.get("id", ""))))
+        return JSONResponse(Journey.load(request.query_params.get("id", "")).view())
 
     def journey_template(request: Request, body: dict) -> Response:
-        state = journey.load(str(body.get("journey") or ""))
         text = str(body.get("text") or "").strip()
         if text:
             _template_in_box(text)  # only a template the firmware accepts is kept for flashing
-        with hold(state.path, steps.BUSY):
-            journey.save_template(state, text)
-        return JSONResponse(journey.view(state))
+        with locked(str(body.get("journey") or "")) as journey:
+            journey.save_template(text)
+            return JSONResponse(journey.view())
 
     def journey_skip(request: Request, body: dict) -> Response:
-        state = journey.load(str(body.get("journey") or ""))
-        with hold(state.path, steps.BUSY):
-            state.remember("ha_skipped", True)
-        return JSONResponse(journey.view(state))
+        with locked(str(body.get("journey") or "")) as journey:
+            journey.skip_home_assistant()
+            return JSONResponse(journey.view())
 
     def modules(request: Request, body: dict) -> Response:
         return JSONResponse({"modules": [{"name": m.name, "chip": m.chip, "datasheet": m.datasheet,
@@ -279,11 +303,13 @@ def create_app(token: str, workdir: Path) -> Starlette:
     def journey_device(request: Request, body: dict) -> Response:
         """The plug's address typed in by the person (from the router's list): proven, then kept."""
         name, host = str(body.get("journey") or ""), str(body.get("host") or "").strip()
-        state = journey.load(name)
+        Journey.load(name)  # an unknown plug is refused before its address is tried
         if not host:
             raise UsageError("Type the plug's address first", hint="Your router's list of clients shows it.")
         ObkClient(host, body.get("password") or None).info()  # an address that does not answer is not kept
-        return JSONResponse(steps.found(name, host, "first_boot" if state.done("configure") else "wifi"))
+        with locked(name) as journey:
+            journey.found(host)
+            return JSONResponse(journey.view())
 
     def wiring(request: Request, body: dict) -> Response:
         name = request.query_params.get("module", "")

@@ -7,7 +7,7 @@ if (params.get("token")) sessionStorage.setItem("token", params.get("token"));
 const token = sessionStorage.getItem("token") || "";
 const $ = (id) => document.getElementById(id);
 if (!token) $("no-token").hidden = false;
-const ORDER = ["device", "connect", "pins", "flash", "network", "live", "home_assistant", "done"];
+let ORDER = ["device"], LABEL = {};  // the steps and their names come from the server (start)
 const page = { journey: null, view: null, step: "device", reached: "device" };
 
 async function api(path, body, raw) {
@@ -113,7 +113,8 @@ async function openJourney(id) {
 
 async function start() {
   await loadPorts();
-  const { journeys } = await api("/api/journeys");
+  const { journeys, order, labels } = await api("/api/journeys");
+  ORDER = order; LABEL = labels;
   const remembered = localStorage.getItem("journey");
   if (remembered && journeys.some((j) => j.identity === remembered)) return openJourney(remembered);
   const open = journeys.filter((j) => j.next !== "done");
@@ -135,8 +136,6 @@ function showPlugs(open) {
   document.querySelectorAll("section[data-step]").forEach((s) => { s.hidden = true; });
   $("plugs").querySelector("h2").focus();
 }
-const LABEL = { connect: "wire and back up", pins: "the pins", flash: "flash", network: "on your Wi-Fi",
-  live: "pins on the plug", home_assistant: "Home Assistant", done: "nothing, it is converted" };
 
 function newPlug() {
   page.journey = null; page.view = null; page.reached = "device";

@@ -8,7 +8,7 @@ function offerNext(step) {
 }
 document.querySelectorAll("button.next").forEach((b) => { b.onclick = () => go(page.view ? page.view.next : "device"); });
 function journeyBody(extra) { return { journey: page.journey, ...extra }; }
-function deviceAddress() { const s = steps(); return (s.first_boot || s.wifi || {}).device || $("host").value; }
+function deviceAddress() { return (page.view && page.view.device) || $("host").value; }
 
 // ---- what is it ----
 let modules = [];
@@ -81,10 +81,7 @@ $("btn-backup").onclick = () => busy($("btn-backup"), $("backup-result"), "Linki
 });
 
 // ---- pins ----
-function templateText() {
-  const a = steps().analyze || {};
-  return page.view && page.view.template_text ? page.view.template_text : a.template ? JSON.stringify(a.template, null, 2) : "";
-}
+function templateText() { return page.view ? page.view.template_text : ""; }
 onShow.pins = () => {
   const a = steps().analyze || {};
   const box = $("analysis");
@@ -172,7 +169,7 @@ onShow.network = () => {
   if (c && !$("fb-broker").value) $("fb-broker").value = c.broker || "";
   if (page.view && page.view.wifi_sent) show($("wifi-result"), `Sent to the plug (MAC ${page.view.wifi_sent.mac}): it joins ${page.view.wifi_sent.ssid}.`, "ok");
   const done = steps().first_boot || steps().wifi;
-  if (done) { $("host").value = done.device; show($("host-result"), `The plug is at ${done.device}${when(done)}.`, "ok"); }
+  if (page.view && page.view.device) { $("host").value = page.view.device; show($("host-result"), `The plug is at ${page.view.device}${when(done)}.`, "ok"); }
   offerNext("network");
 };
 $("btn-first-boot").onclick = () => busy($("btn-first-boot"), $("first-boot-result"), "Waiting: now power the plug…", async () => {
@@ -190,7 +187,7 @@ $("btn-first-boot").onclick = () => busy($("btn-first-boot"), $("first-boot-resu
 });
 $("btn-wifi").onclick = () => busy($("btn-wifi"), $("wifi-result"), "Sending…", async () => {
   const result = await api("/api/wifi", journeyBody({ ap: $("ap").value, ssid: $("ssid").value, password: $("wifi-password").value }));
-  page.view && (page.view.wifi_sent = { ssid: $("ssid").value, mac: result.mac });
+  adopt(result.journey, false);
   show($("wifi-result"), `Sent. The plug (MAC ${result.mac}) restarts and joins ${$("ssid").value}. ` +
     "Reconnect this computer to your home Wi-Fi, then press “Find it on my network”.", "ok");
 });
@@ -287,21 +284,11 @@ $("btn-skip-ha").onclick = async () => { try { adopt(await api("/api/journey/ski
 
 // ---- done ----
 onShow.done = () => {
-  const box = $("summary"), s = steps(), r = page.view ? page.view.report : null;
+  const box = $("summary");
   box.textContent = "";
-  if (!r) { para(box, "Nothing converted yet."); return; }
-  const rows = [
-    ["Chip", `${r.chip}, MAC ${page.view.mac || "?"}`],
-    ["Backup", s.backup ? `${s.backup.path} (SHA-256 ${s.backup.sha256 || "?"})` : "none"],
-    ["Firmware", s.flash ? `${s.flash.firmware}, verified` : "not flashed"],
-    ["Set up", r.path],
-    ["Address", (s.first_boot || s.wifi || {}).device || "?"],
-    ["Pins", JSON.stringify(r.template || {})],
-    ["Home Assistant", s.home_assistant ? s.home_assistant.entities.join(", ") : page.view.ha_skipped ? "skipped" : "not verified"],
-    ["Way back", r.restore],
-  ];
+  if (!page.view) { para(box, "Nothing converted yet."); return; }
   const table = document.createElement("table");
-  for (const [k, v] of rows) { const tr = table.insertRow(); const th = document.createElement("th"); th.scope = "row"; th.textContent = k; tr.appendChild(th); tr.insertCell().textContent = v; }
+  for (const [k, v] of page.view.summary) { const tr = table.insertRow(); const th = document.createElement("th"); th.scope = "row"; th.textContent = k; tr.appendChild(th); tr.insertCell().textContent = v; }
   box.appendChild(table);
 };
 $("btn-another").onclick = newPlug;
