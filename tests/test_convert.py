@@ -249,3 +249,34 @@ def test_locate_follows_this_computer_onto_the_home_network(monkeypatch):
         assert any("no network connection" in w for w in warnings) and any("still on the plug's access point" in w for w in warnings)
     finally:
         home.stop()
+
+
+class StopAtTheAccessPoint(ScriptedPerson):
+    def pause(self, instruction: str) -> None:
+        raise KeyboardInterrupt(instruction)  # the person stops once the plug is flashed
+
+
+def test_a_second_plug_that_loses_power_mid_flash_is_not_taken_for_the_first(tmp_path, releases):
+    """Plug A waits at "On your Wi-Fi"; plug B, another chip, loses power while it is written. That
+    is plug B's error (exit code and all), never "no chip on the adapter: continuing plug A"."""
+    from freebeken.events import ListReporter
+    from freebeken.sim.image import build_stock_image
+
+    plug_a = f"sim://bk7231t?time_scale=0&image={tmp_path / 'a.bin'}"
+    with pytest.raises(KeyboardInterrupt):
+        convert(Options(port=plug_a, configure=False), StopAtTheAccessPoint())
+    journeys = tmp_path / "home" / "convert"
+    [a_state] = journeys.glob("*.json")
+    a_before = a_state.read_bytes()
+
+    b_image = tmp_path / "b.bin"
+    b_image.write_bytes(build_stock_image(CHIPS["bk7231t"], mac=bytes.fromhex("C8478C00000B")))
+    reporter = ListReporter()
+    with pytest.raises(LinkError):
+        convert(Options(port=f"sim://bk7231t?time_scale=0&image={b_image}&power_cut_after=300", configure=False),
+                ScriptedPerson(), reporter)  # fmt: skip
+    said = " ".join(e.message for e in reporter.events)
+    assert "continuing the conversion" not in said and "C8:47:8C:00:00:0B" in said
+    assert a_state.read_bytes() == a_before  # plug A's journey is untouched
+    b_steps = json.loads((journeys / "BK7231T-C8478C00000B.json").read_text())["steps"]
+    assert set(b_steps) == {"detect", "backup", "analyze"}  # B stopped in its flash, and says so
