@@ -191,3 +191,18 @@ def releases_stub(files: dict[str, bytes], tag: str = "1.18.0") -> "HttpStub":
         return files.get(path[4:]) if path.startswith("/dl/") else None
 
     return HttpStub(answer)
+
+
+def linked(url: str, reporter=None, *, timeout: float = 15.0):
+    """The chip on ``url`` opened as freebeken opens every chip (``open_chip``), kept at 115200 baud
+    for tests that count bytes on the line: (session, info). The port stays open for the test."""
+    from freebeken.events import ListReporter
+    from freebeken.flasher.operations import open_chip
+
+    opened = open_chip(url, reporter if reporter is not None else ListReporter(), baudrate=115200, timeout=timeout)
+    io = opened.__enter__()
+    _KEPT_OPEN.append(opened)  # a collected context manager would close the port under the test
+    return io.session, io.info
+
+
+_KEPT_OPEN: list = []

@@ -18,7 +18,7 @@ from freebeken.events import ListReporter
 from freebeken.firmware import obkconfig
 from freebeken.flasher import operations as ops
 from freebeken.flasher.firmware import classify
-from freebeken.link import connect
+from helpers import linked
 from freebeken.sim.image import build_stock_image, forge_crc32
 from freebeken.sim.config import save_image
 from freebeken.tuya import dump
@@ -63,7 +63,7 @@ def _image_with_bootloader(tmp_path, chip, crc: int | None = None, span: int = 2
 def test_an_unknown_plain_bootloader_is_told_t_or_u_by_the_code_it_holds(tmp_path, chip, said):
     image = _image_with_bootloader(tmp_path, chip)
     reporter = ListReporter()
-    session, info = connect(f"sim://{chip}?time_scale=0&boot_version=none&image={image}", reporter)
+    session, info = linked(f"sim://{chip}?time_scale=0&boot_version=none&image={image}", reporter)
     session.port.close()
     assert info.chip.name == chip.upper() and info.bootloader is None
     assert any(said in w.message for w in reporter.kinds("warning"))

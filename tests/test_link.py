@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from freebeken.cli.main import main
 from freebeken.errors import LinkError, PortError, UsageError
 from freebeken.events import ListReporter
-from freebeken.link import Session, connect, identify, link, open_port
+from freebeken.link import Session, identify, link, open_port
 from freebeken.link.connect import set_baudrate
 from freebeken.sim.config import SimConfig
+from helpers import linked
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,7 @@ from freebeken.sim.config import SimConfig
     ],
 )
 def test_identify(chip, expect):
-    session, info = connect(f"sim://{chip}?time_scale=0", ListReporter())
+    session, info = linked(f"sim://{chip}?time_scale=0", ListReporter())
     session.port.close()
     data = info.as_dict()
     assert data["flash_size"] == 0x200000 and data["mac"].startswith("C8:47:8C")
@@ -35,14 +36,14 @@ def test_identify(chip, expect):
 def test_identify_other_flash_and_unknown_bootloader(tmp_path):
     image = tmp_path / "blank.bin"
     image.write_bytes(b"\xff" * 0x200000)
-    session, info = connect(f"sim://bk7231n?time_scale=0&flash=EN25QH16B&image={image}", ListReporter())
+    session, info = linked(f"sim://bk7231n?time_scale=0&flash=EN25QH16B&image={image}", ListReporter())
     session.port.close()
     assert info.flash.name == "EN25QH16B" and info.bootloader is None and info.mac is None
 
 
 def test_link_survives_a_noisy_line():
     reporter = ListReporter()
-    session, info = connect("sim://bk7231n?time_scale=0&corrupt=0.0005&drop=0.00005&seed=3", reporter)
+    session, info = linked("sim://bk7231n?time_scale=0&corrupt=0.0005&drop=0.00005&seed=3", reporter)
     session.port.close()
     assert info.chip.name == "BK7231N"
 
@@ -58,7 +59,7 @@ def test_link_after_the_app_booted_needs_a_reset():
 
 def test_no_answer_gives_actionable_error():
     with pytest.raises(LinkError) as err:
-        connect("sim://bk7231t?time_scale=0&dead=1", ListReporter(), timeout=1.5)
+        linked("sim://bk7231t?time_scale=0&dead=1", ListReporter(), timeout=1.5)
     assert "TX" in err.value.hint and "CEN" in err.value.hint
 
 
@@ -144,7 +145,7 @@ def _record_commands(monkeypatch) -> list[tuple[str, int]]:
 )
 def test_loader_told_apart_without_waiting_for_silence(monkeypatch, url, chip, version, asked):
     sent = _record_commands(monkeypatch)
-    session, info = connect(url, ListReporter())
+    session, info = linked(url, ListReporter())
     session.port.close()
     assert info.chip.name == chip and info.loader_version == version and info.bootloader is not None
     assert {name for name, _ in sent} & {"BootVersion", "ReadReg"} == asked
@@ -174,7 +175,7 @@ def test_t_flash_size_is_not_fooled_by_blank_or_foreign_answers(tmp_path, monkey
     image[0x100000:0x101000] = b"\xff" * 0x1000
     path = tmp_path / "t.bin"
     path.write_bytes(image)
-    session, info = connect(f"sim://bk7231t?time_scale=0&image={path}", ListReporter())
+    session, info = linked(f"sim://bk7231t?time_scale=0&image={path}", ListReporter())
     session.port.close()
     assert info.flash_size == 0x200000
     real = ident.chip_crc
@@ -188,7 +189,7 @@ def test_t_flash_size_is_not_fooled_by_blank_or_foreign_answers(tmp_path, monkey
 
     monkeypatch.setattr(ident, "chip_crc", one_foreign_reply)
     reporter = ListReporter()
-    session, info = connect("sim://bk7231t?time_scale=0", reporter)
+    session, info = linked("sim://bk7231t?time_scale=0", reporter)
     session.port.close()
     assert fooled["done"] and info.flash_size == 0x200000
     assert any("found by where addresses wrap" in e.message for e in reporter.kinds("info"))
@@ -228,7 +229,7 @@ def test_an_erase_that_lost_an_address_byte_never_reaches_the_t_bootloader():
     from freebeken.flasher.chipio import ChipIO
     from freebeken.protocol import commands as c
 
-    session, info = connect("sim://bk7231t?time_scale=0", ListReporter())
+    session, info = linked("sim://bk7231t?time_scale=0", ListReporter())
     io = ChipIO(session, info)
     flash = session.port.line.chip.flash
     bootloader = bytes(flash.data[:0x11000])
@@ -263,7 +264,7 @@ def test_the_encryption_key_tells_a_bk7231m_from_an_n():
     from freebeken.link.identify import read_key_word
 
     def key_of(url):
-        session, info = connect(url, ListReporter())
+        session, info = linked(url, ListReporter())
         read_key_word(session, info)
         session.port.close()
         return info
@@ -307,7 +308,7 @@ def test_a_noisy_read_uses_the_block_crcs_and_stays_proven(monkeypatch):
     with the right bytes, and a wrong block CRC reply cannot make it return wrong ones."""
     from freebeken.link.ops import read_sector
 
-    session, info = connect("sim://bk7231n?time_scale=0&corrupt=0.0006&drop=0.0002&insert=0.0002&seed=11", ListReporter())
+    session, info = linked("sim://bk7231n?time_scale=0&corrupt=0.0006&drop=0.0002&insert=0.0002&seed=11", ListReporter())
     flash = session.port.line.chip.flash
     for address in (0x11000, 0x12000):
         assert read_sector(session, info.chip, address, retries=40) == bytes(flash.data[address : address + 0x1000])

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import events
-from ..errors import LinkError
 from ..events import Reporter
-from ..link.connect import link, set_baudrate
-from ..link.doctor import Diagnosis, diagnose
+from ..link.connect import set_baudrate, try_link
+from ..link.doctor import Diagnosis
 from ..link.identify import identify
 from ..link.session import Session, open_port
 from .baud import AUTO_CANDIDATES, link_test
@@ -52,12 +51,7 @@ def checkup(
     """``rates``: the fast rates to try (default: those `auto` picks from)."""
     session = Session(open_port(port), reporter)
     try:
-        try:
-            link(session, reporter, timeout=timeout, auto_reset=auto_reset)
-            found = Diagnosis("linked", "The bootloader answers", "Wiring and reset work.", ["a LinkCheck was answered"])
-        except LinkError:
-            events.phase(reporter, "Listening to the line")
-            found = diagnose(session, reset=auto_reset)
+        found = try_link(session, reporter, timeout=timeout, auto_reset=auto_reset)
         result = Checkup(port, found)
         if not result.ok:
             return result

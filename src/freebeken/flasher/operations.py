@@ -16,7 +16,7 @@ from ..chips import bootloader_by_crc
 from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
-from ..link import connect, read_mac
+from ..link import identify, open_linked, read_mac
 from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
 from ..tuya.dump import bootloader as bootloader_of
@@ -55,9 +55,12 @@ def open_chip(
     timeout: float = 15.0,
     auto_reset: bool = True,
 ) -> Iterator[ChipIO]:
-    """Link, identify, pick the baud rate (None = fastest that works). Closes the port after."""
-    session, info = connect(port, reporter, timeout=timeout, auto_reset=auto_reset, with_mac=False)
+    """The one way a chip is opened: link (the link doctor says why when it fails), identify,
+    pick the baud rate (None = fastest that works), read the MAC. Closes the port after."""
+    session = open_linked(port, reporter, timeout=timeout, auto_reset=auto_reset)
     try:
+        events.phase(reporter, "Identifying the chip")
+        info = identify(session, with_mac=False)
         io = ChipIO(session, info)
         choose_baudrate(io, baudrate)
         info.mac = read_mac(session, info)  # at the chosen rate: 45 ms instead of 360 at 115200

@@ -1,4 +1,4 @@
-"""Getting the loader's attention (auto-reset + LinkCheck) and changing the baud rate."""
+"""Linking with the loader (auto-reset + LinkCheck, the doctor when it fails) and changing the baud rate."""
 
 from __future__ import annotations
 
@@ -8,39 +8,11 @@ from .. import events
 from ..errors import LinkError, ProtocolError
 from ..events import Reporter
 from ..protocol import commands as c
-from .identify import ChipInfo, identify, read_mac
+from .attention import link_check_burst, pulse_reset
+from .doctor import Diagnosis, diagnose
 from .session import Session, open_port
 
 LINK_BURST = 1.0  # seconds of LinkChecks after each reset pulse
-RESET_HOLD = 0.05
-
-
-def pulse_reset(session: Session) -> None:
-    """Pull CEN low through the adapter's RTS (two-transistor auto-reset wiring), then release.
-
-    Adapters without RTS wired simply ignore this; the user then resets by hand (see LinkError).
-    """
-    port = session.port
-    try:
-        port.dtr = False
-        port.rts = True
-        time.sleep(RESET_HOLD)
-        port.rts = False
-    except OSError:
-        pass  # ptys and some adapters reject modem-line ioctls
-
-
-def _burst(session: Session, seconds: float) -> bool:
-    """Fire LinkChecks every few ms (the loader listens only briefly after reset)."""
-    cmd = c.LinkCheck()
-    frame = cmd.frame()
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        session.write(frame)
-        if session.wait_reply(cmd, 0.005) is not None:
-            session.drain()  # several replies are usually queued
-            return True
-    return False
 
 
 def link(session: Session, reporter: Reporter, timeout: float = 15.0, auto_reset: bool = True) -> None:
@@ -48,18 +20,18 @@ def link(session: Session, reporter: Reporter, timeout: float = 15.0, auto_reset
     if session.port.baudrate != 115200:
         session.port.baudrate = 115200
     events.phase(reporter, "Linking with the chip's bootloader")
-    if _burst(session, 0.05):  # already in the loader (e.g. a previous run) - no reset needed
+    if link_check_burst(session, 0.05):  # already in the loader (e.g. a previous run) - no reset needed
         return
     deadline = time.monotonic() + timeout
     attempt = 0
     while time.monotonic() < deadline:
         attempt += 1
         if auto_reset:
-            pulse_reset(session)
+            pulse_reset(session.port)
         if attempt % 3 == 0:
             # an OpenBeken or Tuya app on this UART reboots on this console command
             session.write(b"\r\nreboot\r\n")
-        if _burst(session, min(LINK_BURST, max(0.0, deadline - time.monotonic()))):
+        if link_check_burst(session, min(LINK_BURST, max(0.0, deadline - time.monotonic()))):
             return
         if attempt == 2:
             events.info(reporter, "No answer yet: reset the chip now (bridge CEN to GND briefly, or power-cycle it).")
@@ -82,58 +54,44 @@ def set_baudrate(session: Session, baudrate: int, reporter: Reporter, delay_ms: 
     try:
         if reply is not None:
             cmd.decode(reply)
-            if _burst(session, 0.1):  # prove the new rate carries a round trip
+            if link_check_burst(session, 0.1):  # prove the new rate carries a round trip
                 return True
     except ProtocolError:
         pass
     events.warning(reporter, f"Could not switch to {baudrate} baud; staying at {old}")
     # The chip may or may not have switched; find it again at the old rate.
     session.port.baudrate = old
-    if not _burst(session, 0.1):
+    if not link_check_burst(session, 0.1):
         link(session, reporter, timeout=5.0)
     return False
 
 
-def _link_with_diagnosis(session: Session, reporter: Reporter, failure: LinkError, auto_reset: bool) -> None:
-    """Linking failed: listen to the line and say why (the doctor), unless it answers meanwhile."""
-    from .doctor import diagnose
+def try_link(session: Session, reporter: Reporter, *, timeout: float = 15.0, auto_reset: bool = True) -> Diagnosis:
+    """Link; when the loader does not answer, listen to the line and say why (the doctor). A
+    diagnosis whose code is "linked" means the loader answers now."""
+    try:
+        link(session, reporter, timeout=timeout, auto_reset=auto_reset)
+    except LinkError as failure:
+        events.phase(reporter, "Finding out why the chip does not answer")
+        found = diagnose(session, reset=auto_reset)
+        if found.code != "linked":
+            found.failure = str(failure)
+        return found
+    return Diagnosis("linked", "The bootloader answers", "Wiring and reset work.", ["a LinkCheck was answered"])
 
-    events.phase(reporter, "Finding out why the chip does not answer")
-    found = diagnose(session, reset=auto_reset)
-    if found.code == "linked":
-        return
-    raise LinkError(
-        f"{failure} - {found.title} ({'; '.join(found.evidence)})",
-        hint=found.advice + " `freebeken doctor -p PORT` runs these checks again.",
-    ) from None
 
-
-def connect(
-    port: str,
-    reporter: Reporter,
-    *,
-    baudrate: int | None = None,
-    timeout: float = 15.0,
-    auto_reset: bool = True,
-    with_mac: bool = True,
-) -> tuple[Session, ChipInfo]:
-    """Open ``port``, link, identify the chip, and switch to ``baudrate`` if given.
-
-    The MAC (a 4 KiB read) is read after the switch, where it is cheaper; ``with_mac=False``
-    leaves it to a caller that picks the rate itself (see :func:`read_mac`)."""
+def open_linked(port: str, reporter: Reporter, *, timeout: float = 15.0, auto_reset: bool = True) -> Session:
+    """Open ``port`` and link with the loader, or raise ``LinkError`` with the doctor's diagnosis."""
     session = Session(open_port(port), reporter)
     try:
-        try:
-            link(session, reporter, timeout=timeout, auto_reset=auto_reset)
-        except LinkError as e:
-            _link_with_diagnosis(session, reporter, e, auto_reset)
-        events.phase(reporter, "Identifying the chip")
-        info = identify(session, with_mac=False)
-        if baudrate:
-            set_baudrate(session, baudrate, reporter)
-        if with_mac:
-            info.mac = read_mac(session, info)
+        found = try_link(session, reporter, timeout=timeout, auto_reset=auto_reset)
     except BaseException:
         session.port.close()
         raise
-    return session, info
+    if found.code != "linked":
+        session.port.close()
+        raise LinkError(
+            f"{found.failure} - {found.title} ({'; '.join(found.evidence)})",
+            hint=found.advice + " `freebeken doctor -p PORT` runs these checks again.",
+        )
+    return session

@@ -19,7 +19,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .session import SerialPort, Session
+from .attention import RESET_HOLD, hold_reset, link_check_burst, pulse_reset, release_reset
+from .session import Session
 
 PROBE = b"\x00freebeken-echo-probe\x00"  # no frame header, no console command
 OTHER_RATES = (9600, 19200, 38400, 57600, 230400, 460800, 921600)
@@ -31,6 +32,7 @@ class Diagnosis:
     title: str
     advice: str
     evidence: list[str] = field(default_factory=list)
+    failure: str = ""  # what linking said before the doctor listened
 
     def as_dict(self) -> dict[str, object]:
         return {"code": self.code, "title": self.title, "advice": self.advice, "evidence": self.evidence}
@@ -120,18 +122,10 @@ def _at(session: Session, baud: int, seconds: float) -> bytes:
     return _listen(session, seconds)
 
 
-def _pulse(port: SerialPort, hold: float) -> None:
-    port.dtr, port.rts = False, True  # the auto-reset wiring: RTS pulls CEN low
-    time.sleep(hold)
-    port.rts = False
-
-
 def diagnose(session: Session, listen: float = 1.2, reset: bool = True) -> Diagnosis:
     """Run the checks on an open port that failed to link. Takes 2-7 s; leaves the port at 115200.
     ``reset=False`` (the user resets by hand, RTS may be wired to something else): RTS is left alone,
     so running firmware cannot be told from a TX2 wiring."""
-    from .connect import _burst  # the link's own LinkCheck burst, not a second implementation
-
     port = session.port
     evidence: list[str] = []
     try:
@@ -145,7 +139,7 @@ def diagnose(session: Session, listen: float = 1.2, reset: bool = True) -> Diagn
         # A chip that took our LinkChecks but whose replies go elsewhere sits silent in its loader:
         # reset it and listen without linking, so that its firmware boots and shows itself.
         if reset:
-            _pulse(port, 0.05)
+            pulse_reset(port)
         heard += _listen(session, listen)
         frames = tuya_mcu_frames(heard)
         if frames:
@@ -169,12 +163,12 @@ def diagnose(session: Session, listen: float = 1.2, reset: bool = True) -> Diagn
         if not reset:
             return _diagnosis("reset_missed", evidence + ["RTS left alone (--no-reset): reset the chip by hand while linking"])
         # Hold the chip in reset long enough for the log to show whether it stopped.
-        port.dtr, port.rts = False, True
-        time.sleep(0.05)
+        hold_reset(port)
+        time.sleep(RESET_HOLD)
         port.reset_input_buffer()
         during = _listen(session, max(0.6, listen))
-        port.rts = False
-        if _burst(session, 1.0):
+        release_reset(port)
+        if link_check_burst(session, 1.0):
             return _diagnosis("linked", evidence + ["a LinkCheck was answered after a reset"])
         if during:
             return _diagnosis("reset_missed", evidence + ["the log went on while RTS held CEN low"])
