@@ -1,4 +1,5 @@
-"""One plug's conversion: what was done, and the methods that do a step and record it.
+"""One plug's conversion: the methods that do a step and record it (``progress.JourneyRecord``
+holds what was done and what the front ends show).
 
 ``freebeken convert`` (``wizard.py``) and the local page (``web/app.py``) both drive this class,
 so they continue each other's work: a reload, a closed tab or the command line pick up where the
@@ -9,34 +10,27 @@ last one stopped. The record is a crash-safe journal file per chip
 from __future__ import annotations
 
 import contextlib
-import json
-import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 from .. import events
 from ..device.client import ObkClient
 from ..device.config import apply_template
-from ..errors import UsageError
+from ..events import Reporter
 from ..firmware.releases import ReleaseError, fetch
 from ..firmware.settings import Settings
 from ..flasher import operations as flash_ops
 from ..flasher.backup import identity
 from ..flasher.chipio import ChipIO
 from ..flasher.configure import ConfigureResult, configure_new_firmware
-from ..flasher.journal import Journal
 from ..flasher.safely import ENSURE, Backup, BackupPolicy, FlashOutcome, ensure_backup, flash_safely
 from ..flasher.write import WriteResult
 from ..ha.operations import NOTHING_TO_SWITCH, SetupResult
-from ..locks import hold
-from ..events import Reporter
-from ..storage import data_dir, sha256
+from ..storage import sha256
 from ..templates import lists
-from ..templates.model import Template, TemplateSyntaxError, from_entry
-from ..templates.model import load as load_templates
+from ..templates.model import Template, from_entry
 from ..tuya.analyze import analyze_bytes
+from .progress import BUSY, JourneyRecord, folder
 from .records import (
     AFTER_FLASH,
     Analyzed,
@@ -47,21 +41,13 @@ from .records import (
     Flashed,
     HaVerified,
     OnWifi,
-    PageStep,
-    Record,
     Restored,
     Step,
     TemplateApplied,
     WifiSent,
 )
 
-BUSY = "this plug's conversion (a `freebeken convert` or another page is running it)"
-_IDENTITY = re.compile(r"[A-Za-z0-9]+-[A-Za-z0-9]+")
-R = TypeVar("R", bound=Record)
-
-
-def folder() -> Path:
-    return data_dir() / "convert"
+__all__ = ["BUSY", "Journey", "firmware_for", "folder", "locked", "verdict"]
 
 
 def verdict(result: SetupResult) -> str:
@@ -73,28 +59,8 @@ def verdict(result: SetupResult) -> str:
     return "failed"
 
 
-class Journey:
-    def __init__(self, journal: Journal) -> None:
-        self._journal = journal
-        self._data = journal.record
-        self._data.setdefault("steps", {})
-
-    # ---- which journey ----
-    @classmethod
-    def of_identity(cls, ident: str) -> Journey:
-        """The journey of the chip called ``ident`` (a new one when there is none)."""
-        path = folder() / f"{ident}.json"
-        return cls(Journal.load(path) or Journal(path, {"identity": ident, "steps": {}}))
-
-    @classmethod
-    def load(cls, ident: str) -> Journey:
-        """An existing journey by its chip identity; a name that is not one is refused (it becomes a path)."""
-        if not _IDENTITY.fullmatch(ident or "") or not (folder() / f"{ident}.json").is_file():
-            raise UsageError(
-                f"There is no conversion of a plug called {ident!r} on this computer",
-                hint="Pick one of the plugs listed, or start with the adapter connected.",
-            )
-        return cls.of_identity(ident)
+class Journey(JourneyRecord):
+    """A plug's conversion: its record, and the methods that do a step and record it."""
 
     @classmethod
     def of_chip(cls, io: ChipIO) -> Journey:
@@ -106,147 +72,6 @@ class Journey:
             journey._finish(Detected(str(info.pop("chip")), str(mac) if mac else None, info))
         return journey
 
-    @classmethod
-    def pending_after_flash(cls) -> Journey | None:
-        """The most recent conversion whose chip steps are done but which did not finish."""
-        for path in reversed(_by_age()):
-            journal = Journal.load(path)
-            if journal and Step.FLASH in journal.record.get("steps", {}) and not journal.record.get("complete"):
-                return cls(journal)
-        return None
-
-    @classmethod
-    def summaries(cls) -> list[dict[str, Any]]:
-        """Every plug this computer has started converting, the most recently touched first."""
-        out = []
-        for path in reversed(_by_age()):
-            if _IDENTITY.fullmatch(path.stem):
-                v = cls.of_identity(path.stem).view()
-                out.append({k: v[k] for k in ("identity", "chip", "mac", "next", "updated")})
-        return out
-
-    @property
-    def identity(self) -> str:
-        return str(self._data["identity"])
-
-    @property
-    def path(self) -> Path:
-        return self._journal.path
-
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        """Held while a front end changes this journey: the other one is refused in words."""
-        return hold(self.path, BUSY)
-
-    # ---- what was done ----
-    def _get(self, kind: type[R]) -> R | None:
-        raw = self._data["steps"].get(kind.step)
-        return kind.from_json(raw) if isinstance(raw, dict) else None
-
-    def done(self, step: Step) -> bool:
-        return step in self._data["steps"]
-
-    @property
-    def detected(self) -> Detected | None:
-        return self._get(Detected)
-
-    @property
-    def backed_up(self) -> BackedUp | None:
-        return self._get(BackedUp)
-
-    @property
-    def analyzed(self) -> Analyzed | None:
-        return self._get(Analyzed)
-
-    @property
-    def flashed(self) -> Flashed | None:
-        return self._get(Flashed)
-
-    @property
-    def configured(self) -> Configured | None:
-        return self._get(Configured)
-
-    @property
-    def first_boot(self) -> FirstBoot | None:
-        return self._get(FirstBoot)
-
-    @property
-    def on_wifi(self) -> OnWifi | None:
-        return self._get(OnWifi)
-
-    @property
-    def template_applied(self) -> TemplateApplied | None:
-        return self._get(TemplateApplied)
-
-    @property
-    def ha_verified(self) -> HaVerified | None:
-        return self._get(HaVerified)
-
-    @property
-    def wifi_sent(self) -> WifiSent | None:
-        raw = self._data.get("wifi_sent")
-        return WifiSent.from_json(raw) if isinstance(raw, dict) else None
-
-    @property
-    def restored(self) -> Restored | None:
-        raw = self._data.get("restored")
-        return Restored.from_json(raw) if isinstance(raw, dict) else None
-
-    @property
-    def ha_skipped(self) -> bool:
-        return bool(self._data.get("ha_skipped"))
-
-    @property
-    def complete(self) -> bool:
-        return bool(self._data.get("complete"))
-
-    @property
-    def device_address(self) -> str | None:
-        """The plug's address on the home network, however it was found."""
-        found = self.first_boot or self.on_wifi
-        return found.device if found else None
-
-    @property
-    def pins_written(self) -> bool:
-        """The pins went to the chip with the configuration: nothing to apply on the live plug."""
-        return bool(self.configured and self.configured.pins)
-
-    def chosen_template(self, given: Template | None = None) -> Template | None:
-        """The pins to use: ``given`` (the command line), else as the person left them on the page
-        (when the firmware accepts them), else as read from the backup."""
-        if given is not None:
-            return given
-        page = self._page_template()
-        if page is not None:
-            return page
-        analyzed = self.analyzed
-        return from_entry(analyzed.template)[0] if analyzed and analyzed.template else None
-
-    def template_source(self, given: Template | None = None) -> str:
-        """Where ``chosen_template`` takes the pins from, in words for the record."""
-        if given is not None:
-            return "command line"
-        return "page" if self._page_template() is not None else "backup"
-
-    def _page_template(self) -> Template | None:
-        text = self._data.get("template_text")
-        if not text:
-            return None
-        try:
-            found = load_templates(text)
-        except TemplateSyntaxError:
-            return None  # the page said so when it was saved; the backup's pins stand
-        if not found or any(p.severity == "error" for p in found[0][1]):
-            return None
-        return found[0][0]
-
-    # ---- do a step and record it ----
-    def _finish(self, record: Record) -> None:
-        self._data["steps"][record.step] = record.to_json()
-        self._journal.save()
-
-    def _remember(self, key: str, value: Any) -> None:
-        self._data[key] = value
-        self._journal.save()
 
     def back_up(self, io: ChipIO) -> BackedUp:
         """This chip's backup (an existing one whose content matches it, else a new one); the pins
@@ -357,91 +182,6 @@ class Journey:
     def finish_all(self) -> None:
         self._remember("complete", True)
 
-    # ---- what the front ends show ----
-    def next_step(self) -> PageStep:
-        if not (self.done(Step.BACKUP) and self.done(Step.ANALYZE)):
-            return PageStep.CONNECT
-        if not self.done(Step.FLASH):
-            return PageStep.FLASH if self._data.get("pins_reviewed") else PageStep.PINS
-        if self.device_address is None:
-            return PageStep.NETWORK
-        if not (self.done(Step.TEMPLATE) or self.pins_written):
-            return PageStep.LIVE
-        if not (self.done(Step.HOME_ASSISTANT) or self.ha_skipped):
-            return PageStep.HOME_ASSISTANT
-        return PageStep.DONE
-
-    def template_text(self) -> str:
-        """What the page's template box holds: the person's text, else the backup's pins."""
-        text = self._data.get("template_text")
-        if text:
-            return str(text)
-        analyzed = self.analyzed
-        return json.dumps(analyzed.template, indent=2) if analyzed and analyzed.template else ""
-
-    def view(self) -> dict[str, Any]:
-        """Everything the page shows for one plug: each step's record, where to go on, the way back."""
-        detected = self.detected
-        sent = self.wifi_sent
-        restored = self.restored
-        return {
-            "identity": self.identity,
-            "chip": detected.chip if detected else None,
-            "mac": detected.mac if detected else None,
-            "order": [s.value for s in PageStep],
-            "steps": self._data["steps"],
-            "next": self.next_step().value,
-            "device": self.device_address,
-            "template_text": self.template_text(),
-            "wifi_sent": sent.to_json() if sent else None,
-            "ha_skipped": self.ha_skipped,
-            "restored": restored.to_json() if restored else None,
-            "updated": time.strftime("%Y-%m-%d %H:%M", time.localtime(self.path.stat().st_mtime)),
-            "report": self.report(),
-            "summary": self.summary(),
-        }
-
-    def summary(self) -> list[tuple[str, str]]:
-        """The Done step's table, row by row, in words."""
-        r, detected, backed_up, ha = self.report(), self.detected, self.backed_up, self.ha_verified
-        backup = f"{backed_up.path} (SHA-256 {backed_up.sha256 or '?'})" if backed_up and backed_up.path else "none"
-        home_assistant = ", ".join(ha.entities) if ha else "skipped" if self.ha_skipped else "not verified"
-        return [
-            ("Chip", f"{r['chip']}, MAC {(detected.mac if detected else None) or '?'}"),
-            ("Backup", backup),
-            ("Firmware", f"{r['firmware']}, verified" if r["firmware"] else "not flashed"),
-            ("Set up", r["path"]),
-            ("Address", r["device"] or "?"),
-            ("Pins", json.dumps(r["template"] or {})),
-            ("Home Assistant", home_assistant),
-            ("Way back", r["restore"]),
-        ]
-
-    def report(self) -> dict[str, Any]:
-        """What was done, where the backup is and how to go back: convert's last words and the page's Done step."""
-        configured = self.configured is not None
-        skip = {Step.WIFI} if configured else {Step.CONFIGURE, Step.FIRST_BOOT}
-        backed_up, flashed, ha = self.backed_up, self.flashed, self.ha_verified
-        backup = backed_up.path if backed_up else None
-        applied = self.template_applied
-        detected = self.detected
-        return {
-            "identity": self.identity,
-            "chip": detected.chip if detected else None,
-            "firmware": flashed.firmware if flashed else None,
-            "steps": {s.value: self.done(s) or (s is Step.TEMPLATE and self.pins_written) for s in Step if s not in skip},
-            "backup": backup,
-            "backup_sha256": backed_up.sha256 if backed_up else None,
-            "restore": f"freebeken restore -p PORT {backup}" if backup else "no backup was made",
-            "template": (applied.pins if applied else None) or (self.configured.pins if self.configured else None),
-            "path": "configured while flashing" if configured else "access point",
-            "device": self.device_address,
-            "known_as": self.analyzed.known_as if self.analyzed else None,
-            "entities": ha.entities if ha else [],
-            "ha_skipped": self.ha_skipped,
-            "state_file": str(self.path),
-        }
-
 
 def firmware_for(io: ChipIO, requested: str | None) -> Path:
     """The release to flash: the person's file, else ("latest" or none) the newest for the chip on
@@ -458,10 +198,6 @@ def firmware_for(io: ChipIO, requested: str | None) -> Path:
             f"copy it over, and choose it as your own file (`freebeken convert --firmware {name}` with the same "
             "options continues where it stopped).",
         ) from None
-
-
-def _by_age() -> list[Path]:
-    return sorted(folder().glob("*.json"), key=lambda p: p.stat().st_mtime) if folder().exists() else []
 
 
 @contextlib.contextmanager

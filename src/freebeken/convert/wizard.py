@@ -199,14 +199,6 @@ def _on_network(address: str, networks: Networks) -> bool:
     return any(ip in net for net in networks)
 
 
-def _on_network(address: str, networks: Networks) -> bool:
-    try:
-        ip = ipaddress.ip_address(split_address(address)[0])
-    except ValueError:  # a host name
-        return False
-    return any(ip in net for net in networks)
-
-
 def _live_client(journey: Journey, options: Options) -> ObkClient:
     device = journey.device_address
     if device is None:

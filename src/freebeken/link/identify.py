@@ -8,16 +8,25 @@ from typing import Any, NoReturn
 
 from .. import events
 from ..chips import BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
-from ..chips.profiles import (BK7231M, BK7231N, BK7231T, BK7231U, CHIPS, NOT_FLASHED, OTHER_CHIP_IDS, SCTRL_CHIP_ID,
-                              SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR)  # fmt: skip
-from ..tuya import appcode
+from ..chips.layout import mac_from_tlv
+from ..chips.profiles import (
+    BK7231M,
+    BK7231N,
+    BK7231T,
+    BK7231U,
+    CHIPS,
+    NOT_FLASHED,
+    OTHER_CHIP_IDS,
+    SCTRL_CHIP_ID,
+    SCTRL_EFUSE_CTRL,  # fmt: skip
+    SCTRL_EFUSE_OPTR,
+)
 from ..errors import ProtocolError, UnsupportedError
 from ..protocol import commands as c
-from ..chips.layout import mac_from_tlv
 from ..protocol.crc import blank_crc
+from ..tuya import appcode
 from .ops import chip_crc, read_sector
 from .session import Session
-
 
 
 @dataclass
