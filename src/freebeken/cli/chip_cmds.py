@@ -10,35 +10,7 @@ from rich.table import Table
 from ..flasher import operations as ops
 from ..link.identify import read_key_word
 from .base import Context, command_errors
-
-PORT_HELP = "Serial port (COM3, /dev/cu.usbserial-1410, /dev/ttyUSB0: `freebeken ports` lists them) or simulator URL (sim://bk7231t)."
-
-
-BAUD_HELP = "Baud rate for the transfer: 'auto' (the fastest that passes a read test) or a number."
-
-
-def port_option(func):
-    return click.option("-p", "--port", required=True, help=PORT_HELP)(func)
-
-
-def parse_baud(value: str | None) -> int | None:
-    """'auto' (or nothing) -> None; otherwise a positive whole number of baud."""
-    if value is None or str(value).lower() == "auto":
-        return None
-    if not str(value).isdigit() or not 9600 <= int(value) <= 6_000_000:
-        raise click.BadParameter(f"{value!r} is not a baud rate; use auto or a number such as 921600", param_hint="-b/--baud")
-    return int(value)
-
-
-def baud_option(func):
-    return click.option("-b", "--baud", "baud", default="auto", show_default=True, help=BAUD_HELP)(func)
-
-
-def link_options(func):
-    """-p, -b, -t and --no-reset: the same on every command that links with a chip."""
-    func = click.option("--no-reset", is_flag=True, help="Do not pulse RTS/DTR; reset the chip by hand.")(func)
-    func = click.option("-t", "--timeout", default=15.0, show_default=True, help="Seconds to keep trying to link.")(func)
-    return port_option(baud_option(func))
+from .options import baud_option, link_options, parse_baud, port_option
 
 
 @click.command()

@@ -7,8 +7,6 @@ from FREEBEKEN_WIFI_PASSWORD / FREEBEKEN_MQTT_PASSWORD for scripts. They are nev
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import click
@@ -17,68 +15,13 @@ from rich.markup import escape
 from ..errors import ConfigSectorError, UsageError
 from ..firmware import obkconfig
 from ..firmware.obkconfig import ObkConfig
-from ..firmware.settings import Settings, check, template_pins
+from ..firmware.settings import template_pins
 from ..flasher.configure import configure, read_config, write_config
-from ..ha.broker import Broker
 from ..templates.model import from_entry
 from .base import Context, command_errors
-from .chip_cmds import link_options, parse_baud
+from .options import link_options, parse_baud, settings_from, settings_options
 
 FLAG_NAMES = {10: "publish state on connect", 27: "Home Assistant discovery", 37: "Wi-Fi fast connect"}
-
-
-def settings_options(func):
-    """The inputs of a configuration; collected by ``settings_from``."""
-    opts = [
-        click.option("--wifi", "wifi_ssid", metavar="SSID", help="Your home Wi-Fi name: the plug joins it at its first boot."),
-        click.option("--wifi-password", help="Its password (asked for when missing; '' for an open network)."),
-        click.option("--broker", help="mqtt://[user[:password]@]host[:port]: the plug connects and announces itself to Home Assistant."),
-        click.option("--name", help="Device name for Home Assistant (also the MQTT client id, made safe)."),
-        click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False),
-                     help="Pins from a template file, a devices.json entry or a backup (default: from this chip's backup)."),  # fmt: skip
-        click.option("--startup", help="OpenBeken startup command (replaces the template's)."),
-        click.option("--flag", "flag_values", multiple=True, metavar="N=on|off", help="Set an OpenBeken flag, e.g. --flag 27=on. Repeatable."),
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func
-
-
-def _secret(given: str | None, env: str, question: str) -> str:
-    if given is not None:
-        return given
-    if env in os.environ:
-        return os.environ[env]
-    if not sys.stdin.isatty():
-        raise UsageError(f"{question} is needed", hint=f"Run in a terminal to type it (hidden), or set {env}.")
-    return click.prompt(question, hide_input=True, default="", show_default=False)
-
-
-def _flags(values: tuple[str, ...]) -> dict[int, bool]:
-    out = {}
-    for text in values:
-        bit, _, state = text.partition("=")
-        if not bit.strip().isdigit() or state.strip().lower() not in ("on", "off", "1", "0"):
-            raise UsageError(f"--flag {text!r} is not N=on or N=off", hint="For example --flag 27=on.")
-        out[int(bit)] = state.strip().lower() in ("on", "1")
-    return out
-
-
-def settings_from(wifi_ssid: str | None, wifi_password: str | None, broker: str | None, name: str | None,
-                  template_file: str | None, startup: str | None, flag_values: tuple[str, ...]) -> Settings:  # fmt: skip
-    """The settings, checked against a default config before any chip is touched."""
-    from .template_cmds import load_template_file
-
-    target = Broker.from_url(broker) if broker else None
-    if target is not None and target.user and target.password is None:
-        target = Broker(target.host, target.port, target.user,
-                        _secret(None, "FREEBEKEN_MQTT_PASSWORD", f"Password of MQTT user {target.user!r}"))  # fmt: skip
-    if wifi_ssid is not None:
-        wifi_password = _secret(wifi_password, "FREEBEKEN_WIFI_PASSWORD", f"Password of Wi-Fi {wifi_ssid!r} (Enter: open network)")
-    s = Settings(wifi_ssid=wifi_ssid, wifi_password=wifi_password, broker=target, name=name, startup=startup,
-                 template=load_template_file(template_file) if template_file else None, flags=_flags(flag_values))  # fmt: skip
-    check(s)
-    return s
 
 
 # ---- showing a config ----

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import click
-
-from ..chips import CHIPS
 from rich.markup import escape
 
+from ..chips import CHIPS
 from ..convert.wizard import Options, convert
-from ..ha.broker import Broker
 from ..device.client import AP_ADDRESS
 from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import list_releases
-from .chip_cmds import PORT_HELP, baud_option, parse_baud
-from .device_cmds import TerminalAsker
+from ..ha.broker import Broker
 from .base import Context, command_errors
-from .config_cmds import settings_from
-
-
-class TerminalPerson:
-    def __init__(self, assume_yes: bool) -> None:
-        self.assume_yes = assume_yes
-
-    def confirm(self, question: str) -> bool:
-        return click.confirm(question, default=False)
-
-    def pause(self, instruction: str) -> None:
-        click.echo(instruction)
-        if not self.assume_yes:
-            click.prompt("Press Enter to continue", default="", show_default=False)
-
-    def ask(self, question: str, default: str = "") -> str:
-        return click.prompt(question, default=default or None)
-
-    def ask_secret(self, question: str) -> str:
-        return click.prompt(question, hide_input=True, default="", show_default=False)
+from .options import PORT_HELP, baud_option, parse_baud, settings_from
+from .prompts import TerminalAsker, TerminalPerson
 
 
 @click.command("convert")

@@ -13,14 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..device.client import AP_ADDRESS, ObkClient
-from ..device.discover import display_mac, find_mac, local_networks, parse_networks
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
+from ..device.discover import display_mac, find_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceUnreachable, UsageError
 from ..storage import atomic_write, data_dir
+from ..templates.files import load_template_file
 from ..templates.model import from_entry
 from .base import Context, command_errors
-from .template_cmds import load_template_file
+from .prompts import TerminalAsker
 
 
 def device_options(func):
@@ -185,29 +186,6 @@ def _safety_copy_path(name: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:40] or "device"
     return data_dir() / "device-configs" / f"{safe}-before-template-{stamp}.json"
-
-
-class TerminalAsker:
-    """The person at the keyboard."""
-
-    def what_happened(self, pin: int) -> str:
-        choice = click.prompt(
-            f"P{pin} pulsed 3 times. What happened? [r]elay clicked, [l]ED flashed, light [b]ulb lit, [n]othing",
-            type=click.Choice(["r", "l", "b", "n"]),
-            default="n",
-        )
-        return {"r": "relay", "l": "led", "b": "light", "n": "nothing"}[choice]
-
-    def is_on(self, pin: int, part: str) -> bool:
-        thing = {"relay": "the relay ON (load powered)", "led": "the LED lit", "light": "the light on"}[part]
-        return click.confirm(f"P{pin} is held high now. Is {thing}?", default=True)
-
-    def colour(self, pin: int) -> str:
-        return click.prompt("Which colour? r, g, b, c (cold white), w (warm white)", type=click.Choice(list("rgbcw")))
-
-    def press_button(self, number: int, again: bool) -> bool:
-        text = "Press the same button once more" if again else f"Press button {number} once (click)"
-        return click.prompt(f"{text}, then Enter - or type 'done' if there are no more buttons", default="", show_default=False).strip().lower() != "done"
 
 
 class AnswersAsker:

@@ -10,12 +10,10 @@ import click
 from ..errors import UsageError, VerifyError
 from ..flasher import operations as ops
 from ..flasher.backup import check_backup_target
-from ..flasher.chipio import ChipIO
-from ..storage import atomic_write
 from ..flasher.safely import ENSURE, SKIP, BackupPolicy, flash_safely
-from .chip_cmds import link_options, parse_baud
-from .config_cmds import settings_from, settings_options
+from ..storage import atomic_write
 from .base import Context, command_errors
+from .options import link_options, parse_baud, settings_from, settings_options
 
 
 def _int(value: str | None) -> int | None:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import click
-
-from ..chips import CHIPS
 from rich.markup import escape
 
+from ..chips import CHIPS
 from ..templates import known as kn
 from ..templates import lists
+from ..templates.files import load_template_file
 from ..templates.roles import ROLE_NAMES, meaning, suggest, takes_channel
 from .base import Context, command_errors
-from .template_cmds import load_template_file, template
 
 DEVICES_HELP = "OpenBeken's devices.json to use (default: a copy downloaded from its home, refreshed weekly)."
 CUTTER_HELP = "tuya-cloudcutter's list to use (default: downloaded from its public API, refreshed weekly)."
 
 
-@template.command("match")
+@click.command("match")
 @click.argument("file")
 @click.option("--devices-json", help=DEVICES_HELP)
 @click.pass_obj
@@ -40,7 +39,7 @@ def match_cmd(ctx: Context, file: str, devices_json: str | None) -> None:
             ctx.console.print(f"           - {escape(d)}")
 
 
-@template.command("roles")
+@click.command("roles")
 @click.argument("name", required=False)
 @click.pass_obj
 @command_errors

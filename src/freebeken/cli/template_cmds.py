@@ -11,20 +11,13 @@ import click
 from rich.markup import escape
 
 from ..errors import UsageError
-from ..templates import submit as sub
-from ..templates.model import Template, from_entry, load
 from ..templates import lists
+from ..templates import submit as sub
+from ..templates.files import load_template_file, read_input
+from ..templates.model import Template, from_entry, load
 from ..tuya.analyze import analyze_bytes
+from . import known_cmds
 from .base import Context, command_errors
-
-
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as e:
-        raise UsageError(f"Cannot read {path}: {e.strerror}") from e
 
 
 @click.command()
@@ -36,7 +29,7 @@ def _read(path: str) -> bytes:
 def analyze(ctx: Context, file: str, show_secrets: bool, devices_json: str | None) -> None:
     """Read a backup (or a Tuya config JSON): chip, firmware, the OpenBeken pin template, and
     whether the device list already knows it."""
-    analysis = analyze_bytes(_read(file), file)
+    analysis = analyze_bytes(read_input(file), file)
     result = analysis.as_dict(show_secrets)
     best = lists.best_match(analysis.template, devices_json, ctx.reporter) if analysis.template and analysis.template.pins else None
     ctx.reporter.close()
@@ -89,34 +82,13 @@ def template() -> None:
     """Check, show, create and submit OpenBeken device templates (devices.json entries)."""
 
 
-def load_template_file(path: str) -> Template:
-    data = _read(path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
-    if not text.lstrip().startswith(("{", "[")):
-        analysis = analyze_bytes(data, path)  # a backup: take the template it implies
-        if analysis.template is None:
-            raise UsageError(f"{path}: no pin configuration found", hint="Use the pin finder on the device instead.")
-        entry = analysis.as_dict()["template"]
-        return from_entry(entry)[0]
-    results = load(text, path)
-    if len(results) != 1:
-        raise UsageError(f"{path} holds {len(results)} templates", hint="Give a file with a single entry.")
-    obj = json.loads(text)
-    if isinstance(obj, dict) and isinstance(obj.get("template"), dict):  # `analyze --json` output
-        return from_entry(obj["template"])[0]
-    return results[0][0]
-
-
 @template.command()
 @click.argument("file")
 @click.pass_obj
 @command_errors
 def check(ctx: Context, file: str) -> None:
     """Validate one entry or a whole devices.json; exit code 2 if anything would be rejected."""
-    results = load(_read(file).decode("utf-8", "replace"), file)
+    results = load(read_input(file).decode("utf-8", "replace"), file)
     problems = [p for _, ps in results for p in ps]
     errors = [p for p in problems if p.severity == "error"]
     if ctx.json:
@@ -241,4 +213,5 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
         webbrowser.open(link)
 
 
-from . import known_cmds as _known  # noqa: E402,F401  (adds `template match` and `template roles`)
+template.add_command(known_cmds.match_cmd)
+template.add_command(known_cmds.roles_cmd)
