@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..chips import CHIPS
 from ..templates import chips as gpio
 from ..templates.model import PinRole, Template, validate
+from ..templates.roles import PWM_ROLES, RELAY_ROLES
+from . import modules
 from .upk import Value
 
 _NUM = r"(\d*)"
@@ -36,7 +39,11 @@ class Mapping:
     notes: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     module: str | None = None
-    chip: str | None = None
+    chip: str | None = None  # the silicon (RTL8720CF); the template's chip is OpenBeken's platform name (RTL87X0C)
+    chip_evidence: list[str] = field(default_factory=list)
+    chip_conflicts: list[str] = field(default_factory=list)
+    checked: bool = True  # False: no pin facts for the chip, the pins were not checked
+    flashable: bool = True  # False: freebeken cannot flash this chip (another tool must)
     tuya_mcu: dict[str, object] | None = None
 
 
@@ -49,11 +56,17 @@ def _int(v: Value | None) -> int | None:
 
 
 class _Builder:
-    def __init__(self, upk: dict[str, Value]) -> None:
+    def __init__(self, upk: dict[str, Value], rules: gpio.PinRules | None, label: str) -> None:
         self.upk = upk
         self.m = Mapping()
         self.used: set[str] = set()
-        self.skipped: set[str] = set()  # keys of slots the config says are unused
+        self.skipped: set[str] = set()  # keys beyond the config's own count: mapped last, where nothing live is
+        self.extra: dict[str, str] = {}  # such a key -> why it is beyond ("above ch_num 2")
+        self.owner: dict[int, str] = {}  # pin -> the key that took it
+        self.placed: dict[str, int] = {}  # key -> the pin it took
+        self.rules = rules  # None: no pin facts, nothing dropped for the pin
+        self.label = label  # the chip as said in messages
+        self.renumber = gpio.TUYA_TO_OBK.get(label)
 
     def level(self, key: str, default: int) -> int:
         lv_key = re.sub(r"_pin$", "", key) + "_lv"
@@ -63,23 +76,41 @@ class _Builder:
                 return 1 if _int(self.upk[candidate]) else 0
         return default
 
-    def put(self, key: str, role: str, channel: int | None, level: int | None = None) -> None:
+    def pin_of(self, key: str) -> int | None:
+        """The key's pin in OpenBeken's numbering for the chip; None (said in unmapped) when it has none."""
         pin = _int(self.upk.get(key))
-        self.used.add(key)
         if pin is None:
             self.m.unmapped.append(f"{key}={self.upk.get(key)!r}: not a pin number")
-            return
-        if pin not in gpio.EXISTING:
-            self.m.unmapped.append(f"{key}={pin}: P{pin} does not exist on BK7231T/N (a placeholder); dropped")
-            return
+            return None
+        if self.renumber is not None:
+            if pin not in self.renumber:
+                self.m.unmapped.append(f"{key}={pin}: PA{pin} is not in OpenBeken's {self.label} pin table; dropped")
+                return None
+            pin = self.renumber[pin]
+        rules = self.rules
+        if rules is not None and not (0 <= pin < rules.gpio_count and (rules.bonded is None or pin in rules.bonded)):
+            self.m.unmapped.append(f"{key}={self.upk.get(key)}: P{pin} does not exist on {self.label} (a placeholder); dropped")
+            return None
+        return pin
+
+    def put(self, key: str, role: str, channel: int | None, level: int | None = None) -> str | None:
+        """Give ``key``'s pin the role; returns the key that already holds the pin (then nothing changes)."""
+        self.used.add(key)
+        pin = self.pin_of(key)
+        if pin is None:
+            return None
         existing = self.m.template.pins.get(pin)
         if existing is not None:
-            if existing.role != role:  # the same button under two keys (bt_pin and reset_pin) is one pin
-                self.m.notes.append(f"P{pin} is named by two keys; kept {existing.role}, ignored {key} ({role})")
-            return
+            winner = self.owner.get(pin, "another key")
+            if existing.role != role and key not in self.extra:  # bt_pin and reset_pin naming one button: one pin
+                self.m.notes.append(f"P{pin} is named by two keys; kept {winner} ({existing.role}), ignored {key} ({role})")
+            return winner
         self.m.template.pins[pin] = PinRole(role, channel if channel is not None else 0)
+        self.owner[pin] = key
+        self.placed[key] = pin
         if level is not None:
             self.m.levels[pin] = "active high" if level else "active low"
+        return None
 
     def keys(self, pattern: str) -> list[tuple[str, int | None]]:
         """Keys matching ``pattern`` (with one ``(\\d*)`` group), with their number (None if absent)."""
@@ -91,26 +122,33 @@ class _Builder:
         return sorted(out, key=lambda kv: (kv[1] or 0, kv[0]))
 
 
-#: Tuya's module families and the chip in them: WB* BK7231T, CB* BK7231N; the T series by number
-#: (T1 BK7238, T2 and T34 BK7231N, T3 BK7236, T4 BK7252N, T5 BK7258: BK7231GUIFlashTool's chip list).
-_T_SERIES = {"T1": "BK7238", "T2": "BK7231N", "T34": "BK7231N", "T3": "BK7236", "T4": "BK7252N", "T5": "BK7258"}
-
-
 def module_chip(module: str) -> str | None:
-    name = module.upper().strip()
-    for prefix in sorted(_T_SERIES, key=len, reverse=True):
-        if name.startswith(prefix) and not name[len(prefix) : len(prefix) + 1].isdigit():
-            return _T_SERIES[prefix]
-    return "BK7231T" if name[:1] == "W" else "BK7231N" if name[:1] == "C" else None
+    """The chip of a Tuya module family (``tuya/modules.py`` holds the table and its sources)."""
+    return modules.chip_of_module(module)
 
 
-def map_upk(upk: dict[str, Value]) -> Mapping:
-    b = _Builder(upk)
+def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str, ...] = ()) -> Mapping:
+    """The template ``upk`` implies. ``chip``: what the bytes of a dump say; ``profiles``: firmware
+    profile names (cloudcutter's) that name the chip. Without either, the module name decides."""
+    module = str(upk["module"]) if "module" in upk else None
+    chip_value = upk.get("chip")
+    chip_key = chip_value if isinstance(chip_value, str) else None
+    verdict = modules.decide(module, profiles, chip_key, chip)
+    rules, label = _rules(upk, verdict.platform)
+    b = _Builder(upk, rules, label)
     m = b.m
-    m.module = str(upk["module"]) if "module" in upk else None
-    b.used.add("module")
-    if m.module:
-        m.chip = module_chip(m.module)
+    m.module, m.chip = module, verdict.chip
+    m.chip_evidence, m.chip_conflicts = verdict.evidence, verdict.conflicts
+    b.used.update(("module", "chip"))
+    m.template.chip = verdict.platform if verdict.chip else ""
+    m.checked = rules is not None
+    m.flashable = verdict.chip is None or verdict.platform.lower() in CHIPS
+    if not m.checked:
+        why = (f"freebeken has no pin facts for {verdict.platform}" if verdict.chip else
+               "the config names no chip and its pins do not all exist on BK7231T/N")  # fmt: skip
+        m.notes.append(f"pins not checked: {why}; they are numbered as the config numbers them")
+    elif b.renumber is not None:
+        m.notes.append(f"pins renumbered to OpenBeken's {label} pin table (the config numbers them PAn)")
 
     _unused_slots(b)
     for key, n in b.keys(rf"rl{_NUM}_pin") + [("rl", None)] * ("rl" in upk):
@@ -158,15 +196,7 @@ def map_upk(upk: dict[str, Value]) -> Mapping:
     if "backlit_io_pin" in upk:  # the backlight of a wall switch's buttons (the web app maps it to LED)
         lv = b.level("backlit_io_pin", 1)
         b.put("backlit_io_pin", "LED" if lv else "LED_n", _free_channel(m), lv)
-    for key in ("bt_pin", "reset_pin", "key_pin"):
-        if key in upk:
-            # the pairing button: on channel 1 it would flip the relay's or the sensor's state
-            lv = b.level(key, 0)
-            own = _free_channel(m)
-            b.put(key, "Btn_n" if lv else "Btn", own, lv)
-            if m.template.pins.get(_int(upk[key]) or -1, PinRole("")).channel == own:
-                m.notes.append(f"{key} (the pairing button) got channel {own} of its own; set it to a relay's channel "
-                               "if it should switch that relay")  # fmt: skip
+    _device_buttons(b)
     for key, role in (("ir", "IRRecv"), ("irpin", "IRRecv"), ("infrr", "IRRecv"), ("infre", "IRSend"),
                       ("remote_io", "RCRecv"), ("mic", "ADC"), ("micpin", "ADC"), ("mosi", "SM16703P_DIN"),
                       ("samp_pin", "BAT_ADC")):  # fmt: skip
@@ -175,6 +205,7 @@ def map_upk(upk: dict[str, Value]) -> Mapping:
     if "samp_sw_pin" in upk:
         lv = b.level("samp_sw_pin", 1)
         b.put("samp_sw_pin", "BAT_Relay" if lv else "BAT_Relay_n", 0, lv)
+    _extras(b)
     if "pwmhz" in upk:
         b.used.add("pwmhz")
         _command(m, f"PWMFrequency {upk['pwmhz']}")
@@ -186,8 +217,75 @@ def map_upk(upk: dict[str, Value]) -> Mapping:
             m.unmapped.append(f"{key}={value}: no OpenBeken role (set it up by hand if needed)")
         elif re.search(r"(_pin|pin|_io)$", key) and _int(value) is not None:
             m.unmapped.append(f"{key}={value}: unknown key, not mapped")
-    _drop_rejected(m)
+    if m.checked:
+        _drop_rejected(m)
     return m
+
+
+def _rules(upk: dict[str, Value], platform: str) -> tuple[gpio.PinRules | None, str]:
+    """The chip's pin rules and its name for messages. A config naming no chip is read as BK7231T/N
+    (what freebeken flashes) only if every pin in it exists there: otherwise no rules are applied."""
+    if platform:
+        return gpio.rules_for(platform), platform
+    pins = [p for k, v in upk.items() if re.search(r"(_pin|pin|_io)$", k) and (p := _int(v)) is not None]
+    if all(p in gpio.EXISTING for p in pins) or not pins:
+        return gpio.DEFAULT, "BK7231T/N"
+    return None, ""
+
+
+def _device_buttons(b: _Builder) -> None:
+    """``bt_pin``/``reset_pin``/``key_pin``: the device's own button, doing what it did under Tuya."""
+    upk, m = b.upk, b.m
+    roles = list(m.template.pins.values())
+    relays = sorted({r.channel or 0 for r in roles if r.role in RELAY_ROLES | {"BridgeFWD"}})
+    light = not relays and any(r.role in PWM_ROLES or r.role.endswith(("DAT", "_DIN")) for r in roles)
+    for key in ("bt_pin", "reset_pin", "key_pin"):
+        if key not in upk:
+            continue
+        lv = b.level(key, 0)
+        n = "_n" if lv else ""
+        if light:
+            role, channel = f"Btn_SmartLED{n}", 0
+            why = (f"{key}: the light's own button -> {role} (click toggles the light, double click next colour, "
+                   "triple click next temperature, hold dims)")  # fmt: skip
+        elif len(relays) == 1:
+            role, channel = f"Btn{n}", relays[0]
+            why = f"{key}: the button of a one-relay device -> {role};{channel} (a click toggles the relay)"
+        elif relays:
+            role, channel = f"Btn_Tgl_All{n}", 0
+            why = f"{key}: the device's button with {len(relays)} relays -> {role} (a click toggles every relay)"
+        else:  # a sensor's pairing button: on channel 1 it would flip the sensor's state
+            role, channel = f"Btn{n}", _free_channel(m)
+            why = (f"{key} (the pairing button) got channel {channel} of its own; set it to a relay's channel "
+                   "if it should switch that relay")  # fmt: skip
+        b.put(key, role, channel, lv)
+        if key in b.placed:
+            m.notes.append(why)
+
+
+def _extras(b: _Builder) -> None:
+    """Keys above ``ch_num``/``knum`` or colours outside ``cmod``: real wiring on many modules (a
+    curtain's open/close relays sit on rl1/rl3/rl4/rl6 with ch_num 2). Mapped where no live role
+    holds the pin; dropped only on a collision, naming the key that keeps the pin."""
+    upk, m = b.upk, b.m
+    for key, why in b.extra.items():
+        colour = re.fullmatch(r"([rgbcw])_pin", key)
+        number = re.search(r"(\d+)", key)
+        n = int(number.group(1)) if number and not colour else None
+        lv = b.level(key, 0 if key.startswith("k") else 1)
+        if colour:
+            role, channel = ("PWM" if lv else "PWM_n"), _free_channel(m)
+        elif key.startswith("rl"):
+            role, channel = ("Rel" if lv else "Rel_n"), n or 1
+        else:
+            role, channel = ("Btn_n" if lv else "Btn"), n or 1
+        winner = b.put(key, role, channel, lv)
+        if winner is not None:
+            held = next((r for p, r in m.template.pins.items() if b.owner.get(p) == winner), None)
+            holds = held.text() if held else "taken"
+            m.unmapped.append(f"{key}={upk[key]} is {why} and its pin is {winner}'s ({holds}); dropped")
+        elif key in b.placed:
+            m.notes.append(f"{key} is {why}: kept, the module drives it ({role};{channel})")
 
 
 def _free_channel(m: Mapping) -> int:
@@ -197,23 +295,22 @@ def _free_channel(m: Mapping) -> int:
 
 
 def _unused_slots(b: _Builder) -> None:
-    """Keys whose slot the config itself says is unused (a button above ``knum``, a relay above
-    ``ch_num``, a colour not in ``cmod``): leftovers that must not take a live role's pin."""
+    """Keys beyond the config's own counts (a button above ``knum``, a relay above ``ch_num``, a colour
+    not in ``cmod``): mapped last by ``_extras``, so that they never take a live role's pin."""
     upk = b.upk
     limits = {rf"k{_NUM}pin_pin": _int(upk.get("knum")), rf"rl{_NUM}_pin": _int(upk.get("ch_num"))}
+    names = {rf"k{_NUM}pin_pin": "knum", rf"rl{_NUM}_pin": "ch_num"}
     for pattern, limit in limits.items():
         for key, n in b.keys(pattern):
             if limit is not None and n is not None and n > limit:
-                b.used.add(key)
                 b.skipped.add(key)
-                b.m.unmapped.append(f"{key}={upk[key]}: slot {n} is unused (the config says {limit}); ignored")
+                b.extra[key] = f"above {names[pattern]} {limit}"
     cmod = upk.get("cmod")
     if isinstance(cmod, str) and cmod.isalpha():
         for colour in "rgbcw":
             if f"{colour}_pin" in upk and colour not in cmod.lower():
-                b.used.add(f"{colour}_pin")
                 b.skipped.add(f"{colour}_pin")
-                b.m.unmapped.append(f"{colour}_pin={upk[f'{colour}_pin']}: colour {colour!r} is not in cmod={cmod!r}; ignored")
+                b.extra[f"{colour}_pin"] = f"colour {colour!r}, not in cmod={cmod!r}"
     b.used.update(k for k in ("knum", "ch_num", "cmod") if k in upk)
 
 
