@@ -90,12 +90,14 @@ class Analysis:
         }
 
 
-def analyze_bytes(data: bytes, source: str = "") -> Analysis:
+def analyze_bytes(data: bytes, source: str = "", profile_chips: dict[str, str] | None = None) -> Analysis:
+    """``profile_chips``: firmware profile name -> the chip read from that firmware (cloudcutter's
+    ``profiles/*.json``), for profiles whose name does not spell the chip."""
     if not data:
         raise UsageError(f"{source or 'input'} is empty")
     stripped = data.lstrip()
     if stripped[:1] in (b"{", b"[") and len(data) < 256 * 1024:
-        return _analyze_json(data, source)
+        return _analyze_json(data, source, profile_chips or {})
     if len(data) < 0x1000:
         raise UsageError(
             f"{source or 'input'} is {len(data)} bytes: too small for a flash dump and not a config JSON",
@@ -104,7 +106,7 @@ def analyze_bytes(data: bytes, source: str = "") -> Analysis:
     return _analyze_dump(data, source)
 
 
-def _analyze_json(data: bytes, source: str) -> Analysis:
+def _analyze_json(data: bytes, source: str, profile_chips: dict[str, str]) -> Analysis:
     a = Analysis(source, "config json")
     text = data.decode("utf-8", "replace")
     try:
@@ -122,7 +124,7 @@ def _analyze_json(data: bytes, source: str) -> Analysis:
         upk = from_dict(obj["device_configuration"])  # cloudcutter profile
         a.config_source = "cloudcutter device_configuration"
         if isinstance(obj.get("profiles"), list):  # its firmware profiles name the chip they were read from
-            profiles = tuple(str(p) for p in obj["profiles"])
+            profiles = tuple(f"{p} ({profile_chips[p]})" if p in profile_chips else str(p) for p in obj["profiles"])
     elif isinstance(obj, dict) and isinstance(obj.get("user_param_key"), (dict, str)):
         value = obj["user_param_key"]
         upk = parse(value) if isinstance(value, str) else from_dict(value)

@@ -181,7 +181,20 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
     for key, n in b.keys(rf"onoff{_NUM}"):
         if _int(upk[key]) is not None and key != "onoff":
             b.put(key, "TglChanOnTgl", n or 1)
+    relays = sorted({r.channel or 0 for r in m.template.pins.values() if r.role in RELAY_ROLES})
+    # nety_led 2 / reuse_led_m 1: once on Wi-Fi the network LED shows the relay (the human templates of
+    # such plugs use LED;1 there: 3 of 3 on the same hardware); only without an LED of its own. Not for
+    # netled_reuse 1, where the human templates split (1 LED;1, 2 WifiLED_n).
+    shows_relay = (_int(upk.get("nety_led")) == 2 or _int(upk.get("reuse_led_m")) == 1) and len(relays) == 1
+    shows_relay = shows_relay and not any(r.role.startswith("LED") for r in m.template.pins.values())
     for key in ("netled_pin", "netled1_pin", "netled", "wfst_pin", "wfst", "status_led_pin"):
+        if key in upk and shows_relay:
+            lv = b.level(key, 1)
+            b.put(key, "LED" if lv else "LED_n", relays[0], lv)
+            m.notes.append(f"{key}: nety_led=2 or reuse_led_m=1 (the network LED shows the relay once on Wi-Fi) -> "
+                           f"{'LED' if lv else 'LED_n'};{relays[0]}")  # fmt: skip
+            shows_relay = False
+            continue
         if key in upk and not any(r.role.startswith("WifiLED") for r in m.template.pins.values()):
             lv = b.level(key, 1)
             b.put(key, "WifiLED" if lv else "WifiLED_n", 0, lv)
@@ -190,6 +203,9 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
     for key, n in b.keys(rf"door{_NUM}_magt_pin") + [(k, None) for k in ("gate_sensor_pin_pin", "basic_pin_pin") if k in upk]:
         lv = b.level(key, 1)
         b.put(key, "dInput" if lv else "dInput_n", n or 1, lv)
+    for key, _n in b.keys(rf"i_dctr{_NUM}_pin"):  # a 3-way switch senses the load's state here
+        lv = b.level(key, 1)
+        b.put(key, "dInput" if lv else "dInput_n", _free_channel(m), lv)
     _metering(b)
     _lights(b)
     # after every output: these take a channel no output uses
