@@ -36,6 +36,7 @@ from typing import Any
 from freebeken.templates.model import PinRole, from_entry
 from freebeken.templates.roles import CHANNEL_UNUSED, MISSPELLINGS
 from freebeken.tuya.analyze import analyze_bytes
+
 try:
     from freebeken.tuya.modules import platform, same_chip
 except ImportError:  # an older freebeken, measured for a baseline
@@ -111,26 +112,85 @@ def base(role: str) -> str:
     return role[:-2] if role.endswith("_n") else role
 
 
-def differences(ours: dict[int, PinRole], theirs: dict[int, PinRole]) -> list[tuple[str, str]]:
-    """(kind, text) for each pin that differs."""
+#: Differences no rule explains, read one by one against the config and the entry (2026-04 snapshots).
+READ = {
+    "antela-f1s202-eu-smart-plug": "this entry swaps P6/P8 (CF1 and the LED); the other F1s202 entry matches the config",
+    "merkury-innovations-mi-ew003-led-strip-v1.1.2":
+        "another revision: the entry has a 4th PWM on P7, this config the IR receiver",
+    "merkury-innovations-mi-ew003-led-strip-v1.1.6":
+        "another revision: the entry has a 4th PWM on P7, this config the IR receiver",
+    "minoston-mp22w-oudoor-plug": "the entry is MP22W_v2: relay, button and LED on other pins",
+    "tuya-generic-ap-smt-breaker02-1ch-relay":
+        "the product's two configs disagree with each other and the entry: board revisions",
+    "tuya-generic-ap-smt-breaker02-1ch-smart-relay":
+        "the product's two configs disagree with each other and the entry: board revisions",
+    "tuya-generic-dy-sq400b-water-leak-sensor-v1.1.6":
+        "a battery sensor: the entry uses deep-sleep and script-only roles and drives the buzzer (bz_pin, unmapped here); "
+        "freebeken maps plain inputs (a known gap: no deep-sleep roles yet)",
+    "tuya-generic-nas-wr01w-smart-plug": "the entry is the BL0942 revision (button where this config has BL0937 CF)",
+    "tuya-generic-nas-wr07w-16a-smart-plug": "another revision (button on P9, where this config has BL0937 CF)",
+    "tuya-generic-sc400w-curtain-switch": "the entry is another board (relays on P14/P26, this config P6/P7)",
+    "tuya-generic-sk20-star-projector-v1.1.2":
+        "ctrl_pin has no OpenBeken role (listed in unmapped); the entry's author made it a LED",
+    "tuya-generic-sk20-star-projector-v2.0.2": "the entry is another lamp (BK7231T Genio Galaxy), this a CBU projector",
+    "tuya-generic-sm-306u-pa85-pd-surge-protector-v1.1.8":
+        "total_led_pin (any outlet on) has no OpenBeken role: listed in unmapped; the entry gives it a spare channel",
+    "tuya-generic-sw02-02-2-button-switch": "the entries are other products that share the word SW02",
+    "tuya-generic-sw02-03-3-button-switch-v1.0.1": "the entries are other products that share the word SW02",
+    "tuya-generic-wl-sw01-30a-switch": "the entry is the 16 A model (WL-SW01_16), this config the 30 A one",
+}  # fmt: skip
+_DRIVERS = ("DAT", "CLK", "_DIN")
+_STATUS = {"WifiLED", "LED"}
+
+
+def pin_keys(config: dict[str, Any]) -> dict[int, list[str]]:
+    """Pin number -> the config keys naming it."""
+    out: dict[int, list[str]] = collections.defaultdict(list)
+    for key, value in config.items():
+        if re.search(r"(_pin|pin|_io|^ir|^infr\w|^iic(scl|sda)|^onoff\d+)$", key) and isinstance(value, int):
+            out[value].append(key)
+    return out
+
+
+def why_role(a: PinRole, b: PinRole, relays: int) -> str:
+    x, y = base(a.role), base(b.role)
+    if x.endswith(_DRIVERS) or y.endswith(_DRIVERS):
+        return "other hardware: the LED driver (or its wiring) differs from the config's dmod/iic keys"
+    if {x, y} <= _STATUS:
+        return "the status LED: the config calls it the network LED (or an LED), the entry the other"
+    if "Btn_SmartLED" in (x, y):
+        return "the light's own button is Btn_SmartLED here by design (issue 31)"
+    if {x, y} <= {"Btn", "Btn_Tgl_All"}:
+        return f"the button toggles every relay ({relays}) or one: the config's total_bt/bt key decides here"
+    return ""
+
+
+def differences(ours: dict[int, PinRole], theirs: dict[int, PinRole], config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(kind, text, why accepted - empty when not explained) for each pin that differs."""
     diffs = []
     relays = {r.channel for r in ours.values() if base(r.role) == "Rel"}
+    keys = pin_keys(config)
     for pin in sorted(set(ours) | set(theirs)):
         a, b = ours.get(pin), theirs.get(pin)
         if a == b:
             continue
-        if b is None:
-            diffs.append(("only ours", f"P{pin} {a.text() if a else ''}"))
-        elif a is None:
-            diffs.append(("only the human's", f"P{pin} {b.text()}"))
+        if b is None and a is not None:
+            diffs.append(("only ours", f"P{pin} {a.text()}", f"the config names it ({', '.join(keys.get(pin, ['?']))})"))
+        elif a is None and b is not None:
+            named = keys.get(pin)
+            why = "" if named else "the config names no such pin: other revision or wiring found by hand"
+            diffs.append(("only the human's", f"P{pin} {b.text()}" + (f" (config: {', '.join(named)})" if named else ""), why))
+        elif a is None or b is None:
+            continue
         elif base(a.role) == base(b.role) and a.channel == b.channel:
-            diffs.append(("active level", f"P{pin} {a.role} here, {b.role} in the entry"))
+            diffs.append(("active level", f"P{pin} {a.role} here, {b.role} in the entry", REASONS["active level"]))
         elif {base(a.role), base(b.role)} <= {"Btn", "Btn_Tgl_All"} and len(relays) <= 1:
-            diffs.append(("button kind, same effect", f"P{pin} {a.text()} here, {b.text()} in the entry (one relay)"))
+            text = f"P{pin} {a.text()} here, {b.text()} in the entry"
+            diffs.append(("button kind, same effect", text, REASONS["button kind, same effect"]))
         elif base(a.role) == base(b.role):
-            diffs.append(("channel", f"P{pin} {a.text()} here, {b.text()} in the entry"))
+            diffs.append(("channel", f"P{pin} {a.text()} here, {b.text()} in the entry", REASONS["channel"]))
         else:
-            diffs.append(("role", f"P{pin} {a.text()} here, {b.text()} in the entry"))
+            diffs.append(("role", f"P{pin} {a.text()} here, {b.text()} in the entry", why_role(a, b, len(relays))))
     return diffs
 
 
@@ -206,6 +266,7 @@ def report(cases: list[Case], failed: int, show: bool) -> None:
     kinds: collections.Counter[str] = collections.Counter()
     exact = same_pins = same_roles = collisions = 0
     set_aside: collections.Counter[str] = collections.Counter()
+    unexplained: list[str] = []
     strong: list[bool] = []  # pairs whose entry names the config's module as its board: the same hardware, most likely
     listing = []
     for case, i, entry in pairs:
@@ -222,27 +283,35 @@ def report(cases: list[Case], failed: int, show: bool) -> None:
             set_aside[why_not.split(":")[0].split(" (")[0]] += 1
             listing.append(f"~ {case.name} ~ devices[{i}] {entry.get('name')}: {why_not}")
             continue
-        diffs = differences(ours, theirs)
+        diffs = differences(ours, theirs, case.result["tuya_config"])
+        read = READ.get(case.name.rsplit("[", 1)[-1].rstrip("]"), "")
+        diffs = [(k, t, why or (f"read: {read}" if read else "")) for k, t, why in diffs]
         exact += not diffs
-        same_roles += not any(k in ("role", "only ours", "only the human's") for k, _ in diffs)
+        same_roles += not any(k in ("role", "only ours", "only the human's") for k, _, _ in diffs)
         same_pins += set(ours) == set(theirs)
         if str(entry.get("board") or "").upper() == str(case.result["module"] or "-").upper():
             strong.append(not diffs)
-        kinds.update(k for k, _ in diffs)
+        kinds.update(k for k, _, _ in diffs)
+        unexplained += [f"{case.name}: {t}" for k, t, why in diffs if not why]
         if diffs:
             listing.append(f"- {case.name} vs devices[{i}] {entry.get('vendor')} {entry.get('name')}:")
-            listing += [f"    [{k}] {t}" for k, t in diffs]
+            listing += [f"    [{k}] {t}" + (f" - {why}" if why and k in ("role", "only ours", "only the human's") else "")
+                        + ("" if why else " - NOT EXPLAINED") for k, t, why in diffs]
     compared = len(pairs) - collisions
     print(f"\npairs with a human template: {len(pairs)} ({len({c.name for c, _, _ in pairs})} configurations, "
           f"{len({i for _, i, _ in pairs})} entries); set aside: {collisions} {dict(set_aside)}")  # fmt: skip
     if compared:
         print(f"identical templates: {exact}/{compared} ({100 * exact / compared:.0f}%); "
               f"same pins and roles (levels, channels, button kind aside): {same_roles}/{compared} "
-              f"({100 * same_roles / compared:.0f}%); same pins used: {same_pins}/{compared} ({100 * same_pins / compared:.0f}%)")  # fmt: skip
+              f"({100 * same_roles / compared:.0f}%); same pins used: {same_pins}/{compared} "
+              f"({100 * same_pins / compared:.0f}%)")  # fmt: skip
         print(f"pairs on the same module (entry board = config module): {len(strong)}, identical {sum(strong)}")
         print("differences by kind:", dict(kinds.most_common()))
         for kind, _count in kinds.most_common():
             print(f"  {kind}: {REASONS[kind]}")
+        print(f"differences not explained by a rule (read each): {len(unexplained)}")
+        for line in unexplained:
+            print(f"  {line}")
     if show:
         print("\n" + "\n".join(listing))
 

@@ -142,3 +142,23 @@ def test_a_relay_devices_button_toggles_its_relays():
     assert _pins(strip)[9] == "Btn_Tgl_All;0" and any("toggles every relay" in n for n in strip.notes)
     sensor = map_upk({"module": "CB3S", "door1_magt_pin": 14, "bt_pin": 20})  # no relay: a pairing button, off channel 1
     assert _pins(sensor)[20] == "Btn;2"
+
+
+# ---- what the corpus taught (benchmarks/corpus_analyze.py) ----
+
+
+def test_a_network_led_that_shows_the_relay_is_the_relays_led():
+    # nety_led 2: once on Wi-Fi the net LED shows the relay (the human templates of such plugs agree)
+    plug = map_upk({"module": "CB2S", "rl1_pin": 26, "bt1_pin": 10, "netled1_pin": 6, "netled1_lv": 0, "nety_led": 2})
+    assert _pins(plug)[6] == "LED_n;1" and any("nety_led=2" in n for n in plug.notes)
+    own_led = map_upk({"module": "CB2S", "rl1_pin": 26, "led1_pin": 8, "netled1_pin": 6, "netled1_lv": 0, "nety_led": 2})
+    assert _pins(own_led)[6] == "WifiLED_n;0"  # an LED of its own shows the relay: the net LED stays the status LED
+    reuse = map_upk({"module": "CB2S", "rl1_pin": 26, "netled1_pin": 6, "netled1_lv": 0, "netled_reuse": 1})
+    assert _pins(reuse)[6] == "WifiLED_n;0"  # the human templates split on netled_reuse: unchanged
+
+
+def test_a_three_way_switch_input_and_a_projectors_laser_and_motor_are_mapped():
+    switch = map_upk({"module": "WB3S", "rl1_pin": 24, "bt1_pin": 6, "i_dctr1_pin": 26, "i_dctr1_lv": 0})
+    assert _pins(switch)[26] == "dInput_n;2"
+    projector = map_upk({"module": "CBU", "cmod": "rgb", "r_pin": 6, "g_pin": 7, "b_pin": 8, "l_pin": 24, "m_pin": 26})
+    assert {p: _pins(projector)[p] for p in (24, 26)} == {24: "PWM;4", 26: "PWM;5"}

@@ -28,7 +28,7 @@ DRIVER_ROLES = {
     "SM2235": ("SM2235DAT", "SM2235CLK"),
     "KP18058": ("KP18058_DAT", "KP18058_CLK"),
 }
-REPORT_ONLY = ("ctrl_pin", "buzzer_io", "bz_pin_pin", "buzzer_pwm", "alt_pin_pin", "one_wire_pin")
+REPORT_ONLY = ("ctrl_pin", "buzzer_io", "bz_pin_pin", "buzzer_pwm", "alt_pin_pin", "one_wire_pin", "total_led_pin")
 
 
 @dataclass
@@ -382,7 +382,9 @@ def _lights(b: _Builder) -> None:
         key = f"{colour}_pin"
         lv = b.level(key, 1)
         b.put(key, "PWM" if lv else "PWM_n", channel, lv)
-    for key in ("firstpin_pin", "secpin_pin"):  # PWM, as OpenBeken's web app maps them; on channels no one uses
+    # PWM on channels no one uses: firstpin/secpin as OpenBeken's web app maps them; a star projector's
+    # laser (l_pin, laserbrig) and motor (m_pin, motorspd) are dimmed outputs too
+    for key in ("firstpin_pin", "secpin_pin", "l_pin", "m_pin"):
         if key in upk:
             lv = b.level(key, 1)
             b.put(key, "PWM" if lv else "PWM_n", _free_channel(m), lv)
