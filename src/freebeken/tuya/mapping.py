@@ -172,15 +172,21 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
             if key == "bt_pin":
                 continue  # the plain one is the pairing button: below, with a channel of its own
             lv = b.level(key, 0)
-            b.put(key, "Btn_n" if lv else "Btn", n or 1, lv)
-            if lv:
-                m.notes.append(f"{key}: active high (lv 1) -> Btn_n; human templates often use Btn here - confirm with the pin finder")
+            role = "Btn_n" if lv else "Btn"
+            b.put(key, role, n or 1, lv)
+            if key in b.placed:
+                high = " (lv 1, active high; human templates often use Btn here - confirm with the pin finder)" if lv else ""
+                m.notes.append(f"{key}: button {n or 1} -> {role};{n or 1}, a click toggles channel {n or 1}{high}")
     if "total_bt_pin" in upk:
         lv = b.level("total_bt_pin", 0)
         b.put("total_bt_pin", "Btn_Tgl_All_n" if lv else "Btn_Tgl_All", 0, lv)
+        if "total_bt_pin" in b.placed:
+            m.notes.append("total_bt_pin: Tuya's all-relays button -> Btn_Tgl_All, a click toggles every relay")
     for key, n in b.keys(rf"onoff{_NUM}"):
         if _int(upk[key]) is not None and key != "onoff":
             b.put(key, "TglChanOnTgl", n or 1)
+            if key in b.placed:
+                m.notes.append(f"{key}: a wall switch input -> TglChanOnTgl;{n or 1}, every flip toggles channel {n or 1}")
     relays = sorted({r.channel or 0 for r in m.template.pins.values() if r.role in RELAY_ROLES})
     # nety_led 2 / reuse_led_m 1: once on Wi-Fi the network LED shows the relay (the human templates of
     # such plugs use LED;1 there: 3 of 3 on the same hardware); only without an LED of its own. Not for
