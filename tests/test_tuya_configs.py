@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
 from freebeken.chips import BK7231N
+from freebeken.cli.main import main
 from freebeken.sim.image import build_stock_image
 from freebeken.templates.model import validate
 from freebeken.tuya.analyze import analyze_bytes
@@ -50,6 +52,17 @@ def test_a_wbr_config_is_an_rtl8720cf_with_its_pins_kept_in_openbekens_numbering
     assert alone.chip == "RTL8720CF" and alone.checked and _pins(alone) == {18: "PWM;1"}
     assert any("cannot do PWM" in u for u in alone.unmapped)
     assert any("P21 does not exist on RTL87X0C" in u for u in alone.unmapped)
+
+
+def test_analyze_says_the_chip_and_the_other_tool_in_its_own_words(tmp_path):
+    config, devices = tmp_path / "wbr2.json", tmp_path / "devices.json"
+    config.write_text(json.dumps({"user_param_key": WBR2_PLUG}))
+    devices.write_text('{"devices": []}')
+    result = CliRunner().invoke(main, ["analyze", str(config), "--devices-json", str(devices)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "RTL8720CF" in text and "BK7231T" not in text and "BK7231N" not in text and "P18 Rel;1" in text
+    assert "freebeken cannot flash RTL8720CF" in text and "needs another tool" in text
 
 
 def test_a_config_naming_no_chip_is_not_called_a_beken_when_its_pins_say_otherwise():
