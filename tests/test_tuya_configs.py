@@ -175,3 +175,11 @@ def test_a_three_way_switch_input_and_a_projectors_laser_and_motor_are_mapped():
     assert _pins(switch)[26] == "dInput_n;2"
     projector = map_upk({"module": "CBU", "cmod": "rgb", "r_pin": 6, "g_pin": 7, "b_pin": 8, "l_pin": 24, "m_pin": 26})
     assert {p: _pins(projector)[p] for p in (24, 26)} == {24: "PWM;4", 26: "PWM;5"}
+
+
+def test_a_chip_without_pin_facts_keeps_its_pins_unchecked_and_says_so():
+    result = _analyze({"module": "WL2S", "rl1_pin": 18, "bt1_pin": 3, "r_pin": 40})
+    assert result["chip"] == "LN882H" and result["template"]["chip"] == "LN882H"
+    assert result["template"]["pins"] == {"3": "Btn;1", "18": "Rel;1", "40": "PWM;1"}
+    assert any(n.startswith("pins not checked: freebeken has no pin facts for LN882H") for n in result["notes"])
+    assert any("freebeken cannot flash LN882H" in w for w in result["warnings"])
