@@ -159,7 +159,7 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
         chip = guess.chips[0] if guess and guess.chips else None
         if guess and guess.conflict:
             a.warnings.append(guess.conflict)
-        if chip:
+        if chip and guess:
             a.chip = chip
             a.chip_evidence += guess.evidence
             if len(guess.chips) > 1:
