@@ -47,6 +47,7 @@ except ImportError:  # an older freebeken, measured for a baseline
     def same_chip(a: str, b: str) -> bool:
         return platform(a) == platform(b)
 
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("FREEBEKEN_CORPUS", Path.home() / ".cache" / "freebeken" / "corpus"))
 # the dumps' products in the device list (../shared/dumps/README.md names them)
@@ -295,8 +296,12 @@ def report(cases: list[Case], failed: int, show: bool) -> None:
         unexplained += [f"{case.name}: {t}" for k, t, why in diffs if not why]
         if diffs:
             listing.append(f"- {case.name} vs devices[{i}] {entry.get('vendor')} {entry.get('name')}:")
-            listing += [f"    [{k}] {t}" + (f" - {why}" if why and k in ("role", "only ours", "only the human's") else "")
-                        + ("" if why else " - NOT EXPLAINED") for k, t, why in diffs]
+            listing += [
+                f"    [{k}] {t}"
+                + (f" - {why}" if why and k in ("role", "only ours", "only the human's") else "")
+                + ("" if why else " - NOT EXPLAINED")
+                for k, t, why in diffs
+            ]
     compared = len(pairs) - collisions
     print(f"\npairs with a human template: {len(pairs)} ({len({c.name for c, _, _ in pairs})} configurations, "
           f"{len({i for _, i, _ in pairs})} entries); set aside: {collisions} {dict(set_aside)}")  # fmt: skip

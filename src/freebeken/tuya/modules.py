@@ -115,8 +115,9 @@ def same_chip(a: str, b: str) -> bool:
     return a == b or platform(a) == platform(b) or {a, b} <= {"BK7231T", "BK7231U"}
 
 
-def decide(module: str | None = None, profiles: tuple[str, ...] = (), chip_key: str | None = None,
-           layout: str | None = None) -> ChipVerdict:
+def decide(
+    module: str | None = None, profiles: tuple[str, ...] = (), chip_key: str | None = None, layout: str | None = None
+) -> ChipVerdict:
     """Weigh the witnesses: the flash layout (bytes) first, then a firmware profile's chip (read
     from the firmware), then a ``chip`` key, then the module name. Every disagreement is said."""
     said: list[tuple[str, str]] = []  # (chip, why), strongest first
