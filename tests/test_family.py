@@ -172,7 +172,7 @@ def test_tuya_module_names_say_the_chip():
 
     said = {m: module_chip(m) for m in ("WB3S", "CB2S", "CBU", "T1-2S", "T1", "T2-U", "T34", "T4", "T3E", "TYWE3S", "XR3")}
     assert said == {"WB3S": "BK7231T", "CB2S": "BK7231N", "CBU": "BK7231N", "T1-2S": "BK7238", "T1": "BK7238",
-                    "T2-U": "BK7231N", "T34": "BK7231N", "T4": "BK7252N", "T3E": "BK7236", "TYWE3S": None, "XR3": None}  # fmt: skip
+                    "T2-U": "BK7231N", "T34": "BK7231N", "T4": "BK7252N", "T3E": "BK7236", "TYWE3S": "ESP8266", "XR3": "XR809"}  # fmt: skip
 
 
 def test_another_devices_dump_never_brings_an_unknown_bootloader_to_a_rom_chip(tmp_path):

@@ -428,14 +428,17 @@ def test_the_pairing_button_gets_a_channel_of_its_own():
     assert result["template"]["pins"] == {"14": "dInput;1", "20": "Btn;2"}
 
 
-def test_unused_slots_and_missing_pins_do_not_take_live_roles():
+def test_keys_beyond_the_counts_are_mapped_unless_a_live_role_holds_the_pin():
     bulb = {"module": "WB2L", "cmod": "rgb", "r_pin": 26, "g_pin": 24, "b_pin": 6, "c_pin": 8, "knum": 1,
             "k1pin_pin": 7, "k2pin_pin": 26, "netled1_pin": 31, "rl1_pin": 9, "rl2_pin": 8, "ch_num": 1}  # fmt: skip
     m = map_upk(bulb)
-    assert _pins(bulb) == {"6": "PWM;3", "7": "Btn;1", "9": "Rel;1", "24": "PWM;2", "26": "PWM;1"}
-    unmapped = " | ".join(m.unmapped)
-    assert "k2pin_pin=26: slot 2 is unused" in unmapped and "rl2_pin=8: slot 2 is unused" in unmapped
-    assert "c_pin=8: colour 'c' is not in cmod='rgb'" in unmapped and "P31 does not exist" in unmapped
+    # rl2 is above ch_num 1 but P8 is free: kept; c_pin (outside cmod) then meets rl2 on P8; k2pin meets r_pin on P26
+    assert _pins(bulb) == {"6": "PWM;3", "7": "Btn;1", "8": "Rel;2", "9": "Rel;1", "24": "PWM;2", "26": "PWM;1"}
+    unmapped, notes = " | ".join(m.unmapped), " | ".join(m.notes)
+    assert "rl2_pin is above ch_num 1: kept, the module drives it" in notes
+    assert "k2pin_pin=26 is above knum 1 and its pin is r_pin's (PWM;1); dropped" in unmapped
+    assert "c_pin=8 is colour 'c', not in cmod='rgb' and its pin is rl2_pin's (Rel;2); dropped" in unmapped
+    assert "P31 does not exist on BK7231T" in unmapped
     assert not [p for p in validate(m.template) if p.severity == "error"]  # what template check accepts
 
 

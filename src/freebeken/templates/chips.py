@@ -36,7 +36,7 @@ class PinRules:
 # ADC pins per platform (its pin-name table); PLATFORM_GPIO_MAX from new_pins.h.
 _BK_OLD_ADC = frozenset({2, 3, 4, 5, 12, 13, 23})  # T, U, BK7252: of these only P23 is bonded out on T modules
 _N_ADC = frozenset({13, 21, 22, 23, 24, 26, 28})  # BK7231N's pin names (13 is not bonded out)
-_RULES = (
+_RULES: tuple[PinRules, ...] = (
     PinRules("BK7231T", GPIO_COUNT, EXISTING, PWM_CAPABLE, _BK_OLD_ADC),
     PinRules("BK7231N", GPIO_COUNT, EXISTING, PWM_CAPABLE, _N_ADC),
     PinRules("BK7231M", GPIO_COUNT, EXISTING, PWM_CAPABLE, _N_ADC),  # an N die
@@ -45,7 +45,24 @@ _RULES = (
     PinRules("BK7252", 40, None, PWM_CAPABLE, _BK_OLD_ADC),
     PinRules("BK7252N", 40, None, PWM_CAPABLE, _BK_OLD_ADC),
 )
+
+# Realtek platforms, in OpenBeken's own pin numbering (its g_pins table in src/hal/realtek/*/hal_pins_*.c).
+# RTL87X0C (RTL8720CF/CM, Tuya WBR*/CR*): index = PA number, PA0..PA23; PWM on all but PA7..PA10 (the flash
+# pins; HAL_PIN_CanThisPinBePWM). Bonded out: LibreTiny's ic/rtl8720cf.json, which agrees on the PWM pins.
+# The download UART is UART2 (PA15 RX2, PA16 TX2).
+_RTL87X0C_BONDED = frozenset({0, 1, 2, 3, 4, *range(7, 21), 23})
+# RTL8710B (RTL8710BN, Tuya WR*): index into a 17-entry table, not the PA number (see TUYA_TO_OBK).
+_RTL8710B_PA = (0, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 18, 19, 22, 23, 29, 30)
+_RTL8710B_PWM_PA = frozenset({0, 5, 12, 14, 15, 22, 23, 29, 30})
+_RULES += (
+    PinRules("RTL87X0C", 24, _RTL87X0C_BONDED, _RTL87X0C_BONDED - {7, 8, 9, 10}, frozenset(), (15, 16)),
+    PinRules("RTL8710B", len(_RTL8710B_PA), frozenset(range(len(_RTL8710B_PA))),
+             frozenset(i for i, pa in enumerate(_RTL8710B_PA) if pa in _RTL8710B_PWM_PA),
+             frozenset({_RTL8710B_PA.index(19)}), (_RTL8710B_PA.index(29), _RTL8710B_PA.index(30))),
+)  # fmt: skip
 RULES: dict[str, PinRules] = {r.chip: r for r in _RULES}
+#: A Tuya config numbers pins as the chip does (Pn, PAn); where OpenBeken numbers them otherwise, the map.
+TUYA_TO_OBK: dict[str, dict[int, int]] = {"RTL8710B": {pa: i for i, pa in enumerate(_RTL8710B_PA)}}
 DEFAULT = RULES["BK7231T"]  # a template that names no chip: the BK7231T/N package rules
 
 

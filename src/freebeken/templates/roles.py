@@ -76,7 +76,8 @@ _MEANING = {
     "Btn_NextDimmer": "push button: the next brightness step",
     "Btn_NextTemperature": "push button: the next colour temperature",
     "Btn_ScriptOnly": "push button that only runs scripts (no channel is toggled)",
-    "Btn_SmartLED": "push button for an addressable LED strip",
+    "Btn_SmartLED": "a light's own button: click toggles the light, double click next colour, triple click next "
+                    "temperature, hold dims (new_pins.c)",
     "LED": "indicator LED: lit when its channel is 1",
     "WifiLED": "status LED: blinks while connecting, lit once on Wi-Fi",
     "PWM": "dimmable output (a light colour or brightness) on its channel, 0-100",
@@ -109,6 +110,8 @@ def meaning(role: str) -> str:
     if role in _MEANING:
         return _MEANING[role]
     if role.endswith("_n") and role[:-2] in _MEANING:
+        if role.startswith("Btn"):  # a button reads low as pressed; _n reads high as pressed (BTN_ShouldInvert)
+            return _MEANING[role[:-2]] + " - inverted (active high)"
         return _MEANING[role[:-2]] + " - inverted (active low)"
     for chip in ("DHT11", "DHT12", "DHT21", "DHT22"):
         if role == chip:

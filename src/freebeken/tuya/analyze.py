@@ -90,12 +90,14 @@ class Analysis:
         }
 
 
-def analyze_bytes(data: bytes, source: str = "") -> Analysis:
+def analyze_bytes(data: bytes, source: str = "", profile_chips: dict[str, str] | None = None) -> Analysis:
+    """``profile_chips``: firmware profile name -> the chip read from that firmware (cloudcutter's
+    ``profiles/*.json``), for profiles whose name does not spell the chip."""
     if not data:
         raise UsageError(f"{source or 'input'} is empty")
     stripped = data.lstrip()
     if stripped[:1] in (b"{", b"[") and len(data) < 256 * 1024:
-        return _analyze_json(data, source)
+        return _analyze_json(data, source, profile_chips or {})
     if len(data) < 0x1000:
         raise UsageError(
             f"{source or 'input'} is {len(data)} bytes: too small for a flash dump and not a config JSON",
@@ -104,7 +106,7 @@ def analyze_bytes(data: bytes, source: str = "") -> Analysis:
     return _analyze_dump(data, source)
 
 
-def _analyze_json(data: bytes, source: str) -> Analysis:
+def _analyze_json(data: bytes, source: str, profile_chips: dict[str, str]) -> Analysis:
     a = Analysis(source, "config json")
     text = data.decode("utf-8", "replace")
     try:
@@ -117,9 +119,12 @@ def _analyze_json(data: bytes, source: str) -> Analysis:
     except (ValueError, RecursionError) as e:  # numbers over Python's digit limit, absurd nesting
         raise UsageError(f"{source or 'input'} cannot be read as a config: {'nested too deeply' if isinstance(e, RecursionError) else e}",
                          hint="This does not look like a Tuya configuration; check the file.") from None  # fmt: skip
+    profiles: tuple[str, ...] = ()
     if isinstance(obj, dict) and isinstance(obj.get("device_configuration"), dict):
         upk = from_dict(obj["device_configuration"])  # cloudcutter profile
         a.config_source = "cloudcutter device_configuration"
+        if isinstance(obj.get("profiles"), list):  # its firmware profiles name the chip they were read from
+            profiles = tuple(f"{p} ({profile_chips[p]})" if p in profile_chips else str(p) for p in obj["profiles"])
     elif isinstance(obj, dict) and isinstance(obj.get("user_param_key"), (dict, str)):
         value = obj["user_param_key"]
         upk = parse(value) if isinstance(value, str) else from_dict(value)
@@ -132,8 +137,7 @@ def _analyze_json(data: bytes, source: str) -> Analysis:
         a.config_source = "user_param_key text"
     if not upk:
         raise UsageError(f"{source}: no Tuya configuration keys found", hint="Expected the user_param_key content.")
-    _apply_upk(a, upk)
-    a.chip = a.chip or (a.mapping.chip if a.mapping else None)
+    _apply_upk(a, upk, profiles)
     return a
 
 
@@ -155,7 +159,7 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
         chip = guess.chips[0] if guess and guess.chips else None
         if guess and guess.conflict:
             a.warnings.append(guess.conflict)
-        if chip:
+        if chip and guess:
             a.chip = chip
             a.chip_evidence += guess.evidence
             if len(guess.chips) > 1:
@@ -208,11 +212,6 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
                 "config area, or a Tuya config JSON.",
             )
         a.warnings.append("no device configuration found anywhere in the dump: pins must be found with the pin finder")
-    if a.mapping and a.mapping.chip and a.chip and a.mapping.chip != a.chip:
-        a.warnings.append(f"module {a.module} suggests {a.mapping.chip}, the flash layout says {a.chip}")
-    a.chip = a.chip or (a.mapping.chip if a.mapping else None)
-    if a.mapping and a.mapping.chip:
-        a.chip_evidence.append(f"module name {a.module}")
     return a
 
 
@@ -291,10 +290,19 @@ def _b64(value: str) -> str:
         return value
 
 
-def _apply_upk(a: Analysis, upk: dict[str, Any]) -> None:
+def _apply_upk(a: Analysis, upk: dict[str, Any], profiles: tuple[str, ...] = ()) -> None:
+    """Map the config for the chip every witness agrees on (the dump's layout first): never a chip
+    the configuration contradicts without saying so."""
     a.tuya_config = {k: v for k, v in upk.items()}
-    a.mapping = map_upk(upk)
-    a.module = a.mapping.module
+    m = a.mapping = map_upk(upk, a.chip, profiles)
+    a.module = m.module
+    a.chip = m.chip or a.chip
+    a.chip_evidence += [e for e in m.chip_evidence if e != "the dump's flash layout"]
+    a.warnings += m.chip_conflicts
+    if m.chip and not m.flashable:
+        other = "ltchiptool or BK7231GUIFlashTool" if m.chip.startswith("RTL") else "a flasher for that chip"
+        a.warnings.append(f"freebeken cannot flash {m.chip}: the template is for OpenBeken's {m.template.chip} build, in its pin "
+                          f"numbering; flashing it needs another tool ({other})")  # fmt: skip
 
 
 def _obk_config(sector: bytes, a: Analysis) -> obkconfig.ObkConfig | None:
