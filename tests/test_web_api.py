@@ -328,3 +328,19 @@ def test_flashing_the_same_image_again_with_a_configuration_still_has_its_backup
     assert record["kind"] == "done", record
     assert record["result"]["written"] == 0 and record["result"]["configured"]["client_id"] == "hall"
     assert record["result"]["journey"]["steps"]["backup"]["made"] is True
+
+
+def test_a_key_error_from_a_bug_is_an_internal_error_not_the_pages_fault(web, monkeypatch):
+    """Only what the request lacks is the page's fault: a KeyError deep in freebeken is a bug, said
+    as one (and printed in the terminal), never "the page's request lacks 'steps'"."""
+    from freebeken.web import chip_jobs
+
+    def buggy(*args):
+        return {}["steps"]
+
+    monkeypatch.setattr(chip_jobs, "backup", buggy)
+    _, _, body = call(web, "/api/backup", {"port": "sim://bk7231t?time_scale=0"})
+    record = job_result(web, json.loads(body)["job"])
+    assert record["kind"] == "error" and "internal error" in record["message"] and "lacks" not in record["message"]
+    status, _, body = call(web, "/api/backup", {"port": "sim://bk7231t?time_scale=0", "timeout": "soon"})
+    assert status == 400 and b"timeout must be a number" in body

@@ -32,7 +32,7 @@ from ..firmware.settings import Settings, check
 from ..events import NullReporter
 from ..templates import lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
-from .jobs import Job, Jobs, plain_error
+from .jobs import Body, Job, Jobs, plain_error
 from . import chip_jobs
 from .wiring import MODULES, pins_picture, pins_words, wiring_svg
 from ..convert.journey import Journey, locked, verdict
@@ -103,44 +103,45 @@ def create_app(token: str, workdir: Path) -> Starlette:
             denied = guard(request, token)
             if denied is not None:
                 return denied
-            body: dict[str, Any] = {}
+            body = Body()
             if request.method == "POST":
                 if request.headers.get("content-type", "").startswith("application/json"):
                     try:
-                        body = json.loads(await request.body())
+                        parsed = json.loads(await request.body())
                     except ValueError:
                         return JSONResponse({"error": "the request body is not valid JSON", "hint": ""}, 400)
-                    if not isinstance(body, dict):
+                    if not isinstance(parsed, dict):
                         return JSONResponse({"error": "the request body must be a JSON object", "hint": ""}, 400)
+                    body = Body(parsed)
                 else:
-                    body = {"_raw": await request.body()}
+                    body = Body(_raw=await request.body())
             try:
                 return await run_in_threadpool(handler, request, body)
             except FreebekenError as e:
                 return JSONResponse({"error": str(e), "hint": e.hint}, 400)
             except Exception as e:  # in plain words: no exception text reaches the page
-                return JSONResponse(plain_error(e), 400 if isinstance(e, (OSError, KeyError, ValueError, TypeError)) else 500)
+                return JSONResponse(plain_error(e), 400 if isinstance(e, OSError) else 500)
 
         return endpoint
 
     def started(job: Job) -> JSONResponse:
         return JSONResponse({"job": job.id})
 
-    def ports(request: Request, body: dict) -> Response:
+    def ports(request: Request, body: Body) -> Response:
         real = [{"port": p.device, "label": p.label, "adapter": p.adapter} for p in list_serial()]
         sims = [{"port": f"sim://{c}?time_scale=0.02&image={workdir / (c + '.bin')}", "label": f"Simulated {c.upper()} plug"} for c in ("bk7231t", "bk7231n")]
         return JSONResponse({"ports": real + sims})
 
-    def backup(request: Request, body: dict) -> Response:
+    def backup(request: Request, body: Body) -> Response:
         try:
-            timeout = min(60.0, max(2.0, float(body.get("timeout") or 15)))  # seconds to keep trying to link
+            timeout = min(60.0, max(2.0, body.number("timeout", 15)))  # seconds to keep trying to link
         except (TypeError, ValueError):
             raise UsageError("timeout must be a number of seconds") from None
 
         port = str(body["port"])
         return started(jobs.start("backup", lambda job: chip_jobs.backup(port, timeout, job)))
 
-    def check_template(request: Request, body: dict) -> Response:
+    def check_template(request: Request, body: Body) -> Response:
         try:
             [(template, problems)] = load(body["text"])[:1]
         except TemplateSyntaxError as e:
@@ -151,32 +152,32 @@ def create_app(token: str, workdir: Path) -> Starlette:
             "entry": submit.fragment(template) if not errors else "", "issue_link": submit.issue_link(template) if not errors else "",
         })  # fmt: skip
 
-    def upload(request: Request, body: dict) -> Response:
+    def upload(request: Request, body: Body) -> Response:
         name = Path(request.query_params.get("name", "firmware.bin")).name
         uploads.mkdir(parents=True, exist_ok=True)
         target = uploads / name
         target.write_bytes(body["_raw"])
         return JSONResponse({"path": str(target)})
 
-    def flash(request: Request, body: dict) -> Response:
+    def flash(request: Request, body: Body) -> Response:
         settings = _settings(body["configure"]) if body.get("configure") else None  # bad input: 400 before linking
         port, firmware = str(body["port"]), str(body["firmware"])
         return started(jobs.start("flash", lambda job: chip_jobs.flash(port, firmware, settings, job)))
 
-    def lookup(request: Request, body: dict) -> Response:
+    def lookup(request: Request, body: Body) -> Response:
         text = str(body.get("text") or "").strip()
         if not text:
             raise UsageError("Type what the box or the listing says, e.g. Aoycocr U3")
         return JSONResponse(lists.lookup(text, str(body.get("firmware") or "") or None, reporter=NullReporter()))
 
-    def first_boot(request: Request, body: dict) -> Response:
+    def first_boot(request: Request, body: Body) -> Response:
         broker = Broker.from_url(str(body.get("broker") or ""))
         cid = str(body.get("client_id") or "")
         if not cid:
             raise UsageError("Flash with “set it up while flashing” first: the page needs the plug's client id")
 
         def work(job: Job) -> dict:
-            host = wait_for_plug(broker, cid, float(body.get("wait") or 180), job, http_port=int(body.get("http_port") or 80))
+            host = wait_for_plug(broker, cid, body.number("wait", 180), job, http_port=int(body.number("http_port", 80)))
             name = str(body.get("journey") or "")
             if name:  # kept even when Home Assistant then fails: the plug was found
                 with locked(name) as journey:
@@ -191,7 +192,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return started(jobs.start("first_boot", work))
 
-    def resume(request: Request, body: dict) -> Response:
+    def resume(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
             with ops.open_chip(body["port"], job) as io:
                 result = ops.resume(io)
@@ -199,18 +200,18 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return started(jobs.start("resume", work))
 
-    def pins(request: Request, body: dict) -> Response:
+    def pins(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
             client = ObkClient(body["host"], body.get("password") or None)
-            result = PinFinder(client, WebAsker(job), job, pulse=float(body.get("pulse", 0.4))).run()
+            result = PinFinder(client, WebAsker(job), job, pulse=body.number("pulse", 0.4)).run()
             return {"template": result.template.to_entry(), "notes": result.notes}
 
         return started(jobs.start("pins", work))
 
-    def find(request: Request, body: dict) -> Response:
+    def find(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
             nets = parse_networks([body["network"]]) if body.get("network") else local_networks()
-            port, password = int(body.get("port") or 80), body.get("password") or None
+            port, password = int(body.number("port", 80)), body.get("password") or None
             macs = [m for m in body.get("macs") or [] if is_mac(m)]  # from its access point or its backup
             search = find_mac(macs, nets, port, password, wait=0, reporter=job)
             match = search.match.address if search.match else None
@@ -223,7 +224,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return started(jobs.start("find", work))
 
-    def wifi(request: Request, body: dict) -> Response:
+    def wifi(request: Request, body: Body) -> Response:
         if not body.get("ssid"):
             raise UsageError("Enter your home Wi-Fi name first")
         ap = ObkClient(body.get("ap") or AP_ADDRESS, body.get("devicePassword") or None)
@@ -236,7 +237,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
             mac, view = ap.join_wifi(ssid, password), None
         return JSONResponse({"mac": display_mac(mac), "journey": view})
 
-    def apply(request: Request, body: dict) -> Response:
+    def apply(request: Request, body: Body) -> Response:
         text = str(body.get("template") or "").strip()
         if not text:
             raise UsageError("There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”.")
@@ -249,12 +250,12 @@ def create_app(token: str, workdir: Path) -> Starlette:
             journey.apply(client, template, str(body.get("source") or "page"))
             return JSONResponse({"ok": True, "journey": journey.view()})
 
-    def backups(request: Request, body: dict) -> Response:
+    def backups(request: Request, body: Body) -> Response:
         folder = data_dir() / "backups"
         found = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.exists() else []
         return JSONResponse({"backups": [{"path": str(p), "name": p.name, "size": p.stat().st_size} for p in found]})
 
-    def restore(request: Request, body: dict) -> Response:
+    def restore(request: Request, body: Body) -> Response:
         path = Path(str(body.get("path") or ""))
         if not path.is_file() or not any(path.resolve().is_relative_to(a) for a in (data_dir().resolve(), uploads.resolve())):
             raise UsageError("Choose one of the backups, or upload a backup file first")
@@ -262,7 +263,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         port, other = str(body["port"]), bool(body.get("otherDevice"))
         return started(jobs.start("restore", lambda job: chip_jobs.restore(port, path, other, job)))
 
-    def ha(request: Request, body: dict) -> Response:
+    def ha(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
             client = ObkClient(body["host"], body.get("password") or None)
             result = ha_setup(client, Broker.from_url(body["broker"]), name=body.get("name") or None, reporter=job)
@@ -275,14 +276,14 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return started(jobs.start("ha", work))
 
-    def journeys(request: Request, body: dict) -> Response:
+    def journeys(request: Request, body: Body) -> Response:
         return JSONResponse({"journeys": Journey.summaries(), "order": [s.value for s in PageStep],
                              "labels": {s.value: label for s, label in PAGE_LABELS.items()}})  # fmt: skip
 
-    def one_journey(request: Request, body: dict) -> Response:
+    def one_journey(request: Request, body: Body) -> Response:
         return JSONResponse(Journey.load(request.query_params.get("id", "")).view())
 
-    def journey_template(request: Request, body: dict) -> Response:
+    def journey_template(request: Request, body: Body) -> Response:
         text = str(body.get("text") or "").strip()
         if text:
             _template_in_box(text)  # only a template the firmware accepts is kept for flashing
@@ -290,17 +291,17 @@ def create_app(token: str, workdir: Path) -> Starlette:
             journey.save_template(text)
             return JSONResponse(journey.view())
 
-    def journey_skip(request: Request, body: dict) -> Response:
+    def journey_skip(request: Request, body: Body) -> Response:
         with locked(str(body.get("journey") or "")) as journey:
             journey.skip_home_assistant()
             return JSONResponse(journey.view())
 
-    def modules(request: Request, body: dict) -> Response:
+    def modules(request: Request, body: Body) -> Response:
         return JSONResponse({"modules": [{"name": m.name, "chip": m.chip, "datasheet": m.datasheet,
                                           "wires": [{"adapter": a, "pad": p, "why": w} for a, p, w in m.wires()]}
                                          for m in MODULES.values()]})  # fmt: skip
 
-    def journey_device(request: Request, body: dict) -> Response:
+    def journey_device(request: Request, body: Body) -> Response:
         """The plug's address typed in by the person (from the router's list): proven, then kept."""
         name, host = str(body.get("journey") or ""), str(body.get("host") or "").strip()
         Journey.load(name)  # an unknown plug is refused before its address is tried
@@ -311,24 +312,24 @@ def create_app(token: str, workdir: Path) -> Starlette:
             journey.found(host)
             return JSONResponse(journey.view())
 
-    def wiring(request: Request, body: dict) -> Response:
+    def wiring(request: Request, body: Body) -> Response:
         name = request.query_params.get("module", "")
         if name not in MODULES:
             return JSONResponse({"error": f"No wiring picture for {name!r}", "hint": "Pick a module from the list."}, 404)
         return Response(wiring_svg(MODULES[name]), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
-    def template_picture(request: Request, body: dict) -> Response:
+    def template_picture(request: Request, body: Body) -> Response:
         template = _template_in_box(str(body.get("text") or ""))
         return JSONResponse({"svg": pins_picture(template, str(body.get("module") or "") or None), "words": pins_words(template)})
 
-    def answer(request: Request, body: dict) -> Response:
+    def answer(request: Request, body: Body) -> Response:
         job = jobs.get(body["job"])
         if job is None:
             return JSONResponse({"error": "no such job"}, 404)
         job.answer(str(body["answer"]))
         return JSONResponse({"ok": True})
 
-    def job_events(request: Request, body: dict) -> Response:
+    def job_events(request: Request, body: Body) -> Response:
         job = jobs.get(request.path_params["job"])
         if job is None:
             return JSONResponse({"error": "no such job"}, 404)
@@ -347,7 +348,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
-    def download(request: Request, body: dict) -> Response:
+    def download(request: Request, body: Body) -> Response:
         path = Path(request.query_params["path"]).resolve()
         allowed = [data_dir().resolve(), workdir.resolve()]
         if not any(path.is_relative_to(a) for a in allowed) or not path.is_file():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FreebekenError
+from ..errors import FreebekenError, UsageError
 from ..events import Event
 
 
@@ -91,18 +91,37 @@ class Jobs:
         return self.jobs.get(job_id)
 
 
+class RequestError(UsageError):
+    """The page's request itself is wrong (a missing field, a value of the wrong kind)."""
+
+
+class Body(dict[str, Any]):
+    """A request's JSON object. Only what the request lacks or holds wrongly is the page's fault
+    (a 400 in words); a KeyError or ValueError from deeper down is a bug and is reported as one."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self:
+            raise RequestError(f"The page's request lacks {key!r}", hint="Reload the page and try again.")
+        return super().__getitem__(key)
+
+    def number(self, key: str, default: float) -> float:
+        value = self.get(key)
+        if value is None or value == "":
+            return default
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise RequestError(f"{key} must be a number, not {value!r}", hint="Check what you typed, then try again.") from None
+
+
 def plain_error(e: Exception) -> dict[str, str]:
     """What the page says about an error that is not one of freebeken's own (those say what to
     do already): plain words, never the exception's type or text; the details of a real bug go to
     the terminal where ``freebeken web`` runs."""
-    if isinstance(e, KeyError):
-        return {"error": f"The page's request lacks {e.args[0]!r}", "hint": "Reload the page and try again."}
     if isinstance(e, OSError):
         where = f" ({Path(e.filename).name})" if getattr(e, "filename", None) else ""
         return {"error": f"A file or port could not be used{where}: {e.strerror or 'input/output error'}",
                 "hint": "Check that the adapter is plugged in, the disk has room, and the file still exists."}  # fmt: skip
-    if isinstance(e, (ValueError, TypeError)):
-        return {"error": "A value in the request is not one freebeken can use", "hint": "Check what you typed, then try again."}
     traceback.print_exception(e, file=sys.stderr)
     return {"error": "freebeken stopped on an internal error; nothing more was done",
             "hint": "The details are in the terminal where `freebeken web` runs: please report them."}  # fmt: skip
