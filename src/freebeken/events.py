@@ -7,17 +7,16 @@ them, tests collect them. Nothing below the UI imports a UI library.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+EventKind = Literal["phase", "progress", "retry", "info", "warning"]
 
 
 @dataclass(frozen=True)
 class Event:
-    """``kind`` is one of: phase, progress, retry, info, warning.
+    """progress: ``done``/``total`` are bytes of the current phase."""
 
-    progress: ``done``/``total`` are bytes of the current phase.
-    """
-
-    kind: str
+    kind: EventKind
     message: str = ""
     done: int = 0
     total: int = 0
@@ -42,7 +41,7 @@ class ListReporter:
     def emit(self, event: Event) -> None:
         self.events.append(event)
 
-    def kinds(self, kind: str) -> list[Event]:
+    def kinds(self, kind: EventKind) -> list[Event]:
         return [e for e in self.events if e.kind == kind]
 
 

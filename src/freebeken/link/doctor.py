@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .attention import RESET_HOLD, hold_reset, link_check_burst, pulse_reset, release_reset
 from .session import Session
 
+DiagnosisCode = Literal["silent", "echo", "tuya_mcu", "reset_missed", "tx2", "garbage", "linked", "unclear"]
 PROBE = b"\x00freebeken-echo-probe\x00"  # no frame header, no console command
 OTHER_RATES = (9600, 19200, 38400, 57600, 230400, 460800, 921600)
 
 
 @dataclass
 class Diagnosis:
-    code: str  # silent | echo | tuya_mcu | reset_missed | tx2 | garbage | linked | unclear
+    code: DiagnosisCode
     title: str
     advice: str
     evidence: list[str] = field(default_factory=list)
@@ -80,7 +82,7 @@ ADVICE = {
 }
 
 
-def _diagnosis(code: str, evidence: list[str]) -> Diagnosis:
+def _diagnosis(code: DiagnosisCode, evidence: list[str]) -> Diagnosis:
     title, advice = ADVICE[code]
     return Diagnosis(code, title, advice, evidence)
 

@@ -63,7 +63,7 @@ def _block_crcs(session: Session, chip: ChipProfile, address: int, known: list[i
     """The chip's CRC of each 256-byte block of the sector. None marks a block to ask (again): one
     not asked yet, one whose reply was lost, and one whose CRC matched no copy (that reply may have
     been the damaged part)."""
-    out = list(known) if known else [None] * (0x1000 // CHUNK)
+    out: list[int | None] = list(known) if known else [None] * (0x1000 // CHUNK)
     for i, value in enumerate(out):
         if value is None:
             try:

@@ -59,7 +59,7 @@ def list_serial(comports: Callable[[], Iterable[Any]] | None = None, system: str
         if system == "darwin" and p.device.startswith("/dev/tty.") and "/dev/cu." + p.device[9:] in devices:
             continue
         vid, pid = getattr(p, "vid", None), getattr(p, "pid", None)
-        out.append(PortInfo(p.device, ADAPTERS.get((vid, pid)) if vid is not None else None, p.description or ""))
+        out.append(PortInfo(p.device, ADAPTERS.get((vid, pid)) if vid is not None and pid is not None else None, p.description or ""))
     return sorted(out, key=lambda p: (p.adapter is None, _natural(p.device)))
 
 

@@ -11,10 +11,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import FreebekenError, UsageError
-from ..events import Event
+from ..events import Event, EventKind
+
+# what the page's event stream carries: the operations' events, the pin finder's questions, the end
+PageEventKind = EventKind | Literal["question", "done", "error"]
 
 
 @dataclass
@@ -29,12 +32,11 @@ class Job:
 
     # Reporter
     def emit(self, event: Event) -> None:
-        self.push({"kind": event.kind, "message": event.message, "done": event.done, "total": event.total, "data": event.data})
+        self.push(event.kind, event.message, done=event.done, total=event.total, data=event.data)
 
-    def push(self, record: dict[str, Any]) -> None:
+    def push(self, kind: PageEventKind, message: str, **fields: Any) -> None:
         with self.cond:
-            record["t"] = time.time()
-            self.events.append(record)
+            self.events.append({"kind": kind, "message": message, **fields, "t": time.time()})
             self.cond.notify_all()
 
     def ask(self, question: str, options: list[tuple[str, str]]) -> str:
@@ -42,7 +44,7 @@ class Job:
         with self.cond:
             self._answer = None
             self.events.append({"kind": "question", "message": question, "options": options, "t": time.time()})
-            self.cond.notify_all()
+            self.cond.notify_all()  # not push(): the condition is held already
             while self._answer is None:
                 self.cond.wait()
             answer, self._answer = self._answer, None
@@ -73,12 +75,12 @@ class Jobs:
         def run() -> None:
             try:
                 job.result = work(job)
-                job.push({"kind": "done", "message": "done", "result": job.result})
+                job.push("done", "done", result=job.result)
             except FreebekenError as e:
-                job.push({"kind": "error", "message": str(e), "hint": e.hint})
+                job.push("error", str(e), hint=e.hint)
             except Exception as e:  # shown to the person in plain words, never a silent failure
                 said = plain_error(e)
-                job.push({"kind": "error", "message": said["error"], "hint": said["hint"]})
+                job.push("error", said["error"], hint=said["hint"])
             finally:
                 with job.cond:
                     job.done = True
