@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import settings
 
 from freebeken.sim.line import SimLine
-from helpers import make_chip
+from helpers import SHARED, make_chip
 
 # Tests are deterministic: property tests draw the same examples on every run and every machine.
 settings.register_profile("deterministic", derandomize=True)
@@ -38,7 +40,21 @@ def no_public_lists(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def private_home(tmp_path_factory, monkeypatch):
-    """Backups, journals and caches of a test go to a folder of its own, never the user's (a test
-    that needs a particular home sets FREEBEKEN_HOME itself, after this)."""
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path_factory.mktemp("home")))
+def home(tmp_path, monkeypatch):
+    """Backups, journals, conversions and caches of a test go to a folder of its own, never the
+    user's: ``tmp_path/home``, returned to the tests that look inside it."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("FREEBEKEN_HOME", str(path))
+    return path
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.shared("dumps", ...)``: the test reads ../shared/<part>. Outside CI a missing
+    part skips it with the reason; in CI it fails, so real-data tests never vanish silently."""
+    for mark in item.iter_markers("shared"):
+        missing = [part for part in mark.args if not (SHARED / part).exists()]
+        if missing:
+            reason = f"../shared/{', ../shared/'.join(missing)} is not present"
+            if os.environ.get("CI"):
+                pytest.fail(f"{reason}: CI runs beside shared/ and must not skip real-data tests")
+            pytest.skip(reason)

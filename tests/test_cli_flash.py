@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from freebeken.cli.main import main
 from freebeken.errors import LinkError, PortError, UsageError, VerifyError
 from helpers import firmware_file
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
 
 
 def run(*args: str):

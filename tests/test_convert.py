@@ -22,11 +22,6 @@ from helpers import HttpStub, Mosquitto, free_port
 APP = bytes(range(256)) * 1024  # a 256 KiB stand-in OpenBeken application
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-
-
 @pytest.fixture
 def releases(monkeypatch):
     """A local server standing in for the GitHub releases API and its downloads."""

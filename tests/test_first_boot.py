@@ -25,11 +25,6 @@ from test_convert import APP, ScriptedPerson, releases  # noqa: F401  (the fixtu
 WIFI_PASSWORD = "correct-horse-battery"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-
-
 @pytest.fixture
 def broker(tmp_path):
     (tmp_path / "broker").mkdir()

@@ -28,12 +28,6 @@ ROM = [c for c in ALL if not CHIPS[c].is_bim]
 BIM = [c for c in ALL if CHIPS[c].is_bim]
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def url(chip: str, image, **extra) -> str:
     args = "&".join(f"{k}={v}" for k, v in {"time_scale": 0, "image": image, **extra}.items())
     return f"sim://{chip}?{args}"

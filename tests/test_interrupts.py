@@ -18,12 +18,6 @@ from freebeken.flasher import operations as ops
 from helpers import firmware_file
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def url(tmp_path, chip="bk7231n", **extra) -> str:
     args = "&".join(f"{k}={v}" for k, v in {"time_scale": 0, "image": tmp_path / "chip.bin", **extra}.items())
     return f"sim://{chip}?{args}"

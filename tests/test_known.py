@@ -22,11 +22,6 @@ needs_data = pytest.mark.skipif(not DEVICES.exists() or not CUTTER.exists(), rea
 SEED = {"chip": "BK7231T", "pins": {"7": "Rel;1", "1": "LED_n;1", "8": "Btn;1"}}
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-
-
 def run(*args: str) -> tuple[int, dict | str]:
     result = CliRunner().invoke(main, list(args))
     lines = [ln for ln in result.output.strip().splitlines() if ln.startswith("{")]

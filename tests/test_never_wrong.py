@@ -19,12 +19,6 @@ from freebeken.sim.image import build_stock_image
 from helpers import firmware_file
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def macless_plug(path, seed: int) -> str:
     """A BK7231N plug whose RF/MAC sector is blank: no MAC to tell it by. Plugs of one batch share
     the bootloader (the first 256 bytes' CRC is the same for every seed)."""

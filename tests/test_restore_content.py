@@ -26,11 +26,6 @@ N_RELAY = DUMPS / "n_cb3s_4ch_relay_tywb_rf.bin"  # MAC C8:47:8C:01:59:F7
 pytestmark = pytest.mark.skipif(not DUMPS.exists(), reason="../shared/dumps (real dumps) is not present")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-
-
 def chip_from(dump: Path, tmp_path: Path, name: str = "chip.bin") -> tuple[str, Path]:
     """A simulated chip whose flash is a writable copy of a real dump."""
     image = tmp_path / name

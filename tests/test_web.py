@@ -37,11 +37,6 @@ def browser():
         b.close()
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-
-
 def test_the_page_runs_under_its_own_content_security_policy(browser, tmp_path):
     """The journeys above let Playwright evaluate its own waits (bypass_csp); this one does not:
     the page must work with the CSP the server sends."""

@@ -17,11 +17,6 @@ from helpers import SHARED
 DUMPS = SHARED / "dumps"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-
-
 @pytest.fixture
 def web(tmp_path):
     with WebServer(workdir=tmp_path / "web") as server:
