@@ -206,3 +206,15 @@ def linked(url: str, reporter=None, *, timeout: float = 15.0):
 
 
 _KEPT_OPEN: list = []
+
+
+def sim_chip(io) -> SimChip:
+    """The simulated chip behind an opened chip (a ChipIO or a Session): its flash and its commands,
+    without reaching four objects deep in every test."""
+    session = getattr(io, "session", io)
+    return session.port.line.chip
+
+
+def sim_flash(io) -> bytes:
+    """What the simulated chip's flash holds now."""
+    return bytes(sim_chip(io).flash.data)

@@ -132,3 +132,41 @@ class DeviceCommandError(DeviceError):
     def __init__(self, message: str, code: int, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.code = code
+
+
+class BrokerError(FreebekenError):
+    """The MQTT broker cannot be used."""
+
+    exit_code = 10
+
+
+class BrokerUnreachable(BrokerError):
+    """Nothing answers as an MQTT broker at that address."""
+
+
+class BrokerAuthError(BrokerError):
+    """The broker answers but refuses the login."""
+
+
+class HaSetupFailed(FreebekenError):
+    """Home Assistant did not get every entity the device must have (``ha setup``/``ha check``)."""
+
+    exit_code = 11
+
+
+class ReleaseError(FreebekenError):
+    """An OpenBeken release cannot be listed, downloaded or checked."""
+
+    exit_code = 12
+
+
+class ListError(FreebekenError):
+    """A public device list cannot be read or downloaded."""
+
+    exit_code = 14
+
+
+class FleetError(FreebekenError):
+    """A fleet operation left devices not done (the report says which and why)."""
+
+    exit_code = 15

@@ -45,10 +45,12 @@ def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> 
     for key, label in labels.items():
         value = data.get(key)
         if key == "flash_size":
-            value = f"{value // 1024} KiB"
+            shown = f"{int(str(value)) // 1024} KiB"
         elif value is None:
-            value = "[dim]n/a on this loader[/]" if key in ("chip_id", "flash_id", "status_register", "protected", "encryption_key") else "[dim]unknown[/]"
-        table.add_row(f"[bold]{label}[/]", str(value))
+            shown = "[dim]n/a on this loader[/]" if key in ("chip_id", "flash_id", "status_register", "protected", "encryption_key") else "[dim]unknown[/]"
+        else:
+            shown = str(value)
+        table.add_row(f"[bold]{label}[/]", shown)
     ctx.console.print(table)
 
 
@@ -74,8 +76,8 @@ def doctor(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -
         return
     ctx.reporter.close()
     ctx.console.print(f"[bold]{d.title}[/]: chip {result.chip}")
-    for baud, fine in result.rates.items():
-        ctx.console.print(f"  {baud:>8} baud: {'works' if fine else 'fails'}")
+    for rate, fine in result.rates.items():
+        ctx.console.print(f"  {rate:>8} baud: {'works' if fine else 'fails'}")
     ctx.console.print(f"  Best rate: {result.best_rate} baud")
     ctx.console.print(d.advice, markup=False)
 

@@ -101,6 +101,7 @@ def read_cmd(ctx: Context, port: str | None, baud: str, timeout: float, file: st
     if file:
         cfg, where = from_file(file)
     else:
+        assert port is not None  # exactly one of the two was given (checked above)
         with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout) as io:
             cfg, where = read_config(io), f"on the chip at 0x{obkconfig.ADDRESS[io.chip.name]:X}"
         ctx.reporter.close()
@@ -186,10 +187,11 @@ def edit_cmd(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool,
         ctx.reporter.close()
         text = edit_document(cfg, show_secrets)
         while True:
-            text = click.edit(text, extension=".json", require_save=True)
-            if text is None:
+            edited = click.edit(text, extension=".json", require_save=True)
+            if edited is None:
                 ctx.console.print("Not saved: nothing changed.")
                 return
+            text = edited
             try:
                 changed = apply_edit(cfg, text)
                 break

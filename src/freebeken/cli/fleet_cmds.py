@@ -10,14 +10,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..chips import CHIPS
-from ..errors import FreebekenError, UsageError
+from ..errors import FleetError, UsageError
 from .base import Context, command_errors
 
 
-class FleetError(FreebekenError):
-    """A fleet operation left devices not done (the report says which and why)."""
-
-    exit_code = 15
 
 
 def broker_option(func):

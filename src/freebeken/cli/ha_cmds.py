@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..device.client import ObkClient
-from ..errors import FreebekenError
+from ..errors import HaSetupFailed
 from ..ha.broker import Broker
 from ..ha.check import check as do_check
 from ..ha.check import remove as do_remove
@@ -17,8 +17,6 @@ from .base import Context, command_errors
 BROKER_HELP = "mqtt://[user:password@]host[:port] - the broker Home Assistant uses."
 
 
-class HaSetupFailed(FreebekenError):
-    exit_code = 11
 
 
 @click.group()

@@ -55,12 +55,12 @@ def roles_cmd(ctx: Context, name: str | None) -> None:
         if found.lower() != name.strip().lower() and not ctx.json:
             ctx.console.print(f"{escape(name)!r} is not a role; the nearest is [bold]{found}[/]")
         names = [found]
-    rows = [{"role": r, "channel": takes_channel(r), "meaning": meaning(r)} for r in names]
+    rows = [{"role": r, "channel": takes_channel(r), "meaning": meaning(r)} for r in names]  # for --json
     if ctx.json:
         ctx.result({"ok": True, "roles": rows})
         return
-    for row in rows:
-        ctx.console.print(f"  {row['role']:22} {'ch ' if row['channel'] else '   '} {escape(row['meaning'])}")
+    for r in names:
+        ctx.console.print(f"  {r:22} {'ch ' if takes_channel(r) else '   '} {escape(meaning(r))}")
 
 
 @click.command("lookup")

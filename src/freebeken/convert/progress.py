@@ -8,7 +8,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import UsageError
 from ..flasher.journal import Journal
@@ -45,6 +45,20 @@ def folder() -> Path:
 
 def _by_age() -> list[Path]:
     return sorted(folder().glob("*.json"), key=lambda p: p.stat().st_mtime) if folder().exists() else []
+
+
+class _Recorded(Generic[R]):
+    """A step's record, typed, read from the journey file (None until the step is done). ``key``:
+    a record kept beside the steps rather than as one of them."""
+
+    def __init__(self, kind: type[R], key: str | None = None) -> None:
+        self.kind, self.key = kind, key
+
+    def __get__(self, journey: JourneyRecord | None, owner: type | None = None) -> R | None:
+        if journey is None:
+            return None  # looked up on the class, not on a journey
+        raw = journey._data.get(self.key) if self.key else journey._data["steps"].get(self.kind.step)
+        return self.kind.from_json(raw) if isinstance(raw, dict) else None
 
 
 class JourneyRecord:
@@ -102,58 +116,20 @@ class JourneyRecord:
         return hold(self.path, BUSY)
 
     # ---- what was done ----
-    def _get(self, kind: type[R]) -> R | None:
-        raw = self._data["steps"].get(kind.step)
-        return kind.from_json(raw) if isinstance(raw, dict) else None
-
     def done(self, step: Step) -> bool:
         return step in self._data["steps"]
 
-    @property
-    def detected(self) -> Detected | None:
-        return self._get(Detected)
-
-    @property
-    def backed_up(self) -> BackedUp | None:
-        return self._get(BackedUp)
-
-    @property
-    def analyzed(self) -> Analyzed | None:
-        return self._get(Analyzed)
-
-    @property
-    def flashed(self) -> Flashed | None:
-        return self._get(Flashed)
-
-    @property
-    def configured(self) -> Configured | None:
-        return self._get(Configured)
-
-    @property
-    def first_boot(self) -> FirstBoot | None:
-        return self._get(FirstBoot)
-
-    @property
-    def on_wifi(self) -> OnWifi | None:
-        return self._get(OnWifi)
-
-    @property
-    def template_applied(self) -> TemplateApplied | None:
-        return self._get(TemplateApplied)
-
-    @property
-    def ha_verified(self) -> HaVerified | None:
-        return self._get(HaVerified)
-
-    @property
-    def wifi_sent(self) -> WifiSent | None:
-        raw = self._data.get("wifi_sent")
-        return WifiSent.from_json(raw) if isinstance(raw, dict) else None
-
-    @property
-    def restored(self) -> Restored | None:
-        raw = self._data.get("restored")
-        return Restored.from_json(raw) if isinstance(raw, dict) else None
+    detected = _Recorded(Detected)
+    backed_up = _Recorded(BackedUp)
+    analyzed = _Recorded(Analyzed)
+    flashed = _Recorded(Flashed)
+    configured = _Recorded(Configured)
+    first_boot = _Recorded(FirstBoot)
+    on_wifi = _Recorded(OnWifi)
+    template_applied = _Recorded(TemplateApplied)
+    ha_verified = _Recorded(HaVerified)
+    wifi_sent = _Recorded(WifiSent, "wifi_sent")  # progress inside the network step, kept at the top
+    restored = _Recorded(Restored, "restored")
 
     @property
     def ha_skipped(self) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..chips import chip_by_name
-from ..errors import FreebekenError, UsageError
+from ..errors import ReleaseError, UsageError
 from ..storage import atomic_write, cache_dir
 
 RELEASES_API = "https://api.github.com/repos/openshwprojects/OpenBK7231T_App/releases"
@@ -27,8 +27,6 @@ OFFLINE_HINT = (
 )
 
 
-class ReleaseError(FreebekenError):
-    exit_code = 12
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .. import events
 from ..events import Reporter
 from ..link.connect import set_baudrate, try_link
-from ..link.doctor import Diagnosis
+from ..link.doctor import LinkDiagnosis
 from ..link.identify import identify
 from ..link.session import Session, open_port
 from .baud import AUTO_CANDIDATES, link_test
@@ -21,7 +21,7 @@ from .chipio import ChipIO
 @dataclass
 class Checkup:
     port: str
-    diagnosis: Diagnosis
+    diagnosis: LinkDiagnosis
     chip: str | None = None
     rates: dict[int, bool] = field(default_factory=dict)  # baud -> carried a proven 4 KiB read
 

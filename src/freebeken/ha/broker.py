@@ -7,11 +7,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from ..errors import FreebekenError, UsageError
+from ..errors import BrokerAuthError, BrokerError, BrokerUnreachable, UsageError
 
-
-class BrokerError(FreebekenError):
-    exit_code = 10
+__all__ = ["Broker", "BrokerError", "Session"]
 
 
 @dataclass(frozen=True)
@@ -62,19 +60,19 @@ class Session:
         try:
             self.client.connect(broker.host, broker.port, keepalive=30)
         except OSError as e:
-            raise BrokerError(
+            raise BrokerUnreachable(
                 f"Cannot reach the MQTT broker at {broker.host}:{broker.port}: {e.strerror or e}",
                 hint="Check the broker address and port, and that the broker (e.g. the Mosquitto add-on) is running.",
             ) from None
         self.client.loop_start()
         if not done.wait(timeout):
             self.close()
-            raise BrokerError(f"The broker at {broker.host}:{broker.port} did not answer", hint="Is it really an MQTT broker?")
+            raise BrokerUnreachable(f"The broker at {broker.host}:{broker.port} did not answer", hint="Is it really an MQTT broker?")
         rc = result["rc"]
         if rc.is_failure:  # type: ignore[attr-defined]
             self.close()
             if rc.value in (4, 5, 134, 135):  # type: ignore[attr-defined]
-                raise BrokerError(
+                raise BrokerAuthError(
                     f"The broker refused the login ({rc})",
                     hint="Check the user name and password in the broker URL (Home Assistant: the MQTT user you created).",
                 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..device.client import ObkClient, Pins
 from ..device.discover import display_mac, is_mac, normalize_mac
+from ..errors import BrokerAuthError
 from .broker import Broker, BrokerError, Session
 from .discovery import announced, configs_in, covers, parse
 
@@ -112,7 +113,7 @@ def check(
     try:
         session = Session(broker)
     except BrokerError as e:
-        code = "bad-credentials" if "login" in str(e) else "broker-unreachable"
+        code = "bad-credentials" if isinstance(e, BrokerAuthError) else "broker-unreachable"
         return [Diagnosis(code, str(e), e.hint)]
     with session:
         me = Identity.of(target, password)

@@ -9,7 +9,7 @@ from ..errors import LinkError, ProtocolError
 from ..events import Reporter
 from ..protocol import commands as c
 from .attention import link_check_burst, pulse_reset
-from .doctor import Diagnosis, diagnose
+from .doctor import LinkDiagnosis, diagnose
 from .session import Session, open_port
 
 LINK_BURST = 1.0  # seconds of LinkChecks after each reset pulse
@@ -66,7 +66,7 @@ def set_baudrate(session: Session, baudrate: int, reporter: Reporter, delay_ms: 
     return False
 
 
-def try_link(session: Session, reporter: Reporter, *, timeout: float = 15.0, auto_reset: bool = True) -> Diagnosis:
+def try_link(session: Session, reporter: Reporter, *, timeout: float = 15.0, auto_reset: bool = True) -> LinkDiagnosis:
     """Link; when the loader does not answer, listen to the line and say why (the doctor). A
     diagnosis whose code is "linked" means the loader answers now."""
     try:
@@ -77,7 +77,7 @@ def try_link(session: Session, reporter: Reporter, *, timeout: float = 15.0, aut
         if found.code != "linked":
             found.failure = str(failure)
         return found
-    return Diagnosis("linked", "The bootloader answers", "Wiring and reset work.", ["a LinkCheck was answered"])
+    return LinkDiagnosis("linked", "The bootloader answers", "Wiring and reset work.", ["a LinkCheck was answered"])
 
 
 def open_linked(port: str, reporter: Reporter, *, timeout: float = 15.0, auto_reset: bool = True) -> Session:

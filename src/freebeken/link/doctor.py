@@ -29,7 +29,7 @@ OTHER_RATES = (9600, 19200, 38400, 57600, 230400, 460800, 921600)
 
 
 @dataclass
-class Diagnosis:
+class LinkDiagnosis:
     code: DiagnosisCode
     title: str
     advice: str
@@ -82,9 +82,9 @@ ADVICE = {
 }
 
 
-def _diagnosis(code: DiagnosisCode, evidence: list[str]) -> Diagnosis:
+def _diagnosis(code: DiagnosisCode, evidence: list[str]) -> LinkDiagnosis:
     title, advice = ADVICE[code]
-    return Diagnosis(code, title, advice, evidence)
+    return LinkDiagnosis(code, title, advice, evidence)
 
 
 def _listen(session: Session, seconds: float) -> bytes:
@@ -124,7 +124,7 @@ def _at(session: Session, baud: int, seconds: float) -> bytes:
     return _listen(session, seconds)
 
 
-def diagnose(session: Session, listen: float = 1.2, reset: bool = True) -> Diagnosis:
+def diagnose(session: Session, listen: float = 1.2, reset: bool = True) -> LinkDiagnosis:
     """Run the checks on an open port that failed to link. Takes 2-7 s; leaves the port at 115200.
     ``reset=False`` (the user resets by hand, RTS may be wired to something else): RTS is left alone,
     so running firmware cannot be told from a TX2 wiring."""

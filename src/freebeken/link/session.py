@@ -52,21 +52,6 @@ def open_port(port: str, baudrate: int = 115200) -> SerialPort:
         raise PortError(f"Cannot use serial port {port}: {e}") from e
 
 
-def work_time(cmd: c.Command) -> float:
-    """Worst-case chip-side time a command may take (datasheet maxima plus margin)."""
-    if isinstance(cmd, c.CheckCrc):
-        return 0.2 + max(0, cmd.end - cmd.start) / 300_000
-    if isinstance(cmd, c.FlashErase):
-        return {c.ERASE_4K: 0.5, c.ERASE_32K: 1.7, c.ERASE_64K: 2.2}.get(cmd.size_cmd, 0.5)
-    if isinstance(cmd, c.FlashEraseAll):
-        return 30.0
-    if isinstance(cmd, (c.FlashErase4K, c.FlashWriteSR)):
-        return 0.5
-    if isinstance(cmd, c.SetBaudRate):
-        return 0.1 + cmd.delay_ms * 0.002
-    return 0.1
-
-
 class Session:
     """Sends commands to a linked loader and returns typed results.
 
@@ -164,8 +149,7 @@ class Session:
 
     def timeout_for(self, cmd: c.Command, frame_len: int | None = None) -> float:
         frame_len = len(cmd.frame()) if frame_len is None else frame_len
-        reply_len = 4111 if isinstance(cmd, c.FlashRead4K) else 32
-        return self.wire_time(frame_len + reply_len) * 1.5 + work_time(cmd) * self.work_scale + 0.05
+        return self.wire_time(frame_len + cmd.reply_length) * 1.5 + cmd.work_time() * self.work_scale + 0.05
 
     def transact(self, cmd: c.Command, *, retries: int = 3, timeout: float | None = None, probe: bool = False) -> Any:
         """Send ``cmd`` and return its decoded reply, retrying on silence or garbage.

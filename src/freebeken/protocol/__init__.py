@@ -1,8 +1,8 @@
 """Bytes <-> commands and replies of the BK7231 UART download protocol. Pure: no I/O."""
 
+from . import commands
 from .crc import BLANK_SECTOR_CRC, beken_crc
 from .frames import Reply, ReplyKey, ReplyScanner, encode_long, encode_short
-from . import commands
 
 __all__ = [
     "BLANK_SECTOR_CRC",

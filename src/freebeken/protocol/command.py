@@ -89,6 +89,12 @@ class Command:
     has_reply: ClassVar[bool] = True
     reply_code: ClassVar[int | None] = None  # when the reply's code differs from ``code``
     name: ClassVar[str] = "command"
+    reply_length: ClassVar[int] = 32  # bytes of the longest reply frame, for the reply timeout
+
+    def work_time(self) -> float:
+        """Worst-case seconds the chip may work on this command before it replies (datasheet
+        maxima plus margin); the session's reply timeout adds the time on the wire."""
+        return 0.1
 
     @property
     def reply_key(self) -> ReplyKey | None:

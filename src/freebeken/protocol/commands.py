@@ -12,12 +12,44 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import ProtocolError
-# One namespace for callers (commands.CHECK_CRC, commands.FlashRead4K): codes and base class
-# live in .command, the long flash ops in .flash_commands.
-from .command import *  # noqa: F403
-from .flash_commands import *  # noqa: F403
-from .command import BOOT_VERSION, CHECK_CRC, LINK_CHECK, READ_REG, REBOOT, ROM_RESET, SET_BAUD, STAY_ROM, WRITE_REG
-from .command import Command, u32
+from .command import (  # re-exported: one namespace for callers (commands.CHECK_CRC, commands.FlashRead4K)
+    BOOT_VERSION,
+    CHECK_CRC,
+    ERASE_4K,
+    ERASE_32K,
+    ERASE_64K,
+    ERASE_SIZES,
+    FLASH_ERASE,
+    FLASH_ERASE_4K,
+    FLASH_ERASE_ALL,
+    FLASH_GET_MID,
+    FLASH_READ_4K,
+    FLASH_READ_SR,
+    FLASH_WRITE,
+    FLASH_WRITE_4K,
+    FLASH_WRITE_SR,
+    LINK_CHECK,
+    READ_REG,
+    REBOOT,
+    ROM_RESET,
+    SET_BAUD,
+    STATUS_TEXT,
+    STAY_ROM,
+    WRITE_REG,
+    Command,
+    u32,
+)
+from .flash_commands import (  # re-exported: one namespace for callers (commands.CHECK_CRC, commands.FlashRead4K)
+    FlashErase,
+    FlashErase4K,
+    FlashEraseAll,
+    FlashGetMID,
+    FlashRead4K,
+    FlashReadSR,
+    FlashWrite,
+    FlashWrite4K,
+    FlashWriteSR,
+)
 from .frames import Reply
 
 # ---- short commands -------------------------------------------------------------------------
@@ -99,6 +131,9 @@ class SetBaudRate(Command):
     delay_ms: int = 20
     name: ClassVar[str] = "SetBaudRate"
 
+    def work_time(self) -> float:
+        return 0.1 + self.delay_ms * 0.002
+
     code: ClassVar[int] = SET_BAUD
 
     def payload(self) -> bytes:
@@ -118,6 +153,9 @@ class CheckCrc(Command):
     start: int
     end: int
     name: ClassVar[str] = "CheckCRC"
+
+    def work_time(self) -> float:
+        return 0.2 + max(0, self.end - self.start) / 300_000  # the chip reads ~300 KB/s to sum it
 
     code: ClassVar[int] = CHECK_CRC
 
@@ -152,3 +190,49 @@ class StayRom(Command):
 
     def decode(self, reply: Reply) -> bool:
         return reply.payload[:1] == b"\x55"
+
+__all__ = [
+    "BOOT_VERSION",
+    "BootVersion",
+    "CHECK_CRC",
+    "CheckCrc",
+    "Command",
+    "ERASE_32K",
+    "ERASE_4K",
+    "ERASE_64K",
+    "ERASE_SIZES",
+    "FLASH_ERASE",
+    "FLASH_ERASE_4K",
+    "FLASH_ERASE_ALL",
+    "FLASH_GET_MID",
+    "FLASH_READ_4K",
+    "FLASH_READ_SR",
+    "FLASH_WRITE",
+    "FLASH_WRITE_4K",
+    "FLASH_WRITE_SR",
+    "FlashErase",
+    "FlashErase4K",
+    "FlashEraseAll",
+    "FlashGetMID",
+    "FlashRead4K",
+    "FlashReadSR",
+    "FlashWrite",
+    "FlashWrite4K",
+    "FlashWriteSR",
+    "LINK_CHECK",
+    "LinkCheck",
+    "READ_REG",
+    "REBOOT",
+    "ROM_RESET",
+    "ReadReg",
+    "Reboot",
+    "RomReset",
+    "SET_BAUD",
+    "STATUS_TEXT",
+    "STAY_ROM",
+    "SetBaudRate",
+    "StayRom",
+    "WRITE_REG",
+    "WriteReg",
+    "u32",
+]

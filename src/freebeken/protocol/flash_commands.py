@@ -8,6 +8,9 @@ from typing import ClassVar
 
 from ..errors import ProtocolError
 from .command import (
+    ERASE_4K,
+    ERASE_32K,
+    ERASE_64K,
     FLASH_ERASE,
     FLASH_ERASE_4K,
     FLASH_ERASE_ALL,
@@ -54,6 +57,7 @@ class _AddressedFlashOp(Command):
 @dataclass(frozen=True)
 class FlashRead4K(_AddressedFlashOp):
     name: ClassVar[str] = "FlashRead4K"
+    reply_length: ClassVar[int] = 4111  # the 4 KiB and its frame
 
     code: ClassVar[int] = FLASH_READ_4K
     is_long: ClassVar[bool] = True
@@ -116,6 +120,9 @@ class FlashWrite4K(_AddressedFlashOp):
 class FlashErase4K(_AddressedFlashOp):
     name: ClassVar[str] = "FlashErase4K"
 
+    def work_time(self) -> float:
+        return 0.5
+
     code: ClassVar[int] = FLASH_ERASE_4K
     is_long: ClassVar[bool] = True
 
@@ -134,6 +141,9 @@ class FlashErase(Command):
     address: int
     name: ClassVar[str] = "FlashErase"
 
+    def work_time(self) -> float:
+        return {ERASE_4K: 0.5, ERASE_32K: 1.7, ERASE_64K: 2.2}.get(self.size_cmd, 0.5)
+
     code: ClassVar[int] = FLASH_ERASE
     is_long: ClassVar[bool] = True
 
@@ -150,6 +160,9 @@ class FlashErase(Command):
 @dataclass(frozen=True)
 class FlashEraseAll(Command):
     name: ClassVar[str] = "FlashEraseAll"
+
+    def work_time(self) -> float:
+        return 30.0
 
     code: ClassVar[int] = FLASH_ERASE_ALL
     is_long: ClassVar[bool] = True
@@ -189,6 +202,9 @@ class FlashWriteSR(Command):
     value: bytes
     opcode: int = 0x01
     name: ClassVar[str] = "FlashWriteSR"
+
+    def work_time(self) -> float:
+        return 0.5
 
     def __post_init__(self) -> None:
         if len(self.value) not in (1, 2):

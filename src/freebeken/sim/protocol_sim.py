@@ -10,12 +10,13 @@ import time
 
 from serial import PortNotOpenError, SerialBase, SerialException
 
-from ..locks import hold
+from ..locks import Held, hold
 from .config import SimConfig, save_image
 from .line import SimLine
 
 
 class Serial(SerialBase):
+    is_open: bool  # set by SerialBase.__init__ (unannotated there)
     line: SimLine | None = None
     config: SimConfig | None = None
 
@@ -26,7 +27,7 @@ class Serial(SerialBase):
             raise SerialException("Port is already open.")
         self.config = SimConfig.from_url(self.portstr)
         # one program per simulated chip, as a real port is opened exclusively
-        self._lock = hold(self.config.image, f"the simulated chip {self.config.image}") if self.config.image else None
+        self._lock: Held | None = hold(self.config.image, f"the simulated chip {self.config.image}") if self.config.image else None
         self.line = self.config.build()
         self.is_open = True
         self._update_lines()
@@ -38,8 +39,9 @@ class Serial(SerialBase):
                     save_image(self.config.image, self.line.chip.flash.data)
         finally:
             self.is_open = False
-            if getattr(self, "_lock", None) is not None:
-                self._lock.release()
+            lock = getattr(self, "_lock", None)
+            if lock is not None:
+                lock.release()
 
     def _reconfigure_port(self) -> None:
         pass  # the line reads our baudrate on every transfer

@@ -80,7 +80,7 @@ class PtyServer:
     def _rx_loop(self) -> None:
         last_save = time.monotonic()
         while not self._stop.is_set():
-            ready, _, _ = select.select([self.master, self.control], [], [], 0.05)
+            ready, _, _ = select.select([self.master, self.control], [], [], 0.05)  # type: ignore[type-var]
             if self.master in ready:
                 try:
                     data = os.read(self.master, 65536)

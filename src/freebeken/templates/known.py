@@ -55,7 +55,8 @@ def load_devices(data: Any) -> list[Known]:
             continue
         template = from_entry(entry)[0]
         template.pins = {}  # TuyaMCU devices have none, only a startup command: still searchable
-        pins = entry.get("pins") if isinstance(entry.get("pins"), dict) else {}
+        given = entry.get("pins")
+        pins: dict = given if isinstance(given, dict) else {}
         for key, value in pins.items():
             role = PinRole.parse(str(value))
             if role is not None and str(key).strip().isdigit():

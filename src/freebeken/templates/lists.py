@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..errors import FreebekenError
+from ..errors import ListError
 from ..events import NullReporter, Reporter
 from ..storage import atomic_write, cache_dir
 from . import cloudcutter
@@ -25,10 +25,6 @@ CLOUDCUTTER_API = "https://tuya-cloudcutter.github.io/api"  # devices.json, prof
 WEEK = 7 * 24 * 3600
 
 
-class ListError(FreebekenError):
-    """A public device list cannot be read or downloaded."""
-
-    exit_code = 14
 
 
 def _get(url: str) -> bytes:

@@ -170,7 +170,9 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
     for key in entry:
         if key not in ENTRY_FIELDS and key != "bDetailed":
             problems.append(Problem("warning", f"{prefix}{key}", "unknown field (devices.json does not use it)"))
-    t = Template(**{k: str(entry.get(k) or "") for k in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki")})
+    text = {k: str(entry.get(k) or "") for k in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki")}
+    t = Template(vendor=text["vendor"], name=text["name"], model=text["model"], chip=text["chip"], board=text["board"],
+                 command=text["command"], image=text["image"], wiki=text["wiki"])  # fmt: skip
     for key in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki", "keywords", "pins"):
         if not _encodable(entry.get(key)):
             problems.append(Problem("error", f"{prefix}{key}", "contains a character that cannot be stored (a lone \\ud800-style escape)"))
