@@ -48,7 +48,7 @@ def firmware_file(folder: Path, chip: str, size: int = 400_000, seed: int = 1) -
     import random
 
     from freebeken.chips import CHIPS
-    from freebeken.tuya import appcode
+    from freebeken.chips import appcode
 
     profile = CHIPS[chip]
     key = appcode.TUYA_KEY if profile.code_key == "tuya" else appcode.ZERO_KEY

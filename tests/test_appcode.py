@@ -7,7 +7,7 @@ import pytest
 
 from freebeken.chips import BK7231N, BK7231T
 from freebeken.sim.image import build_stock_image
-from freebeken.tuya import appcode
+from freebeken.chips import appcode
 from freebeken.tuya.analyze import analyze_bytes
 from helpers import SHARED
 

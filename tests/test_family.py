@@ -21,7 +21,7 @@ from freebeken.flasher.firmware import classify
 from helpers import linked
 from freebeken.sim.image import build_stock_image, forge_crc32
 from freebeken.sim.config import save_image
-from freebeken.tuya import dump
+from freebeken.chips import dump
 from freebeken.tuya.analyze import analyze_bytes
 
 #: chip -> (loader, chip ID the ROM answers, bootloader the peers' tables name)

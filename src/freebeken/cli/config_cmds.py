@@ -58,7 +58,7 @@ def show(ctx: Context, cfg: ObkConfig, where: str, show_secrets: bool) -> None:
 
 def from_file(path: str) -> tuple[ObkConfig, str]:
     """A 4 KiB sector file, or a whole-flash dump (its layout says which chip)."""
-    from ..tuya import dump  # here: flash, which shares these options, does not need it
+    from ..chips import dump  # here: flash, which shares these options, does not need it
     try:
         data = Path(path).read_bytes()
     except OSError as e:

@@ -13,8 +13,8 @@ import string
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
-from ..ha.broker import Broker
-from ..ha.names import ha_safe_id, ha_safe_name
+from ..mqtt_address import Broker
+from .names import ha_safe_id, ha_safe_name
 from ..templates.model import Template, validate
 from ..templates.roles import ROLE_IDS
 from . import obkconfig

@@ -18,7 +18,7 @@ from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
-from ..tuya import dump as d
+from ..chips import dump as d
 from .plan import SECTOR
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..chips import CHIPS, ChipProfile, chip_by_name
 from ..chips.profiles import NOT_FLASHED
 from ..errors import SafetyError, UnsupportedError, UsageError
-from ..tuya import appcode
+from ..chips import appcode
 
 _NAME = re.compile(r"OpenBK(7231[TNUMQ]|7238|7252N?)_(?:ALT_|Tuya_)?(UA|QIO|UG|ALL)_?(.*?)\.(bin|rbl|img)$", re.IGNORECASE)
 

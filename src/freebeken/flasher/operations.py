@@ -19,7 +19,7 @@ from ..events import Reporter
 from ..link import identify, open_linked, read_mac
 from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
-from ..tuya.dump import bootloader as bootloader_of
+from ..chips.dump import bootloader as bootloader_of
 from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO

@@ -4,36 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
-from ..errors import BrokerAuthError, BrokerError, BrokerUnreachable, UsageError
+from ..errors import BrokerAuthError, BrokerError, BrokerUnreachable
+from ..mqtt_address import Broker
 
 __all__ = ["Broker", "BrokerError", "Session"]
-
-
-@dataclass(frozen=True)
-class Broker:
-    host: str
-    port: int = 1883
-    user: str | None = None
-    password: str | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> "Broker":
-        hint = "Use mqtt://[user:password@]host[:port], e.g. mqtt://192.168.1.10"
-        try:
-            parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-            port = parts.port or 1883
-        except ValueError as e:  # a port that is no number or out of range
-            raise UsageError(f"Not a broker URL: {url!r} ({e})", hint=hint) from None
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise UsageError(f"Not a broker URL: {url!r}", hint=hint)
-        return cls(parts.hostname, port, unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None)  # fmt: skip
-
-    def __str__(self) -> str:
-        return f"mqtt://{self.user + '@' if self.user else ''}{self.host}:{self.port}"
 
 
 class Session:

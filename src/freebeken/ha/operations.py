@@ -12,7 +12,7 @@ from ..errors import DeviceError
 from ..events import NullReporter, Reporter
 from .broker import Broker, Session
 from .check import Identity, duplicate_evidence, mac_digits
-from .names import ha_safe_id, ha_safe_name
+from ..firmware.names import ha_safe_id, ha_safe_name
 
 QUIET = 15.0  # seconds without a message after asking for discovery before asking again
 from .discovery import ID_OK, Entity, announced, configs_in, covers, expected, parse

@@ -24,7 +24,7 @@ from ..chips.profiles import (
 from ..errors import ProtocolError, UnsupportedError
 from ..protocol import commands as c
 from ..protocol.crc import blank_crc
-from ..tuya import appcode
+from ..chips import appcode
 from .ops import chip_crc, read_sector
 from .session import Session
 

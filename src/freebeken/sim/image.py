@@ -17,7 +17,7 @@ import zlib
 
 from ..chips.layout import mac_tlv_sector
 from ..chips.profiles import BK7231T, ChipProfile
-from ..tuya import appcode
+from ..chips import appcode
 from ..tuya.builder import AOYCOCR_U3, CB2S_METERING_PLUG, upk_text, write_config
 
 FLASH_SIZE = 0x200000

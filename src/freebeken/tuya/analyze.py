@@ -16,8 +16,8 @@ from ..chips import CHIPS
 from ..errors import ConfigSectorError, UsageError
 from ..firmware import obkconfig
 from ..templates.model import Template
-from . import appcode
-from . import dump as d
+from ..chips import appcode
+from ..chips import dump as d
 from .kv import read_store
 from .mapping import Mapping, map_upk
 from .upk import from_dict, parse

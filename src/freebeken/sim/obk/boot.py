@@ -16,7 +16,7 @@ from pathlib import Path
 from ...chips import chip_by_name
 from ...errors import ConfigSectorError, UsageError
 from ...firmware import obkconfig
-from ...tuya import dump
+from ...chips import dump
 from .board import Board
 from .console import run_command
 from .device import ObkDevice

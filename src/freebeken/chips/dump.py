@@ -6,8 +6,8 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
-from ..chips.layout import mac_from_tlv
-from ..chips.profiles import CHIPS, bootloader_by_crc
+from .layout import mac_from_tlv
+from .profiles import CHIPS, bootloader_by_crc
 from . import appcode
 
 FLASH = 0x200000
