@@ -86,7 +86,9 @@ def test_flash_verify_and_reflash_identical(tmp_path, chip):
         # a new image: once a whole block shared nothing with it, the rest is not compared sector by
         # sector, and each block's written sectors are proven by one CRC when they are right
         # (98 sectors: 355 commands before, 197 now: mostly the writes themselves)
-        assert sim_chip.commands - before <= 2 * (first.written + first.skipped) + 10
+        # (+40 once on a stock T1: its RF calibration copied where OpenBeken reads it, under the
+        # stray-write guard's 31 block CRCs)
+        assert sim_chip.commands - before <= 2 * (first.written + first.skipped) + 10 + 40 * bool(CHIPS[chip].stock_rf)
         flash = chip_bytes(io)
         assert flash[BOOT : BOOT + len(body)] == body
         assert flash[:BOOT] == bootloader  # QIO's bootloader part skipped on N too, by default

@@ -37,6 +37,8 @@ class ChipInfo:
     #: First word of the eFuse code-encryption key (ROMs only; see :func:`read_key_word`): Tuya's
     #: modules hold 0x510FB093; a BK7231M holds zeros, and N firmware does not start on it.
     key_word: int | None = None
+    #: Where the MAC was found: ``chip.mac_tlv`` (OpenBeken's place) or a stock one (``chip.stock_rf``).
+    rf_sector: int | None = None
 
     @property
     def zero_key(self) -> bool:
@@ -63,6 +65,7 @@ class ChipInfo:
             "protected": self.protected,
             "mac": self.mac.hex(":").upper() if self.mac else None,
             "fingerprint": None if self.fingerprint is None else f"0x{self.fingerprint:08X}",
+            "rf_sector": None if self.rf_sector is None else f"0x{self.rf_sector:X}",
             "encryption_key": _key_name(self.key_word),
         }
 
@@ -97,7 +100,14 @@ def read_mac(session: Session, info: ChipInfo) -> bytes | None:
     """The MAC from the RF/MAC TLV sector (None on a blank or foreign layout). Without one,
     ``info.fingerprint`` is filled instead, so that this plug is still told apart from others."""
     chip = info.chip
-    mac = mac_from_tlv(read_sector(session, chip, chip.mac_tlv)) if info.flash_size > chip.mac_tlv else None
+    mac = None
+    for address in (chip.mac_tlv, *chip.stock_rf):  # OpenBeken's place, then where stock firmware keeps it
+        if info.flash_size > address and (mac := mac_from_tlv(read_sector(session, chip, address))):
+            info.rf_sector = address
+            if address != chip.mac_tlv:
+                events.info(session.reporter, f"MAC and RF calibration are at 0x{address:X} (stock Tuya layout); "
+                            f"OpenBeken reads them at 0x{chip.mac_tlv:X}")  # fmt: skip
+            break
     if mac is None:
         info.fingerprint = fingerprint(session, info)
     return mac
