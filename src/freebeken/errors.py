@@ -132,3 +132,12 @@ class DeviceCommandError(DeviceError):
     def __init__(self, message: str, code: int, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.code = code
+
+
+class FlashProtectedError(UnsupportedError):
+    """The flash part's block protection may be set and cannot be lifted with certainty (nothing was erased)."""
+
+    default_hint = (
+        "Nothing was erased or written. Report the flash part id shown here (freebeken info names it) so it can "
+        "be added to the flash table; meanwhile BK7231GUIFlashTool or an SPI programmer can unprotect it."
+    )

@@ -206,7 +206,8 @@ BOOTLOADERS: tuple[BootloaderInfo, ...] = (
 NOT_FLASHED: dict[str, str] = {
     "BK7252": "its bootloader reads flash through a shifted address window that depends on the flash size (2 or 4 MiB)",
     "BK7231Q": "OpenBeken has no build for it",
-    "BK7236 or BK7258": "its ROM speaks a newer protocol variant with a larger eFuse",
+    "BK7236 or BK7258": "its ROM speaks a newer protocol variant (chip ID at 0x44010004, another eFuse) that only one "
+    "public source describes, and the two chips answer alike; backup and restore wait for a second source",
     "BK7256": "no source describes its UART loader",
     "BK7259": "no source describes its UART loader",
 }

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from .. import events
-from ..chips import BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
+from ..chips import BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc
+from ..chips.flash_chips import flash_for_id
 from ..chips.profiles import (BK7231M, BK7231N, BK7231T, BK7231U, CHIPS, NOT_FLASHED, OTHER_CHIP_IDS, SCTRL_CHIP_ID,
                               SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR)  # fmt: skip
 from ..tuya import appcode
@@ -48,7 +49,7 @@ class ChipInfo:
     def protected(self) -> bool | None:
         if self.status_register is None or self.flash is None:
             return None
-        return bool(self.status_register & self.flash.protect_mask)
+        return bool(self.status_register & self.flash.mask)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -79,10 +80,9 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
     flash_id = flash = sr = None
     if chip.supports(c.FlashGetMID):
         flash_id = session.transact(c.FlashGetMID())
-        flash = flash_by_id(flash_id)
-        ops = flash.sr_read_ops if flash else (0x05,)
+        flash = flash_for_id(flash_id)  # a part no table knows is read the JEDEC way (SR1 0x05, SR2 0x35)
         sr = 0
-        for i, op in enumerate(ops[:2]):
+        for i, op in enumerate(flash.read_ops):
             sr |= session.transact(c.FlashReadSR(op)) << (8 * i)
     size = flash.size if flash else (1 << flash_id[2] if flash_id and 18 <= flash_id[2] <= 25 else 0)
     if not size:
