@@ -148,3 +148,22 @@ def test_another_t1s_stock_dump_is_still_told_by_its_mac(tmp_path):
     with ops.open_chip(sim(tmp_path), ListReporter()) as io:
         with pytest.raises(SafetyError, match="another device"):
             ops.restore_backup(io, tmp_path / "other.bin")
+
+
+def test_an_interrupted_copy_is_made_again_and_a_calibration_of_its_own_is_kept(tmp_path):
+    """A power cut during the copy leaves 0x1E0000 half-programmed: the next flash (or resume)
+    finds it and copies again. A different calibration already there is never overwritten."""
+    fw, _ = firmware_file(tmp_path, "bk7238")
+    image = bytearray(build_stock_image(T1))
+    stock = bytes(image[STOCK_RF : STOCK_RF + SECTOR])
+    image[OBK_RF : OBK_RF + 0x123] = stock[:0x123]  # programmed up to where the power went
+    with ops.open_chip(sim(tmp_path, bytes(image)), ListReporter()) as io:
+        ops.flash_firmware(io, fw)
+        assert flash_of(io)[OBK_RF : OBK_RF + SECTOR] == stock
+    own = bytearray(stock)
+    own[0x40:0x44] = b"\x01\x02\x03\x04"  # a calibration that differs (another tool recreated one)
+    image[OBK_RF : OBK_RF + SECTOR] = own
+    (tmp_path / "own").mkdir()
+    with ops.open_chip(sim(tmp_path / "own", bytes(image)), ListReporter()) as io:
+        ops.flash_firmware(io, fw)
+        assert flash_of(io)[OBK_RF : OBK_RF + SECTOR] == own

@@ -37,35 +37,47 @@ def place_calibration(io: ChipIO, image: FirmwareImage) -> int | None:
     if image.offset < target + SECTOR and image.end > target:
         return None  # the file itself covers OpenBeken's RF sector: what it holds is what was asked for
     here = io.crc(target, SECTOR)
+    stock = [(a, crc) for a in chip.stock_rf if (crc := io.crc(a, SECTOR)) != BLANK_SECTOR_CRC]
+    if not stock:
+        if here == BLANK_SECTOR_CRC:
+            places = ", ".join(f"0x{a:X}" for a in chip.stock_rf)
+            events.warning(io.reporter, f"No RF calibration at 0x{target:X} nor at {places}: OpenBeken will run "
+                           "uncalibrated with a made-up MAC")  # fmt: skip
+        return None  # in OpenBeken's place already, or nothing to copy
+    source, crc = stock[0]
+    if here == crc:
+        return None  # the copy is in place (an earlier flash made it)
+    sector, origin = _from_backup(io, source, crc)
+    if sector is None:
+        sector, origin = io.read(source, crc), "read from the chip"
+    if sector[:4] != TLV_MAGIC:
+        return None  # not a calibration sector: nothing OpenBeken could use
     if here != BLANK_SECTOR_CRC:
-        if io.read(target, here)[:4] != TLV_MAGIC:
-            events.warning(io.reporter, f"0x{target:X}, where OpenBeken reads the RF calibration, holds something else: "
-                           "left as it is; OpenBeken will run uncalibrated with a made-up MAC")  # fmt: skip
-        return None  # already in place (an earlier flash put it there)
-    for source in chip.stock_rf:
-        crc = io.crc(source, SECTOR)
-        if crc == BLANK_SECTOR_CRC:
-            continue
-        sector, origin = _from_backup(io, source, crc)
-        if sector is None:
-            sector, origin = io.read(source, crc), "read from the chip"
-        if sector[:4] != TLV_MAGIC:
-            continue
-        write_image(io, FirmwareImage(sector, target, chip.name, "rf"), None, {"op": "rf"})
-        if io.crc(target, SECTOR) != beken_crc(sector):
-            raise VerifyError(
-                f"The RF calibration copied to 0x{target:X} does not read back right",
-                hint=f"The original at 0x{source:X} is untouched. Run the flash again; if it repeats, restore the backup.",
-            )
-        mac = mac_from_tlv(sector)
-        what = f"RF calibration and MAC {mac.hex(':').upper()}" if mac else "RF calibration"
-        events.info(io.reporter, f"{what} copied from 0x{source:X} ({origin}) to 0x{target:X}, where OpenBeken "
-                    f"reads it; the original stays at 0x{source:X}")  # fmt: skip
-        return source
-    places = ", ".join(f"0x{a:X}" for a in chip.stock_rf)
-    events.warning(io.reporter, f"No RF calibration at 0x{target:X} nor at {places}: OpenBeken will run uncalibrated "
-                   "with a made-up MAC")  # fmt: skip
-    return None
+        current = io.read(target, here)
+        if not _unfinished_copy(current, sector):
+            if current[:4] != TLV_MAGIC:
+                events.warning(io.reporter, f"0x{target:X}, where OpenBeken reads the RF calibration, holds something "
+                               "else: left as it is; OpenBeken will run uncalibrated with a made-up MAC")  # fmt: skip
+            return None  # a calibration of its own there: never overwritten
+        events.info(io.reporter, f"0x{target:X} holds an unfinished copy of the RF calibration (interrupted): copying again")
+    write_image(io, FirmwareImage(sector, target, chip.name, "rf"), None, {"op": "rf"})
+    if io.crc(target, SECTOR) != beken_crc(sector):
+        raise VerifyError(
+            f"The RF calibration copied to 0x{target:X} does not read back right",
+            hint=f"The original at 0x{source:X} is untouched. Run the flash again; if it repeats, restore the backup.",
+        )
+    mac = mac_from_tlv(sector)
+    what = f"RF calibration and MAC {mac.hex(':').upper()}" if mac else "RF calibration"
+    events.info(io.reporter, f"{what} copied from 0x{source:X} ({origin}) to 0x{target:X}, where OpenBeken "
+                f"reads it; the original stays at 0x{source:X}")  # fmt: skip
+    return source
+
+
+def _unfinished_copy(current: bytes, sector: bytes) -> bool:
+    """Could ``current`` be ``sector`` half-programmed onto an erased sector? Programming only
+    clears bits, so every bit ``sector`` has clear must be clear or still set - never the reverse."""
+    want = int.from_bytes(sector, "little")
+    return int.from_bytes(current, "little") & want == want
 
 
 def _from_backup(io: ChipIO, address: int, crc: int) -> tuple[bytes | None, str]:
