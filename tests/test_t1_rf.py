@@ -78,8 +78,10 @@ def test_stock_t1_backup_analyze_flash_restore(tmp_path):
         ops.flash_firmware(io, fw)
         assert not any("copied from" in m for m in messages(reporter)[n:])
 
+        n = len(reporter.events)
         ops.restore_backup(io, backup.path)
         assert flash_of(io) == stock  # the stock layout back, byte for byte (the copy erased again)
+        assert any("keeps the RF calibration and MAC at 0x1E3000" in m for m in messages(reporter)[n:])
 
 
 def test_without_a_backup_the_sector_is_read_from_the_chip(tmp_path):
