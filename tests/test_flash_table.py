@@ -56,4 +56,6 @@ def test_status_register_counts_agree_with_bk7231tools():
         if len(part.read_ops) != count and part.sr_size != count:
             disagree[part.name] = (count, part.sr_size)
     assert disagree == {"EN25QE32A": (1, 2), "GD25Q32E": (1, 2)}
+    # the table's sources say which parts both tables list, and which only bk7231tools does
+    assert {f.jedec for f in FLASH_CHIPS if "bkt" in f.source} == set(theirs)
     assert all(any("bk7231tools counts one" in q for q in flash_by_name(n).quirks) for n in disagree)
