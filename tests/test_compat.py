@@ -74,6 +74,25 @@ def test_bk7231tools_writes_and_verifies_64k_on_rom_chips(serve, tmp_path, chip)
     assert server.line.chip.flash.read(0x100000, 0x10000) == payload
 
 
+@pytest.mark.parametrize("part,known", [("GD25WQ16E", True), ("P25Q16HB", True), ("jedec:9d6015", False)])
+def test_bk7231tools_unprotects_the_simulated_flash_parts_as_real_ones(serve, tmp_path, part, known):
+    """The peer's own table drives it: it clears CMP on a two-register part (GD25WQ16E ships with
+    CMP alone set here), SR1 only on P25Q16HB (one register in its table), and refuses an id it
+    does not know - as freebeken does when that part is protected."""
+    server = serve(f"sim://bk7231n?time_scale=0&flash={part}")
+    src = tmp_path / "payload.bin"
+    src.write_bytes(os.urandom(0x1000))
+    args = (tool("bk7231tools"), "write_flash", "-d", server.path, "-s", "0x100000", str(src))
+    before = server.line.chip.flash.read(0x100000, 0x1000)
+    if known:
+        run(server, *args)
+        assert server.line.chip.flash.read(0x100000, 0x1000) == src.read_bytes()
+    else:
+        result = subprocess.run(args, env={**os.environ, **server.env}, capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0 and "9d6015" in (result.stdout + result.stderr).lower()
+        assert server.line.chip.flash.read(0x100000, 0x1000) == before  # nothing erased
+
+
 @pytest.mark.parametrize("chip", list(PEER_SAYS))
 def test_ltchiptool_reads_flash(serve, tmp_path, chip):
     server = serve(f"sim://{chip}?time_scale=0")

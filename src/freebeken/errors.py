@@ -170,3 +170,12 @@ class FleetError(FreebekenError):
     """A fleet operation left devices not done (the report says which and why)."""
 
     exit_code = 15
+
+
+class FlashProtectedError(UnsupportedError):
+    """The flash part's block protection may be set and cannot be lifted with certainty (nothing was erased)."""
+
+    default_hint = (
+        "Nothing was erased or written. Report the flash part id shown here (freebeken info names it) so it can "
+        "be added to the flash table; meanwhile BK7231GUIFlashTool or an SPI programmer can unprotect it."
+    )

@@ -18,6 +18,8 @@ RBL_APP = 0x129F0A
 #: stock, the OpenBeken configuration after). Which chip of a layout a dump is: :func:`which_chips`.
 TLV = {chip.name: chip.mac_tlv for chip in {c.mac_tlv: c for c in reversed(CHIPS.values())}.values()}
 NET_SECTOR = {chip.name: chip.obk_config for chip in {c.obk_config: c for c in reversed(CHIPS.values())}.values()}
+#: Where stock firmware keeps the RF/MAC sector instead (Tuya T1: 0x1E3000), and the chips that do.
+STOCK_RF = {a: [c.name for c in CHIPS.values() if a in c.stock_rf] for c0 in CHIPS.values() for a in c0.stock_rf}
 
 
 @dataclass
@@ -31,7 +33,7 @@ def _marks_at(data: bytes, shift: int) -> bool:
     """Does ``data`` hold a layout landmark (application header, RF TLV) ``shift`` bytes early?"""
     if data[RBL_APP - shift : RBL_APP - shift + 4] == b"RBL\x00":
         return True
-    return any(data[a - shift : a - shift + 4] == b"TLV\x00" for a in TLV.values())
+    return any(data[a - shift : a - shift + 4] == b"TLV\x00" for a in (*TLV.values(), *STOCK_RF))
 
 
 def normalise(data: bytes) -> Shape:
@@ -96,6 +98,9 @@ def which_chips(image: bytes) -> ChipGuess | None:
     for address in sorted(set(TLV.values())):
         if image[address : address + 4] == b"TLV\x00":
             clues.append((f"RF calibration TLV at 0x{address:X}", {c.name for c in CHIPS.values() if c.mac_tlv == address}))
+    for address, names in STOCK_RF.items():
+        if image[address : address + 4] == b"TLV\x00":
+            clues.append((f"RF calibration TLV at 0x{address:X} (stock Tuya T1 layout)", set(names)))
     name, crc = bootloader(image)
     known = bootloader_by_crc(crc) if name else None
     if known:
@@ -128,9 +133,43 @@ def bootloader(image: bytes) -> tuple[str | None, int]:
     return None, zlib.crc32(image[:256])
 
 
-def mac(image: bytes, chip: str) -> bytes | None:
+def rf_sector(image: bytes, chip: str) -> int | None:
+    """Where ``image`` holds the chip's RF calibration / MAC TLV: OpenBeken's place first, then the
+    places stock firmware uses (a Tuya T1 keeps it at 0x1E3000). None: in neither."""
     profile = CHIPS.get(chip.lower())
-    return mac_from_tlv(image[profile.mac_tlv : profile.mac_tlv + 0x30]) if profile else None
+    for address in (profile.mac_tlv, *profile.stock_rf) if profile else ():
+        if image[address : address + 4] == b"TLV\x00":
+            return address
+    return None
+
+
+def mac(image: bytes, chip: str) -> bytes | None:
+    address = rf_sector(image, chip)
+    return mac_from_tlv(image[address : address + 0x30]) if address is not None else None
+
+
+def rf_plan(image: bytes, chip: str) -> str | None:
+    """What flashing OpenBeken does about this dump's RF calibration, on chips whose stock firmware
+    may keep it elsewhere than OpenBeken reads it; None where nothing needs saying."""
+    profile = CHIPS.get(chip.lower())
+    if profile is None or not profile.stock_rf:
+        return None
+    obk = profile.mac_tlv
+    stock = [a for a in profile.stock_rf if image[a : a + 4] == b"TLV\x00"]
+    if image[obk : obk + 4] == b"TLV\x00":
+        return None  # OpenBeken finds it where it looks
+    if stock:
+        where = " and ".join(f"0x{a:X}" for a in stock)
+        blank = image[obk : obk + 0x1000] == b"\xff" * 0x1000
+        if not blank:
+            return (f"stock Tuya T1 layout: the RF calibration and MAC are at {where}, and 0x{obk:X} (where OpenBeken "
+                    "reads them) holds something else: `freebeken flash` leaves it alone, so OpenBeken would run "
+                    "uncalibrated with a made-up MAC")
+        return (f"stock Tuya T1 layout: the RF calibration and MAC are at {where}, OpenBeken reads them at 0x{obk:X}: "
+                f"`freebeken flash` copies them there from this chip's backup (verified) and leaves {where} as it is; "
+                "`freebeken restore` of this dump puts the stock layout back")
+    return (f"no RF calibration at 0x{obk:X} nor at " + ", ".join(f"0x{a:X}" for a in profile.stock_rf)
+            + ": OpenBeken would run uncalibrated with a made-up MAC")
 
 
 def plaintext_configs(data: bytes) -> dict[str, bytes]:

@@ -55,7 +55,7 @@ class ChipProfile:
     #: CheckCRC re-protects flash until the next LinkCheck (T bootloaders).
     crc_relocks: bool
     sr_protection: bool  # flash SR block-protection must be cleared over UART before erasing
-    mac_tlv: int  # flash address of the RF/MAC TLV sector
+    mac_tlv: int  # flash address of the RF/MAC TLV sector (where OpenBeken reads it)
     firmware_prefix: str  # how OpenBeken release files for this chip start
     obk_config: int  # OpenBeken's configuration sector
     #: The code-encryption key the chip's application is stored under: "tuya" (Tuya's eFuse key),
@@ -71,6 +71,9 @@ class ChipProfile:
     #: default MQTT group; BK7231M runs the N build, so it says BK7231N.
     obk_platform: str = ""
     obk_group: str = ""
+    #: Other places the stock (Tuya) firmware keeps the RF/MAC TLV sector when ``mac_tlv`` is blank:
+    #: Tuya T1 modules (BK7238) ship it at 0x1E3000 (docs/chips.md, "BK7238 as Tuya ships it").
+    stock_rf: tuple[int, ...] = ()
 
     @property
     def is_bim(self) -> bool:
@@ -175,10 +178,11 @@ BK7238 = dataclasses.replace(
     em_sys_env="bk7238",
     obk_platform="BK7238",
     obk_group="bekens_8s",
+    stock_rf=(0x1E3000,),
 )
 
 BK7252N = dataclasses.replace(BK7238, name="BK7252N", chip_id=0x7252A, firmware_prefix="OpenBK7252N_QIO_", em_sys_env="bk7252n",
-                              obk_platform="BK7252N", obk_group="bekens_52n")  # fmt: skip
+                              obk_platform="BK7252N", obk_group="bekens_52n", stock_rf=())  # fmt: skip
 
 CHIPS: dict[str, ChipProfile] = {p.name.lower(): p for p in (BK7231T, BK7231U, BK7231N, BK7231M, BK7238, BK7252N)}
 
@@ -202,7 +206,8 @@ BOOTLOADERS: tuple[BootloaderInfo, ...] = (
 NOT_FLASHED: dict[str, str] = {
     "BK7252": "its bootloader reads flash through a shifted address window that depends on the flash size (2 or 4 MiB)",
     "BK7231Q": "OpenBeken has no build for it",
-    "BK7236 or BK7258": "its ROM speaks a newer protocol variant with a larger eFuse",
+    "BK7236 or BK7258": "its ROM speaks a newer protocol variant (chip ID at 0x44010004, another eFuse) that only one "
+    "public source describes, and the two chips answer alike; backup and restore wait for a second source",
     "BK7256": "no source describes its UART loader",
     "BK7259": "no source describes its UART loader",
 }

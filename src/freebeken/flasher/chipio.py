@@ -4,7 +4,9 @@
   is not writable (BK7231T), nor past the end of the flash (that would wrap around).
 * BK7231T re-protects its flash after every CheckCRC; the next erase lifts the protection only
   after a fresh LinkCheck. ``ChipIO`` tracks that and re-links before erasing/writing.
-* BK7231N stock firmware leaves SPI block protection on: cleared before writing, restored after.
+* BK7231N stock firmware leaves SPI block protection on: cleared before writing (per the flash
+  part's table entry), restored after and read back; a part no table knows is written only when its
+  status registers show no protection at all (chips/flash_chips.py).
 * Reads below a protected boundary go through the +flash-size wrap-around (reading is harmless).
 * Repeated line errors step the baud rate down without starting over.
 """
@@ -12,8 +14,9 @@
 from __future__ import annotations
 
 from .. import events
-from ..chips import ChipProfile
-from ..errors import ProtocolError, SafetyError, VerifyError
+from ..chips import ChipProfile, FlashChip
+from ..chips.flash_chips import unknown_part
+from ..errors import FlashProtectedError, ProtocolError, SafetyError, VerifyError
 from ..link.connect import link, set_baudrate
 from ..link.identify import ChipInfo
 from ..link.ops import read_sector
@@ -93,25 +96,53 @@ class ChipIO:
     # ---- writes ----
 
     def prepare_write(self) -> None:
-        """Lift N's SR block protection (remembering it) before the first erase."""
+        """Lift the flash's SR block protection (remembering it) before the first erase. A part
+        no table knows is never assumed unprotected: its registers are read the JEDEC way, and
+        any protect bit set stops the write here, before anything is erased."""
         if not self.chip.sr_protection or self.saved_sr is not None:
             return
-        flash = self.info.flash
-        if flash is None:
-            events.warning(self.reporter, "Unknown flash chip: assuming it is not write-protected")
+        flash = self.info.flash or unknown_part(self.info.flash_id or bytes(3))
+        sr = self._read_sr(flash.read_ops)
+        bits = sr & flash.mask
+        if not flash.known:
+            if bits:
+                raise FlashProtectedError(
+                    f"The flash part ({flash.part_id}) is not in freebeken's table and its status registers "
+                    f"({_sr_text(sr, 2)}) say parts of it may be write-protected; freebeken cannot lift that with "
+                    "certainty on a part it does not know"
+                )
+            events.info(self.reporter, f"Flash part {flash.part_id} is not in freebeken's table; its status "
+                        f"registers ({_sr_text(sr, 2)}) show no block protection, so they are left as they are")  # fmt: skip
             return
-        sr = self._read_sr(flash.sr_read_ops)
         self.saved_sr = sr
-        if sr & flash.protect_mask:
-            events.info(self.reporter, f"Lifting flash write protection (SR 0x{sr:04X})")
-            self._write_sr(sr & ~flash.protect_mask, flash.protect_mask)
+        if not bits:
+            return
+        if not flash.can_write(bits):
+            raise FlashProtectedError(
+                f"The flash part {flash.name} ({flash.part_id}) has protect bits set ({_sr_text(sr, len(flash.read_ops))}) "
+                "that its table gives no way to write"
+            )
+        events.info(self.reporter, f"Lifting flash write protection ({flash.name}: {_sr_text(sr, len(flash.read_ops))})")
+        if not self._write_sr(flash, sr & ~flash.mask):
+            raise FlashProtectedError(
+                f"The flash part {flash.name} ({flash.part_id}) did not take the cleared protect bits "
+                f"(read {_sr_text(sr, len(flash.read_ops))})",
+                hint="Nothing was erased or written. Power-cycle the device and try again; some parts lock their "
+                "status register until power-off (SRP with the WP pin).",
+            )
 
     def finish_write(self) -> None:
-        """Put N's SR protection back the way the stock firmware had it."""
+        """Put the SR protection back the way the stock firmware had it, and prove it by reading."""
         flash = self.info.flash
-        if self.saved_sr is not None and flash is not None and self.saved_sr & flash.protect_mask:
-            self._write_sr(self.saved_sr, flash.protect_mask)
-            events.info(self.reporter, "Flash write protection restored")
+        if self.saved_sr is not None and flash is not None and self.saved_sr & flash.mask:
+            if not self._write_sr(flash, self.saved_sr):
+                raise ProtocolError(
+                    f"The flash write protection of {flash.name} could not be put back "
+                    f"(wanted {_sr_text(self.saved_sr, len(flash.read_ops))})",
+                    hint="What was written is verified; the firmware sets its own protection at boot. Power-cycle "
+                    "the device and run the same command again to retry.",
+                )
+            events.info(self.reporter, "Flash write protection restored (read back)")
         self.saved_sr = None
 
     def _read_sr(self, ops: tuple[int, ...]) -> int:
@@ -120,18 +151,14 @@ class ChipIO:
             sr |= self.session.transact(c.FlashReadSR(op)) << (8 * i)
         return sr
 
-    def _write_sr(self, value: int, mask: int) -> None:
-        flash = self.info.flash
-        assert flash is not None
-        nbytes = 1 if flash.sr_size == 1 else 2
+    def _write_sr(self, flash: FlashChip, value: int) -> bool:
+        """Write ``value`` with the part's opcodes and read it back; the protect bits must match."""
         for _ in range(5):
-            self.session.transact(c.FlashWriteSR(value.to_bytes(2, "little")[:nbytes]))
-            if self._read_sr(flash.sr_read_ops) & mask == value & mask:
-                return
-        raise ProtocolError(
-            "The flash status register did not take the new value",
-            hint="Power-cycle the device and try again; some flash chips lock their SR until power-off.",
-        )
+            for opcode, payload in flash.sr_writes(value):
+                self.session.transact(c.FlashWriteSR(payload, opcode))
+            if self._read_sr(flash.read_ops) & flash.mask == value & flash.mask:
+                return True
+        return False
 
     def _unlock(self) -> None:
         """T: a LinkCheck re-arms the bootloader's unlock-on-erase after any CheckCRC."""
@@ -182,3 +209,7 @@ class ChipIO:
             link(self.session, self.reporter, timeout=10)
         self.relock_pending = self.chip.crc_relocks
         return True
+
+
+def _sr_text(sr: int, registers: int) -> str:
+    return ", ".join(f"SR{i + 1} 0x{sr >> 8 * i & 0xFF:02X}" for i in range(max(1, registers)))

@@ -14,7 +14,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 from ..chips import ChipProfile
-from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
@@ -124,7 +123,13 @@ def _hear_sidecar(verdict: Verdict, data: bytes, sidecar: dict, facts: ChipFacts
 def _which_device(verdict: Verdict, facts: ChipFacts) -> None:
     chip, image = facts.chip, verdict.image
     tlv = image[chip.mac_tlv : chip.mac_tlv + SECTOR]
-    verdict.mac = mac_from_tlv(tlv)
+    verdict.mac = d.mac(image, chip.name)  # OpenBeken's place or the stock one (a Tuya T1's 0x1E3000)
+    rf_at = d.rf_sector(image, chip.name)
+    if rf_at is not None and rf_at != chip.mac_tlv:
+        verdict.warnings.append(
+            f"it keeps the RF calibration and MAC at 0x{rf_at:X} (the stock Tuya layout) and 0x{chip.mac_tlv:X} "
+            "erased: written back, the chip gets that layout again, which its stock firmware reads"
+        )
     if verdict.mac and facts.mac:
         if verdict.mac != facts.mac:
             verdict.other_device.insert(

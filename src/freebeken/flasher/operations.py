@@ -21,6 +21,7 @@ from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
 from ..chips.dump import bootloader as bootloader_of
 from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
+from . import rf
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, Verdict, judge_image
@@ -156,7 +157,9 @@ def write_checked(
         "raw_offset": offset,
         "other_device": other_device,
     }
-    return write_guarded(io, image, meta)
+    result = write_guarded(io, image, meta)
+    rf.place_calibration(io, image)  # a Tuya T1: its calibration where OpenBeken reads it (flasher/rf.py)
+    return result
 
 
 def write_guarded(io: ChipIO, image: FirmwareImage, meta: dict[str, object], *, journaled: bool = True) -> WriteResult:

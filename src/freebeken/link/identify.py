@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from .. import events
-from ..chips import BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
+from ..chips import BootloaderInfo, ChipProfile, FlashChip, appcode, bootloader_by_crc
+from ..chips.flash_chips import flash_for_id
 from ..chips.layout import mac_from_tlv
 from ..chips.profiles import (
     BK7231M,
@@ -18,13 +19,12 @@ from ..chips.profiles import (
     NOT_FLASHED,
     OTHER_CHIP_IDS,
     SCTRL_CHIP_ID,
-    SCTRL_EFUSE_CTRL,  # fmt: skip
+    SCTRL_EFUSE_CTRL,
     SCTRL_EFUSE_OPTR,
 )
 from ..errors import ProtocolError, UnsupportedError
 from ..protocol import commands as c
 from ..protocol.crc import blank_crc
-from ..chips import appcode
 from .ops import chip_crc, read_sector
 from .session import Session
 
@@ -46,6 +46,8 @@ class ChipInfo:
     #: First word of the eFuse code-encryption key (ROMs only; see :func:`read_key_word`): Tuya's
     #: modules hold 0x510FB093; a BK7231M holds zeros, and N firmware does not start on it.
     key_word: int | None = None
+    #: Where the MAC was found: ``chip.mac_tlv`` (OpenBeken's place) or a stock one (``chip.stock_rf``).
+    rf_sector: int | None = None
 
     @property
     def zero_key(self) -> bool:
@@ -55,7 +57,7 @@ class ChipInfo:
     def protected(self) -> bool | None:
         if self.status_register is None or self.flash is None:
             return None
-        return bool(self.status_register & self.flash.protect_mask)
+        return bool(self.status_register & self.flash.mask)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -72,6 +74,7 @@ class ChipInfo:
             "protected": self.protected,
             "mac": self.mac.hex(":").upper() if self.mac else None,
             "fingerprint": None if self.fingerprint is None else f"0x{self.fingerprint:08X}",
+            "rf_sector": None if self.rf_sector is None else f"0x{self.rf_sector:X}",
             "encryption_key": _key_name(self.key_word),
         }
 
@@ -85,10 +88,9 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
     flash_id = flash = sr = None
     if chip.supports(c.FlashGetMID):
         flash_id = session.transact(c.FlashGetMID())
-        flash = flash_by_id(flash_id)
-        ops = flash.sr_read_ops if flash else (0x05,)
+        flash = flash_for_id(flash_id)  # a part no table knows is read the JEDEC way (SR1 0x05, SR2 0x35)
         sr = 0
-        for i, op in enumerate(ops[:2]):
+        for i, op in enumerate(flash.read_ops):
             sr |= session.transact(c.FlashReadSR(op)) << (8 * i)
     size = flash.size if flash else (1 << flash_id[2] if flash_id and 18 <= flash_id[2] <= 25 else 0)
     if not size:
@@ -106,7 +108,14 @@ def read_mac(session: Session, info: ChipInfo) -> bytes | None:
     """The MAC from the RF/MAC TLV sector (None on a blank or foreign layout). Without one,
     ``info.fingerprint`` is filled instead, so that this plug is still told apart from others."""
     chip = info.chip
-    mac = mac_from_tlv(read_sector(session, chip, chip.mac_tlv)) if info.flash_size > chip.mac_tlv else None
+    mac = None
+    for address in (chip.mac_tlv, *chip.stock_rf):  # OpenBeken's place, then where stock firmware keeps it
+        if info.flash_size > address and (mac := mac_from_tlv(read_sector(session, chip, address))):
+            info.rf_sector = address
+            if address != chip.mac_tlv:
+                events.info(session.reporter, f"MAC and RF calibration are at 0x{address:X} (stock Tuya layout); "
+                            f"OpenBeken reads them at 0x{chip.mac_tlv:X}")  # fmt: skip
+            break
     if mac is None:
         info.fingerprint = fingerprint(session, info)
     return mac

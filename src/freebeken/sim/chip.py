@@ -251,8 +251,7 @@ class SimChip:
         if op == c.FLASH_READ_SR:
             return Outcome(encode_reply_long(op, 0, p[:1] + bytes((flash.read_sr(p[0]),))), busy=0.0001)
         if op == c.FLASH_WRITE_SR:
-            value = int.from_bytes(p[1:3], "little")
-            busy = flash.write_sr(value, len(p) - 1)
+            busy = flash.write_sr(p[0], p[1:3])
             return Outcome(encode_reply_long(op, 0, p[: len(p)]), busy=busy)
         if op == c.FLASH_GET_MID:
             return Outcome(encode_reply_long(op, 0, b"\x00" + flash.chip.jedec), busy=0.0001)

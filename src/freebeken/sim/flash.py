@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from ..chips.flash_chips import FlashChip
 
 PAGE = 256
+#: What the simulated stock firmware leaves in a part's status registers, where it is not the
+#: table's usual BP0..BP2 (a simulator choice, to exercise each way protection can be set): CMP
+#: alone protects the whole array (BK7231GUIFlashTool clears SR2 CMP/TB since #148, July 2026).
+STOCK_SR: dict[str, int] = {"GD25WQ16E": 0x4000, "MX25V1635F": 0x101C}
 
 
 class PowerCut(Exception):
@@ -43,11 +47,11 @@ class NorFlash:
     @property
     def protected(self) -> bool:
         # Simplification: any block-protect bit set protects the whole array (Tuya sets BP0..BP2,
-        # which covers all of a 2 MiB part on the common chips).
+        # which covers all of a 2 MiB part on the common chips; CMP alone covers all of any part).
         return bool(self.sr & self.chip.protect_mask)
 
     def protect(self) -> None:
-        self.sr |= self.chip.protect_value
+        self.sr |= STOCK_SR.get(self.chip.name, self.chip.protect_value)
 
     def unprotect(self) -> None:
         self.sr &= ~self.chip.protect_mask
@@ -104,17 +108,31 @@ class NorFlash:
             t += self.chip.t_page
         return t
 
-    def write_sr(self, value: int, nbytes: int) -> float:
-        """Write SR1 (and SR2 if ``nbytes`` == 2 and the part has it)."""
+    def write_sr(self, opcode: int, payload: bytes) -> float:
+        """0x01 writes SR1, and SR2 from a second byte on parts with two registers (the table's
+        count; a part no table knows is simulated as a two-register one with CMP); 0x31 writes SR2
+        and 0x11 SR3 on parts that list them. Anything else the part ignores."""
         self._operation(lambda: None)
-        keep_bits = 8 * min(nbytes, self.chip.sr_size)
-        mask = (1 << keep_bits) - 1
-        self.sr = (self.sr & ~mask) | (value & mask)
+        regs = 2 if not self.chip.known else self.chip.sr_size
+        writes = self.chip.sr_write_ops if self.chip.known else (0x01, 0x31)
+        if opcode == 0x01 and payload:
+            self._set_reg(0, payload[0])
+            if len(payload) > 1 and regs >= 2:
+                self._set_reg(1, payload[1])
+        elif opcode in (0x31, 0x11) and opcode in writes and payload:
+            self._set_reg(1 if opcode == 0x31 else 2, payload[0])
         return self.chip.t_write_sr
 
     def read_sr(self, opcode: int) -> int:
-        index = {0x05: 0, 0x35: 1, 0x15: 2}.get(opcode, 0)
-        return (self.sr >> (8 * index)) & 0xFF
+        """The register the part's table reads with ``opcode`` (a Macronix's 0x15 is its second,
+        the configuration register); an opcode the part does not list reads as a floating bus (0xFF)."""
+        reads = self.chip.sr_read_ops if self.chip.known else (0x05, 0x35)
+        if opcode not in reads:
+            return 0xFF
+        return (self.sr >> (8 * reads.index(opcode))) & 0xFF
+
+    def _set_reg(self, index: int, value: int) -> None:
+        self.sr = (self.sr & ~(0xFF << 8 * index)) | (value & 0xFF) << 8 * index
 
     # ---- internals ----
 

@@ -90,11 +90,13 @@ def build_stock_image(
     key = appcode.TUYA_KEY if chip.code_key == "tuya" else appcode.ZERO_KEY
     img[chip.app_start : APP_END] = _application(chip.name, key, APP_END - chip.app_start, seed, upk_text(builtin or {}))
     img[RBL_OFFSET : RBL_OFFSET + 52] = b"RBL\x00" + bytes(8) + b"app".ljust(16, b"\x00") + b"1.0.5".ljust(24, b"\x00")
-    # RF calibration / MAC TLV; the NET sector after it stays erased, as in all three real dumps
+    # RF calibration / MAC TLV where the stock firmware keeps it (a Tuya T1: 0x1E3000, with
+    # 0x1E0000 left erased); the NET sector after OpenBeken's place stays erased, as in all three real dumps
     mac = mac or bytes([0xC8, 0x47, 0x8C]) + rng.randbytes(3)
     tlv = mac_tlv_sector(mac)
-    img[chip.mac_tlv : chip.mac_tlv + len(tlv)] = tlv
-    noise(chip.mac_tlv + 0x100, chip.mac_tlv + 0x400)
+    rf_at = chip.stock_rf[0] if chip.stock_rf else chip.mac_tlv
+    img[rf_at : rf_at + len(tlv)] = tlv
+    noise(rf_at + 0x100, rf_at + 0x400)
     # Tuya KV store with the device configuration, and the plaintext UF copy
     if config is None:
         config = AOYCOCR_U3 if chip.is_bim else CB2S_METERING_PLUG

@@ -178,7 +178,11 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
             a.firmware.update(app_name=rbl.name, app_version=rbl.version)
             a.layout["application header (RBL)"] = f"0x{d.RBL_APP:X}"
         if chip:
-            a.layout["rf calibration / MAC"] = f"0x{CHIPS[chip.lower()].mac_tlv:X}"
+            rf_at = d.rf_sector(image, chip)
+            a.layout["rf calibration / MAC"] = f"0x{CHIPS[chip.lower()].mac_tlv if rf_at is None else rf_at:X}"
+            plan = d.rf_plan(image, chip)
+            if plan:
+                a.warnings.append(plan)
         for chip_name, address in d.NET_SECTOR.items():
             cfg = _obk_config(image[address : address + 0x1000], a)
             if cfg:
