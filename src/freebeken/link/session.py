@@ -7,7 +7,7 @@ The port is anything pyserial-like (``read``, ``write``, ``flush``, ``in_waiting
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import serial
 
@@ -52,6 +52,15 @@ def open_port(port: str, baudrate: int = 115200) -> SerialPort:
         raise PortError(f"Cannot use serial port {port}: {e}") from e
 
 
+@runtime_checkable
+class ScaledPort(Protocol):
+    """An optional port capability: a simulator whose clock runs ``time_scale`` times real time
+    (``sim://...?time_scale=0.02``). Chip work then takes proportionally less; a real port lacks it."""
+
+    @property
+    def time_scale(self) -> float: ...
+
+
 class Session:
     """Sends commands to a linked loader and returns typed results.
 
@@ -64,8 +73,7 @@ class Session:
         self.reporter = reporter or NullReporter()
         self.scanner = ReplyScanner()
         self.retries_used = 0
-        # A simulator declares how fast its clock runs; chip work then takes proportionally less.
-        self.work_scale = max(0.0, min(1.0, float(getattr(port, "time_scale", 1.0))))
+        self.work_scale = max(0.0, min(1.0, port.time_scale)) if isinstance(port, ScaledPort) else 1.0
         if port.timeout != POLL:
             port.timeout = POLL
 
