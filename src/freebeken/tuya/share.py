@@ -73,7 +73,7 @@ def share_bytes(data: bytes, source: str = "", hide_mac: bool = False, drop_file
     notes: list[str] = []
     full = shape.kind != "partial"
     if hide_mac:
-        _hide_mac(original, secrets, notes)
+        _hide_mac(original, image, secrets, notes)
     net_sectors = _net_sectors(image, original, full)
     obk: dict[int, bytes] = {}  # NET sector address -> its content before
     for address in net_sectors:
@@ -181,16 +181,22 @@ def _fast_connect(image: bytearray, address: int, secrets: Secrets, unchecked: l
         secrets.note(FAST_KINDS[name], f"Beken Wi-Fi fast-connect record at 0x{address:X}")
 
 
-def _hide_mac(a: Analysis, secrets: Secrets, notes: list[str]) -> None:
-    mac = bytes.fromhex(a.mac.replace(":", "")) if a.mac else None
-    if mac is None and a.obk is not None:
-        notes.append("no MAC in the RF calibration sector; the OpenBeken configuration's is hidden")
-    if mac is None:
+def _hide_mac(a: Analysis, image: bytearray, secrets: Secrets, notes: list[str]) -> None:
+    """The MAC of the RF calibration sector and the one OpenBeken's configuration keeps (they
+    usually agree); each gets zeros for its last three bytes, its maker prefix stays."""
+    macs = [bytes.fromhex(a.mac.replace(":", ""))] if a.mac else []
+    for address in _net_sectors(image, a, True):
+        if image[address : address + 3] == obkconfig.IDENT:
+            field_ = obkconfig.BY_NAME["mac"]
+            mac = bytes(image[address + field_.offset : address + field_.offset + 6])
+            if mac.strip(b"\x00\xff") and mac not in macs:
+                macs.append(mac)
+    if not macs:
         notes.append("--hide-mac: no MAC found to hide")
-        return
-    fake = mac[:3] + (b"\x00\x00\x00" if mac[3:] != b"\x00\x00\x00" else b"\x00\x00\x01")  # the maker's prefix stays
-    secrets.mac = (mac, fake)
-    notes.append("the MAC's last three bytes are replaced by zeros (its maker prefix stays)")
+    for mac in macs:
+        secrets.macs.append((mac, mac[:3] + (b"\x00\x00\x00" if mac[3:] != b"\x00\x00\x00" else b"\x00\x00\x01")))
+    if macs:
+        notes.append("the MAC's last three bytes are replaced by zeros (its maker prefix stays)")
 
 
 def _littlefs(image: bytearray) -> tuple[int, int] | None:
@@ -244,7 +250,7 @@ def _verify(result: ShareResult, patterns: list[tuple[bytes, bytes, str]], hide_
             continue
         if key == "openbeken" and isinstance(before[key], dict):
             changed = {k for k in before[key] if before[key].get(k) != after[key].get(k)}
-            if changed <= OBK_REPLACED:
+            if changed <= OBK_REPLACED | ({"short_name", "long_name"} if hide_mac else set()):
                 continue
         result.differences.append(key)
     if result.differences:

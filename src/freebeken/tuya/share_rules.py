@@ -105,7 +105,7 @@ class Secrets:
 
     values: dict[bytes, str] = field(default_factory=dict)
     replaced: Counter[tuple[str, str]] = field(default_factory=Counter)
-    mac: tuple[bytes, bytes] | None = None  # (real, stand-in) when the MAC is hidden
+    macs: list[tuple[bytes, bytes]] = field(default_factory=list)  # (real, stand-in) when the MAC is hidden
 
     def add(self, value: bytes, kind: str) -> None:
         value = value.strip(b"\x00")
@@ -136,12 +136,11 @@ class Secrets:
             if len(value) >= 16 and len(value) % 2 == 0 and all(c in HEX for c in value):
                 raw = bytes.fromhex(value.decode())
                 out.append((raw, bytes(len(raw)) if any(raw) else b"\x01" * len(raw), kind))
-        if self.mac is not None:
-            real, fake = self.mac
+        for real, fake in self.macs:
             out.append((real, fake, "MAC address"))
             for sep in ("", ":", "-"):
                 for upper in (False, True):
-                    r, f = real.hex(sep), fake.hex(sep)
+                    r, f = (real.hex(sep), fake.hex(sep)) if sep else (real.hex(), fake.hex())
                     out.append(((r.upper() if upper else r).encode(), (f.upper() if upper else f).encode(), "MAC address"))
             for upper in (False, True):  # OpenBeken names itself after the last four bytes
                 r, f = real[2:].hex(), fake[2:].hex()
