@@ -45,7 +45,9 @@ class BackupGroup(click.Group):
 
         return backup
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
             return self._read().make_context(info_name, args, parent=parent, **extra)
         return super().make_context(info_name, args, parent=parent, **extra)
