@@ -114,9 +114,8 @@ def bk_storage(data: bytes) -> dict:
     not CRC-framed like a real one, so dissect_dump as a whole stops before it on those)."""
     if importlib.util.find_spec("bk7231tools") is None or importlib.util.find_spec("Crypto") is None:
         pytest.skip("bk7231tools (with pycryptodome) not installed")
-    from Crypto.Cipher import AES
-
     from bk7231tools.analysis.kvstorage import KEY_MASTER, KVStorage
+    from Crypto.Cipher import AES
 
     found = KVStorage.find_storage(data)
     assert found is not None
@@ -194,13 +193,13 @@ def stock_with_everything(base: bytes | None = None) -> tuple[bytearray, list[by
     }
     write_config(img, "BK7231T", AOYCOCR_U3, seed=7, extra=extra)
     old = tuya_values(AOYCOCR_U3, "BK7231T", 7)
-    old["gw_wsm"] = json.dumps({"ssid": base64.b64encode(b"OldHomeNet").decode(), "passwd": base64.b64encode(b"old-password-1").decode(),
-                                "wfb64": 1}).encode()  # fmt: skip
+    wsm = {"ssid": base64.b64encode(b"OldHomeNet").decode(), "passwd": base64.b64encode(b"old-password-1").decode(), "wfb64": 1}
+    old["gw_wsm"] = json.dumps(wsm).encode()
     stale = kv.encode(old, DEVICE_KEY, generation=4)
     img[SWAP : SWAP + 3 * 0x1000] = stale[0x1000 : 4 * 0x1000]
     img[T.obk_config : T.obk_config + 0x1000] = fast_connect(b"HomeWiFi", b"secretpass")
     known = [b"HomeWiFi", b"secretpass", b"OldHomeNet", b"old-password-1", b"cloudkeyABCDEF123456", b"0a1b2c3d4e5f6a7b",
-             b"beaconkey-7788", "3f".encode() * 32]  # fmt: skip
+             b"beaconkey-7788", b"3f" * 32]  # fmt: skip
     return img, known
 
 
@@ -240,7 +239,8 @@ def openbeken_image(chip=N, base: bytes | None = None) -> tuple[bytes, list[byte
     cfg.set_pins({6: (1, 1, 0), 7: (3, 1, 0), 8: (5, 1, 0)})
     cfg["startup"] = "startDriver BL0937"
     img[chip.obk_config : chip.obk_config + 0x1000] = cfg.to_sector()
-    known = [b"MyHomeNet", b"hunter2222", b"broker.home.example", b"plugs-user", b"mqtt-pass-99", b"webpass77", b"SecondNet", b"second-pass-3"]
+    known = [b"MyHomeNet", b"hunter2222", b"broker.home.example", b"plugs-user", b"mqtt-pass-99", b"webpass77", b"SecondNet",
+             b"second-pass-3"]  # fmt: skip
     return bytes(img), known, mac
 
 
@@ -258,7 +258,8 @@ def test_simulated_openbeken_plug(hide_mac, base, tmp_path):
     cfg = obkconfig.parse(result.data[N.obk_config : N.obk_config + 0x1000])
     assert all(cfg[name] == "" for name in obkconfig.SHARE_BLANKED)
     if hide_mac:
-        tail = [mac, mac.hex().encode(), mac.hex().upper().encode(), mac.hex(":").upper().encode(), mac[2:].hex().upper().encode()]
+        hexes = (mac.hex(), mac.hex().upper(), mac.hex(":").upper(), mac[2:].hex().upper())
+        tail = [mac] + [h.encode() for h in hexes]
         assert not any(t in result.data for t in tail)
         assert shared.mac == mac[:3].hex(":").upper() + ":00:00:00"
         assert shared.obk["short_name"] == "obk" + mac[2:3].hex().upper() + "000000"
