@@ -350,3 +350,100 @@ def test_cli_backup_share_and_backup_still_reads_a_chip(tmp_path):
     assert read.exit_code == 0 and (tmp_path / "read.bin").stat().st_size == 0x200000
     refused = CliRunner().invoke(main, ["backup", "share", str(tmp_path / "read.bin.json")])
     assert refused.exit_code == 2  # a sidecar is not a backup
+
+
+# ---------------------------------------------------------------- the page's endpoint
+
+
+def test_api_share(tmp_path, monkeypatch):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from freebeken.storage import data_dir
+    from freebeken.web.server import WebServer
+
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    folder = data_dir() / "backups"
+    folder.mkdir(parents=True)
+    backup = folder / "BK7231T-plug.bin"
+    backup.write_bytes(bytes(stock_with_everything()[0]))
+    odd = bytearray(build_stock_image(T))
+    odd[T.obk_config : T.obk_config + 0x1000] = bytes(range(256)) * 16
+    (folder / "odd.bin").write_bytes(bytes(odd))
+    outside = tmp_path / "elsewhere.bin"
+    outside.write_bytes(backup.read_bytes())
+
+    with WebServer(workdir=tmp_path / "web") as web:
+
+        def post(body, token=True):
+            request = urllib.request.Request(f"http://127.0.0.1:{web.port}/api/share", json.dumps(body).encode(), method="POST")
+            request.add_header("Content-Type", "application/json")
+            if token:
+                request.add_header("X-Freebeken-Token", web.token)
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read())
+
+        assert post({"path": str(backup)}, token=False)[0] == 403
+        status, answer = post({"path": str(outside)})
+        assert status == 400 and "backups" in answer["error"]
+        status, answer = post({"path": str(backup), "hideMac": True})
+        assert status == 200 and answer["shared"].endswith("BK7231T-plug.shared.bin") and answer["unchecked"] == []
+        assert "Wi-Fi password" in {r["kind"] for r in answer["replaced"]} and "secretpass" not in json.dumps(answer)
+        assert answer["facts"]["chip"] == "BK7231T" and answer["facts"]["mac"].endswith(":00:00:00")
+        assert "Device facts" in answer["text"]
+        url = f"http://127.0.0.1:{web.port}/api/download?token={web.token}&path={urllib.parse.quote(answer['shared'])}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.read() == Path(answer["shared"]).read_bytes()
+        status, answer = post({"path": str(folder / "odd.bin")})
+        assert status == 409 and answer["needs_force"] and "NET sector" in answer["error"]
+        assert not (folder / "odd.shared.bin").exists()
+        status, answer = post({"path": str(folder / "odd.bin"), "force": True})
+        assert status == 200 and answer["unchecked"]
+
+
+def test_page_offers_share_on_pins_and_done(tmp_path, monkeypatch):
+    """In headless Chromium: the Pins step's "Share this backup" writes the copy of this plug's
+    backup and offers it, its report and the prefilled texts; the Done step has the same box."""
+    import shutil
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists() or importlib.util.find_spec("playwright") is None:
+        pytest.skip("Debian chromium or playwright missing: run scripts/test")
+    from playwright.sync_api import sync_playwright
+
+    from freebeken.web.jobs import Job
+    from freebeken.web.server import WebServer
+    from freebeken.web.steps import backup
+
+    monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
+    backup(f"sim://bk7231n?time_scale=0&image={tmp_path / 'n'}.bin", 5, Job("bk7231n", "backup"))
+    with sync_playwright() as p, WebServer(workdir=tmp_path / "web") as web:
+        browser = p.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(web.url)
+        page.click("[data-testid=plug-list] button:has-text('BK7231N')")
+        page.wait_for_selector("section[data-step='pins']:not([hidden])")
+        assert page.locator("section[data-step='done'] [data-testid=share-button-done]").count() == 1
+        page.click("[data-testid=share-pins] summary")
+        page.click("[data-testid=share-button-pins]")
+        page.wait_for_selector("[data-testid=share-download]", timeout=30000)
+        text = page.inner_text("[data-testid=share-result-pins]")
+        assert "Tuya uuid" in text and "none is left" in text and "Device profile request" in text
+        href = page.get_attribute("[data-testid=share-download]", "href")
+        assert "shared.bin" in href and "token=" in href
+        browser.close()
+
+
+def test_hidden_mac_is_hidden_in_the_file_name_and_the_facts_come_from_the_label(tmp_path):
+    original, _known, mac = openbeken_image()
+    backup = tmp_path / f"BK7231N-TH25Q16HB-{mac.hex().upper()}-20261206-101010.bin"
+    backup.write_bytes(original)
+    backup.with_name(backup.name + ".json").write_text(json.dumps({"flash_id": "c86015", "flash_chip": "GD25Q16", "mac": "x"}))
+    shared = share_file(backup, hide_mac=True)
+    assert mac.hex().upper() not in shared.binary.name and mac[:3].hex().upper() + "000000" in shared.binary.name
+    assert mac.hex().upper() not in shared.text and mac.hex(":").upper() not in shared.text
+    assert "Flash JEDEC id: c86015" in shared.text and shared.as_dict()["facts"]["flash_chip"] == "GD25Q16"

@@ -24,10 +24,11 @@ class Shared:
     binary: Path | None  # None: not written (refused)
     report: Path | None
     text: str
+    sidecar: dict[str, Any] | None = None  # the backup's label (flash id and chip)
 
     def as_dict(self) -> dict[str, Any]:
         r = self.result
-        facts = share_report.facts(r, None)
+        facts = share_report.facts(r, self.sidecar)
         return {
             "shared": str(self.binary) if self.binary else None,
             "report": str(self.report) if self.report else None,
@@ -40,11 +41,18 @@ class Shared:
         }
 
 
-def targets(backup: Path) -> tuple[Path, Path]:
-    """``X.shared.bin`` and ``X.shared.txt`` beside ``X.bin``; ``X.shared-2.bin`` ... when taken."""
+def targets(backup: Path, macs: list[tuple[bytes, bytes]] | None = None) -> tuple[Path, Path]:
+    """``X.shared.bin`` and ``X.shared.txt`` beside ``X.bin``; ``X.shared-2.bin`` ... when taken.
+    A hidden MAC is hidden in the name too (freebeken names backups after the MAC)."""
+    base = backup.stem
+    for real, fake in macs or []:
+        for sep in ("", ":", "-", "_"):
+            for r, f in ((real.hex(), fake.hex()), (real.hex().upper(), fake.hex().upper())):
+                pairs = range(0, 12, 2)
+                base = base.replace(sep.join(r[i : i + 2] for i in pairs), sep.join(f[i : i + 2] for i in pairs))
     n = 1
     while True:
-        stem = f"{backup.stem}.shared" + ("" if n == 1 else f"-{n}")
+        stem = f"{base}.shared" + ("" if n == 1 else f"-{n}")
         binary, report = backup.with_name(stem + ".bin"), backup.with_name(stem + ".txt")
         if not binary.exists() and not report.exists():
             return binary, report
@@ -65,7 +73,7 @@ def share_file(backup: Path, *, hide_mac: bool = False, force: bool = False, dro
         raise UsageError(f"{backup.name} is already a shared copy", hint="Give the original backup.")
     result = share_bytes(data, backup.name, hide_mac=hide_mac, drop_files=drop_files)
     sidecar = _sidecar(backup)
-    binary, report = targets(backup)
+    binary, report = targets(backup, result.secrets.macs)
     text = share_report.text(result, binary.name, sidecar)
     if result.unchecked and not force:
         files = any("--drop-files" in u for u in result.unchecked)
@@ -77,7 +85,7 @@ def share_file(backup: Path, *, hide_mac: bool = False, force: bool = False, dro
         )
     _write_new(binary, result.data)
     _write_new(report, text.encode("utf-8"))
-    return Shared(result, binary, report, text)
+    return Shared(result, binary, report, text, sidecar)
 
 
 def _sidecar(backup: Path) -> dict[str, Any] | None:

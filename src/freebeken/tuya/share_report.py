@@ -66,6 +66,10 @@ def _facts_lines(f: dict[str, Any]) -> list[str]:
             value = f[key]
             if key == "flash_size":
                 value = f"{value // 1024} KiB"
+            elif isinstance(value, list):
+                value = "; ".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items())
             lines.append(f"{label}: {value}")
     if f.get("pins"):
         pins = sorted(f["pins"].items(), key=lambda x: int(x[0]))

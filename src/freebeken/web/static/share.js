@@ -37,7 +37,9 @@ function showShared(out, d) {
     const a = document.createElement("a");
     a.href = t.link; a.target = "_blank"; a.rel = "noopener noreferrer"; a.textContent = t.where;
     p.appendChild(a); out.appendChild(p);
-    const pre = document.createElement("pre"); pre.textContent = `${t.title}\n\n${t.body}`; out.appendChild(pre);
+    const pre = document.createElement("pre"); pre.textContent = `${t.title}\n\n${t.body}`;
+    pre.style.whiteSpace = "pre-wrap";  // long pin lists wrap instead of scrolling sideways
+    out.appendChild(pre);
   }
   log(`Shareable copy written: ${d.shared}`);
 }
