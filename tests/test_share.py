@@ -22,7 +22,7 @@ from freebeken.cli.main import main
 from freebeken.errors import SafetyError, UsageError
 from freebeken.firmware import obkconfig
 from freebeken.sim.image import build_stock_image
-from freebeken.tuya import kv
+from freebeken.tuya import kv, share_report
 from freebeken.tuya.analyze import analyze_bytes
 from freebeken.tuya.builder import AOYCOCR_U3, DEVICE_KEY, KV_KEY_BLOCK, SWAP, tuya_values, write_config
 from freebeken.tuya.share import share_bytes
@@ -165,6 +165,11 @@ def test_real_dump_shared_without_its_secrets(name, tmp_path):
     changed_fields = {f for f in before["gw_bi"] if before["gw_bi"][f] != after["gw_bi"][f]}
     assert changed_fields == {"uuid", "auth_key", "psk_key"}
     assert {k: v for k, v in before.items() if k != "gw_bi"} == {k: v for k, v in after.items() if k != "gw_bi"}
+    # the facts name the firmware as tuya-cloudcutter's list does
+    catalogue = SHARED / "data" / "cloudcutter.json"
+    profile = share_report.facts(result)["cloudcutter_profile"]
+    if catalogue.exists():
+        assert profile in json.loads(catalogue.read_text())["profiles"]
 
 
 # ---------------------------------------------------------------- simulated stock and OpenBeken images

@@ -4,9 +4,13 @@ text. Nothing is sent anywhere. Pure."""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 from urllib.parse import urlencode
 
+from . import appcode
+from . import dump as d
 from .share import ShareResult
 
 CLOUDCUTTER_ISSUE = "https://github.com/tuya-cloudcutter/tuya-cloudcutter/issues/new"
@@ -15,10 +19,36 @@ OBK_DEVICE_LIST = "https://openbekeniot.github.io/webapp/devicesList.html"
 FORUM = "https://www.elektroda.com/rtvforum/"
 
 
+SDK = re.compile(rb"SDK V:([0-9][0-9.]{0,15}) BS:([0-9][0-9.]{0,15})_PT:([0-9.]{1,10})")
+BUILD = re.compile(rb"\x00(oem_[A-Za-z0-9_]{3,60})\x00([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})\x00")
+
+
+@functools.lru_cache(maxsize=8)
+def tuya_build(data: bytes) -> dict[str, str]:
+    """What Tuya's application says of itself once decrypted (``appcode``): the firmware name and
+    version it was built as, and its SDK ("SDK V:2.3.1 BS:40.00_PT:2.2 ..."). Together they name
+    tuya-cloudcutter's firmware profile (``oem-bk7231n-plug-1.1.7-sdk-2.3.1-40.00``; all three
+    real dumps' names are in its list)."""
+    app = appcode.read_app(d.normalise(data).image, d.RBL_APP)
+    if app is None or not app.looks_like_code:
+        return {}
+    out: dict[str, str] = {}
+    sdk, build = SDK.search(app.code), BUILD.search(app.code)
+    if sdk:
+        out["sdk"] = f"{sdk.group(1).decode()} (baseline {sdk.group(2).decode()}, protocol {sdk.group(3).decode()})"
+    if build:
+        out["build"] = f"{build.group(1).decode()} {build.group(2).decode()}"
+    if sdk and build:
+        name = build.group(1).decode().lower().replace("_", "-")
+        out["profile"] = f"{name}-{build.group(2).decode()}-sdk-{sdk.group(1).decode()}-{sdk.group(2).decode()}"
+    return out
+
+
 def facts(result: ShareResult, sidecar: dict[str, Any] | None = None) -> dict[str, Any]:
     """The facts of the original (they are the same in the shared file, bar the replaced fields)."""
     a = result.original
     side = sidecar or {}
+    build = tuya_build(result.data) if a.firmware.get("kind") == "tuya" else {}
     pins: dict[str, str] = {}
     if a.obk is not None:
         pins = dict(a.obk.get("pins") or {})
@@ -34,7 +64,9 @@ def facts(result: ShareResult, sidecar: dict[str, Any] | None = None) -> dict[st
         "firmware_name": a.firmware.get("app_name"),
         "firmware_version": a.firmware.get("app_version"),
         "tuya_version": a.firmware.get("tuya_version"),
-        "sdk_version": a.device.get("bv"),
+        "tuya_build": build.get("build"),
+        "sdk_version": build.get("sdk") or a.device.get("bv"),
+        "cloudcutter_profile": build.get("profile"),
         "protocol_version": a.device.get("pv"),
         "product_key": a.device.get("pk"),
         "firmware_key": a.device.get("firmk"),
@@ -56,7 +88,9 @@ def _facts_lines(f: dict[str, Any]) -> list[str]:
         "chip": "Chip", "flash_id": "Flash JEDEC id", "flash_chip": "Flash chip", "flash_size": "Flash size",
         "bootloader": "Bootloader", "firmware": "Firmware", "firmware_name": "Firmware name",
         "firmware_version": "Firmware version", "tuya_version": "Tuya software version (swv)",
-        "sdk_version": "Tuya SDK baseline (bv)", "protocol_version": "Tuya protocol (pv)", "product_key": "Product key (pk)",
+        "tuya_build": "Tuya firmware build", "sdk_version": "Tuya SDK",
+        "cloudcutter_profile": "cloudcutter profile name", "protocol_version": "Tuya protocol (pv)",
+        "product_key": "Product key (pk)",
         "firmware_key": "Firmware key (firmk)", "module": "Module", "config_source": "Pin configuration from",
         "mac": "MAC", "tuya_mcu": "TuyaMCU", "drivers": "Drivers",
     }  # fmt: skip
@@ -82,7 +116,8 @@ def _facts_lines(f: dict[str, Any]) -> list[str]:
 def where_to_share(result: ShareResult, name: str, f: dict[str, Any]) -> list[dict[str, str]]:
     """Prefilled messages (title, body, link); the file itself is attached by hand."""
     device = " ".join(str(x) for x in (f.get("module"), f.get("chip")) if x) or "Beken device"
-    firmware = " ".join(str(x) for x in (f.get("firmware_name"), f.get("firmware_version") or f.get("tuya_version")) if x)
+    named = (f.get("firmware_name"), f.get("firmware_version") or f.get("tuya_version"))
+    firmware = f.get("tuya_build") or " ".join(str(x) for x in named if x)
     facts_text = "\n".join(f"- {line}" for line in _facts_lines(f))
     attach = f"Attached: `{name}`, a full flash backup with the owner's secrets replaced by `freebeken backup share`."
     targets = []
