@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import re
 import struct
 import subprocess
@@ -32,7 +33,7 @@ from helpers import SHARED
 DUMPS = SHARED / "dumps"
 REAL = ["n_cb2s_plug_mirabella_i003632.bin", "n_cb3s_4ch_relay_tywb_rf.bin", "t_wb3l_bulb_sm2135_globe_37783.bin"]
 T, N = CHIPS["bk7231t"], CHIPS["bk7231n"]
-SECRET_FIELDS = rb"uuid|auth_key|psk_key|psk21_key|key|lckey|id|ssid|passwd|token|reg_key|hs_psk|mq_psk"
+SECRET_FIELDS = rb"uuid|auth_key|psk_key|psk21_key|key|lckey|id|ssid|passwd|token|reg_key"  # hs_psk, mq_psk: server URLs
 FIELD = re.compile(rb'"(' + SECRET_FIELDS + rb')"\s*:\s*"([^"\x00]{5,})"')
 
 
@@ -304,6 +305,17 @@ def test_unknown_net_sector_needs_force(tmp_path):
     assert shared.binary.name == "odd.shared.bin" and "Could NOT be checked" in shared.report.read_text()
 
 
+def test_encoded_fast_connect_record_is_erased_on_a_tuya_plug():
+    """Some SDK builds keep the record encoded (3 of GUIFlashTool's 24 test dumps, 171 bytes like
+    the plain ones): unreadable, so erased whole on a Tuya firmware, whose NET sector holds
+    nothing else."""
+    img = build_stock_image(T)
+    img[T.obk_config : T.obk_config + 0xAB] = bytes((i * 37 + 11) & 0xFF for i in range(0xAB))
+    result = share_bytes(bytes(img), "encoded.bin")
+    assert result.safe and result.data[T.obk_config : T.obk_config + 0x1000] == b"\xff" * 0x1000
+    assert any("erased whole" in r["kind"] for r in result.replaced)
+
+
 def test_openbeken_file_system_needs_force_or_drop_files(tmp_path):
     original, _known, _mac = openbeken_image()
     img = bytearray(original)
@@ -355,6 +367,18 @@ def test_cli_backup_share_and_backup_still_reads_a_chip(tmp_path):
     assert read.exit_code == 0 and (tmp_path / "read.bin").stat().st_size == 0x200000
     refused = CliRunner().invoke(main, ["backup", "share", str(tmp_path / "read.bin.json")])
     assert refused.exit_code == 2  # a sidecar is not a backup
+
+
+@pytest.mark.skipif(not os.environ.get("FREEBEKEN_MORE_DUMPS"), reason="set FREEBEKEN_MORE_DUMPS to a folder of real dumps")
+def test_more_real_dumps():
+    """Any folder of real dumps (e.g. BK7231GUIFlashTool's 24 testDumps): nothing left, nothing
+    unchecked, analyze unchanged but for the replaced fields."""
+    for path in sorted(Path(os.environ["FREEBEKEN_MORE_DUMPS"]).glob("*.bin")):
+        original = path.read_bytes()
+        result = share_bytes(original, path.name)
+        assert result.safe, (path.name, result.unchecked)
+        assert_no_secret(result.data, secrets_in(original))
+        same_analysis(original, result.data)
 
 
 # ---------------------------------------------------------------- the page's endpoint

@@ -82,7 +82,7 @@ def share_bytes(data: bytes, source: str = "", hide_mac: bool = False, drop_file
             obk[address] = sector
             _openbeken(image, address, secrets, unchecked, original)
         elif sector != b"\xff" * 0x1000 and full:
-            _fast_connect(image, address, secrets, unchecked)
+            _fast_connect(image, address, secrets, unchecked, original.firmware.get("kind") == "tuya")
     store = KvShare(bytes(image), hide_mac)
     store.collect(secrets)
     unchecked += store.unchecked
@@ -153,9 +153,12 @@ def _openbeken(image: bytearray, address: int, secrets: Secrets, unchecked: list
                          "but its layout could not be confirmed")  # fmt: skip
 
 
-def _fast_connect(image: bytearray, address: int, secrets: Secrets, unchecked: list[str]) -> None:
+def _fast_connect(image: bytearray, address: int, secrets: Secrets, unchecked: list[str], tuya: bool) -> None:
     """The SDK's fast-connect record: recognised by shape (a NUL-terminated name, 64 hex digits
-    or nothing for the PMK, the rest of the sector erased); anything else cannot be vouched for."""
+    or nothing for the PMK, the rest of the sector erased). Some SDK builds store it encoded
+    (FAST_CONNECT_INFO_ENC_METHOD; 3 of 24 real dumps, 171 bytes each like the plain ones): on a
+    Tuya firmware, whose NET sector holds nothing else, such a record is erased whole (it is a
+    cache the firmware rebuilds; analysts do not need it). Anything else cannot be vouched for."""
     sector = image[address : address + 0x1000]
     psk = bytes(sector[0x29 : 0x29 + 65]).split(b"\x00", 1)[0]
     pwd = bytes(sector[0x6A : 0x6A + 65]).split(b"\x00", 1)[0]
@@ -165,6 +168,11 @@ def _fast_connect(image: bytearray, address: int, secrets: Secrets, unchecked: l
         and (not psk or len(psk) == 64 and all(c in b"0123456789abcdefABCDEF" for c in psk))
         and all(0x20 <= c < 0x7F for c in pwd) and set(tail) <= {0xFF, 0x00}
     )  # fmt: skip
+    used = max((i for i, b in enumerate(sector) if b != 0xFF), default=-1) + 1
+    if not shaped and tuya and used <= 0x100:
+        image[address : address + 0x1000] = b"\xff" * 0x1000
+        secrets.note("Wi-Fi fast-connect record, not readable (erased whole)", f"Beken NET sector at 0x{address:X}")
+        return
     if not shaped:
         unchecked.append(f"the Beken NET sector at 0x{address:X} holds data freebeken does not recognise (it is "
                          "neither a Wi-Fi fast-connect record nor an OpenBeken configuration)")  # fmt: skip

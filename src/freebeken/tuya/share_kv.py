@@ -99,7 +99,7 @@ class KvShare:
                 s.plain[p * PAGE : p * PAGE + len(part)] = part
         for s in self.sectors:
             where = f"Tuya KV block {s.block_id} at 0x{s.offset:X}" + ("" if s.live else " (older copy)")
-            for a, b in self._free_text(s):
+            for a, b in _runs(self._free_text(s)):  # a value cut by a page edge goes on in the next page
                 redact_json(s.plain, a, b, secrets, where, self.hide_mac)
         for blk in self.protected:
             for name, a, b in blk.records:
@@ -227,6 +227,17 @@ class KvShare:
         if p != length:
             self.unchecked.append(f"Tuya KV protected block at 0x{off:X}: its records do not add up to its length")
         self.protected.append(_Protected(off, key, outer, inner, bytearray(inner), records))
+
+
+def _runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Adjacent spans joined: text written across consecutive pages is read as one."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
 
 
 def _write_changed(image: bytearray, offset: int, original: bytes, plain: bytes | bytearray, key: bytes) -> None:

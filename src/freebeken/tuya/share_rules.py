@@ -28,13 +28,15 @@ KINDS = {
     "uuid": "Tuya uuid", "auth_key": "Tuya auth key", "psk_key": "Tuya PSK", "psk21_key": "Tuya PSK",
     "key": "Tuya cloud key", "lckey": "Tuya local key", "id": "Tuya device id", "ssid": "Wi-Fi name",
     "passwd": "Wi-Fi password", "token": "Tuya pairing token", "reg_key": "Tuya registration key",
-    "hs_psk": "Tuya cloud PSK", "mq_psk": "Tuya MQTT PSK", "ap_passwd": "Tuya access-point password",
+    "ap_passwd": "Tuya access-point password",
     "wx_uuid": "WeChat device id", "wx_app_id": "WeChat app id", "bt_hid": "Bluetooth device id",
     "bt_mac": "MAC address", "mac": "MAC address", "sn": "serial number",
 }  # fmt: skip
 SECRETISH = re.compile(r"key|psk|pass|pwd|token|secret|uuid|ssid|^sn$|hid$|^wx_|^id$")
-#: Fields whose names look secret but that describe the product, which analysts need.
-KEPT_FIELDS = frozenset({"ap_ssid"})
+#: Fields whose names look secret but are not: the product's own access point, and the addresses
+#: of Tuya's TLS-PSK servers (``hs_psk`` "https://a3.tuyaeu.com/d.json", ``mq_psk`` "m2.tuyaeu.com:8883"
+#: on all 9 real dumps that have them: region endpoints, the same for every device there).
+KEPT_FIELDS = frozenset({"ap_ssid", "hs_psk", "mq_psk"})
 MAC_FIELDS = frozenset({"bt_mac", "mac"})
 
 #: KV values that are not JSON and hold no secret (the device config and facts an analyst needs).
@@ -58,7 +60,7 @@ def field_kind(name: str, value: bytes, hide_mac: bool) -> str | None:
     text; an ``id`` is a secret only as a string (the schema's data-point ids are numbers)."""
     if name in MAC_FIELDS:
         return KINDS[name] if hide_mac else None
-    if name in KEPT_FIELDS or not SECRETISH.search(name):
+    if name in KEPT_FIELDS or name.endswith("_ip") or not SECRETISH.search(name):  # *_ip: the cloud servers' addresses
         return None
     if name == "id" and not value.startswith(b'"'):
         return None
