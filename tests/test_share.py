@@ -476,3 +476,11 @@ def test_hidden_mac_is_hidden_in_the_file_name_and_the_facts_come_from_the_label
     assert mac.hex().upper() not in shared.binary.name and mac[:3].hex().upper() + "000000" in shared.binary.name
     assert mac.hex().upper() not in shared.text and mac.hex(":").upper() not in shared.text
     assert "Flash JEDEC id: c86015" in shared.text and shared.as_dict()["facts"]["flash_chip"] == "GD25Q16"
+
+
+def test_a_second_kv_store_is_named_not_ignored():
+    img = build_stock_image(T)
+    other = kv.encode({"gw_bi": b'{"uuid":"abcdefabcdef1234"}'}, bytes(range(16)), blocks=2)
+    img[0x150000 : 0x150000 + len(other)] = other
+    result = share_bytes(bytes(img), "two.bin")
+    assert result.unchecked == ["a second Tuya KV store (key block at 0x150000) was not worked on"]

@@ -25,6 +25,7 @@ from ..chips import CHIPS
 from ..errors import UsageError
 from ..firmware import obkconfig
 from . import dump as d
+from . import kv
 from .analyze import Analysis, analyze_bytes
 from .share_kv import KvShare
 from .share_rules import Secrets, placeholder, sweep
@@ -86,6 +87,9 @@ def share_bytes(data: bytes, source: str = "", hide_mac: bool = False, drop_file
     store = KvShare(bytes(image), hide_mac)
     store.collect(secrets)
     unchecked += store.unchecked
+    others = [off for off, _key in kv.find_key_blocks(bytes(image)) if store.store is None or off != store.store.key_offset]
+    if others:  # never seen: one store per dump on all 24 real ones
+        unchecked.append(f"a second Tuya KV store (key block at 0x{others[0]:X}) was not worked on")
     if store.store is None and original.obk is None and original.firmware.get("kind") not in ("empty",):
         unchecked.append("no Tuya key-value store and no OpenBeken configuration found: this firmware keeps its "
                          "settings where freebeken cannot read them")  # fmt: skip

@@ -75,8 +75,9 @@ class KvShare:
                     f"Tuya KV block at 0x{off:X} is damaged (checksum): searched as it is, its checksum left as found"
                 )
         self.unchecked += [f"Tuya KV: {w}" for w in self.store.warnings if "damaged" not in w]
+        key_blocks = {off for off, _key in kv.find_key_blocks(self.image)}  # another store's: share.py says so
         for off in range(0, len(self.image) - SECTOR + 1, SECTOR):
-            if off != self.store.key_offset:
+            if off not in key_blocks:
                 self._protected_block(off)
 
     # ---------------------------------------------------------------- finding
