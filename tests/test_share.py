@@ -464,6 +464,11 @@ def test_page_offers_share_on_pins_and_done(tmp_path, monkeypatch):
         assert "Tuya uuid" in text and "none is left" in text and "Device profile request" in text
         href = page.get_attribute("[data-testid=share-download]", "href")
         assert "shared.bin" in href and "token=" in href
+        if importlib.util.find_spec("axe_playwright_python") is not None:  # as the page's other steps are checked
+            from axe_playwright_python.sync_playwright import Axe
+
+            violations = Axe().run(page).response["violations"]
+            assert not [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
         browser.close()
 
 
