@@ -14,7 +14,7 @@ from .base import Context
 # command name -> (module in freebeken.cli, attribute)
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("template_cmds", "analyze"),
-    "backup": ("flash_cmds", "backup"),
+    "backup": ("share_cmds", "backup"),  # `backup -p PORT` (flash_cmds) and `backup share FILE`
     "config": ("config_cmds", "config"),
     "convert": ("convert_cmds", "convert_cmd"),
     "demo": ("demo_cmds", "demo"),

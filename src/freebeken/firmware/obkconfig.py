@@ -305,3 +305,43 @@ def defaults(chip: str, mac: bytes) -> ObkConfig:
     cfg.set_flag(FLAG_BROADCAST_ON_CONNECT)
     cfg["led_corr"] = struct.pack("<6f", 1.0, 1.0, 1.0, 2.2, 0.1, 0.1)  # CFG_SetDefaultLEDCorrectionTable
     return cfg
+
+
+#: What a shared backup must not carry (``freebeken backup share``): the owner's networks, the
+#: broker that names them, and every credential. Pins, flags, names and the startup command stay.
+SHARE_BLANKED = ("wifi_ssid", "wifi_pass", "wifi_ssid2", "wifi_pass2", "mqtt_host", "mqtt_user", "mqtt_pass", "web_password")
+
+
+def blank_secrets(sector: bytes, names: tuple[str, ...] = SHARE_BLANKED) -> tuple[bytes, dict[str, bytes]]:
+    """``sector`` with those fields zeroed and everything else - version, size, unknown bytes, the
+    rest of the sector - as it was, checksum recomputed in the variant it had (a damaged one stays
+    damaged). Also returns the blanked values, for the caller to look for elsewhere. Fields a
+    version-3 config does not store are left alone."""
+    raw = bytearray(sector)
+    version = struct.unpack_from("<i", raw, 4)[0]
+    end = covered(version)
+    found: dict[str, bytes] = {}
+    for name in names:
+        f = BY_NAME[name]
+        if f.offset + f.size > min(end, len(raw)):
+            continue
+        value = bytes(raw[f.offset : f.offset + f.size]).split(b"\x00", 1)[0]
+        if value:
+            found[name] = value
+            raw[f.offset : f.offset + f.size] = bytes(f.size)
+    return reseal(sector, bytes(raw)), found
+
+
+def reseal(original: bytes, changed: bytes) -> bytes:
+    """``changed`` with the checksum byte set the way ``original``'s was right (ARM or x86
+    variant); unchanged when ``original``'s checksum was wrong, so damage stays visible."""
+    version = struct.unpack_from("<i", original, 4)[0]
+    end = covered(version)
+    if len(original) < end:
+        return changed
+    for signed in (False, True):
+        if tiny_crc8(bytes(original[4:end]), signed) == original[3]:
+            out = bytearray(changed)
+            out[3] = tiny_crc8(bytes(out[4:end]), signed)
+            return bytes(out)
+    return changed

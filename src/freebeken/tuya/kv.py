@@ -72,6 +72,7 @@ class KVStore:
     values: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     blocks: dict[int, DataBlock] = field(default_factory=dict)  # live copy per block id
+    entries: dict[str, IndexEntry] = field(default_factory=dict)  # live index entry per name
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -117,9 +118,10 @@ def decode(dump: bytes, key_offset: int, device_key: bytes) -> KVStore:
     entries: dict[str, IndexEntry] = {}
     for block in store.blocks.values():
         for p in sorted(block.index_pages):
-            entry = _parse_index(block, p, store.warnings)
+            entry = parse_index(block, p, store.warnings)
             if entry is not None and entry.name not in entries:
                 entries[entry.name] = entry
+    store.entries = entries
     for name, entry in entries.items():
         value = _value(store, entry)
         if value is None:
@@ -131,7 +133,7 @@ def decode(dump: bytes, key_offset: int, device_key: bytes) -> KVStore:
     return store
 
 
-def _parse_index(block: DataBlock, page_no: int, warnings: list[str]) -> IndexEntry | None:
+def parse_index(block: DataBlock, page_no: int, warnings: list[str]) -> IndexEntry | None:
     page = block.pages[page_no]
     try:
         checksum, length, block_id, page_id, nparts, _element, name_len = struct.unpack_from("<IIHBHIB", page)

@@ -37,6 +37,7 @@ from .wiring import MODULES, pins_picture, pins_words, wiring_svg
 from ..convert.journey import Journey, locked, verdict
 from ..convert.records import PAGE_LABELS, PageStep
 from .security import SecurityHeaders, guard
+from .share import route as share_route
 
 STATIC = Path(__file__).with_name("static")
 
@@ -385,6 +386,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/template/picture", api(template_picture), methods=["POST"]),
         Route("/api/jobs/{job}/events", api(job_events)),
         Route("/api/download", api(download)),
+        share_route(token, workdir),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
