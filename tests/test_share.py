@@ -446,7 +446,7 @@ def test_page_offers_share_on_pins_and_done(tmp_path, monkeypatch):
 
     from freebeken.web.jobs import Job
     from freebeken.web.server import WebServer
-    from freebeken.web.steps import backup
+    from freebeken.web.chip_jobs import backup
 
     monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
     backup(f"sim://bk7231n?time_scale=0&image={tmp_path / 'n'}.bin", 5, Job("bk7231n", "backup"))
