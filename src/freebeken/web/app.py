@@ -253,6 +253,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
     def backups(request: Request, body: Body) -> Response:
         folder = data_dir() / "backups"
         found = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.exists() else []
+        found = [p for p in found if not p.name.endswith(".shared.bin")]  # stand-in secrets: for analysts, not for a plug
         return JSONResponse({"backups": [{"path": str(p), "name": p.name, "size": p.stat().st_size} for p in found]})
 
     def restore(request: Request, body: Body) -> Response:
