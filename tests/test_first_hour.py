@@ -78,9 +78,10 @@ def reporter_output(events: list[Event], width: int = 80) -> str:
 
 
 def test_progress_after_ctrl_c_says_how_far_it_got():
-    text = reporter_output([Event("phase", "Backup: reading the flash", total=0x200000), Event("progress", done=0x5A000, total=0x200000)])
+    phase = Event("phase", "Backup: reading the flash", total=0x200000)
+    text = reporter_output([phase, Event("progress", done=0x5A000, total=0x200000)])
     assert "stopped after 0.35 MiB of 2.00 MiB" in text and "2.00 MiB in" not in text
-    done = reporter_output([Event("phase", "Backup: reading the flash", total=0x200000), Event("progress", done=0x200000, total=0x200000)])
+    done = reporter_output([phase, Event("progress", done=0x200000, total=0x200000)])
     assert "Backup: reading the flash: 2.00 MiB in" in done
 
 
@@ -96,7 +97,8 @@ def test_ctrl_c_in_a_flash_shows_what_was_written(tmp_path, monkeypatch):
         return real(self, address, data)
 
     monkeypatch.setattr(ops.ChipIO, "write", write)
-    result = CliRunner().invoke(main, ["flash", "-p", f"sim://bk7231n?time_scale=0&image={tmp_path / 'c.bin'}", "--no-backup", str(fw)])
+    port = f"sim://bk7231n?time_scale=0&image={tmp_path / 'c.bin'}"
+    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
     assert result.exit_code == 130, result.output
     assert re.search(r"Flash: writing: stopped after 0\.15 MiB of 0\.\d\d MiB", result.output), result.output
     assert not re.search(r"Flash: writing: [\d.]+ MiB in", result.output)
@@ -104,7 +106,8 @@ def test_ctrl_c_in_a_flash_shows_what_was_written(tmp_path, monkeypatch):
 
 def test_a_path_is_never_broken_at_80_columns(tmp_path):
     path = "/home/someone/a-rather-long-folder-name/freebeken/backups/BK7231T-C8478C43F310-2026-12-06T22-01-05.bin"
-    text = reporter_output([Event("info", f"Resuming the interrupted backup to {path}"), Event("warning", f"{path}: the sidecar describes other content")])
+    text = reporter_output([Event("info", f"Resuming the interrupted backup to {path}"),
+                            Event("warning", f"{path}: the sidecar describes other content")])  # fmt: skip
     assert text.count(path) == 2, text
 
 

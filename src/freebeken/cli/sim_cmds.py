@@ -14,7 +14,6 @@ from ..firmware import obkconfig
 from ..sim.config import SimConfig, save_image
 from .base import Context, command_errors, serve_until_stopped
 
-
 PTY_AVAILABLE = os.name == "posix"
 
 

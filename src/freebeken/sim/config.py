@@ -46,8 +46,8 @@ def unknown_key(key: str, url: str) -> UsageError:
     """The error for a key no simulator takes, with the likeliest one meant ("did you mean")."""
     near = difflib.get_close_matches(key.lower(), KEYS, n=1, cutoff=0.6)
     guess = f": did you mean {near[0]!r}?" if near else ""
-    return UsageError(f"Unknown simulator option {key!r} in {url!r}{guess}",
-                      hint=(f"Write {near[0]}=...; the" if near else "The") + " options are: " + ", ".join(KEYS) + ".")  # fmt: skip
+    lead = f"Write {near[0]}=...; the" if near else "The"
+    return UsageError(f"Unknown simulator option {key!r} in {url!r}{guess}", hint=f"{lead} options are: {', '.join(KEYS)}.")
 
 
 @dataclass
