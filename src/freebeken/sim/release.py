@@ -28,10 +28,15 @@ def standin_code(chip: ChipProfile, version: str, size: int, seed: int = 0) -> b
     return bytes(code)
 
 
+def standin_app(chip: ChipProfile, version: str = "1.17.0", size: int = 0x80000, seed: int = 0) -> bytes:
+    """The application as a release stores it (what ends up at 0x11000): encrypted, CRC'd."""
+    key = appcode.TUYA_KEY if chip.code_key == "tuya" else appcode.ZERO_KEY
+    return appcode.add_crc(appcode.Cipher(key).crypt(standin_code(chip, version, size, seed), appcode.APP_MAPPED))
+
+
 def standin_release(chip: ChipProfile, folder: Path, version: str = "1.17.0", size: int = 0x80000, seed: int = 0) -> Path:
     """Write ``<prefix><version>.bin`` for ``chip`` into ``folder`` (``size`` bytes of code)."""
-    key = appcode.TUYA_KEY if chip.code_key == "tuya" else appcode.ZERO_KEY
-    stored = appcode.add_crc(appcode.Cipher(key).crypt(standin_code(chip, version, size, seed), appcode.APP_MAPPED))
+    stored = standin_app(chip, version, size, seed)
     path = folder / f"{chip.firmware_prefix}{version}.bin"
     folder.mkdir(parents=True, exist_ok=True)
     if chip.is_bim:
