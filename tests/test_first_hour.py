@@ -146,3 +146,12 @@ def test_the_licence_matches_the_metadata():
     text = (ROOT / "LICENSE").read_text()
     assert meta["license"]["text"] == "MIT" and text.startswith("MIT License")
     assert "Copyright (c) 2026 the freebeken authors" in text
+
+
+def test_a_saved_backups_path_is_printed_whole(tmp_path, monkeypatch):
+    home = tmp_path / "a-home-folder-whose-name-is-long-enough-to-reach-beyond-eighty-columns"
+    monkeypatch.setenv("FREEBEKEN_HOME", str(home))
+    result = CliRunner().invoke(main, ["backup", "-p", "sim://bk7231t?time_scale=0"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    [saved] = home.glob("backups/*.bin")
+    assert str(saved) in result.output, result.output
