@@ -47,7 +47,7 @@ def refused_by_the_cli(tmp_path: Path, name: str, data: bytes, chip: str = "bk72
 
 def test_a_text_file_or_a_saved_error_page_under_a_release_name_is_refused(tmp_path):
     said = refused_by_the_cli(tmp_path, T_NAME, (ROOT / "README.md").read_bytes())
-    assert "no OpenBeken firmware" in said and "text file" in said
+    assert "not OpenBeken firmware" in said and "text file" in said
     said = refused_by_the_cli(tmp_path, T_NAME, b"<html>404 Not Found</html>")
     assert "web page (26 bytes" in said and "download link" in said
 

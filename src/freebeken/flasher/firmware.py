@@ -205,7 +205,7 @@ def _judged(base: str, data: bytes, chip: ChipProfile, content: ReleaseContent, 
     if named_kind and content.problem == NO_APP:
         content = read_release(data, named_kind)  # a key freebeken does not know: the name tells where it starts
     if content.problem:
-        raise SafetyError(f"{base} is no OpenBeken firmware for UART: {content.problem}",
+        raise SafetyError(f"{base} is not OpenBeken firmware for UART: {content.problem}",
                           hint=f"Nothing was written. Download {chip.firmware_prefix}<version>.bin again from the "
                           "OpenBeken releases page (`freebeken firmware fetch` does it and checks it).")  # fmt: skip
     if content.builds and chip.obk_platform not in content.builds:
