@@ -18,7 +18,7 @@ from freebeken.flasher.firmware import classify, read_release
 from freebeken.sim.config import SimConfig
 from freebeken.sim.release import standin_release
 from freebeken.web.server import WebServer
-from helpers import firmware_file, release_bytes
+from helpers import SHARED, firmware_file, release_bytes
 from test_web_api import call, job_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,3 +132,24 @@ def test_the_pages_own_file_goes_through_the_same_check(tmp_path):
         record = job_result(web, json.loads(body)["job"])
     assert record["kind"] == "error" and "web page" in json.dumps(record), record
     assert image.read_bytes() == before
+
+
+@pytest.mark.skipif(not (SHARED / "dumps").exists(), reason="../shared/dumps (real dumps) is not present")
+def test_real_beken_stored_applications_pass_and_one_flipped_bit_does_not(tmp_path):
+    """Calibrated on reality: the application of each real dump, cut out as the packager's files
+    hold it (UA: from 0x11000 to its end; QIO: with the bootloader before it), passes the content
+    check; its code names no OpenBeken build (stock Tuya firmware), so the name decides the chip."""
+    for dump in sorted((SHARED / "dumps").glob("*.bin")):
+        data = dump.read_bytes()
+        end = 0x11000
+        while data[end : end + 34] not in (b"", b"\xff" * 34):
+            end += 34
+        chip = "BK7231T" if dump.name.startswith("t_") else "BK7231N"
+        ua = classify(f"Open{chip}_UA_9.9.9.bin", data[0x11000:end])
+        qio = classify(f"Open{chip}_QIO_9.9.9.bin", data[:end])
+        assert (ua.kind, ua.offset, qio.kind, qio.offset) == ("app", 0x11000, "full", 0), dump.name
+        assert read_release(data[0x11000:end]).key == "tuya"
+        flipped = bytearray(data[0x11000:end])
+        flipped[len(flipped) // 2] ^= 4
+        with pytest.raises(SafetyError, match="1 of its .* fails its CRC-16"):
+            classify(f"Open{chip}_UA_9.9.9.bin", bytes(flipped))
