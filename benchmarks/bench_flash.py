@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -29,8 +28,9 @@ from freebeken.protocol import BLANK_SECTOR_CRC, beken_crc
 from freebeken.sim.adapters import AdapterProfile, adapter_by_name
 from freebeken.sim.chip import CRC_BYTES_PER_S
 from freebeken.sim.config import SimConfig
-from freebeken.sim.image import build_stock_image
 from freebeken.chips import chip_by_name, flash_by_name
+from freebeken.sim.image import build_stock_image
+from freebeken.sim.release import standin_app
 from freebeken.sim.pty import PtyServer
 
 BIN = Path(sys.executable).parent
@@ -80,7 +80,7 @@ def run_chip(chip: str, baud: int, work: Path, adapter: str = "ideal") -> list[t
     profile = chip_by_name(chip)
     stock = build_stock_image(profile, seed=42)
     nonblank = sum(beken_crc(stock[a : a + 4096]) != BLANK_SECTOR_CRC for a in range(0, len(stock), 4096))
-    app = random.Random(7).randbytes(APP_SIZE)
+    app = standin_app(profile, size=APP_SIZE // 34 * 32, seed=7)  # shaped as a release (content is checked)
     app_file = work / "app.bin"
     app_file.write_bytes(app)
     if chip == "bk7231t":

@@ -40,25 +40,38 @@ def reply_of(line: SimLine, cmd, baud: int = 115200):
     return None if reply is None else cmd.decode(reply)
 
 
-def firmware_file(folder: Path, chip: str, size: int = 400_000, seed: int = 1) -> tuple[Path, bytes]:
-    """An OpenBeken-like release file for ``chip``: a UA application on the chips whose bootloader
-    answers UART (T, U), a QIO whole image on the ROM chips. Its code is stored as Beken stores it
-    (CRC'd 32-byte blocks) under the chip's key, behind real ARM vectors, so that a content check
-    sees what it would in a real release. Returns (path, the bytes that end up at 0x11000)."""
+def stored_app(chip: str, size: int = 400_000, seed: int = 1) -> bytes:
+    """An application as an OpenBeken release stores it for ``chip`` (about ``size`` bytes): its
+    code under the chip's key, behind real ARM vectors, in CRC'd 32-byte blocks."""
     import random
 
     from freebeken.chips import CHIPS
     from freebeken.chips import appcode
 
-    profile = CHIPS[chip]
-    key = appcode.TUYA_KEY if profile.code_key == "tuya" else appcode.ZERO_KEY
+    key = appcode.TUYA_KEY if CHIPS[chip].code_key == "tuya" else appcode.ZERO_KEY
     code = bytearray(random.Random(seed).randbytes(size // appcode.STORED * appcode.BLOCK))
     vectors = bytes.fromhex("0e0000ea") + bytes.fromhex("14f09fe5") * 7
     code[: len(vectors)] = appcode.Cipher(key).crypt(vectors, appcode.APP_MAPPED)
-    body = appcode.add_crc(bytes(code))
-    path = folder / f"{profile.firmware_prefix}1.17.{seed}.bin"
-    path.write_bytes(body if profile.is_bim else b"\x5a" * 0x11000 + body)
-    return path, body
+    return appcode.add_crc(bytes(code))
+
+
+def release_bytes(chip: str, size: int = 400_000, seed: int = 1) -> bytes:
+    """What an OpenBeken release file for ``chip`` holds: the stored application alone (UA, on the
+    chips whose bootloader answers UART: T, U), or after a 0x11000-byte bootloader part (QIO)."""
+    from freebeken.chips import CHIPS
+
+    body = stored_app(chip, size, seed)
+    return body if CHIPS[chip].is_bim else b"\x5a" * 0x11000 + body
+
+
+def firmware_file(folder: Path, chip: str, size: int = 400_000, seed: int = 1) -> tuple[Path, bytes]:
+    """An OpenBeken-like release file for ``chip`` (:func:`release_bytes`), so that a content check
+    sees what it would in a real release. Returns (path, the bytes that end up at 0x11000)."""
+    from freebeken.chips import CHIPS
+
+    path = folder / f"{CHIPS[chip].firmware_prefix}1.17.{seed}.bin"
+    path.write_bytes(release_bytes(chip, size, seed))
+    return path, stored_app(chip, size, seed)
 
 
 def free_port() -> int:

@@ -17,15 +17,17 @@ from freebeken.firmware.releases import ReleaseError, fetch, list_releases
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
-from helpers import HttpStub, Mosquitto, free_port
+from helpers import HttpStub, Mosquitto, free_port, stored_app
 
-APP = bytes(range(256)) * 1024  # a 256 KiB stand-in OpenBeken application
+#: 256 KiB stand-in OpenBeken applications, stored as releases store them (content is checked)
+APPS = {chip: stored_app(chip, 0x40000) for chip in CHIPS}
+APP = APPS["bk7231t"]
 
 
 @pytest.fixture
 def releases(monkeypatch):
     """A local server standing in for the GitHub releases API and its downloads."""
-    files = {f"{c.firmware_prefix}1.17.600.bin": APP if c.is_bim else b"\xff" * 0x11000 + APP for c in CHIPS.values()}
+    files = {f"{c.firmware_prefix}1.17.600.bin": APPS[k] if c.is_bim else b"\xff" * 0x11000 + APPS[k] for k, c in CHIPS.items()}
     state = {"corrupt": False}
 
     def answer(path: str, base: str) -> bytes | None:
@@ -146,7 +148,7 @@ def test_convert_cli(tmp_path, releases, chip):
         record = json.loads(result.output.strip().splitlines()[-1])
         assert record["steps"]["template"] and not record["steps"]["home_assistant"]
         assert (record["chip"], record["firmware"]) == (chip.upper(), f"{CHIPS[chip].firmware_prefix}1.17.600.bin")
-        assert (tmp_path / "c.bin").read_bytes()[0x11000 : 0x11000 + len(APP)] == APP
+        assert (tmp_path / "c.bin").read_bytes()[0x11000 : 0x11000 + len(APPS[chip])] == APPS[chip]
     finally:
         plug.stop()
 

@@ -23,6 +23,7 @@ from freebeken.sim.image import build_stock_image, forge_crc32
 from freebeken.sim.config import save_image
 from freebeken.chips import dump
 from freebeken.tuya.analyze import analyze_bytes
+from helpers import release_bytes
 
 #: chip -> (loader, chip ID the ROM answers, bootloader the peers' tables name)
 EXPECTED = {
@@ -138,12 +139,13 @@ def test_release_files_are_told_apart_per_chip():
     """The asset names OpenBeken's release workflow produces (ALT and Tuya variants included)."""
     assert {CHIPS[c].firmware_prefix for c in CHIPS} == {"OpenBK7231T_UA_", "OpenBK7231U_UA_", "OpenBK7231N_QIO_",
                                                           "OpenBK7231M_QIO_", "OpenBK7238_QIO_", "OpenBK7252N_QIO_"}  # fmt: skip
-    assert classify("OpenBK7231U_UA_1.18.0.bin", b"x").offset == BK7231U.app_start == BK7231T.app_start
-    assert classify("OpenBK7238_QIO_1.18.0.bin", b"x" * 0x12000).chip == "BK7238"
-    assert classify("OpenBK7231M_ALT_QIO_1.18.0.bin", b"x").chip == "BK7231M"
-    assert classify("OpenBK7252N_QIO_1.18.0.bin", b"x").kind == "full"
+    ua, qio = release_bytes("bk7231u"), release_bytes("bk7238")
+    assert classify("OpenBK7231U_UA_1.18.0.bin", ua).offset == BK7231U.app_start == BK7231T.app_start
+    assert classify("OpenBK7238_QIO_1.18.0.bin", qio).chip == "BK7238"
+    assert classify("OpenBK7231M_ALT_QIO_1.18.0.bin", release_bytes("bk7231m")).chip == "BK7231M"
+    assert classify("OpenBK7252N_QIO_1.18.0.bin", release_bytes("bk7252n")).kind == "full"
     with pytest.raises(UnsupportedError, match="BK7252, which freebeken does not flash"):
-        classify("OpenBK7252_Tuya_QIO_1.18.0.bin", b"x")
+        classify("OpenBK7252_Tuya_QIO_1.18.0.bin", qio)
 
 
 def test_firmware_list_picks_each_chips_own_asset(monkeypatch):

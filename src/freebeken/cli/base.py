@@ -23,7 +23,7 @@ class Context:
     def __init__(self, json_mode: bool, verbose: bool) -> None:
         self.json = json_mode
         self.verbose = verbose
-        self.console = Console()
+        self.console = Console(soft_wrap=True)  # a path or a command is never broken at the width: it stays copyable
         self.reporter = JsonReporter() if json_mode else RichReporter(verbose=verbose)
 
     def say(self, text: str) -> None:

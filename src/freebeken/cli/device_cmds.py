@@ -95,6 +95,11 @@ def pins(ctx: Context, host: str, password: str | None, timeout: float) -> None:
     if ctx.json:
         ctx.result({"ok": True, "pins": rows})
         return
+    if not rows:  # an empty table would say nothing at all
+        ctx.console.print(f"No pins are configured on {host}: it does not switch anything yet. Find them with "
+                          f"`freebeken pins find {host}`, or give a template: `freebeken device apply {host} TEMPLATE`.",
+                          soft_wrap=True, markup=False)  # fmt: skip
+        return
     table = Table("GPIO", "role", "channel", "state")
     for row in rows:
         table.add_row(f"P{row['pin']}", row["role"], str(row["channel"]), str(row["state"]))

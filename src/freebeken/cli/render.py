@@ -28,14 +28,20 @@ class RichReporter:
         self.task = None
         self.retries = 0
         self.plain: tuple[str, float, int, str] | None = None  # the running phase, without a terminal
+        self.done = 0  # how far the running phase got
+
+    def say(self, text: str) -> None:
+        """One line; never broken at the console's width (a path or a command must stay copyable)."""
+        self.console.print(text, soft_wrap=True)
 
     def emit(self, event: Event) -> None:
         if event.kind == "phase":
-            self._close()
+            self._close(finished=True)
+            self.done = 0
             if event.total and not self.console.is_terminal:
                 # a log or a pipe: a live bar would only be drawn when it ends, below the lines that
                 # were printed while it ran; plain lines keep the order things happened in
-                self.console.print(f"[bold cyan]>[/] {event.message}")
+                self.say(f"[bold cyan]>[/] {event.message}")
                 self.plain = (event.message, time.monotonic(), event.total, event.data.get("unit", "bytes"))
             elif event.total:
                 amount = (
@@ -55,27 +61,34 @@ class RichReporter:
                 self.progress.start()
                 self.task = self.progress.add_task(event.message, total=event.total, retries="")
             else:
-                self.console.print(f"[bold cyan]>[/] {event.message}")
+                self.say(f"[bold cyan]>[/] {event.message}")
         elif event.kind == "progress" and self.progress is not None and self.task is not None:
             self.progress.update(self.task, completed=event.done, total=event.total or None)
-        elif event.kind == "progress" and self.plain is not None and event.done >= event.total:
-            self._close()  # its line goes out now, before what the next step prints
+        elif event.kind == "progress" and self.plain is not None:
+            self.done = event.done
+            if event.done >= event.total:
+                self._close(finished=True)  # its line goes out now, before what the next step prints
         elif event.kind == "retry":
             self.retries += 1
             if self.progress is not None and self.task is not None:
                 self.progress.update(self.task, retries=f"[yellow]{self.retries} retries")
             if self.verbose:
-                self.console.print(f"[yellow]  retry:[/] {event.message}")
+                self.say(f"[yellow]  retry:[/] {event.message}")
         elif event.kind == "warning":
-            self.console.print(f"[yellow]warning:[/] {event.message}")
+            self.say(f"[yellow]warning:[/] {event.message}")
         elif event.kind == "info":
-            self.console.print(f"  {event.message}")
+            self.say(f"  {event.message}")
 
-    def _close(self) -> None:
+    def _close(self, finished: bool = False) -> None:
+        """End the running phase's line. ``finished``: the next step began, so this one is done;
+        otherwise the command is ending (an error, Ctrl-C): say how far it got, not its total."""
         if self.plain is not None:
             message, started, total, unit = self.plain
-            amount = f"{total / 1048576:.2f} MiB" if unit == "bytes" else f"{total} {unit}"
-            self.console.print(f"  {message}: {amount} in {time.monotonic() - started:.1f} s")
+            seconds = time.monotonic() - started
+            if finished or self.done >= total:
+                self.say(f"  {message}: {_amount(total, unit)} in {seconds:.1f} s")
+            else:
+                self.say(f"  {message}: stopped after {_amount(self.done, unit)} of {_amount(total, unit)} ({seconds:.1f} s)")
             self.plain = None
         if self.progress is not None:
             self.progress.stop()
@@ -84,6 +97,10 @@ class RichReporter:
 
     def close(self) -> None:
         self._close()
+
+
+def _amount(n: int, unit: str) -> str:
+    return f"{n / 1048576:.2f} MiB" if unit == "bytes" else f"{n} {unit}"
 
 
 class JsonReporter:

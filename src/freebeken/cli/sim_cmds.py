@@ -8,12 +8,18 @@ from urllib.parse import urlencode
 import click
 
 from ..chips import CHIPS
+from ..device.discover import normalize_mac
 from ..errors import UnsupportedError
+from ..firmware import obkconfig
 from ..sim.config import SimConfig, save_image
 from .base import Context, command_errors, serve_until_stopped
 
-
 PTY_AVAILABLE = os.name == "posix"
+
+
+def device_mac(text: str | None) -> bytes:
+    """``--mac``, or a new MAC (Tuya's C8:47:8C prefix): two simulated devices never look like one."""
+    return bytes.fromhex(normalize_mac(text) if text else "c8478c" + os.urandom(3).hex())
 
 
 @click.group()
@@ -69,9 +75,11 @@ def serve(
               help="Boot a simulated chip's flash image: names, pins, Wi-Fi, MQTT from its OpenBeken configuration.")  # fmt: skip
 @click.option("--network", "networks", multiple=True, metavar="SSID:PASSWORD",
               help="With --from-image: a Wi-Fi network in reach (repeatable; default: any configured one is joined).")  # fmt: skip
+@click.option("--mac", "mac_text", help="The device's MAC (default: a new one each run; with --from-image: the image's).")
 @click.pass_obj
 @command_errors
-def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, image: str | None, networks: tuple[str, ...]) -> None:
+def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, image: str | None, networks: tuple[str, ...],
+               mac_text: str | None) -> None:  # fmt: skip
     """Serve a simulated OpenBeken device on 127.0.0.1 until Ctrl-C."""
     from ..sim.obk.board import board as make_board
     from ..sim.obk.device import ObkDevice
@@ -89,8 +97,12 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
             return  # like the real plug, it is reachable nowhere
         server = found
     else:
-        dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
+        mac = device_mac(mac_text)
+        names = obkconfig.defaults(chip, mac)  # named after its MAC, as the firmware names itself
+        dev = ObkDevice(make_board(board), chipset=chip, web_password=password, mac=mac.hex(),
+                        short_name=names["short_name"], long_name=names["long_name"])  # fmt: skip
         server = DeviceServer(dev, port=port).start()
         click.echo(f"device: {server.address}")
+        click.echo(f"mac: {mac.hex(':').upper()}")
     click.echo(f"board: {dev.board.name}")
     serve_until_stopped(server.stop)

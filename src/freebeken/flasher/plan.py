@@ -18,6 +18,17 @@ SECTOR = 0x1000
 BLOCK = 0x10000
 SKIP, ERASE, WRITE, ERASE_WRITE = "skip", "erase", "write", "erase+write"
 UNKNOWN = -1  # a "current CRC" no sector has: its content was not asked, so it is erased and written
+#: Images that replace the chip's application (OpenBeken release files): once a whole 64 KiB block of
+#: one shares nothing with the chip, what follows is new too and need not be asked about. Everything
+#: else (a backup put back, a repair, a raw image) is mostly what the chip holds already: after a 0.5
+#: MiB flash a restore differs in 128 sectors of 496, and only asking each block tells which.
+FRESH_KINDS = frozenset({"app", "full"})
+
+
+def rest_is_new(kind: str, same: int, blank: bool, run: int) -> bool:
+    """After comparing one run of sectors (``same`` of ``run`` identical, ``blank`` if any was
+    erased): may the sectors after it be taken as new (erased and written without asking)?"""
+    return kind in FRESH_KINDS and same == 0 and not blank and run == BLOCK // SECTOR
 
 
 def sector_spans(start: int, end: int) -> Iterator[tuple[int, int, int]]:

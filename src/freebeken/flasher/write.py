@@ -20,7 +20,7 @@ from . import guard
 from .chipio import SECTOR, ChipIO
 from .firmware import FirmwareImage
 from .journal import Journal, MemoryJournal, sha256
-from .plan import BLOCK, UNKNOWN, Costs, Plan, make_plan, sector_spans
+from .plan import BLOCK, UNKNOWN, Costs, Plan, make_plan, rest_is_new, sector_spans
 
 WRITE_RETRIES = 10  # rewrites of a sector on a line that writes most sectors at the first try
 # The loader does not check a write command's data: a 4 KiB frame arrives intact with the chance
@@ -92,7 +92,7 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, met
     todo = {a: t for a, t in targets.items() if a not in done}
     label = str(meta.get("op", "write")).capitalize()  # "Flash: ...", "Restore: ..."
     events.phase(reporter, f"{label}: comparing with the chip", total=len(todo) * SECTOR)
-    current = _current_crcs(io, todo)
+    current = _current_crcs(io, todo, image.kind)
     plan = make_plan(todo, current, _costs(io), lowest_block=io.lowest_writable)
     work = any(s.action != "skip" for s in plan.steps) or bool(plan.block_erases)
     # The outside of the image as it was before the first attempt: kept in the journal, so that
@@ -147,14 +147,15 @@ def _costs(io: ChipIO) -> Costs:
     return Costs(flash.t_erase_4k, flash.t_erase_64k, wire + 16 * flash.t_page)
 
 
-def _current_crcs(io: ChipIO, todo: dict[int, bytes]) -> dict[int, int]:
+def _current_crcs(io: ChipIO, todo: dict[int, bytes], kind: str) -> dict[int, int]:
     """The chip's CRC of each sector to write, in as few commands as the content allows.
 
     - Once a 64 KiB run was found identical, the next run is asked as one CRC (and per sector
       only if it differs): an identical re-flash costs one command per block, not per sector.
-    - Once a whole run shared no sector with the image (and held no blank one), the rest is taken
-      as new and not asked (UNKNOWN: erased and written): asking costs chip CRC time (~5 ms a
-      sector) and a round trip (1-17 ms, docs/adapters.md) for sectors a new image rewrites anyway.
+    - Once a whole run shared no sector with a release image (and held no blank one), the rest is
+      taken as new and not asked (UNKNOWN: erased and written; ``plan.rest_is_new``): asking costs
+      chip CRC time (~5 ms a sector) and a round trip (1-17 ms, docs/adapters.md) for sectors a new
+      image rewrites anyway. A backup put back is asked block by block: most of it is there already.
     Every written sector is proven by its CRC afterwards either way."""
     current: dict[int, int] = {}
     expect_same = False
@@ -170,7 +171,7 @@ def _current_crcs(io: ChipIO, todo: dict[int, bytes]) -> dict[int, int]:
         done += len(run)
         events.progress(io.reporter, done * SECTOR, len(todo) * SECTOR)
         blank = any(current[a] == BLANK_SECTOR_CRC for a in run)  # an erased chip: writes need no erase
-        if same == 0 and not blank and len(run) == BLOCK // SECTOR:
+        if rest_is_new(kind, same, blank, len(run)):
             current.update((a, UNKNOWN) for a in todo if a not in current)
             events.progress(io.reporter, len(todo) * SECTOR, len(todo) * SECTOR)
             break

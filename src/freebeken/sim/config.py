@@ -1,7 +1,8 @@
 """``sim://CHIP?key=value&...`` URLs: how a port string becomes a simulated chip on a line.
 
 Keys: image (file backing the flash: loaded at open, written back at close; a fresh stock-like
-image when absent), time_scale (1 = real timing), flash (part name), seed, boot_version
+image when absent, with a MAC of its own derived from the file's path), mac (the MAC a fresh image
+gets), time_scale (1 = real timing), flash (part name), seed (a fresh image's content and MAC), boot_version
 ("none": a plain Beken T bootloader that lacks the command),
 boot_window, noise_period (seconds between the firmware's log lines), stay_in_loader, protect (N: stock firmware left SR protection on), and faults:
 drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which those apply),
@@ -15,6 +16,8 @@ chip_id (another chip-ID register value, e.g. 0x7236), efuse (tuya/zero: the eFu
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..chips import chip_by_name, flash_by_name
 from ..chips.profiles import ChipProfile
+from ..device.discover import normalize_mac
 from ..errors import UsageError
 from .adapters import ADAPTERS, AdapterProfile, adapter_by_name
 from .chip import TUYA_EFUSE, SimChip
@@ -32,6 +36,18 @@ from .image import build_stock_image
 from .line import SimLine
 
 _BOOL = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+#: Every key a sim:// URL takes (from_url reads them in this order).
+KEYS = ("image", "mac", "time_scale", "boot_window", "noise_period", "flash", "adapter", "chip_id", "efuse", "boot_version",
+        "seed", "stay_in_loader", "protect", "drop", "corrupt", "insert", "no_reply", "power_cut_after", "noisy_above",
+        "dead", "power", "wiring", "mcu_chatter", "reset", "console")  # fmt: skip
+
+
+def unknown_key(key: str, url: str) -> UsageError:
+    """The error for a key no simulator takes, with the likeliest one meant ("did you mean")."""
+    near = difflib.get_close_matches(key.lower(), KEYS, n=1, cutoff=0.6)
+    guess = f": did you mean {near[0]!r}?" if near else ""
+    lead = f"Write {near[0]}=...; the" if near else "The"
+    return UsageError(f"Unknown simulator option {key!r} in {url!r}{guess}", hint=f"{lead} options are: {', '.join(KEYS)}.")
 
 
 @dataclass
@@ -50,6 +66,8 @@ class SimConfig:
     adapter: AdapterProfile = field(default_factory=lambda: ADAPTERS["ideal"])
     chip_id: int | None = None  # another value in the chip-ID register (another family member)
     efuse_zero: bool | None = None  # an all-zero eFuse key (None: the chip's own, e.g. zero on a BK7231M)
+    mac: bytes | None = None  # the MAC of a fresh image (None: from the seed, or the image file's path)
+    seeded: bool = False  # a seed was given: it alone decides a fresh image's MAC
 
     @classmethod
     def from_url(cls, url: str) -> "SimConfig":
@@ -75,8 +93,10 @@ class SimConfig:
                 elif key == "boot_version":  # "none": a T bootloader without the command
                     cfg.boot_version = "" if value.lower() == "none" else value
                 elif key == "seed":
-                    cfg.seed = int(value)
+                    cfg.seed, cfg.seeded = int(value), True
                     fault_args["seed"] = int(value)
+                elif key == "mac":
+                    cfg.mac = bytes.fromhex(normalize_mac(value))
                 elif key in ("stay_in_loader", "protect"):
                     setattr(cfg, key, _BOOL[value.lower()])
                 elif key in ("drop", "corrupt", "insert", "no_reply"):
@@ -98,7 +118,7 @@ class SimConfig:
                 elif key == "console":
                     fault_args[key] = _BOOL[value.lower()]
                 else:
-                    raise UsageError(f"Unknown simulator option {key!r} in {url!r}", hint=__doc__.split("\n\n")[1])
+                    raise unknown_key(key, url)
             except (ValueError, KeyError):
                 raise UsageError(f"Bad value {value!r} for simulator option {key!r}") from None
         cfg.faults = Faults(**fault_args)  # type: ignore[arg-type]
@@ -109,9 +129,11 @@ class SimConfig:
     def load_image(self) -> bytearray:
         size = flash_by_name(self.flash).size
         if self.image is None:
-            return build_stock_image(self.chip, self.seed)
+            return build_stock_image(self.chip, self.seed, mac=self.mac)
         if not self.image.exists():
-            img = build_stock_image(self.chip, self.seed)
+            # each image file is a plug of its own: two of them must not share a MAC (seed 0's)
+            mac = self.mac or (None if self.seeded else mac_for(str(self.image.resolve())))
+            img = build_stock_image(self.chip, self.seed, mac=mac)
             save_image(self.image, img)
             return img
         data = bytearray(self.image.read_bytes())
@@ -137,6 +159,12 @@ class SimConfig:
             faults=self.faults,
             adapter=self.adapter,
         )
+
+
+def mac_for(name: str) -> bytes:
+    """A simulated chip's MAC derived from ``name`` (an image file's path, a seed): one of Tuya's
+    module prefixes (C8:47:8C, as the real dumps carry) and three bytes of the name's SHA-256."""
+    return bytes.fromhex("c8478c") + hashlib.sha256(name.encode()).digest()[:3]
 
 
 def save_image(path: Path, data: bytes | bytearray) -> None:
