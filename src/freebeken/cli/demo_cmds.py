@@ -11,7 +11,7 @@ import click
 from ..chips import chip_by_name
 from ..device.client import ObkClient
 from ..firmware.settings import Settings
-from ..flasher.configure import configure
+from ..flasher.safely import SKIP, flash_safely
 from ..device.pinfinder import PinFinder
 from ..flasher import operations as ops
 from ..sim.obk.board import board
@@ -59,13 +59,15 @@ def demo(ctx: Context, time_scale: float) -> None:
             backup = ops.backup(io, folder / f"{chip}-backup.bin")
             analysis = analyze_bytes(backup.path.read_bytes(), str(backup.path))
             firmware = demo_firmware(folder, chip)
-            flashed = ops.flash_firmware(io, firmware)
+            settings = None
+            if analysis.template is not None and chip == "bk7231t":  # the T plug is then booted with it
+                settings = Settings(wifi_ssid="DemoWiFi", wifi_password="demo-password", name="Demo Plug",
+                                    template=analysis.template)  # fmt: skip
+            # the demo keeps its backup in its own folder: no second one in the person's backups
+            outcome = flash_safely(io, firmware, backup_policy=SKIP, settings=settings)
+            flashed, configured = outcome.write, outcome.configured
             verified = ops.verify_file(io, firmware)
-            again = ops.flash_firmware(io, firmware)
-            configured = None
-            if analysis.template is not None and chip == "bk7231t":
-                settings = Settings(wifi_ssid="DemoWiFi", wifi_password="demo-password", name="Demo Plug")
-                configured = configure(io, settings, openbeken_written=True, template_if_new=analysis.template)
+            again = flash_safely(io, firmware, backup_policy=SKIP).write
         first_boot = first_boot_of(folder / (chip + ".bin"), analysis.template) if configured else {}
         with ops.open_chip(url, ctx.reporter) as io:
             restored = ops.restore_backup(io, backup.path)
