@@ -55,7 +55,7 @@ def demo(ctx: Context, time_scale: float) -> None:
         ctx.console.print(f"\n[bold]Simulated {chip.upper()} plug[/]")
         ctx.console.print(f"  {url}", soft_wrap=True, markup=False, highlight=False)  # a path never wraps
         with ops.open_chip(url, ctx.reporter) as io:
-            info = io.info.as_dict()
+            info, size = io.info.as_dict(), io.size
             backup = ops.backup(io, folder / f"{chip}-backup.bin")
             analysis = analyze_bytes(backup.path.read_bytes(), str(backup.path))
             firmware = demo_firmware(folder, chip)
@@ -75,8 +75,8 @@ def demo(ctx: Context, time_scale: float) -> None:
         summary = {
             "chip": info["chip"],
             "loader": info["loader_version"] or info["loader"],
-            "flash": f"{info['flash_chip']} {info['flash_size'] // 1024} KiB" if info["flash_chip"]
-            else f"{info['flash_size'] // 1024} KiB (this loader cannot name the flash chip)",
+            "flash": f"{info['flash_chip']} {size // 1024} KiB" if info["flash_chip"]
+            else f"{size // 1024} KiB (this loader cannot name the flash chip)",
             "mac": info["mac"],
             "backup": f"{backup.blank_sectors} blank sectors skipped, sha256 {backup.sha256[:12]}",
             "analyze": f"module {analysis.module}, template {json.dumps(analysis.as_dict()['template']['pins'])}",
