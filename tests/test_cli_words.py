@@ -12,6 +12,8 @@ from helpers import free_port
 
 def commands(cmd=main, path=()):
     if isinstance(cmd, click.Group):
+        if hasattr(cmd, "reading_command"):  # `backup`: a command of its own as well as `backup share`
+            yield " ".join(path), cmd.reading_command
         ctx = click.Context(cmd)
         for name in cmd.list_commands(ctx):
             yield from commands(cmd.get_command(ctx, name), (*path, name))

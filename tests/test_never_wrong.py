@@ -15,6 +15,7 @@ from freebeken.cli.main import main
 from freebeken.errors import Interrupted
 from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
+from freebeken.flasher.safely import ensure_backup
 from freebeken.sim.image import build_stock_image
 from helpers import firmware_file
 
@@ -41,7 +42,7 @@ def interrupt_flash(monkeypatch, port: str, fw, after: int = 40) -> None:
     monkeypatch.setattr(ops.ChipIO, "write", write)
     with pytest.raises(Interrupted):
         with ops.open_chip(port, ListReporter()) as io:
-            ops.ensure_backup(io)
+            ensure_backup(io)
             ops.flash_firmware(io, fw)
     monkeypatch.setattr(ops.ChipIO, "write", real)
 
@@ -144,7 +145,7 @@ def test_a_stray_write_outside_the_image_is_repaired_from_the_backup(tmp_path, m
     path = tmp_path / "n.bin"
     port = f"sim://bk7231n?time_scale=0&image={path}"
     with ops.open_chip(port, ListReporter()) as io:
-        ops.ensure_backup(io)
+        ensure_backup(io)
         before = bytes(io.session.port.line.chip.flash.data)
     stray_after(monkeypatch, 30, 0x1EE000)  # into the Tuya storage
     reporter = ListReporter()

@@ -40,7 +40,9 @@ def share(ctx: Context, backup_file: Path, hide_mac: bool, force: bool, drop_fil
 class BackupGroup(click.Group):
     """``backup share FILE`` here; everything else (``backup -p PORT ...``) is the reading command."""
 
-    def _read(self) -> click.Command:
+    @property
+    def reading_command(self) -> click.Command:
+        """``backup -p PORT ...``: what runs when the first argument names no subcommand."""
         from .flash_cmds import backup
 
         return backup
@@ -49,7 +51,7 @@ class BackupGroup(click.Group):
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
         if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
-            return self._read().make_context(info_name, args, parent=parent, **extra)
+            return self.reading_command.make_context(info_name, args, parent=parent, **extra)
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -58,7 +60,7 @@ class BackupGroup(click.Group):
         return super().invoke(ctx)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        read = self._read()
+        read = self.reading_command
         read.format_help(click.Context(read, info_name=ctx.info_name, parent=ctx.parent), formatter)
         self.format_commands(ctx, formatter)
 
