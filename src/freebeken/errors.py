@@ -132,3 +132,8 @@ class DeviceCommandError(DeviceError):
     def __init__(self, message: str, code: int, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.code = code
+
+
+class RepliesDisagree(ProtocolError):
+    """A value the chip reports without a checksum (a register, a CRC) came back different each
+    time it was read: the line damages replies, and no decision is made from one of them."""

@@ -26,7 +26,8 @@ from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, Verdict, judge_image
 from .firmware import FirmwareImage, classify, fit_to_chip
 from .guard import StrayWrite
-from .journal import Journal, pending_write_journals, sha256, write_journal_path
+from .intent import WriteIntent, waiting_for_backup
+from .journal import pending_write_journals, sha256, write_journal_path
 from .verify import VerifyResult, read_range, verify
 from .write import WriteResult, write_image
 
@@ -142,30 +143,26 @@ def flash_firmware(
     ``before_write`` runs once the file is known to fit this chip, before anything is written:
     where the front ends make the backup of a chip that has none (``ensure_backup``)."""
     image = check_firmware(io, path, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
+    intent = WriteIntent("flash", str(Path(path).resolve()), include_bootloader, offset, other_device,
+                         backup_first=before_write is not None)  # fmt: skip
     if before_write is not None:
-        before_write()
+        with waiting_for_backup(write_journal_path(identity(io.info), sha256(image.data)), intent, sha256(image.data), image.offset):
+            before_write()
     io.allow_bootloader = include_bootloader and io.chip.bootloader_writable
-    meta = {
-        "op": "flash",
-        "file": str(Path(path).resolve()),
-        "include_bootloader": include_bootloader,
-        "raw_offset": offset,
-        "other_device": other_device,
-    }
-    return write_guarded(io, image, meta)
+    return write_guarded(io, image, intent)
 
 
-def write_guarded(io: ChipIO, image: FirmwareImage, meta: dict[str, object], *, journaled: bool = True) -> WriteResult:
+def write_guarded(io: ChipIO, image: FirmwareImage, intent: WriteIntent, *, journaled: bool = True) -> WriteResult:
     """Write through the journal; once done, older interrupted writes of this chip are obsolete
     (the chip now holds this image), so their journals go too - `resume` must not replay them.
     Not ``journaled``: a small write whose content must not be stored (it is redone instead)."""
     ident = identity(io.info)
     path = write_journal_path(ident, sha256(image.data)) if journaled else None
     try:
-        result = write_image(io, image, path, meta)
+        result = write_image(io, image, path, intent)
     except StrayWrite as stray:
         _repair(io, stray)  # raises when there is nothing to repair from
-        result = write_image(io, image, path, meta)
+        result = write_image(io, image, path, intent)
     if journaled:
         for journal in pending_write_journals(ident):
             journal.remove()
@@ -186,8 +183,7 @@ def _repair(io: ChipIO, stray: StrayWrite) -> None:
         allowed, io.allow_bootloader = io.allow_bootloader, io.chip.bootloader_writable  # N: may be below 0x11000
         try:
             for a, n in stray.spans:
-                write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"),
-                            write_journal_path(identity(io.info), sha256(data[a : a + n])), {"op": "repair", "file": str(path)})  # fmt: skip
+                write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"), None, WriteIntent("repair", str(path)))
         finally:
             io.allow_bootloader = allowed
         return
@@ -240,8 +236,7 @@ def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) 
             )
     io.allow_bootloader = keep == 0
     image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
-    meta = {"op": "restore", "file": str(path.resolve()), "other_device": other_device}
-    return write_guarded(io, image, meta)
+    return write_guarded(io, image, WriteIntent("restore", str(path.resolve()), other_device=other_device))
 
 
 def _foreign_bootloader(io: ChipIO, verdict: Verdict) -> bool:
@@ -267,28 +262,7 @@ def verify_file(
 
 
 def resume(io: ChipIO) -> WriteResult | BackupResult | None:
-    """Continue an interrupted flash/restore (or else backup) of this chip; None if nothing is pending."""
-    journals = pending_write_journals(identity(io.info))
-    if not journals:
-        out = pending_backup(io.info)
-        if out is None:
-            return None
-        events.info(io.reporter, f"Resuming the interrupted backup to {out}")
-        return backup(io, out)
-    record: Journal = max(journals, key=lambda j: j.path.stat().st_mtime)
-    op, file = record.record.get("op"), record.record.get("file")
-    if not file or not Path(file).exists():
-        raise UsageError(
-            f"The interrupted {op} used {file}, which is gone",
-            hint="Run the flash or restore command again with the file.",
-        )
-    events.info(io.reporter, f"Resuming the interrupted {op} of {Path(file).name}")
-    if op == "restore":
-        return restore_backup(io, file, other_device=bool(record.record.get("other_device")))
-    return flash_firmware(
-        io,
-        file,
-        include_bootloader=bool(record.record.get("include_bootloader")),
-        offset=record.record.get("raw_offset"),
-        other_device=bool(record.record.get("other_device")),
-    )
+    """Continue the interrupted operation of this chip (see flasher/resume.py); None if nothing is pending."""
+    from .resume import resume as replay  # resume.py calls back into this module
+
+    return replay(io)

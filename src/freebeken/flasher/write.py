@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import events
-from ..errors import Interrupted, VerifyError
+from ..errors import FreebekenError, Interrupted, SafetyError, VerifyError
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
 from . import guard
 from .chipio import SECTOR, ChipIO
 from .firmware import FirmwareImage
+from .intent import WriteIntent
 from .journal import Journal, MemoryJournal, sha256
 from .plan import BLOCK, UNKNOWN, Costs, Plan, make_plan, sector_spans
 
@@ -72,16 +73,17 @@ def sector_targets(io: ChipIO, image: FirmwareImage) -> dict[int, bytes]:
     return targets
 
 
-def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, meta: dict[str, object]) -> WriteResult:
+def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, intent: WriteIntent) -> WriteResult:
     """``journal_path`` None: nothing about this write is stored (see MemoryJournal)."""
     reporter = io.reporter
     started = time.monotonic()
     image_sha = sha256(image.data) if journal_path else ""
     journal = Journal.load(journal_path) if journal_path else None
-    resumed = journal is not None and journal.record.get("image_sha256") == image_sha
+    resumed = journal is not None and journal.record.get("image_sha256") == image_sha and journal.begun
     if not resumed:
         kind = Journal if journal_path else MemoryJournal
-        journal = kind(journal_path or Path(), {**meta, "image_sha256": image_sha, "offset": image.offset, "done": []})
+        record = {"intent": intent.to_json(), "image_sha256": image_sha, "offset": image.offset, "done": []}
+        journal = kind(journal_path or Path(), record)
     assert journal is not None
     targets = sector_targets(io, image)
     done = journal.done & set(targets)
@@ -90,16 +92,18 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, met
         events.info(reporter, f"Resuming: {len(done)} of {len(targets)} sectors are already right (checked by CRC)")
 
     todo = {a: t for a, t in targets.items() if a not in done}
-    label = str(meta.get("op", "write")).capitalize()  # "Flash: ...", "Restore: ..."
+    label = intent.label  # "Flash: ...", "Restore: ..."
     events.phase(reporter, f"{label}: comparing with the chip", total=len(todo) * SECTOR)
     current = _current_crcs(io, todo)
     plan = make_plan(todo, current, _costs(io), lowest_block=io.lowest_writable)
     work = any(s.action != "skip" for s in plan.steps) or bool(plan.block_erases)
-    # The outside of the image as it was before the first attempt: kept in the journal, so that
-    # damage an attempt that failed left there is still seen (and repaired) by the next one.
-    shot = guard.Snapshot.from_json(journal.record["outside"], io) if "outside" in journal.record else None
-    if shot is None and work:
-        shot = guard.snapshot(io, image.offset, image.end)
+    # The outside of the image as this run found it, except where an earlier attempt provably
+    # changed it (see outside_baseline): kept in the journal for the next attempt.
+    recorded = guard.Snapshot.from_json(journal.record["outside"], io) if resumed else None
+    shot = None
+    if work or recorded is not None:
+        after = journal.record.pop("outside_after", None)
+        shot = guard.outside_baseline(io, guard.snapshot(io, image.offset, image.end), recorded, after)
         journal.record["outside"] = shot.to_json()
     journal.save()  # from here on an interruption is resumable
 
@@ -110,33 +114,48 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, met
     )
     result = WriteResult(0, 0, len(targets), 0, 0.0, resumed, io.session.baudrate)
     trouble = resumed  # an earlier attempt failed: something went wrong on the line then
-    if work:
-        if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
-            raise LineSpoilsWrites("The serial line still damages most 4 KiB frames (checked by reading; nothing was "
-                                   "written)", hint=LINE_HINT)  # fmt: skip
-        io.prepare_write()
-        retries_before = io.session.retries_used
-        try:
-            _execute(io, plan, targets, journal, result, label)
-            trouble = trouble or io.session.retries_used != retries_before or result.rewritten > 0
-            if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
-                _reprove(io, targets, result)
-        except LineSpoilsWrites:  # the next run reads before it writes again
-            journal.record["line_unfit"] = True
-            journal.save()
-            raise
-        except KeyboardInterrupt:
-            kept = f"recorded in {journal_path}" if journal_path else "nothing was kept: run the same command again"
-            raise Interrupted(
-                f"{str(meta.get('op', 'write')).capitalize()} interrupted: {len(journal.done)} of {len(targets)} "
-                f"sectors are written and verified ({kept})"
-            ) from None
-        io.finish_write()
-    if shot is not None:
-        guard.check(io, shot, everything=trouble)
+    try:
+        if work:
+            if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
+                raise LineSpoilsWrites("The serial line still damages most 4 KiB frames (checked by reading; nothing was "
+                                       "written)", hint=LINE_HINT)  # fmt: skip
+            io.prepare_write()
+            retries_before = io.session.retries_used
+            try:
+                _execute(io, plan, targets, journal, result, label)
+                trouble = trouble or io.session.retries_used != retries_before or result.rewritten > 0
+                if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
+                    _reprove(io, targets, result)
+            except LineSpoilsWrites:  # the next run reads before it writes again
+                journal.record["line_unfit"] = True
+                journal.save()
+                raise
+            except KeyboardInterrupt:
+                kept = f"recorded in {journal_path}" if journal_path else "nothing was kept: run the same command again"
+                raise Interrupted(
+                    f"{label} interrupted: {len(journal.done)} of {len(targets)} sectors are written and verified ({kept})"
+                ) from None
+            io.finish_write()
+        if shot is not None:
+            guard.check(io, shot, everything=trouble)
+    except (Interrupted, VerifyError, SafetyError):
+        if shot is not None and journal_path is not None:
+            _note_outside(io, journal, image)
+        raise
     journal.remove()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _note_outside(io: ChipIO, journal: Journal, image: FirmwareImage) -> None:
+    """The flash outside the image as this attempt leaves it: the next attempt finds the same
+    there only if nothing else wrote to the chip meanwhile, and only then may it put back what an
+    attempt changed. Best effort: a second Ctrl-C or a line that fails leaves no such proof."""
+    try:
+        journal.record["outside_after"] = guard.snapshot(io, image.offset, image.end).to_json()
+        journal.save()
+    except (KeyboardInterrupt, FreebekenError, OSError):
+        pass
 
 
 def _costs(io: ChipIO) -> Costs:
