@@ -337,7 +337,7 @@ def test_n_and_m_are_told_apart_through_a_damaged_efuse_reply(chip, byte, name):
 def test_efuse_replies_that_never_agree_name_the_line(tmp_path):
     from freebeken.errors import RepliesDisagree
 
-    port = f"sim://bk7231n?time_scale=0&efuse_noise=1&seed=3"
+    port = "sim://bk7231n?time_scale=0&efuse_noise=1&seed=3"
     result = CliRunner().invoke(main, ["info", "-p", port])
     text = " ".join(result.output.split())
     assert result.exit_code == RepliesDisagree.exit_code == 5

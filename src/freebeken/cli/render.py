@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -20,6 +22,13 @@ from rich.progress import (
 from ..events import Event
 
 
+def shown(text: str) -> str:
+    """A message as rich prints it literally: brackets are not markup (a file named "a[/]b.bin"
+    would end a style that was never opened) and a lone surrogate (a file name that is not UTF-8,
+    a "\\ud800" in JSON) is written as its escape instead of failing the terminal's encoder."""
+    return escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
 class RichReporter:
     def __init__(self, console: Console | None = None, verbose: bool = False) -> None:
         self.console = console or Console(stderr=True)
@@ -30,6 +39,8 @@ class RichReporter:
         self.plain: tuple[str, float, int, str] | None = None  # the running phase, without a terminal
 
     def emit(self, event: Event) -> None:
+        if event.message:
+            event = dataclasses.replace(event, message=shown(event.message))
         if event.kind == "phase":
             self._close()
             if event.total and not self.console.is_terminal:

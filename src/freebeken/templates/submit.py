@@ -1,5 +1,9 @@
 """Submitting a template without git: a prefilled issue link, the exact devices.json fragment,
-and (given a local devices.json) a ready patch. Nothing is sent anywhere. Pure."""
+and (given a local devices.json) a ready patch. Nothing is sent anywhere. Pure.
+
+Every text here survives every string JSON can hold: a lone surrogate escape ("\\ud800") is valid
+JSON but no file, terminal or URL can carry it as a character, so it is rendered as that escape
+again (``printable``) - in JSON output that is the exact same value."""
 
 from __future__ import annotations
 
@@ -13,8 +17,13 @@ from .model import Template
 ISSUES_URL = "https://github.com/OpenBekenIOT/webapp/issues/new"
 
 
+def printable(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (\\ud800): encodable as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def fragment(t: Template) -> str:
-    return json.dumps(t.to_entry(), indent=2, ensure_ascii=False)
+    return printable(json.dumps(t.to_entry(), indent=2, ensure_ascii=False))
 
 
 def issue_link(t: Template) -> str:
@@ -25,7 +34,7 @@ def issue_link(t: Template) -> str:
         "```json\n" + fragment(t) + "\n```\n\n"
         "Checked with `freebeken template check` (role names, pins, channels)."
     )
-    return f"{ISSUES_URL}?{urlencode({'title': title, 'body': body})}"
+    return f"{ISSUES_URL}?{urlencode({'title': printable(title), 'body': printable(body)})}"
 
 
 def slug(t: Template) -> str:
@@ -60,7 +69,7 @@ def patch_text(t: Template, devices_json: str) -> str:
         unit = len(re.match(r"\s*", inner).group(0)) - len(indent) if inner else 2
     else:
         indent, unit = base + "  ", 2
-    body = json.dumps(t.to_entry(), indent=max(unit, 1), ensure_ascii=False).splitlines()
+    body = printable(json.dumps(t.to_entry(), indent=max(unit, 1), ensure_ascii=False)).splitlines()
     new_lines = [indent + line + "\n" for line in body]
     updated = list(lines)
     if entries:
@@ -82,7 +91,8 @@ def update_link(t: Template, title: str, differences: list[str]) -> str:
         + json.dumps({"pins": t.to_entry()["pins"]}, indent=2)
         + "\n```\n\nChecked with `freebeken template check` (role names, pins, channels)."
     )
-    return f"{ISSUES_URL}?{urlencode({'title': f'Device template update: {title}', 'body': body})}"
+    query = {"title": printable(f"Device template update: {title}"), "body": printable(body)}
+    return f"{ISSUES_URL}?{urlencode(query)}"
 
 
 def _entry_spans(text: str) -> list[tuple[int, int]]:
