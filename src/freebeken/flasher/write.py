@@ -7,7 +7,6 @@ chip's CRCs, so the result is always the wanted image.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,23 +21,11 @@ from .firmware import FirmwareImage
 from .intent import WriteIntent
 from .journal import Journal, MemoryJournal, sha256
 from .plan import BLOCK, UNKNOWN, Costs, Plan, make_plan, sector_spans
+from .policy import MAX_REWRITES, WRITE_RETRIES, RewritePolicy
 
-WRITE_RETRIES = 10  # rewrites of a sector on a line that writes most sectors at the first try
-# The loader does not check a write command's data: a 4 KiB frame arrives intact with the chance
-# (1 - error rate per byte) ** 4110, 66 % at 1e-4, 29 % at 3e-4, 1.6 % at 1e-3. So on a line that
-# spoils many writes a sector gets as many rewrites as make giving up on it rare (one in a
-# million), up to MAX_REWRITES; the line's quality comes from the other sectors, so a sector that
-# never verifies on a good line (protected, failing flash) is still given up after WRITE_RETRIES.
-# Erase and write commands are unchecked too, and one damaged on the line lands elsewhere: on a
-# line that spoils nearly every write (measured at 1e-3: 24 minutes of rewrites, then five blocks
-# outside the image changed) the write stops early and says the line is the cause.
-# Where UART cannot rewrite the bootloader (BK7231T/U: the loader lives in it), a damaged
-# command's worst landing is a bricked chip (addresses past 2 MiB wrap onto it unchecked), so
-# there the budget stays a clean line's and a line that spoils half the writes stops the write.
-MAX_REWRITES = 100
-GIVE_UP = 1e-6
-HOPELESS = 0.05  # share of writes arriving intact below which a write is not worth going on
-HOPELESS_WHERE_FATAL = 0.5
+__all__ = ["MAX_REWRITES", "WRITE_RETRIES", "LineSpoilsWrites", "WriteResult", "write_image"]
+
+# The rewrite budget and when a write stops for the line: policy.py (pure, with the numbers).
 
 
 class LineSpoilsWrites(VerifyError):
@@ -298,23 +285,15 @@ def _verify_run(io: ChipIO, steps: list, targets: dict[int, bytes], result: Writ
 
 
 def _line_quality(result: WriteResult, own_failures: int) -> float:
-    """The share of sector writes that verified at once, judged by the other sectors, with a
-    neutral prior (one success, one failure) while there are few."""
-    ok, bad = result.verified, result.rewritten - own_failures
-    return (ok + 1) / (ok + bad + 2)
+    return RewritePolicy.quality(result.verified, result.rewritten, own_failures)
 
 
 def _budget(io: ChipIO, result: WriteResult, own_failures: int) -> int:
-    p = _line_quality(result, own_failures)
-    if p >= 0.9 or not io.chip.bootloader_writable:
-        return WRITE_RETRIES
-    return min(MAX_REWRITES, max(WRITE_RETRIES, math.ceil(math.log(GIVE_UP) / math.log(1 - p))))
+    return RewritePolicy.for_chip(io.chip).budget(result.verified, result.rewritten, own_failures)
 
 
 def _hopeless(io: ChipIO, result: WriteResult) -> bool:
-    if not io.chip.bootloader_writable:
-        return result.rewritten >= 20 and _line_quality(result, 0) < HOPELESS_WHERE_FATAL
-    return result.rewritten >= 50 and _line_quality(result, 0) < HOPELESS
+    return RewritePolicy.for_chip(io.chip).hopeless(result.verified, result.rewritten)
 
 
 def _verify_sector(io: ChipIO, address: int, crc: int, data: bytes, result: WriteResult) -> bool:
