@@ -330,3 +330,14 @@ def test_a_bk7231m_is_told_from_an_n_by_its_key_and_gets_m_firmware_only(tmp_pat
         assert chip_bytes(io)[BOOT : BOOT + len(m_body)] == m_body
         restored = ops.restore_backup(io, backup.path)  # the backup is judged and accepted as this chip's
         assert chip_bytes(io) == backup.path.read_bytes() and restored.written > 0
+
+
+def test_the_bootloader_permission_does_not_outlive_its_write(tmp_path):
+    """Review §3: `flash --include-bootloader` used to leave ChipIO allowed below 0x11000 for
+    whatever came next on the same link (e.g. the configuration write)."""
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin"), ListReporter()) as io:
+        ops.flash_firmware(io, fw, include_bootloader=True)
+        assert not io.allow_bootloader and io.lowest_writable == io.chip.app_start
+        with pytest.raises(SafetyError):
+            io.check_writable(0, 0x1000)

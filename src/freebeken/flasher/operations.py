@@ -148,21 +148,23 @@ def flash_firmware(
     if before_write is not None:
         with waiting_for_backup(write_journal_path(identity(io.info), sha256(image.data)), intent, sha256(image.data), image.offset):
             before_write()
-    io.allow_bootloader = include_bootloader and io.chip.bootloader_writable
-    return write_guarded(io, image, intent)
+    return write_guarded(io, image, intent, bootloader=include_bootloader)
 
 
-def write_guarded(io: ChipIO, image: FirmwareImage, intent: WriteIntent, *, journaled: bool = True) -> WriteResult:
+def write_guarded(
+    io: ChipIO, image: FirmwareImage, intent: WriteIntent, *, journaled: bool = True, bootloader: bool = False
+) -> WriteResult:
     """Write through the journal; once done, older interrupted writes of this chip are obsolete
     (the chip now holds this image), so their journals go too - `resume` must not replay them.
-    Not ``journaled``: a small write whose content must not be stored (it is redone instead)."""
+    Not ``journaled``: a small write whose content must not be stored (it is redone instead).
+    ``bootloader``: this write may cover the bootloader (only where the chip lets UART write it)."""
     ident = identity(io.info)
     path = write_journal_path(ident, sha256(image.data)) if journaled else None
     try:
-        result = write_image(io, image, path, intent)
+        result = write_image(io, image, path, intent, bootloader=bootloader)
     except StrayWrite as stray:
         _repair(io, stray)  # raises when there is nothing to repair from
-        result = write_image(io, image, path, intent)
+        result = write_image(io, image, path, intent, bootloader=bootloader)
     if journaled:
         for journal in pending_write_journals(ident):
             journal.remove()
@@ -180,12 +182,9 @@ def _repair(io: ChipIO, stray: StrayWrite) -> None:
         if len(data) != io.size or any(beken_crc(data[a : a + n]) != crc for (a, n), crc in stray.before.items()):
             continue
         events.warning(io.reporter, f"{stray}; putting those blocks back from {path.name}")
-        allowed, io.allow_bootloader = io.allow_bootloader, io.chip.bootloader_writable  # N: may be below 0x11000
-        try:
-            for a, n in stray.spans:
-                write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"), None, WriteIntent("repair", str(path)))
-        finally:
-            io.allow_bootloader = allowed
+        for a, n in stray.spans:  # N: may be below 0x11000
+            write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"), None, WriteIntent("repair", str(path)),
+                        bootloader=True)  # fmt: skip
         return
     raise stray
 
@@ -234,9 +233,8 @@ def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) 
                 f"The bootloader region (below 0x{keep:X}) differs from the backup; it is left as it is "
                 "(rewriting it over UART would brick the plug).",
             )
-    io.allow_bootloader = keep == 0
     image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
-    return write_guarded(io, image, WriteIntent("restore", str(path.resolve()), other_device=other_device))
+    return write_guarded(io, image, WriteIntent("restore", str(path.resolve()), other_device=other_device), bootloader=keep == 0)
 
 
 def _foreign_bootloader(io: ChipIO, verdict: Verdict) -> bool:

@@ -60,8 +60,21 @@ def sector_targets(io: ChipIO, image: FirmwareImage) -> dict[int, bytes]:
     return targets
 
 
-def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, intent: WriteIntent) -> WriteResult:
-    """``journal_path`` None: nothing about this write is stored (see MemoryJournal)."""
+def write_image(
+    io: ChipIO, image: FirmwareImage, journal_path: Path | None, intent: WriteIntent, *, bootloader: bool = False
+) -> WriteResult:
+    """``journal_path`` None: nothing about this write is stored (see MemoryJournal). ``bootloader``:
+    the write may cover the bootloader, where the chip lets UART write it - for this write only
+    (the permission is ChipIO's last line of defence and must not outlive the operation)."""
+    allowed = io.allow_bootloader
+    io.allow_bootloader = bootloader and io.chip.bootloader_writable
+    try:
+        return _write_image(io, image, journal_path, intent)
+    finally:
+        io.allow_bootloader = allowed
+
+
+def _write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, intent: WriteIntent) -> WriteResult:
     reporter = io.reporter
     started = time.monotonic()
     image_sha = sha256(image.data) if journal_path else ""
