@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Interrupted
-from .journal import Journal
+from .firmware import FirmwareImage
+from .journal import Journal, sha256, write_journal_path
 
 REPLAYABLE = ("flash", "restore")  # the writes `resume` can redo from their file alone
 
@@ -78,13 +79,15 @@ def intent_of(journal: Journal) -> WriteIntent | None:
 
 
 @contextlib.contextmanager
-def waiting_for_backup(path: Path, intent: WriteIntent, image_sha: str, offset: int) -> Iterator[None]:
-    """Around the steps a flash takes before it writes (the automatic backup): the journal at
-    ``path`` records the flash first, so that `resume` continues it; a Ctrl-C there says the flash
+def waiting_for_backup(identity: str, intent: WriteIntent, image: FirmwareImage) -> Iterator[None]:
+    """Around the steps a flash takes before it writes (the automatic backup): the journal of this
+    chip (``identity``) and image records the flash first, so that `resume` continues it; a Ctrl-C there says the flash
     has not started and how to continue. A journal of the same image from an earlier attempt that
     already wrote is kept as it is (its record of done sectors and of the flash outside stays)."""
+    digest = sha256(image.data)
+    path = write_journal_path(identity, digest)
     if Journal.load(path) is None:
-        Journal(path, {"intent": intent.to_json(), "image_sha256": image_sha, "offset": offset, "done": []}).save()
+        Journal(path, {"intent": intent.to_json(), "image_sha256": digest, "offset": image.offset, "done": []}).save()
     try:
         yield
     except Interrupted as e:

@@ -20,7 +20,7 @@ from ..link import connect, read_mac
 from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
 from ..tuya.dump import bootloader as bootloader_of
-from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
+from .backup import BackupResult, backup, find_backups, identity, read_sidecar
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, Verdict, judge_image
@@ -146,7 +146,7 @@ def flash_firmware(
     intent = WriteIntent("flash", str(Path(path).resolve()), include_bootloader, offset, other_device,
                          backup_first=before_write is not None)  # fmt: skip
     if before_write is not None:
-        with waiting_for_backup(write_journal_path(identity(io.info), sha256(image.data)), intent, sha256(image.data), image.offset):
+        with waiting_for_backup(identity(io.info), intent, image):
             before_write()
     return write_guarded(io, image, intent, bootloader=include_bootloader)
 
