@@ -145,3 +145,22 @@ def test_resume_replays_the_intent_a_journal_stored(tmp_path, home):
     assert WriteIntent.from_record({"done": []}) is None
     assert intent.command().startswith("freebeken flash -p PORT --include-bootloader --offset 0x11000 --other-device ")
     assert not WriteIntent("repair", "/x/b.bin").replayable and not WriteIntent("flash").replayable
+
+
+def test_a_flash_stopped_after_its_backup_but_before_writing_resumes_without_a_second_backup(tmp_path, home):
+    class CtrlCWhenComparing(ListReporter):
+        def emit(self, event) -> None:
+            super().emit(event)
+            if event.kind == "phase" and event.message.startswith("Flash: comparing"):
+                raise KeyboardInterrupt
+
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    image = tmp_path / "chip.bin"
+    with ops.open_chip(sim(image), CtrlCWhenComparing()) as io:
+        with pytest.raises(KeyboardInterrupt):
+            ops.flash_firmware(io, fw, before_write=lambda: ops.ensure_backup(io))
+    before = image.read_bytes()
+    again = CliRunner().invoke(main, ["resume", "-p", sim(image)])
+    assert again.exit_code == 0 and "sectors written, all verified" in again.output, again.output
+    assert image.read_bytes() == flashed(before, fw)
+    assert len(list((home / "backups").glob("*.bin"))) == 1

@@ -44,10 +44,10 @@ def resume(io: ChipIO) -> WriteResult | BackupResult | None:
         events.info(io.reporter, f"Backup saved: {made.path}")
     if pending is None:
         return None
-    return _replay(io, pending[1], backup_done=out is not None)
+    return _replay(io, pending[1], backup_done=out is not None, begun=pending[0].begun)
 
 
-def _replay(io: ChipIO, intent: WriteIntent, *, backup_done: bool) -> WriteResult:
+def _replay(io: ChipIO, intent: WriteIntent, *, backup_done: bool, begun: bool) -> WriteResult:
     file = intent.file or ""
     if not Path(file).exists():
         first = "The backup is finished, but the" if backup_done else "The"
@@ -58,6 +58,8 @@ def _replay(io: ChipIO, intent: WriteIntent, *, backup_done: bool) -> WriteResul
     events.info(io.reporter, f"Resuming the interrupted {intent.op} of {intent.name}")
     if intent.op == "restore":
         return ops.restore_backup(io, file, other_device=intent.other_device)
-    # its backup, if one was to come first, is done above or was declined: not asked again
+    # A flash stopped before it wrote, where a backup was to come first: no flash without the
+    # chip's backup (the one just finished, an older one, or a new one if it never started).
+    first = (lambda: ops.ensure_backup(io)) if intent.backup_first and not begun else None
     return ops.flash_firmware(io, file, include_bootloader=intent.include_bootloader, offset=intent.raw_offset,
-                              other_device=intent.other_device)  # fmt: skip
+                              other_device=intent.other_device, before_write=first)  # fmt: skip
