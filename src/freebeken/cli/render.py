@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,6 +15,7 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -34,7 +36,7 @@ class RichReporter:
         self.console = console or Console(stderr=True)
         self.verbose = verbose
         self.progress: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
         self.retries = 0
         self.plain: tuple[str, float, int, str] | None = None  # the running phase, without a terminal
 
@@ -110,7 +112,7 @@ class JsonReporter:
             if now - self._last_progress < 0.2 and event.done < event.total:
                 return
             self._last_progress = now
-        record = {"event": event.kind, "message": event.message}
+        record: dict[str, Any] = {"event": event.kind, "message": event.message}
         if event.total or event.done:
             record.update(done=event.done, total=event.total)
         if event.data:

@@ -50,9 +50,9 @@ def resume(io: ChipIO) -> WriteResult | BackupResult | None:
 def _replay(io: ChipIO, intent: WriteIntent, *, backup_done: bool, begun: bool) -> WriteResult:
     file = intent.file or ""
     if not Path(file).exists():
-        first = "The backup is finished, but the" if backup_done else "The"
+        opening = "The backup is finished, but the" if backup_done else "The"
         raise UsageError(
-            f"{first} {intent.op} has not happened: the interrupted {intent.op} used {file}, which is gone",
+            f"{opening} {intent.op} has not happened: the interrupted {intent.op} used {file}, which is gone",
             hint=f"Put the file back and run `freebeken resume -p PORT`, or {intent.op} with: {intent.command()}",
         )
     events.info(io.reporter, f"Resuming the interrupted {intent.op} of {intent.name}")

@@ -9,16 +9,25 @@ from typing import Any, NoReturn, TypeVar
 
 from .. import events
 from ..chips import BootloaderInfo, ChipProfile, FlashChip, bootloader_by_crc, flash_by_id
-from ..chips.profiles import (BK7231M, BK7231N, BK7231T, BK7231U, CHIPS, NOT_FLASHED, OTHER_CHIP_IDS, SCTRL_CHIP_ID,
-                              SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR)  # fmt: skip
-from ..tuya import appcode
+from ..chips.layout import mac_from_tlv
+from ..chips.profiles import (
+    BK7231M,
+    BK7231N,
+    BK7231T,
+    BK7231U,
+    CHIPS,
+    NOT_FLASHED,
+    OTHER_CHIP_IDS,
+    SCTRL_CHIP_ID,
+    SCTRL_EFUSE_CTRL,  # fmt: skip
+    SCTRL_EFUSE_OPTR,
+)
 from ..errors import ProtocolError, RepliesDisagree, UnsupportedError
 from ..protocol import commands as c
-from ..chips.layout import mac_from_tlv
 from ..protocol.crc import blank_crc
+from ..tuya import appcode
 from .ops import chip_crc, read_sector
 from .session import Session
-
 
 
 @dataclass
@@ -150,11 +159,11 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     # An unknown plain Beken bootloader: a T or a U. Their layouts are one; their code keys are not,
     # so the application the chip holds tells which one it was made for.
     sector = read_sector(session, BK7231T, BK7231T.app_start)
-    key = appcode.stored_key(sector)
+    stored = appcode.stored_key(sector)
     said = {"tuya": "stored under Tuya's key, as on a BK7231T", "zero": "stored in clear, as on a BK7231U"}
     events.warning(session.reporter, f"Unknown bootloader (CRC 0x{bl_crc:08X}) without a version: its application is "
-                   + said.get(key or "", "not readable as code either, so it is taken for a BK7231T"))  # fmt: skip
-    return (BK7231U if key == "zero" else BK7231T), None, version, bl_crc, None
+                   + said.get(stored or "", "not readable as code either, so it is taken for a BK7231T"))  # fmt: skip
+    return (BK7231U if stored == "zero" else BK7231T), None, version, bl_crc, None
 
 
 #: The first chip of each chip ID (N before M): chips that share an ID are told apart by their key.

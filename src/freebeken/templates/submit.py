@@ -37,6 +37,11 @@ def issue_link(t: Template) -> str:
     return f"{ISSUES_URL}?{urlencode({'title': printable(title), 'body': printable(body)})}"
 
 
+def _lead(line: str) -> str:
+    """The whitespace a line starts with."""
+    return line[: len(line) - len(line.lstrip())]
+
+
 def slug(t: Template) -> str:
     text = "-".join(x for x in (t.vendor, t.name, t.model) if x) or "template"
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
@@ -62,11 +67,11 @@ def patch_text(t: Template, devices_json: str) -> str:
     close = max(i for i, line in enumerate(lines) if line.strip().startswith("]"))
     opening = max(i for i in range(close + 1) if "[" in lines[i])
     entries = [ln for ln in lines[opening + 1 : close] if ln.strip()]
-    base = re.match(r"\s*", lines[close]).group(0)
+    base = _lead(lines[close])
     if entries:
-        indent = re.match(r"\s*", entries[0]).group(0)
+        indent = _lead(entries[0])
         inner = next((ln for ln in entries[1:] if ln.strip().startswith('"')), None)
-        unit = len(re.match(r"\s*", inner).group(0)) - len(indent) if inner else 2
+        unit = len(_lead(inner)) - len(indent) if inner else 2
     else:
         indent, unit = base + "  ", 2
     body = printable(json.dumps(t.to_entry(), indent=max(unit, 1), ensure_ascii=False)).splitlines()
@@ -132,7 +137,7 @@ def update_patch(t: Template, devices_json: str, index: int, path: str = "device
     if m is None:
         raise ValueError("the entry has no pins to update")
     line_start = entry.rfind("\n", 0, m.start()) + 1
-    indent = re.match(r"\s*", entry[line_start:]).group(0)
+    indent = _lead(entry[line_start:])
     inner = indent + "  "
     pins = t.to_entry()["pins"]
     block = "{\n" + ",\n".join(f"{inner}{json.dumps(k)}: {json.dumps(v)}" for k, v in pins.items()) + f"\n{indent}}}"
