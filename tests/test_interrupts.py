@@ -69,24 +69,14 @@ def test_interrupted_backup_keeps_its_sectors_and_resume_finishes_it(tmp_path):
         assert ops.resume(io) is None
 
 
-def test_ctrl_c_in_the_cli_says_what_was_kept_and_the_exact_command(tmp_path, monkeypatch):
+def test_ctrl_c_in_the_cli_says_what_was_kept_and_the_exact_command(tmp_path):
     fw, _ = firmware_file(tmp_path, "bk7231n")
-    calls = {"n": 0}
-    real = ops.ChipIO.write
-
-    def write(self, address, data):
-        calls["n"] += 1
-        if calls["n"] == 40:
-            raise KeyboardInterrupt
-        return real(self, address, data)
-
-    monkeypatch.setattr(ops.ChipIO, "write", write)
     port = url(tmp_path)
-    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    pressed = url(tmp_path, ctrl_c_after=190)  # the simulator's Ctrl-C: in the writing phase
+    result = CliRunner().invoke(main, ["flash", "-p", pressed, "--no-backup", str(fw)])
     assert result.exit_code == 130, result.output
     assert "Flash interrupted:" in result.output and "sectors are written and verified" in result.output
-    assert f"freebeken resume -p '{port}'" in result.output
-    monkeypatch.setattr(ops.ChipIO, "write", real)
+    assert f"freebeken resume -p '{pressed}'" in result.output
     again = CliRunner().invoke(main, ["resume", "-p", port])
     assert again.exit_code == 0 and "all verified" in again.output
     assert CliRunner().invoke(main, ["verify", "-p", port, str(fw)]).exit_code == 0
