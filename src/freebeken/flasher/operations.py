@@ -173,7 +173,8 @@ def write_guarded(
 
 def _repair(io: ChipIO, stray: StrayWrite) -> None:
     """Put back what a damaged command changed outside the image, from a backup of this chip
-    whose content there is what the chip held before (the CRCs taken before the write)."""
+    whose content there is what the chip held before (the CRCs this run started from: never older
+    content, see guard.outside_baseline)."""
     for path in reversed(find_backups(io.info)):
         try:
             data = path.read_bytes()
