@@ -164,3 +164,22 @@ def test_a_flash_stopped_after_its_backup_but_before_writing_resumes_without_a_s
     assert again.exit_code == 0 and "sectors written, all verified" in again.output, again.output
     assert image.read_bytes() == flashed(before, fw)
     assert len(list((home / "backups").glob("*.bin"))) == 1
+
+
+def test_the_outside_baseline_keeps_an_older_crc_only_where_an_attempt_provably_changed_it():
+    from types import SimpleNamespace
+
+    from freebeken.chips import BK7231N, BK7231T
+    from freebeken.flasher.guard import Snapshot, outside_baseline
+
+    a, b, boot = (0x100000, 0x10000), (0x110000, 0x10000), (0, 0x10000)
+    io = SimpleNamespace(chip=BK7231N, reporter=ListReporter())
+    recorded, now = Snapshot({a: 1, b: 2}, 0), Snapshot({a: 1, b: 3}, 0)
+    assert outside_baseline(io, now, None, None).crcs == {a: 1, b: 3}  # a first attempt: what it finds
+    assert outside_baseline(io, now, recorded, None).crcs == {a: 1, b: 3}  # no proof: this run's start
+    assert "0x110000-0x11FFFF" in io.reporter.kinds("warning")[-1].message
+    assert outside_baseline(io, now, recorded, Snapshot({a: 1, b: 3}, 0).to_json()).crcs == {a: 1, b: 2}  # proven
+    assert outside_baseline(io, now, recorded, Snapshot({a: 1, b: 4}, 0).to_json()).crcs == {a: 1, b: 3}  # touched since
+    t = SimpleNamespace(chip=BK7231T, reporter=ListReporter())
+    moved = outside_baseline(t, Snapshot({boot: 9, b: 3}, 0x11000), Snapshot({boot: 8, b: 2}, 0x11000), None)
+    assert moved.crcs == {boot: 8, b: 3}  # the T bootloader: UART never writes it, a change there is always reported
