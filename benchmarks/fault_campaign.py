@@ -149,6 +149,20 @@ def judge(cell: Cell, where: str, result, frozen: dict[Path, str], chip_now: byt
 
 
 def run_scenario(op: str, chip: str, rate: float, seed: int, folder: Path, cell: Cell) -> None:
+    """Each scenario run has its own data folder: the scenarios share seeds (so MACs) with the
+    other operations, and a journal or backup another run left would be this chip's."""
+    saved = os.environ.get("FREEBEKEN_HOME")
+    os.environ["FREEBEKEN_HOME"] = str(folder / "home")
+    try:
+        _scenario(op, chip, rate, seed, folder, cell)
+    finally:
+        if saved is None:
+            os.environ.pop("FREEBEKEN_HOME", None)
+        else:
+            os.environ["FREEBEKEN_HOME"] = saved
+
+
+def _scenario(op: str, chip: str, rate: float, seed: int, folder: Path, cell: Cell) -> None:
     profile = BK7231T if chip == "bk7231t" else BK7231N
     rng = random.Random(seed * 7 + (op == "resume"))
     image_path = folder / "chip.bin"
@@ -164,11 +178,13 @@ def run_scenario(op: str, chip: str, rate: float, seed: int, folder: Path, cell:
     def backups() -> list[Path]:
         return [p for p in (home / "backups").glob("*.bin") if p.name not in seen_before]
 
-    seen_before = {p.name for p in (home / "backups").glob("*.bin")} if (home / "backups").exists() else set()
+    seen_before: set[str] = set()
     cut = rng.randrange(20, 400) if op == "stale" else rng.randrange(60, 700)
     first_url = f"{url}&{'power_cut_after' if op == 'stale' else 'ctrl_c_after'}={cut}"
     first = CliRunner().invoke(main, ["flash", "-y", "-p", first_url, str(fw)])
-    judge(cell, f"{op} {chip} rate {rate:g} seed {seed} cut {cut}", first, frozen, image_path.read_bytes(), original, chip)
+    pressed = first.exit_code == 130 and first.output.rstrip().endswith("interrupted")  # Ctrl-C before any step said more
+    if not pressed:
+        judge(cell, f"{op} {chip} rate {rate:g} seed {seed} cut {cut}", first, frozen, image_path.read_bytes(), original, chip)
     made = backups()
     if made and first.exit_code == 0:
         frozen[made[0]] = hashlib.sha256(made[0].read_bytes()).hexdigest()

@@ -137,3 +137,14 @@ def test_phases_name_their_operation_and_keep_their_order_without_a_terminal(tmp
 def test_the_demo_prints_no_python_reprs():
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0 and "{'" not in result.output and "['" not in result.output
+
+
+def test_ctrl_c_while_comparing_says_how_to_continue(tmp_path):
+    """Not only while writing: a Ctrl-C in the comparison says what was kept and how to go on."""
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    result = CliRunner().invoke(main, ["flash", "-p", url(tmp_path, ctrl_c_after=70), "--no-backup", str(fw)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 130 and "Flash interrupted: 0 sectors are written and verified (recorded in" in text
+    assert "freebeken resume -p" in text
+    again = CliRunner().invoke(main, ["resume", "-p", url(tmp_path)])
+    assert again.exit_code == 0 and "sectors written, all verified" in again.output, again.output

@@ -70,6 +70,11 @@ def write_image(
     io.allow_bootloader = bootloader and io.chip.bootloader_writable
     try:
         return _write_image(io, image, journal_path, intent)
+    except KeyboardInterrupt:  # while comparing, or proving the result (while writing: _write_image says more)
+        journal = Journal.load(journal_path) if journal_path else None
+        kept = f"recorded in {journal_path}" if journal else "nothing was kept: run the same command again"
+        done = len(journal.done) if journal else 0
+        raise Interrupted(f"{intent.label} interrupted: {done} sectors are written and verified ({kept})") from None
     finally:
         io.allow_bootloader = allowed
 
