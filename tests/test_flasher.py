@@ -385,3 +385,14 @@ def test_restore_after_a_flash_costs_only_what_the_flash_changed(tmp_path):
     assert restored.erased <= 136 + 16  # what the writes need (a 64K erase may cover a partial block)
     # CRCs: one per changed sector, one per identical 64 KiB block; plus the erases and writes
     assert commands <= 136 + 31 + restored.erased + restored.written + 20, commands
+
+
+def test_the_bootloader_permission_does_not_outlive_its_write(tmp_path):
+    """Review §3: `flash --include-bootloader` used to leave ChipIO allowed below 0x11000 for
+    whatever came next on the same link (e.g. the configuration write)."""
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    with ops.open_chip(url("bk7231n", tmp_path / "chip.bin"), ListReporter()) as io:
+        ops.flash_firmware(io, fw, include_bootloader=True)
+        assert not io.allow_bootloader and io.lowest_writable == io.chip.app_start
+        with pytest.raises(SafetyError):
+            io.check_writable(0, 0x1000)

@@ -63,24 +63,14 @@ def test_interrupted_backup_keeps_its_sectors_and_resume_finishes_it(tmp_path):
         assert ops.resume(io) is None
 
 
-def test_ctrl_c_in_the_cli_says_what_was_kept_and_the_exact_command(tmp_path, monkeypatch):
+def test_ctrl_c_in_the_cli_says_what_was_kept_and_the_exact_command(tmp_path):
     fw, _ = firmware_file(tmp_path, "bk7231n")
-    calls = {"n": 0}
-    real = ops.ChipIO.write
-
-    def write(self, address, data):
-        calls["n"] += 1
-        if calls["n"] == 40:
-            raise KeyboardInterrupt
-        return real(self, address, data)
-
-    monkeypatch.setattr(ops.ChipIO, "write", write)
     port = url(tmp_path)
-    result = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    pressed = url(tmp_path, ctrl_c_after=190)  # the simulator's Ctrl-C: in the writing phase
+    result = CliRunner().invoke(main, ["flash", "-p", pressed, "--no-backup", str(fw)])
     assert result.exit_code == 130, result.output
     assert "Flash interrupted:" in result.output and "sectors are written and verified" in result.output
-    assert f"freebeken resume -p '{port}'" in result.output
-    monkeypatch.setattr(ops.ChipIO, "write", real)
+    assert f"freebeken resume -p '{pressed}'" in result.output
     again = CliRunner().invoke(main, ["resume", "-p", port])
     assert again.exit_code == 0 and "all verified" in again.output
     assert CliRunner().invoke(main, ["verify", "-p", port, str(fw)]).exit_code == 0
@@ -141,3 +131,14 @@ def test_phases_name_their_operation_and_keep_their_order_without_a_terminal(tmp
 def test_the_demo_prints_no_python_reprs():
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0 and "{'" not in result.output and "['" not in result.output
+
+
+def test_ctrl_c_while_comparing_says_how_to_continue(tmp_path):
+    """Not only while writing: a Ctrl-C in the comparison says what was kept and how to go on."""
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    result = CliRunner().invoke(main, ["flash", "-p", url(tmp_path, ctrl_c_after=70), "--no-backup", str(fw)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 130 and "Flash interrupted: 0 sectors are written and verified (recorded in" in text
+    assert "freebeken resume -p" in text
+    again = CliRunner().invoke(main, ["resume", "-p", url(tmp_path)])
+    assert again.exit_code == 0 and "sectors written, all verified" in again.output, again.output

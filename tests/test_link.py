@@ -313,3 +313,46 @@ def test_a_noisy_read_uses_the_block_crcs_and_stays_proven(monkeypatch):
     for address in (0x11000, 0x12000):
         assert read_sector(session, info.chip, address, retries=40) == bytes(flash.data[address : address + 0x1000])
     session.port.close()
+
+
+def test_one_damaged_efuse_reply_does_not_refuse_a_good_chip(tmp_path):
+    """Issue 34 §3: eFuse byte 2 read once with a bit flipped gave 0x511FB093 ("other key", exit 6)
+    where the chip holds Tuya's 0x510FB093. Every read that can refuse is read until two agree."""
+    from helpers import firmware_file
+
+    fw, _ = firmware_file(tmp_path, "bk7231n")
+    port = f"sim://bk7231n?time_scale=0&image={tmp_path / 'chip.bin'}&efuse_flip=2"
+    info = CliRunner().invoke(main, ["--json", "info", "-p", port])
+    assert info.exit_code == 0 and json.loads(info.output.strip().splitlines()[-1])["encryption_key"] == "Tuya's"
+    flashed = CliRunner().invoke(main, ["flash", "-p", port, "--no-backup", str(fw)])
+    assert flashed.exit_code == 0, flashed.output
+
+
+@pytest.mark.parametrize("chip,byte,name", [("bk7231n", 0, "BK7231N"), ("bk7231m", 0, "BK7231M"), ("bk7231n", 3, "BK7231N")])
+def test_n_and_m_are_told_apart_through_a_damaged_efuse_reply(chip, byte, name):
+    session, info = linked(f"sim://{chip}?time_scale=0&efuse_flip={byte}", ListReporter())
+    session.port.close()
+    assert info.chip.name == name
+
+
+def test_efuse_replies_that_never_agree_name_the_line(tmp_path):
+    from freebeken.errors import RepliesDisagree
+
+    port = "sim://bk7231n?time_scale=0&efuse_noise=1&seed=3"
+    result = CliRunner().invoke(main, ["info", "-p", port])
+    text = " ".join(result.output.split())
+    assert result.exit_code == RepliesDisagree.exit_code == 5
+    assert "read differently 5 times" in text and "the serial line damages the chip's replies" in text
+
+
+def test_agreed_reads_until_two_copies_match():
+    from freebeken.errors import RepliesDisagree
+    from freebeken.link.identify import agreed
+
+    replies = iter([0x511FB093, 0x510FB093, 0x510FB093])
+    assert agreed(lambda: next(replies), "key") == 0x510FB093
+    replies = iter([0x7231C])
+    assert agreed(lambda: next(replies), "chip ID", first=0x7231C) == 0x7231C  # one more read confirms
+    replies = iter([1, 2, 3, 4])
+    with pytest.raises(RepliesDisagree, match=r"chip ID read differently 5 times \(0x0, 0x1, 0x2, 0x3, 0x4\)"):
+        agreed(lambda: next(replies), "chip ID", first=0)

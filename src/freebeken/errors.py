@@ -179,3 +179,8 @@ class FlashProtectedError(UnsupportedError):
         "Nothing was erased or written. Report the flash part id shown here (freebeken info names it) so it can "
         "be added to the flash table; meanwhile BK7231GUIFlashTool or an SPI programmer can unprotect it."
     )
+
+
+class RepliesDisagree(ProtocolError):
+    """A value the chip reports without a checksum (a register, a CRC) came back different each
+    time it was read: the line damages replies, and no decision is made from one of them."""

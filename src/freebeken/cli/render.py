@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -19,6 +22,13 @@ from rich.progress import (
 )
 
 from ..events import Event
+
+
+def shown(text: str) -> str:
+    """A message as rich prints it literally: brackets are not markup (a file named "a[/]b.bin"
+    would end a style that was never opened) and a lone surrogate (a file name that is not UTF-8,
+    a "\\ud800" in JSON) is written as its escape instead of failing the terminal's encoder."""
+    return escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 class RichReporter:
@@ -36,6 +46,8 @@ class RichReporter:
         self.console.print(text, soft_wrap=True)
 
     def emit(self, event: Event) -> None:
+        if event.message:
+            event = dataclasses.replace(event, message=shown(event.message))
         if event.kind == "phase":
             self._close(finished=True)
             self.done = 0
@@ -117,7 +129,7 @@ class JsonReporter:
             if now - self._last_progress < 0.2 and event.done < event.total:
                 return
             self._last_progress = now
-        record: dict[str, object] = {"event": event.kind, "message": event.message}
+        record: dict[str, Any] = {"event": event.kind, "message": event.message}
         if event.total or event.done:
             record.update(done=event.done, total=event.total)
         if event.data:

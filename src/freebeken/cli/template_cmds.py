@@ -112,7 +112,7 @@ def show(ctx: Context, file: str, form: str, no_wipe: bool) -> None:
     """Print a template (file, devices.json entry, analyze --json output or a backup)."""
     t = load_template_file(file)
     if form == "backlog":
-        click.echo("\n".join(t.backlog(wipe=not no_wipe)))
+        click.echo(sub.printable("\n".join(t.backlog(wipe=not no_wipe))))
     elif form == "json":
         click.echo(json.dumps({"pins": t.to_entry()["pins"], "flags": t.flags, "command": t.command}, indent=2))
     else:

@@ -79,7 +79,7 @@ def read_sidecar(backup: Path) -> dict | None:
 
 def find_backups(info: ChipInfo, folder: Path | None = None) -> list[Path]:
     """Backups labelled as this chip's (by their sidecar's identity); callers that write judge
-    the content too (operations.ensure_backup)."""
+    the content too (safely.ensure_backup)."""
     folder = folder or data_dir() / "backups"
     found = []
     for binary in sorted(folder.glob("*.bin")) if folder.exists() else []:

@@ -21,6 +21,7 @@ from ..templates.model import Template
 from ..tuya.analyze import analyze_bytes
 from .chipio import ChipIO
 from .firmware import FirmwareImage
+from .intent import WriteIntent
 from .operations import existing_backup, write_guarded
 
 
@@ -123,7 +124,7 @@ def write_config(io: ChipIO, cfg: ObkConfig) -> ObkConfig:
     sector = cfg.to_sector()
     obkconfig.parse(sector)  # never write what the firmware would reject
     events.phase(io.reporter, f"Configure: writing the OpenBeken configuration at 0x{address:X}")
-    write_guarded(io, FirmwareImage(sector, address, io.chip.name, "raw"), {"op": "configure"}, journaled=False)
+    write_guarded(io, FirmwareImage(sector, address, io.chip.name, "raw"), WriteIntent("configure"), journaled=False)
     back = io.read(address)
     if back != sector:
         raise VerifyError(f"The configuration sector at 0x{address:X} reads back different from what was written")

@@ -4,15 +4,17 @@ addresses wrap at the flash size. Nothing on the line prevents that, so a write 
 proof: the CRC of every 64 KiB block outside the image must be what it was before the write,
 and the image must read back whole (a stray write can also hit a sector verified earlier).
 
-The outside CRCs are taken before the first attempt of a write (the only moment they can be) and
-kept in its journal; they are compared afterwards when the line showed any trouble (an attempt
-that failed counts), and always for the region no UART write may touch.
+The outside CRCs are taken at the start of every attempt of a write and kept in its journal;
+they are compared afterwards when the line showed any trouble (an attempt that failed counts),
+and always for the region no UART write may touch. Where an earlier attempt left the outside
+changed, the older CRCs stand only when that attempt provably did it (``outside_baseline``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import events
 from ..errors import SafetyError, VerifyError
 from .chipio import ChipIO
 from .plan import BLOCK, SECTOR
@@ -84,3 +86,29 @@ def check(io: ChipIO, shot: Snapshot, everything: bool) -> None:
         )
     if changed:
         raise StrayWrite(changed, {s: shot.crcs[s] for s in changed})
+
+
+def outside_baseline(io: ChipIO, now: Snapshot, recorded: Snapshot | None, after: dict[str, int] | None) -> Snapshot:
+    """What the outside of the image must still hold once this run has written: what it holds
+    now, at the start of this run. Where it changed since an earlier attempt recorded it, the old
+    value stands only when that attempt provably made the change: it left its own snapshot
+    (``after``) and the chip still matches it everywhere outside the image, so nothing else wrote
+    to the chip since. A repair then puts back only what an attempt of this write damaged, never
+    content older than another program's newer writing. A bootloader UART never writes (T) keeps
+    its old value: a change there is reported whatever made it."""
+    if recorded is None:
+        return now
+    moved = [s for s, crc in now.crcs.items() if s in recorded.crcs and recorded.crcs[s] != crc]
+    if not moved:
+        return now
+    proven = after is not None and Snapshot.from_json(after, io).crcs == now.crcs
+    keep = moved if proven else [s for s in moved if s[0] < now.protected_below]
+    if len(keep) < len(moved):
+        where = ", ".join(f"0x{a:06X}-0x{a + n - 1:06X}" for a, n in moved if (a, n) not in keep)
+        events.warning(
+            io.reporter,
+            f"The flash outside the image changed since the interrupted attempt ({where}), and nothing shows that "
+            "attempt did it: another program may have written there. It is left as it is (not put back from a "
+            "backup); if nothing else wrote to this chip, compare it with your backup (freebeken verify).",
+        )
+    return Snapshot({s: recorded.crcs[s] if s in keep else crc for s, crc in now.crcs.items()}, now.protected_below)

@@ -31,6 +31,12 @@ class Journal:
             return None  # unreadable journal: start over (the CRC plan makes that safe)
 
     @property
+    def begun(self) -> bool:
+        """A write journal whose write started (it recorded the flash outside the image); one
+        that only records a flash waiting for its backup has not."""
+        return "outside" in self.record
+
+    @property
     def done(self) -> set[int]:
         return set(self.record.setdefault("done", []))
 

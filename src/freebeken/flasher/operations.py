@@ -20,14 +20,15 @@ from ..link import identify, open_linked, read_mac
 from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
 from ..chips.dump import bootloader as bootloader_of
-from .backup import BackupResult, backup, find_backups, identity, pending_backup, read_sidecar
+from .backup import BackupResult, backup, find_backups, identity, read_sidecar
 from . import rf
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, Verdict, judge_image
 from .firmware import FirmwareImage, classify, fit_to_chip
 from .guard import StrayWrite
-from .journal import Journal, pending_write_journals, sha256, write_journal_path
+from .intent import WriteIntent
+from .journal import pending_write_journals, sha256, write_journal_path
 from .verify import VerifyResult, read_range, verify
 from .write import WriteResult, write_image
 
@@ -147,32 +148,38 @@ def write_checked(
     include_bootloader: bool = False,
     offset: int | None = None,
     other_device: bool = False,
+    backup_first: bool = False,
 ) -> WriteResult:
     """Write an image ``check_firmware`` returned for ``path``, journaled so that `resume` can finish it."""
-    io.allow_bootloader = include_bootloader and io.chip.bootloader_writable
-    meta = {
-        "op": "flash",
-        "file": str(Path(path).resolve()),
-        "include_bootloader": include_bootloader,
-        "raw_offset": offset,
-        "other_device": other_device,
-    }
-    result = write_guarded(io, image, meta)
+    intent = flash_intent(path, include_bootloader=include_bootloader, offset=offset, other_device=other_device,
+                          backup_first=backup_first)  # fmt: skip
+    result = write_guarded(io, image, intent, bootloader=include_bootloader)
     rf.place_calibration(io, image)  # a Tuya T1: its calibration where OpenBeken reads it (flasher/rf.py)
     return result
 
 
-def write_guarded(io: ChipIO, image: FirmwareImage, meta: dict[str, object], *, journaled: bool = True) -> WriteResult:
+def flash_intent(
+    path: str | Path, *, include_bootloader: bool = False, offset: int | None = None, other_device: bool = False,
+    backup_first: bool = False,
+) -> WriteIntent:  # fmt: skip
+    """What a flash of ``path`` was asked to do, as its journal keeps it for `resume`."""
+    return WriteIntent("flash", str(Path(path).resolve()), include_bootloader, offset, other_device, backup_first=backup_first)
+
+
+def write_guarded(
+    io: ChipIO, image: FirmwareImage, intent: WriteIntent, *, journaled: bool = True, bootloader: bool = False
+) -> WriteResult:
     """Write through the journal; once done, older interrupted writes of this chip are obsolete
     (the chip now holds this image), so their journals go too - `resume` must not replay them.
-    Not ``journaled``: a small write whose content must not be stored (it is redone instead)."""
+    Not ``journaled``: a small write whose content must not be stored (it is redone instead).
+    ``bootloader``: this write may cover the bootloader (only where the chip lets UART write it)."""
     ident = identity(io.info)
     path = write_journal_path(ident, sha256(image.data)) if journaled else None
     try:
-        result = write_image(io, image, path, meta)
+        result = write_image(io, image, path, intent, bootloader=bootloader)
     except StrayWrite as stray:
         _repair(io, stray)  # raises when there is nothing to repair from
-        result = write_image(io, image, path, meta)
+        result = write_image(io, image, path, intent, bootloader=bootloader)
     if journaled:
         for journal in pending_write_journals(ident):
             journal.remove()
@@ -181,7 +188,8 @@ def write_guarded(io: ChipIO, image: FirmwareImage, meta: dict[str, object], *, 
 
 def _repair(io: ChipIO, stray: StrayWrite) -> None:
     """Put back what a damaged command changed outside the image, from a backup of this chip
-    whose content there is what the chip held before (the CRCs taken before the write)."""
+    whose content there is what the chip held before (the CRCs this run started from: never older
+    content, see guard.outside_baseline)."""
     for path in reversed(find_backups(io.info)):
         try:
             data = path.read_bytes()
@@ -190,13 +198,9 @@ def _repair(io: ChipIO, stray: StrayWrite) -> None:
         if len(data) != io.size or any(beken_crc(data[a : a + n]) != crc for (a, n), crc in stray.before.items()):
             continue
         events.warning(io.reporter, f"{stray}; putting those blocks back from {path.name}")
-        allowed, io.allow_bootloader = io.allow_bootloader, io.chip.bootloader_writable  # N: may be below 0x11000
-        try:
-            for a, n in stray.spans:
-                write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"),
-                            write_journal_path(identity(io.info), sha256(data[a : a + n])), {"op": "repair", "file": str(path)})  # fmt: skip
-        finally:
-            io.allow_bootloader = allowed
+        for a, n in stray.spans:  # N: may be below 0x11000
+            write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"), None, WriteIntent("repair", str(path)),
+                        bootloader=True)  # fmt: skip
         return
     raise stray
 
@@ -245,10 +249,8 @@ def restore_backup(io: ChipIO, path: str | Path, *, other_device: bool = False) 
                 f"The bootloader region (below 0x{keep:X}) differs from the backup; it is left as it is "
                 "(rewriting it over UART would brick the plug).",
             )
-    io.allow_bootloader = keep == 0
     image = FirmwareImage(data[keep:], keep, io.chip.name, "backup")
-    meta = {"op": "restore", "file": str(path.resolve()), "other_device": other_device}
-    return write_guarded(io, image, meta)
+    return write_guarded(io, image, WriteIntent("restore", str(path.resolve()), other_device=other_device), bootloader=keep == 0)
 
 
 def _foreign_bootloader(io: ChipIO, verdict: Verdict) -> bool:
@@ -274,28 +276,7 @@ def verify_file(
 
 
 def resume(io: ChipIO) -> WriteResult | BackupResult | None:
-    """Continue an interrupted flash/restore (or else backup) of this chip; None if nothing is pending."""
-    journals = pending_write_journals(identity(io.info))
-    if not journals:
-        out = pending_backup(io.info)
-        if out is None:
-            return None
-        events.info(io.reporter, f"Resuming the interrupted backup to {out}")
-        return backup(io, out)
-    record: Journal = max(journals, key=lambda j: j.path.stat().st_mtime)
-    op, file = record.record.get("op"), record.record.get("file")
-    if not file or not Path(file).exists():
-        raise UsageError(
-            f"The interrupted {op} used {file}, which is gone",
-            hint="Run the flash or restore command again with the file.",
-        )
-    events.info(io.reporter, f"Resuming the interrupted {op} of {Path(file).name}")
-    if op == "restore":
-        return restore_backup(io, file, other_device=bool(record.record.get("other_device")))
-    return flash_firmware(
-        io,
-        file,
-        include_bootloader=bool(record.record.get("include_bootloader")),
-        offset=record.record.get("raw_offset"),
-        other_device=bool(record.record.get("other_device")),
-    )
+    """Continue the interrupted operation of this chip (see flasher/resume.py); None if nothing is pending."""
+    from .resume import resume as replay  # resume.py calls back into this module
+
+    return replay(io)

@@ -22,6 +22,7 @@ from .backup import find_backups
 from .chipio import ChipIO
 from .firmware import FirmwareImage
 from .plan import SECTOR
+from .intent import WriteIntent
 from .write import write_image
 
 TLV_MAGIC = b"TLV\x00"
@@ -60,7 +61,7 @@ def place_calibration(io: ChipIO, image: FirmwareImage) -> int | None:
                                "else: left as it is; OpenBeken will run uncalibrated with a made-up MAC")  # fmt: skip
             return None  # a calibration of its own there: never overwritten
         events.info(io.reporter, f"0x{target:X} holds an unfinished copy of the RF calibration (interrupted): copying again")
-    write_image(io, FirmwareImage(sector, target, chip.name, "rf"), None, {"op": "rf"})
+    write_image(io, FirmwareImage(sector, target, chip.name, "rf"), None, WriteIntent("rf"))
     if io.crc(target, SECTOR) != beken_crc(sector):
         raise VerifyError(
             f"The RF calibration copied to 0x{target:X} does not read back right",

@@ -11,10 +11,11 @@ from pathlib import Path
 from .. import events
 from ..firmware.settings import Settings
 from ..storage import sha256
-from .backup import backup
+from .backup import backup, identity
 from .chipio import ChipIO
 from .configure import ConfigureResult, configure_new_firmware
-from .operations import check_firmware, existing_backup, write_checked
+from .intent import waiting_for_backup
+from .operations import check_firmware, existing_backup, flash_intent, write_checked
 from .write import WriteResult
 
 
@@ -87,7 +88,10 @@ def flash_safely(
     when it has no backup, write what differs (journaled: `resume` finishes it), and then write the
     configuration when ``settings`` are given (pins from the settings, else from the chip's backup)."""
     image = check_firmware(io, firmware, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
-    kept = ensure_backup(io, backup_policy)
-    write = write_checked(io, image, firmware, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
+    where = {"include_bootloader": include_bootloader, "offset": offset, "other_device": other_device}
+    intent = flash_intent(firmware, **where, backup_first=backup_policy.make)
+    with waiting_for_backup(identity(io.info), intent, image):  # journaled first: a Ctrl-C from here on leaves a flash to resume
+        kept = ensure_backup(io, backup_policy)
+    write = write_checked(io, image, firmware, **where, backup_first=backup_policy.make)
     configured = configure_new_firmware(io, settings, kept.path if kept else None) if settings is not None else None
     return FlashOutcome(Path(firmware), write, kept, configured)

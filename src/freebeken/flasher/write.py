@@ -7,37 +7,25 @@ chip's CRCs, so the result is always the wanted image.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import events
-from ..errors import Interrupted, VerifyError
+from ..errors import FreebekenError, Interrupted, SafetyError, VerifyError
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
 from . import guard
 from .chipio import SECTOR, ChipIO
 from .firmware import FirmwareImage
+from .intent import WriteIntent
 from .journal import Journal, MemoryJournal, sha256
 from .plan import BLOCK, UNKNOWN, Costs, Plan, make_plan, rest_is_new, sector_spans
+from .policy import MAX_REWRITES, WRITE_RETRIES, RewritePolicy
 
-WRITE_RETRIES = 10  # rewrites of a sector on a line that writes most sectors at the first try
-# The loader does not check a write command's data: a 4 KiB frame arrives intact with the chance
-# (1 - error rate per byte) ** 4110, 66 % at 1e-4, 29 % at 3e-4, 1.6 % at 1e-3. So on a line that
-# spoils many writes a sector gets as many rewrites as make giving up on it rare (one in a
-# million), up to MAX_REWRITES; the line's quality comes from the other sectors, so a sector that
-# never verifies on a good line (protected, failing flash) is still given up after WRITE_RETRIES.
-# Erase and write commands are unchecked too, and one damaged on the line lands elsewhere: on a
-# line that spoils nearly every write (measured at 1e-3: 24 minutes of rewrites, then five blocks
-# outside the image changed) the write stops early and says the line is the cause.
-# Where UART cannot rewrite the bootloader (BK7231T/U: the loader lives in it), a damaged
-# command's worst landing is a bricked chip (addresses past 2 MiB wrap onto it unchecked), so
-# there the budget stays a clean line's and a line that spoils half the writes stops the write.
-MAX_REWRITES = 100
-GIVE_UP = 1e-6
-HOPELESS = 0.05  # share of writes arriving intact below which a write is not worth going on
-HOPELESS_WHERE_FATAL = 0.5
+__all__ = ["MAX_REWRITES", "WRITE_RETRIES", "LineSpoilsWrites", "WriteResult", "write_image"]
+
+# The rewrite budget and when a write stops for the line: policy.py (pure, with the numbers).
 
 
 class LineSpoilsWrites(VerifyError):
@@ -72,16 +60,35 @@ def sector_targets(io: ChipIO, image: FirmwareImage) -> dict[int, bytes]:
     return targets
 
 
-def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, meta: dict[str, object]) -> WriteResult:
-    """``journal_path`` None: nothing about this write is stored (see MemoryJournal)."""
+def write_image(
+    io: ChipIO, image: FirmwareImage, journal_path: Path | None, intent: WriteIntent, *, bootloader: bool = False
+) -> WriteResult:
+    """``journal_path`` None: nothing about this write is stored (see MemoryJournal). ``bootloader``:
+    the write may cover the bootloader, where the chip lets UART write it - for this write only
+    (the permission is ChipIO's last line of defence and must not outlive the operation)."""
+    allowed = io.allow_bootloader
+    io.allow_bootloader = bootloader and io.chip.bootloader_writable
+    try:
+        return _write_image(io, image, journal_path, intent)
+    except KeyboardInterrupt:  # while comparing, or proving the result (while writing: _write_image says more)
+        journal = Journal.load(journal_path) if journal_path else None
+        kept = f"recorded in {journal_path}" if journal else "nothing was kept: run the same command again"
+        done = len(journal.done) if journal else 0
+        raise Interrupted(f"{intent.label} interrupted: {done} sectors are written and verified ({kept})") from None
+    finally:
+        io.allow_bootloader = allowed
+
+
+def _write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, intent: WriteIntent) -> WriteResult:
     reporter = io.reporter
     started = time.monotonic()
     image_sha = sha256(image.data) if journal_path else ""
     journal = Journal.load(journal_path) if journal_path else None
-    resumed = journal is not None and journal.record.get("image_sha256") == image_sha
+    resumed = journal is not None and journal.record.get("image_sha256") == image_sha and journal.begun
     if not resumed:
         kind = Journal if journal_path else MemoryJournal
-        journal = kind(journal_path or Path(), {**meta, "image_sha256": image_sha, "offset": image.offset, "done": []})
+        record = {"intent": intent.to_json(), "image_sha256": image_sha, "offset": image.offset, "done": []}
+        journal = kind(journal_path or Path(), record)
     assert journal is not None
     targets = sector_targets(io, image)
     done = journal.done & set(targets)
@@ -90,16 +97,18 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, met
         events.info(reporter, f"Resuming: {len(done)} of {len(targets)} sectors are already right (checked by CRC)")
 
     todo = {a: t for a, t in targets.items() if a not in done}
-    label = str(meta.get("op", "write")).capitalize()  # "Flash: ...", "Restore: ..."
+    label = intent.label  # "Flash: ...", "Restore: ..."
     events.phase(reporter, f"{label}: comparing with the chip", total=len(todo) * SECTOR)
     current = _current_crcs(io, todo, image.kind)
     plan = make_plan(todo, current, _costs(io), lowest_block=io.lowest_writable)
     work = any(s.action != "skip" for s in plan.steps) or bool(plan.block_erases)
-    # The outside of the image as it was before the first attempt: kept in the journal, so that
-    # damage an attempt that failed left there is still seen (and repaired) by the next one.
-    shot = guard.Snapshot.from_json(journal.record["outside"], io) if "outside" in journal.record else None
-    if shot is None and work:
-        shot = guard.snapshot(io, image.offset, image.end)
+    # The outside of the image as this run found it, except where an earlier attempt provably
+    # changed it (see outside_baseline): kept in the journal for the next attempt.
+    recorded = guard.Snapshot.from_json(journal.record["outside"], io) if resumed else None
+    shot = None
+    if work or recorded is not None:
+        after = journal.record.pop("outside_after", None)
+        shot = guard.outside_baseline(io, guard.snapshot(io, image.offset, image.end), recorded, after)
         journal.record["outside"] = shot.to_json()
     journal.save()  # from here on an interruption is resumable
 
@@ -110,33 +119,48 @@ def write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, met
     )
     result = WriteResult(0, 0, len(targets), 0, 0.0, resumed, io.session.baudrate)
     trouble = resumed  # an earlier attempt failed: something went wrong on the line then
-    if work:
-        if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
-            raise LineSpoilsWrites("The serial line still damages most 4 KiB frames (checked by reading; nothing was "
-                                   "written)", hint=LINE_HINT)  # fmt: skip
-        io.prepare_write()
-        retries_before = io.session.retries_used
-        try:
-            _execute(io, plan, targets, journal, result, label)
-            trouble = trouble or io.session.retries_used != retries_before or result.rewritten > 0
-            if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
-                _reprove(io, targets, result)
-        except LineSpoilsWrites:  # the next run reads before it writes again
-            journal.record["line_unfit"] = True
-            journal.save()
-            raise
-        except KeyboardInterrupt:
-            kept = f"recorded in {journal_path}" if journal_path else "nothing was kept: run the same command again"
-            raise Interrupted(
-                f"{str(meta.get('op', 'write')).capitalize()} interrupted: {len(journal.done)} of {len(targets)} "
-                f"sectors are written and verified ({kept})"
-            ) from None
-        io.finish_write()
-    if shot is not None:
-        guard.check(io, shot, everything=trouble)
+    try:
+        if work:
+            if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
+                raise LineSpoilsWrites("The serial line still damages most 4 KiB frames (checked by reading; nothing was "
+                                       "written)", hint=LINE_HINT)  # fmt: skip
+            io.prepare_write()
+            retries_before = io.session.retries_used
+            try:
+                _execute(io, plan, targets, journal, result, label)
+                trouble = trouble or io.session.retries_used != retries_before or result.rewritten > 0
+                if trouble:  # a damaged command may have hit a sector verified earlier: prove them all
+                    _reprove(io, targets, result)
+            except LineSpoilsWrites:  # the next run reads before it writes again
+                journal.record["line_unfit"] = True
+                journal.save()
+                raise
+            except KeyboardInterrupt:
+                kept = f"recorded in {journal_path}" if journal_path else "nothing was kept: run the same command again"
+                raise Interrupted(
+                    f"{label} interrupted: {len(journal.done)} of {len(targets)} sectors are written and verified ({kept})"
+                ) from None
+            io.finish_write()
+        if shot is not None:
+            guard.check(io, shot, everything=trouble)
+    except (Interrupted, VerifyError, SafetyError):
+        if shot is not None and journal_path is not None:
+            _note_outside(io, journal, image)
+        raise
     journal.remove()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _note_outside(io: ChipIO, journal: Journal, image: FirmwareImage) -> None:
+    """The flash outside the image as this attempt leaves it: the next attempt finds the same
+    there only if nothing else wrote to the chip meanwhile, and only then may it put back what an
+    attempt changed. Best effort: a second Ctrl-C or a line that fails leaves no such proof."""
+    try:
+        journal.record["outside_after"] = guard.snapshot(io, image.offset, image.end).to_json()
+        journal.save()
+    except (KeyboardInterrupt, FreebekenError, OSError):
+        pass
 
 
 def _costs(io: ChipIO) -> Costs:
@@ -280,23 +304,15 @@ def _verify_run(io: ChipIO, steps: list, targets: dict[int, bytes], result: Writ
 
 
 def _line_quality(result: WriteResult, own_failures: int) -> float:
-    """The share of sector writes that verified at once, judged by the other sectors, with a
-    neutral prior (one success, one failure) while there are few."""
-    ok, bad = result.verified, result.rewritten - own_failures
-    return (ok + 1) / (ok + bad + 2)
+    return RewritePolicy.quality(result.verified, result.rewritten, own_failures)
 
 
 def _budget(io: ChipIO, result: WriteResult, own_failures: int) -> int:
-    p = _line_quality(result, own_failures)
-    if p >= 0.9 or not io.chip.bootloader_writable:
-        return WRITE_RETRIES
-    return min(MAX_REWRITES, max(WRITE_RETRIES, math.ceil(math.log(GIVE_UP) / math.log(1 - p))))
+    return RewritePolicy.for_chip(io.chip).budget(result.verified, result.rewritten, own_failures)
 
 
 def _hopeless(io: ChipIO, result: WriteResult) -> bool:
-    if not io.chip.bootloader_writable:
-        return result.rewritten >= 20 and _line_quality(result, 0) < HOPELESS_WHERE_FATAL
-    return result.rewritten >= 50 and _line_quality(result, 0) < HOPELESS
+    return RewritePolicy.for_chip(io.chip).hopeless(result.verified, result.rewritten)
 
 
 def _verify_sector(io: ChipIO, address: int, crc: int, data: bytes, result: WriteResult) -> bool:

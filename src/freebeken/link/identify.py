@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from .. import events
 from ..chips import BootloaderInfo, ChipProfile, FlashChip, appcode, bootloader_by_crc
@@ -22,7 +23,7 @@ from ..chips.profiles import (
     SCTRL_EFUSE_CTRL,
     SCTRL_EFUSE_OPTR,
 )
-from ..errors import ProtocolError, UnsupportedError
+from ..errors import ProtocolError, RepliesDisagree, UnsupportedError
 from ..protocol import commands as c
 from ..protocol.crc import blank_crc
 from .ops import chip_crc, read_sector
@@ -143,14 +144,18 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     crc_257 = session.transact(c.CheckCrc(0, 256))
     chip_id = _probe(session, c.ReadReg(SCTRL_CHIP_ID)) if crc_256 != crc_257 else None
     if chip_id is not None:  # a ROM; the peers' tables hold standard CRC-32 over 257 bytes for these
+        chip_id = agreed(lambda: _probe(session, c.ReadReg(SCTRL_CHIP_ID)), "chip ID register", first=chip_id)
+    if chip_id is not None:
         chip = ROM_BY_ID.get(chip_id)
         if chip is None:
             _refuse(OTHER_CHIP_IDS.get(chip_id), f"chip ID 0x{chip_id:X}")
         key = None
         if chip is BK7231N and _first_key_byte(session) == 0:  # Tuya's key starts 0x93: 4 commands decide
-            key = _efuse_key_word(session, first=0)
+            key = _efuse_key_word(session)
             chip = BK7231M if key == 0 else chip
         return chip, chip_id, None, crc_257 ^ 0xFFFFFFFF, key
+    if crc_256 != crc_257:  # no ROM answered: a bootloader, whose two CRCs should have been one
+        crc_256 = agreed(lambda: session.transact(c.CheckCrc(0, 255)), "bootloader CRC", first=crc_256)
     bl_crc = crc_256 ^ 0xFFFFFFFF
     known = bootloader_by_crc(bl_crc)
     if known and known.chip in NOT_FLASHED:
@@ -163,11 +168,11 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     # An unknown plain Beken bootloader: a T or a U. Their layouts are one; their code keys are not,
     # so the application the chip holds tells which one it was made for.
     sector = read_sector(session, BK7231T, BK7231T.app_start)
-    key = appcode.stored_key(sector)
+    stored = appcode.stored_key(sector)
     said = {"tuya": "stored under Tuya's key, as on a BK7231T", "zero": "stored in clear, as on a BK7231U"}
     events.warning(session.reporter, f"Unknown bootloader (CRC 0x{bl_crc:08X}) without a version: its application is "
-                   + said.get(key or "", "not readable as code either, so it is taken for a BK7231T"))  # fmt: skip
-    return (BK7231U if key == "zero" else BK7231T), None, version, bl_crc, None
+                   + said.get(stored or "", "not readable as code either, so it is taken for a BK7231T"))  # fmt: skip
+    return (BK7231U if stored == "zero" else BK7231T), None, version, bl_crc, None
 
 
 #: The first chip of each chip ID (N before M): chips that share an ID are told apart by their key.
@@ -177,11 +182,36 @@ for _p in CHIPS.values():
         ROM_BY_ID.setdefault(_p.chip_id, _p)
 
 
+T = TypeVar("T")
+AGREE_READS = 5  # reads of one value before the line is named as the cause
+
+
+def agreed(read: Callable[[], T], what: str, first: T | None = None) -> T:
+    """A value that carries no checksum (a register, a CRC), read until two copies agree: one
+    flipped bit in a reply must not refuse a good chip (an eFuse key word read 0x511FB093 instead
+    of Tuya's 0x510FB093). Copies that never agree name the line as the cause."""
+    seen: list[T] = [] if first is None else [first]
+    while len(seen) < AGREE_READS:
+        value = read()
+        if value in seen:
+            return value
+        seen.append(value)
+    shown = ", ".join("none" if v is None else f"0x{v:X}" if isinstance(v, int) else str(v) for v in seen)
+    raise RepliesDisagree(
+        f"The {what} read differently {len(seen)} times ({shown}): the serial line damages the chip's replies, so "
+        "nothing is decided from them",
+        hint="Nothing was written. Use shorter wires, connect GND directly, a better 3.3 V supply, then try again.",
+    )
+
+
 def _first_key_byte(session: Session) -> int | None:
-    try:
-        return _efuse_byte(session, 0)
-    except ProtocolError:
-        return None  # a ROM that does not play along: nothing says M
+    def once() -> int | None:
+        try:
+            return _efuse_byte(session, 0)
+        except ProtocolError:
+            return None  # a ROM that does not play along: nothing says M
+
+    return agreed(once, "first eFuse key byte")
 
 
 def _refuse(name: str | None, evidence: str) -> NoReturn:
@@ -216,20 +246,25 @@ def read_key_word(session: Session, info: ChipInfo) -> int | None:
     return info.key_word
 
 
-def _efuse_key_word(session: Session, first: int | None = None) -> int | None:
+def _efuse_key_word(session: Session) -> int | None:
     """Read eFuse bytes 0..3 through the system controller: set the byte index and the start bit in
     CTRL, wait for the bit to clear, take the byte from OPTR (bit 8 = valid). The register protocol
-    is the one BK7231GUIFlashTool uses; None when the chip does not play along."""
-    word = 0
-    try:
-        for index in range(4):
-            value = first if index == 0 and first is not None else _efuse_byte(session, index)
-            if value is None:
-                return None
-            word |= value << (8 * index)
-    except ProtocolError:
-        return None
-    return word
+    is the one BK7231GUIFlashTool uses; None when the chip does not play along. The value has no
+    checksum and decides whether firmware is refused: read until two copies agree."""
+
+    def once() -> int | None:
+        word = 0
+        try:
+            for index in range(4):
+                value = _efuse_byte(session, index)
+                if value is None:
+                    return None
+                word |= value << (8 * index)
+        except ProtocolError:
+            return None
+        return word
+
+    return agreed(once, "eFuse code key")
 
 
 def _efuse_byte(session: Session, index: int) -> int | None:

@@ -8,7 +8,9 @@ boot_window, noise_period (seconds between the firmware's log lines), stay_in_lo
 drop, corrupt, insert, no_reply (rates 0..1), noisy_above (baud above which those apply),
 power_cut_after (flash ops), dead (0/1), power (on/off; off = dead), and wiring faults for the
 link doctor: wiring (ok, swapped, echo, tx2, badground), mcu_chatter (baud of a TuyaMCU on the line),
-reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot"); and
+reset (wired/unwired: whether RTS reaches CEN), console (0: the firmware ignores "reboot"),
+ctrl_c_after (commands answered before a Ctrl-C reaches the program), efuse_flip (the eFuse byte whose
+first read arrives with a bit flipped), efuse_noise (probability of a flipped bit in each eFuse byte read); and
 adapter (ideal, ch340, cp2102, ftdi, pl2303: the USB-serial adapter's latency and baud rates);
 chip_id (another chip-ID register value, e.g. 0x7236), efuse (tuya/zero: the eFuse key; default the chip's own: Tuya's on T and N, zero on M and U).
 """
@@ -99,9 +101,9 @@ class SimConfig:
                     cfg.mac = bytes.fromhex(normalize_mac(value))
                 elif key in ("stay_in_loader", "protect"):
                     setattr(cfg, key, _BOOL[value.lower()])
-                elif key in ("drop", "corrupt", "insert", "no_reply"):
+                elif key in ("drop", "corrupt", "insert", "no_reply", "efuse_noise"):
                     fault_args[key] = float(value)
-                elif key in ("power_cut_after", "noisy_above"):
+                elif key in ("power_cut_after", "noisy_above", "ctrl_c_after", "efuse_flip"):
                     fault_args[key] = int(value)
                 elif key == "dead":
                     fault_args[key] = _BOOL[value.lower()]

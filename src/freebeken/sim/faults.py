@@ -26,6 +26,14 @@ class Faults:
     mcu_chatter: int = 0  # baud of a TuyaMCU that shares RX1/TX1 with us (0: none)
     reset_wired: bool = True  # False: the adapter's RTS does not reach CEN (auto-reset has no effect)
     console: bool = True  # False: the firmware ignores "reboot" on UART1 (most stock Tuya firmware)
+    #: The person presses Ctrl-C once the chip has answered this many commands: the program gets a
+    #: KeyboardInterrupt when it sends the next one (in-process simulator only, as in the tests).
+    ctrl_c_after: int | None = None
+    #: The first read of eFuse byte N (0-31) arrives with bit 4 of its value flipped: a line fault
+    #: in a reply that carries no checksum (0x510FB093 read as 0x511FB093 for N=2).
+    efuse_flip: int | None = None
+    #: Each eFuse byte read arrives with one random bit flipped with this probability.
+    efuse_noise: float = 0.0
     rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -16,12 +16,14 @@ Thread-safe: the pty server calls it from two threads.
 
 from __future__ import annotations
 
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..chips.profiles import SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR
 from ..protocol import commands as c
 from .adapters import ADAPTERS, AdapterProfile
 from .chip import PacketParser, SimChip
@@ -82,6 +84,8 @@ class SimLine:
         self.dtr = False
         self.resets = 0
         self.app_input = bytearray()
+        self.efuse_index = 0  # the eFuse byte the last read started on (for the efuse_* faults)
+        self.efuse_flipped: set[int] = set()
         if self.faults.power_cut_after is not None:
             chip.flash.ops_before_cut = self.faults.power_cut_after
         if not self.faults.dead:
@@ -143,6 +147,9 @@ class SimLine:
 
     def write(self, data: bytes, host_baud: int) -> float:
         """Host sends ``data``; returns the (real) time when the last byte has left the host."""
+        if self.faults.ctrl_c_after is not None and self.chip.commands >= self.faults.ctrl_c_after:
+            self.faults.ctrl_c_after = None  # pressed once
+            raise KeyboardInterrupt
         with self.lock:
             now = self.clock() + self.adapter.tx_latency * self.time_scale  # the USB OUT transfer
             host_baud = self.adapter.on_wire(host_baud)
@@ -196,8 +203,32 @@ class SimLine:
         if outcome.new_baud:
             self.chip_baud = outcome.new_baud
         if outcome.reply is not None and not (self.faults.no_reply and self.faults.rng.random() < self.faults.no_reply):
-            self._send(self._mangle(outcome.reply), t)
+            self._send(self._mangle(self._efuse_fault(pkt, outcome.reply)), t)
             self.chip_free_at = self.tx_free_at  # the loader sends its reply before reading on
+
+    def _efuse_fault(self, pkt, reply: bytes) -> bytes:
+        """A bit flipped in the value of an eFuse byte read (efuse_flip, efuse_noise): the reply's
+        frame and echoed address stay intact, so nothing on the line can tell."""
+        if pkt.is_long or len(pkt.payload) < 4:
+            return reply
+        (addr,) = struct.unpack_from("<I", pkt.payload)
+        if pkt.code == c.WRITE_REG and addr == SCTRL_EFUSE_CTRL and len(pkt.payload) >= 8:
+            value = struct.unpack_from("<I", pkt.payload, 4)[0]
+            if value & 1:
+                self.efuse_index = (value >> 8) & 0x1F
+        if pkt.code != c.READ_REG or addr != SCTRL_EFUSE_OPTR:
+            return reply
+        faults, bit = self.faults, None
+        if faults.efuse_flip == self.efuse_index and self.efuse_index not in self.efuse_flipped:
+            self.efuse_flipped.add(self.efuse_index)
+            bit = 4
+        elif faults.efuse_noise and faults.rng.random() < faults.efuse_noise:
+            bit = faults.rng.randrange(8)
+        if bit is None:
+            return reply
+        flipped = bytearray(reply)
+        flipped[-4] ^= 1 << bit  # the value's low byte: the eFuse byte
+        return bytes(flipped)
 
     def _mangle(self, data: bytes) -> bytes:
         """Line faults; with ``noisy_above`` they only hit rates the adapter cannot do cleanly."""

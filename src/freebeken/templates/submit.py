@@ -1,5 +1,9 @@
 """Submitting a template without git: a prefilled issue link, the exact devices.json fragment,
-and (given a local devices.json) a ready patch. Nothing is sent anywhere. Pure."""
+and (given a local devices.json) a ready patch. Nothing is sent anywhere. Pure.
+
+Every text here survives every string JSON can hold: a lone surrogate escape ("\\ud800") is valid
+JSON but no file, terminal or URL can carry it as a character, so it is rendered as that escape
+again (``printable``) - in JSON output that is the exact same value."""
 
 from __future__ import annotations
 
@@ -13,8 +17,13 @@ from .model import Template
 ISSUES_URL = "https://github.com/OpenBekenIOT/webapp/issues/new"
 
 
+def printable(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (\\ud800): encodable as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def fragment(t: Template) -> str:
-    return json.dumps(t.to_entry(), indent=2, ensure_ascii=False)
+    return printable(json.dumps(t.to_entry(), indent=2, ensure_ascii=False))
 
 
 def issue_link(t: Template) -> str:
@@ -25,7 +34,12 @@ def issue_link(t: Template) -> str:
         "```json\n" + fragment(t) + "\n```\n\n"
         "Checked with `freebeken template check` (role names, pins, channels)."
     )
-    return f"{ISSUES_URL}?{urlencode({'title': title, 'body': body})}"
+    return f"{ISSUES_URL}?{urlencode({'title': printable(title), 'body': printable(body)})}"
+
+
+def _lead(line: str) -> str:
+    """The whitespace a line starts with."""
+    return line[: len(line) - len(line.lstrip())]
 
 
 def slug(t: Template) -> str:
@@ -53,14 +67,14 @@ def patch_text(t: Template, devices_json: str) -> str:
     close = max(i for i, line in enumerate(lines) if line.strip().startswith("]"))
     opening = max(i for i in range(close + 1) if "[" in lines[i])
     entries = [ln for ln in lines[opening + 1 : close] if ln.strip()]
-    base = re.match(r"\s*", lines[close]).group(0)
+    base = _lead(lines[close])
     if entries:
-        indent = re.match(r"\s*", entries[0]).group(0)
+        indent = _lead(entries[0])
         inner = next((ln for ln in entries[1:] if ln.strip().startswith('"')), None)
-        unit = len(re.match(r"\s*", inner).group(0)) - len(indent) if inner else 2
+        unit = len(_lead(inner)) - len(indent) if inner else 2
     else:
         indent, unit = base + "  ", 2
-    body = json.dumps(t.to_entry(), indent=max(unit, 1), ensure_ascii=False).splitlines()
+    body = printable(json.dumps(t.to_entry(), indent=max(unit, 1), ensure_ascii=False)).splitlines()
     new_lines = [indent + line + "\n" for line in body]
     updated = list(lines)
     if entries:
@@ -82,7 +96,8 @@ def update_link(t: Template, title: str, differences: list[str]) -> str:
         + json.dumps({"pins": t.to_entry()["pins"]}, indent=2)
         + "\n```\n\nChecked with `freebeken template check` (role names, pins, channels)."
     )
-    return f"{ISSUES_URL}?{urlencode({'title': f'Device template update: {title}', 'body': body})}"
+    query = {"title": printable(f"Device template update: {title}"), "body": printable(body)}
+    return f"{ISSUES_URL}?{urlencode(query)}"
 
 
 def _entry_spans(text: str) -> list[tuple[int, int]]:
@@ -122,7 +137,7 @@ def update_patch(t: Template, devices_json: str, index: int, path: str = "device
     if m is None:
         raise ValueError("the entry has no pins to update")
     line_start = entry.rfind("\n", 0, m.start()) + 1
-    indent = re.match(r"\s*", entry[line_start:]).group(0)
+    indent = _lead(entry[line_start:])
     inner = indent + "  "
     pins = t.to_entry()["pins"]
     block = "{\n" + ",\n".join(f"{inner}{json.dumps(k)}: {json.dumps(v)}" for k, v in pins.items()) + f"\n{indent}}}"
