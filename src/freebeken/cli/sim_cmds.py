@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import click
 
 from ..chips import CHIPS
-from ..errors import UnsupportedError
+from ..errors import UnsupportedError, UsageError
 from ..sim.config import SimConfig, save_image
 from .base import Context, command_errors, serve_until_stopped
 
@@ -81,7 +81,7 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
         from ..sim.obk.boot import power_on
 
         reach = dict(n.split(":", 1) if ":" in n else (n, "") for n in networks) if networks else None
-        found, boot = power_on(image, make_board(board), port=port, networks=reach)
+        found, boot = power_on(image, make_board(board), port=port, networks=reach, advertise_port=True)
         dev = boot.device
         click.echo(f"device: {found.address if found else 'on no network'}")
         click.echo(f"booted: {boot.mode}: {boot.why}")
@@ -90,7 +90,11 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
         server = found
     else:
         dev = ObkDevice(make_board(board), chipset=chip, web_password=password)
-        server = DeviceServer(dev, port=port).start()
+        try:  # advertise host:port as its IP, so fleet commands reach it where it really listens
+            server = DeviceServer(dev, port=port, advertise_port=True).start()
+        except OSError as e:
+            raise UsageError(f"Cannot serve the simulated device on 127.0.0.1:{port}: {e.strerror or e}",
+                             hint="Another program uses that port: pick another --port, or 0 for any free one.") from None  # fmt: skip
         click.echo(f"device: {server.address}")
     click.echo(f"board: {dev.board.name}")
     serve_until_stopped(server.stop)
