@@ -132,3 +132,13 @@ class DeviceCommandError(DeviceError):
     def __init__(self, message: str, code: int, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.code = code
+
+
+class DriverNotRunning(DeviceError):
+    """A driver the applied template implies (from its pins or startup command) does not run on the device."""
+
+    exit_code = 18
+    default_hint = (
+        "The firmware starts pin drivers (BL0937, SM2135, ...) only at boot: restart the device. If it still does not "
+        "run, this OpenBeken build lacks the driver - flash a build that has it."
+    )

@@ -18,6 +18,7 @@ second being ``device.time_scale``:
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
@@ -119,9 +120,15 @@ class MqttAgent:
         client, self.client = self.client, None
         self.connected.clear()
         if client is not None:
-            client.loop_stop()
             sock = client.socket()
+            # loop_stop joins a network thread that may sit in select() for a second: not in the
+            # firmware's time. It tells the thread to end at once; the join happens aside.
+            threading.Thread(target=client.loop_stop, daemon=True).start()
             if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # the connection dies whoever still holds the socket
+                except OSError:
+                    pass
                 sock.close()
 
     def restart(self) -> None:
@@ -133,6 +140,7 @@ class MqttAgent:
                 return
             self._drop()
             self.drop_in = self.connect_in = 0
+            self.device.rebooting = True  # type: ignore[attr-defined]
         timer = threading.Timer(self.device.reboot_seconds * self.device.time_scale, self._booted)
         timer.daemon = True
         timer.start()
@@ -144,6 +152,7 @@ class MqttAgent:
             if image is not None and rbl_version(image):
                 dev.version = rbl_version(image)
         dev.boot()
+        dev.rebooting = False  # type: ignore[attr-defined]
         with self.queue_lock:
             self.queue, self.broadcast = [], []  # RAM is gone
             self.discovery_in = 1 if dev.flags >> 27 & 1 else 0
