@@ -53,7 +53,7 @@ def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str
         ctx.console.print(table)
         ctx.console.print(f"round trip: {escape(result.round_trip)}")
         for topic in result.cleared:
-            ctx.console.print(f"[yellow]cleared[/] {escape(topic)} (left on the broker from before; the device did not announce it now)")
+            ctx.console.print(f"[yellow]cleared[/] {escape(topic)} (left on the broker; the device did not announce it now)")
         for problem in result.problems:
             ctx.console.print(f"[red]problem:[/] {escape(problem)}")
     if result.problems:
@@ -93,7 +93,8 @@ def remove(ctx: Context, target: str, broker: str, password: str | None) -> None
     clears its retained discovery configs, earlier names included."""
     result = do_remove(target, Broker.from_url(broker), password=password)
     if ctx.json:
-        ctx.result({"ok": True, "cleared": result.cleared, "discovery_off": result.discovery_off, "comes_back": result.comes_back})
+        ctx.result({"ok": True, "cleared": result.cleared, "discovery_off": result.discovery_off,
+                    "comes_back": result.comes_back})  # fmt: skip
         return
     ctx.console.print(f"cleared {len(result.cleared)} discovery configs")
     for topic in result.cleared:

@@ -150,7 +150,7 @@ def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs:
     if pins is not None and running is not None:
         for cause in driver_causes(pins, startup, flags, running).values():
             out.append(Diagnosis("driver-not-running", cause[0].upper() + cause[1:],
-                                 "freebeken device apply HOST TEMPLATE starts the drivers a template implies; or restart the device."))  # fmt: skip
+                                 "freebeken device apply HOST TEMPLATE starts what a template implies; or restart it."))  # fmt: skip
     if state is None:
         out.append(Diagnosis("device-not-connected", f"The device ({me.cid}) has never connected to this broker",
                              "Check the MQTT host/port/user on the device (freebeken ha setup), and that it is on Wi-Fi."))  # fmt: skip

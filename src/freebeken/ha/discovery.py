@@ -185,7 +185,8 @@ def expected(pins: Pins, flags: int, running: set[str] | None = None, startup: s
     if count in (1, 2, 3, 5):
         modes = {1: "brightness", 2: "colour temperature", 3: "RGB", 5: "RGB and colour temperature"}[count]
         out.append(f"light with {modes}")
-    out += [f"binary_sensor for channel {ch}" for ch in sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r.startswith("dInput")})]
+    inputs = sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r.startswith("dInput")})
+    out += [f"binary_sensor for channel {ch}" for ch in inputs]
     if drivers.METERING & run:
         out += [f"sensor for {cls}" for cls in ENERGY_REQUIRED]
     return out
@@ -241,5 +242,5 @@ def driver_causes(pins: Pins, startup: str, flags: int, running: set[str]) -> di
     out = {}
     for driver in sorted(drivers.implied(pins.roles, startup, flags) - running):
         out[driver] = (f"the {driver} driver is not running ({drivers.why(driver, pins.roles, startup)}; the firmware starts "
-                       "pin drivers only at boot): run freebeken device apply with this template (it starts it) or restart the device")  # fmt: skip
+                       "pin drivers only at boot): freebeken device apply with the template starts it, or restart it")  # fmt: skip
     return out
