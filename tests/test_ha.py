@@ -342,3 +342,64 @@ def test_remove_proves_the_configs_are_gone(broker, plug, monkeypatch):
         remove("acl", url)
     monkeypatch.setattr(Session, "publish", real)
     assert remove("acl", url).cleared
+
+
+def test_setup_names_a_driver_that_does_not_run_and_check_diagnoses_it(broker, plug):
+    """Issue 29 case 2: BL0937 pins set over HTTP (the firmware starts the driver only at boot):
+    setup used to exit 0 with the switch and diagnostics and no energy sensor."""
+    dev, server, client = plug()
+    for pin, role in ((24, "BL0937CF"), (26, "BL0937CF1"), (11, "BL0937SEL")):
+        client.cmd(f"setPinRole {pin} {role}")  # as the web app would, without freebeken's apply
+    assert client.drivers() == set()
+    url = Broker.from_url(broker.url())
+    result = setup(client, url, name="Meter Plug", timeout=10)
+    assert result.problems and any("the BL0937 driver is not running" in p for p in result.problems)
+    assert "sensor for voltage" in result.expected and len(result.entities) == 7  # everything it did announce, listed
+    diagnoses = check(server.address, url)
+    assert "driver-not-running" in codes(diagnoses)
+    client.cmd("startDriver BL0937")
+    result = setup(client, url, name="Meter Plug", timeout=10)
+    assert result.problems == [] and len(result.entities) == 15  # all 15, not the first 9
+
+
+def test_setup_of_an_led_driver_bulb_names_the_driver(broker, plug):
+    """Issue 29 case 2: an SM2135 bulb whose driver does not run ended in 'expected light' and ha
+    check said only 'wait a minute after a reboot'."""
+    dev, server, client = plug(board_name="bulb")
+    client.cmd("setPinRole 26 SM2135CLK")
+    client.cmd("setPinRole 24 SM2135DAT")
+    url = Broker.from_url(broker.url())
+    result = setup(client, url, name="Desk Bulb", timeout=10)
+    assert any("the SM2135 driver is not running" in p for p in result.problems)
+    assert "driver-not-running" in codes(check(server.address, url))
+    apply_template(client, Template(pins={26: PinRole("SM2135CLK", 0), 24: PinRole("SM2135DAT", 0)}))
+    result = setup(client, url, name="Desk Bulb", timeout=10)
+    assert result.problems == [] and [e.entity_id for e in result.entities if e.component == "light"] == ["light.desk_bulb_light"]
+
+
+def test_check_does_not_take_another_devices_configs_for_sharing_its_address(broker, plug):
+    """Issue 29 case 6: two devices at one address (dev.cu http://127.0.0.1/index for both):
+    check of one called the other's configs its own stale ones."""
+    url = Broker.from_url(broker.url())
+    dev_a, server_a, client_a = plug()
+    dev_b, server_b, client_b = plug()
+    dev_b.mac = "a1b2c3d4e5f6"
+    assert setup(client_a, url, name="Plug A", timeout=10).problems == []
+    assert setup(client_b, url, name="Plug B", timeout=10).problems == []
+    diagnoses = check(server_a.address, url, watch=0.5)
+    assert codes(diagnoses) == {"ok"}, [d.message for d in diagnoses]
+    assert remove(server_a.address, url).cleared and retained_of(url, lambda d: d.get("~") == "plug_b")  # B's stay
+
+
+def test_stale_retained_configs_are_not_proof(broker, plug):
+    """Issue 29 case 3: after a template change under the same name, setup listed the stale
+    switch.kitchen_plug_1 from the last run and not the new _2."""
+    dev, server, client = plug()
+    url = Broker.from_url(broker.url())
+    assert setup(client, url, name="Kitchen Plug", timeout=10).problems == []
+    apply_template(client, Template(pins={7: PinRole("Rel", 2), 1: PinRole("LED_n", 2), 8: PinRole("Btn", 2)}))
+    result = setup(client, url, name="Kitchen Plug", timeout=10)
+    ids = [e.entity_id for e in result.entities]
+    assert "switch.kitchen_plug_2" in ids and "switch.kitchen_plug_1" not in ids and result.problems == []
+    assert result.cleared == ["homeassistant/switch/Kitchen_Plug_relay_1/config"]
+    assert not retained_of(url, lambda d: d.get("uniq_id") == "Kitchen_Plug_relay_1")

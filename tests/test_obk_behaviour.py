@@ -72,6 +72,12 @@ def test_pin_drivers_start_only_at_boot_and_entities_follow_them(sim):
     assert dev.drivers == set() and energy(dev) == []
 
 
+def test_several_relays_answer_power1_power2(sim):
+    dev, server, client = sim("strip")
+    apply_template(client, Template(pins={6: PinRole("Rel", 1), 24: PinRole("Rel", 2)}))
+    assert client.cmd("POWER2 on") == {"POWER1": "OFF", "POWER2": "ON"}  # json_interface.c: one key per relay
+
+
 def test_unknown_driver_starts_nothing_and_ssdp_shows_when_running(sim):
     dev, server, client = sim()
     assert client.cmd("startDriver Bogus") == {}  # 200 {} and nothing
@@ -113,6 +119,7 @@ def test_apply_of_a_light_driver_makes_a_light(sim):
     apply_template(client, SM2135)
     assert client.drivers() == {"SM2135"}
     assert [t for t, _ in discovery(dev) if "/light/" in t]
+    assert client.cmd("POWER on") == {"POWER": "ON"} and dev.light_on == 1  # a light's POWER is led_enableAll
 
 
 def test_a_driver_that_does_not_come_up_is_an_error_after_a_restart(sim):

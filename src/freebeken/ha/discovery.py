@@ -215,7 +215,7 @@ def matches(entity: Entity, item: str) -> bool:
     if words[0] == "light" and "with" in words:
         rgb, ct = bool(c.get("rgb_command_topic")), bool(c.get("color_temp_command_topic"))
         return (rgb == ("RGB" in words)) and (ct == ("temperature" in words))
-    if words[:3] == ["sensor", "for"] and len(words) == 3:
+    if words[:2] == ["sensor", "for"] and len(words) == 3:
         return c.get("device_class") == words[2]
     return True  # "sensor <name>": any sensor (names differ between builds)
 

@@ -109,6 +109,11 @@ def _get_channel(dev: "ObkDevice", rest: str) -> object:
 
 def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
     relays = dev.relay_channels()
+    if dev.is_light() and not relays:  # json_interface.c: a light's POWER is its led_enableAll
+        arg = rest.strip().lower()
+        if arg:
+            _led_enable_all(dev, {"on": "1", "1": "1", "off": "0", "0": "0"}.get(arg, arg))
+        return {"POWER": "ON" if dev.light_on else "OFF"}
     if index is None:
         targets = relays[:1]
     else:
