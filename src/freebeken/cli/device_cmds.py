@@ -309,8 +309,10 @@ def find(
         atomic_write(output, (json.dumps(entry, indent=2) + "\n").encode())
     applied = False
     if entry["pins"] and (assume_yes or (not ctx.json and click.confirm("Apply it to the device now?", default=True))):
-        apply_template(client, result.template)
+        outcome = apply_template(client, result.template)
         applied = True
         if not ctx.json:
             ctx.console.print("[green]applied and verified[/]")
+            for line in outcome.lines():
+                ctx.console.print(f"  drivers: {escape(line)}")
     ctx.result({"ok": True, "template": entry, "notes": result.notes, "applied": applied})

@@ -159,7 +159,7 @@ def _led_basecolor_rgb(dev: "ObkDevice", rest: str) -> object:
             raise CommandError(400, "Bad argument") from None
         dev.base_color = text.upper().ljust(6, "0")
         dev._notify("led", {"led_basecolor_rgb": dev.base_color})
-    return {}
+    return {"led_basecolor_rgb": dev.base_color}  # json_interface.c replies with the colour
 
 
 def _led_temperature(dev: "ObkDevice", rest: str) -> object:
@@ -289,6 +289,19 @@ def _restart(dev: "ObkDevice", rest: str) -> object:
     return {}
 
 
+def _ssid1(dev: "ObkDevice", rest: str) -> object:
+    wifi = getattr(dev, "wifi", None) or {"ssid": "", "pass": ""}
+    if rest.strip():
+        wifi["ssid"] = rest.strip()
+        dev.wifi = wifi  # type: ignore[attr-defined]
+    return {"SSID1": wifi["ssid"]}
+
+
+def _channels(dev: "ObkDevice", rest: str) -> object:
+    """``Ch``: the configured channels' values (json_interface.c http_obk_json_channels)."""
+    return {str(ch): dev.value(ch) for ch in sorted({dev.channels[p] for p in range(GPIO) if dev.roles[p]})}
+
+
 _COMMANDS = {
     "backlog": _backlog,
     "setpinrole": _set_pin_role,
@@ -299,6 +312,9 @@ _COMMANDS = {
     "getchannel": _get_channel,
     "power": _power,
     "led_enableall": _led_enable_all,
+    "ssid1": _ssid1,
+    "ch": _channels,
+    "state": lambda dev, rest: status(dev, "11")["StatusSTS"],
     "led_dimmer": _led_dimmer,
     "led_basecolor_rgb": _led_basecolor_rgb,
     "led_temperature": _led_temperature,
