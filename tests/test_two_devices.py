@@ -113,20 +113,24 @@ def retained(t: Target, predicate=lambda d: True) -> dict[str, dict]:
 def test_apply_then_setup(target, name):
     t, template = target, TEMPLATES[name]
     client = t.client
+    started = time.monotonic()
     try:
         outcome = apply_template(client, template)
         said = f"applied; drivers running {sorted(outcome.running)}" + (f"; restarted: {outcome.restarted}" if outcome.restarted else "")
         ok_apply = True
     except DriverNotRunning as e:
         said, ok_apply = f"error (exit {e.exit_code}): {e}", False
+    said += f" ({time.monotonic() - started:.1f} s)"
     running = client.drivers()
     implied = drivers.implied([r.role for r in template.pins.values()], template.command)
     row(t, f"apply {name}", said, f"device runs {sorted(running)}; template implies {sorted(implied)}")
     assert ok_apply == (implied <= running), "apply's verdict must match the device's own driver list"
+    started = time.monotonic()
     result = setup(client, t.url, name="Scenario Plug", timeout=t.wait)
+    took = time.monotonic() - started
     ours = retained(t, lambda d: d.get("~") == result.client_id)
     truth = sorted(parse(topic, d).entity_id for topic, d in ours.items())
-    said = ("ok" if not result.problems else "problems: " + "; ".join(result.problems)) + f"; listed {len(result.entities)}"
+    said = ("ok" if not result.problems else "problems: " + "; ".join(result.problems)) + f"; listed {len(result.entities)} ({took:.1f} s)"
     row(t, f"ha setup after {name}", said, f"broker holds {len(truth)}: {', '.join(truth)}")
     assert sorted(e.entity_id for e in result.entities) == truth  # everything announced is listed, nothing stale
     if ok_apply:

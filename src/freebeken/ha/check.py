@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..device.client import ObkClient, Pins
 from ..device.discover import display_mac, is_mac, normalize_mac
 from .broker import Broker, BrokerError, Session
-from .discovery import announced, configs_in, covers, driver_causes, missing, parse
+from .discovery import announced, configs_in, covers, driver_causes, missing, parse, unexpected
 
 BUTTON_ROLES = ("Btn", "Btn_n", "Btn_Tgl_All", "Btn_Tgl_All_n", "Btn_pd", "Btn_pd_n")
 WATCH = 3.0  # seconds check listens for a second device on the same client id
@@ -181,6 +181,12 @@ def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs:
             out.append(Diagnosis("stale-config", f"{topic} is left over from an earlier name of this device ({', '.join(map(str, was))})",
                                  "Clear it with freebeken ha remove HOST, then run freebeken ha setup again."))  # fmt: skip
     want = announced(pins, flags, running, startup) if pins is not None else []
+    if pins is not None:
+        for entity in unexpected(entities, want):
+            out.append(Diagnosis("stale-config", f"{entity.topic} ({entity.entity_id}) does not match the device's template now: "
+                                 "it is left from an earlier one and the device no longer announces it",
+                                 "Run freebeken ha setup HOST: it clears configs the device does not announce again."))  # fmt: skip
+            entities.remove(entity)
     if ours and want and not covers(entities, want):
         out.append(Diagnosis("discovery-incomplete", f"The broker holds {len(ours)} of the {len(want)} discovery configs the "
                              f"device announces; missing: {', '.join(missing(entities, want))}",

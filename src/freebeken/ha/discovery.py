@@ -233,6 +233,17 @@ def missing(entities: list[Entity], want: list[str]) -> list[str]:
     return [i for i in want if i in out]
 
 
+def unexpected(entities: list[Entity], want: list[str]) -> list[Entity]:
+    """Switches, lights and binary sensors no item of ``want`` stands for: configs of an earlier
+    template under the same name (the relay moved to another channel, a bulb that became a plug)."""
+    free = [e for e in entities if e.component in ("switch", "light", "binary_sensor")]
+    for item in want:
+        hit = next((e for e in free if matches(e, item)), None)
+        if hit is not None:
+            free.remove(hit)
+    return free
+
+
 def covers(entities: list[Entity], want: list[str]) -> bool:
     return not missing(entities, want) and (bool(entities) or not want)
 

@@ -282,7 +282,7 @@ def _schedule_discovery(dev: "ObkDevice", rest: str) -> object:
 def _restart(dev: "ObkDevice", rest: str) -> object:
     """The device restarts: with a network agent listening, it boots when the reboot is over (its
     MQTT agent times that); a device without one boots at once."""
-    if any(getattr(listener, "__self__", None) is getattr(dev, "mqtt_agent", object()) for listener in dev.listeners):
+    if getattr(dev, "mqtt_agent", None) is not None:
         dev._notify("restart", {})
     else:
         dev.boot()
