@@ -116,7 +116,8 @@ def test_apply_then_setup(target, name):
     started = time.monotonic()
     try:
         outcome = apply_template(client, template)
-        said = f"applied; drivers running {sorted(outcome.running)}" + (f"; restarted: {outcome.restarted}" if outcome.restarted else "")
+        said = f"applied; drivers running {sorted(outcome.running)}"
+        said += f"; restarted: {outcome.restarted}" if outcome.restarted else ""
         ok_apply = True
     except DriverNotRunning as e:
         said, ok_apply = f"error (exit {e.exit_code}): {e}", False
@@ -130,7 +131,8 @@ def test_apply_then_setup(target, name):
     took = time.monotonic() - started
     ours = retained(t, lambda d: d.get("~") == result.client_id)
     truth = sorted(parse(topic, d).entity_id for topic, d in ours.items())
-    said = ("ok" if not result.problems else "problems: " + "; ".join(result.problems)) + f"; listed {len(result.entities)} ({took:.1f} s)"
+    said = "ok" if not result.problems else "problems: " + "; ".join(result.problems)
+    said += f"; listed {len(result.entities)} ({took:.1f} s)"
     row(t, f"ha setup after {name}", said, f"broker holds {len(truth)}: {', '.join(truth)}")
     assert sorted(e.entity_id for e in result.entities) == truth  # everything announced is listed, nothing stale
     if ok_apply:
@@ -209,7 +211,8 @@ def test_fleet_list_and_backup(target, tmp_path):
     devices = inventory(t.url, wait=5)
     result = backup_fleet(devices, new_folder(tmp_path))
     saved = {c: json.loads(Path(p).read_text())["device"] for c, p in result.saved.items()}
-    row(t, "fleet list + backup", f"listed {[(d.client, d.online, d.ghost_of) for d in devices]}; saved {sorted(saved)}; "
-        f"failed {result.failed}; skipped {result.skipped}", f"device info: {t.client.info().mqtt_client} at {t.address}")  # fmt: skip
+    listed = [(d.client, d.online, d.ghost_of) for d in devices]
+    row(t, "fleet list + backup", f"listed {listed}; saved {sorted(saved)}; failed {result.failed}; skipped {result.skipped}",
+        f"device info: {t.client.info().mqtt_client} at {t.address}")  # fmt: skip
     assert [d.client for d in devices if d.online] == ["plug_b"] and not result.failed
     assert list(saved) == ["plug_b"]
