@@ -180,11 +180,12 @@ def _count_discovery(messages: list[tuple[str, bytes, bool]], devices: dict[str,
             if base in devices:
                 devices[base].discovery += 1
                 devices[base].config_topics.append(topic)
-                dev = data.get("dev") if isinstance(data.get("dev"), dict) else {}
-                ids = dev.get("ids", [])
+                block = data.get("dev")
+                block = block if isinstance(block, dict) else {}
+                ids = block.get("ids", [])
                 devices[base].names.update(f"id:{i}" for i in (ids if isinstance(ids, list) else [ids]))
-                if dev.get("cu"):
-                    devices[base].names.add(f"cu:{dev['cu']}")
+                if block.get("cu"):
+                    devices[base].names.add(f"cu:{block['cu']}")
 
 
 def _find_ghosts(devices: dict[str, FleetDevice], seen: dict[str, dict[str, str]]) -> None:

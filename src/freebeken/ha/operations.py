@@ -141,7 +141,7 @@ def verify(
 
 def _live_configs(session: Session, since: int, me: Identity, prefix: str) -> dict[str, dict]:
     """Configs of this device the broker delivered live (published in this run) from ``since`` on."""
-    live = [(t, p, r) for t, p, r in session.messages[since:] if not r]
+    live: list[tuple[str, bytes, bool]] = [m for m in session.messages[since:] if not m[2]]
     return {t: d for t, d in configs_in(live).items() if t.startswith(prefix + "/") and me.current(d)}
 
 

@@ -86,7 +86,7 @@ class MqttAgent:
                 client.username_pw_set(str(m["user"]), str(m["password"]) or None)
             client.will_set(f"{m['client']}/connected", "offline", qos=1, retain=True)
             delay = max(0.05, RECONNECT * self.device.time_scale)
-            client.reconnect_delay_set(delay, delay)
+            client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]  # seconds as float: the time scale
             client.on_connect = self._on_connect
             client.on_disconnect = self._on_disconnect
             client.on_message = self._on_message
@@ -126,7 +126,7 @@ class MqttAgent:
             threading.Thread(target=client.loop_stop, daemon=True).start()
             if sock is not None:
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)  # the connection dies whoever still holds the socket
+                    sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]  # dies whoever still holds it
                 except OSError:
                     pass
                 sock.close()
