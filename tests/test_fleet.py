@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -225,3 +226,36 @@ def test_an_online_device_that_does_not_answer_keeps_the_update_from_claiming_su
     outcomes = {d["client"]: d["outcome"] for d in report["devices"]}
     assert outcomes == {"plug0": "updated", "ghost": "not updated"} and not report["ok"]
     assert result.exit_code == 15 and report["not updated"] == 1
+
+
+def test_a_rename_ghost_is_recognised_skipped_by_backup_and_pruned(broker, plugs, tmp_path):
+    """Issue 29 case 5: a client id changed outside freebeken leaves the old id's will ('offline')
+    and its discovery on the broker forever. fleet list names it a ghost of the live device,
+    backup skips it with a note (exit 0, not 15 on every run), prune clears it."""
+    (server,) = plugs(1)
+    client = ObkClient(server.address)
+    assert [d.client for d in inventory(Broker("127.0.0.1", broker.port), wait=2)] == ["plug0"]  # listed once before
+    client.cmd("SetFlag 27 1")
+    client.cmd('FriendlyName "Kitchen"')
+    client.cmd("scheduleHADiscovery 1")  # announced as plug0
+    with Session(Broker("127.0.0.1", broker.port)) as watch:
+        watch.subscribe("homeassistant/+/+/config")
+        assert watch.wait_for(lambda t, p: "Kitchen_relay_1" in t, 5)
+        client.cmd("MqttClient kitchen")  # a rename by hand, as on the device's own page
+        watch.subscribe("kitchen/connected")
+        assert watch.wait_for(lambda t, p: t == "kitchen/connected" and p == b"online", 5)
+    client.cmd("scheduleHADiscovery 1")  # the renamed device announces itself under its new id
+    time.sleep(30 * server.device.time_scale)
+    found = {d.client: d for d in inventory(Broker("127.0.0.1", broker.port), wait=2)}
+    assert found["plug0"].ghost_of == "kitchen" and found["kitchen"].online and not found["kitchen"].ghost_of
+    listing = CliRunner().invoke(main, ["fleet", "list", "--broker", url(broker)])
+    assert "1 device(s), 1 online; 1 ghost(s) of renamed devices" in listing.output
+    out = tmp_path / "backups"
+    result = CliRunner().invoke(main, ["--json", "fleet", "backup", "--broker", url(broker), "-o", str(out)])
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert result.exit_code == 0 and list(record["saved"]) == ["kitchen"] and "ghost of kitchen" in record["skipped"]["plug0"]
+    pruned = CliRunner().invoke(main, ["--json", "fleet", "prune", "--broker", url(broker)])
+    record = json.loads(pruned.output.strip().splitlines()[-1])
+    assert pruned.exit_code == 0 and record["ghosts"] == {"plug0": "kitchen"} and "plug0/connected" in record["cleared"]
+    after = {d.client for d in inventory(Broker("127.0.0.1", broker.port), wait=2)}
+    assert after == {"kitchen"}

@@ -85,6 +85,7 @@ def test_every_payload_kind_the_device_sends_is_valid():
         for pin, role in template.pins.items():
             dev.set_role(pin, role.role)
             dev.channels[pin] = role.channel or 0
+        dev.boot()  # drivers start from the pins at boot (only then): entities follow the drivers
         payloads = discovery(dev)
         assert payloads, name
         for topic, payload in payloads:
@@ -182,29 +183,43 @@ def retained_of(url, predicate) -> list[str]:
 
 
 def test_stale_configs_after_rename_and_remove(broker, plug):
-    """A rename changes the long name and, by default, the client id: the leftovers keep the old
-    base topic, so only the device's identity (dev.ids, its address in dev.cu) ties them to it."""
+    """A rename changes the long name and, by default, the client id: setup clears the old name's
+    configs and the old id's retained will itself (issue 29 case 5: no ghosts); check names
+    leftovers it did not make; remove says what brings configs back, and a reboot does not."""
     url = Broker.from_url(broker.url())
     dev, server, client = plug()
-    setup(client, url, name="Old Name", timeout=10)
-    setup(client, url, name="New Name", timeout=10)
-    diagnoses = check(server.address, url)
-    stale = [d for d in diagnoses if d.code == "stale-config"]
-    assert stale and all("Old_Name" in d.message and "Old Name" in d.message for d in stale)
-    assert not any("New_Name" in d.message for d in stale)  # the current configs are not called stale
-    assert len(stale) == len(retained_of(url, lambda d: d.get("~") == "old_name"))
-    # the same with a kept client id: current and old configs share "~"
-    setup(client, url, name="Third Name", client_id="new_name", timeout=10)
+    assert setup(client, url, name="Old Name", timeout=10).problems == []
+    result = setup(client, url, name="New Name", timeout=10)
+    assert result.problems == [] and "old_name/connected" in result.cleared
+    assert any("Old_Name" in t for t in result.cleared) and not any("New_Name" in t for t in result.cleared)
+    assert retained_of(url, lambda d: d.get("~") == "old_name") == []
+    with Session(url) as s:
+        s.subscribe("old_name/connected")
+        s.settle(0.3, 2)
+        assert not s.messages  # no ghost left behind
+    # leftovers made outside freebeken (an old name of the device, same base topic) are named by check
+    with Session(url) as s:
+        old = {"dev": {"ids": ["Even Older"], "name": "new_name"}, "~": "new_name", "uniq_id": "Even_Older_relay_1",
+               "cmd_t": "~/1/set", "stat_t": "~/1/get"}
+        s.publish("homeassistant/switch/Even_Older_relay_1/config", json.dumps(old), retain=True)
     stale = [d for d in check(server.address, url) if d.code == "stale-config"]
-    assert any("New_Name" in d.message for d in stale) and not any("Third_Name" in d.message for d in stale)
+    assert len(stale) == 1 and "Even_Older_relay_1" in stale[0].message and "Even Older" in stale[0].message
+    result = setup(client, url, name="Third Name", client_id="new_name", timeout=10)  # kept client id
+    assert "homeassistant/switch/Even_Older_relay_1/config" in result.cleared and any("New_Name" in t for t in result.cleared)
+    assert not [d for d in check(server.address, url) if d.code == "stale-config"]
     result = remove(server.address, url)
     assert result.discovery_off and not dev.flags >> 27 & 1
-    assert any("Old_Name" in t for t in result.cleared) and any("Third_Name" in t for t in result.cleared)
+    assert any("Third_Name" in t for t in result.cleared)
+    assert any("scheduleHADiscovery" in w for w in result.comes_back)  # the truth: the firmware ignores flag 27 there
     assert retained_of(url, lambda d: "cu" in d.get("dev", {})) == []
-    server.mqtt.connect()  # a reconnect, as after a reboot: with flag 27 on, everything would be announced again
+    client.transport.request("POST", "/api/reboot")  # a reboot: with flag 27 on, everything would be announced again
+    time.sleep(40 * dev.time_scale)
     assert server.mqtt.connected.wait(5)
-    time.sleep(0.5)
+    time.sleep(40 * dev.time_scale)
     assert retained_of(url, lambda d: d.get("~") == "new_name") == [], "remove must last (flag 27 off)"
+    client.cmd("scheduleHADiscovery 1")  # what remove says brings them back, does
+    time.sleep(40 * dev.time_scale)
+    assert retained_of(url, lambda d: d.get("~") == "new_name")
 
 
 def test_check_only_listens(broker, plug):
@@ -327,3 +342,66 @@ def test_remove_proves_the_configs_are_gone(broker, plug, monkeypatch):
         remove("acl", url)
     monkeypatch.setattr(Session, "publish", real)
     assert remove("acl", url).cleared
+
+
+def test_setup_names_a_driver_that_does_not_run_and_check_diagnoses_it(broker, plug):
+    """Issue 29 case 2: BL0937 pins set over HTTP (the firmware starts the driver only at boot):
+    setup used to exit 0 with the switch and diagnostics and no energy sensor."""
+    dev, server, client = plug()
+    for pin, role in ((24, "BL0937CF"), (26, "BL0937CF1"), (11, "BL0937SEL")):
+        client.cmd(f"setPinRole {pin} {role}")  # as the web app would, without freebeken's apply
+    assert client.drivers() == set()
+    url = Broker.from_url(broker.url())
+    result = setup(client, url, name="Meter Plug", timeout=10)
+    assert result.problems and any("the BL0937 driver is not running" in p for p in result.problems)
+    assert "sensor for voltage" in result.expected and len(result.entities) == 7  # everything it did announce, listed
+    diagnoses = check(server.address, url)
+    assert "driver-not-running" in codes(diagnoses)
+    client.cmd("startDriver BL0937")
+    result = setup(client, url, name="Meter Plug", timeout=10)
+    assert result.problems == [] and len(result.entities) == 15  # all 15, not the first 9
+
+
+def test_setup_of_an_led_driver_bulb_names_the_driver(broker, plug):
+    """Issue 29 case 2: an SM2135 bulb whose driver does not run ended in 'expected light' and ha
+    check said only 'wait a minute after a reboot'."""
+    dev, server, client = plug(board_name="bulb")
+    client.cmd("setPinRole 26 SM2135CLK")
+    client.cmd("setPinRole 24 SM2135DAT")
+    url = Broker.from_url(broker.url())
+    result = setup(client, url, name="Desk Bulb", timeout=10)
+    assert any("the SM2135 driver is not running" in p for p in result.problems)
+    assert "driver-not-running" in codes(check(server.address, url))
+    apply_template(client, Template(pins={26: PinRole("SM2135CLK", 0), 24: PinRole("SM2135DAT", 0)}))
+    result = setup(client, url, name="Desk Bulb", timeout=10)
+    assert result.problems == [] and [e.entity_id for e in result.entities if e.component == "light"] == ["light.desk_bulb_light"]
+
+
+def test_check_does_not_take_another_devices_configs_for_sharing_its_address(broker, plug):
+    """Issue 29 case 6: two devices at one address (dev.cu http://127.0.0.1/index for both):
+    check of one called the other's configs its own stale ones."""
+    url = Broker.from_url(broker.url())
+    dev_a, server_a, client_a = plug()
+    dev_b, server_b, client_b = plug()
+    dev_b.mac = "a1b2c3d4e5f6"
+    assert setup(client_a, url, name="Plug A", timeout=10).problems == []
+    assert setup(client_b, url, name="Plug B", timeout=10).problems == []
+    diagnoses = check(server_a.address, url, watch=0.5)
+    assert codes(diagnoses) == {"ok"}, [d.message for d in diagnoses]
+    assert remove(server_a.address, url).cleared and retained_of(url, lambda d: d.get("~") == "plug_b")  # B's stay
+
+
+def test_stale_retained_configs_are_not_proof(broker, plug):
+    """Issue 29 case 3: after a template change under the same name, setup listed the stale
+    switch.kitchen_plug_1 from the last run and not the new _2."""
+    dev, server, client = plug()
+    url = Broker.from_url(broker.url())
+    assert setup(client, url, name="Kitchen Plug", timeout=10).problems == []
+    apply_template(client, Template(pins={7: PinRole("Rel", 2), 1: PinRole("LED_n", 2), 8: PinRole("Btn", 2)}))
+    stale = [d for d in check(server.address, url, watch=0.5) if d.code == "stale-config"]
+    assert len(stale) == 1 and "switch.kitchen_plug_1" in stale[0].message  # check does not count it either
+    result = setup(client, url, name="Kitchen Plug", timeout=10)
+    ids = [e.entity_id for e in result.entities]
+    assert "switch.kitchen_plug_2" in ids and "switch.kitchen_plug_1" not in ids and result.problems == []
+    assert result.cleared == ["homeassistant/switch/Kitchen_Plug_relay_1/config"]
+    assert not retained_of(url, lambda d: d.get("uniq_id") == "Kitchen_Plug_relay_1")

@@ -179,8 +179,14 @@ def test_mqtt_pacing_follows_the_capture(tmp_path, kitchen_plug, monkeypatch):
         published = [t for t, _, _ in server.mqtt.published]
         sim_state = [t.split("/", 1)[1] for t in published if t.split("/", 1)[1] in set(state)]
         assert sim_state[: len(state)] == state  # the same items in the same order
+        # captured: 3 configs right after mac (the broadcast's "queued values" step), the rest after ip
+        real_order = [t for _, t in timeline]
+        real_first = next(i for i, t in enumerate(real_order) if t.endswith("/config"))
+        assert real_order[real_first - 1] == "kitchen_plug/mac"
         first_config = next(i for i, t in enumerate(published) if t.endswith("/config"))
-        assert published.index("kitchen_plug/ip") < first_config  # discovery waits for the full state
+        assert published[first_config - 1] == "kitchen_plug/mac" and published[first_config + 3] == "kitchen_plug/temp"
+        fourth = [i for i, t in enumerate(published) if t.endswith("/config")][3]
+        assert published.index("kitchen_plug/ip") < fourth  # the rest waits for the full state
     finally:
         broker.stop()
 

@@ -184,3 +184,13 @@ class FlashProtectedError(UnsupportedError):
 class RepliesDisagree(ProtocolError):
     """A value the chip reports without a checksum (a register, a CRC) came back different each
     time it was read: the line damages replies, and no decision is made from one of them."""
+
+
+class DriverNotRunning(DeviceError):
+    """A driver the applied template implies (from its pins or startup command) does not run on the device."""
+
+    exit_code = 16
+    default_hint = (
+        "The firmware starts pin drivers (BL0937, SM2135, ...) only at boot: restart the device. If it still does not "
+        "run, this OpenBeken build lacks the driver - flash a build that has it."
+    )

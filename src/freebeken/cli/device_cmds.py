@@ -12,11 +12,11 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..device.client import AP_ADDRESS, ObkClient
+from ..device.client import AP_ADDRESS, DeviceInfo, ObkClient
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.discover import display_mac, find_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
-from ..errors import DeviceUnreachable, UsageError
+from ..errors import DeviceUnreachable, DriverNotRunning, UsageError
 from ..storage import atomic_write, data_dir
 from ..templates.files import load_template_file
 from ..templates.model import from_entry
@@ -146,19 +146,29 @@ def save(ctx: Context, host: str, password: str | None, timeout: float, output: 
         raise UsageError(f"{output} already exists", hint="Choose another -o name.")
     config = save_config(ObkClient(host, password, timeout))
     atomic_write(output, config.to_json().encode())
-    ctx.console.print(f"saved {len(config.pins)} pins to {output}")
-    ctx.result({"ok": True, "path": str(output)})
+    if not ctx.json:
+        ctx.console.print(f"saved {len(config.pins)} pins to {output}")
+    ctx.result({"ok": True, "path": str(output), "pins": len(config.pins), "device": config.device})
 
 
 @device.command()
 @device_options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--other-device", is_flag=True, help="Restore although the save is from another device (other MAC or chip).")
 @click.pass_obj
 @command_errors
-def restore(ctx: Context, host: str, password: str | None, timeout: float, file: str) -> None:
+def restore(ctx: Context, host: str, password: str | None, timeout: float, file: str, other_device: bool) -> None:
     """Put a configuration saved with `device save` back, and verify it."""
-    restore_config(ObkClient(host, password, timeout), DeviceConfig.from_json(Path(file).read_text()))
-    ctx.console.print("restored and verified")
+    client = ObkClient(host, password, timeout)
+    saved = DeviceConfig.from_json(Path(file).read_text())
+    differences = other_device_differences(saved, client.info()) if not other_device else []
+    if differences:
+        raise UsageError(f"{file} was saved from another device ({'; '.join(differences)}): nothing was changed",
+                         hint="Pins differ between boards: restore a save of this device. To put it on this one anyway, "
+                         "add --other-device.")  # fmt: skip
+    restore_config(client, saved)
+    if not ctx.json:
+        ctx.console.print("restored and verified")
     ctx.result({"ok": True})
 
 
@@ -178,12 +188,36 @@ def apply(ctx: Context, host: str, password: str | None, timeout: float, templat
     if save_to is not None and save_to.exists():  # before the device is changed
         raise UsageError(f"{save_to} already exists", hint="Choose another --save-to name; freebeken does not overwrite files.")
     client = ObkClient(host, password, timeout)
-    saved, sent = apply_template(client, template, wipe_scripts)
+    try:
+        outcome = apply_template(client, template, wipe_scripts)
+    except DriverNotRunning as e:  # the pins are applied: the safety copy is still owed
+        outcome = e.outcome  # type: ignore[attr-defined]
+        target = save_to or _safety_copy_path(outcome.saved.device.get("short_name") or "device")
+        atomic_write(target, outcome.saved.to_json().encode())
+        e.hint = f"{e.hint} The previous configuration is saved to {target}."
+        raise
+    saved, sent = outcome
     target = save_to or _safety_copy_path(saved.device.get("short_name") or "device")
     atomic_write(target, saved.to_json().encode())
-    ctx.console.print(f"applied and verified ({len(sent)} commands); previous configuration saved to {target}")
-    ctx.console.print(f"put it back with: freebeken device restore {host} {shlex.quote(str(target))}", soft_wrap=True)
-    ctx.result({"ok": True, "commands": sent, "previous": str(target)})
+    if not ctx.json:
+        ctx.console.print(f"applied and verified ({len(sent)} commands); previous configuration saved to {target}")
+        for line in outcome.lines():
+            ctx.console.print(f"  drivers: {escape(line)}")
+        ctx.console.print(f"put it back with: freebeken device restore {host} {shlex.quote(str(target))}", soft_wrap=True)
+    ctx.result({"ok": True, "commands": sent, "previous": str(target), "drivers": sorted(outcome.running),
+                "started": outcome.started, "stopped": outcome.stopped, "restarted": outcome.restarted})  # fmt: skip
+
+
+def other_device_differences(saved: DeviceConfig, info: DeviceInfo) -> list[str]:
+    """Why a save is not this device's (MAC, chip); [] when it is, or the save does not say."""
+    out = []
+    mac = saved.device.get("mac", "")
+    if mac and info.mac and mac.lower().replace(":", "") != info.mac.lower().replace(":", ""):
+        out.append(f"MAC {display_mac(mac)}, this device is {display_mac(info.mac)}")
+    chip = saved.device.get("chipset", "")
+    if chip and info.chipset and chip != info.chipset:
+        out.append(f"chip {chip}, this device is {info.chipset}")
+    return out
 
 
 def _safety_copy_path(name: str) -> Path:
@@ -241,6 +275,7 @@ def find(
         from ..sim.obk.person import VirtualPerson
 
         asker = VirtualPerson(host, password)
+        asker.check()  # a real plug has no virtual board: refused before any pin is touched
     elif answers:
         asker = AnswersAsker(json.loads(Path(answers).read_text()))
     else:
@@ -257,8 +292,10 @@ def find(
         atomic_write(output, (json.dumps(entry, indent=2) + "\n").encode())
     applied = False
     if entry["pins"] and (assume_yes or (not ctx.json and click.confirm("Apply it to the device now?", default=True))):
-        apply_template(client, result.template)
+        outcome = apply_template(client, result.template)
         applied = True
         if not ctx.json:
             ctx.console.print("[green]applied and verified[/]")
+            for line in outcome.lines():
+                ctx.console.print(f"  drivers: {escape(line)}")
     ctx.result({"ok": True, "template": entry, "notes": result.notes, "applied": applied})

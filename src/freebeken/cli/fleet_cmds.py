@@ -59,6 +59,8 @@ def list_cmd(ctx: Context, broker: str, wait: float, networks: tuple[str, ...], 
         table.add_column(column)
     for d in devices:
         state = "online" if d.online else "[dim]offline[/]"
+        if d.ghost_of:
+            state = f"[dim]ghost of {escape(d.ghost_of)} (renamed; fleet prune clears it)[/]"
         if d.online and not d.answered:
             state = "[yellow]online, silent[/]"
         if d.shared_client_id:
@@ -67,7 +69,9 @@ def list_cmd(ctx: Context, broker: str, wait: float, networks: tuple[str, ...], 
         table.add_row(escape(d.name), escape(d.client), d.ip, d.mac, d.chip, escape(d.build), state, uptime, str(d.discovery or ""))
     ctx.reporter.close()
     ctx.console.print(table)
-    ctx.console.print(f"{len(devices)} device(s), {sum(d.online for d in devices)} online")
+    ghosts = sum(bool(d.ghost_of) for d in devices)
+    ctx.console.print(f"{len(devices) - ghosts} device(s), {sum(d.online for d in devices)} online"
+                      + (f"; {ghosts} ghost(s) of renamed devices" if ghosts else ""))  # fmt: skip
 
 
 @fleet.command("backup")
@@ -88,8 +92,32 @@ def backup_cmd(ctx: Context, broker: str, wait: float, password: str | None, out
         ctx.console.print(f"Saved {len(result.saved)} configuration(s) in {result.folder}")
         for client, why in result.failed.items():
             ctx.console.print(f"  [yellow]not saved[/] {escape(client)}: {escape(why)}")
+        for client, why in result.skipped.items():
+            ctx.console.print(f"  [dim]skipped[/] {escape(client)}: {escape(why)}")
     if result.failed:
         raise FleetError(f"{len(result.failed)} device(s) not backed up", hint="The list above says why; run it again once they are online.")
+
+
+@fleet.command("prune")
+@broker_option
+@click.pass_obj
+@command_errors
+def prune_cmd(ctx: Context, broker: str, wait: float) -> None:
+    """Clear ghosts: old client ids a rename left on the broker (a retained 'offline' whose discovery names a live device)."""
+    from ..fleet.inventory import inventory, prune
+    from ..ha.broker import Broker, Session
+
+    with Session(Broker.from_url(broker)) as session:
+        ghosts = [d for d in inventory(session.broker, wait, session=session) if d.ghost_of]
+        cleared = prune(session, ghosts)
+    if ctx.json:
+        ctx.result({"ok": True, "ghosts": {g.client: g.ghost_of for g in ghosts}, "cleared": cleared})
+        return
+    for g in ghosts:
+        configs = len(g.config_topics)
+        ctx.console.print(f"cleared {escape(g.client)} (a ghost of {escape(g.ghost_of)}): its will and {configs} config(s)")
+    if not ghosts:
+        ctx.console.print("no ghosts on the broker")
 
 
 @fleet.command("update")

@@ -31,7 +31,8 @@ def ha() -> None:
 @click.option("--name", help="Device name shown in Home Assistant.")
 @click.option("--prefix", default="homeassistant", show_default=True, help="Home Assistant's discovery prefix.")
 @click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="The device's web password.")
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the device on the broker.")
+@click.option("--timeout", default=60.0, show_default=True,
+              help="Seconds to wait for the device to connect, then for its announcements (it stops as soon as all are in).")
 @click.pass_obj
 @command_errors
 def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str | None, prefix: str, password: str | None, timeout: float) -> None:
@@ -49,6 +50,8 @@ def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str
                           + ("[green]online[/]" if result.online else "[red]not online[/]"))  # fmt: skip
         ctx.console.print(table)
         ctx.console.print(f"round trip: {escape(result.round_trip)}")
+        for topic in result.cleared:
+            ctx.console.print(f"[yellow]cleared[/] {escape(topic)} (left on the broker; the device did not announce it now)")
         for problem in result.problems:
             ctx.console.print(f"[red]problem:[/] {escape(problem)}")
     if result.problems:
@@ -88,11 +91,15 @@ def remove(ctx: Context, target: str, broker: str, password: str | None) -> None
     clears its retained discovery configs, earlier names included."""
     result = do_remove(target, Broker.from_url(broker), password=password)
     if ctx.json:
-        ctx.result({"ok": True, "cleared": result.cleared, "discovery_off": result.discovery_off})
+        ctx.result({"ok": True, "cleared": result.cleared, "discovery_off": result.discovery_off,
+                    "comes_back": result.comes_back})  # fmt: skip
         return
     ctx.console.print(f"cleared {len(result.cleared)} discovery configs")
+    for topic in result.cleared:
+        ctx.console.print(f"  {escape(topic)}")
     if result.discovery_off:
-        ctx.console.print("automatic discovery is off on the device, so they stay gone; `freebeken ha setup` turns it on again")
-    else:
-        ctx.console.print("[yellow]warning:[/] the device's automatic discovery is still on (only its client id was given): "
-                          "it announces again at its next boot. Run `freebeken ha remove HOST` to turn it off.")  # fmt: skip
+        ctx.console.print("automatic discovery is off on the device: its reboots, IP changes and pin changes announce nothing, "
+                          "and freebeken itself does not ask a device with it off to announce.")  # fmt: skip
+    ctx.console.print("[yellow]They come back if any of these asks the device to announce:[/]")
+    for what in result.comes_back:
+        ctx.console.print(f"  - {escape(what)}")

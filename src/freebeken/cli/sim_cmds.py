@@ -9,7 +9,7 @@ import click
 
 from ..chips import CHIPS
 from ..device.discover import normalize_mac
-from ..errors import UnsupportedError
+from ..errors import UnsupportedError, UsageError
 from ..firmware import obkconfig
 from ..sim.config import SimConfig, save_image
 from .base import Context, command_errors, serve_until_stopped
@@ -89,7 +89,7 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
         from ..sim.obk.boot import power_on
 
         reach = dict(n.split(":", 1) if ":" in n else (n, "") for n in networks) if networks else None
-        found, boot = power_on(image, make_board(board), port=port, networks=reach)
+        found, boot = power_on(image, make_board(board), port=port, networks=reach, advertise_port=True)
         dev = boot.device
         click.echo(f"device: {found.address if found else 'on no network'}")
         click.echo(f"booted: {boot.mode}: {boot.why}")
@@ -101,7 +101,11 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
         names = obkconfig.defaults(chip, mac)  # named after its MAC, as the firmware names itself
         dev = ObkDevice(make_board(board), chipset=chip, web_password=password, mac=mac.hex(),
                         short_name=names["short_name"], long_name=names["long_name"])  # fmt: skip
-        server = DeviceServer(dev, port=port).start()
+        try:  # advertise host:port as its IP, so fleet commands reach it where it really listens
+            server = DeviceServer(dev, port=port, advertise_port=True).start()
+        except OSError as e:
+            raise UsageError(f"Cannot serve the simulated device on 127.0.0.1:{port}: {e.strerror or e}",
+                             hint="Another program uses that port: pick another --port, or 0 for any free one.") from None  # fmt: skip
         click.echo(f"device: {server.address}")
         click.echo(f"mac: {mac.hex(':').upper()}")
     click.echo(f"board: {dev.board.name}")

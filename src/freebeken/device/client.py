@@ -120,6 +120,27 @@ class ObkClient:
             raise DeviceError("The device does not say which drivers run", hint="Update OpenBeken; older builds do not list them.")
         return {n.strip() for n in (match.group(2) or "").split(",") if n.strip()}
 
+    def restart(self, timeout: float = 45.0) -> bool:
+        """Restart the device (``POST /api/reboot``) and wait until it answers again after being
+        away (or with its uptime started anew). False if it did not restart within ``timeout``
+        (some builds ignore reboots)."""
+        import time
+
+        before = self.info().uptime_s
+        self.transport.request("POST", "/api/reboot")
+        deadline, away, wait = time.monotonic() + timeout, False, 0.05
+        while time.monotonic() < deadline:
+            time.sleep(wait)
+            wait = min(0.5, wait * 1.5)  # a plug is back within seconds; a simulated one sooner
+            try:
+                uptime = self.info().uptime_s
+            except DeviceError:
+                away = True  # rebooting: no answer
+                continue
+            if away or uptime < before:
+                return True
+        return False
+
     def long_name(self) -> str:
         """The full device name (what discovery's ``dev.ids`` carries): the firmware puts it in the
         title of every page, and /api/info does not have it."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
-from ..errors import DeviceError, UsageError
+from ..errors import DeviceError, DriverNotRunning, UsageError
 from ..templates.model import PinRole, Template
+from . import drivers
 from .client import STARTUP_LIMIT, ObkClient
 
 
@@ -77,20 +77,19 @@ class Mismatch:
         return f"{self.what}: wanted {self.wanted}, the device has {self.found}"
 
 
-def started_by(command: str) -> set[str]:
-    """The drivers a startup command starts (``startDriver BL0942`` inside its backlog)."""
-    return set(re.findall(r"(?i)\bstartDriver\s+([A-Za-z0-9_]+)", command))
-
-
-def replay(client: ObkClient, template: Template, wipe_scripts: bool = False, keep: set[str] = frozenset()) -> tuple[list[str], set[str]]:
+def replay(client: ObkClient, template: Template, wipe_scripts: bool = False, keep: frozenset[str] | set[str] = frozenset(),
+           stop: frozenset[str] | set[str] = frozenset()) -> tuple[list[str], set[str]]:  # fmt: skip
     """Send the template as the OBK web app does - except ``stopDriver *``: that stops power
-    metering, TuyaMCU or NTP until the next reboot, whatever started them. Only the drivers the
-    old startup command started and the new one does not are stopped; the new one's (and
-    ``keep``) are started now. Returns the commands sent and the drivers that should run."""
+    metering, TuyaMCU or NTP until the next reboot, whatever started them. Only ``stop`` (drivers
+    the new template no longer implies) is stopped; the drivers it implies (pins and startup
+    command, see drivers.py) and ``keep`` are started now: the firmware itself starts pin drivers
+    only at boot. Returns the commands sent and the drivers that should run."""
     before = client.drivers()
-    old, new = started_by(client.info().startup_command), started_by(template.command)
+    info = client.info()
+    flags = template.flags if template.flags is not None else info.flags
+    want = drivers.implied([r.role for r in template.pins.values()], template.command, flags) | set(keep)
     lines = [ln for ln in template.backlog(wipe=True) if ln != "stopDriver *" and (wipe_scripts or ln != "lfs_format")]
-    lines[1:1] = [f"stopDriver {d}" for d in sorted((old - new - set(keep)) & before)]
+    lines[1:1] = [f"stopDriver {d}" for d in sorted((set(stop) - want) & before)]
     sent = []
     for line in lines:
         if line.startswith("StartupCommand ") and template.command:
@@ -99,20 +98,17 @@ def replay(client: ObkClient, template: Template, wipe_scripts: bool = False, ke
         else:
             client.cmd(line)
             sent.append(line)
-    should_run = (before - (old - new - set(keep))) | new | set(keep)
-    for driver in sorted(should_run - client.drivers()):
+    for driver in sorted(want - client.drivers()):
         client.cmd(f"startDriver {driver}")
         sent.append(f"startDriver {driver}")
-    return sent, should_run
+    return sent, (before - set(stop)) | want
 
 
-def verify(client: ObkClient, template: Template, drivers: set[str] = frozenset()) -> list[Mismatch]:
+def verify(client: ObkClient, template: Template) -> list[Mismatch]:
+    """The pins, flags and startup command the device reports against the template's."""
     pins = client.pins()
     info = client.info()
     problems: list[Mismatch] = []
-    missing = set(drivers) - client.drivers()
-    if missing:
-        problems.append(Mismatch("drivers", ", ".join(sorted(drivers)), f"{', '.join(sorted(missing))} not running"))
     wanted = {p: (r.role, r.channel or 0, r.channel2 or 0) for p, r in template.pins.items()}
     found = pins.configured()
     for pin in sorted(set(wanted) | set(found)):
@@ -128,30 +124,95 @@ def verify(client: ObkClient, template: Template, drivers: set[str] = frozenset(
     return problems
 
 
-def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = False) -> tuple[DeviceConfig, list[str]]:
-    """Save the current configuration, replay ``template``, read it back. Raises ``DeviceError``
-    (with the saved configuration restored) if the device did not take it."""
+@dataclass
+class ApplyOutcome:
+    """What ``apply_template`` did. Unpacks as ``saved, sent`` (its earlier return value)."""
+
+    saved: DeviceConfig
+    sent: list[str]
+    implied: set[str]  # the drivers the template implies (pins, startup command)
+    running: set[str]  # the device's own driver list at the end
+    started: list[str] = field(default_factory=list)  # by startDriver
+    stopped: list[str] = field(default_factory=list)  # by stopDriver
+    restarted: str = ""  # why the device was restarted ("" = it was not)
+
+    def __iter__(self):
+        return iter((self.saved, self.sent))
+
+    def lines(self) -> list[str]:
+        """For a person: which drivers run now and how they came to."""
+        out = []
+        if self.started:
+            out.append(f"started {', '.join(self.started)} (the firmware starts pin drivers only at boot)")
+        if self.stopped:
+            out.append(f"stopped {', '.join(self.stopped)} (the new template does not use it)")
+        if self.restarted:
+            out.append(f"restarted the device: {self.restarted}")
+        if self.implied:
+            out.append(f"running: {', '.join(sorted(self.running))}")
+        return out
+
+
+def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = False, *, restart: bool = True) -> ApplyOutcome:
+    """Save the current configuration, replay ``template``, read it back, and make what it implies
+    *run*: drivers its pins or startup command imply are started (or the device restarted when
+    starting or stopping does not take), drivers only the old template implied are stopped.
+    Raises ``DeviceError`` (with the saved configuration restored) if the device did not take the
+    pins, ``DriverNotRunning`` (template kept) if an implied driver does not run even after a restart."""
     if len(template.command.encode()) > STARTUP_LIMIT:  # refused before anything changes
-        raise UsageError(f"The template's startup command is {len(template.command.encode())} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
+        size = len(template.command.encode())
+        raise UsageError(f"The template's startup command is {size} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
                          hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.")  # fmt: skip
     saved = save_config(client)
-    sent, drivers = replay(client, template, wipe_scripts)
-    problems = verify(client, template, drivers)
+    flags = template.flags if template.flags is not None else saved.flags
+    roles = [r.role for r in template.pins.values()]
+    want = drivers.implied(roles, template.command, flags)
+    old = drivers.implied([r.role for r in saved.pins.values()], saved.startup, saved.flags)
+    # away: what only the old template implied, and any pin driver the new one does not (its entities would be phantoms)
+    away = ((old | set(drivers.AUTOSTART)) - want) & set(saved.drivers)
+    sent, _ = replay(client, template, wipe_scripts, stop=away)
+    problems = verify(client, template)
     if problems:
         restore_config(client, saved)
         raise DeviceError(
             "The device did not take the template: " + "; ".join(map(str, problems)),
             hint="The previous configuration was put back. Check the template (freebeken template check).",
         )
-    return saved, sent
+    running = client.drivers()
+    outcome = ApplyOutcome(saved, sent, want, running, [ln.split()[1] for ln in sent if ln.startswith("startDriver ")],
+                           [ln.split()[1] for ln in sent if ln.startswith("stopDriver ")])  # fmt: skip
+    missing, lingering = want - running, away & running
+    if (missing or lingering) and restart:
+        reasons = [f"{d} did not start with startDriver ({drivers.why(d, roles, template.command)})" for d in sorted(missing)]
+        reasons += [f"{d} kept running after stopDriver" for d in sorted(lingering)]
+        came_back = client.restart()
+        outcome.restarted = "; ".join(reasons) + ("" if came_back else " (it did not come back with a new uptime)")
+        outcome.running = running = client.drivers()
+        missing, lingering = want - running, away & running
+    if missing or lingering:
+        causes = []
+        for d in sorted(missing):
+            unknown = "; this firmware does not know that driver name" if drivers.canonical(d) is None else ""
+            causes.append(f"{d} is not running ({drivers.why(d, roles, template.command)}{unknown})")
+        causes += [f"{d} still runs although the template does not use it" for d in sorted(lingering)]
+        hint = None if restart else "Restart the device: the firmware starts pin drivers only at boot."
+        error = DriverNotRunning("The template's pins are applied, but " + "; ".join(causes), hint=hint)
+        error.outcome = outcome  # type: ignore[attr-defined]
+        raise error
+    return outcome
 
 
 def restore_config(client: ObkClient, saved: DeviceConfig) -> None:
     template = saved.as_template()
-    _, drivers = replay(client, template, keep=set(saved.drivers))
+    running = client.drivers()
+    stop = (set(drivers.AUTOSTART) & running) - set(saved.drivers)  # pin drivers the saved state did not run
+    _, should_run = replay(client, template, keep=set(saved.drivers), stop=stop)
     for channel, value in saved.values.items():
         client.set_channel(channel, value)
-    problems = verify(client, template, drivers)
+    problems = verify(client, template)
+    missing = {d for d in should_run - client.drivers() if drivers.canonical(d) is not None}
+    if missing:
+        problems.append(Mismatch("drivers", ", ".join(sorted(should_run)), f"{', '.join(sorted(missing))} not running"))
     if problems:
         raise DeviceError(
             "Restoring the configuration did not stick: " + "; ".join(map(str, problems)),

@@ -22,10 +22,12 @@ class FleetBackup:
     folder: Path
     saved: dict[str, Path] = field(default_factory=dict)  # client id -> file
     failed: dict[str, str] = field(default_factory=dict)  # client id -> why
+    skipped: dict[str, str] = field(default_factory=dict)  # client id -> why (ghosts: no device to save)
     configs: dict[str, DeviceConfig] = field(default_factory=dict)  # client id -> what the file holds
 
     def as_dict(self) -> dict[str, object]:
-        return {"folder": str(self.folder), "saved": {c: str(p) for c, p in self.saved.items()}, "failed": self.failed}
+        return {"folder": str(self.folder), "saved": {c: str(p) for c, p in self.saved.items()}, "failed": self.failed,
+                "skipped": self.skipped}  # fmt: skip
 
 
 def new_folder(parent: Path | None = None) -> Path:
@@ -51,7 +53,9 @@ def backup_fleet(devices: list[FleetDevice], folder: Path | None = None, passwor
     result = FleetBackup(folder or new_folder())
     targets = [d for d in devices if d.online]
     for d in devices:
-        if not d.online:
+        if d.ghost_of:
+            result.skipped[d.client] = f"a ghost of {d.ghost_of} (an old id a rename left): `freebeken fleet prune` clears it"
+        elif not d.online:
             result.failed[d.client] = "offline (its last will is on the broker)"
     events.phase(reporter, f"Saving the configuration of {len(targets)} device(s)", total=len(targets))
 

@@ -37,6 +37,9 @@ class FleetDevice:
     discovery: int = 0  # retained Home Assistant discovery configs that name this device's topic
     macs: set[str] = field(default_factory=set)  # more than one: several devices share the client id
     flips: int = 0  # live online/offline changes seen while listing
+    ghost_of: str = ""  # an offline id left by a rename: the live device (client id) it belongs to
+    names: set[str] = field(default_factory=set)  # dev.ids and dev.cu its retained discovery configs carry
+    config_topics: list[str] = field(default_factory=list)  # those configs (what prune clears)
 
     @property
     def shared_client_id(self) -> bool:
@@ -49,7 +52,8 @@ class FleetDevice:
     def as_dict(self) -> dict[str, object]:
         return {"client": self.client, "online": self.online, "name": self.name, "ip": self.ip, "mac": self.mac,
                 "chip": self.chip, "build": self.build, "built": self.built, "uptime": self.uptime,
-                "ha_discovery": self.discovery, "shared_client_id": sorted(self.macs) if self.shared_client_id else []}  # fmt: skip
+                "ha_discovery": self.discovery, "shared_client_id": sorted(self.macs) if self.shared_client_id else [],
+                "ghost_of": self.ghost_of}  # fmt: skip
 
 
 def inventory(broker: Broker, wait: float = 3.0, session: Session | None = None) -> list[FleetDevice]:
@@ -72,6 +76,7 @@ def inventory(broker: Broker, wait: float = 3.0, session: Session | None = None)
                 _ask(session, dev.client)
         _collect(session, devices, asked, wait)
         _count_discovery(session.messages[start:], devices)
+        _find_ghosts(devices, remember(devices))
     finally:
         if own:
             session.close()
@@ -160,10 +165,12 @@ def version_of(reported: str) -> str:
 def _count_discovery(messages: list[tuple[str, bytes, bool]], devices: dict[str, FleetDevice]) -> None:
     """Retained discovery configs by the device topic they name ("~", or the state topic's start)."""
     configs: dict[str, bytes] = {}
+    for dev in devices.values():
+        dev.config_topics.clear()
     for topic, payload, retained in messages:
         if topic.startswith("homeassistant/") and topic.endswith("/config") and retained:
             configs[topic] = payload  # the newest copy of each topic
-    for payload in configs.values():
+    for topic, payload in configs.items():
         try:
             data = json.loads(payload) if payload else None
         except ValueError:
@@ -172,6 +179,53 @@ def _count_discovery(messages: list[tuple[str, bytes, bool]], devices: dict[str,
             base = str(data.get("~") or str(data.get("stat_t", "")).split("/", 1)[0])
             if base in devices:
                 devices[base].discovery += 1
+                devices[base].config_topics.append(topic)
+                block = data.get("dev")
+                block = block if isinstance(block, dict) else {}
+                ids = block.get("ids", [])
+                devices[base].names.update(f"id:{i}" for i in (ids if isinstance(ids, list) else [ids]))
+                if block.get("cu"):
+                    devices[base].names.add(f"cu:{block['cu']}")
+
+
+def _find_ghosts(devices: dict[str, FleetDevice], seen: dict[str, dict[str, str]]) -> None:
+    """An offline id is a ghost (left by a rename: its will stays retained forever) when the MAC
+    or address it answered with in an earlier listing (``seen``) belongs to a live device under
+    another id, or when its discovery names a live device (same identifiers, or its address)."""
+    live = [d for d in devices.values() if d.online and d.answered]
+    for dev in devices.values():
+        if dev.online:
+            continue
+        was = seen.get(dev.client, {})
+        for other in live:
+            theirs = other.names | ({f"cu:http://{other.ip}/index"} if other.ip else set())
+            same_mac = bool(was.get("mac")) and was.get("mac") == other.mac
+            same_ip = bool(was.get("ip")) and was.get("ip") == other.ip
+            if same_mac or same_ip or dev.names & theirs:
+                dev.ghost_of = other.client
+                break
+
+
+def remember(devices: dict[str, FleetDevice]) -> dict[str, dict[str, str]]:
+    """What each client id answered (MAC, address) in this and earlier listings, kept in
+    freebeken's data folder: after a rename, only this memory ties the old id to its device."""
+    from ..storage import atomic_write, data_dir
+
+    path = data_dir() / "fleet" / "seen.json"
+    try:
+        seen = json.loads(path.read_text())
+        seen = seen if isinstance(seen, dict) else {}
+    except (OSError, ValueError):
+        seen = {}
+    for dev in devices.values():
+        if dev.online and dev.mac and not dev.shared_client_id:
+            seen[dev.client] = {"mac": dev.mac, "ip": dev.ip}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(seen, indent=1, sort_keys=True).encode())
+    except OSError:
+        pass  # a listing does not fail for its memory
+    return seen
 
 
 def merge_lan(devices: list[FleetDevice], found: list) -> list[FleetDevice]:
@@ -187,3 +241,26 @@ def merge_lan(devices: list[FleetDevice], found: list) -> list[FleetDevice]:
         build = item.build.rpartition("version ")[2] if "version " in item.build else item.build
         out.append(FleetDevice(client="", online=True, name=item.name, ip=item.address, mac=item.mac, chip=item.chipset, build=build))
     return out
+
+
+def prune(session: Session, ghosts: list[FleetDevice]) -> list[str]:
+    """Clear what ghosts left on the broker: their retained will and their discovery configs."""
+    cleared = []
+    for ghost in ghosts:
+        forget(ghost.client)
+        for topic in [f"{ghost.client}/connected", *ghost.config_topics]:
+            session.publish(topic, b"", retain=True)
+            cleared.append(topic)
+    return cleared
+
+
+def forget(client: str) -> None:
+    from ..storage import atomic_write, data_dir
+
+    path = data_dir() / "fleet" / "seen.json"
+    try:
+        seen = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(seen, dict) and seen.pop(client, None) is not None:
+        atomic_write(path, json.dumps(seen, indent=1, sort_keys=True).encode())

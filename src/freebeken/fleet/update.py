@@ -76,6 +76,8 @@ def plan(devices: list[FleetDevice], images: dict[str, OtaImage]) -> tuple[list[
 def _skip_reason(dev: FleetDevice, image: OtaImage | None) -> tuple[str, str]:
     """("skipped" | "not updated", why), or ("", "") for a device to update. "not updated" keeps
     the exit code from saying the fleet is done while an online device was left as it was."""
+    if dev.ghost_of:
+        return "skipped", f"a ghost of {dev.ghost_of} (an old client id left by a rename): `freebeken fleet prune` clears it"
     if not dev.online:
         return "skipped", "offline"
     if not (dev.chip and dev.ip and dev.build):

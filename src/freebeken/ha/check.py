@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..device.client import ObkClient, Pins
 from ..device.discover import display_mac, is_mac, normalize_mac
 from ..errors import BrokerAuthError
 from .broker import Broker, BrokerError, Session
-from .discovery import announced, configs_in, covers, parse
+from .discovery import announced, configs_in, covers, driver_causes, missing, parse, unexpected
 
 BUTTON_ROLES = ("Btn", "Btn_n", "Btn_Tgl_All", "Btn_Tgl_All_n", "Btn_pd", "Btn_pd_n")
 WATCH = 3.0  # seconds check listens for a second device on the same client id
@@ -40,14 +40,16 @@ class Identity:
         info = client.info()
         return cls(info.mqtt_client, client.long_name() or None, info.ip or None, mac_digits(info.mac), client, info.flags)
 
-    def owns(self, data: dict) -> bool:
-        """Announced by this device, now or before a rename (same base topic, name or address)."""
+    def owns(self, data: dict, live: set[str] | frozenset[str] = frozenset()) -> bool:
+        """Announced by this device, now or before a rename (same base topic or name). Its address
+        (``dev.cu``) alone is no proof - several devices share one (simulated ones, or one IP
+        handed on) - so it counts only for a config whose base topic is no live device (``live``:
+        client ids online on the broker) and only when this device's address is known."""
         dev = data.get("dev") if isinstance(data.get("dev"), dict) else {}
-        return (
-            data.get("~") == self.cid
-            or (self.long_name is not None and self.long_name in _ids(dev))
-            or (self.ip is not None and dev.get("cu") == f"http://{self.ip}/index")
-        )
+        if data.get("~") == self.cid or (self.long_name is not None and self.long_name in _ids(dev)):
+            return True
+        return (self.ip is not None and dev.get("cu") == f"http://{self.ip}/index" and data.get("~") not in live
+                and self.client is not None)  # fmt: skip
 
     def current(self, data: dict) -> bool:
         dev = data.get("dev") if isinstance(data.get("dev"), dict) else {}
@@ -117,23 +119,39 @@ def check(
         return [Diagnosis(code, str(e), e.hint)]
     with session:
         me = Identity.of(target, password)
-        session.subscribe(f"{me.cid}/#", "+/+/+/config", "+/+/+/+/config")
+        session.subscribe(f"{me.cid}/#", "+/+/+/config", "+/+/+/+/config", "+/connected")
         session.settle(0.5, 5)
         mark = len(session.messages)
         if _state(session, me.cid) is not None:  # it has connected here: listen for a second device
             time.sleep(watch)  # (two on one client id keep dropping each other: "offline" half the time)
         duplicate = duplicate_evidence(session, me, mark)
         state = _state(session, me.cid)
-        configs = {t: d for t, d in configs_in(session.messages).items() if me.owns(d)}
+        live = online_ids(session) - {me.cid}
+        configs = {t: d for t, d in configs_in(session.messages).items() if me.owns(d, live)}
     pins = me.client.pins() if me.client else None
-    return _diagnose(me, state, duplicate, configs, prefix, pins, me.flags) or [
+    running = me.client.drivers() if me.client else None
+    startup = me.client.info().startup_command if me.client else ""
+    return _diagnose(me, state, duplicate, configs, prefix, pins, me.flags, running, startup) or [
         Diagnosis("ok", f"{me.cid} is online and announces {len(configs)} entities to Home Assistant")
     ]
 
 
+def online_ids(session: Session) -> set[str]:
+    """Client ids whose latest ``<id>/connected`` on the broker says "online"."""
+    state: dict[str, bytes] = {}
+    for topic, payload, _ in session.messages:
+        if topic.count("/") == 1 and topic.endswith("/connected"):
+            state[topic.split("/")[0]] = payload
+    return {cid for cid, p in state.items() if p == b"online"}
+
+
 def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs: dict[str, dict], prefix: str,
-              pins: Pins | None, flags: int) -> list[Diagnosis]:  # fmt: skip
+              pins: Pins | None, flags: int, running: set[str] | None = None, startup: str = "") -> list[Diagnosis]:  # fmt: skip
     out: list[Diagnosis] = []
+    if pins is not None and running is not None:
+        for cause in driver_causes(pins, startup, flags, running).values():
+            out.append(Diagnosis("driver-not-running", cause[0].upper() + cause[1:],
+                                 "freebeken device apply HOST TEMPLATE starts what a template implies; or restart it."))  # fmt: skip
     if state is None:
         out.append(Diagnosis("device-not-connected", f"The device ({me.cid}) has never connected to this broker",
                              "Check the MQTT host/port/user on the device (freebeken ha setup), and that it is on Wi-Fi."))  # fmt: skip
@@ -163,11 +181,18 @@ def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs:
             was = _ids(data.get("dev") or {}) or [data.get("~")]
             out.append(Diagnosis("stale-config", f"{topic} is left over from an earlier name of this device ({', '.join(map(str, was))})",
                                  "Clear it with freebeken ha remove HOST, then run freebeken ha setup again."))  # fmt: skip
-    want = announced(pins, flags) if pins is not None else []
+    want = announced(pins, flags, running, startup) if pins is not None else []
+    if pins is not None:
+        for entity in unexpected(entities, want):
+            out.append(Diagnosis("stale-config", f"{entity.topic} ({entity.entity_id}) does not match the device's template now: "
+                                 "it is left from an earlier one and the device no longer announces it",
+                                 "Run freebeken ha setup HOST: it clears configs the device does not announce again."))  # fmt: skip
+            entities.remove(entity)
     if ours and want and not covers(entities, want):
         out.append(Diagnosis("discovery-incomplete", f"The broker holds {len(ours)} of the {len(want)} discovery configs the "
-                             f"device announces ({', '.join(want)})",
-                             "Run freebeken ha setup HOST (it asks the device to announce again), or wait a minute after a reboot."))  # fmt: skip
+                             f"device announces; missing: {', '.join(missing(entities, want))}",
+                             "Run freebeken ha setup HOST (it asks the device to announce again). The firmware announces by "
+                             "itself only at boot, on an IP change and on a pin change, and only with flag 27 on."))  # fmt: skip
     if not ours and not elsewhere and state is not None:
         roles = set(pins.roles) if pins else set()
         if roles and roles <= set(BUTTON_ROLES) | {"None", "WifiLED", "WifiLED_n"}:
@@ -182,22 +207,42 @@ def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs:
 @dataclass
 class RemoveResult:
     cleared: list[str]
-    discovery_off: bool  # automatic discovery turned off on the device, so nothing comes back
+    discovery_off: bool  # automatic discovery turned off on the device: boots, IP and pin changes announce nothing
+    comes_back: list[str] = field(default_factory=list)  # what would still bring the configs back, in words
+
+
+# The firmware's rediscovery paths that do not look at flag 27 (cmd_main.c CMD_ScheduleHADiscovery,
+# http_fns.c /ha_discovery): clearing configs cannot stop these.
+COMES_BACK = [
+    "freebeken ha setup (it turns automatic discovery on and asks the device to announce)",
+    "the device's own web page (its Home Assistant discovery button, /ha_discovery)",
+    "a scheduleHADiscovery command from a script, a rule or MQTT (the firmware runs it whatever flag 27 says)",
+]
 
 
 def remove(target: str, broker: Broker, *, password: str | None = None) -> RemoveResult:
     """Clear every retained discovery config of the device (any prefix, earlier names too). With a
     HOST, automatic discovery (flag 27) is turned off first: the firmware re-announces everything
-    at each boot and on scheduleHADiscovery otherwise."""
+    at each boot, IP change and pin change otherwise. What still brings them back is returned
+    (``comes_back``): the firmware's explicit rediscovery ignores the flag."""
     me = Identity.of(target, password)
+    comes_back = list(COMES_BACK)
     if me.client is not None:
         me.client.cmd("SetFlag 27 0")
+        startup = me.client.info().startup_command
+        if "schedulehadiscovery" in startup.lower():
+            comes_back.insert(0, "the device's own startup command: it runs scheduleHADiscovery at every boot - remove it "
+                              "(freebeken device apply with a template without it)")  # fmt: skip
+    else:
+        comes_back.insert(0, "the device itself at its next boot, IP change or pin change (automatic discovery is still on: "
+                          "give the HOST, not the client id, to turn it off)")  # fmt: skip
     cleared = []
     with Session(broker) as session:
-        session.subscribe("+/+/+/config", "+/+/+/+/config")
+        session.subscribe("+/+/+/config", "+/+/+/+/config", "+/connected")
         session.settle(0.5, 5)
+        live = online_ids(session) - {me.cid}
         for topic, data in configs_in(session.messages).items():
-            if me.owns(data):
+            if me.owns(data, live):
                 session.publish(topic, b"", retain=True)
                 cleared.append(topic)
     with Session(broker) as session:  # proven, not assumed: a fresh subscriber gets no retained copy
@@ -208,4 +253,4 @@ def remove(target: str, broker: Broker, *, password: str | None = None) -> Remov
         raise BrokerError(f"The broker still holds {len(left)} of the configs freebeken cleared ({', '.join(left[:3])}...)",
                           hint="The broker user may lack the right to publish there: allow it to write the discovery "
                           "prefix (e.g. homeassistant/#) in the broker's ACL, then run ha remove again.")  # fmt: skip
-    return RemoveResult(cleared, me.client is not None)
+    return RemoveResult(cleared, me.client is not None, comes_back)

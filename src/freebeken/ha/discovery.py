@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..device import drivers
 from ..device.client import Pins
 
 TOPIC = re.compile(r"^(?P<prefix>[^/]+(?:/[^/]+)*?)/(?P<component>\w+)/(?:(?P<node>[a-zA-Z0-9_-]+)/)?(?P<object>[a-zA-Z0-9_-]+)/config$")
@@ -156,44 +157,101 @@ def configs_in(messages: list[tuple[str, bytes, bool]], since: int = 0) -> dict[
     return out
 
 
-def expected(pins: Pins, flags: int) -> list[str]:
-    """The controllable entities the device's pins should produce (reference §6.4)."""
-    roles = set(pins.roles)
-    out = [f"switch for channel {ch}" for ch in pins.relay_channels()]
-    pwm = sum(r in ("PWM", "PWM_n") for r in pins.roles)
-    if pwm in (1, 2, 3, 5) or roles & {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}:
-        out.append("light")
-    out += [f"binary_sensor for channel {ch}" for ch in sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r.startswith("dInput")})]
-    if {"BL0937CF", "BL0937CF1"} <= roles:
-        out.append("energy sensors")
-    if flags >> 34 & 1:
-        out = [e.replace("switch", "light") for e in out]
-    return out
-
-
+LED_CHIP_ROLES = {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}
 ENERGY_SENSORS = ("voltage", "current", "power", "apparent power", "reactive power", "power factor", "energy total",
                   "energy last hour")  # fmt: skip
+ENERGY_REQUIRED = ("voltage", "current", "power", "energy")  # device classes a metering plug must show
 DIAGNOSTIC_SENSORS = ("temperature", "rssi", "uptime", "build", "ssid", "ip")
 
 
-def announced(pins: Pins, flags: int) -> list[str]:
-    """Everything the device announces (captured: the U3 with flag 10 sends 7 configs, the relay
-    and 6 diagnostic sensors) - what setup waits for before it lists the entities."""
-    out = [e for e in expected(pins, flags) if e != "energy sensors"]
-    if "energy sensors" in expected(pins, flags):
-        out += [f"sensor for {name}" for name in ENERGY_SENSORS]
-    if flags >> 2 & 1 or flags >> 10 & 1:
-        out += [f"sensor for {name}" for name in DIAGNOSTIC_SENSORS]
+def _drivers(pins: Pins, running: set[str] | None, startup: str = "", flags: int = 0) -> set[str]:
+    """What runs (the device's list), or without one, what a boot of these pins would start."""
+    return set(running) if running is not None else drivers.implied(pins.roles, startup, flags)
+
+
+def _light_count(pins: Pins, running: set[str]) -> int:
+    return 5 if drivers.LED_CHIPS & running else sum(r in ("PWM", "PWM_n") for r in pins.roles)
+
+
+def expected(pins: Pins, flags: int, running: set[str] | None = None, startup: str = "") -> list[str]:
+    """The entities that must exist for this template on a device running ``running`` drivers
+    (None: those its pins start at boot) - relay -> switch, PWM or LED driver -> light with its
+    colour modes, binary input -> binary_sensor, metering -> voltage/current/power/energy sensors.
+    Each item is matched by ``matches``."""
+    run = _drivers(pins, running, startup, flags)
+    kind = "light" if flags >> 34 & 1 else "switch"
+    out = [f"{kind} for channel {ch}" for ch in pins.relay_channels()]
+    count = _light_count(pins, run)
+    if count in (1, 2, 3, 5):
+        modes = {1: "brightness", 2: "colour temperature", 3: "RGB", 5: "RGB and colour temperature"}[count]
+        out.append(f"light with {modes}")
+    inputs = sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r.startswith("dInput")})
+    out += [f"binary_sensor for channel {ch}" for ch in inputs]
+    if drivers.METERING & run:
+        out += [f"sensor for {cls}" for cls in ENERGY_REQUIRED]
     return out
 
 
-def covers(entities: list[Entity], want: list[str]) -> bool:
-    components = [e.component for e in entities]
+def announced(pins: Pins, flags: int, running: set[str] | None = None, startup: str = "") -> list[str]:
+    """Everything the device announces (captured: the U3 with flag 10 sends 7 configs, the relay
+    and 6 diagnostic sensors; a metering plug 8 energy sensors more) - what setup waits for."""
+    run = _drivers(pins, running, startup, flags)
+    out = [e for e in expected(pins, flags, run) if not e.startswith("sensor for ")]
+    if drivers.METERING & run:
+        out += [f"sensor {name}" for name in ENERGY_SENSORS]
+    if flags >> 2 & 1 or flags >> 10 & 1:
+        out += [f"sensor {name}" for name in DIAGNOSTIC_SENSORS]
+    return out
+
+
+def matches(entity: Entity, item: str) -> bool:
+    """Whether ``entity`` is the one ``item`` (from expected/announced) asks for."""
+    words = item.split()
+    if entity.component != words[0]:
+        return False
+    c = entity.config
+    if "channel" in words:
+        return str(c.get("state_topic", "")).endswith(f"/{words[-1]}/get")
+    if words[0] == "light" and "with" in words:
+        rgb, ct = bool(c.get("rgb_command_topic")), bool(c.get("color_temp_command_topic"))
+        return (rgb == ("RGB" in words)) and (ct == ("temperature" in words))
+    if words[:2] == ["sensor", "for"] and len(words) == 3:
+        return c.get("device_class") == words[2]
+    return True  # "sensor <name>": any sensor (names differ between builds)
+
+
+def missing(entities: list[Entity], want: list[str]) -> list[str]:
+    """The items of ``want`` no entity stands for (each entity stands for one item)."""
+    free = list(entities)
+    out = []
+    for item in sorted(want, key=lambda i: i.startswith("sensor ") and not i.startswith("sensor for")):  # specific first
+        hit = next((e for e in free if matches(e, item)), None)
+        if hit is None:
+            out.append(item)
+        else:
+            free.remove(hit)
+    return [i for i in want if i in out]
+
+
+def unexpected(entities: list[Entity], want: list[str]) -> list[Entity]:
+    """Switches, lights and binary sensors no item of ``want`` stands for: configs of an earlier
+    template under the same name (the relay moved to another channel, a bulb that became a plug)."""
+    free = [e for e in entities if e.component in ("switch", "light", "binary_sensor")]
     for item in want:
-        kind = item.split()[0]
-        if kind == "energy":
-            kind = "sensor"
-        if kind not in components:
-            return False
-        components.remove(kind)
-    return bool(entities) or not want
+        hit = next((e for e in free if matches(e, item)), None)
+        if hit is not None:
+            free.remove(hit)
+    return free
+
+
+def covers(entities: list[Entity], want: list[str]) -> bool:
+    return not missing(entities, want) and (bool(entities) or not want)
+
+
+def driver_causes(pins: Pins, startup: str, flags: int, running: set[str]) -> dict[str, str]:
+    """Driver -> why its entities are missing, for each driver the template implies that does not run."""
+    out = {}
+    for driver in sorted(drivers.implied(pins.roles, startup, flags) - running):
+        out[driver] = (f"the {driver} driver is not running ({drivers.why(driver, pins.roles, startup)}; the firmware starts "
+                       "pin drivers only at boot): freebeken device apply with the template starts it, or restart it")  # fmt: skip
+    return out

@@ -77,7 +77,7 @@ def boot_image(image: bytes, board: Board, networks: dict[str, str] | None = Non
 
 
 def power_on(image: str | Path, board: Board, *, host: str = "127.0.0.1", port: int = 0,
-             networks: dict[str, str] | None = None) -> tuple[DeviceServer | None, Boot]:  # fmt: skip
+             networks: dict[str, str] | None = None, advertise_port: bool = False) -> tuple[DeviceServer | None, Boot]:  # fmt: skip
     """Boot the image file and serve the device (web server, MQTT client) until ``stop()``. A
     plug that could not join its Wi-Fi is on no network: nothing is served (server None)."""
     try:
@@ -87,4 +87,9 @@ def power_on(image: str | Path, board: Board, *, host: str = "127.0.0.1", port: 
     boot = boot_image(data, board, networks)
     if boot.mode == "no Wi-Fi":
         return None, boot
-    return DeviceServer(boot.device, host=host, port=port).start(), boot
+    try:
+        server = DeviceServer(boot.device, host=host, port=port, advertise_port=advertise_port)
+    except OSError as e:
+        raise UsageError(f"Cannot serve the simulated device on {host}:{port}: {e.strerror or e}",
+                         hint="Another program uses that port: pick another --port, or 0 for any free one.") from None  # fmt: skip
+    return server.start(), boot

@@ -109,6 +109,11 @@ def _get_channel(dev: "ObkDevice", rest: str) -> object:
 
 def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
     relays = dev.relay_channels()
+    if dev.is_light() and not relays:  # json_interface.c: a light's POWER is its led_enableAll
+        arg = rest.strip().lower()
+        if arg:
+            _led_enable_all(dev, {"on": "1", "1": "1", "off": "0", "0": "0"}.get(arg, arg))
+        return {"POWER": "ON" if dev.light_on else "OFF"}
     if index is None:
         targets = relays[:1]
     else:
@@ -134,7 +139,33 @@ def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
 def _led_enable_all(dev: "ObkDevice", rest: str) -> object:
     word = rest.strip().lower()
     dev.light_on = (0 if dev.light_on else 1) if word == "toggle" else _int(word) if word else dev.light_on
-    dev._notify("led", {"on": dev.light_on})  # the firmware publishes <client>/led_enableAll/get
+    dev._notify("led", {"led_enableAll": dev.light_on})  # the firmware publishes <client>/led_enableAll/get
+    return {}
+
+
+def _led_dimmer(dev: "ObkDevice", rest: str) -> object:
+    if rest.strip():
+        dev.dimmer = max(0, min(100, _int(rest.split()[0])))
+        dev._notify("led", {"led_dimmer": dev.dimmer})
+    return {}
+
+
+def _led_basecolor_rgb(dev: "ObkDevice", rest: str) -> object:
+    text = rest.strip().lstrip("#")[:6]
+    if text:
+        try:
+            int(text, 16)
+        except ValueError:
+            raise CommandError(400, "Bad argument") from None
+        dev.base_color = text.upper().ljust(6, "0")
+        dev._notify("led", {"led_basecolor_rgb": dev.base_color})
+    return {"led_basecolor_rgb": dev.base_color}  # json_interface.c replies with the colour
+
+
+def _led_temperature(dev: "ObkDevice", rest: str) -> object:
+    if rest.strip():
+        dev.temperature = max(154, min(500, _int(rest.split()[0])))
+        dev._notify("led", {"led_temperature": dev.temperature})
     return {}
 
 
@@ -219,11 +250,11 @@ def _driver(start: bool):
     def handler(dev: "ObkDevice", rest: str) -> object:
         name = _args(rest, 1)[0]
         if start:
-            dev.drivers.add(name)
+            dev.start_driver(name)  # an unknown name: logged by the firmware, nothing starts, still 200 {}
         elif name == "*":
             dev.drivers.clear()
         else:
-            dev.drivers.discard(name)
+            dev.drivers = {d for d in dev.drivers if d.lower() != name.lower()}
         return {}
 
     return handler
@@ -242,15 +273,33 @@ def _channel_label(dev: "ObkDevice", rest: str) -> object:
 
 
 def _schedule_discovery(dev: "ObkDevice", rest: str) -> object:
-    dev._notify("discovery", {"prefix": "homeassistant"})
+    """CMD_ScheduleHADiscovery (cmd_main.c): in N seconds (default 5) once MQTT is up - flag 27 or not."""
+    seconds = _int(rest.split()[0]) if rest.strip() else 5
+    dev._notify("schedule-discovery", {"seconds": seconds})
     return {}
 
 
 def _restart(dev: "ObkDevice", rest: str) -> object:
-    dev._notify("restart", {})
-    for line in dev.startup.splitlines():
-        _backlog(dev, line)
+    """The device restarts: with a network agent listening, it boots when the reboot is over (its
+    MQTT agent times that); a device without one boots at once."""
+    if getattr(dev, "mqtt_agent", None) is not None:
+        dev._notify("restart", {})
+    else:
+        dev.boot()
     return {}
+
+
+def _ssid1(dev: "ObkDevice", rest: str) -> object:
+    wifi = getattr(dev, "wifi", None) or {"ssid": "", "pass": ""}
+    if rest.strip():
+        wifi["ssid"] = rest.strip()
+        dev.wifi = wifi  # type: ignore[attr-defined]
+    return {"SSID1": wifi["ssid"]}
+
+
+def _channels(dev: "ObkDevice", rest: str) -> object:
+    """``Ch``: the configured channels' values (json_interface.c http_obk_json_channels)."""
+    return {str(ch): dev.value(ch) for ch in sorted({dev.channels[p] for p in range(GPIO) if dev.roles[p]})}
 
 
 _COMMANDS = {
@@ -263,6 +312,12 @@ _COMMANDS = {
     "getchannel": _get_channel,
     "power": _power,
     "led_enableall": _led_enable_all,
+    "ssid1": _ssid1,
+    "ch": _channels,
+    "state": lambda dev, rest: status(dev, "11")["StatusSTS"],
+    "led_dimmer": _led_dimmer,
+    "led_basecolor_rgb": _led_basecolor_rgb,
+    "led_temperature": _led_temperature,
     "status": lambda dev, rest: status(dev, rest),
     "flags": _flags,
     "setflag": _set_flag,

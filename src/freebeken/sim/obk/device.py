@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 from ...templates.chips import GPIO_COUNT as GPIO
+from ...device import drivers as drv
 from ...templates.roles import RELAY_ROLES, ROLE_IDS, ROLE_NAMES
 from .board import Board
 from .console import run_command
@@ -43,7 +45,7 @@ class ObkDevice:
     web_password: str = ""
     ip: str = "127.0.0.1"  # where the simulated device's web server listens
     log: list[str] = field(default_factory=list)
-    uptime: int = 0
+    boot_time: float = field(default_factory=time.monotonic)  # uptime counts from here, in firmware seconds
     lock: threading.RLock = field(default_factory=threading.RLock)
     _pressed: dict[int, bool] = field(default_factory=dict)
     _armed: set[int] = field(default_factory=set)
@@ -51,6 +53,9 @@ class ObkDevice:
     #: seconds per firmware second (its MQTT pacing): 1 = as slow as a plug, tests set less
     time_scale: float = field(default_factory=lambda: float(os.environ.get("FREEBEKEN_SIM_TIME_SCALE", "1")))
     light_on: int = 0  # led_enableAll: the light drivers' on/off
+    dimmer: int = 100  # led_dimmer
+    base_color: str = "FFFFFF"  # led_basecolor_rgb
+    temperature: int = 250  # led_temperature (mireds)
     version: str = "1.17.999-sim"  # the firmware's version (an OTA image's RBL version once installed)
     pending_ota: bytes | None = None  # what POST /api/ota wrote; judged by the bootloader at the next boot
     #: "die": the plug loses power in the middle of an OTA upload and comes back on the old build
@@ -60,6 +65,35 @@ class ObkDevice:
     def __post_init__(self) -> None:
         if not self.mqtt["client"]:
             self.mqtt["client"] = self.short_name
+        self.drivers |= drv.from_pins(self.role_names(), self.flags)  # powered on: the boot's autostart
+
+    @property
+    def uptime(self) -> int:
+        return int((time.monotonic() - self.boot_time) / max(self.time_scale, 1e-6))
+
+    @uptime.setter
+    def uptime(self, seconds: int) -> None:
+        self.boot_time = time.monotonic() - seconds * self.time_scale
+
+    def role_names(self) -> list[str]:
+        return [ROLE_NAMES[r] for r in self.roles]
+
+    def boot(self) -> None:
+        """What the firmware does at every boot (user_main.c): drivers start from the pin roles (the
+        only time it does), then the startup command runs; uptime starts again."""
+        with self.lock:
+            self.drivers = drv.from_pins(self.role_names(), self.flags)
+            self.uptime = 0
+            for line in self.startup.splitlines():
+                run_command(self, "backlog", line)
+            self._refresh_outputs()
+
+    def start_driver(self, name: str) -> None:
+        """``startDriver``: a driver this firmware knows starts (once); any other name does nothing."""
+        known = drv.canonical(name)
+        if known is not None and known not in self.drivers:
+            self.drivers.add(known)
+            self._notify("driver", {"name": known})
 
     # ---- pins and channels ----
 
@@ -96,6 +130,10 @@ class ObkDevice:
 
     def states(self) -> list[int]:
         return [self.value(self.channels[p]) for p in range(GPIO)]
+
+    def is_light(self) -> bool:
+        """A light driver runs, or PWM pins make one (what the led_* state is published for)."""
+        return bool(drv.LED_CHIPS & self.drivers) or any(self.role(p) in ("PWM", "PWM_n") for p in range(GPIO))
 
     def relay_channels(self) -> list[int]:
         return sorted({self.channels[p] for p in range(GPIO) if self.role(p) in RELAY_ROLES})
@@ -164,7 +202,7 @@ class ObkDevice:
                 "webapp": "https://openbekeniot.github.io/webapp/",
                 "shortName": self.short_name,
                 "startcmd": self.startup,
-                "supportsSSDP": 0,
+                "supportsSSDP": int("SSDP" in self.drivers),  # rest_interface.c: DRV_IsRunning("SSDP")
                 "supportsClientDeviceDB": True,
             },
             separators=(",", ":"),

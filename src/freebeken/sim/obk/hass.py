@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ...device.drivers import LED_CHIPS, METERING
 from .device import ObkDevice
 
 ENERGY = (  # uniq suffix, name, device class, state topic tail, state class, unit
@@ -26,7 +27,6 @@ DIAGNOSTICS = (  # suffix, name, device class, topic, unit, state class, icon
     ("ssid", "SSID", None, "ssid", None, None, "mdi:access-point-network"),
     ("ip", "IP", None, "ip", None, None, "mdi:ip-network"),
 )
-LIGHT_DRIVER_ROLES = {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}
 
 
 def _flag(dev: ObkDevice, n: int) -> bool:
@@ -59,7 +59,8 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
 
     roles = {p: dev.role(p) for p in range(len(dev.roles))}
     pwm = sorted((p for p, r in roles.items() if r in ("PWM", "PWM_n")), key=lambda p: dev.channels[p])
-    light_driver = any(r in LIGHT_DRIVER_ROLES for r in roles.values())
+    # entities follow the running drivers, not the pins (http_fns.c doHomeAssistantDiscovery)
+    light_driver = bool(LED_CHIPS & dev.drivers)
     count = 5 if light_driver else len(pwm)
     light_fields = {"stat_t": "~/led_enableAll/get", "cmd_t": f"cmnd/{client}/led_enableAll",
                     "bri_stat_t": "~/led_dimmer/get", "bri_cmd_t": f"cmnd/{client}/led_dimmer", "bri_scl": 100}  # fmt: skip
@@ -68,6 +69,10 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
            "rgb_stat_t": "~/led_basecolor_rgb/get", "rgb_cmd_t": f"cmnd/{client}/led_basecolor_rgb"}  # fmt: skip
     cw = {"clr_temp_cmd_t": f"cmnd/{client}/led_temperature", "clr_temp_stat_t": "~/led_temperature/get",
           "min_mirs": "154", "max_mirs": "500"}  # fmt: skip
+    for ch in dev.relay_channels():  # relays first, as the firmware queues them
+        label = dev.channel_labels.get(ch, str(ch))
+        kind, uniq = ("light", f"{long}_light_{ch}") if _flag(dev, 34) else ("switch", f"{long}_relay_{ch}")
+        entity(kind, uniq, label, pl_on="1", pl_off="0", stat_t=f"~/{ch}/get", cmd_t=f"~/{ch}/set")
     if count == 1:
         ch = dev.channels[pwm[0]]
         entity("light", f"{long}_light_{ch}", str(ch), pl_on="1", pl_off="0", **light_fields)
@@ -77,16 +82,12 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
         entity("light", f"{long}_light", "Light", pl_on="1", pl_off="0", **rgb, **light_fields)
     elif count == 5:
         entity("light", f"{long}_light", "Light", pl_on="1", pl_off="0", **rgb, **cw, **light_fields)
-    if {"BL0937CF", "BL0937CF1"} <= set(roles.values()) or "BL0942" in dev.drivers:
+    if METERING & dev.drivers:
         for suffix, name, cls, topic, state_class, unit in ENERGY:
             fields: dict[str, Any] = {"dev_cla": cls, "stat_t": f"~/{topic}/get", "stat_cla": state_class}
             if unit:
                 fields["unit_of_meas"] = unit
             entity("sensor", f"{long}_sensor_{suffix}", name, **fields)
-    for ch in dev.relay_channels():
-        label = dev.channel_labels.get(ch, str(ch))
-        kind, uniq = ("light", f"{long}_light_{ch}") if _flag(dev, 34) else ("switch", f"{long}_relay_{ch}")
-        entity(kind, uniq, label, pl_on="1", pl_off="0", stat_t=f"~/{ch}/get", cmd_t=f"~/{ch}/set")
     for ch in sorted({dev.channels[p] for p, r in roles.items() if r.startswith("dInput")}):
         entity("binary_sensor", f"{long}_binary_sensor_{ch}", dev.channel_labels.get(ch, str(ch)), pl_on="0", pl_off="1", stat_t=f"~/{ch}/get")
     if _flag(dev, 2) or _flag(dev, 10):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from ...device.http import SocketTransport
+from ...errors import UsageError
 
 COLOUR_OF = {"red": "r", "green": "g", "blue": "b", "cold": "c", "warm": "w"}
 
@@ -16,7 +17,21 @@ class VirtualPerson:
         self.last_seen: int | None = None  # the thing that reacted last (a person knows which)
 
     def _get(self, path: str):
-        return json.loads(self.transport.request("GET", path).body)
+        response = self.transport.request("GET", path)
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            data = None
+        if response.status != 200 or not isinstance(data, (dict, list)):
+            raise UsageError("--answers sim needs a simulated device (freebeken sim device): this device has no "
+                             "virtual board to watch (/sim/ endpoints), so nobody can say what it did",
+                             hint="On a real plug, answer the questions yourself (leave out --answers) or give a "
+                             "JSON file of answers.")  # fmt: skip
+        return data
+
+    def check(self) -> None:
+        """Refuse before anything on the device changes when it is no simulated device."""
+        self._get("/sim/state")
 
     def what_happened(self, pin: int) -> str:
         """A person notices something that clicked or flashed repeatedly while the pin pulsed

@@ -38,6 +38,8 @@ def html(dev: ObkDevice, body: str, page: str | None = None) -> bytes:
 
 def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:
     """The whole reply for one request."""
+    if getattr(dev, "rebooting", False):
+        return b""  # restarting: nobody answers (the connection just closes)
     if method == "OPTIONS":
         return head(200, "text/plain")
     if dev.web_password and not _authorised(headers.get("authorization", ""), dev.web_password):
