@@ -15,7 +15,7 @@ from rich.table import Table
 from ..device.client import AP_ADDRESS, DeviceInfo, ObkClient
 from ..device.config import DeviceConfig, apply_template, restore_config, save_config
 from ..device.discover import display_mac, find_mac, local_networks, parse_networks
-from ..device.pinfinder import PinFinder
+from ..device.pinfinder import Asker, PinFinder
 from ..errors import DeviceUnreachable, DriverNotRunning, UsageError
 from ..storage import atomic_write, data_dir
 from ..templates.files import load_template_file
@@ -102,7 +102,7 @@ def pins(ctx: Context, host: str, password: str | None, timeout: float) -> None:
         return
     table = Table("GPIO", "role", "channel", "state")
     for row in rows:
-        table.add_row(f"P{row['pin']}", row["role"], str(row["channel"]), str(row["state"]))
+        table.add_row(f"P{row['pin']}", str(row["role"]), str(row["channel"]), str(row["state"]))
     ctx.console.print(table)
 
 
@@ -274,8 +274,9 @@ def find(
     if answers == "sim":
         from ..sim.obk.person import VirtualPerson
 
-        asker = VirtualPerson(host, password)
-        asker.check()  # a real plug has no virtual board: refused before any pin is touched
+        virtual = VirtualPerson(host, password)
+        virtual.check()  # a real plug has no virtual board: refused before any pin is touched
+        asker: Asker = virtual
     elif answers:
         asker = AnswersAsker(json.loads(Path(answers).read_text()))
     else:

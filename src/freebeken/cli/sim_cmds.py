@@ -54,7 +54,8 @@ def serve(
     url = f"sim://{chip}?{urlencode(query)}" + (f"&{options}" if options else "")
     config = SimConfig.from_url(url)
     line = config.build()
-    saver = (lambda: save_image(config.image, line.chip.flash.data)) if config.image else None
+    kept = config.image
+    saver = (lambda: save_image(kept, line.chip.flash.data)) if kept is not None else None
     server = PtyServer(line, saver).start()
     env = " ".join(f"{k}={v}" for k, v in server.env.items())
     if ctx.json:
@@ -88,7 +89,7 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
     if image:
         from ..sim.obk.boot import power_on
 
-        reach = dict(n.split(":", 1) if ":" in n else (n, "") for n in networks) if networks else None
+        reach = dict(n.partition(":")[::2] for n in networks) if networks else None
         found, boot = power_on(image, make_board(board), port=port, networks=reach, advertise_port=True)
         dev = boot.device
         click.echo(f"device: {found.address if found else 'on no network'}")

@@ -184,13 +184,13 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
     name = sub.slug(t)
     written = []
     other_chip = best is not None and bool(t.chip and best.known.template.chip) and t.chip.upper() != best.known.template.chip.upper()
-    update = best is not None and not best.identical and not other_chip  # another chip is another product: a new entry
-    if update:  # the same device, known slightly differently: change that entry
-        link = sub.update_link(t, best.known.title, best.differences)
+    update = best if best is not None and not best.identical and not other_chip else None  # another chip: a new entry
+    if update is not None:  # the same device, known slightly differently: change that entry
+        link = sub.update_link(t, update.known.title, update.differences)
         if devices_json:
             written.append(folder / f"{name}.update.patch")
-            written[0].write_text(sub.update_patch(t, Path(devices_json).read_text(), best.known.index))
-        intro = (f"This is close to the list's {best.known.title!r} ({'; '.join(best.differences)}): the link proposes "
+            written[0].write_text(sub.update_patch(t, Path(devices_json).read_text(), update.known.index))
+        intro = (f"This is close to the list's {update.known.title!r} ({'; '.join(update.differences)}): the link proposes "
                  "to update that entry rather than add a new one.")  # fmt: skip
     else:
         written.append(folder / f"{name}.devices-entry.json")
@@ -201,7 +201,7 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
         link, intro = sub.issue_link(t), ""
     if ctx.json:
         ctx.result({"ok": True, "issue_link": link, "files": [str(p) for p in written],
-                    "updates": best.known.title if update else None})  # fmt: skip
+                    "updates": update.known.title if update else None})  # fmt: skip
     else:
         if intro:
             ctx.console.print(escape(intro))

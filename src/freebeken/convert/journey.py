@@ -159,8 +159,9 @@ class Journey(JourneyRecord):
             self._finish(OnWifi(host, sent.ssid if sent else None, sent.mac if sent else None))
 
     def apply(self, client: ObkClient, template: Template, source: str) -> TemplateApplied:
-        apply_template(client, template)
-        record = TemplateApplied(source, template.to_entry()["pins"])
+        """The template on the live plug, and what it implies running there (DriverNotRunning if not)."""
+        outcome = apply_template(client, template)
+        record = TemplateApplied(source, template.to_entry()["pins"], sorted(outcome.implied & outcome.running), outcome.lines())
         self._finish(record)
         return record
 

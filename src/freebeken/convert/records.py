@@ -148,8 +148,10 @@ class OnWifi(Record):
 @dataclass
 class TemplateApplied(Record):
     step = Step.TEMPLATE
-    source: str  # "backup", "page", "pin finder"
+    source: str  # "backup", "page", "pin finder", "command line"
     pins: dict[str, Any] = field(default_factory=dict)
+    drivers: list[str] = field(default_factory=list)  # the drivers it implies, seen running on the device
+    how: list[str] = field(default_factory=list)  # started/stopped/restarted, in words
 
 
 @dataclass

@@ -217,7 +217,9 @@ def _template(journey: Journey, options: Options, person: Person, reporter: Repo
             raise UsageError("The backup has no pin configuration", hint="Run `freebeken pins find HOST`, then convert again.")
         template = PinFinder(client, options.pin_finder_asker, reporter).run().template
         source = "pin finder"
-    journey.apply(client, template, source)
+    applied = journey.apply(client, template, source)
+    for line in applied.how:
+        events.info(reporter, f"Template: {line}")
 
 
 def _home_assistant(journey: Journey, options: Options, reporter: Reporter) -> None:

@@ -78,7 +78,7 @@ class PinFinder:
         self.pulse = pulse
         self.pulses = pulses
 
-    def run(self, skip: set[int] = frozenset(), known: dict[int, PinRole] | None = None) -> PinFinderResult:
+    def run(self, skip: frozenset[int] | set[int] = frozenset(), known: dict[int, PinRole] | None = None) -> PinFinderResult:
         known = dict(known or {})
         saved = save_config(self.client)
         events.info(self.reporter, "Saved the current configuration; it is restored if you stop")

@@ -45,15 +45,20 @@ class Identity:
         (``dev.cu``) alone is no proof - several devices share one (simulated ones, or one IP
         handed on) - so it counts only for a config whose base topic is no live device (``live``:
         client ids online on the broker) and only when this device's address is known."""
-        dev = data.get("dev") if isinstance(data.get("dev"), dict) else {}
+        dev = _device_block(data)
         if data.get("~") == self.cid or (self.long_name is not None and self.long_name in _ids(dev)):
             return True
         return (self.ip is not None and dev.get("cu") == f"http://{self.ip}/index" and data.get("~") not in live
                 and self.client is not None)  # fmt: skip
 
     def current(self, data: dict) -> bool:
-        dev = data.get("dev") if isinstance(data.get("dev"), dict) else {}
+        dev = _device_block(data)
         return data.get("~") == self.cid and (self.long_name is None or _ids(dev) == [self.long_name])
+
+
+def _device_block(data: dict) -> dict:
+    dev = data.get("dev")
+    return dev if isinstance(dev, dict) else {}
 
 
 def _ids(dev: dict) -> list[str]:
@@ -69,13 +74,16 @@ def mac_digits(text: str) -> str | None:
 def duplicate_evidence(session: Session, me: Identity, since: int = 0) -> str | None:
     """Signs that a second device uses ``me.cid``: the broker drops one for the other (a live last
     will after a live 'online', again and again), and each announces its own MAC/IP on reconnecting."""
-    macs, ips, wills, online = set(), set(), 0, False
+    macs: set[str] = set()
+    ips: set[str] = set()
+    wills, online = 0, False
     for topic, payload, retained in session.messages[since:]:
         if retained:
             continue
         value = payload.decode("utf-8", "replace").strip()
-        if topic == f"{me.cid}/mac" and mac_digits(value):
-            macs.add(mac_digits(value))
+        mac = mac_digits(value) if topic == f"{me.cid}/mac" else None
+        if mac:
+            macs.add(mac)
         elif topic == f"{me.cid}/ip" and value:
             ips.add(value)
         elif topic == f"{me.cid}/connected":
@@ -178,7 +186,7 @@ def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs:
             out.append(Diagnosis("invalid-entity", f"{entity.entity_id}: {problem}", "Update OpenBeken; Home Assistant rejects this payload."))
     for topic, data in sorted(configs.items()):
         if topic not in current:
-            was = _ids(data.get("dev") or {}) or [data.get("~")]
+            was = _ids(_device_block(data)) or [str(data.get("~"))]
             out.append(Diagnosis("stale-config", f"{topic} is left over from an earlier name of this device ({', '.join(map(str, was))})",
                                  "Clear it with freebeken ha remove HOST, then run freebeken ha setup again."))  # fmt: skip
     want = announced(pins, flags, running, startup) if pins is not None else []

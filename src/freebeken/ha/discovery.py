@@ -40,7 +40,7 @@ DEVICE_KEYS = {"identifiers", "connections", "name", "manufacturer", "model", "m
                "hw_version", "serial_number", "suggested_area", "configuration_url", "via_device"}  # fmt: skip
 REQUIRED = {"switch": ("command_topic",), "light": ("command_topic",), "sensor": ("state_topic",),
             "binary_sensor": ("state_topic",), "button": ("command_topic",)}  # fmt: skip
-UNITS = {"voltage": {"V", "mV"}, "current": {"A", "mA"}, "power": {"W", "kW"}, "apparent_power": {"VA"},
+UNITS: dict[str, set[str | None]] = {"voltage": {"V", "mV"}, "current": {"A", "mA"}, "power": {"W", "kW"}, "apparent_power": {"VA"},
          "reactive_power": {"var"}, "power_factor": {None, "%"}, "energy": {"Wh", "kWh", "MWh"},
          "frequency": {"Hz", "kHz"}, "temperature": {"°C", "°F"}, "humidity": {"%"},
          "signal_strength": {"dB", "dBm"}, "duration": {"s", "min", "h", "d", "ms"}}  # fmt: skip
@@ -126,7 +126,7 @@ def validate(e: Entity) -> list[str]:
             problems.append(f"device block has keys Home Assistant rejects: {sorted(extra)}")
     if not c.get("unique_id"):
         problems.append("no unique_id: Home Assistant cannot attach it to a device or let you edit it")
-    cls = c.get("device_class")
+    cls = str(c.get("device_class"))
     if e.component == "sensor" and cls in UNITS and c.get("unit_of_measurement") not in UNITS[cls]:
         problems.append(f"unit {c.get('unit_of_measurement')!r} does not suit device class {cls}")
     if e.component == "sensor" and cls in STATE_CLASSES and c.get("state_class") not in STATE_CLASSES[cls]:

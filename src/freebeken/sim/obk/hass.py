@@ -19,7 +19,7 @@ ENERGY = (  # uniq suffix, name, device class, state topic tail, state class, un
     ("3", "Energy Total", "energy", "energycounter", "total_increasing", "Wh"),
     ("4", "Energy Last Hour", "energy", "energycounter_last_hour", "total_increasing", "Wh"),
 )
-DIAGNOSTICS = (  # suffix, name, device class, topic, unit, state class, icon
+DIAGNOSTICS: tuple[tuple[str, str, str | None, str, str | None, str | None, str | None], ...] = (  # suffix, name, device class, topic, unit, state class, icon
     ("temp", "Temperature", "temperature", "temp", "°C", "measurement", None),
     ("rssi", "RSSI", "signal_strength", "rssi", "dBm", "measurement", None),
     ("uptime", "Uptime", "duration", "uptime", "s", "total_increasing", None),
@@ -91,17 +91,17 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
     for ch in sorted({dev.channels[p] for p, r in roles.items() if r.startswith("dInput")}):
         entity("binary_sensor", f"{long}_binary_sensor_{ch}", dev.channel_labels.get(ch, str(ch)), pl_on="0", pl_off="1", stat_t=f"~/{ch}/get")
     if _flag(dev, 2) or _flag(dev, 10):
-        for suffix, name, cls, topic, unit, state_class, icon in DIAGNOSTICS:
-            fields = {}
-            if cls:
-                fields["dev_cla"] = cls
-            fields["stat_t"] = f"~/{topic}"
-            if unit:
-                fields["unit_of_meas"] = unit
-            fields["entity_category"] = "diagnostic"
-            if state_class:
-                fields["stat_cla"] = state_class
-            if icon:
-                fields["icon"] = icon
-            entity("sensor", f"{long}_{suffix}", name, **fields)
+        for d_suffix, d_name, d_cls, d_topic, d_unit, d_state, d_icon in DIAGNOSTICS:
+            diag: dict[str, str] = {}  # in the firmware's order, only what this sensor has
+            if d_cls:
+                diag["dev_cla"] = d_cls
+            diag["stat_t"] = f"~/{d_topic}"
+            if d_unit:
+                diag["unit_of_meas"] = d_unit
+            diag["entity_category"] = "diagnostic"
+            if d_state:
+                diag["stat_cla"] = d_state
+            if d_icon:
+                diag["icon"] = d_icon
+            entity("sensor", f"{long}_{d_suffix}", d_name, **diag)
     return out

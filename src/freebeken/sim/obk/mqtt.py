@@ -93,7 +93,7 @@ class MqttAgent:
             # Set before the network loop starts: on loopback the CONNACK can arrive before
             # connect_async returns, and _on_connect publishes "online" through self.client.
             self.client = client
-            client.connect_async(str(m["host"]), int(m["port"]), keepalive=100)
+            client.connect_async(str(m["host"]), int(str(m["port"])), keepalive=100)
             client.loop_start()
 
     def _stop(self) -> None:
@@ -159,7 +159,7 @@ class MqttAgent:
         self.connect()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure or client is not self.client:
+        if reason_code.is_failure or client is not self.client or client is None:
             return  # wrong credentials (the firmware keeps retrying, and so does paho), or replaced
         c, g = self.topic, str(self.device.mqtt["group"] or "bekens")
         for t in (f"{c}/+/set", f"{g}/+/set", f"cmnd/{c}/+", f"cmnd/{g}/+", f"{c}/+/get", "homeassistant/+"):

@@ -66,13 +66,13 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
         if method in ("POST", "PUT") and not cmnd:
             cmnd = {k: v[-1] for k, v in parse_qs(body.decode()).items()}.get("cmnd", "")
         runs = 2 if len(cmnd) > 123 else 1  # the firmware runs long /cm commands twice
-        res: object = {}
+        answer: object = {}
         for _ in range(runs):
             try:
-                res = dev.execute(cmnd)
+                answer = dev.execute(cmnd)
             except CommandError:
-                res = {}
-        return json_head + _reply(res).encode()
+                answer = {}
+        return json_head + _reply(answer).encode()
     if path == "/api/reboot" and method == "POST":
         dev.execute("restart")
         return json_head + b'{"reboot":3}'
@@ -250,7 +250,7 @@ class DeviceServer(socketserver.ThreadingTCPServer):
     @property
     def address(self) -> str:
         host, port = self.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def start(self) -> "DeviceServer":
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)

@@ -45,7 +45,7 @@ def _sections(dev: "ObkDevice") -> dict[str, Any]:
         "StatusNET": {"Hostname": dev.short_name, "IPAddress": dev.ip, "Gateway": "192.168.0.1", "Subnetmask": "255.255.255.0",
                       "DNSServer1": "192.168.0.1", "DNSServer2": "0.0.0.0", "Mac": dev.mac, "Webserver": 2, "HTTP_API": 1,
                       "WifiConfig": 4, "WifiPower": 17.0},
-        "StatusMQT": {"MqttHost": str(dev.mqtt["host"]), "MqttPort": int(dev.mqtt["port"]), "MqttClientMask": "core",
+        "StatusMQT": {"MqttHost": str(dev.mqtt["host"]), "MqttPort": int(str(dev.mqtt["port"])), "MqttClientMask": "core",
                       "MqttClient": str(dev.mqtt["client"]), "MqttUser": str(dev.mqtt["user"]), "MqttCount": 1,
                       "MAX_PACKET_SIZE": 1200, "KEEPALIVE": 30, "SOCKET_TIMEOUT": 4},
         "StatusTIM": {"UTC": TIME, "Local": TIME, "StartDST": TIME, "EndDST": TIME, "Timezone": "+00:00", "Sunrise": "07:50",
