@@ -28,6 +28,7 @@ from .records import (
     PageStep,
     Record,
     Restored,
+    Simulated,
     Step,
     TemplateApplied,
     WifiSent,
@@ -156,6 +157,11 @@ class JourneyRecord:
         return Restored.from_json(raw) if isinstance(raw, dict) else None
 
     @property
+    def simulated(self) -> Simulated | None:
+        raw = self._data.get("simulated")
+        return Simulated.from_json(raw) if isinstance(raw, dict) else None
+
+    @property
     def ha_skipped(self) -> bool:
         return bool(self._data.get("ha_skipped"))
 
@@ -250,10 +256,22 @@ class JourneyRecord:
             "wifi_sent": sent.to_json() if sent else None,
             "ha_skipped": self.ha_skipped,
             "restored": restored.to_json() if restored else None,
+            "simulated": self._simulated_view(),
             "updated": time.strftime("%Y-%m-%d %H:%M", time.localtime(self.path.stat().st_mtime)),
             "report": self.report(),
             "summary": self.summary(),
         }
+
+    def _simulated_view(self) -> dict[str, Any] | None:
+        """A simulated plug: the flash it boots from, whether it is powered and where it serves."""
+        sim = self.simulated
+        if sim is None:
+            return None
+        from ..sim.plug import running  # only simulated plugs need the simulator
+
+        plug = running(Path(sim.image))
+        return {"image": sim.image, "powered": plug is not None, "address": plug.address if plug else None,
+                "buttons": len(plug.buttons()) if plug else 0}  # fmt: skip
 
     def summary(self) -> list[tuple[str, str]]:
         """The Done step's table, row by row, in words."""
@@ -268,7 +286,8 @@ class JourneyRecord:
             ("Address", r["device"] or "?"),
             ("Pins", json.dumps(r["template"] or {})),
             ("Home Assistant", home_assistant),
-            ("Way back", r["restore"]),
+            ("Way back", f"the page's “Way back” step puts the backup back on the chip ({r['restore']} on the command line)"
+             if backed_up and backed_up.path else r["restore"]),
         ]
 
     def report(self) -> dict[str, Any]:
