@@ -109,6 +109,12 @@ class Journey(JourneyRecord):
             self.found(plug.address)
         return plug
 
+    def power_off(self) -> None:
+        """Unplug the simulated plug (a real one is unplugged by hand)."""
+        sim = self.simulated
+        if sim is not None:
+            sim_plug.unplug(Path(sim.image))
+
     def powered(self, reporter: Reporter) -> sim_plug.SimPlug | None:
         """The running simulated plug, powered on when it is off (a new run of convert, a restarted page); None: a real plug."""
         sim = self.simulated
@@ -235,20 +241,28 @@ class Journey(JourneyRecord):
         self._remember("complete", True)
 
 
-def firmware_for(io: ChipIO, requested: str | None) -> Path:
+CLI_OWN_FILE = "`freebeken convert --firmware {name}` with the same options continues where it stopped"
+PAGE_OWN_FILE = "choose “My own file” above, pick it and press Flash: nothing was written yet"
+
+
+def firmware_for(io: ChipIO, requested: str | None, own_file: str = CLI_OWN_FILE) -> Path:
     """The release to flash: the person's file, else ("latest" or none) the newest for the chip on
-    the adapter, downloaded once and checked."""
+    the adapter, downloaded once and checked. Offline, the error says how to bring the file (in
+    the words of the front end: ``own_file``), never the download library's own text."""
     if requested and requested != "latest":
         return Path(requested)
     try:
         return fetch(io.info.chip.name.lower())
     except ReleaseError as e:  # offline: the same journey with a file brought from elsewhere
         name = f"{io.info.chip.firmware_prefix}<version>.bin"
+        cause = e.__cause__ or e.__context__
+        if cause is None:  # not a download failure (no such release, a damaged download): its own words
+            raise
         raise ReleaseError(
-            str(e),
-            hint=f"Without internet here: download {name} from the OpenBeken releases page on another computer, "
-            f"copy it over, and choose it as your own file (`freebeken convert --firmware {name}` with the same "
-            "options continues where it stopped).",
+            f"Cannot download the newest OpenBeken for the {io.info.chip.name} ({lists.why(cause)})",
+            hint=f"Without internet here: download {name} from the OpenBeken releases page "
+            f"(github.com/openshwprojects/OpenBK7231T_App/releases) on another computer, copy it over, and "
+            + own_file.format(name=name) + ".",
         ) from None
 
 

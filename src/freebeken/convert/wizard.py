@@ -153,6 +153,8 @@ def _look_up(options: Options, reporter: Reporter) -> None:
     except (lists.ListError, UsageError) as e:
         events.info(reporter, f"Known devices not checked: {e}")
         return
+    for u in found["unavailable"]:
+        events.info(reporter, f"{u['list']} not checked: {u['error']}")
     for hit in found["openbeken"][:3]:
         events.info(reporter, f"In OpenBeken's device list: {hit['title']} ({hit['chip'] or '?'})")
     for hit in found["cloudcutter"][:3]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import FreebekenError, UsageError
 from ..events import Event
+from ..flasher.plan import SECTOR
 
 
 @dataclass
@@ -26,10 +27,20 @@ class Job:
     result: Any = None
     cond: threading.Condition = field(default_factory=threading.Condition)
     _answer: str | None = None
+    _drawn: bool = True  # the current phase's progress is drawn on the page's bar
 
     # Reporter
     def emit(self, event: Event) -> None:
-        self.push({"kind": event.kind, "message": event.message, "done": event.done, "total": event.total, "data": event.data})
+        record = {"kind": event.kind, "message": event.message, "done": event.done, "total": event.total, "data": event.data}
+        if event.kind == "phase":
+            # The bar shows what a step is about (the firmware, the backup): a phase of one 4 KiB
+            # sector (the configuration written after the firmware) is said in the log, not drawn.
+            one_sector = "unit" not in event.data and 0 < event.total <= SECTOR  # bytes, unless a unit is named
+            self._drawn = not one_sector
+            record["bar"] = self._drawn
+        elif event.kind == "progress":
+            record["bar"] = self._drawn
+        self.push(record)
 
     def push(self, record: dict[str, Any]) -> None:
         with self.cond:
@@ -37,11 +48,12 @@ class Job:
             self.events.append(record)
             self.cond.notify_all()
 
-    def ask(self, question: str, options: list[tuple[str, str]]) -> str:
-        """Show ``question`` with buttons (value, label); block until one is pressed."""
+    def ask(self, question: str, options: list[tuple[str, str]], **extra: Any) -> str:
+        """Show ``question`` with buttons (value, label); block until one is pressed. ``extra``
+        goes with it (``press=N``: a simulated plug's button N can be pressed from the page)."""
         with self.cond:
             self._answer = None
-            self.events.append({"kind": "question", "message": question, "options": options, "t": time.time()})
+            self.events.append({**extra, "kind": "question", "message": question, "options": options, "t": time.time()})
             self.cond.notify_all()
             while self._answer is None:
                 self.cond.wait()
