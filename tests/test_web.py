@@ -61,6 +61,7 @@ def test_the_page_runs_under_its_own_content_security_policy(browser, tmp_path):
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
             page.set_input_files("[data-testid=backup-file]", str(n_dump))
             page.click("[data-testid=restore]")
+            page.click("[data-testid=restore-yes]")
             page.wait_for_selector("#restore-result.error", timeout=60000)
             assert "BK7231N dump" in page.inner_text("#restore-result")
             shot(page, "way-back-refused")
@@ -169,7 +170,13 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
             go_on(page, "next-connect", "pins")
             page.wait_for_selector("#problems li.ok")
             assert '"7": "Rel;1"' in page.input_value("[data-testid=template]")
-            assert page.get_attribute("[data-testid=submit-link]", "href").startswith("https://github.com/OpenBekenIOT/webapp/issues/new")
+            # no issue without the device's name (an empty title is never produced)
+            assert page.is_hidden("[data-testid=submit-link]") and '"vendor"' in page.text_content("[data-testid=share]")
+            named = json.loads(page.input_value("[data-testid=template]")) | {"vendor": "Aoycocr", "name": "U3"}
+            page.fill("[data-testid=template]", json.dumps(named, indent=2))
+            page.click("[data-testid=check]")
+            page.wait_for_function("document.getElementById('submit-link').href.includes('issues/new')")
+            assert "title=Device+template%3A+Aoycocr+U3" in page.get_attribute("[data-testid=submit-link]", "href")
             page.wait_for_selector("[data-testid=pins-picture]:not([hidden])")
             assert "P7: relay, channel 1" in page.get_attribute("[data-testid=pins-picture]", "alt")
             shot(page, "step-2-pins")
@@ -211,7 +218,10 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
 
             # the pin finder through the page's buttons, then its pins applied
             page.click("[data-testid=pins]")
-            page.wait_for_selector("#question button.big")
+            page.wait_for_selector("#question button.answer")
+            assert page.locator("#question p").inner_text().startswith("Question 1 of 19: P0 pulsed")
+            assert page.evaluate("getComputedStyle(document.querySelector('#question button.answer')).backgroundColor") != \
+                page.evaluate("getComputedStyle(document.querySelector('button.next')).backgroundColor")  # an answer is no Continue
             shot(page, "step-5-pin-finder-asks")
             answer_pin_finder(page, plug.device)
             page.wait_for_selector("[data-testid=found-picture]:not([hidden])")
@@ -239,7 +249,13 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
             page.click("#stepper button[data-goto=restore]")
             step(page, "restore")
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
+            page.click("[data-testid=restore]")  # asked first; "No" leaves the chip alone
+            page.wait_for_selector("[data-testid=restore-confirm]:not([hidden])")
+            assert "Erase the chip on the adapter (Simulated BK7231T plug)" in page.inner_text("[data-testid=restore-confirm]")
+            page.click("[data-testid=restore-no]")
+            assert "Nothing was changed" in page.inner_text("#restore-result")
             page.click("[data-testid=restore]")
+            page.click("[data-testid=restore-yes]")
             page.wait_for_selector("#restore-result.ok", timeout=120000)
             assert "Restored" in page.inner_text("#restore-result")
             shot(page, "way-back-restored")
@@ -292,19 +308,24 @@ def test_n_plug_journey_set_up_while_flashing(browser, tmp_path):
             step(page, "network")
             assert page.is_visible("#first-boot") and page.is_hidden("#access-point")
             assert page.input_value("[data-testid=fb-broker]") == broker.url()  # no password in it to keep
-            page.click("[data-testid=first-boot]")
-            page.wait_for_selector("text=now power the plug")
-            plugs.append(power_on(tmp_path / "web" / "bk7231n.bin", board("u3"), port=http_port)[0])  # powered normally
+            assert "it boots from " + str(tmp_path / "web" / "bk7231n.bin") in page.inner_text("[data-testid=sim-plug]")
+            page.click("[data-testid=first-boot]")  # listening first; then the simulated plug boots by itself
+            page.wait_for_selector("[data-testid=countdown]:not([hidden])")
+            assert "left. If it has not appeared by then" in page.inner_text("[data-testid=countdown]")
             page.wait_for_selector("#first-boot-result.ok", timeout=90000)
             text = page.inner_text("#first-boot-result")
-            assert f"127.0.0.1:{http_port}" in text and "switch.hall_plug_1" in text
+            served = page.evaluate("page.view.simulated.address")
+            assert f"The plug joined and is at {served}" in text and "switch.hall_plug_1" in text  # host:port it really serves
+            assert "serving at " + served in page.inner_text("[data-testid=sim-plug]")
             shot(page, "step-4-first-boot")
             go_on(page, "next-network", "done")  # pins went in with the flash, Home Assistant verified
             assert "switch.hall_plug_1" in page.inner_text("[data-testid=summary]")
             accessible(page)
-            page.click("#stepper button[data-goto=restore]")
+            page.click("[data-testid=to-way-back]")  # the Done step points to the page's own way back
+            step(page, "restore")
             page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
             page.click("[data-testid=restore]")
+            page.click("[data-testid=restore-yes]")
             page.wait_for_selector("#restore-result.ok", timeout=120000)
             page.close()
     finally:
