@@ -93,7 +93,8 @@ class Journey(JourneyRecord):
     # ---- a simulated plug, off the adapter ----
     def power_on(self, reporter: Reporter) -> sim_plug.SimPlug:
         """Power the simulated plug from its flash (on the port it served last, so its address
-        stays); its address replaces a remembered one that no longer answers."""
+        stays); when that port was taken, its new address replaces the one it had (an address the
+        person gave instead is kept)."""
         sim = self.simulated
         if sim is None:
             raise UsageError("This is a real plug: power it from its socket", hint="Only a simulated plug is powered from here.")
@@ -105,7 +106,7 @@ class Journey(JourneyRecord):
         self._remember("simulated", Simulated(sim.image, port).to_json())
         events.info(reporter, f"The simulated plug is powered on ({plug.boot.why}) and serves at {plug.address}; "
                     f"it boots from {sim.image}")  # fmt: skip
-        if self.device_address is not None and self.device_address != plug.address:
+        if self.device_address == f"127.0.0.1:{sim.port}" != plug.address:
             self.found(plug.address)
         return plug
 
