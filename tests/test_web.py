@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -113,6 +114,38 @@ def answer_pin_finder(page, dev: ObkDevice) -> None:
             value = "yes" if last is not None and dev.board.is_on(last) else "no"
         elif "Press button 1" in text:
             dev.click(8)
+            value = "done"
+        else:
+            value = "none"
+        page.locator(f"#question button[data-answer='{value}']").click()
+
+
+def answer_with_the_page(page, dev: ObkDevice) -> int:
+    """The pin finder's questions answered by watching the simulated board; its button pressed with
+    the page's own control. Returns how often that control was used."""
+    pressed, last = 0, None
+    while True:
+        page.wait_for_function("document.querySelector('#question button') || "
+                               "document.getElementById('device-result').textContent.startsWith('Pins found')")  # fmt: skip
+        if page.locator("#question button").count() == 0:
+            return pressed
+        text = page.locator("#question p").inner_text()
+        if "What happened" in text:
+            assert re.match(r"Question \d+ of \d+: ", text), text
+            counts: dict[int, int] = {}
+            for _part, pin, _ in dev.board.take_events():
+                counts[pin] = counts.get(pin, 0) + 1
+            flashing = [p for p, n in counts.items() if n >= 2]
+            last = flashing[0] if flashing else None
+            wire = dev.board.wire(last) if last is not None else None
+            value = "nothing" if wire is None else {"relay": "relay", "pwm": "light"}.get(wire.part, "led")
+        elif "held on" in text:
+            dev.board.take_events()
+            value = "yes" if last is not None and dev.board.is_on(last) else "no"
+        elif "Press button 1" in text:
+            page.click("#question button[data-press='1']")
+            page.wait_for_function("document.getElementById('log').textContent.includes('Pressed button 1')")
+            pressed += 1
             value = "done"
         else:
             value = "none"
@@ -277,7 +310,7 @@ def test_n_plug_journey_set_up_while_flashing(browser, tmp_path):
     try:
         with WebServer(workdir=tmp_path / "web") as web:
             page = browser.new_page(viewport={"width": 1024, "height": 900}, bypass_csp=True)
-            page.goto(web.url + f"&http_port={http_port}")
+            page.goto(web.url + f"&http_port={http_port}&pulse=0")
             step(page, "device")
             page.fill("[data-testid=product]", "no such plug anywhere")
             go_on(page, "to-connect", "connect")
@@ -321,6 +354,17 @@ def test_n_plug_journey_set_up_while_flashing(browser, tmp_path):
             go_on(page, "next-network", "done")  # pins went in with the flash, Home Assistant verified
             assert "switch.hall_plug_1" in page.inner_text("[data-testid=summary]")
             accessible(page)
+
+            # the pin finder on the simulated plug: its button is pressed from the page
+            from freebeken.sim import plug as sim_plug
+
+            dev = sim_plug.running(tmp_path / "web" / "bk7231n.bin").boot.device
+            page.click("#stepper button[data-goto=live]")
+            page.click("[data-testid=pins]")
+            pressed = answer_with_the_page(page, dev)
+            assert pressed and page.locator("#question button").count() == 0
+            assert '"7":"Btn;1"' in page.inner_text("#device-result")  # the button the page pressed was found
+            page.click("#stepper button[data-goto=done]")
             page.click("[data-testid=to-way-back]")  # the Done step points to the page's own way back
             step(page, "restore")
             page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
@@ -526,4 +570,41 @@ def test_a_fresh_browser_lists_the_plugs_in_progress_and_continues_one(browser, 
         assert page.locator("[data-testid=plug-list] button").count() == 1
         page.click("[data-testid=new-plug]")
         step(page, "device")
+        page.close()
+
+
+def test_the_page_fits_a_390_px_phone_and_labels_its_fields(browser, tmp_path):
+    """Every step on a 390 px phone screen without sideways scrolling; the fields of the flash, Wi-Fi
+    and Home Assistant steps carry visible labels (no placeholder standing in for one); the lookup
+    answers from the list that works, with a copy of the other given to the page."""
+    with WebServer(workdir=tmp_path / "web") as web:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, bypass_csp=True)
+        page.goto(web.url)
+        step(page, "device")
+        for name in ("device", "connect", "pins", "flash", "network", "live", "home_assistant", "done", "restore"):
+            page.evaluate(f"go('{name}', false)")
+            page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (name, width)
+            shot(page, f"phone-{name}")
+        fields = page.evaluate("""() => [...document.querySelectorAll(
+            'section[data-step=flash] input:not([type=radio]):not([type=checkbox]), section[data-step=network] input, '
+            + 'section[data-step=home_assistant] input')].map((i) => [i.id, i.placeholder,
+            !!document.querySelector(`label[for="${i.id}"]`) && document.querySelector(`label[for="${i.id}"]`).textContent.trim()])""")
+        assert fields and all(not placeholder and label for _id, placeholder, label in fields), fields
+        data = SHARED / "data"
+        if (data / "devices.json").exists():
+            page.evaluate("go('device', false)")
+            page.set_input_files("[data-testid=copy-devices]", str(data / "devices.json"))
+            page.wait_for_function("document.getElementById('log').textContent.includes('Using your copy')")
+            page.fill("[data-testid=product]", "Aoycocr U3")
+            page.fill("[data-testid=app-firmware]", "1.1.8")
+            page.click("[data-testid=lookup]")
+            page.wait_for_selector("#lookup-result.ok")
+            text = page.inner_text("[data-testid=lookup-result]")
+            assert "tuya-cloudcutter not checked" in text and "connection refused" in text and "urlopen" not in text
+            assert "OpenBeken template: Aoycocr U3 UK Smart Plug (BK7231T): P" in text
+            assert page.locator("#lookup-result a", has_text="wiki").count() >= 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            shot(page, "phone-lookup")
         page.close()
