@@ -85,13 +85,15 @@ def lookup(ctx: Context, text: tuple[str, ...], version: str | None, chip: str |
     for name, u in missing.items():
         c.print(f"[yellow]{escape(name)} not checked[/]: {escape(u['error'])} {escape(u['hint'] or '')}")
     if "OpenBeken device list" not in missing:
-        c.print(f"[bold]OpenBeken device list[/]: {len(obk_hits)} match{'es' if len(obk_hits) != 1 else ''} for {escape(query)!r}")
+        plural = "es" if len(obk_hits) != 1 else ""
+        c.print(f"[bold]OpenBeken device list[/]: {len(obk_hits)} match{plural} for {escape(query)!r}")
     for hit in obk_hits:
         c.print(f"  {escape(hit['title'])} ({hit['chip'] or '?'}): {escape(hit['pins'])}")
         if hit["wiki"]:
             c.print(f"    wiki: {escape(hit['wiki'])}", soft_wrap=True)
     if "tuya-cloudcutter" not in missing:
-        c.print(f"[bold]tuya-cloudcutter[/] (over the air, no soldering): {len(cc_hits)} match{'es' if len(cc_hits) != 1 else ''}")
+        plural = "es" if len(cc_hits) != 1 else ""
+        c.print(f"[bold]tuya-cloudcutter[/] (over the air, no soldering): {len(cc_hits)} match{plural}")
     for hit in cc_hits:
         c.print(f"  {escape(hit['title'])}: {escape(hit['no_solder'])}")
     if record["firmware_answer"]:

@@ -109,7 +109,8 @@ def lookup(query: str, version: str | None = None, chip: str | None = None, devi
     from .known import search
 
     chip_name = chip.upper() if chip else None
-    out: dict[str, Any] = {"openbeken": [], "cloudcutter": [], "firmware_profiles": [], "firmware_answer": None, "unavailable": []}
+    out: dict[str, Any] = {"openbeken": [], "cloudcutter": [], "firmware_profiles": [], "firmware_answer": None,
+                           "unavailable": []}  # fmt: skip
     failed: list[ListError] = []
     try:
         obk = [(k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)]))

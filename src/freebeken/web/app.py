@@ -53,7 +53,8 @@ def sharing(template: Template, devices_json: str | None) -> dict[str, str]:
         unchecked = ""
     same = next((m for m in matches if m.identical), None)
     if same is not None:
-        return {"issue_link": "", "share": f"Already in OpenBeken's device list with these pins: {same.known.title}. Nothing to submit."}
+        return {"issue_link": "",
+                "share": f"Already in OpenBeken's device list with these pins: {same.known.title}. Nothing to submit."}  # fmt: skip
     if not (template.vendor or template.name):
         return {"issue_link": "", "share": "Give the template the product's \"vendor\" and \"name\" (as on the box) to share it."}
     close = f" The closest entry, {matches[0].known.title}, differs: {'; '.join(matches[0].differences)}." if matches else ""
@@ -160,7 +161,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
         text = str(body.get("text") or "").strip()
         if not text:
             raise UsageError("Type what the box or the listing says, e.g. Aoycocr U3")
-        return JSONResponse(lists.lookup(text, str(body.get("firmware") or "") or None, devices_json=local_list(body, "devices_json"),
+        version = str(body.get("firmware") or "") or None
+        return JSONResponse(lists.lookup(text, version, devices_json=local_list(body, "devices_json"),
                                          cutter_file=local_list(body, "cloudcutter"), reporter=NullReporter()))  # fmt: skip
 
     def first_boot(request: Request, body: Body) -> Response:
