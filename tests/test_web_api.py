@@ -429,3 +429,43 @@ def test_the_bar_shows_the_firmware_not_the_configuration_sector(web, tmp_path):
     drawn = [r for r in records if r["kind"] == "progress" and r.get("bar") is not False]
     assert drawn and drawn[-1]["total"] > 0x1000  # the last thing the bar shows is the firmware's write
     assert any(r["kind"] == "progress" and r["bar"] is False and r["total"] == 0x1000 for r in records)  # the sector: logged only
+
+
+def test_a_simulated_plug_is_powered_and_pressed_from_the_page_and_says_where_it_serves(web, tmp_path):
+    """Off the adapter, the simulated plug boots from the flash file the page's chip was written
+    through; its own web server says the host:port it serves; its button is pressed from the page;
+    the address box replaces a remembered address; opening the chip again switches the plug off."""
+    from helpers import firmware_file
+
+    from freebeken.device.client import ObkClient
+    from freebeken.sim.obk.board import board
+    from freebeken.sim.obk.device import ObkDevice
+    from freebeken.sim.obk.server import DeviceServer
+
+    image = tmp_path / "chip.bin"
+    port = f"sim://bk7231t?time_scale=0&image={image}"
+    _, _, body = call(web, "/api/backup", {"port": port})
+    view = job_result(web, json.loads(body)["job"])["result"]["journey"]
+    assert view["simulated"] == {"image": str(image.resolve()), "powered": False, "address": None, "buttons": 0}
+    fw, _ = firmware_file(tmp_path, "bk7231t")
+    _, _, body = call(web, f"/api/upload?name={fw.name}", raw=fw.read_bytes())
+    _, _, body = call(web, "/api/flash", {"port": port, "firmware": json.loads(body)["path"]})
+    ident = job_result(web, json.loads(body)["job"])["result"]["journey"]["identity"]
+    status, _, body = call(web, "/api/sim/press", {"journey": ident})
+    assert status == 400 and b"not powered" in body
+    status, _, body = call(web, "/api/sim/power", {"journey": ident})
+    assert status == 200, body
+    sim = json.loads(body)["journey"]["simulated"]
+    assert sim["powered"] and sim["buttons"] == 1 and sim["address"].startswith("127.0.0.1:")
+    assert ObkClient(sim["address"]).info().ip == sim["address"]  # over HTTP, the address it really serves
+    status, _, body = call(web, "/api/sim/press", {"journey": ident, "button": 1})
+    assert status == 200 and json.loads(body)["pin"] == 8
+    other = DeviceServer(ObkDevice(board("u3"))).start()
+    try:
+        for host in (sim["address"], other.address):  # the address box: the last one given is kept
+            status, _, body = call(web, "/api/journey/device", {"journey": ident, "host": host})
+            assert status == 200 and json.loads(body)["device"] == host
+    finally:
+        other.stop()
+    _, _, body = call(web, "/api/backup", {"port": port})  # the plug goes back on the adapter
+    assert job_result(web, json.loads(body)["job"])["result"]["journey"]["simulated"]["powered"] is False

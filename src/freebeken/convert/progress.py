@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from ..errors import UsageError
 from ..flasher.journal import Journal
 from ..locks import Held, hold
+from ..sim.plug import running
 from ..storage import data_dir
 from ..templates.model import Template, TemplateSyntaxError, from_entry
 from ..templates.model import load as load_templates
@@ -267,8 +268,6 @@ class JourneyRecord:
         sim = self.simulated
         if sim is None:
             return None
-        from ..sim.plug import running  # only simulated plugs need the simulator
-
         plug = running(Path(sim.image))
         return {"image": sim.image, "powered": plug is not None, "address": plug.address if plug else None,
                 "buttons": len(plug.buttons()) if plug else 0}  # fmt: skip
