@@ -329,8 +329,13 @@ def test_offline_convert_says_how_to_bring_the_file_without_library_text(tmp_pat
                                        "--wifi-ssid", "HomeWiFi", "--wifi-password", "password1", "--no-configure"])  # fmt: skip
     assert result.exit_code == ReleaseError.exit_code, result.output
     text = " ".join(result.output.split())
-    assert "Cannot download the newest OpenBeken for the BK7231T (connection refused)" in text
+    assert "Cannot download OpenBeken for the BK7231T (connection refused)" in text
     assert "--firmware OpenBK7231T_UA_<version>.bin" in text and "urlopen" not in text and "Errno" not in text
+    for words in (["firmware", "fetch", "--chip", "bk7231n"], ["firmware", "list", "--chip", "bk7231n"]):
+        result = CliRunner().invoke(main, words)
+        text = " ".join(result.output.split())
+        assert result.exit_code == ReleaseError.exit_code and "Cannot download OpenBeken for the BK7231N (connection refused)" in text
+        assert "`freebeken flash -p PORT OpenBK7231N_QIO_<version>.bin`" in text and "urlopen" not in text
 
 
 def test_lookup_on_the_command_line_answers_from_the_list_that_works(tmp_path):

@@ -8,10 +8,11 @@ import click
 from rich.markup import escape
 
 from ..chips import CHIPS, chip_by_name
+from ..convert.journey import offline
 from ..convert.wizard import Options, convert
 from ..device.client import AP_ADDRESS
 from ..firmware.releases import fetch as do_fetch
-from ..firmware.releases import list_releases
+from ..firmware.releases import ReleaseError, list_releases
 from ..ha.broker import Broker
 from ..sim.release import standin_release
 from .base import Context, command_errors
@@ -85,6 +86,9 @@ def convert_cmd(
         ctx.console.print(f"  Home Assistant: {entity}")
 
 
+FLASH_OWN_FILE = "`freebeken flash -p PORT {name}` flashes it (flash takes a local file)"
+
+
 @click.group()
 def firmware() -> None:
     """OpenBeken release files."""
@@ -98,7 +102,10 @@ def firmware() -> None:
 @command_errors
 def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
     """Available releases for a chip, newest first."""
-    releases = list_releases(chip, api_url, pre)
+    try:
+        releases = list_releases(chip, api_url, pre)
+    except ReleaseError as e:
+        raise offline(e, chip_by_name(chip), FLASH_OWN_FILE) from None
     if ctx.json:
         ctx.result({"ok": True, "releases": [r.__dict__ for r in releases]})
         return
@@ -114,7 +121,10 @@ def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
 @command_errors
 def fetch_cmd(ctx: Context, chip: str, version: str | None, api_url: str | None) -> None:
     """Download (or reuse from the cache) the release file, verified by size and sha256."""
-    path = do_fetch(chip, version, api_url)
+    try:
+        path = do_fetch(chip, version, api_url)
+    except ReleaseError as e:
+        raise offline(e, chip_by_name(chip), FLASH_OWN_FILE) from None
     ctx.console.print(f"firmware: {path}")
     ctx.result({"ok": True, "path": str(path)})
 

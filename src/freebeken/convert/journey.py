@@ -23,6 +23,7 @@ from ..firmware.releases import ReleaseError, fetch
 from ..firmware.settings import Settings
 from ..flasher import operations as flash_ops
 from ..flasher.backup import identity
+from ..chips import ChipProfile
 from ..flasher.chipio import ChipIO
 from ..flasher.configure import ConfigureResult, configure_new_firmware
 from ..flasher.safely import ENSURE, Backup, BackupPolicy, FlashOutcome, ensure_backup, flash_safely
@@ -255,16 +256,22 @@ def firmware_for(io: ChipIO, requested: str | None, own_file: str = CLI_OWN_FILE
     try:
         return fetch(io.info.chip.name.lower())
     except ReleaseError as e:  # offline: the same journey with a file brought from elsewhere
-        name = f"{io.info.chip.firmware_prefix}<version>.bin"
-        cause = e.__cause__ or e.__context__
-        if cause is None:  # not a download failure (no such release, a damaged download): its own words
-            raise
-        raise ReleaseError(
-            f"Cannot download the newest OpenBeken for the {io.info.chip.name} ({lists.why(cause)})",
-            hint=f"Without internet here: download {name} from the OpenBeken releases page "
-            f"(github.com/openshwprojects/OpenBK7231T_App/releases) on another computer, copy it over, and "
-            + own_file.format(name=name) + ".",
-        ) from None
+        raise offline(e, io.info.chip, own_file) from None
+
+
+def offline(e: ReleaseError, chip: ChipProfile, own_file: str) -> ReleaseError:
+    """A release that could not be downloaded, in words (never the download library's text), and
+    how to bring the file from elsewhere (``own_file``: the front end's way to use it)."""
+    cause = e.__cause__ or e.__context__
+    if cause is None:  # not a download failure (no such release, a damaged download): its own words
+        return e
+    name = f"{chip.firmware_prefix}<version>.bin"
+    return ReleaseError(
+        f"Cannot download OpenBeken for the {chip.name} ({lists.why(cause)})",
+        hint=f"Without internet here: download {name} from the OpenBeken releases page "
+        f"(github.com/openshwprojects/OpenBK7231T_App/releases) on another computer, copy it over, and "
+        + own_file.format(name=name) + ".",
+    )
 
 
 @contextlib.contextmanager

@@ -328,6 +328,7 @@ function showSimPlug() {
     : `Simulated plug: off. Unplugged from the adapter it boots from ${s.image} (“Wait for the plug” powers it on by itself).`;
   $("btn-sim-power").textContent = s.powered ? "Power it off" : "Power it on";
   $("btn-sim-press").hidden = !s.powered || !s.buttons;
+  if (s.powered && !steps().configure) $("ap").value = s.address;  // its access point is served here
 }
 $("btn-sim-power").onclick = () => busy($("btn-sim-power"), $("sim-words"), "…", async () => {
   const r = await api("/api/sim/power", journeyBody({ on: !page.view.simulated.powered }));
