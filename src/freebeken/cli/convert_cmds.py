@@ -11,8 +11,8 @@ from ..chips import CHIPS, chip_by_name
 from ..convert.journey import offline
 from ..convert.wizard import Options, convert
 from ..device.client import AP_ADDRESS
-from ..firmware.releases import fetch as do_fetch
 from ..firmware.releases import ReleaseError, list_releases
+from ..firmware.releases import fetch as do_fetch
 from ..ha.broker import Broker
 from ..sim.release import standin_release
 from .base import Context, command_errors

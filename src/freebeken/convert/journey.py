@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
+from ..chips import ChipProfile
 from ..device.client import ObkClient
 from ..device.config import apply_template
 from ..errors import UsageError
@@ -23,7 +24,6 @@ from ..firmware.releases import ReleaseError, fetch
 from ..firmware.settings import Settings
 from ..flasher import operations as flash_ops
 from ..flasher.backup import identity
-from ..chips import ChipProfile
 from ..flasher.chipio import ChipIO
 from ..flasher.configure import ConfigureResult, configure_new_firmware
 from ..flasher.safely import ENSURE, Backup, BackupPolicy, FlashOutcome, ensure_backup, flash_safely
