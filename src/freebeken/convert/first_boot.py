@@ -85,7 +85,8 @@ def wait_for_plug(
         if before is not None:
             before()
         then = "If it has not appeared by then, freebeken stops waiting and says what to check (power, Wi-Fi, broker)."
-        events.phase(reporter, f"Waiting for the plug ({cid}) on the broker {broker}, up to {wait:.0f} s", wait=wait, then=then)
+        events.phase(reporter, f"Waiting for the plug ({cid}) on the broker {broker}, up to {wait:.0f} s: then it says what to check",
+                     wait=wait, then=then)  # fmt: skip
         online = session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", wait, live_only=True)
         if online is None:
             wifi = f"that {ssid!r} is the right Wi-Fi and its password right" if ssid else "its Wi-Fi name and password"
