@@ -94,6 +94,9 @@ def _chip_journey(options: Options, person: Person, reporter: Reporter) -> Journ
                 raise
             return _continue(pending, options, reporter)
         journey = Journey.of_chip(io, options.port)
+        if options.port.startswith("sim://") and journey.simulated is None:
+            events.warning(reporter, "This simulated chip has no image= file: its flash is forgotten when the command ends, "
+                           "so no simulated plug can boot from it. Add &image=plug.bin to the sim:// port.")  # fmt: skip
         if options.forget:
             journey.forget()
             events.info(reporter, f"Starting this plug's conversion over (its backups stay): {journey.path} forgotten")
