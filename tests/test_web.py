@@ -285,6 +285,7 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
             page.click("[data-testid=restore]")  # asked first; "No" leaves the chip alone
             page.wait_for_selector("[data-testid=restore-confirm]:not([hidden])")
             assert "Erase the chip on the adapter (Simulated BK7231T plug)" in page.inner_text("[data-testid=restore-confirm]")
+            accessible(page)
             page.click("[data-testid=restore-no]")
             assert "Nothing was changed" in page.inner_text("#restore-result")
             page.click("[data-testid=restore]")
@@ -350,6 +351,7 @@ def test_n_plug_journey_set_up_while_flashing(browser, tmp_path):
             served = page.evaluate("page.view.simulated.address")
             assert f"The plug joined and is at {served}" in text and "switch.hall_plug_1" in text  # host:port it really serves
             assert "serving at " + served in page.inner_text("[data-testid=sim-plug]")
+            accessible(page)  # the simulated plug's box and the countdown
             shot(page, "step-4-first-boot")
             go_on(page, "next-network", "done")  # pins went in with the flash, Home Assistant verified
             assert "switch.hall_plug_1" in page.inner_text("[data-testid=summary]")
