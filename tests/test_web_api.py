@@ -435,12 +435,11 @@ def test_a_simulated_plug_is_powered_and_pressed_from_the_page_and_says_where_it
     """Off the adapter, the simulated plug boots from the flash file the page's chip was written
     through; its own web server says the host:port it serves; its button is pressed from the page;
     the address box replaces a remembered address; opening the chip again switches the plug off."""
-    from helpers import firmware_file
-
     from freebeken.device.client import ObkClient
     from freebeken.sim.obk.board import board
     from freebeken.sim.obk.device import ObkDevice
     from freebeken.sim.obk.server import DeviceServer
+    from helpers import firmware_file
 
     image = tmp_path / "chip.bin"
     port = f"sim://bk7231t?time_scale=0&image={image}"
