@@ -115,6 +115,14 @@ def running(image: Path | None) -> SimPlug | None:
     return plug if plug is not None and plug.server is not None else None
 
 
+def unplug_under(folder: Path) -> int:
+    """Switch off every plug booted from an image in ``folder`` (the page's simulated chips, when it stops)."""
+    folder = folder.resolve()
+    with _LOCK:
+        images = [image for image in _RUNNING if image.is_relative_to(folder)]
+    return sum(unplug(image) for image in images)
+
+
 def unplug(image: Path | None) -> bool:
     """Switch off the plug booted from ``image`` (it goes to the adapter). True when one ran."""
     if image is None:
