@@ -17,7 +17,8 @@ from freebeken.firmware.releases import ReleaseError, fetch, list_releases
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
-from helpers import HttpStub, Mosquitto, free_port, stored_app
+from freebeken.events import ListReporter
+from helpers import SHARED, HttpStub, Mosquitto, free_port, stored_app
 
 #: 256 KiB stand-in OpenBeken applications, stored as releases store them (content is checked)
 APPS = {chip: stored_app(chip, 0x40000) for chip in CHIPS}
@@ -277,3 +278,71 @@ def test_a_second_plug_that_loses_power_mid_flash_is_not_taken_for_the_first(tmp
     assert a_state.read_bytes() == a_before  # plug A's journey is untouched
     b_steps = json.loads((journeys / "BK7231T-C8478C00000B.json").read_text())["steps"]
     assert set(b_steps) == {"detect", "backup", "analyze"}  # B stopped in its flash, and says so
+
+
+def test_the_simulated_plug_boots_by_itself_and_a_rerun_takes_the_address_given(tmp_path, releases):
+    """The configured path on a simulated chip with nobody powering the plug: it boots from its
+    image when the adapter is 'removed' and is found at the host:port it serves (said on the broker).
+    A re-run's --device replaces the remembered address (proven first); --forget starts over."""
+    (tmp_path / "broker").mkdir()
+    broker = Mosquitto(tmp_path / "broker")
+    other = DeviceServer(ObkDevice(board("u3"))).start()  # the same plug, moved to another address
+    image = tmp_path / "chip.bin"
+    options = Options(port=f"sim://bk7231t?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password="secret-pass",
+                      broker=Broker.from_url(broker.url()), name="Desk Plug", power_simulated=True, first_boot_wait=30)  # fmt: skip
+    try:
+        result = convert(options, ScriptedPerson())
+        assert all(result["steps"].values()) and "switch.desk_plug_1" in result["entities"]
+        served = result["device"]
+        assert served.startswith("127.0.0.1:") and served != "127.0.0.1:80"
+        from freebeken.sim import plug as sim_plug
+
+        assert sim_plug.running(image) is None  # switched off with the command that powered it
+        events = ListReporter()
+        assert convert(options, ScriptedPerson(), events)["device"] == served  # powered again, on the port it had
+        assert any(f"serves at {served}" in e.message for e in events.events)
+        options.device = other.address
+        again = convert(options, ScriptedPerson())
+        assert again["device"] == other.address  # not the remembered one
+        options.device = f"127.0.0.1:{free_port()}"  # an address where nothing answers is not kept
+        with pytest.raises(DeviceUnreachable):
+            convert(options, ScriptedPerson())
+        state = next((tmp_path / "home" / "convert").glob("*.json"))
+        assert json.loads(state.read_text())["steps"]["first_boot"]["device"] == other.address
+        options.device, options.forget = None, True
+        events = ListReporter()
+        fresh = convert(options, ScriptedPerson(), events)
+        assert any("Starting this plug's conversion over" in e.message for e in events.events)
+        assert any("existing backup" in e.message or "matches" in e.message for e in events.events)  # its backup stayed
+        assert all(fresh["steps"].values()) and fresh["device"].startswith("127.0.0.1:") and fresh["device"] != other.address
+    finally:
+        other.stop()
+        broker.stop()
+
+
+def test_offline_convert_says_how_to_bring_the_file_without_library_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"http://127.0.0.1:{free_port()}/releases")
+    result = CliRunner().invoke(main, ["convert", "-p", f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
+                                       "--wifi-ssid", "HomeWiFi", "--wifi-password", "password1", "--no-configure"])  # fmt: skip
+    assert result.exit_code == ReleaseError.exit_code, result.output
+    text = " ".join(result.output.split())
+    assert "Cannot download OpenBeken for the BK7231T (connection refused)" in text
+    assert "--firmware OpenBK7231T_UA_<version>.bin" in text and "urlopen" not in text and "Errno" not in text
+    for words in (["firmware", "fetch", "--chip", "bk7231n"], ["firmware", "list", "--chip", "bk7231n"]):
+        result = CliRunner().invoke(main, words)
+        text = " ".join(result.output.split())
+        assert result.exit_code == ReleaseError.exit_code and "Cannot download OpenBeken for the BK7231N (connection refused)" in text
+        assert "`freebeken flash -p PORT OpenBK7231N_QIO_<version>.bin`" in text and "urlopen" not in text
+
+
+def test_lookup_on_the_command_line_answers_from_the_list_that_works(tmp_path):
+    devices = SHARED / "data" / "devices.json"
+    if not devices.exists():
+        pytest.skip("../shared/data snapshots are absent")
+    result = CliRunner().invoke(main, ["lookup", "aoycocr", "u3", "--firmware", "1.1.8", "--devices-json", str(devices)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "tuya-cloudcutter not checked: Cannot download the cloudcutter list (connection refused)" in text
+    assert "Aoycocr U3 UK Smart Plug (BK7231T): P" in text and "wiki: http" in text
+    result = CliRunner().invoke(main, ["lookup", "aoycocr"])
+    assert result.exit_code == 14 and "Neither public list can be read" in result.output

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import pytest
 
 from freebeken.sim.config import mac_for
 from freebeken.sim.obk.board import board
-from freebeken.sim.obk.boot import power_on
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
 from freebeken.web.server import WebServer
@@ -56,6 +56,7 @@ def test_the_page_runs_under_its_own_content_security_policy(browser, tmp_path):
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
             page.set_input_files("[data-testid=backup-file]", str(n_dump))
             page.click("[data-testid=restore]")
+            page.click("[data-testid=restore-yes]")
             page.wait_for_selector("#restore-result.error", timeout=60000)
             assert "BK7231N dump" in page.inner_text("#restore-result")
             shot(page, "way-back-refused")
@@ -116,6 +117,38 @@ def answer_pin_finder(page, dev: ObkDevice) -> None:
         page.locator(f"#question button[data-answer='{value}']").click()
 
 
+def answer_with_the_page(page, dev: ObkDevice) -> int:
+    """The pin finder's questions answered by watching the simulated board; its button pressed with
+    the page's own control. Returns how often that control was used."""
+    pressed, last = 0, None
+    while True:
+        page.wait_for_function("document.querySelector('#question button') || "
+                               "document.getElementById('device-result').textContent.startsWith('Pins found')")  # fmt: skip
+        if page.locator("#question button").count() == 0:
+            return pressed
+        text = page.locator("#question p").inner_text()
+        if "What happened" in text:
+            assert re.match(r"Question \d+ of \d+: ", text), text
+            counts: dict[int, int] = {}
+            for _part, pin, _ in dev.board.take_events():
+                counts[pin] = counts.get(pin, 0) + 1
+            flashing = [p for p, n in counts.items() if n >= 2]
+            last = flashing[0] if flashing else None
+            wire = dev.board.wire(last) if last is not None else None
+            value = "nothing" if wire is None else {"relay": "relay", "pwm": "light"}.get(wire.part, "led")
+        elif "held on" in text:
+            dev.board.take_events()
+            value = "yes" if last is not None and dev.board.is_on(last) else "no"
+        elif "Press button 1" in text:
+            page.click("#question button[data-press='1']")
+            page.wait_for_function("document.getElementById('log').textContent.includes('Pressed button 1')")
+            pressed += 1
+            value = "done"
+        else:
+            value = "none"
+        page.locator(f"#question button[data-answer='{value}']").click()
+
+
 def step(page, name: str) -> None:
     """Wait until the stepper shows ``name``."""
     page.wait_for_selector(f"section[data-step='{name}']:not([hidden])", timeout=30000)
@@ -167,7 +200,13 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
             go_on(page, "next-connect", "pins")
             page.wait_for_selector("#problems li.ok")
             assert '"7": "Rel;1"' in page.input_value("[data-testid=template]")
-            assert page.get_attribute("[data-testid=submit-link]", "href").startswith("https://github.com/OpenBekenIOT/webapp/issues/new")
+            # no issue without the device's name (an empty title is never produced)
+            assert page.is_hidden("[data-testid=submit-link]") and '"vendor"' in page.text_content("[data-testid=share]")
+            named = json.loads(page.input_value("[data-testid=template]")) | {"vendor": "Aoycocr", "name": "U3"}
+            page.fill("[data-testid=template]", json.dumps(named, indent=2))
+            page.click("[data-testid=check]")
+            page.wait_for_function("document.getElementById('submit-link').href.includes('issues/new')")
+            assert "title=Device+template%3A+Aoycocr+U3" in page.get_attribute("[data-testid=submit-link]", "href")
             page.wait_for_selector("[data-testid=pins-picture]:not([hidden])")
             assert "P7: relay, channel 1" in page.get_attribute("[data-testid=pins-picture]", "alt")
             shot(page, "step-2-pins")
@@ -210,7 +249,10 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
 
             # the pin finder through the page's buttons, then its pins applied
             page.click("[data-testid=pins]")
-            page.wait_for_selector("#question button.big")
+            page.wait_for_selector("#question button.answer")
+            assert page.locator("#question p").inner_text().startswith("Question 1 of 19: P0 pulsed")
+            assert page.evaluate("getComputedStyle(document.querySelector('#question button.answer')).backgroundColor") != \
+                page.evaluate("getComputedStyle(document.querySelector('button.next')).backgroundColor")  # an answer is no Continue
             shot(page, "step-5-pin-finder-asks")
             answer_pin_finder(page, plug.device)
             page.wait_for_selector("[data-testid=found-picture]:not([hidden])")
@@ -238,7 +280,14 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
             page.click("#stepper button[data-goto=restore]")
             step(page, "restore")
             page.select_option("[data-testid=port]", label="Simulated BK7231T plug")
+            page.click("[data-testid=restore]")  # asked first; "No" leaves the chip alone
+            page.wait_for_selector("[data-testid=restore-confirm]:not([hidden])")
+            assert "Erase the chip on the adapter (Simulated BK7231T plug)" in page.inner_text("[data-testid=restore-confirm]")
+            accessible(page)
+            page.click("[data-testid=restore-no]")
+            assert "Nothing was changed" in page.inner_text("#restore-result")
             page.click("[data-testid=restore]")
+            page.click("[data-testid=restore-yes]")
             page.wait_for_selector("#restore-result.ok", timeout=120000)
             assert "Restored" in page.inner_text("#restore-result")
             shot(page, "way-back-restored")
@@ -260,7 +309,7 @@ def test_n_plug_journey_set_up_while_flashing(browser, tmp_path):
     try:
         with WebServer(workdir=tmp_path / "web") as web:
             page = browser.new_page(viewport={"width": 1024, "height": 900}, bypass_csp=True)
-            page.goto(web.url + f"&http_port={http_port}")
+            page.goto(web.url + f"&http_port={http_port}&pulse=0")
             step(page, "device")
             page.fill("[data-testid=product]", "no such plug anywhere")
             go_on(page, "to-connect", "connect")
@@ -291,19 +340,36 @@ def test_n_plug_journey_set_up_while_flashing(browser, tmp_path):
             step(page, "network")
             assert page.is_visible("#first-boot") and page.is_hidden("#access-point")
             assert page.input_value("[data-testid=fb-broker]") == broker.url()  # no password in it to keep
-            page.click("[data-testid=first-boot]")
-            page.wait_for_selector("text=now power the plug")
-            plugs.append(power_on(tmp_path / "web" / "bk7231n.bin", board("u3"), port=http_port)[0])  # powered normally
+            assert "it boots from " + str(tmp_path / "web" / "bk7231n.bin") in page.inner_text("[data-testid=sim-plug]")
+            page.click("[data-testid=first-boot]")  # listening first; then the simulated plug boots by itself
+            page.wait_for_selector("[data-testid=countdown]:not([hidden])")
+            assert "left. If it has not appeared by then" in page.inner_text("[data-testid=countdown]")
             page.wait_for_selector("#first-boot-result.ok", timeout=90000)
             text = page.inner_text("#first-boot-result")
-            assert f"127.0.0.1:{http_port}" in text and "switch.hall_plug_1" in text
+            served = page.evaluate("page.view.simulated.address")
+            assert f"The plug joined and is at {served}" in text and "switch.hall_plug_1" in text  # host:port it really serves
+            assert "serving at " + served in page.inner_text("[data-testid=sim-plug]")
+            accessible(page)  # the simulated plug's box and the countdown
             shot(page, "step-4-first-boot")
             go_on(page, "next-network", "done")  # pins went in with the flash, Home Assistant verified
             assert "switch.hall_plug_1" in page.inner_text("[data-testid=summary]")
             accessible(page)
-            page.click("#stepper button[data-goto=restore]")
+
+            # the pin finder on the simulated plug: its button is pressed from the page
+            from freebeken.sim import plug as sim_plug
+
+            dev = sim_plug.running(tmp_path / "web" / "bk7231n.bin").boot.device
+            page.click("#stepper button[data-goto=live]")
+            page.click("[data-testid=pins]")
+            pressed = answer_with_the_page(page, dev)
+            assert pressed and page.locator("#question button").count() == 0
+            assert '"7":"Btn;1"' in page.inner_text("#device-result")  # the button the page pressed was found
+            page.click("#stepper button[data-goto=done]")
+            page.click("[data-testid=to-way-back]")  # the Done step points to the page's own way back
+            step(page, "restore")
             page.select_option("[data-testid=port]", label="Simulated BK7231N plug")
             page.click("[data-testid=restore]")
+            page.click("[data-testid=restore-yes]")
             page.wait_for_selector("#restore-result.ok", timeout=120000)
             page.close()
     finally:
@@ -504,4 +570,41 @@ def test_a_fresh_browser_lists_the_plugs_in_progress_and_continues_one(browser, 
         assert page.locator("[data-testid=plug-list] button").count() == 1
         page.click("[data-testid=new-plug]")
         step(page, "device")
+        page.close()
+
+
+def test_the_page_fits_a_390_px_phone_and_labels_its_fields(browser, tmp_path):
+    """Every step on a 390 px phone screen without sideways scrolling; the fields of the flash, Wi-Fi
+    and Home Assistant steps carry visible labels (no placeholder standing in for one); the lookup
+    answers from the list that works, with a copy of the other given to the page."""
+    with WebServer(workdir=tmp_path / "web") as web:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, bypass_csp=True)
+        page.goto(web.url)
+        step(page, "device")
+        for name in ("device", "connect", "pins", "flash", "network", "live", "home_assistant", "done", "restore"):
+            page.evaluate(f"go('{name}', false)")
+            page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (name, width)
+            shot(page, f"phone-{name}")
+        fields = page.evaluate("""() => [...document.querySelectorAll(
+            'section[data-step=flash] input:not([type=radio]):not([type=checkbox]), section[data-step=network] input, '
+            + 'section[data-step=home_assistant] input')].map((i) => [i.id, i.placeholder,
+            !!document.querySelector(`label[for="${i.id}"]`) && document.querySelector(`label[for="${i.id}"]`).textContent.trim()])""")
+        assert fields and all(not placeholder and label for _id, placeholder, label in fields), fields
+        data = SHARED / "data"
+        if (data / "devices.json").exists():
+            page.evaluate("go('device', false)")
+            page.set_input_files("[data-testid=copy-devices]", str(data / "devices.json"))
+            page.wait_for_function("document.getElementById('log').textContent.includes('Using your copy')")
+            page.fill("[data-testid=product]", "Aoycocr U3")
+            page.fill("[data-testid=app-firmware]", "1.1.8")
+            page.click("[data-testid=lookup]")
+            page.wait_for_selector("#lookup-result.ok")
+            text = page.inner_text("[data-testid=lookup-result]")
+            assert "tuya-cloudcutter not checked" in text and "connection refused" in text and "urlopen" not in text
+            assert "OpenBeken template: Aoycocr U3 UK Smart Plug (BK7231T): P" in text
+            assert page.locator("#lookup-result a", has_text="wiki").count() >= 1
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            shot(page, "phone-lookup")
         page.close()

@@ -339,3 +339,127 @@ def test_a_key_error_from_a_bug_is_an_internal_error_not_the_pages_fault(web, mo
     assert record["kind"] == "error" and "internal error" in record["message"] and "lacks" not in record["message"]
     status, _, body = call(web, "/api/backup", {"port": "sim://bk7231t?time_scale=0", "timeout": "soon"})
     assert status == 400 and b"timeout must be a number" in body
+
+
+def test_lookup_answers_from_the_list_that_works_and_takes_a_local_copy(web, tmp_path):
+    """Offline (both lists point at a dead port): the answer names each list not checked with its
+    reason in words; a copy of the OpenBeken list given to the page answers, pins and wiki link
+    included, while the cloudcutter one is still said to be missing."""
+    data = SHARED / "data"
+    if not (data / "devices.json").exists():
+        pytest.skip("../shared/data snapshots are absent")
+    status, _, body = call(web, "/api/lookup", {"text": "aoycocr u3"})
+    assert status == 400 and b"Neither public list" in body and b"urlopen" not in body and b"Errno" not in body
+    _, _, body = call(web, "/api/upload?name=devices.json", raw=(data / "devices.json").read_bytes())
+    copy = json.loads(body)["path"]
+    status, _, body = call(web, "/api/lookup", {"text": "aoycocr u3", "firmware": "1.1.8", "devices_json": copy})
+    found = json.loads(body)
+    assert status == 200, body
+    hit = next(h for h in found["openbeken"] if h["title"] == "Aoycocr U3 UK Smart Plug")
+    assert "P7 Rel;1" in hit["pins"] and (hit["wiki"] or "").startswith("http")
+    assert [u["list"] for u in found["unavailable"]] == ["tuya-cloudcutter"]
+    assert "connection refused" in found["unavailable"][0]["error"] and "urlopen" not in found["unavailable"][0]["error"]
+    status, _, body = call(web, "/api/lookup", {"text": "x", "devices_json": str(data / "devices.json")})
+    assert status == 400 and b"not one given to this page" in body  # only copies given to the page are read
+
+
+def test_no_submit_for_pins_the_list_already_has_and_never_an_empty_title(web, tmp_path):
+    data = SHARED / "data"
+    if not (data / "devices.json").exists():
+        pytest.skip("../shared/data snapshots are absent")
+    entries = json.loads((data / "devices.json").read_text())["devices"]
+    known = next(e for e in entries if e.get("pins") and e.get("name") and e.get("chip"))
+    _, _, body = call(web, "/api/upload?name=devices.json", raw=(data / "devices.json").read_bytes())
+    copy = json.loads(body)["path"]
+    _, _, body = call(web, "/api/template/check", {"text": json.dumps(known), "devices_json": copy})
+    result = json.loads(body)
+    assert result["ok"] and result["issue_link"] == "" and "Already in OpenBeken's device list" in result["share"]
+    nameless = {"chip": "BK7231T", "pins": {"7": "Rel;1", "8": "Btn;1", "26": "LED;1"}}
+    _, _, body = call(web, "/api/template/check", {"text": json.dumps(nameless), "devices_json": copy})
+    result = json.loads(body)
+    assert result["ok"] and result["issue_link"] == "" and '"vendor"' in result["share"]
+    named = {**nameless, "vendor": "Acme", "name": "Test Plug"}
+    _, _, body = call(web, "/api/template/check", {"text": json.dumps(named), "devices_json": copy})
+    link = json.loads(body)["issue_link"]
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["title"] == ["Device template: Acme Test Plug"]
+    from freebeken.templates.model import Template
+    from freebeken.templates.submit import issue_link
+
+    title = urllib.parse.parse_qs(urllib.parse.urlsplit(issue_link(Template(chip="BK7231T"))).query)["title"][0]
+    assert title.strip() != "Device template:" and "BK7231T" in title  # the CLI's link is never untitled either
+
+
+def test_offline_the_page_points_to_its_own_file_in_words(web, tmp_path, monkeypatch):
+    """The newest release cannot be downloaded: the page says so in words (no urlopen text), and
+    points to "My own file" on the page - not to a command line, not to Resume; nothing is written."""
+    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", "http://127.0.0.1:9/releases")
+    image = tmp_path / "chip.bin"
+    port = f"sim://bk7231n?time_scale=0&image={image}"
+    _, _, body = call(web, "/api/backup", {"port": port})
+    assert job_result(web, json.loads(body)["job"])["kind"] == "done"
+    before = image.read_bytes()
+    _, _, body = call(web, "/api/flash", {"port": port, "firmware": "latest"})
+    record = job_result(web, json.loads(body)["job"])
+    said = record["message"] + " " + record["hint"]
+    assert record["kind"] == "error" and "Cannot download OpenBeken for the BK7231N (connection refused)" in said
+    assert "“My own file”" in said and "freebeken" not in said and "Resume" not in said and "urlopen" not in said
+    assert image.read_bytes() == before
+
+
+def test_the_bar_shows_the_firmware_not_the_configuration_sector(web, tmp_path):
+    """Flash with the configuration: the one-sector configuration write is in the log, not on the bar."""
+    from helpers import firmware_file
+
+    image = tmp_path / "chip.bin"
+    port = f"sim://bk7231t?time_scale=0&image={image}"
+    fw, _ = firmware_file(tmp_path, "bk7231t")
+    _, _, body = call(web, f"/api/upload?name={fw.name}", raw=fw.read_bytes())
+    configure = {"ssid": "HomeWiFi", "password": "secret-pass", "broker": "mqtt://127.0.0.1:1883", "name": "Bar Plug"}
+    _, _, body = call(web, "/api/flash", {"port": port, "firmware": json.loads(body)["path"], "configure": configure})
+    job = json.loads(body)["job"]
+    assert job_result(web, job)["kind"] == "done"
+    url = f"http://127.0.0.1:{web.port}/api/jobs/{job}/events?token={web.token}"
+    with urllib.request.urlopen(url, timeout=60) as stream:
+        records = [json.loads(line[6:]) for line in stream if line.startswith(b"data: ")]
+    drawn = [r for r in records if r["kind"] == "progress" and r.get("bar") is not False]
+    assert drawn and drawn[-1]["total"] > 0x1000  # the last thing the bar shows is the firmware's write
+    assert any(r["kind"] == "progress" and r["bar"] is False and r["total"] == 0x1000 for r in records)  # the sector: logged only
+
+
+def test_a_simulated_plug_is_powered_and_pressed_from_the_page_and_says_where_it_serves(web, tmp_path):
+    """Off the adapter, the simulated plug boots from the flash file the page's chip was written
+    through; its own web server says the host:port it serves; its button is pressed from the page;
+    the address box replaces a remembered address; opening the chip again switches the plug off."""
+    from freebeken.device.client import ObkClient
+    from freebeken.sim.obk.board import board
+    from freebeken.sim.obk.device import ObkDevice
+    from freebeken.sim.obk.server import DeviceServer
+    from helpers import firmware_file
+
+    image = tmp_path / "chip.bin"
+    port = f"sim://bk7231t?time_scale=0&image={image}"
+    _, _, body = call(web, "/api/backup", {"port": port})
+    view = job_result(web, json.loads(body)["job"])["result"]["journey"]
+    assert view["simulated"] == {"image": str(image.resolve()), "powered": False, "address": None, "buttons": 0}
+    fw, _ = firmware_file(tmp_path, "bk7231t")
+    _, _, body = call(web, f"/api/upload?name={fw.name}", raw=fw.read_bytes())
+    _, _, body = call(web, "/api/flash", {"port": port, "firmware": json.loads(body)["path"]})
+    ident = job_result(web, json.loads(body)["job"])["result"]["journey"]["identity"]
+    status, _, body = call(web, "/api/sim/press", {"journey": ident})
+    assert status == 400 and b"not powered" in body
+    status, _, body = call(web, "/api/sim/power", {"journey": ident})
+    assert status == 200, body
+    sim = json.loads(body)["journey"]["simulated"]
+    assert sim["powered"] and sim["buttons"] == 1 and sim["address"].startswith("127.0.0.1:")
+    assert ObkClient(sim["address"]).info().ip == sim["address"]  # over HTTP, the address it really serves
+    status, _, body = call(web, "/api/sim/press", {"journey": ident, "button": 1})
+    assert status == 200 and json.loads(body)["pin"] == 8
+    other = DeviceServer(ObkDevice(board("u3"))).start()
+    try:
+        for host in (sim["address"], other.address):  # the address box: the last one given is kept
+            status, _, body = call(web, "/api/journey/device", {"journey": ident, "host": host})
+            assert status == 200 and json.loads(body)["device"] == host
+    finally:
+        other.stop()
+    _, _, body = call(web, "/api/backup", {"port": port})  # the plug goes back on the adapter
+    assert job_result(web, json.loads(body)["job"])["result"]["journey"]["simulated"]["powered"] is False

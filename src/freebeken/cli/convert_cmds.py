@@ -1,16 +1,20 @@
-"""``freebeken convert`` and ``freebeken firmware list|fetch``."""
+"""``freebeken convert`` and ``freebeken firmware list|fetch|stand-in``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from rich.markup import escape
 
-from ..chips import CHIPS
+from ..chips import CHIPS, chip_by_name
+from ..convert.journey import offline
 from ..convert.wizard import Options, convert
 from ..device.client import AP_ADDRESS
+from ..firmware.releases import ReleaseError, list_releases
 from ..firmware.releases import fetch as do_fetch
-from ..firmware.releases import list_releases
 from ..ha.broker import Broker
+from ..sim.release import standin_release
 from .base import Context, command_errors
 from .options import PORT_HELP, baud_option, parse_baud, settings_from
 from .prompts import TerminalAsker, TerminalPerson
@@ -37,6 +41,8 @@ from .prompts import TerminalAsker, TerminalPerson
 @click.option("--devices-json", help="OpenBeken's devices.json to recognise the plug in (default: the downloaded copy).")
 @click.option("--first-boot-wait", default=180.0, show_default=True, help="Seconds to wait for the configured plug on the broker.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not wait for Enter between steps.")
+@click.option("--forget", is_flag=True,
+              help="Start this plug's conversion over: the steps it remembers are forgotten (its backups stay).")  # fmt: skip
 @click.pass_obj
 @command_errors
 def convert_cmd(
@@ -44,9 +50,10 @@ def convert_cmd(
     wifi_password: str | None, ap_address: str, device: str | None, network: str | None, http_port: int,
     broker: str | None, name: str | None, template_file: str | None, configure: bool | None, product: str | None,
     cutter_file: str | None, devices_json: str | None,
-    first_boot_wait: float, assume_yes: bool,
+    first_boot_wait: float, assume_yes: bool, forget: bool,
 ) -> None:  # fmt: skip
-    """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop.
+    """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop
+    (--device gives the plug's new address; --forget starts its conversion over).
 
     With --wifi-ssid and --broker, the Wi-Fi, broker, name and pins are written while flashing: the
     plug's first boot joins your Wi-Fi and appears in Home Assistant, with no access-point step."""
@@ -59,7 +66,8 @@ def convert_cmd(
                       broker=settings.broker if settings and settings.broker else Broker.from_url(broker) if broker else None, name=name,
                       pin_finder_asker=TerminalAsker(), configure=configure,
                       template=settings.template if settings else None, first_boot_wait=first_boot_wait,
-                      devices_json=devices_json, product=product, cloudcutter=cutter_file)  # fmt: skip
+                      devices_json=devices_json, product=product, cloudcutter=cutter_file, forget=forget,
+                      power_simulated=True)  # fmt: skip
     result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
     ctx.reporter.close()
     if ctx.json:
@@ -78,6 +86,9 @@ def convert_cmd(
         ctx.console.print(f"  Home Assistant: {entity}")
 
 
+FLASH_OWN_FILE = "`freebeken flash -p PORT {name}` flashes it (flash takes a local file)"
+
+
 @click.group()
 def firmware() -> None:
     """OpenBeken release files."""
@@ -91,7 +102,10 @@ def firmware() -> None:
 @command_errors
 def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
     """Available releases for a chip, newest first."""
-    releases = list_releases(chip, api_url, pre)
+    try:
+        releases = list_releases(chip, api_url, pre)
+    except ReleaseError as e:
+        raise offline(e, chip_by_name(chip), FLASH_OWN_FILE) from None
     if ctx.json:
         ctx.result({"ok": True, "releases": [r.__dict__ for r in releases]})
         return
@@ -107,6 +121,22 @@ def list_cmd(ctx: Context, chip: str, api_url: str | None, pre: bool) -> None:
 @command_errors
 def fetch_cmd(ctx: Context, chip: str, version: str | None, api_url: str | None) -> None:
     """Download (or reuse from the cache) the release file, verified by size and sha256."""
-    path = do_fetch(chip, version, api_url)
+    try:
+        path = do_fetch(chip, version, api_url)
+    except ReleaseError as e:
+        raise offline(e, chip_by_name(chip), FLASH_OWN_FILE) from None
     ctx.console.print(f"firmware: {path}")
+    ctx.result({"ok": True, "path": str(path)})
+
+
+@firmware.command("stand-in")
+@click.option("--chip", type=click.Choice(list(CHIPS), case_sensitive=False), required=True, help="The chip the file is for.")
+@click.option("-o", "--out", "folder", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder to write it in.")
+@click.pass_obj
+@command_errors
+def stand_in_cmd(ctx: Context, chip: str, folder: str) -> None:
+    """A stand-in OpenBeken release for the simulators (no OpenBeken code inside): shaped as real
+    releases are, so the same checks pass; a simulated plug boots it. Never for a real plug."""
+    path = standin_release(chip_by_name(chip), Path(folder), version="standin")
+    ctx.console.print(f"firmware: {path}", soft_wrap=True, markup=False, highlight=False)  # a path never wraps
     ctx.result({"ok": True, "path": str(path)})

@@ -81,20 +81,22 @@ def lookup(ctx: Context, text: tuple[str, ...], version: str | None, chip: str |
         return
     c = ctx.console
     obk_hits, cc_hits, firmware = record["openbeken"], record["cloudcutter"], record["firmware_profiles"]
-    c.print(f"[bold]OpenBeken device list[/]: {len(obk_hits)} match{'es' if len(obk_hits) != 1 else ''} for {escape(query)!r}")
+    missing = {u["list"]: u for u in record["unavailable"]}
+    for name, u in missing.items():
+        c.print(f"[yellow]{escape(name)} not checked[/]: {escape(u['error'])} {escape(u['hint'] or '')}")
+    if "OpenBeken device list" not in missing:
+        plural = "es" if len(obk_hits) != 1 else ""
+        c.print(f"[bold]OpenBeken device list[/]: {len(obk_hits)} match{plural} for {escape(query)!r}")
     for hit in obk_hits:
-        pins = ", ".join(f"P{p} {r}" for p, r in hit["entry"].get("pins", {}).items())
-        if not pins:
-            pins = f"no pins; startup command {hit['entry'].get('command', '')!r}"
-        c.print(f"  {escape(hit['title'])} ({hit['chip'] or '?'}): {escape(pins)}")
-    c.print(f"[bold]tuya-cloudcutter[/] (over the air, no soldering): {len(cc_hits)} match{'es' if len(cc_hits) != 1 else ''}")
+        c.print(f"  {escape(hit['title'])} ({hit['chip'] or '?'}): {escape(hit['pins'])}")
+        if hit["wiki"]:
+            c.print(f"    wiki: {escape(hit['wiki'])}", soft_wrap=True)
+    if "tuya-cloudcutter" not in missing:
+        plural = "es" if len(cc_hits) != 1 else ""
+        c.print(f"[bold]tuya-cloudcutter[/] (over the air, no soldering): {len(cc_hits)} match{plural}")
     for hit in cc_hits:
         c.print(f"  {escape(hit['title'])}: {escape(hit['no_solder'])}")
-    if version:
-        if firmware:
-            c.print(f"Firmware {escape(version)}: tuya-cloudcutter has {len(firmware)} profile(s) for it - likely convertible "
-                    "over the air (likely, not guaranteed):")  # fmt: skip
-            for p in firmware[:10]:
-                c.print(f"  {escape(p)}")
-        else:
-            c.print(f"Firmware {escape(version)}: no tuya-cloudcutter profile. Newer firmware is usually patched: UART it is.")
+    if record["firmware_answer"]:
+        c.print(escape(record["firmware_answer"]))
+        for p in firmware[:10]:
+            c.print(f"  {escape(p)}")

@@ -56,6 +56,8 @@ def first_boot_step(journey: Journey, options: Options, person: Person, reporter
     def powered() -> None:
         person.pause(f"Disconnect the adapter and power the plug normally. It joins {configured.ssid!r} and the broker "
                      "by itself: there is no access point step.")  # fmt: skip
+        if options.power_simulated:  # a simulated plug boots by itself when the adapter is removed
+            journey.powered(reporter)
 
     found = wait_for_plug(options.broker, configured.client_id, options.first_boot_wait, reporter, before=powered,
                           ssid=configured.ssid, need_address=not options.device, http_port=options.http_port)  # fmt: skip
@@ -82,7 +84,9 @@ def wait_for_plug(
         session.subscribe(f"{cid}/#")
         if before is not None:
             before()
-        events.phase(reporter, f"Waiting for the plug ({cid}) on the broker {broker}")
+        then = "If it has not appeared by then, freebeken stops waiting and says what to check (power, Wi-Fi, broker)."
+        events.phase(reporter, f"Waiting for the plug ({cid}) on the broker {broker}, up to {wait:.0f} s: then it says what to check",
+                     wait=wait, then=then)  # fmt: skip
         online = session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", wait, live_only=True)
         if online is None:
             wifi = f"that {ssid!r} is the right Wi-Fi and its password right" if ssid else "its Wi-Fi name and password"
@@ -101,4 +105,6 @@ def wait_for_plug(
     if found is None:
         return ""
     ip = found[1].decode("utf-8", "replace").strip()  # a hostile payload must not crash the wait
+    if ip.count(":") == 1:  # a simulated plug says its host:port (a real one its IPv4 address alone)
+        return ip
     return ip if http_port == 80 else f"{ip}:{http_port}"

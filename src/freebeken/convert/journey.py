@@ -12,10 +12,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .. import events
+from ..chips import ChipProfile
 from ..device.client import ObkClient
 from ..device.config import apply_template
+from ..errors import UsageError
 from ..events import Reporter
 from ..firmware.releases import ReleaseError, fetch
 from ..firmware.settings import Settings
@@ -26,6 +29,7 @@ from ..flasher.configure import ConfigureResult, configure_new_firmware
 from ..flasher.safely import ENSURE, Backup, BackupPolicy, FlashOutcome, ensure_backup, flash_safely
 from ..flasher.write import WriteResult
 from ..ha.operations import NOTHING_TO_SWITCH, SetupResult
+from ..sim import plug as sim_plug
 from ..storage import sha256
 from ..templates import lists
 from ..templates.model import Template, from_entry
@@ -42,12 +46,13 @@ from .records import (
     HaVerified,
     OnWifi,
     Restored,
+    Simulated,
     Step,
     TemplateApplied,
     WifiSent,
 )
 
-__all__ = ["BUSY", "Journey", "firmware_for", "folder", "locked", "verdict"]
+__all__ = ["BUSY", "Journey", "firmware_for", "folder", "locked", "on_adapter", "verdict"]
 
 
 def verdict(result: SetupResult) -> str:
@@ -63,14 +68,69 @@ class Journey(JourneyRecord):
     """A plug's conversion: its record, and the methods that do a step and record it."""
 
     @classmethod
-    def of_chip(cls, io: ChipIO) -> Journey:
-        """The journey of the chip on the adapter (started when it is new)."""
+    def of_chip(cls, io: ChipIO, port: str | None = None) -> Journey:
+        """The journey of the chip on the adapter ``port`` (started when it is new); a simulated
+        chip's flash file is remembered: it is what the plug boots from once off the adapter."""
         journey = cls.of_identity(identity(io.info))
         if journey.detected is None:
             info = io.info.as_dict()
             mac = info.pop("mac")
             journey._finish(Detected(str(info.pop("chip")), str(mac) if mac else None, info))
+        image = sim_plug.image_of(port)
+        known = journey.simulated
+        if image is not None and (known is None or known.image != str(image)):
+            journey._remember("simulated", Simulated(str(image)).to_json())
         return journey
+
+    def forget(self) -> None:
+        """Start this plug's journey over: what was done is forgotten (its backups stay where they are)."""
+        sim = self.simulated
+        if sim is not None:
+            sim_plug.unplug(Path(sim.image))
+        self.path.unlink(missing_ok=True)
+        self._data.clear()
+        self._data.update({"identity": self.path.stem, "steps": {}})
+
+    # ---- a simulated plug, off the adapter ----
+    def power_on(self, reporter: Reporter) -> sim_plug.SimPlug:
+        """Power the simulated plug from its flash (on the port it served last, so its address
+        stays); when that port was taken, its new address replaces the one it had (an address the
+        person gave instead is kept)."""
+        sim = self.simulated
+        if sim is None:
+            raise UsageError("This is a real plug: power it from its socket", hint="Only a simulated plug is powered from here.")
+        plug = sim_plug.power_on(Path(sim.image), sim.port)
+        if plug.address is None:
+            events.warning(reporter, f"The simulated plug booted but is on no network: {plug.boot.why}")
+            return plug
+        port = int(plug.address.rsplit(":", 1)[1])
+        self._remember("simulated", Simulated(sim.image, port).to_json())
+        events.info(reporter, f"The simulated plug is powered on ({plug.boot.why}) and serves at {plug.address}; "
+                    f"it boots from {sim.image}")  # fmt: skip
+        if self.device_address == f"127.0.0.1:{sim.port}" != plug.address:
+            self.found(plug.address)
+        return plug
+
+    def power_off(self) -> None:
+        """Unplug the simulated plug (a real one is unplugged by hand)."""
+        sim = self.simulated
+        if sim is not None:
+            sim_plug.unplug(Path(sim.image))
+
+    def powered(self, reporter: Reporter) -> sim_plug.SimPlug | None:
+        """The running simulated plug, powered on when it is off (a new run of convert, a restarted page); None: a real plug."""
+        sim = self.simulated
+        if sim is None:
+            return None
+        return sim_plug.running(Path(sim.image)) or self.power_on(reporter)
+
+    def press(self, number: int = 1) -> int:
+        """Press the simulated plug's button ``number`` (the pin finder asks for it); returns its pin."""
+        sim = self.simulated
+        plug = sim_plug.running(Path(sim.image)) if sim else None
+        if plug is None:
+            raise UsageError("The simulated plug is not powered", hint="Power it on first.")
+        return plug.press(number)
 
 
     def back_up(self, io: ChipIO) -> BackedUp:
@@ -184,21 +244,45 @@ class Journey(JourneyRecord):
         self._remember("complete", True)
 
 
-def firmware_for(io: ChipIO, requested: str | None) -> Path:
+CLI_OWN_FILE = "`freebeken convert --firmware {name}` with the same options continues where it stopped"
+PAGE_OWN_FILE = "choose “My own file” above, pick it and press Flash: nothing was written yet"
+
+
+def firmware_for(io: ChipIO, requested: str | None, own_file: str = CLI_OWN_FILE) -> Path:
     """The release to flash: the person's file, else ("latest" or none) the newest for the chip on
-    the adapter, downloaded once and checked."""
+    the adapter, downloaded once and checked. Offline, the error says how to bring the file (in
+    the words of the front end: ``own_file``), never the download library's own text."""
     if requested and requested != "latest":
         return Path(requested)
     try:
         return fetch(io.info.chip.name.lower())
     except ReleaseError as e:  # offline: the same journey with a file brought from elsewhere
-        name = f"{io.info.chip.firmware_prefix}<version>.bin"
-        raise ReleaseError(
-            str(e),
-            hint=f"Without internet here: download {name} from the OpenBeken releases page on another computer, "
-            f"copy it over, and choose it as your own file (`freebeken convert --firmware {name}` with the same "
-            "options continues where it stopped).",
-        ) from None
+        raise offline(e, io.info.chip, own_file) from None
+
+
+def offline(e: ReleaseError, chip: ChipProfile, own_file: str) -> ReleaseError:
+    """A release that could not be downloaded, in words (never the download library's text), and
+    how to bring the file from elsewhere (``own_file``: the front end's way to use it)."""
+    cause = e.__cause__ or e.__context__
+    if cause is None:  # not a download failure (no such release, a damaged download): its own words
+        return e
+    name = f"{chip.firmware_prefix}<version>.bin"
+    return ReleaseError(
+        f"Cannot download OpenBeken for the {chip.name} ({lists.why(cause)})",
+        hint=f"Without internet here: download {name} from the OpenBeken releases page "
+        f"(github.com/openshwprojects/OpenBK7231T_App/releases) on another computer, copy it over, and "
+        + own_file.format(name=name) + ".",
+    )
+
+
+@contextlib.contextmanager
+def on_adapter(port: str, reporter: Reporter, **kwargs: Any) -> Iterator[ChipIO]:
+    """The chip on the adapter. A plug is either there or powered: a simulated plug booted from
+    the same flash file is switched off first (its flash is the chip's)."""
+    if sim_plug.unplug(sim_plug.image_of(port)):
+        events.info(reporter, "The simulated plug was switched off: it is on the adapter now")
+    with flash_ops.open_chip(port, reporter, **kwargs) as io:
+        yield io
 
 
 @contextlib.contextmanager

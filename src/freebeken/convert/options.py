@@ -53,6 +53,9 @@ class Options:
     devices_json: str | None = None  # OpenBeken's device list (default: the downloaded copy)
     product: str | None = None  # what the box says ("Aoycocr U3"): looked up before anything is opened
     cloudcutter: str | None = None  # tuya-cloudcutter's list (default: the downloaded copy)
+    forget: bool = False  # start this plug's conversion over (its backups stay)
+    #: a simulated plug boots by itself when the adapter is removed (the CLI; a test may power it itself)
+    power_simulated: bool = False
 
     @property
     def wants_configure(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from ..errors import UsageError
 from ..flasher.journal import Journal
 from ..locks import Held, hold
+from ..sim.plug import running
 from ..storage import data_dir
 from ..templates.model import Template, TemplateSyntaxError, from_entry
 from ..templates.model import load as load_templates
@@ -28,6 +29,7 @@ from .records import (
     PageStep,
     Record,
     Restored,
+    Simulated,
     Step,
     TemplateApplied,
     WifiSent,
@@ -132,6 +134,11 @@ class JourneyRecord:
     restored = _Recorded(Restored, "restored")
 
     @property
+    def simulated(self) -> Simulated | None:
+        raw = self._data.get("simulated")
+        return Simulated.from_json(raw) if isinstance(raw, dict) else None
+
+    @property
     def ha_skipped(self) -> bool:
         return bool(self._data.get("ha_skipped"))
 
@@ -226,10 +233,20 @@ class JourneyRecord:
             "wifi_sent": sent.to_json() if sent else None,
             "ha_skipped": self.ha_skipped,
             "restored": restored.to_json() if restored else None,
+            "simulated": self._simulated_view(),
             "updated": time.strftime("%Y-%m-%d %H:%M", time.localtime(self.path.stat().st_mtime)),
             "report": self.report(),
             "summary": self.summary(),
         }
+
+    def _simulated_view(self) -> dict[str, Any] | None:
+        """A simulated plug: the flash it boots from, whether it is powered and where it serves."""
+        sim = self.simulated
+        if sim is None:
+            return None
+        plug = running(Path(sim.image))
+        return {"image": sim.image, "powered": plug is not None, "address": plug.address if plug else None,
+                "buttons": len(plug.buttons()) if plug else 0}  # fmt: skip
 
     def summary(self) -> list[tuple[str, str]]:
         """The Done step's table, row by row, in words."""
@@ -244,7 +261,8 @@ class JourneyRecord:
             ("Address", r["device"] or "?"),
             ("Pins", json.dumps(r["template"] or {})),
             ("Home Assistant", home_assistant),
-            ("Way back", r["restore"]),
+            ("Way back", f"the page's “Way back” step puts the backup back on the chip ({r['restore']} on the command line)"
+             if backed_up and backed_up.path else r["restore"]),
         ]
 
     def report(self) -> dict[str, Any]:

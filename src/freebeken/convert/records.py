@@ -178,6 +178,16 @@ class Restored(Record):
     path: str
 
 
+@dataclass
+class Simulated(Record):
+    """The plug is a simulated chip whose flash is ``image``: unplugged from the adapter it boots
+    from that file (``sim.plug``), last served on ``port``."""
+
+    step = Step.DETECT
+    image: str
+    port: int = 0
+
+
 RECORDS: dict[Step, type[Record]] = {
     r.step: r for r in (Detected, BackedUp, Analyzed, Flashed, Configured, FirstBoot, OnWifi, TemplateApplied, HaVerified)
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 from .. import events
@@ -18,14 +19,14 @@ from ..device.http import split_address
 from ..device.pinfinder import PinFinder
 from ..errors import DeviceError, LinkError, PortError, UsageError
 from ..events import NullReporter, Reporter
-from ..flasher import operations as flash_ops
 from ..flasher.chipio import ChipIO
 from ..flasher.safely import ENSURE, SKIP
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
+from ..sim import plug as sim_plug
 from ..templates import lists
 from .first_boot import first_boot_step, settings_for
-from .journey import Journey, firmware_for
+from .journey import Journey, firmware_for, on_adapter
 from .options import Options, Person
 
 __all__ = ["Options", "Person", "convert"]
@@ -36,15 +37,38 @@ def convert(options: Options, person: Person, reporter: Reporter | None = None) 
     if options.product:
         _look_up(options, reporter)
     journey = _chip_journey(options, person, reporter)
-    with journey.lock():
-        if journey.configured is not None:
-            first_boot_step(journey, options, person, reporter)
-        else:
-            _wifi(journey, options, person, reporter)
-        _template(journey, options, person, reporter)
-        _home_assistant(journey, options, reporter)
-        journey.finish_all()
+    try:
+        with journey.lock():
+            _given_address(journey, options, reporter)
+            if journey.configured is not None:
+                first_boot_step(journey, options, person, reporter)
+            else:
+                _wifi(journey, options, person, reporter)
+            if options.power_simulated and journey.configured is not None:  # its first boot was in an earlier run
+                journey.powered(reporter)
+            _template(journey, options, person, reporter)
+            _home_assistant(journey, options, reporter)
+            journey.finish_all()
+    finally:
+        _switch_off(journey, reporter)
     return journey.report()
+
+
+def _given_address(journey: Journey, options: Options, reporter: Reporter) -> None:
+    """``--device`` on a re-run replaces the address an earlier run found (it is proven first)."""
+    known = journey.device_address
+    if options.device and known is not None and options.device != known:
+        ObkClient(options.device, options.device_password).info()
+        journey.found(options.device)
+        events.info(reporter, f"The plug's address is now {options.device} (was {known})")
+
+
+def _switch_off(journey: Journey, reporter: Reporter) -> None:
+    """A simulated plug lives as long as the command that powered it."""
+    sim = journey.simulated
+    if sim is not None and sim_plug.unplug(Path(sim.image)):
+        events.info(reporter, "The simulated plug was switched off with this command; "
+                    f"`freebeken sim device --from-image {sim.image}` powers it on again")  # fmt: skip
 
 
 def _chip_journey(options: Options, person: Person, reporter: Reporter) -> Journey:
@@ -53,19 +77,30 @@ def _chip_journey(options: Options, person: Person, reporter: Reporter) -> Journ
     "continue that plug's conversion", not an error. Only opening the port is read that way: a
     plug that fails later (power lost mid-flash) is that plug's error, never another plug's turn."""
     pending = Journey.pending_after_flash()
+    if options.forget and not options.port and pending is not None:
+        pending.forget()
+        raise UsageError(f"The conversion of the {pending.detected.chip if pending.detected else '?'} plug was forgotten",
+                         hint="Connect its adapter and run convert with -p PORT to start it over.")  # fmt: skip
     if not options.port:
         if pending is None:
             raise UsageError("convert needs the serial port", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try it).")
         return _continue(pending, options, reporter)
     with contextlib.ExitStack() as stack:
         try:  # a connected chip decides which plug this is; without one, do not wait long for it
-            io = stack.enter_context(flash_ops.open_chip(options.port, reporter, baudrate=options.baudrate,
-                                                         timeout=4.0 if pending else 15.0))  # fmt: skip
+            io = stack.enter_context(on_adapter(options.port, reporter, baudrate=options.baudrate,
+                                                timeout=4.0 if pending else 15.0))  # fmt: skip
         except (PortError, LinkError):
             if pending is None:
                 raise
             return _continue(pending, options, reporter)
-        journey = Journey.of_chip(io)
+        journey = Journey.of_chip(io, options.port)
+        if options.port.startswith("sim://") and journey.simulated is None:
+            events.warning(reporter, "This simulated chip has no image= file: its flash is forgotten when the command ends, "
+                           "so no simulated plug can boot from it. Add &image=plug.bin to the sim:// port.")  # fmt: skip
+        if options.forget:
+            journey.forget()
+            events.info(reporter, f"Starting this plug's conversion over (its backups stay): {journey.path} forgotten")
+            journey = Journey.of_chip(io, options.port)
         with journey.lock():
             _chip_steps(io, journey, options, person, reporter)
         return journey
@@ -121,6 +156,8 @@ def _look_up(options: Options, reporter: Reporter) -> None:
     except (lists.ListError, UsageError) as e:
         events.info(reporter, f"Known devices not checked: {e}")
         return
+    for u in found["unavailable"]:
+        events.info(reporter, f"{u['list']} not checked: {u['error']}")
     for hit in found["openbeken"][:3]:
         events.info(reporter, f"In OpenBeken's device list: {hit['title']} ({hit['chip'] or '?'})")
     for hit in found["cloudcutter"][:3]:

@@ -53,10 +53,10 @@ def _cached(name: str, urls: list[str], reporter: Reporter) -> list[bytes]:
                 atomic_write(path, blob)
         except (urllib.error.URLError, OSError, TimeoutError) as e:
             if not all(p.exists() for p in paths):
-                raise ListError(f"Cannot download the {name} list ({_why(e)}) and there is no copy of it yet",
+                raise ListError(f"Cannot download the {name} list ({why(e)}) and there is no copy of it yet",
                                 hint=f"Connect to the internet once, or give the list as a file ({urls[0]}).") from None  # fmt: skip
             age = (time.time() - paths[0].stat().st_mtime) / 86400
-            events.warning(reporter, f"Cannot refresh the {name} list ({_why(e)}); using the copy from {age:.0f} days ago")
+            events.warning(reporter, f"Cannot refresh the {name} list ({why(e)}); using the copy from {age:.0f} days ago")
     return [p.read_bytes() for p in paths]
 
 
@@ -67,7 +67,7 @@ def _read(path: str) -> bytes:
         raise ListError(f"Cannot read {path}: {e.strerror}") from None
 
 
-def _why(e: BaseException) -> str:
+def why(e: BaseException) -> str:
     """A download failure in words: "connection refused", not "[Errno 111] Connection refused"."""
     reason = getattr(e, "reason", e)
     if isinstance(reason, OSError) and reason.strerror:
@@ -98,22 +98,55 @@ def cutter(path: str | None = None, reporter: Reporter | None = None) -> cloudcu
 
 def lookup(query: str, version: str | None = None, chip: str | None = None, devices_json: str | None = None,
            cutter_file: str | None = None, reporter: Reporter | None = None) -> dict[str, Any]:  # fmt: skip
-    """Both lists searched for ``query``: OpenBeken templates, and per cloudcutter device the honest
-    over-the-air answer (for ``version``, the firmware the app shows, when given)."""
+    """Both lists searched for ``query``: OpenBeken templates (with their pins in words and wiki
+    link), and per cloudcutter device the honest over-the-air answer (for ``version``, the firmware
+    the app shows, when given, and that version's answer in words). A list that cannot be had is
+    named in ``unavailable`` and the other list still answers; only both failing is an error."""
     from .known import search
 
     chip_name = chip.upper() if chip else None
-    obk = [(k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)]))
-           for k in devices(devices_json, reporter)
-           if not chip_name or not k.template.chip or k.template.chip.upper() == chip_name]  # fmt: skip
-    cat = cutter(cutter_file, reporter)
-    cc = [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cat.devices]
-    return {
-        "openbeken": [{"title": k.title, "chip": k.template.chip, "entry": k.template.to_entry()} for _, k in search(query, obk)],
-        "cloudcutter": [{"title": d.title, "slug": d.slug, "no_solder": d.no_solder(version, chip_name),
-                         "profiles": [p.describe() for p in d.profiles]} for _, d in search(query, cc)],  # fmt: skip
-        "firmware_profiles": [p.describe() for p in cat.profiles_for(version, chip_name)] if version else [],
-    }
+    out: dict[str, Any] = {"openbeken": [], "cloudcutter": [], "firmware_profiles": [], "firmware_answer": None,
+                           "unavailable": []}  # fmt: skip
+    failed: list[ListError] = []
+    try:
+        obk = [(k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)]))
+               for k in devices(devices_json, reporter)
+               if not chip_name or not k.template.chip or k.template.chip.upper() == chip_name]  # fmt: skip
+        out["openbeken"] = [{"title": k.title, "chip": k.template.chip, "entry": k.template.to_entry(),
+                             "pins": pins_words(k.template.to_entry()), "wiki": k.template.wiki or None}
+                            for _, k in search(query, obk)]  # fmt: skip
+    except ListError as e:
+        failed.append(e)
+        out["unavailable"].append({"list": "OpenBeken device list", "error": str(e), "hint": e.hint})
+    try:
+        cat = cutter(cutter_file, reporter)
+    except ListError as e:
+        failed.append(e)
+        out["unavailable"].append({"list": "tuya-cloudcutter", "error": str(e), "hint": e.hint})
+    else:
+        cc = [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cat.devices]
+        out["cloudcutter"] = [{"title": d.title, "slug": d.slug, "no_solder": d.no_solder(version, chip_name),
+                               "profiles": [p.describe() for p in d.profiles]} for _, d in search(query, cc)]  # fmt: skip
+        if version:
+            out["firmware_profiles"] = [p.describe() for p in cat.profiles_for(version, chip_name)]
+            out["firmware_answer"] = firmware_answer(version, out["firmware_profiles"])
+    if len(failed) == 2:
+        raise ListError(f"Neither public list can be read: {failed[0]}; {failed[1]}", hint=failed[0].hint)
+    return out
+
+
+def pins_words(entry: dict[str, Any]) -> str:
+    """A template's pins as both front ends list them: "P7 Rel;1, P8 Btn;1" (or its startup command)."""
+    pins = ", ".join(f"P{p} {r}" for p, r in (entry.get("pins") or {}).items())
+    return pins or f"no pins; startup command {entry.get('command', '')!r}"
+
+
+def firmware_answer(version: str, profiles: list[str]) -> str:
+    """What the firmware version the app shows says about converting over the air."""
+    if profiles:
+        return (f"Firmware {version}: tuya-cloudcutter has {len(profiles)} profile(s) for it - likely convertible over the air "
+                "(likely, not guaranteed).")  # fmt: skip
+    return f"Firmware {version}: no tuya-cloudcutter profile. Newer firmware is usually patched: UART it is."
 
 
 def best_match(template: Template, devices_json: str | None = None, reporter: Reporter | None = None,

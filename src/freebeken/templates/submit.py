@@ -27,7 +27,8 @@ def fragment(t: Template) -> str:
 
 
 def issue_link(t: Template) -> str:
-    title = f"Device template: {t.vendor} {t.name} {t.model}".strip()
+    named = " ".join(x for x in (t.vendor, t.name, t.model) if x) or f"{t.chip or 'Beken'} {t.board or ''} device (name it here)"
+    title = f"Device template: {named}".strip()  # never an empty title
     body = (
         "Please add this device to devices.json.\n\n"
         f"Chip: {t.chip or '?'}, board/module: {t.board or '?'}\n\n"

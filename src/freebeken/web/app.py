@@ -15,37 +15,57 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..convert.first_boot import wait_for_plug
+from ..convert.journey import locked, on_adapter, verdict
 from ..device.client import AP_ADDRESS, ObkClient
 from ..device.config import apply_template
 from ..device.discover import display_mac, find_mac, is_mac, local_networks, parse_networks
 from ..device.pinfinder import PinFinder
 from ..errors import FreebekenError, UsageError
+from ..events import NullReporter
+from ..firmware.settings import Settings, check
 from ..flasher import operations as ops
-from ..link.ports import list_serial
-from ..storage import data_dir
 from ..ha.broker import Broker
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
-from ..convert.first_boot import wait_for_plug
-from ..firmware.settings import Settings, check
-from ..events import NullReporter
-from ..templates import lists, submit
+from ..link.ports import list_serial
+from ..storage import data_dir
+from ..templates import known, lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
+from . import chip_jobs, journey_routes
+from .asker import WebAsker
 from .jobs import Body, Job, Jobs, plain_error
-from . import chip_jobs
-from .wiring import MODULES, pins_picture, pins_words, wiring_svg
-from ..convert.journey import Journey, locked, verdict
-from ..convert.records import PAGE_LABELS, PageStep
+from .journey_routes import template_in_box
 from .security import SecurityHeaders, guard
 from .share import route as share_route
+from .wiring import MODULES, pins_picture, pins_words, wiring_svg
 
 STATIC = Path(__file__).with_name("static")
+
+
+def sharing(template: Template, devices_json: str | None) -> dict[str, str]:
+    """Whether the page offers to submit these pins: never a device the list has with identical
+    pins (as ``template submit`` refuses), never an issue without the device's name."""
+    try:
+        matches = known.match(template, lists.devices(devices_json))
+    except lists.ListError as e:
+        matches, unchecked = [], f" (OpenBeken's list was not checked: {e})"
+    else:
+        unchecked = ""
+    same = next((m for m in matches if m.identical), None)
+    if same is not None:
+        return {"issue_link": "",
+                "share": f"Already in OpenBeken's device list with these pins: {same.known.title}. Nothing to submit."}  # fmt: skip
+    if not (template.vendor or template.name):
+        return {"issue_link": "", "share": "Give the template the product's \"vendor\" and \"name\" (as on the box) to share it."}
+    close = f" The closest entry, {matches[0].known.title}, differs: {'; '.join(matches[0].differences)}." if matches else ""
+    return {"issue_link": submit.issue_link(template), "share": f"Not in the list yet.{close}{unchecked}"}
 
 
 def _settings(form: dict) -> Settings:
     """The page's "set it up while flashing" fields, checked as the CLI checks them."""
     text = str(form.get("template") or "").strip()
-    template = _template_in_box(text) if text else None
+    template = template_in_box(text) if text else None
     broker = Broker.from_url(str(form.get("broker") or "")) if form.get("broker") else None
     s = Settings(wifi_ssid=str(form.get("ssid") or "") or None, wifi_password=str(form.get("password") or ""),
                  broker=broker, name=str(form.get("name") or "") or None, template=template)  # fmt: skip
@@ -54,41 +74,6 @@ def _settings(form: dict) -> Settings:
                          hint="Fill both in, or untick “set it up while flashing”.")  # fmt: skip
     check(s)  # every check, before the chip is touched
     return s
-
-
-def _template_in_box(text: str) -> Template:
-    """The template box's text, or an error that says where in the box to look."""
-    try:
-        [(template, problems)] = load(text)[:1]
-    except TemplateSyntaxError as e:
-        raise UsageError(f"The template is not valid JSON (line {e.line}, column {e.column}): {e}",
-                         hint="Fix it in the box above; “Check template” shows every problem.") from None  # fmt: skip
-    errors = [str(p) for p in problems if p.severity == "error"]
-    if errors:
-        raise UsageError("The template has errors: " + "; ".join(errors), hint="“Check template” shows where.")
-    return template
-
-
-class WebAsker:
-    """The pin finder's questions become buttons on the page."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-
-    def what_happened(self, pin: int) -> str:
-        return self.job.ask(f"P{pin} pulsed 3 times. What happened?",
-                            [("relay", "It clicked (relay)"), ("led", "The LED flashed"), ("light", "The light lit"), ("nothing", "Nothing")])  # fmt: skip
-
-    def is_on(self, pin: int, part: str) -> bool:
-        thing = {"relay": "the relay on", "led": "the LED lit", "light": "the light on"}[part]
-        return self.job.ask(f"P{pin} is held on now. Is {thing}?", [("yes", "Yes"), ("no", "No")]) == "yes"
-
-    def colour(self, pin: int) -> str:
-        return self.job.ask("Which colour?", [(c, c.upper()) for c in "rgbcw"])
-
-    def press_button(self, number: int, again: bool) -> bool:
-        text = "Press the same button once more" if again else f"Press button {number} once"
-        return self.job.ask(f"{text}, then click Done.", [("done", "Done"), ("none", "No more buttons")]) == "done"
 
 
 def create_app(token: str, workdir: Path) -> Starlette:
@@ -147,10 +132,19 @@ def create_app(token: str, workdir: Path) -> Starlette:
         except TemplateSyntaxError as e:
             return JSONResponse({"ok": False, "problems": [{"severity": "error", "where": f"line {e.line}, column {e.column}", "message": str(e)}]})
         errors = [p for p in problems if p.severity == "error"]
-        return JSONResponse({
-            "ok": not errors, "problems": [p.__dict__ for p in problems],
-            "entry": submit.fragment(template) if not errors else "", "issue_link": submit.issue_link(template) if not errors else "",
-        })  # fmt: skip
+        share = sharing(template, local_list(body, "devices_json")) if not errors else {"issue_link": "", "share": ""}
+        return JSONResponse({"ok": not errors, "problems": [p.__dict__ for p in problems],
+                             "entry": submit.fragment(template) if not errors else "", **share})  # fmt: skip
+
+    def local_list(body: Body, key: str) -> str | None:
+        """A copy of a public list the person gave the page (uploaded), instead of the download."""
+        given = str(body.get(key) or "")
+        if not given:
+            return None
+        path = Path(given)
+        if not path.is_file() or not path.resolve().is_relative_to(uploads.resolve()):
+            raise UsageError("That list copy is not one given to this page", hint="Choose the file again.")
+        return str(path)
 
     def upload(request: Request, body: Body) -> Response:
         name = Path(request.query_params.get("name", "firmware.bin")).name
@@ -168,7 +162,9 @@ def create_app(token: str, workdir: Path) -> Starlette:
         text = str(body.get("text") or "").strip()
         if not text:
             raise UsageError("Type what the box or the listing says, e.g. Aoycocr U3")
-        return JSONResponse(lists.lookup(text, str(body.get("firmware") or "") or None, reporter=NullReporter()))
+        version = str(body.get("firmware") or "") or None
+        return JSONResponse(lists.lookup(text, version, devices_json=local_list(body, "devices_json"),
+                                         cutter_file=local_list(body, "cloudcutter"), reporter=NullReporter()))  # fmt: skip
 
     def first_boot(request: Request, body: Body) -> Response:
         broker = Broker.from_url(str(body.get("broker") or ""))
@@ -176,9 +172,18 @@ def create_app(token: str, workdir: Path) -> Starlette:
         if not cid:
             raise UsageError("Flash with “set it up while flashing” first: the page needs the plug's client id")
 
+        name = str(body.get("journey") or "")
+
+        def power(job: Job) -> None:
+            """Listening already: a simulated plug boots now, as if the adapter was removed."""
+            if name:
+                with locked(name) as journey:
+                    if journey.simulated is not None:
+                        journey.power_on(job)
+
         def work(job: Job) -> dict:
-            host = wait_for_plug(broker, cid, body.number("wait", 180), job, http_port=int(body.number("http_port", 80)))
-            name = str(body.get("journey") or "")
+            host = wait_for_plug(broker, cid, body.number("wait", 180), job, http_port=int(body.number("http_port", 80)),
+                                 before=lambda: power(job))  # fmt: skip
             if name:  # kept even when Home Assistant then fails: the plug was found
                 with locked(name) as journey:
                     journey.found(host)
@@ -194,7 +199,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
     def resume(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
-            with ops.open_chip(body["port"], job) as io:
+            with on_adapter(body["port"], job) as io:
                 result = ops.resume(io)
                 return {**(result.as_dict() if result else {}), "pending": result is not None}
 
@@ -203,7 +208,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
     def pins(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
             client = ObkClient(body["host"], body.get("password") or None)
-            result = PinFinder(client, WebAsker(job), job, pulse=body.number("pulse", 0.4)).run()
+            asker = WebAsker(job)  # numbers its questions from what the pin finder reports
+            result = PinFinder(client, asker, asker, pulse=body.number("pulse", 0.4)).run()
             return {"template": result.template.to_entry(), "notes": result.notes}
 
         return started(jobs.start("pins", work))
@@ -241,7 +247,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         text = str(body.get("template") or "").strip()
         if not text:
             raise UsageError("There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”.")
-        template = _template_in_box(text)
+        template = template_in_box(text)
         client = ObkClient(body["host"], body.get("password") or None)
         if not body.get("journey"):
             apply_template(client, template)
@@ -277,41 +283,10 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
         return started(jobs.start("ha", work))
 
-    def journeys(request: Request, body: Body) -> Response:
-        return JSONResponse({"journeys": Journey.summaries(), "order": [s.value for s in PageStep],
-                             "labels": {s.value: label for s, label in PAGE_LABELS.items()}})  # fmt: skip
-
-    def one_journey(request: Request, body: Body) -> Response:
-        return JSONResponse(Journey.load(request.query_params.get("id", "")).view())
-
-    def journey_template(request: Request, body: Body) -> Response:
-        text = str(body.get("text") or "").strip()
-        if text:
-            _template_in_box(text)  # only a template the firmware accepts is kept for flashing
-        with locked(str(body.get("journey") or "")) as journey:
-            journey.save_template(text)
-            return JSONResponse(journey.view())
-
-    def journey_skip(request: Request, body: Body) -> Response:
-        with locked(str(body.get("journey") or "")) as journey:
-            journey.skip_home_assistant()
-            return JSONResponse(journey.view())
-
     def modules(request: Request, body: Body) -> Response:
         return JSONResponse({"modules": [{"name": m.name, "chip": m.chip, "datasheet": m.datasheet,
                                           "wires": [{"adapter": a, "pad": p, "why": w} for a, p, w in m.wires()]}
                                          for m in MODULES.values()]})  # fmt: skip
-
-    def journey_device(request: Request, body: Body) -> Response:
-        """The plug's address typed in by the person (from the router's list): proven, then kept."""
-        name, host = str(body.get("journey") or ""), str(body.get("host") or "").strip()
-        Journey.load(name)  # an unknown plug is refused before its address is tried
-        if not host:
-            raise UsageError("Type the plug's address first", hint="Your router's list of clients shows it.")
-        ObkClient(host, body.get("password") or None).info()  # an address that does not answer is not kept
-        with locked(name) as journey:
-            journey.found(host)
-            return JSONResponse(journey.view())
 
     def wiring(request: Request, body: Body) -> Response:
         name = request.query_params.get("module", "")
@@ -320,7 +295,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         return Response(wiring_svg(MODULES[name]), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
     def template_picture(request: Request, body: Body) -> Response:
-        template = _template_in_box(str(body.get("text") or ""))
+        template = template_in_box(str(body.get("text") or ""))
         return JSONResponse({"svg": pins_picture(template, str(body.get("module") or "") or None), "words": pins_words(template)})
 
     def answer(request: Request, body: Body) -> Response:
@@ -377,17 +352,13 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/apply", api(apply), methods=["POST"]),
         Route("/api/ha", api(ha), methods=["POST"]),
         Route("/api/answer", api(answer), methods=["POST"]),
-        Route("/api/journeys", api(journeys)),
-        Route("/api/journey", api(one_journey)),
-        Route("/api/journey/template", api(journey_template), methods=["POST"]),
-        Route("/api/journey/skip", api(journey_skip), methods=["POST"]),
-        Route("/api/journey/device", api(journey_device), methods=["POST"]),
         Route("/api/modules", api(modules)),
         Route("/api/wiring", api(wiring)),
         Route("/api/template/picture", api(template_picture), methods=["POST"]),
         Route("/api/jobs/{job}/events", api(job_events)),
         Route("/api/download", api(download)),
         share_route(token, workdir),
+        *journey_routes.routes(api),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])

@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..convert.journey import Journey, firmware_for
+from ..convert.journey import PAGE_OWN_FILE, Journey, firmware_for, on_adapter
 from ..firmware.settings import Settings
-from ..flasher import operations as flash_ops
 from .jobs import Job
 
 
 def backup(port: str, timeout: float, job: Job) -> dict[str, Any]:
     """Link, back up (or find this chip's backup whose content still matches), read the pins."""
-    with flash_ops.open_chip(port, job, timeout=timeout) as io:
-        journey = Journey.of_chip(io)
+    with on_adapter(port, job, timeout=timeout) as io:
+        journey = Journey.of_chip(io, port)
         with journey.lock():
             kept = journey.back_up(io)
             name = Path(kept.path or "").name
@@ -27,10 +26,10 @@ def backup(port: str, timeout: float, job: Job) -> dict[str, Any]:
 
 def flash(port: str, firmware: str, settings: Settings | None, job: Job) -> dict[str, Any]:
     """Flash safely ("latest": the newest release for the chip on the adapter), with the configuration when given."""
-    with flash_ops.open_chip(port, job) as io:
-        journey = Journey.of_chip(io)
+    with on_adapter(port, job) as io:
+        journey = Journey.of_chip(io, port)
         with journey.lock():
-            path = firmware_for(io, firmware)
+            path = firmware_for(io, firmware, PAGE_OWN_FILE)
             if firmware == "latest":
                 events.info(job, f"Using {path.name}, the newest release for this {io.chip.name}")
             outcome = journey.flash(io, path, settings)
@@ -48,8 +47,8 @@ def flash(port: str, firmware: str, settings: Settings | None, job: Job) -> dict
 
 def restore(port: str, path: Path, other_device: bool, job: Job) -> dict[str, Any]:
     """The way back: the backup on the chip, and the journey told that the firmware is gone."""
-    with flash_ops.open_chip(port, job) as io:
-        journey = Journey.of_chip(io)
+    with on_adapter(port, job) as io:
+        journey = Journey.of_chip(io, port)
         with journey.lock():
             result = journey.restore(io, path, other_device)
             return {**result.as_dict(), "journey": journey.view()}

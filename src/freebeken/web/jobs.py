@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from ..errors import FreebekenError, UsageError
 from ..events import Event, EventKind
+from ..flasher.plan import SECTOR
 
 # what the page's event stream carries: the operations' events, the pin finder's questions, the end
 PageEventKind = EventKind | Literal["question", "done", "error"]
@@ -29,21 +30,32 @@ class Job:
     result: Any = None
     cond: threading.Condition = field(default_factory=threading.Condition)
     _answer: str | None = None
+    _drawn: bool = True  # the current phase's progress is drawn on the page's bar
 
     # Reporter
     def emit(self, event: Event) -> None:
-        self.push(event.kind, event.message, done=event.done, total=event.total, data=event.data)
+        fields: dict[str, Any] = {"done": event.done, "total": event.total, "data": event.data}
+        if event.kind == "phase":
+            # The bar shows what a step is about (the firmware, the backup): a phase of one 4 KiB
+            # sector (the configuration written after the firmware) is said in the log, not drawn.
+            one_sector = "unit" not in event.data and 0 < event.total <= SECTOR  # bytes, unless a unit is named
+            self._drawn = not one_sector
+            fields["bar"] = self._drawn
+        elif event.kind == "progress":
+            fields["bar"] = self._drawn
+        self.push(event.kind, event.message, **fields)
 
     def push(self, kind: PageEventKind, message: str, **fields: Any) -> None:
         with self.cond:
             self.events.append({"kind": kind, "message": message, **fields, "t": time.time()})
             self.cond.notify_all()
 
-    def ask(self, question: str, options: list[tuple[str, str]]) -> str:
-        """Show ``question`` with buttons (value, label); block until one is pressed."""
+    def ask(self, question: str, options: list[tuple[str, str]], **extra: Any) -> str:
+        """Show ``question`` with buttons (value, label); block until one is pressed. ``extra``
+        goes with it (``press=N``: a simulated plug's button N can be pressed from the page)."""
         with self.cond:
             self._answer = None
-            self.events.append({"kind": "question", "message": question, "options": options, "t": time.time()})
+            self.events.append({**extra, "kind": "question", "message": question, "options": options, "t": time.time()})
             self.cond.notify_all()  # not push(): the condition is held already
             while self._answer is None:
                 self.cond.wait()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from ..sim.plug import unplug_under
 from .app import create_app
 
 
@@ -43,6 +44,7 @@ class WebServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        unplug_under(self.workdir)  # a simulated plug lives as long as what powered it
         if self.own_workdir:  # uploads and simulated chips; backups live in the data folder
             shutil.rmtree(self.workdir, ignore_errors=True)
 

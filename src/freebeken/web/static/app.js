@@ -34,15 +34,34 @@ function fmtBytes(n) { return n >= 1048576 ? (n / 1048576).toFixed(2) + " MiB" :
 function fmtTime(s) { return s >= 90 ? `${Math.round(s / 60)} min` : `${Math.max(0, Math.round(s))} s`; }
 function para(box, text, kind) { const p = document.createElement("p"); p.textContent = text; if (kind) p.className = kind; box.appendChild(p); return p; }
 
-// Follow a job's events: progress bar with bytes, rate and time left; questions become buttons.
-function follow(jobId, progressEl, onQuestion) {
+// A wait the server announced (its phase's data: seconds, and what happens at the end) as a countdown.
+function countdown(el, wait, then) {
+  if (!el) return () => {};
+  const end = Date.now() + wait * 1000;
+  const tick = () => {
+    const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+    el.textContent = `Waiting: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left. ${then || ""}`;
+  };
+  el.hidden = false; tick();
+  const timer = setInterval(tick, 1000);
+  return () => { clearInterval(timer); el.hidden = true; };
+}
+
+// Follow a job's events: progress bar with bytes, rate and time left (for what the server says the
+// bar shows); a wait as a countdown; questions become buttons.
+function follow(jobId, progressEl, onQuestion, countdownEl) {
   return new Promise((resolve, reject) => {
     const source = new EventSource(`/api/jobs/${jobId}/events?token=${encodeURIComponent(token)}`);
     let phaseStart = Date.now();
+    let stopCountdown = () => {};
+    const finish = () => { source.close(); stopCountdown(); };
     source.onmessage = (message) => {
       const ev = JSON.parse(message.data);
-      if (ev.kind === "phase") { phaseStart = Date.now(); log(ev.message); }
-      else if (ev.kind === "progress" && progressEl) {
+      if (ev.kind === "phase") {
+        phaseStart = Date.now(); log(ev.message); stopCountdown();
+        if (ev.data && ev.data.wait) stopCountdown = countdown(countdownEl, ev.data.wait, ev.data.then);
+      }
+      else if (ev.kind === "progress" && progressEl && ev.bar !== false) {
         progressEl.style.display = "block";
         const pct = ev.total ? (100 * ev.done) / ev.total : 0;
         const seconds = (Date.now() - phaseStart) / 1000;
@@ -54,8 +73,8 @@ function follow(jobId, progressEl, onQuestion) {
           `${fmtBytes(ev.done)} of ${fmtBytes(ev.total)} · ${fmtBytes(rate)}/s · about ${fmtTime(left)} left`;
       } else if (["retry", "warning", "info"].includes(ev.kind)) log(ev.message);
       else if (ev.kind === "question" && onQuestion) onQuestion(jobId, ev);
-      else if (ev.kind === "done") { source.close(); resolve(ev.result); }
-      else if (ev.kind === "error") { source.close(); log(ev.message); reject(new Error(ev.message + (ev.hint ? " — " + ev.hint : ""))); }
+      else if (ev.kind === "done") { finish(); resolve(ev.result); }
+      else if (ev.kind === "error") { finish(); log(ev.message); reject(new Error(ev.message + (ev.hint ? " — " + ev.hint : ""))); }
     };
     source.onerror = () => { if (source.readyState === EventSource.CLOSED) reject(new Error("The connection to freebeken was lost: reload the page, the plug's journey is kept.")); };
   });
@@ -80,6 +99,8 @@ function go(step, focus = true) {
   const section = document.querySelector(`section[data-step="${step}"]`);
   const slot = section && section.querySelector(".port-slot");
   if (slot) slot.appendChild($("port-line"));  // one adapter choice, shown where the chip is needed
+  const simSlot = section && section.querySelector(".sim-slot");
+  if (simSlot) { simSlot.appendChild($("sim-plug")); showSimPlug(); }  // a simulated plug's power and button
   if (typeof onShow[step] === "function") onShow[step]();
   if (focus && section) section.querySelector("h2").focus();
 }

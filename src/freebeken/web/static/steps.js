@@ -12,17 +12,31 @@ function deviceAddress() { return (page.view && page.view.device) || $("host").v
 
 // ---- what is it ----
 let modules = [];
+// A copy of a public list given by the person (no internet here): uploaded once, used by each lookup.
+for (const [input, key] of [["copy-devices", "devices_json"], ["copy-cloudcutter", "cloudcutter"]]) {
+  $(input).onchange = async () => {
+    const file = $(input).files[0];
+    if (!file) return;
+    try { page[key] = (await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer())).path; log(`Using your copy: ${file.name}`); }
+    catch (e) { show($("lookup-result"), e.message, "error"); }
+  };
+}
 $("btn-lookup").onclick = () => busy($("btn-lookup"), $("lookup-result"), "Looking in the public lists…", async () => {
-  const r = await api("/api/lookup", { text: $("product").value, firmware: $("app-firmware").value });
+  const r = await api("/api/lookup", { text: $("product").value, firmware: $("app-firmware").value,
+    devices_json: page.devices_json || "", cloudcutter: page.cloudcutter || "" });
   const box = $("lookup-result");
   box.className = "ok"; box.textContent = "";
-  if (!r.openbeken.length && !r.cloudcutter.length) para(box, "In neither list: the backup will tell its pins.");
+  for (const u of r.unavailable) para(box, `${u.list} not checked: ${u.error} ${u.hint || ""} (“No internet here?” below takes a copy.)`, "warning");
+  if (!r.unavailable.length && !r.openbeken.length && !r.cloudcutter.length) para(box, "In neither list: the backup will tell its pins.");
   for (const h of r.openbeken) {
-    para(box, `OpenBeken template: ${h.title} (${h.chip || "?"})`);
+    const p = para(box, `OpenBeken template: ${h.title} (${h.chip || "?"}): ${h.pins}`);
+    if (h.wiki) { const a = document.createElement("a"); a.href = h.wiki; a.target = "_blank"; a.rel = "noopener"; a.textContent = " wiki"; p.appendChild(a); }
     const board = String((h.entry && h.entry.board) || "").toUpperCase().replace(/\s+/g, "");
     if (modules.some((m) => m.name === board) && !$("module").dataset.chosen) { $("module").value = board; showWiring(); }
   }
-  for (const h of r.cloudcutter) para(box, `${h.title}: ${h.no_solder}`);
+  for (const h of r.cloudcutter) para(box, `tuya-cloudcutter: ${h.title}: ${h.no_solder}`);
+  if (r.firmware_answer) para(box, r.firmware_answer);
+  for (const f of r.firmware_profiles.slice(0, 10)) para(box, `  ${f}`);
 });
 $("btn-to-connect").onclick = () => go("connect");
 
@@ -98,14 +112,16 @@ onShow.pins = () => {
   if ($("template").value) checkTemplate().catch((e) => show($("problems"), e.message, "error"));
 };
 async function checkTemplate() {
-  const result = await api("/api/template/check", { text: $("template").value });
+  const result = await api("/api/template/check", { text: $("template").value, devices_json: page.devices_json || "" });
   const list = $("problems");
   list.textContent = "";
   if (result.ok) { const li = document.createElement("li"); li.className = "ok"; li.textContent = "The firmware will accept this template."; list.appendChild(li); }
   for (const p of result.problems) { const li = document.createElement("li"); li.className = p.severity; li.textContent = `${p.severity}: ${p.where}: ${p.message}`; list.appendChild(li); }
   $("entry").textContent = result.entry;
-  $("submit-link").hidden = !result.ok;
-  if (result.ok) { $("submit-link").href = result.issue_link; await picture($("template").value, $("pins-picture")); }
+  $("share").textContent = result.share || "";
+  $("submit-link").hidden = !result.issue_link;  // never for a device the list has with these pins
+  if (result.issue_link) $("submit-link").href = result.issue_link;
+  if (result.ok) await picture($("template").value, $("pins-picture"));
   else $("pins-picture").hidden = true;
   return result.ok;
 }
@@ -153,7 +169,7 @@ $("btn-flash").onclick = () => {
     }
     show($("flash-result"), text, "ok");
     offerNext("flash");
-  }, " Fix the cause, then press Resume (or Flash again).");
+  });  // the server's hint says what to do (offline: “My own file”; cut off: Resume)
 };
 $("btn-resume").onclick = () => busy($("btn-resume"), $("flash-result"), "Linking to look for an interrupted flash…", async () => {
   const { job } = await api("/api/resume", { port: $("port").value });
@@ -175,8 +191,9 @@ onShow.network = () => {
 $("btn-first-boot").onclick = () => busy($("btn-first-boot"), $("first-boot-result"), "Waiting: now power the plug…", async () => {
   const c = steps().configure || {};
   const { job } = await api("/api/first_boot", journeyBody({ broker: $("fb-broker").value, client_id: c.client_id, http_port: Number(params.get("http_port") || 80) }));
-  const r = await follow(job, null);
+  const r = await follow(job, null, null, $("countdown"));
   adopt(r.journey, false);
+  showSimPlug();
   $("host").value = r.host;
   $("broker").value = $("fb-broker").value;
   const box = $("first-boot-result");
@@ -237,13 +254,20 @@ function askQuestion(jobId, ev) {
   const box = $("question");
   box.textContent = "";
   para(box, ev.message, "question");
+  const sim = page.view && page.view.simulated && page.view.simulated.powered;
+  if (ev.press && sim) {  // a simulated plug: its button is pressed from here (a real one by a finger)
+    const b = document.createElement("button");
+    b.className = "secondary"; b.textContent = `Press the simulated plug's button ${ev.press}`; b.dataset.press = ev.press;
+    b.onclick = async () => { try { await api("/api/sim/press", journeyBody({ button: ev.press })); log(`Pressed button ${ev.press} on the simulated plug`); } catch (e) { log(e.message); } };
+    box.appendChild(b);
+  }
   for (const [value, label] of ev.options) {
     const b = document.createElement("button");
-    b.className = "big"; b.textContent = label; b.dataset.answer = value;
+    b.className = "answer"; b.textContent = label; b.dataset.answer = value;
     b.onclick = async () => { box.textContent = ""; log(`${ev.message} → ${label}`); await api("/api/answer", { job: jobId, answer: value }); };
     box.appendChild(b);
   }
-  box.querySelector("button").focus();
+  box.querySelector("button[data-answer]").focus();
 }
 $("btn-pins").onclick = () => busy($("btn-pins"), $("device-result"), "Pin finder running: watch the plug and answer the questions.", async () => {
   const { job } = await api("/api/pins", { host: deviceAddress(), pulse: Number(params.get("pulse") || 0.4) });
@@ -292,9 +316,46 @@ onShow.done = () => {
   box.appendChild(table);
 };
 $("btn-another").onclick = newPlug;
+$("btn-to-way-back").onclick = () => go("restore");
+
+// ---- a simulated plug off the adapter: what it boots from, its power and its button ----
+function showSimPlug() {
+  const s = page.view && page.view.simulated;
+  $("sim-plug").hidden = !s;
+  if (!s) return;
+  $("sim-words").textContent = s.powered
+    ? `Simulated plug: powered on, serving at ${s.address}; it boots from ${s.image}.`
+    : `Simulated plug: off. Unplugged from the adapter it boots from ${s.image} (“Wait for the plug” powers it on by itself).`;
+  $("btn-sim-power").textContent = s.powered ? "Power it off" : "Power it on";
+  $("btn-sim-press").hidden = !s.powered || !s.buttons;
+  if (s.powered && !steps().configure) $("ap").value = s.address;  // its access point is served here
+}
+$("btn-sim-power").onclick = () => busy($("btn-sim-power"), $("sim-words"), "…", async () => {
+  const r = await api("/api/sim/power", journeyBody({ on: !page.view.simulated.powered }));
+  for (const line of r.said) log(line);
+  adopt(r.journey, false);
+  showSimPlug();
+  if (page.view.device) $("host").value = page.view.device;
+});
+$("btn-sim-press").onclick = async () => {
+  try { await api("/api/sim/press", journeyBody({ button: 1 })); log("Pressed the simulated plug's button"); }
+  catch (e) { log(e.message); }
+};
 
 // ---- way back ----
-$("btn-restore").onclick = () => busy($("btn-restore"), $("restore-result"), "Checking the backup and linking…", async () => {
+$("btn-restore").onclick = () => {  // asked first: restoring erases what the chip holds now
+  const file = $("backup-file").files[0];
+  const name = file ? file.name : $("backup-list").selectedOptions[0] ? $("backup-list").selectedOptions[0].text : "";
+  if (!name || (!file && !$("backup-list").value)) { show($("restore-result"), "Choose a backup (or a backup file) first.", "error"); return; }
+  $("restore-question").textContent = `Erase the chip on the adapter (${$("port").selectedOptions[0] ? $("port").selectedOptions[0].text : "?"}) where it differs ` +
+    `from ${name}, and write the backup there? OpenBeken and its settings on this chip are gone afterwards` +
+    ($("other-device").checked ? "; the plug becomes a clone of the backup's plug." : ".");
+  $("restore-confirm").hidden = false;
+  $("btn-restore-no").focus();
+};
+$("btn-restore-no").onclick = () => { $("restore-confirm").hidden = true; show($("restore-result"), "Nothing was changed.", ""); $("btn-restore").focus(); };
+$("btn-restore-yes").onclick = () => { $("restore-confirm").hidden = true; restore(); };
+const restore = () => busy($("btn-restore"), $("restore-result"), "Checking the backup and linking…", async () => {
   const file = $("backup-file").files[0];
   const path = file ? (await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer())).path
     : $("backup-list").value;
