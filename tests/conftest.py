@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-import os
+import hashlib
+import json
 
 import pytest
 from hypothesis import settings
 
 from freebeken.sim.line import SimLine
-from helpers import SHARED, make_chip
+from freebeken.chips import CHIPS
+from helpers import HttpStub, make_chip, require_shared, standin_apps
 
 # Tests are deterministic: property tests draw the same examples on every run and every machine.
 settings.register_profile("deterministic", derandomize=True)
@@ -52,9 +54,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """``@pytest.mark.shared("dumps", ...)``: the test reads ../shared/<part>. Outside CI a missing
     part skips it with the reason; in CI it fails, so real-data tests never vanish silently."""
     for mark in item.iter_markers("shared"):
-        missing = [part for part in mark.args if not (SHARED / part).exists()]
-        if missing:
-            reason = f"../shared/{', ../shared/'.join(missing)} is not present"
-            if os.environ.get("CI"):
-                pytest.fail(f"{reason}: CI runs beside shared/ and must not skip real-data tests")
-            pytest.skip(reason)
+        require_shared(*mark.args)
+
+
+@pytest.fixture
+def releases(monkeypatch):
+    """A local server standing in for the GitHub releases API and its downloads: (its URL, a state
+    whose "corrupt" damages the downloads)."""
+    apps = standin_apps()
+    files = {f"{c.firmware_prefix}1.17.600.bin": apps[k] if c.is_bim else b"\xff" * 0x11000 + apps[k] for k, c in CHIPS.items()}
+    state = {"corrupt": False}
+
+    def answer(path: str, base: str) -> bytes | None:
+        if path == "/releases":
+            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
+                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+            return json.dumps([
+                {"tag_name": "1.17.601", "prerelease": True, "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1,
+                                                                           "browser_download_url": f"{base}/dl/x"}]},
+                {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
+            ]).encode()  # fmt: skip
+        if path.startswith("/dl/") and path[4:] in files:
+            body = files[path[4:]]
+            return bytes([body[0] ^ 0xFF]) + body[1:] if state["corrupt"] else body
+        return None
+
+    server = HttpStub(answer)
+    url = f"{server.base}/releases"
+    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", url)
+    yield url, state
+    server.stop()

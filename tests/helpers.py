@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from freebeken.chips import CHIPS, flash_by_name
@@ -231,3 +232,24 @@ def sim_chip(io) -> SimChip:
 def sim_flash(io) -> bytes:
     """What the simulated chip's flash holds now."""
     return bytes(sim_chip(io).flash.data)
+
+
+@functools.cache
+def standin_apps() -> dict[str, bytes]:
+    """256 KiB stand-in OpenBeken applications per chip, stored as releases store them (content is checked)."""
+    return {chip: stored_app(chip, 0x40000) for chip in CHIPS}
+
+
+def require_shared(*parts: str) -> None:
+    """Inside a test: skip it (outside CI) or fail it (in CI) when ../shared/<part> is absent, as
+    the ``shared`` marker does for a whole test."""
+    import os
+
+    import pytest
+
+    missing = [part for part in parts if not (SHARED / part).exists()]
+    if missing:
+        reason = "../shared/" + ", ../shared/".join(missing) + " is not present"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: CI runs beside shared/ and must not skip real-data tests")
+        pytest.skip(reason)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
@@ -18,38 +17,10 @@ from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
 from freebeken.events import ListReporter
-from helpers import SHARED, HttpStub, Mosquitto, free_port, stored_app
+from helpers import SHARED, Mosquitto, free_port, require_shared, standin_apps
 
-#: 256 KiB stand-in OpenBeken applications, stored as releases store them (content is checked)
-APPS = {chip: stored_app(chip, 0x40000) for chip in CHIPS}
+APPS = standin_apps()
 APP = APPS["bk7231t"]
-
-
-@pytest.fixture
-def releases(monkeypatch):
-    """A local server standing in for the GitHub releases API and its downloads."""
-    files = {f"{c.firmware_prefix}1.17.600.bin": APPS[k] if c.is_bim else b"\xff" * 0x11000 + APPS[k] for k, c in CHIPS.items()}
-    state = {"corrupt": False}
-
-    def answer(path: str, base: str) -> bytes | None:
-        if path == "/releases":
-            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
-                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
-            return json.dumps([
-                {"tag_name": "1.17.601", "prerelease": True, "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1,
-                                                                           "browser_download_url": f"{base}/dl/x"}]},
-                {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
-            ]).encode()  # fmt: skip
-        if path.startswith("/dl/") and path[4:] in files:
-            body = files[path[4:]]
-            return bytes([body[0] ^ 0xFF]) + body[1:] if state["corrupt"] else body
-        return None
-
-    server = HttpStub(answer)
-    url = f"{server.base}/releases"
-    monkeypatch.setenv("FREEBEKEN_RELEASES_URL", url)
-    yield url, state
-    server.stop()
 
 
 def test_firmware_list_and_fetch(releases, tmp_path):
@@ -337,8 +308,7 @@ def test_offline_convert_says_how_to_bring_the_file_without_library_text(tmp_pat
 
 def test_lookup_on_the_command_line_answers_from_the_list_that_works(tmp_path):
     devices = SHARED / "data" / "devices.json"
-    if not devices.exists():
-        pytest.skip("../shared/data snapshots are absent")
+    require_shared("data/devices.json")
     result = CliRunner().invoke(main, ["lookup", "aoycocr", "u3", "--firmware", "1.1.8", "--devices-json", str(devices)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())

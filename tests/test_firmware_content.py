@@ -134,7 +134,7 @@ def test_the_pages_own_file_goes_through_the_same_check(tmp_path):
     assert image.read_bytes() == before
 
 
-@pytest.mark.skipif(not (SHARED / "dumps").exists(), reason="../shared/dumps (real dumps) is not present")
+@pytest.mark.shared("dumps")
 def test_real_beken_stored_applications_pass_and_one_flipped_bit_does_not(tmp_path):
     """Calibrated on reality: the application of each real dump, cut out as the packager's files
     hold it (UA: from 0x11000 to its end; QIO: with the bootloader before it), passes the content

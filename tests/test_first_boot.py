@@ -20,7 +20,7 @@ from freebeken.flasher.configure import configure, read_config
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.boot import boot_image, power_on
 from helpers import Mosquitto, free_port
-from test_convert import APP, ScriptedPerson, releases  # noqa: F401  (the fixture)
+from test_convert import APP, ScriptedPerson
 
 WIFI_PASSWORD = "correct-horse-battery"
 

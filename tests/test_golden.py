@@ -16,7 +16,7 @@ from helpers import SHARED
 CAPTURE = SHARED / "reference" / "obk-captures" / "real.pins.json"
 
 
-@pytest.mark.skipif(not CAPTURE.exists(), reason="../shared/reference/obk-captures is not present")
+@pytest.mark.shared("reference/obk-captures/real.pins.json")
 def test_the_pin_role_ids_are_the_real_firmwares():
     """/api/pins of the real OpenBeken lists every role name in id order (its htmlPinRoleNames)."""
     real = json.loads(CAPTURE.read_text())["rolenames"]

@@ -18,7 +18,6 @@ from freebeken.sim.obk.server import DeviceServer
 from freebeken.templates.model import PinRole, Template
 from ha_instance import HomeAssistant
 from helpers import Mosquitto, free_port, ha_python
-from test_convert import releases  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ha, pytest.mark.skipif(ha_python() is None, reason="no .ha-venv: run scripts/test")]
 

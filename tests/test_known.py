@@ -18,7 +18,7 @@ from helpers import SHARED, HttpStub
 
 DATA = SHARED / "data"
 DEVICES, CUTTER = DATA / "devices.json", DATA / "cloudcutter.json"
-needs_data = pytest.mark.skipif(not DEVICES.exists() or not CUTTER.exists(), reason="../shared/data snapshots are absent")
+needs_data = pytest.mark.shared("data/devices.json", "data/cloudcutter.json")
 SEED = {"chip": "BK7231T", "pins": {"7": "Rel;1", "1": "LED_n;1", "8": "Btn;1"}}
 
 

@@ -23,7 +23,7 @@ from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.hass import discovery
 from freebeken.sim.obk.server import DeviceServer
 from freebeken.templates.model import PinRole, Template
-from helpers import Mosquitto
+from helpers import Mosquitto, require_shared
 
 BEHAVIOUR = Path(__file__).parent.parent / ".." / "shared" / "reference" / "obk-captures" / "behaviour-2026-12.md"
 U3 = Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)})
@@ -52,8 +52,7 @@ def energy(dev: ObkDevice) -> list[str]:
 
 
 def test_the_observation_is_there():
-    if not BEHAVIOUR.exists():
-        pytest.skip("../shared/reference/obk-captures/behaviour-2026-12.md is absent")
+    require_shared("reference/obk-captures/behaviour-2026-12.md")
     text = BEHAVIOUR.read_text()
     assert "only at boot" in text and "starts nothing" in text  # the two facts the driver model rests on
 

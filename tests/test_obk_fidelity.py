@@ -23,7 +23,7 @@ from freebeken.templates.model import PinRole, Template
 from helpers import SHARED, Mosquitto
 
 CAPTURES = SHARED / "reference" / "obk-captures"
-pytestmark = pytest.mark.skipif(not (CAPTURES / "real.info.json").exists(), reason="../shared/reference/obk-captures is not present")
+pytestmark = pytest.mark.shared("reference/obk-captures/real.info.json")
 U3 = Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)})
 PLATFORM_INFO = {"uptime_s", "build", "ip", "mac", "chipset", "mqtthost"}
 PLATFORM_DEV = {"sw", "mf", "mdl"}

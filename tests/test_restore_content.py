@@ -23,7 +23,7 @@ DUMPS = SHARED / "dumps"
 T_DUMP = DUMPS / "t_wb3l_bulb_sm2135_globe_37783.bin"
 N_PLUG = DUMPS / "n_cb2s_plug_mirabella_i003632.bin"  # MAC 38:1F:8D:1E:74:68
 N_RELAY = DUMPS / "n_cb3s_4ch_relay_tywb_rf.bin"  # MAC C8:47:8C:01:59:F7
-pytestmark = pytest.mark.skipif(not DUMPS.exists(), reason="../shared/dumps (real dumps) is not present")
+pytestmark = pytest.mark.shared("dumps")
 
 
 def chip_from(dump: Path, tmp_path: Path, name: str = "chip.bin") -> tuple[str, Path]:

@@ -28,7 +28,7 @@ from freebeken.tuya.analyze import analyze_bytes
 from freebeken.tuya.builder import AOYCOCR_U3, DEVICE_KEY, KV_KEY_BLOCK, SWAP, tuya_values, write_config
 from freebeken.tuya.share import share_bytes
 from freebeken.tuya.share_files import share_file
-from helpers import SHARED
+from helpers import SHARED, require_shared
 
 DUMPS = SHARED / "dumps"
 REAL = ["n_cb2s_plug_mirabella_i003632.bin", "n_cb3s_4ch_relay_tywb_rf.bin", "t_wb3l_bulb_sm2135_globe_37783.bin"]
@@ -39,8 +39,7 @@ FIELD = re.compile(rb'"(' + SECRET_FIELDS + rb')"\s*:\s*"([^"\x00]{5,})"')
 
 def real(name: str) -> bytes:
     path = DUMPS / name
-    if not path.exists():
-        pytest.skip(f"{path} absent (the real dumps live in ../shared/dumps)")
+    require_shared(f"dumps/{name}")
     return path.read_bytes()
 
 

@@ -235,7 +235,7 @@ def test_negative_flags_are_read_as_32_bit_values():
     assert any("32-bit" in p.message for p in problems)
 
 
-@pytest.mark.skipif(not DEVICES_JSON.exists(), reason="../shared/data/devices.json is not present")
+@pytest.mark.shared("data/devices.json")
 def test_openbekens_own_list_keeps_only_the_true_catches():
     result = CliRunner().invoke(main, ["--json", "template", "check", str(DEVICES_JSON)])
     record = json.loads(result.output.strip().splitlines()[-1])

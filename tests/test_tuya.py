@@ -26,7 +26,7 @@ from freebeken.templates.model import validate
 from helpers import SHARED
 
 DUMPS = SHARED / "dumps"
-needs_dumps = pytest.mark.skipif(not DUMPS.exists(), reason="../shared/dumps is not present")
+needs_dumps = pytest.mark.shared("dumps")
 
 
 def analyse(image, name="dump"):

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from freebeken.web.server import WebServer
-from helpers import SHARED
+from helpers import SHARED, require_shared
 
 DUMPS = SHARED / "dumps"
 
@@ -83,7 +83,7 @@ def test_apply_explains_an_empty_or_broken_template(web):
     assert status == 400 and "not valid JSON (line 1, column" in error and "JSONDecodeError" not in error
 
 
-@pytest.mark.skipif(not DUMPS.exists(), reason="../shared/dumps (real dumps) is not present")
+@pytest.mark.shared("dumps")
 def test_restore_on_the_page_is_judged_by_content(web, tmp_path):
     image = tmp_path / "t.bin"
     shutil.copyfile(DUMPS / "t_wb3l_bulb_sm2135_globe_37783.bin", image)
@@ -125,8 +125,7 @@ def test_template_check_with_a_lone_surrogate_answers_with_a_problem(web):
 def test_lookup_before_opening_the_plug(web, tmp_path, monkeypatch):
     """The page's first question, answered from both lists (the cloudcutter one in its API format)."""
     data = SHARED / "data"
-    if not (data / "cloudcutter.json").exists():
-        pytest.skip("../shared/data snapshots are absent")
+    require_shared("data/cloudcutter.json")
     snap = json.loads((data / "cloudcutter.json").read_text())
     api = tmp_path / "api"
     api.mkdir()
@@ -346,8 +345,7 @@ def test_lookup_answers_from_the_list_that_works_and_takes_a_local_copy(web, tmp
     reason in words; a copy of the OpenBeken list given to the page answers, pins and wiki link
     included, while the cloudcutter one is still said to be missing."""
     data = SHARED / "data"
-    if not (data / "devices.json").exists():
-        pytest.skip("../shared/data snapshots are absent")
+    require_shared("data/devices.json")
     status, _, body = call(web, "/api/lookup", {"text": "aoycocr u3"})
     assert status == 400 and b"Neither public list" in body and b"urlopen" not in body and b"Errno" not in body
     _, _, body = call(web, "/api/upload?name=devices.json", raw=(data / "devices.json").read_bytes())
@@ -365,8 +363,7 @@ def test_lookup_answers_from_the_list_that_works_and_takes_a_local_copy(web, tmp
 
 def test_no_submit_for_pins_the_list_already_has_and_never_an_empty_title(web, tmp_path):
     data = SHARED / "data"
-    if not (data / "devices.json").exists():
-        pytest.skip("../shared/data snapshots are absent")
+    require_shared("data/devices.json")
     entries = json.loads((data / "devices.json").read_text())["devices"]
     known = next(e for e in entries if e.get("pins") and e.get("name") and e.get("chip"))
     _, _, body = call(web, "/api/upload?name=devices.json", raw=(data / "devices.json").read_bytes())
