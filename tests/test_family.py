@@ -10,7 +10,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from freebeken.chips import CHIPS
+from freebeken.chips import CHIPS, dump
 from freebeken.chips.profiles import BK7231T, BK7231U
 from freebeken.cli.main import main
 from freebeken.errors import SafetyError, UnsupportedError
@@ -18,12 +18,10 @@ from freebeken.events import ListReporter
 from freebeken.firmware import obkconfig
 from freebeken.flasher import operations as ops
 from freebeken.flasher.firmware import classify
-from helpers import linked
-from freebeken.sim.image import build_stock_image, forge_crc32
 from freebeken.sim.config import save_image
-from freebeken.chips import dump
+from freebeken.sim.image import build_stock_image, forge_crc32
 from freebeken.tuya.analyze import analyze_bytes
-from helpers import release_bytes
+from helpers import linked, release_bytes, sim_chip, sim_flash
 
 #: chip -> (loader, chip ID the ROM answers, bootloader the peers' tables name)
 EXPECTED = {
@@ -97,11 +95,11 @@ def test_a_t_backup_is_refused_on_a_bk7238_though_they_share_a_layout(tmp_path):
     with ops.open_chip(f"sim://bk7231t?time_scale=0&image={tmp_path / 't.bin'}", ListReporter()) as io:
         t_backup = ops.backup(io).path
     with ops.open_chip(f"sim://bk7238?time_scale=0&image={tmp_path / '38.bin'}", ListReporter()) as io:
-        before = bytes(io.session.port.line.chip.flash.data)
+        before = sim_flash(io)
         with pytest.raises(SafetyError, match=r"BK7231T dump \(.*bootloader bl_bk7231s_1.0.5.*this chip is a BK7238"):
             ops.restore_backup(io, t_backup, other_device=True)  # not even with consent: the bootloader says T
         own = ops.backup(io).path
-        assert bytes(io.session.port.line.chip.flash.data) == before
+        assert sim_flash(io) == before
     with ops.open_chip(f"sim://bk7231u?time_scale=0&image={tmp_path / 'u.bin'}", ListReporter()) as io:
         with pytest.raises(SafetyError, match="BK7238 dump"):
             ops.restore_backup(io, own, other_device=True)
@@ -190,11 +188,11 @@ def test_another_devices_dump_never_brings_an_unknown_bootloader_to_a_rom_chip(t
     foreign.write_bytes(made.read_bytes())
     reporter = ListReporter()
     with ops.open_chip(f"sim://bk7238?time_scale=0&image={tmp_path / '38.bin'}", reporter) as io:
-        own_bootloader = bytes(io.session.port.line.chip.flash.data[:0x11000])
+        own_bootloader = bytes(sim_chip(io).flash.data[:0x11000])
         with pytest.raises(SafetyError, match="another device"):
             ops.restore_backup(io, foreign)
         ops.restore_backup(io, foreign, other_device=True)
-        flash = bytes(io.session.port.line.chip.flash.data)
+        flash = sim_flash(io)
     dumped = foreign.read_bytes()
     assert flash[:0x11000] == own_bootloader != dumped[:0x11000] and flash[0x11000:] == dumped[0x11000:]
     assert any("bootloader region" in w.message for w in reporter.kinds("warning"))

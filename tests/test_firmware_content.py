@@ -18,7 +18,7 @@ from freebeken.flasher.firmware import classify, read_release
 from freebeken.sim.config import SimConfig
 from freebeken.sim.release import standin_release
 from freebeken.web.server import WebServer
-from helpers import SHARED, firmware_file, release_bytes
+from helpers import SHARED, firmware_file, release_bytes, sim_flash
 from test_web_api import call, job_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def test_the_content_decides_where_the_application_goes(tmp_path):
     qio_named_ua.write_bytes(b"\x5a" * 0x11000 + body)
     with ops.open_chip(f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", ListReporter()) as io:
         ops.flash_firmware(io, qio_named_ua)
-        assert bytes(io.session.port.line.chip.flash.data)[0x11000 : 0x11000 + len(body)] == body
+        assert sim_flash(io)[0x11000 : 0x11000 + len(body)] == body
 
 
 def test_the_bootloader_part_is_checked_before_it_is_written(tmp_path):

@@ -12,14 +12,14 @@ from freebeken.chips import CHIPS
 from freebeken.errors import FreebekenError, Interrupted, LinkError, SafetyError, UsageError
 from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
+from freebeken.flasher.backup import identity
 from freebeken.flasher.chipio import ChipIO
 from freebeken.flasher.firmware import classify
 from freebeken.flasher.journal import pending_write_journals
-from freebeken.flasher.backup import identity
 from freebeken.link.connect import set_baudrate
 from freebeken.link.identify import read_key_word
 from freebeken.sim.config import SimConfig
-from helpers import firmware_file
+from helpers import firmware_file, sim_chip, sim_flash
 
 BOOT = 0x11000
 #: Every chip freebeken flashes runs the same matrix; ROM and BIM name the two loader kinds.
@@ -34,7 +34,7 @@ def url(chip: str, image, **extra) -> str:
 
 
 def chip_bytes(io: ChipIO) -> bytes:
-    return bytes(io.session.port.line.chip.flash.data)
+    return sim_flash(io)
 
 
 @pytest.mark.parametrize("chip", ALL)
@@ -73,30 +73,30 @@ def test_flash_verify_and_reflash_identical(tmp_path, chip):
     fw, body = firmware_file(tmp_path, chip)
     with ops.open_chip(url(chip, tmp_path / "chip.bin"), ListReporter()) as io:
         bootloader = chip_bytes(io)[:BOOT]
-        sim_chip = io.session.port.line.chip
+        plug = sim_chip(io)
         read_key_word(io.session, io.info)  # identification (16 commands, once per run), not the write
-        before = sim_chip.commands
+        before = plug.commands
         first = ops.flash_firmware(io, fw)
         # a new image: once a whole block shared nothing with it, the rest is not compared sector by
         # sector, and each block's written sectors are proven by one CRC when they are right
         # (98 sectors: 355 commands before, 197 now: mostly the writes themselves)
         # (+40 once on a stock T1: its RF calibration copied where OpenBeken reads it, under the
         # stray-write guard's 31 block CRCs)
-        assert sim_chip.commands - before <= 2 * (first.written + first.skipped) + 10 + 40 * bool(CHIPS[chip].stock_rf)
+        assert plug.commands - before <= 2 * (first.written + first.skipped) + 10 + 40 * bool(CHIPS[chip].stock_rf)
         flash = chip_bytes(io)
         assert flash[BOOT : BOOT + len(body)] == body
         assert flash[:BOOT] == bootloader  # QIO's bootloader part skipped on N too, by default
         assert first.written > 0 and first.verified >= first.written
         assert ops.verify_file(io, fw).ok
-        before = sim_chip.commands
+        before = plug.commands
         again = ops.flash_firmware(io, fw)
         assert again.written == 0 and again.erased == 0 and again.skipped == first.written + first.skipped
         # one CRC per 64 KiB block once a block matched, not one per sector: each command is an
         # adapter round trip (up to 17 ms), so an identical re-flash must not cost hundreds
         sectors = first.written + first.skipped
-        assert sim_chip.commands - before <= sectors // 16 + 20, (sim_chip.commands - before, sectors)
+        assert plug.commands - before <= sectors // 16 + 20, (plug.commands - before, sectors)
         if chip in ROM:
-            assert io.session.port.line.chip.flash.protected  # SR protection put back
+            assert sim_chip(io).flash.protected  # SR protection put back
 
 
 @pytest.mark.parametrize("chip", ROM)
@@ -297,10 +297,10 @@ def test_behind_a_slow_adapter_blank_stretches_are_asked_a_block_at_a_time(tmp_p
         monkeypatch.setattr(backup_module, "BLOCK_CRC_ABOVE", -1.0 if by_block else 1e9)
         image = tmp_path / f"chip-{by_block}.bin"
         with ops.open_chip(url("bk7231n", image) + noise, ListReporter(), baudrate=921600) as io:
-            sim_chip = io.session.port.line.chip
-            before = sim_chip.commands
+            plug = sim_chip(io)
+            before = plug.commands
             result = ops.backup(io, tmp_path / f"b-{by_block}.bin")
-            counts[by_block] = sim_chip.commands - before
+            counts[by_block] = plug.commands - before
             assert result.path.read_bytes() == chip_bytes(io)  # byte-exact either way
     assert counts[True] < counts[False] - 100, counts  # ~10 blank blocks: 15 commands each saved
 
@@ -339,7 +339,7 @@ def test_flash_parts_protection_lifted_for_the_write_and_put_back(tmp_path, part
     fw, body = firmware_file(tmp_path, "bk7231n")
     reporter = ListReporter()
     with ops.open_chip(url("bk7231n", tmp_path / "chip.bin", flash=part), reporter) as io:
-        flash = io.session.port.line.chip.flash
+        flash = sim_chip(io).flash
         assert io.info.flash.name == part and flash.sr == NEW_PARTS[part] and io.info.protected
         ops.flash_firmware(io, fw)
         assert chip_bytes(io)[BOOT : BOOT + len(body)] == body  # a protected array ignores writes: it was lifted
@@ -354,7 +354,7 @@ def test_an_unknown_flash_part_is_never_assumed_unprotected(tmp_path, protect):
     fw, body = firmware_file(tmp_path, "bk7231n")
     reporter = ListReporter()
     with ops.open_chip(url("bk7231n", tmp_path / "chip.bin", flash="jedec:9d6015", protect=int(protect)), reporter) as io:
-        flash = io.session.port.line.chip.flash
+        flash = sim_chip(io).flash
         assert io.info.as_dict()["flash_chip"] == "unknown-9D6015" and io.info.protected is protect
         before, sr = chip_bytes(io), flash.sr
         if protect:
@@ -376,10 +376,10 @@ def test_restore_after_a_flash_costs_only_what_the_flash_changed(tmp_path):
         backup = ops.backup(io)
         flashed = ops.flash_firmware(io, fw)
         assert flashed.written == 136
-        sim_chip = io.session.port.line.chip
-        before = sim_chip.commands
+        plug = sim_chip(io)
+        before = plug.commands
         restored = ops.restore_backup(io, backup.path)
-        commands = sim_chip.commands - before
+        commands = plug.commands - before
         assert chip_bytes(io) == backup.path.read_bytes()
     assert (restored.written, restored.skipped) == (136, 495 - 136), restored
     assert restored.erased <= 136 + 16  # what the writes need (a 64K erase may cover a partial block)

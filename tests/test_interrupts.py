@@ -15,7 +15,7 @@ from freebeken.errors import Interrupted
 from freebeken.events import ListReporter
 from freebeken.flasher import backup as backup_module
 from freebeken.flasher import operations as ops
-from helpers import firmware_file
+from helpers import firmware_file, sim_flash
 
 
 def url(tmp_path, chip="bk7231n", **extra) -> str:
@@ -56,7 +56,7 @@ def test_interrupted_backup_keeps_its_sectors_and_resume_finishes_it(tmp_path):
     with ops.open_chip(url(tmp_path), reporter) as io:
         result = ops.resume(io)  # a backup, though it went to a folder of the user's choosing
         assert isinstance(result, ops.BackupResult) and result.resumed and result.path == out
-        assert out.read_bytes() == bytes(io.session.port.line.chip.flash.data)
+        assert out.read_bytes() == sim_flash(io)
     assert any("Resuming the backup" in e.message for e in reporter.kinds("info"))
     assert private(out) and private(tmp_path / "mine.bin.json") and not part.exists()
     with ops.open_chip(url(tmp_path), ListReporter()) as io:
@@ -95,7 +95,7 @@ def test_backups_work_without_hard_links_and_still_never_replace(tmp_path, monke
     monkeypatch.setattr(os, "link", no_links)
     with ops.open_chip(url(tmp_path), ListReporter()) as io:
         result = ops.backup(io)
-        assert result.path.read_bytes() == bytes(io.session.port.line.chip.flash.data) and private(result.path)
+        assert result.path.read_bytes() == sim_flash(io) and private(result.path)
         assert not list(result.path.parent.glob("*.part"))
         target = tmp_path / "taken.bin"
         target.write_bytes(b"precious")

@@ -14,7 +14,7 @@ from freebeken.events import ListReporter
 from freebeken.link import Session, identify, link, open_port
 from freebeken.link.connect import set_baudrate
 from freebeken.sim.config import SimConfig
-from helpers import linked
+from helpers import linked, sim_flash
 
 
 @pytest.mark.parametrize(
@@ -167,8 +167,8 @@ def test_t_flash_size_is_not_fooled_by_blank_or_foreign_answers(tmp_path, monkey
     import importlib
 
     ident = importlib.import_module("freebeken.link.identify")  # the module (the package exports a function of that name)
-    from freebeken.sim.image import build_stock_image
     from freebeken.chips import BK7231T
+    from freebeken.sim.image import build_stock_image
 
     image = build_stock_image(BK7231T)
     image[0:0x1000] = b"\xff" * 0x1000  # blank first sector; 0x100000.. is blank as well on this image
@@ -219,7 +219,7 @@ def test_a_backup_over_a_line_that_damages_most_replies(tmp_path, monkeypatch):
     url = f"sim://bk7231n?time_scale=0&image={tmp_path / 'c.bin'}&corrupt=0.001&seed=3"
     with ops.open_chip(url, ListReporter(), baudrate=921600) as io:
         result = ops.backup(io, tmp_path / "b.bin")
-        assert result.path.read_bytes() == bytes(io.session.port.line.chip.flash.data)
+        assert result.path.read_bytes() == sim_flash(io)
 
 
 def test_an_erase_that_lost_an_address_byte_never_reaches_the_t_bootloader():

@@ -17,7 +17,7 @@ from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
 from freebeken.flasher.safely import ensure_backup
 from freebeken.sim.image import build_stock_image
-from helpers import firmware_file
+from helpers import firmware_file, sim_chip, sim_flash
 
 
 def macless_plug(path, seed: int) -> str:
@@ -133,7 +133,7 @@ def stray_after(monkeypatch, n: int, hit: int) -> None:
         calls["n"] += 1
         real(self, address, data)
         if calls["n"] == n:
-            flash = self.session.port.line.chip.flash.data
+            flash = sim_chip(self).flash.data
             flash[hit : hit + 0x1000] = bytes(a & b for a, b in zip(flash[hit : hit + 0x1000], data))
             self.session.retries_used += 1
 
@@ -146,7 +146,7 @@ def test_a_stray_write_outside_the_image_is_repaired_from_the_backup(tmp_path, m
     port = f"sim://bk7231n?time_scale=0&image={path}"
     with ops.open_chip(port, ListReporter()) as io:
         ensure_backup(io)
-        before = bytes(io.session.port.line.chip.flash.data)
+        before = sim_flash(io)
     stray_after(monkeypatch, 30, 0x1EE000)  # into the Tuya storage
     reporter = ListReporter()
     with ops.open_chip(port, reporter) as io:
@@ -193,7 +193,7 @@ def test_damage_left_by_an_attempt_that_failed_is_caught_by_the_next(tmp_path, m
         calls["n"] += 1
         real(self, address, data)
         if calls["n"] == 10:
-            self.session.port.line.chip.flash.data[0x1EE000:0x1EF000] = bytes(0x1000)  # stray
+            sim_chip(self).flash.data[0x1EE000:0x1EF000] = bytes(0x1000)  # stray
         if calls["n"] == 30:
             raise KeyboardInterrupt
 

@@ -17,7 +17,7 @@ from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
 from freebeken.flasher.content import ChipFacts, judge_image
 from freebeken.protocol import beken_crc
-from helpers import SHARED, firmware_file
+from helpers import SHARED, firmware_file, sim_flash
 
 DUMPS = SHARED / "dumps"
 T_DUMP = DUMPS / "t_wb3l_bulb_sm2135_globe_37783.bin"
@@ -36,7 +36,7 @@ def chip_from(dump: Path, tmp_path: Path, name: str = "chip.bin") -> tuple[str, 
 
 
 def flash_of(io) -> bytes:
-    return bytes(io.session.port.line.chip.flash.data)
+    return sim_flash(io)
 
 
 def refused(url: str, file: Path, match: str, **kwargs) -> SafetyError:

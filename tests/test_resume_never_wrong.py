@@ -20,7 +20,7 @@ from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
 from freebeken.flasher.intent import WriteIntent
 from freebeken.flasher.safely import ensure_backup, flash_safely
-from helpers import firmware_file
+from helpers import firmware_file, sim_chip, sim_flash
 
 OTHER = (0x10E000, 0x121000)  # outside the image: what the issue saw put back from a stale backup
 
@@ -80,7 +80,7 @@ def test_damage_an_interrupted_attempt_provably_left_is_still_put_back(tmp_path,
     image = tmp_path / "chip.bin"
     with ops.open_chip(sim(image), ListReporter()) as io:
         ensure_backup(io)
-        before = bytes(io.session.port.line.chip.flash.data)
+        before = sim_flash(io)
     real = ops.ChipIO.write
     calls = {"n": 0}
 
@@ -88,7 +88,7 @@ def test_damage_an_interrupted_attempt_provably_left_is_still_put_back(tmp_path,
         calls["n"] += 1
         real(self, address, data)
         if calls["n"] == 10:
-            self.session.port.line.chip.flash.data[0x1EE000:0x1EF000] = bytes(0x1000)  # a stray write
+            sim_chip(self).flash.data[0x1EE000:0x1EF000] = bytes(0x1000)  # a stray write
         if calls["n"] == 30:
             raise KeyboardInterrupt
 

@@ -23,6 +23,7 @@ from freebeken.errors import BusyError, PortError, UnsupportedError
 from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
 from freebeken.link.ports import list_serial, open_error
+from helpers import sim_flash
 
 SRC = Path(freebeken.__file__).parent
 
@@ -57,7 +58,7 @@ def test_a_backup_is_published_without_hard_links_and_still_never_overwrites(tmp
     folder.mkdir()
     with ops.open_chip(f"sim://bk7231n?time_scale=0&image={tmp_path / 'chip.bin'}", ListReporter()) as io:
         result = ops.backup(io, folder / "plug.bin")
-        assert result.path.read_bytes() == bytes(io.session.port.line.chip.flash.data)
+        assert result.path.read_bytes() == sim_flash(io)
     assert not [p for p in folder.iterdir() if p.name.endswith(".part") or p.name.startswith(".")]
     source = tmp_path / "finished.part"
     source.write_bytes(b"new")

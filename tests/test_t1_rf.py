@@ -9,14 +9,13 @@ import json
 
 import pytest
 
-from freebeken.chips import CHIPS
+from freebeken.chips import CHIPS, dump
 from freebeken.errors import SafetyError
 from freebeken.events import ListReporter
 from freebeken.flasher import operations as ops
 from freebeken.sim.image import build_stock_image
-from freebeken.chips import dump
 from freebeken.tuya.analyze import analyze_bytes
-from helpers import firmware_file
+from helpers import firmware_file, sim_chip, sim_flash
 
 OBK_RF, STOCK_RF, SECTOR = 0x1E0000, 0x1E3000, 0x1000
 T1 = CHIPS["bk7238"]
@@ -35,7 +34,7 @@ def sim(tmp_path, image: bytes | None = None) -> str:
 
 
 def flash_of(io) -> bytes:
-    return bytes(io.session.port.line.chip.flash.data)
+    return sim_flash(io)
 
 
 def messages(reporter: ListReporter) -> list[str]:
@@ -70,7 +69,7 @@ def test_stock_t1_backup_analyze_flash_restore(tmp_path):
         assert after[0x11000 : 0x11000 + len(body)] == body
         assert after[OBK_RF : OBK_RF + SECTOR] == stock[STOCK_RF : STOCK_RF + SECTOR]  # where OpenBeken reads it
         assert after[STOCK_RF : STOCK_RF + SECTOR] == stock[STOCK_RF : STOCK_RF + SECTOR]  # the original kept
-        assert io.session.port.line.chip.flash.protected  # protection put back after the copy too
+        assert sim_chip(io).flash.protected  # protection put back after the copy too
         assert any("copied from 0x1E3000 (from the backup" in m for m in messages(reporter))
 
         # a re-flash finds it in place and copies nothing
