@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .. import events
 from ..errors import SafetyError, VerifyError
+from ..link.identify import agreed
 from .chipio import ChipIO
 from .plan import BLOCK, SECTOR
 
@@ -47,14 +48,23 @@ class Snapshot:
         return {f"{a}:{n}": crc for (a, n), crc in self.crcs.items()}
 
     @classmethod
-    def from_json(cls, data: dict[str, int], io: ChipIO) -> "Snapshot":
+    def from_json(cls, data: dict[str, int], io: ChipIO) -> Snapshot:
         crcs = {(int(k.split(":")[0]), int(k.split(":")[1])): int(v) for k, v in data.items()}
         return cls(crcs, 0 if io.chip.bootloader_writable else io.chip.app_start)
 
 
 def snapshot(io: ChipIO, start: int, end: int) -> Snapshot:
+    """CheckCRC echoes neither address nor length: a command damaged on the line answers for
+    another range, and a wrong "before" would read as a stray write on every later run. Once the
+    line has shown trouble (any retry on this link), each block's CRC is read until two agree."""
     spans = outside_spans(start, end, io.size)
-    return Snapshot({s: io.crc(*s) for s in spans}, 0 if io.chip.bootloader_writable else io.chip.app_start)
+    confirm = bool(io.session.retries_used)
+    crcs = {s: _confirmed(io, *s) if confirm else io.crc(*s) for s in spans}
+    return Snapshot(crcs, 0 if io.chip.bootloader_writable else io.chip.app_start)
+
+
+def _confirmed(io: ChipIO, address: int, length: int, first: int | None = None) -> int:
+    return agreed(lambda: io.crc(address, length), f"CRC of 0x{address:06X}-0x{address + length - 1:06X}", first=first)
 
 
 class StrayWrite(VerifyError):
@@ -75,7 +85,8 @@ def check(io: ChipIO, shot: Snapshot, everything: bool) -> None:
     """Raise if the region UART never writes changed (always checked), or - when ``everything``
     - any block outside the image changed."""
     spans = list(shot.crcs) if everything else shot.critical()
-    changed = [s for s in spans if io.crc(*s) != shot.crcs[s]]
+    # a difference is read again until two copies agree: one damaged reply is not a stray write
+    changed = [s for s in spans if (crc := io.crc(*s)) != shot.crcs[s] and _confirmed(io, *s, first=crc) != shot.crcs[s]]
     critical = [s for s in changed if s[0] < shot.protected_below]
     if critical:
         raise SafetyError(
