@@ -9,7 +9,7 @@ import io
 
 from ..errors import LinkError
 from .base import SECTOR, Identity
-from .ltlink import contained, link_error, make_tool, retrying
+from .ltlink import contained, link_error, make_tool, relink, retrying
 from .specs import RTL8720CF
 
 PIECE = 0x10000
@@ -27,8 +27,7 @@ class AmbZ2Family:
         self.identity: Identity | None = None
 
     def _recover(self) -> None:
-        self.tool.timed_flush(0.2)
-        self.tool.link()
+        relink(self.tool)
 
     def identify(self) -> Identity:
         if self.identity is not None:

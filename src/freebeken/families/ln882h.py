@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import LinkError
 from ..sim.modem import crc16_xmodem
 from .base import SECTOR, Identity
-from .ltlink import contained, link_error, make_tool, protocol_error, retrying
+from .ltlink import contained, link_error, make_tool, relink, protocol_error, retrying
 from .specs import LN882H
 
 CHUNK = 0x100  # the RAM flasher's largest flash_read
@@ -34,8 +34,7 @@ class Ln882hFamily:
         self.identity: Identity | None = None
 
     def _recover(self) -> None:
-        self.tool.timed_flush(0.1)
-        self.tool.link()
+        relink(self.tool)
 
     def identify(self) -> Identity:
         if self.identity is not None:

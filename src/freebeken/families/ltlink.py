@@ -64,9 +64,27 @@ def retrying(what: str, action: Callable[[], T], attempts: int, on_error: Callab
         except (TimeoutError, RuntimeError, ValueError, serial.SerialException) as e:
             last = e
             if on_error is not None:
-                with contextlib.suppress(Exception):
+                try:
                     on_error()
+                except Exception as gone:  # noqa: BLE001  (no link at all: retrying cannot help)
+                    raise ProtocolError(
+                        f"{what}: the chip stopped answering ({gone})",
+                        hint="Power was probably lost. Put the chip in download mode again and run the same command: "
+                        "it continues where it stopped.",
+                    ) from e
     raise VerifyError(f"{what} failed {attempts} times: {last}")
+
+
+def relink(tool: Any, seconds: float = 3.0) -> None:
+    """After an error: drain the line and link again, briefly (a chip that lost power will not answer)."""
+    saved = tool.link_timeout
+    tool.link_timeout = seconds
+    try:
+        with contained():
+            tool.timed_flush(0.1)
+            tool.link()
+    finally:
+        tool.link_timeout = saved
 
 
 def link_error(spec_name: str, download_mode: str, error: Exception) -> LinkError:

@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import __version__, events
 from ..errors import SafetyError, UsageError, VerifyError
 from ..flasher.journal import Journal, write_journal_path
-from ..storage import create_private, data_dir, publish, sha256
+from ..storage import atomic_write, create_private, data_dir, publish, sha256
 from .base import SECTOR, ChipFamily, Identity, local_digest
 from .images import check_image
 
@@ -59,9 +59,29 @@ def _result(op: str, ident: Identity, t0: float, **kw: object) -> FamilyResult:
 # ---- backup ----
 
 
+def _index() -> Path:
+    return data_dir() / "backups" / "family-backups.json"
+
+
 def backups_of(ident: Identity, folder: Path | None = None) -> list[Path]:
+    """This device's backups: in freebeken's folder by name, elsewhere (``-o``) through the index."""
     folder = folder or data_dir() / "backups"
-    return sorted(folder.glob(f"{ident.spec.name}-{ident.tag}-*.bin")) if folder.exists() else []
+    found = set(folder.glob(f"{ident.spec.name}-{ident.tag}-*.bin")) if folder.exists() else set()
+    try:
+        listed = json.loads(_index().read_text()).get(ident.key, [])
+    except (OSError, ValueError, AttributeError):
+        listed = []
+    found |= {Path(p) for p in listed if Path(p).exists()}
+    return sorted(found)
+
+
+def _remember(ident: Identity, path: Path) -> None:
+    try:
+        index = json.loads(_index().read_text())
+    except (OSError, ValueError):
+        index = {}
+    index.setdefault(ident.key, []).append(str(path.resolve()))
+    atomic_write(_index(), json.dumps(index, indent=1).encode())
 
 
 def default_backup_path(ident: Identity, folder: Path | None = None) -> Path:
@@ -109,6 +129,7 @@ def backup(fam: ChipFamily, reporter: events.Reporter, output: Path | None = Non
                "sha256": digest, "size": size, "freebeken": __version__}  # fmt: skip
     target.with_name(target.name + ".json").write_text(json.dumps(sidecar, indent=1))
     publish(part, target)
+    _remember(ident, target)
     journal.remove()
     proof = "crc16" if ident.spec.integrity == "readback" else ident.spec.integrity  # LN882H: a CRC-16 per 256 bytes
     return _result("backup", ident, t0, path=str(target), sha256=digest, size=size, resumed=resumed, proven_by=proof)
@@ -144,7 +165,7 @@ def write_proven(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[i
         want = image[start : start + n]
         if start in done:
             skipped += n // SECTOR
-        elif integrity != "readback" and fam.digest(start, n) == local_digest(integrity, want):
+        elif _already_there(fam, integrity, start, want):
             skipped += n // SECTOR
         else:
             for _ in range(3):
@@ -164,6 +185,16 @@ def write_proven(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[i
         progress += n
         events.progress(reporter, progress, total)
     return written, skipped, readback
+
+
+def _already_there(fam: ChipFamily, integrity: str, start: int, want: bytes) -> bool:
+    """Does the chip hold ``want`` at ``start``? By digest; on a read-back family by its first sector
+    (a run that differs there is written without reading the rest: 1/16 of a read per run), then all."""
+    if integrity != "readback":
+        return fam.digest(start, len(want)) == local_digest(integrity, want)
+    if fam.read(start, SECTOR) != want[:SECTOR]:
+        return False
+    return len(want) == SECTOR or fam.read(start + SECTOR, len(want) - SECTOR) == want[SECTOR:]
 
 
 def _keep_sectors(ident: Identity) -> set[int]:
@@ -187,6 +218,7 @@ def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *,
     journal = Journal.load(write_journal_path(ident.key, digest))
     resumed = journal is not None
     journal = journal or Journal(write_journal_path(ident.key, digest), {"image": name, "done": []})
+    journal.save()  # before the first write: a run cut short is known as interrupted
     written, skipped, readback = write_proven(fam, ident, image, sectors, journal, reporter)
     mismatches = _verify(fam, ident, image, sectors) if ident.spec.integrity != "readback" else []
     if mismatches:
@@ -275,6 +307,7 @@ def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_dev
     journal = Journal.load(write_journal_path(ident.key, digest))
     resumed = journal is not None
     journal = journal or Journal(write_journal_path(ident.key, digest), {"image": str(path), "done": []})
+    journal.save()
     sectors = list(range(0, len(data), SECTOR))
     written, skipped, readback = write_proven(fam, ident, data, sectors, journal, reporter)
     bad = _verify(fam, ident, data, sectors) if ident.spec.integrity != "readback" else []
