@@ -13,10 +13,11 @@ import time
 from functools import partial
 from pathlib import Path
 
+from ymodem.CRC import calc_crc16  # ltchiptool's YMODEM dependency: its CRC-16/XMODEM
+
 from ..errors import LinkError
-from ..sim.modem import crc16_xmodem
 from .base import SECTOR, Identity
-from .ltlink import contained, link_error, make_tool, relink, protocol_error, retrying
+from .ltlink import contained, link_error, make_tool, protocol_error, relink, retrying
 from .specs import LN882H
 
 CHUNK = 0x100  # the RAM flasher's largest flash_read
@@ -77,7 +78,7 @@ class Ln882hFamily:
                 raise TimeoutError(f"flash_read 0x{address:X}: {len(buf)} of {want} characters")
         text = bytes(buf[len(cmd) + 2 :]).decode(errors="replace")
         data = bytes.fromhex(text[: 2 * length])
-        if int(text[2 * length :], 16) != crc16_xmodem(data):
+        if int(text[2 * length :], 16) != calc_crc16(data):  # CRC-16/XMODEM, as ltchiptool checks it
             raise ValueError(f"CRC-16 mismatch at 0x{address:X}")
         return data
 

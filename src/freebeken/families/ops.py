@@ -23,7 +23,7 @@ from .. import __version__, events
 from ..errors import SafetyError, UsageError, VerifyError
 from ..flasher.journal import Journal, write_journal_path
 from ..storage import atomic_write, create_private, data_dir, publish, sha256
-from .base import SECTOR, ChipFamily, Identity, local_digest
+from .base import SECTOR, ChipFamily, Identity, Integrity, local_digest
 from .images import check_image
 
 PIECE = 0x10000  # unit of backup journaling and of a write run
@@ -187,7 +187,7 @@ def write_proven(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[i
     return written, skipped, readback
 
 
-def _already_there(fam: ChipFamily, integrity: str, start: int, want: bytes) -> bool:
+def _already_there(fam: ChipFamily, integrity: Integrity, start: int, want: bytes) -> bool:
     """Does the chip hold ``want`` at ``start``? By digest; on a read-back family by its first sector
     (a run that differs there is written without reading the rest: 1/16 of a read per run), then all."""
     if integrity != "readback":
