@@ -33,7 +33,8 @@ def last_json(output: str) -> dict:
 
 
 def port(tmp_path: Path, chip: str, seed: int = 0, **extra: object) -> str:
-    query = "&".join([f"time_scale=0", f"seed={seed}", f"image={tmp_path / f'{chip}-{seed}.bin'}"] + [f"{k}={v}" for k, v in extra.items()])
+    query = "&".join(["time_scale=0", f"seed={seed}", f"image={tmp_path / f'{chip}-{seed}.bin'}"]
+                     + [f"{k}={v}" for k, v in extra.items()])  # fmt: skip
     return f"sim://{chip}?{query}"
 
 
@@ -238,7 +239,7 @@ def test_ln882h_noisy_line_is_caught_by_the_crc16(tmp_path):
 
 
 def test_download_mode_not_entered_is_a_link_error_with_the_boot_pin_hint(tmp_path):
-    result = run("--json", "backup", "-p", f"sim://ln882h?time_scale=0&boot=app", "-t", "1")
+    result = run("--json", "backup", "-p", "sim://ln882h?time_scale=0&boot=app", "-t", "1")
     record = last_json(result.output)
     assert result.exit_code != 0 and "PA09" in record["hint"]
 
@@ -248,3 +249,22 @@ def test_verify_names_what_differs(tmp_path):
     fw = release(tmp_path, "rtl8720cf")
     result = run("--json", "verify", "-p", p, str(fw))
     assert result.exit_code == VerifyError.exit_code and "differs" in last_json(result.output)["error"]
+
+
+def test_release_names_follow_openbekens_makefile():
+    from freebeken.firmware.releases import _asset_pattern
+
+    names = ["OpenRTL87X0C_1.18.230.bin", "OpenRTL87X0C_1.18.230_ota.img", "OpenLN882H_1.18.230.bin",
+             "OpenLN882H_1.18.230_OTA.bin", "OpenLN882H_1.18.230_btproxy.bin", "OpenBK7231N_QIO_1.18.230.bin"]  # fmt: skip
+    assert [n for n in names if _asset_pattern("rtl8720cf", False)[0].match(n)] == ["OpenRTL87X0C_1.18.230.bin"]
+    assert [n for n in names if _asset_pattern("ln882h", False)[0].match(n)] == ["OpenLN882H_1.18.230.bin"]
+    assert [n for n in names if _asset_pattern("ln882h", True)[0].match(n)] == ["OpenLN882H_1.18.230_OTA.bin"]
+    assert spec_by_chip("wbr3").release_name("1.18.230") == "OpenRTL87X0C_1.18.230.bin"
+
+
+def test_ln882h_pin_rules_in_openbekens_numbering():
+    from freebeken.templates.chips import rules_for
+
+    rules = rules_for("ln882h")
+    assert rules is not None and rules.gpio_count == 26
+    assert 13 not in rules.pwm and 19 in rules.adc and rules.uart1 == (2, 3)
