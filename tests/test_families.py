@@ -268,3 +268,10 @@ def test_ln882h_pin_rules_in_openbekens_numbering():
     rules = rules_for("ln882h")
     assert rules is not None and rules.gpio_count == 26
     assert 13 not in rules.pwm and 19 in rules.adc and rules.uart1 == (2, 3)
+
+
+def test_another_chips_backup_is_refused(tmp_path):
+    ln = tmp_path / "ln.bin"
+    ln.write_bytes(bytes(stock_image("ln882h", 0, bytes(6))))
+    result = run("--json", "restore", "-p", port(tmp_path, "rtl8720cf"), str(ln))
+    assert result.exit_code == SafetyError.exit_code and "image for ln882h" in last_json(result.output)["error"]

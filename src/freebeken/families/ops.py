@@ -24,7 +24,7 @@ from ..errors import SafetyError, UsageError, VerifyError
 from ..flasher.journal import Journal, write_journal_path
 from ..storage import atomic_write, create_private, data_dir, publish, sha256
 from .base import SECTOR, ChipFamily, Identity, Integrity, local_digest
-from .images import check_image
+from .images import check_image, image_family
 
 PIECE = 0x10000  # unit of backup journaling and of a write run
 
@@ -297,6 +297,11 @@ def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_dev
         raise UsageError(f"{path.name} holds {len(data)} bytes; a full backup of this {ident.spec.name} "
                          f"holds {ident.flash_size}",
                          hint="Restore a backup made by `freebeken backup` of this device.")  # fmt: skip
+    found = image_family(data)
+    if found != ident.spec.name:
+        what = f"it holds an image for {found}" if found else f"its first bytes are no {ident.spec.name} layout"
+        raise SafetyError(f"{path.name} is not a backup of an {ident.spec.name.upper()} ({what})",
+                          hint="Restore the backup freebeken made of this device.")  # fmt: skip
     why = judge_backup(fam, ident, path, data)
     if why and not other_device:
         raise SafetyError(

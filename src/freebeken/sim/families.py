@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import UsageError
@@ -18,6 +19,10 @@ from .config import SimConfig, save_image
 from .faults import WIRINGS, Faults
 from .flash import NorFlash
 from .textline import TextLine
+
+if TYPE_CHECKING:
+    from .ambz2 import AmbZ2Rom
+    from .ln882h import Ln882hChip
 
 _BOOL = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 CHIPS = ("rtl8720cf", "ln882h")
@@ -34,7 +39,7 @@ class FamilySimConfig:
     faults: Faults = field(default_factory=Faults)
 
     @classmethod
-    def from_url(cls, url: str) -> "FamilySimConfig":
+    def from_url(cls, url: str) -> FamilySimConfig:
         parts = urlsplit(url)
         cfg = cls(chip=parts.netloc.lower())
         fault_args: dict[str, object] = {}
@@ -98,7 +103,7 @@ class FamilySimConfig:
         return data
 
     def build(self) -> TextLine:
-        chip: object
+        chip: AmbZ2Rom | Ln882hChip
         if self.chip == "rtl8720cf":
             from .ambz2 import RTL_FLASH, AmbZ2Rom
 
@@ -109,8 +114,8 @@ class FamilySimConfig:
             assert LN_FLASH is not None
             uid = random.Random(f"uid-{self.seed}").randbytes(16)
             chip = Ln882hChip(NorFlash(LN_FLASH, self.load_image()), mac=self.device_mac, uid=uid, boot=self.boot)
-        line = TextLine(chip, time_scale=self.time_scale, faults=self.faults)  # type: ignore[arg-type]
-        chip.line = line  # type: ignore[attr-defined]
+        line = TextLine(chip, time_scale=self.time_scale, faults=self.faults)
+        chip.line = line
         return line
 
 
