@@ -63,6 +63,7 @@ class AmbZ2Family:
         return self.identity
 
     def read(self, address: int, length: int) -> bytes:
+        self.identify()  # links (and loads the RAM flasher) on first use
         out = bytearray()
         for start in range(address, address + length, PIECE):
             n = min(PIECE, address + length - start)
@@ -75,6 +76,7 @@ class AmbZ2Family:
         return bytes(out)
 
     def digest(self, address: int, length: int) -> bytes | None:
+        self.identify()
         with contained():
             return retrying(
                 f"Hashing 0x{address:06X}", lambda: self.tool.flash_read_hash(address, length), ATTEMPTS, self._recover
@@ -82,6 +84,7 @@ class AmbZ2Family:
 
     def write(self, address: int, data: bytes) -> None:
         assert address % SECTOR == 0 and len(data) % SECTOR == 0
+        self.identify()
 
         def send() -> None:
             with contained():

@@ -76,6 +76,9 @@ class Ln882hFamily:
             buf += s.read(want - len(buf))
             if time.monotonic() > deadline:
                 raise TimeoutError(f"flash_read 0x{address:X}: {len(buf)} of {want} characters")
+        if bytes(buf[: len(cmd)]) != cmd.encode():
+            # the echo is what the flasher executed: a bit flipped on the way there reads another address
+            raise ValueError(f"flash_read 0x{address:X}: the flasher echoed {bytes(buf[: len(cmd)])!r}")
         text = bytes(buf[len(cmd) + 2 :]).decode(errors="replace")
         data = bytes.fromhex(text[: 2 * length])
         if int(text[2 * length :], 16) != calc_crc16(data):  # CRC-16/XMODEM, as ltchiptool checks it
@@ -83,6 +86,7 @@ class Ln882hFamily:
         return data
 
     def read(self, address: int, length: int) -> bytes:
+        self.identify()  # links (and loads the RAM flasher) on first use
         out = bytearray()
         for start in range(address, address + length, CHUNK):
             n = min(CHUNK, address + length - start)
@@ -90,6 +94,7 @@ class Ln882hFamily:
         return bytes(out)
 
     def digest(self, address: int, length: int) -> bytes | None:
+        self.identify()
         return None
 
     def write(self, address: int, data: bytes) -> None:
@@ -97,13 +102,14 @@ class Ln882hFamily:
         re-links after each upload with a 3 s quiet-line timeout, 3.4 s per call (48 s of a 900 KiB image
         written in journaled 64 KiB runs)."""
         assert address % SECTOR == 0 and len(data) % SECTOR == 0
+        self.identify()
         tool = self.tool
 
         def send() -> None:
             with contained(), tempfile.TemporaryDirectory(prefix="freebeken-") as folder:
                 image = Path(folder) / "image.bin"
                 image.write_bytes(data)
-                tool.command(f"startaddr 0x{address:X}")
+                self._echoed(f"startaddr 0x{address:X}")  # a flipped bit here would write elsewhere
                 tool.command("upgrade", waitresp=False)
                 tool.push_timeout(3)
                 try:
@@ -114,6 +120,21 @@ class Ln882hFamily:
                 self._ping()
 
         retrying(f"Writing 0x{address:06X}", send, 4, self._recover)
+
+    def _echoed(self, cmd: str) -> None:
+        """Send a command and insist on its echo: the RAM flasher repeats what it will execute."""
+        s = self.tool.s
+        s.timeout = 0.05
+        s.reset_input_buffer()
+        s.write(cmd.encode() + b"\r\n")
+        buf = bytearray()
+        deadline = time.monotonic() + 1.0
+        while len(buf) < len(cmd) and time.monotonic() < deadline:
+            buf += s.read(len(cmd) - len(buf))
+        if bytes(buf) != cmd.encode():
+            raise ValueError(f"{cmd!r} echoed as {bytes(buf)!r}")
+        time.sleep(0.02)  # the rest of its answer, then nothing
+        s.reset_input_buffer()
 
     def _ping(self) -> None:
         """The RAM flasher answers ``version`` again once the upload is stored."""

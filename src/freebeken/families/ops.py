@@ -171,7 +171,11 @@ def write_proven(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[i
             for _ in range(3):
                 fam.write(start, want)
                 if integrity != "readback":
-                    break  # the family's write already compared the chip's digest of the range
+                    # asked again, apart from the write's own check: a write sent to another address by a
+                    # damaged command would pass a check that hashes where the chip wrote
+                    if fam.digest(start, n) == local_digest(integrity, want):
+                        break
+                    continue
                 t = time.monotonic()
                 back = fam.read(start, n)
                 readback += time.monotonic() - t
@@ -197,6 +201,14 @@ def _already_there(fam: ChipFamily, integrity: Integrity, start: int, want: byte
     return len(want) == SECTOR or fam.read(start + SECTOR, len(want) - SECTOR) == want[SECTOR:]
 
 
+def _kept_state(fam: ChipFamily, ident: Identity) -> list[bytes | None]:
+    """What the device-unique regions hold now: their digests, or their bytes on a read-back family."""
+    regions = [r for r in ident.spec.regions if r.keep]
+    if ident.spec.integrity == "readback":
+        return [fam.read(r.start, r.size) for r in regions]
+    return [fam.digest(r.start, r.size) for r in regions]
+
+
 def _keep_sectors(ident: Identity) -> set[int]:
     return {s for r in ident.spec.regions if r.keep for s in range(r.start, r.end, SECTOR)}
 
@@ -219,7 +231,11 @@ def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *,
     resumed = journal is not None
     journal = journal or Journal(write_journal_path(ident.key, digest), {"image": name, "done": []})
     journal.save()  # before the first write: a run cut short is known as interrupted
+    kept_before = _kept_state(fam, ident)
     written, skipped, readback = write_proven(fam, ident, image, sectors, journal, reporter)
+    if _kept_state(fam, ident) != kept_before:
+        raise VerifyError("The device's calibration changed while flashing (a write went astray)",
+                          hint="Restore this device's backup (`freebeken restore`), then flash again.")  # fmt: skip
     mismatches = _verify(fam, ident, image, sectors) if ident.spec.integrity != "readback" else []
     if mismatches:
         raise VerifyError(f"After writing, {len(mismatches)} ranges differ: {', '.join(mismatches[:4])}")
