@@ -22,11 +22,20 @@ FAMILY = {"rtl8720cf": "realtek-ambz2", "ln882h": "lightning-ln882h"}
 BAUD = {"rtl8720cf": "1500000", "ln882h": "1000000"}
 
 
+FAILED: list[str] = []
+
+
 def timed(args: list[str], env: dict[str, str]) -> float:
-    start = time.monotonic()
-    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return time.monotonic() - start
+    """Seconds of the first of three runs that succeeds (ltchiptool's LN882H reader wants each echo within
+    20 ms, which a loaded test machine does not always give it; failures are printed)."""
+    for _ in range(3):
+        start = time.monotonic()
+        result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
+        if result.returncode == 0:
+            return time.monotonic() - start
+        said = (result.stdout + result.stderr).strip()[-160:]
+        FAILED.append(f"{Path(args[0]).name} {args[3] if len(args) > 3 else ''}: {said}")
+    raise AssertionError(result.stdout[-2000:] + result.stderr[-2000:])
 
 
 @pytest.mark.parametrize("chip", list(FAMILY))
@@ -51,5 +60,6 @@ def test_backup_and_flash_times_against_ltchiptool(tmp_path, chip, capsys):
                                            str(image)], env)  # fmt: skip
     with capsys.disabled():
         print(f"\n{chip}: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+        print("\n".join(f"  failed attempt: {f}" for f in FAILED))
     wire = 0x200000 * 2 * 10 / 1_500_000  # at least 2 characters a byte at the fastest rate either uses
     assert min(times["ltchiptool backup"], times["freebeken backup"]) > wire

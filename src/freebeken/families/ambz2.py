@@ -9,7 +9,7 @@ import io
 
 from ..errors import LinkError
 from .base import SECTOR, Identity
-from .ltlink import contained, link_error, make_tool, relink, retrying
+from .ltlink import contained, leave, link_at_any_rate, link_error, make_tool, relink, retrying
 from .specs import RTL8720CF
 
 PIECE = 0x10000
@@ -38,8 +38,7 @@ class AmbZ2Family:
 
         tool = self.tool
         try:
-            with contained():
-                tool.link()
+            link_at_any_rate(tool, self.baudrate)
         except TimeoutError as e:
             raise link_error("RTL8720CF", self.spec.download_mode, e) from e
         with contained():
@@ -93,10 +92,4 @@ class AmbZ2Family:
         retrying(f"Writing 0x{address:06X}", send, ATTEMPTS, self._recover)
 
     def close(self) -> None:
-        try:
-            with contained():
-                self.tool.disconnect()  # leave download mode: the firmware starts
-        except Exception:  # noqa: BLE001  (the port may be gone with the device)
-            pass
-        finally:
-            self.tool.s.close()
+        leave(self.tool)

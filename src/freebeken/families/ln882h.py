@@ -17,7 +17,7 @@ from ymodem.CRC import calc_crc16  # ltchiptool's YMODEM dependency: its CRC-16/
 
 from ..errors import LinkError
 from .base import SECTOR, Identity
-from .ltlink import contained, link_error, make_tool, protocol_error, relink, retrying
+from .ltlink import contained, leave, link_at_any_rate, link_error, make_tool, protocol_error, relink, retrying
 from .specs import LN882H
 
 CHUNK = 0x100  # the RAM flasher's largest flash_read
@@ -42,8 +42,7 @@ class Ln882hFamily:
             return self.identity
         tool = self.tool
         try:
-            with contained():
-                tool.link()
+            link_at_any_rate(tool, self.baudrate)
         except TimeoutError as e:
             raise link_error("LN882H", self.spec.download_mode, e) from e
         with contained():
@@ -150,13 +149,7 @@ class Ln882hFamily:
                 raise TimeoutError("no RAMCODE answer after the upload")
 
     def close(self) -> None:
-        try:
-            with contained():
-                self.tool.disconnect()  # "reboot": the firmware starts
-        except Exception:  # noqa: BLE001
-            pass
-        finally:
-            self.tool.s.close()
+        leave(self.tool)
 
 
 def _mac(lines: list[str]) -> bytes | None:

@@ -87,6 +87,38 @@ def relink(tool: Any, seconds: float = 3.0) -> None:
         tool.link_timeout = saved
 
 
+def link_at_any_rate(tool: Any, fast: int, spare: float = 2.0) -> None:
+    """Link at 115200 (the ROM's rate after a reset), then at ``fast``: a chip left at the fast rate by an
+    interrupted session (or another tool) stays there until it is reset. Raises TimeoutError."""
+    for baud, seconds in ((115200, tool.link_timeout), (fast, spare)):
+        saved = tool.link_timeout
+        tool.link_timeout = seconds
+        try:
+            if tool.s.baudrate != baud:
+                tool.set_baudrate(baud)
+            with contained():
+                tool.link()
+            return
+        except TimeoutError:
+            continue
+        finally:
+            tool.link_timeout = saved
+    raise TimeoutError("Timeout while linking")
+
+
+def leave(tool: Any) -> None:
+    """Put the chip back at 115200 in download mode and free the port. The chip is not told to boot: its
+    boot pin is probably still held, and the next command (or tool) links to it as it is; the person
+    power-cycles it without the pin to start the firmware."""
+    try:
+        with contained():
+            tool.change_baudrate(115200)
+    except Exception:  # noqa: BLE001  (the chip may be gone: nothing to put back)
+        pass
+    finally:
+        tool.s.close()
+
+
 def link_error(spec_name: str, download_mode: str, error: Exception) -> LinkError:
     return LinkError(
         f"No answer from the {spec_name} download mode ({error})",
