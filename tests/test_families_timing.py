@@ -25,7 +25,7 @@ BAUD = {"rtl8720cf": "1500000", "ln882h": "1000000"}
 FAILED: list[str] = []
 
 
-def timed(args: list[str], env: dict[str, str]) -> float:
+def timed(args: list[str], env: dict[str, str], reset=None) -> float:
     """Seconds of the first of three runs that succeeds (ltchiptool's LN882H reader wants each echo within
     20 ms, which a loaded test machine does not always give it; failures are printed)."""
     for _ in range(3):
@@ -35,6 +35,8 @@ def timed(args: list[str], env: dict[str, str]) -> float:
             return time.monotonic() - start
         said = (result.stdout + result.stderr).strip()[-160:]
         FAILED.append(f"{Path(args[0]).name} {args[3] if len(args) > 3 else ''}: {said}")
+        if reset is not None:
+            reset()  # as a person would: power-cycle with the boot pin held
     raise AssertionError(result.stdout[-2000:] + result.stderr[-2000:])
 
 
@@ -48,16 +50,17 @@ def test_backup_and_flash_times_against_ltchiptool(tmp_path, chip, capsys):
         env = {**os.environ, **server.env, "FREEBEKEN_HOME": str(tmp_path / "home")}
         fb = [sys.executable, "-m", "freebeken", "--json"]
         lt = [str(BIN / "ltchiptool"), "flash"]
+        reset = line.power_on
         times = {
             "ltchiptool backup": timed([*lt, "read", "-d", server.path, "-b", BAUD[chip], FAMILY[chip],
-                                        str(tmp_path / "lt.bin")], env),  # fmt: skip
+                                        str(tmp_path / "lt.bin")], env, reset),  # fmt: skip
             "freebeken backup": timed([*fb, "backup", "-p", server.path, "--chip", chip, "-o", str(tmp_path / "fb.bin")], env),
         }
         assert (tmp_path / "lt.bin").read_bytes() == stock == (tmp_path / "fb.bin").read_bytes()
         times["freebeken flash"] = timed([*fb, "flash", "-p", server.path, "--chip", chip, str(image)], env)
         line.chip.flash.data[:] = stock  # the same start for both
         times["ltchiptool flash"] = timed([*lt, "write", "-d", server.path, "-b", BAUD[chip], "-f", FAMILY[chip], "-s", "0",
-                                           str(image)], env)  # fmt: skip
+                                           str(image)], env, reset)  # fmt: skip
     with capsys.disabled():
         print(f"\n{chip}: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
         print("\n".join(f"  failed attempt: {f}" for f in FAILED))

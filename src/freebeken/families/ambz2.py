@@ -18,6 +18,7 @@ ATTEMPTS = 6
 
 class AmbZ2Family:
     spec = RTL8720CF
+    read_piece = 0x40000  # backups: one hash-offset change and SHA-256 per 256 KiB instead of per 64 KiB
 
     def __init__(self, port: str, *, baudrate: int | None = None, timeout: float = 15.0) -> None:
         from ltchiptool.soc.ambz2.util.ambz2tool import AmbZ2Tool
