@@ -27,6 +27,7 @@ QUIET = ("xmodem.XMODEM", "ModemSocket", "xmodem")
 @contextlib.contextmanager
 def contained() -> Iterator[None]:
     saved = (sys.excepthook, threading.excepthook, list(logging.root.handlers), logging.root.level)
+    logging.root.setLevel(max(saved[3], logging.ERROR))  # its notes ("timeout increased") are not the person's concern
     try:
         yield
     finally:

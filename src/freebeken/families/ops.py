@@ -243,7 +243,24 @@ def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *,
                    sha256=digest, size=len(data), resumed=resumed, backup=made, readback_seconds=round(readback, 2))  # fmt: skip
 
 
+def _spans(sectors: list[int]) -> list[tuple[int, int]]:
+    """Maximal contiguous stretches of sectors (a digest over each costs one round trip)."""
+    spans: list[tuple[int, int]] = []
+    for s in sorted(sectors):
+        if spans and spans[-1][0] + spans[-1][1] == s:
+            spans[-1] = (spans[-1][0], spans[-1][1] + SECTOR)
+        else:
+            spans.append((s, SECTOR))
+    return spans
+
+
 def _verify(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[int]) -> list[str]:
+    """Ranges of ``sectors`` where the chip differs from ``image``. A digest family is asked once per
+    contiguous stretch, and run by run only where a stretch differs."""
+    integrity = ident.spec.integrity
+    if integrity != "readback":
+        differing = [(a, n) for a, n in _spans(sectors) if fam.digest(a, n) != local_digest(integrity, image[a : a + n])]
+        sectors = [s for a, n in differing for s in range(a, a + n, SECTOR)]
     bad = []
     for start, n in _runs(sectors):
         want = image[start : start + n]
