@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError, VerifyError
+from ..families.dispatch import for_families
 from ..flasher import operations as ops
 from ..flasher.backup import check_backup_target
 from ..flasher.safely import ENSURE, SKIP, BackupPolicy, flash_safely
@@ -41,6 +42,7 @@ def _done(ctx: Context, message: str, record: dict) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Backup file (never overwritten).")
 @click.pass_obj
 @command_errors
+@for_families("backup")
 def backup(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, output: Path | None) -> None:
     """Back up the whole flash, verified by the chip's CRC."""
     if output is not None:
@@ -82,6 +84,7 @@ def _backup_policy(ctx: Context, no_backup: bool, assume_yes: bool) -> BackupPol
 @settings_options
 @click.pass_obj
 @command_errors
+@for_families("flash")
 def flash(
     ctx: Context,
     port: str,
@@ -130,6 +133,7 @@ def flash(
 )
 @click.pass_obj
 @command_errors
+@for_families("restore")
 def restore(
     ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, backup_file: str, other_device: bool
 ) -> None:
@@ -145,6 +149,7 @@ def restore(
 @click.option("--offset", help="Flash address of the file's first byte (default: from the file name, else 0).")
 @click.pass_obj
 @command_errors
+@for_families("verify")
 def verify(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, file: str, offset: str | None) -> None:
     """Compare a file with the chip's flash (by CRC; nothing is transferred)."""
     with _open(ctx, port, baud, timeout, no_reset) as io:

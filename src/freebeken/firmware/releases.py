@@ -52,16 +52,12 @@ def _get(url: str, timeout: float = 20) -> bytes:
 def list_releases(chip: str, url: str | None = None, include_prereleases: bool = False, ota: bool = False) -> list[Release]:
     """The releases' UART images for ``chip``, or with ``ota`` its over-the-air images
     (``Open<platform>_<version>.rbl``, the platform being what the firmware calls itself)."""
-    profile = chip_by_name(chip)
-    if ota:
-        pattern = re.compile(rf"^Open{re.escape(profile.obk_platform)}_(\d[^_]*)\.rbl$")
-    else:
-        pattern = re.compile(rf"^{re.escape(profile.firmware_prefix)}(.+)\.bin$")
+    pattern, prefix = _asset_pattern(chip, ota)
     try:
         data = json.loads(_get(url or api_url()))
     except (urllib.error.URLError, OSError, TimeoutError) as e:
         raise ReleaseError(f"Cannot reach the OpenBeken releases ({e})",
-                           hint=OFFLINE_HINT.format(name=f"{profile.firmware_prefix}<version>.bin")) from None  # fmt: skip
+                           hint=OFFLINE_HINT.format(name=f"{prefix}<version>.bin")) from None  # fmt: skip
     except json.JSONDecodeError:
         raise ReleaseError("The releases API answered something that is not JSON") from None
     out = []
@@ -76,6 +72,23 @@ def list_releases(chip: str, url: str | None = None, include_prereleases: bool =
                                    digest.split(":", 1)[1] if digest.startswith("sha256:") else None,
                                    bool(release.get("prerelease"))))  # fmt: skip
     return out
+
+
+def _asset_pattern(chip: str, ota: bool) -> tuple[re.Pattern[str], str]:
+    """Release asset names: Beken's from the chip profile; RTL87X0C's and LN882H's from OpenBeken's Makefile
+    (flash_is.bin -> OpenRTL87X0C_<v>.bin, firmware_is.bin -> _ota.img; flashimage.bin -> OpenLN882H_<v>.bin,
+    the xz OTA -> _OTA.bin)."""
+    from ..families.registry import spec_by_chip
+
+    family = spec_by_chip(chip)
+    if family is not None:
+        platform = re.escape(family.obk_platform)
+        tail = r"_(?:ota\.img|OTA\.bin)" if ota else r"\.bin"
+        return re.compile(rf"^{platform}_(\d[^_]*){tail}$"), f"{family.obk_platform}_"
+    profile = chip_by_name(chip)
+    if ota:
+        return re.compile(rf"^Open{re.escape(profile.obk_platform)}_(\d[^_]*)\.rbl$"), profile.firmware_prefix
+    return re.compile(rf"^{re.escape(profile.firmware_prefix)}(.+)\.bin$"), profile.firmware_prefix
 
 
 def firmware_dir() -> Path:

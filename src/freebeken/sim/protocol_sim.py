@@ -12,6 +12,7 @@ from serial import PortNotOpenError, SerialBase, SerialException
 
 from ..locks import Held, hold
 from .config import SimConfig, save_image
+from .families import config_for_url
 from .line import SimLine
 
 
@@ -25,10 +26,12 @@ class Serial(SerialBase):
             raise SerialException("Port must be configured before it can be used.")
         if self.is_open:
             raise SerialException("Port is already open.")
-        self.config = SimConfig.from_url(self.portstr)
+        self.config = config_for_url(self.portstr)  # type: ignore[assignment]  # Beken's SimConfig, or another family's
         # one program per simulated chip, as a real port is opened exclusively
         self._lock: Held | None = hold(self.config.image, f"the simulated chip {self.config.image}") if self.config.image else None
-        self.line = self.config.build()
+        # a line that survives a reopen (the non-Beken chips: ltchiptool reopens the port to change baud) is kept
+        if self.line is None or not getattr(self.line, "survives_reopen", False):
+            self.line = self.config.build()
         self.is_open = True
         self._update_lines()
 

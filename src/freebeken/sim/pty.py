@@ -104,13 +104,23 @@ class PtyServer:
             self.line.set_lines(**lines)
 
     def _tx_loop(self) -> None:
+        held = b""  # what the pty's small buffer did not take yet (a real driver buffers far more)
+        held_since = 0.0
         while not self._stop.is_set():
-            data = self.line.read(self.host_baud(), 65536)
+            data = held + self.line.read(self.host_baud(), 65536)
             if data:
                 try:
-                    os.write(self.master, data)
+                    sent = os.write(self.master, data)
                 except BlockingIOError:
-                    pass  # nobody reads the port: the bytes are lost, as on a real line
+                    sent = 0
+                held = data[sent:]
+                if not held:
+                    continue
+                now = time.monotonic()
+                held_since = held_since if sent == 0 and held_since else now
+                if now - held_since > 1.0:
+                    held = b""  # nobody reads the port: the bytes are lost, as on a real line
+                time.sleep(0.0005)
                 continue
             nxt = self.line.next_arrival()
             wait = 0.005 if nxt is None else min(0.005, max(0.0, nxt - time.monotonic()))

@@ -60,6 +60,9 @@ _RULES += (
              frozenset(i for i, pa in enumerate(_RTL8710B_PA) if pa in _RTL8710B_PWM_PA),
              frozenset({_RTL8710B_PA.index(19)}), (_RTL8710B_PA.index(29), _RTL8710B_PA.index(30))),
 )  # fmt: skip
+# LN882H (src/hal/ln882h/hal_pins_ln882h.c): index 0..15 = A0..A15, 16..25 = B0..B9; PWM on every pin but the
+# QSPI flash pins 13..18; ADC on A0, A1, A4, B3, B4, B5; UART0 (flashing, log) on A2/A3. Bonding differs per module.
+_RULES += (PinRules("LN882H", 26, None, frozenset(range(26)) - set(range(13, 19)), frozenset({0, 1, 4, 19, 20, 21}), (2, 3)),)
 RULES: dict[str, PinRules] = {r.chip: r for r in _RULES}
 #: A Tuya config numbers pins as the chip does (Pn, PAn); where OpenBeken numbers them otherwise, the map.
 TUYA_TO_OBK: dict[str, dict[int, int]] = {"RTL8710B": {pa: i for i, pa in enumerate(_RTL8710B_PA)}}

@@ -1,0 +1,131 @@
+"""Using ltchiptool's download-protocol tools inside freebeken's process.
+
+ltchiptool's tool classes open ports with ``serial.Serial(port)``; freebeken gives them a port from
+``serial.serial_for_url`` instead, so ``sim://`` URLs reach the simulators the same way real ports do.
+Constructing a tool installs ltchiptool's logging handler process-wide (root logger, ``sys.excepthook``,
+``threading.excepthook``) and points the X/YMODEM loggers at stdout: :func:`contained` undoes that, so
+``--json`` output stays clean and freebeken's own error handling stays in charge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import serial
+
+from ..errors import LinkError, ProtocolError, VerifyError
+
+T = TypeVar("T")
+QUIET = ("xmodem.XMODEM", "ModemSocket", "xmodem")
+
+
+@contextlib.contextmanager
+def contained() -> Iterator[None]:
+    saved = (sys.excepthook, threading.excepthook, list(logging.root.handlers), logging.root.level)
+    logging.root.setLevel(max(saved[3], logging.ERROR))  # its notes ("timeout increased") are not the person's concern
+    try:
+        yield
+    finally:
+        sys.excepthook, threading.excepthook = saved[0], saved[1]
+        logging.root.handlers[:] = saved[2]
+        logging.root.setLevel(saved[3])
+        for name in QUIET:
+            logger = logging.getLogger(name)
+            logger.handlers.clear()
+            logger.setLevel(logging.CRITICAL)
+
+
+def make_tool(cls: Callable[..., T], port: str, *, link_timeout: float) -> T:
+    """An ltchiptool tool on ``port`` (a device path or any pyserial URL, sim:// included)."""
+    from .. import sim  # noqa: F401  (registers sim://)
+
+    with contained():
+        tool: Any = cls(None, 115200, link_timeout=link_timeout)  # no port opened yet
+    try:
+        tool.s = serial.serial_for_url(port, baudrate=115200, timeout=0.05)
+    except serial.SerialException as e:
+        from ..link.ports import open_error
+
+        raise open_error(port, e) from e
+    return tool
+
+
+def retrying(what: str, action: Callable[[], T], attempts: int, on_error: Callable[[], None] | None = None) -> T:
+    """Run ``action``; ltchiptool reports line trouble as TimeoutError/RuntimeError/ValueError (a hash
+    that disagrees): retried ``attempts`` times, then a VerifyError (exit 7: nothing unproven is kept)."""
+    last: Exception | None = None
+    for _ in range(attempts):
+        try:
+            return action()
+        except (TimeoutError, RuntimeError, ValueError, serial.SerialException) as e:
+            last = e
+            if on_error is not None:
+                try:
+                    on_error()
+                except Exception as gone:  # noqa: BLE001  (no link at all: retrying cannot help)
+                    raise ProtocolError(
+                        f"{what}: the chip stopped answering ({gone})",
+                        hint="Power was probably lost. Put the chip in download mode again and run the same command: "
+                        "it continues where it stopped.",
+                    ) from e
+    raise VerifyError(f"{what} failed {attempts} times: {last}")
+
+
+def relink(tool: Any, seconds: float = 3.0) -> None:
+    """After an error: drain the line and link again, briefly (a chip that lost power will not answer)."""
+    saved = tool.link_timeout
+    tool.link_timeout = seconds
+    try:
+        with contained():
+            tool.timed_flush(0.1)
+            tool.link()
+    finally:
+        tool.link_timeout = saved
+
+
+def link_at_any_rate(tool: Any, fast: int, spare: float = 2.0) -> None:
+    """Link at 115200 (the ROM's rate after a reset), then at ``fast``: a chip left at the fast rate by an
+    interrupted session (or another tool) stays there until it is reset. Raises TimeoutError."""
+    for baud, seconds in ((115200, tool.link_timeout), (fast, spare)):
+        saved = tool.link_timeout
+        tool.link_timeout = seconds
+        try:
+            if tool.s.baudrate != baud:
+                tool.set_baudrate(baud)
+            with contained():
+                tool.link()
+            return
+        except TimeoutError:
+            continue
+        finally:
+            tool.link_timeout = saved
+    raise TimeoutError("Timeout while linking")
+
+
+def leave(tool: Any) -> None:
+    """Put the chip back at 115200 in download mode and free the port. The chip is not told to boot: its
+    boot pin is probably still held, and the next command (or tool) links to it as it is; the person
+    power-cycles it without the pin to start the firmware."""
+    try:
+        with contained():
+            tool.change_baudrate(115200)
+    except Exception:  # noqa: BLE001  (the chip may be gone: nothing to put back)
+        pass
+    finally:
+        tool.s.close()
+
+
+def link_error(spec_name: str, download_mode: str, error: Exception) -> LinkError:
+    return LinkError(
+        f"No answer from the {spec_name} download mode ({error})",
+        hint=f"{download_mode} Check the wiring (adapter RX to the chip's TX, TX to RX, common GND).",
+    )
+
+
+def protocol_error(message: str) -> ProtocolError:
+    return ProtocolError(message, hint="Power-cycle the device in download mode and run the same command again.")
