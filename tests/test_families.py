@@ -110,6 +110,7 @@ def test_backup_flash_verify_restore_byte_exact_through_the_cli(tmp_path, chip):
     assert run("verify", "-p", p, str(out)).exit_code == 0
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("chip", CHIPS)
 def test_first_flash_makes_a_backup_first(tmp_path, chip):
     p = port(tmp_path, chip)
@@ -138,6 +139,7 @@ def test_wrong_chips_image_is_refused_before_the_chip_is_touched(tmp_path, chip)
     assert run("flash", "-p", port(tmp_path, chip), str(junk)).exit_code == SafetyError.exit_code
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("chip", CHIPS)
 def test_another_devices_backup_is_refused(tmp_path, chip):
     theirs = tmp_path / "theirs.bin"
@@ -163,6 +165,7 @@ def test_a_truncated_backup_is_refused(tmp_path):
     assert result.exit_code == UsageError.exit_code
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("chip", CHIPS)
 def test_a_backup_is_never_overwritten(tmp_path, chip):
     out = tmp_path / "exists.bin"
@@ -174,6 +177,7 @@ def test_a_backup_is_never_overwritten(tmp_path, chip):
     assert last_json(first.output)["path"] != last_json(second.output)["path"]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("chip", CHIPS)
 def test_flash_resumes_after_a_power_cut_byte_exact(tmp_path, chip):
     fw = release(tmp_path, chip)
@@ -191,6 +195,7 @@ def test_flash_resumes_after_a_power_cut_byte_exact(tmp_path, chip):
                if not any(r.start <= s < r.end for r in keep))  # fmt: skip
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("chip", CHIPS)
 def test_backup_resumes_from_its_journal(tmp_path, chip, monkeypatch):
     p = port(tmp_path, chip)
@@ -216,6 +221,7 @@ def test_backup_resumes_from_its_journal(tmp_path, chip, monkeypatch):
     assert result.resumed and Path(result.path).read_bytes() == chip_bytes(tmp_path, chip)
 
 
+@pytest.mark.heavy
 def test_rtl_noisy_line_rereads_what_its_sha256_rejects(tmp_path):
     """Where ltchiptool alone stops at a SHA-256 mismatch (test_families_compat), freebeken reads the
     piece again and still delivers proven bytes."""
@@ -228,6 +234,7 @@ def test_rtl_noisy_line_rereads_what_its_sha256_rejects(tmp_path):
     assert data == (tmp_path / "noisy.bin").read_bytes()[:0x40000]
 
 
+@pytest.mark.heavy
 def test_ln882h_noisy_line_is_caught_by_the_crc16(tmp_path):
     p = f"sim://ln882h?time_scale=0&corrupt=0.0001&seed=5&image={tmp_path / 'noisy.bin'}"
     fam = open_family(spec_by_chip("ln882h"), p)

@@ -16,7 +16,7 @@ from freebeken.sim.families import config_for_url
 from freebeken.sim.family_images import release_image
 from freebeken.sim.pty import PtyServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.compat]
+pytestmark = [pytest.mark.slow, pytest.mark.compat, pytest.mark.heavy]  # a benchmark at real timing: minutes
 BIN = Path(sys.executable).parent
 FAMILY = {"rtl8720cf": "realtek-ambz2", "ln882h": "lightning-ln882h"}
 BAUD = {"rtl8720cf": "1500000", "ln882h": "1000000"}

@@ -26,12 +26,13 @@ class Serial(SerialBase):
             raise SerialException("Port must be configured before it can be used.")
         if self.is_open:
             raise SerialException("Port is already open.")
-        self.config = config_for_url(self.portstr)  # type: ignore[assignment]  # Beken's SimConfig, or another family's
+        config = config_for_url(self.portstr)  # Beken's SimConfig, or another family's
+        self.config = config  # type: ignore[assignment]  # the families' config offers what this class uses of it
         # one program per simulated chip, as a real port is opened exclusively
-        self._lock: Held | None = hold(self.config.image, f"the simulated chip {self.config.image}") if self.config.image else None
+        self._lock: Held | None = hold(config.image, f"the simulated chip {config.image}") if config.image else None
         # a line that survives a reopen (the non-Beken chips: ltchiptool reopens the port to change baud) is kept
         if self.line is None or not getattr(self.line, "survives_reopen", False):
-            self.line = self.config.build()
+            self.line = config.build()  # type: ignore[assignment]  # likewise its line
         self.is_open = True
         self._update_lines()
 
