@@ -24,14 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from freebeken.chips import chip_by_name, flash_by_name
 from freebeken.protocol import BLANK_SECTOR_CRC, beken_crc
 from freebeken.sim.adapters import AdapterProfile, adapter_by_name
 from freebeken.sim.chip import CRC_BYTES_PER_S
 from freebeken.sim.config import SimConfig
-from freebeken.chips import chip_by_name, flash_by_name
 from freebeken.sim.image import build_stock_image
-from freebeken.sim.release import standin_app
 from freebeken.sim.pty import PtyServer
+from freebeken.sim.release import standin_app
 
 BIN = Path(sys.executable).parent
 APP_SIZE = 0x100000 - 0x11000  # a ~1 MiB OpenBeken-like application
@@ -70,8 +70,10 @@ def limits(stock: bytes, chip: str, baud: int, adapter: AdapterProfile) -> dict[
     blocks = (APP_SIZE + 0xFFFF) // 0x10000
     return {
         "backup 2 MiB": wire(nonblank * (12 + 4111), baud) + (nonblank + blank_runs) * rtt + blank_bytes / CRC_BYTES_PER_S,
-        "flash ~1 MiB": wire(app_sectors * (4108 + 15), baud) + blocks * part.t_erase_64k
-        + app_sectors * 16 * part.t_page + (app_sectors + blocks) * rtt,
+        "flash ~1 MiB": wire(app_sectors * (4108 + 15), baud)
+        + blocks * part.t_erase_64k
+        + app_sectors * 16 * part.t_page
+        + (app_sectors + blocks) * rtt,
         "re-flash identical": APP_SIZE / CRC_BYTES_PER_S + rtt,
     }
 
@@ -101,9 +103,24 @@ def run_chip(chip: str, baud: int, work: Path, adapter: str = "ideal") -> list[t
         dev = server.path
         backup_wire = wire(nonblank * (12 + 4111), baud)
         outputs = {
-            "freebeken": ([tool("freebeken"), "--json", "backup", "-p", dev, "-b", str(baud), "-o", str(work / "fb.bin")], work / "fb.bin"),
+            "freebeken": (
+                [tool("freebeken"), "--json", "backup", "-p", dev, "-b", str(baud), "-o", str(work / "fb.bin")],
+                work / "fb.bin",
+            ),
             "bk7231tools": (
-                [tool("bk7231tools"), "read_flash", "-d", dev, "-b", str(baud), "-s", "0", "-l", "0x200000", str(work / "bt.bin")],
+                [
+                    tool("bk7231tools"),
+                    "read_flash",
+                    "-d",
+                    dev,
+                    "-b",
+                    str(baud),
+                    "-s",
+                    "0",
+                    "-l",
+                    "0x200000",
+                    str(work / "bt.bin"),
+                ],
                 work / "bt.bin",
             ),
             "ltchiptool": (
@@ -124,7 +141,18 @@ def run_chip(chip: str, baud: int, work: Path, adapter: str = "ideal") -> list[t
             "freebeken": [tool("freebeken"), "flash", "-p", dev, "-b", str(baud), "--no-backup", str(fw)],
             "bk7231tools": [tool("bk7231tools"), "write_flash", "-d", dev, "-b", str(baud), "-s", "0x11000", str(app_file)],
             "ltchiptool": [
-                tool("ltchiptool"), "flash", "write", "-d", dev, "-b", str(baud), "-f", chip, "-s", "0x11000", str(app_file)
+                tool("ltchiptool"),
+                "flash",
+                "write",
+                "-d",
+                dev,
+                "-b",
+                str(baud),
+                "-f",
+                chip,
+                "-s",
+                "0x11000",
+                str(app_file),
             ],
         }
         for name, args in writers.items():
@@ -174,7 +202,9 @@ def run_one(chip: str, baud: int, adapter: AdapterProfile) -> None:
         print(f"- backup: {peer} / freebeken = {times[('backup 2 MiB', peer)] / fb_backup:.2f}x")
     print(f"- backup: faster peer / freebeken = {best_backup_peer / fb_backup:.2f}x (target >= 1.3)")
     reads = times[("backup: non-blank sector reads", "freebeken")]
-    print(f"- backup: non-blank sector reads / their wire time = {reads / (nonblank * (12 + 4111) * 10 / baud):.3f} (target <= 1.05)")
+    print(
+        f"- backup: non-blank sector reads / their wire time = {reads / (nonblank * (12 + 4111) * 10 / baud):.3f} (target <= 1.05)"
+    )
     print(f"- flash: wire limit {flash_wire:.1f} s; freebeken / wire = {fb_flash / flash_wire:.2f}")
     for peer in ("bk7231tools", "ltchiptool"):
         print(f"- flash: {peer} / freebeken = {times[('flash ~1 MiB', peer)] / fb_flash:.2f}x")

@@ -80,10 +80,24 @@ def main() -> None:
                         print("  not updated:", d.client, d.outcome, d.why, flush=True)
                         break
                 t_update = time.perf_counter() - t
-            rows.append((n, started, t_list, answered, t_backup, len(saved.saved), t_update, report.count("updated"),
-                         report.count("failed") + report.count("not started")))  # fmt: skip
-            print(f"{n} devices: list {t_list:.2f} s ({answered} answered), backup {t_backup:.2f} s ({len(saved.saved)}), "
-                  f"update {t_update:.1f} s ({report.count('updated')} verified)", flush=True)  # fmt: skip
+            rows.append(
+                (
+                    n,
+                    started,
+                    t_list,
+                    answered,
+                    t_backup,
+                    len(saved.saved),
+                    t_update,
+                    report.count("updated"),
+                    report.count("failed") + report.count("not started"),
+                )
+            )
+            print(
+                f"{n} devices: list {t_list:.2f} s ({answered} answered), backup {t_backup:.2f} s ({len(saved.saved)}), "
+                f"update {t_update:.1f} s ({report.count('updated')} verified)",
+                flush=True,
+            )
         finally:
             stoppers = [threading.Thread(target=s.stop) for s in servers]
             for th in stoppers:
@@ -92,10 +106,14 @@ def main() -> None:
                 th.join()
             broker.stop()
     print()
-    print(f"| devices | start-up | fleet list | answered | fleet backup | saved | fleet update (parallel {args.parallel}) | verified | not done |")
+    print(
+        f"| devices | start-up | fleet list | answered | fleet backup | saved | fleet update (parallel {args.parallel}) | verified | not done |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for n, started, t_list, answered, t_backup, saved, t_update, updated, bad in rows:
-        print(f"| {n} | {started:.1f} s | {t_list:.2f} s | {answered} | {t_backup:.2f} s | {saved} | {t_update:.1f} s | {updated} | {bad} |")
+        print(
+            f"| {n} | {started:.1f} s | {t_list:.2f} s | {answered} | {t_backup:.2f} s | {saved} | {t_update:.1f} s | {updated} | {bad} |"
+        )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,11 @@ except ImportError:  # an older freebeken, measured for a baseline
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("FREEBEKEN_CORPUS", Path.home() / ".cache" / "freebeken" / "corpus"))
 # the dumps' products in the device list (../shared/dumps/README.md names them)
-DUMP_PRODUCTS = {"n_cb2s_plug_mirabella_i003632.bin": "I03632", "n_cb3s_4ch_relay_tywb_rf.bin": "TYWD 4CH-RF",
-                 "t_wb3l_bulb_sm2135_globe_37783.bin": "35804"}  # fmt: skip
+DUMP_PRODUCTS = {
+    "n_cb2s_plug_mirabella_i003632.bin": "I03632",
+    "n_cb3s_4ch_relay_tywb_rf.bin": "TYWD 4CH-RF",
+    "t_wb3l_bulb_sm2135_globe_37783.bin": "35804",
+}
 _GENERIC = {"tuya", "generic", "unknown", "noname", "no", "name"}
 _NOT_A_MODEL = re.compile(
     r"v?\d+(\.\d+)*|\d+(w|a|v|ch|cm|mm|m|k|lm|lumen|inch|in|pcs|pack|gang|way|ft)|gu10|e1[24]|e2[67]|b22|a19|a60|a21|br30|"
@@ -82,11 +85,11 @@ REASONS = {
     "active level": "the config's *_lv decides here; the entry's author chose the other polarity (status LEDs most often)",
     "button kind, same effect": "on one relay Btn_Tgl_All and Btn;1 do the same; total_bt_pin is Tuya's all-relays button",
     "channel": "freebeken numbers from the config (rlN/btN -> N, colours r,g,b,c,w -> 1..5, cwtype=1 -> w,c + flag 8); "
-               "the entry numbers otherwise (Rel;0, rotated colours): both work, the config is the device's own",
+    "the entry numbers otherwise (Rel;0, rotated colours): both work, the config is the device's own",
     "only ours": "a pin the config names that the entry leaves out (status LED, IR/RF receiver, a slot above ch_num)",
     "only the human's": "a pin the config does not name (another revision of the product, or wiring found by hand)",
     "role": "another hardware revision under the same name (other driver chip or pins), or a choice (Btn_SmartLED vs Btn)",
-}  # fmt: skip
+}
 
 
 def norm(pins: dict[str, str]) -> dict[int, PinRole]:
@@ -116,30 +119,23 @@ def base(role: str) -> str:
 #: Differences no rule explains, read one by one against the config and the entry (2026-04 snapshots).
 READ = {
     "antela-f1s202-eu-smart-plug": "this entry swaps P6/P8 (CF1 and the LED); the other F1s202 entry matches the config",
-    "merkury-innovations-mi-ew003-led-strip-v1.1.2":
-        "another revision: the entry has a 4th PWM on P7, this config the IR receiver",
-    "merkury-innovations-mi-ew003-led-strip-v1.1.6":
-        "another revision: the entry has a 4th PWM on P7, this config the IR receiver",
+    "merkury-innovations-mi-ew003-led-strip-v1.1.2": "another revision: the entry has a 4th PWM on P7, this config the IR receiver",
+    "merkury-innovations-mi-ew003-led-strip-v1.1.6": "another revision: the entry has a 4th PWM on P7, this config the IR receiver",
     "minoston-mp22w-oudoor-plug": "the entry is MP22W_v2: relay, button and LED on other pins",
-    "tuya-generic-ap-smt-breaker02-1ch-relay":
-        "the product's two configs disagree with each other and the entry: board revisions",
-    "tuya-generic-ap-smt-breaker02-1ch-smart-relay":
-        "the product's two configs disagree with each other and the entry: board revisions",
-    "tuya-generic-dy-sq400b-water-leak-sensor-v1.1.6":
-        "a battery sensor: the entry uses deep-sleep and script-only roles and drives the buzzer (bz_pin, unmapped here); "
-        "freebeken maps plain inputs (a known gap: no deep-sleep roles yet)",
+    "tuya-generic-ap-smt-breaker02-1ch-relay": "the product's two configs disagree with each other and the entry: board revisions",
+    "tuya-generic-ap-smt-breaker02-1ch-smart-relay": "the product's two configs disagree with each other and the entry: board revisions",
+    "tuya-generic-dy-sq400b-water-leak-sensor-v1.1.6": "a battery sensor: the entry uses deep-sleep and script-only roles and drives the buzzer (bz_pin, unmapped here); "
+    "freebeken maps plain inputs (a known gap: no deep-sleep roles yet)",
     "tuya-generic-nas-wr01w-smart-plug": "the entry is the BL0942 revision (button where this config has BL0937 CF)",
     "tuya-generic-nas-wr07w-16a-smart-plug": "another revision (button on P9, where this config has BL0937 CF)",
     "tuya-generic-sc400w-curtain-switch": "the entry is another board (relays on P14/P26, this config P6/P7)",
-    "tuya-generic-sk20-star-projector-v1.1.2":
-        "ctrl_pin has no OpenBeken role (listed in unmapped); the entry's author made it a LED",
+    "tuya-generic-sk20-star-projector-v1.1.2": "ctrl_pin has no OpenBeken role (listed in unmapped); the entry's author made it a LED",
     "tuya-generic-sk20-star-projector-v2.0.2": "the entry is another lamp (BK7231T Genio Galaxy), this a CBU projector",
-    "tuya-generic-sm-306u-pa85-pd-surge-protector-v1.1.8":
-        "total_led_pin (any outlet on) has no OpenBeken role: listed in unmapped; the entry gives it a spare channel",
+    "tuya-generic-sm-306u-pa85-pd-surge-protector-v1.1.8": "total_led_pin (any outlet on) has no OpenBeken role: listed in unmapped; the entry gives it a spare channel",
     "tuya-generic-sw02-02-2-button-switch": "the entries are other products that share the word SW02",
     "tuya-generic-sw02-03-3-button-switch-v1.0.1": "the entries are other products that share the word SW02",
     "tuya-generic-wl-sw01-30a-switch": "the entry is the 16 A model (WL-SW01_16), this config the 30 A one",
-}  # fmt: skip
+}
 _DRIVERS = ("DAT", "CLK", "_DIN")
 _STATUS = {"WifiLED", "LED"}
 
@@ -208,8 +204,11 @@ def load_cloudcutter(root: Path) -> tuple[list[Case], int]:
         if not data.get("device_configuration"):
             continue
         try:
-            result = (analyze_bytes(path.read_bytes(), path.name, profile_chips) if takes_profiles else
-                      analyze_bytes(path.read_bytes(), path.name)).as_dict()  # fmt: skip
+            result = (
+                analyze_bytes(path.read_bytes(), path.name, profile_chips)
+                if takes_profiles
+                else analyze_bytes(path.read_bytes(), path.name)
+            ).as_dict()
         except Exception as e:  # noqa: BLE001 - a crash is a finding, counted and shown
             print(f"CRASH {path.name}: {type(e).__name__}: {e}", file=sys.stderr)
             failed += 1
@@ -259,8 +258,12 @@ def report(cases: list[Case], failed: int, show: bool) -> None:
     print("chips named:", dict(collections.Counter(c.result["chip"] for c in cases).most_common()))
     not_checked = [c for c in cases if any(n.startswith("pins not checked") for n in c.result["notes"])]
     print(f"templates not checked (no pin facts for the chip): {len(not_checked)}")
-    dropped = collections.Counter(u.split(":")[-1].strip() if "does not exist" not in u else "pin the chip lacks"
-                                  for c in cases for u in c.result["unmapped"] if u.endswith("dropped"))  # fmt: skip
+    dropped = collections.Counter(
+        u.split(":")[-1].strip() if "does not exist" not in u else "pin the chip lacks"
+        for c in cases
+        for u in c.result["unmapped"]
+        if u.endswith("dropped")
+    )
     print("pins dropped, by why:", dict(dropped.most_common(8)))
 
     pairs = [(c, i, e) for c in cases for i, e in c.human]
@@ -303,13 +306,17 @@ def report(cases: list[Case], failed: int, show: bool) -> None:
                 for k, t, why in diffs
             ]
     compared = len(pairs) - collisions
-    print(f"\npairs with a human template: {len(pairs)} ({len({c.name for c, _, _ in pairs})} configurations, "
-          f"{len({i for _, i, _ in pairs})} entries); set aside: {collisions} {dict(set_aside)}")  # fmt: skip
+    print(
+        f"\npairs with a human template: {len(pairs)} ({len({c.name for c, _, _ in pairs})} configurations, "
+        f"{len({i for _, i, _ in pairs})} entries); set aside: {collisions} {dict(set_aside)}"
+    )
     if compared:
-        print(f"identical templates: {exact}/{compared} ({100 * exact / compared:.0f}%); "
-              f"same pins and roles (levels, channels, button kind aside): {same_roles}/{compared} "
-              f"({100 * same_roles / compared:.0f}%); same pins used: {same_pins}/{compared} "
-              f"({100 * same_pins / compared:.0f}%)")  # fmt: skip
+        print(
+            f"identical templates: {exact}/{compared} ({100 * exact / compared:.0f}%); "
+            f"same pins and roles (levels, channels, button kind aside): {same_roles}/{compared} "
+            f"({100 * same_roles / compared:.0f}%); same pins used: {same_pins}/{compared} "
+            f"({100 * same_pins / compared:.0f}%)"
+        )
         print(f"pairs on the same module (entry board = config module): {len(strong)}, identical {sum(strong)}")
         print("differences by kind:", dict(kinds.most_common()))
         for kind, _count in kinds.most_common():
@@ -339,8 +346,11 @@ def main() -> int:
         cases, failed = load_cloudcutter(args.cloudcutter)
         pair(cases, devices)
     else:
-        print(f"skipped tuya-cloudcutter: {args.cloudcutter}/devices is not there (clone the repository there, or give "
-              "--cloudcutter)", file=sys.stderr)  # fmt: skip
+        print(
+            f"skipped tuya-cloudcutter: {args.cloudcutter}/devices is not there (clone the repository there, or give "
+            "--cloudcutter)",
+            file=sys.stderr,
+        )
     if args.dumps.is_dir():
         cases += dump_cases(args.dumps, devices)
     else:

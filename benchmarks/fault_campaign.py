@@ -144,8 +144,9 @@ def judge(cell: Cell, where: str, result, frozen: dict[Path, str], chip_now: byt
     for path, digest in frozen.items():
         if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
             cell.violations.append(f"{where}: the existing backup {path.name} changed")
-    if result.exit_code and (result.exit_code not in DOCUMENTED_EXITS or "error:" not in result.output
-                             or "what to do" not in result.output):  # fmt: skip
+    if result.exit_code and (
+        result.exit_code not in DOCUMENTED_EXITS or "error:" not in result.output or "what to do" not in result.output
+    ):
         cell.violations.append(f"{where}: exit {result.exit_code} without a documented, worded error: {result.output[-200:]!r}")
 
 
@@ -258,10 +259,14 @@ def main_(argv: list[str] | None = None) -> int:
                         folder = Path(tmp) / f"{op}-{chip}-{rate:g}-{seed}"
                         folder.mkdir()
                         run_one(op, chip, rate, seed, folder, cell)
-    print(f"fault campaign: seed {args.seed}, {args.runs} runs per band/operation/chip ({', '.join(chips)}), "
-          f"{time.monotonic() - started:.0f} s")  # fmt: skip
-    print(f"{'rate/byte':>10} {'operation':>9} {'runs':>5} {'first try':>10} {'recovered':>10} {'failed':>7} {'violations':>10} "
-          f"{'warned':>6}  exits")  # fmt: skip
+    print(
+        f"fault campaign: seed {args.seed}, {args.runs} runs per band/operation/chip ({', '.join(chips)}), "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    print(
+        f"{'rate/byte':>10} {'operation':>9} {'runs':>5} {'first try':>10} {'recovered':>10} {'failed':>7} {'violations':>10} "
+        f"{'warned':>6}  exits"
+    )
     violations = 0
     for (rate, op), cell in table.items():
         share = 100 * cell.first / cell.runs if cell.runs else 0

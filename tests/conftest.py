@@ -6,8 +6,8 @@ import json
 import pytest
 from hypothesis import settings
 
-from freebeken.sim.line import SimLine
 from freebeken.chips import CHIPS
+from freebeken.sim.line import SimLine
 from helpers import HttpStub, make_chip, require_shared, standin_apps
 
 # Tests are deterministic: property tests draw the same examples on every run and every machine.
@@ -67,13 +67,25 @@ def releases(monkeypatch):
 
     def answer(path: str, base: str) -> bytes | None:
         if path == "/releases":
-            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
-                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
-            return json.dumps([
-                {"tag_name": "1.17.601", "prerelease": True, "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1,
-                                                                           "browser_download_url": f"{base}/dl/x"}]},
-                {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
-            ]).encode()  # fmt: skip
+            assets = [
+                {
+                    "name": n,
+                    "size": len(d),
+                    "browser_download_url": f"{base}/dl/{n}",
+                    "digest": "sha256:" + hashlib.sha256(d).hexdigest(),
+                }
+                for n, d in files.items()
+            ]
+            return json.dumps(
+                [
+                    {
+                        "tag_name": "1.17.601",
+                        "prerelease": True,
+                        "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1, "browser_download_url": f"{base}/dl/x"}],
+                    },
+                    {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
+                ]
+            ).encode()
         if path.startswith("/dl/") and path[4:] in files:
             body = files[path[4:]]
             return bytes([body[0] ^ 0xFF]) + body[1:] if state["corrupt"] else body

@@ -43,7 +43,9 @@ class HomeAssistant:
         self.folder = folder
         (folder / "configuration.yaml").write_text(CONFIG.format(port=port))
         self.log = open(folder / "ha.log", "w")
-        self.proc = subprocess.Popen([str(python), "-m", "homeassistant", "-c", str(folder), "--skip-pip"], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(python), "-m", "homeassistant", "-c", str(folder), "--skip-pip"], stdout=self.log, stderr=subprocess.STDOUT
+        )
         self.token = ""
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -73,15 +75,22 @@ class HomeAssistant:
 
     def onboard(self) -> None:
         client_id = self.url + "/"
-        user = self.request("POST", "/api/onboarding/users", {"client_id": client_id, "name": "Test", "username": "test",
-                                                                "password": "freebeken-test", "language": "en"})  # fmt: skip
-        token = self.request("POST", "/auth/token", form={"grant_type": "authorization_code", "code": user["auth_code"], "client_id": client_id})
+        user = self.request(
+            "POST",
+            "/api/onboarding/users",
+            {"client_id": client_id, "name": "Test", "username": "test", "password": "freebeken-test", "language": "en"},
+        )
+        token = self.request(
+            "POST", "/auth/token", form={"grant_type": "authorization_code", "code": user["auth_code"], "client_id": client_id}
+        )
         self.token = token["access_token"]
 
     def add_mqtt(self, port: int) -> dict:
         flow = self.request("POST", "/api/config/config_entries/flow", {"handler": "mqtt", "show_advanced_options": False})
         while flow.get("type") == "form":
-            flow = self.request("POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {"broker": "127.0.0.1", "port": port})
+            flow = self.request(
+                "POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {"broker": "127.0.0.1", "port": port}
+            )
         if flow.get("type") != "create_entry":
             raise RuntimeError(f"MQTT setup in Home Assistant failed: {flow}")
         return flow

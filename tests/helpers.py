@@ -46,8 +46,7 @@ def stored_app(chip: str, size: int = 400_000, seed: int = 1) -> bytes:
     code under the chip's key, behind real ARM vectors, in CRC'd 32-byte blocks."""
     import random
 
-    from freebeken.chips import CHIPS
-    from freebeken.chips import appcode
+    from freebeken.chips import CHIPS, appcode
 
     key = appcode.TUYA_KEY if CHIPS[chip].code_key == "tuya" else appcode.ZERO_KEY
     code = bytearray(random.Random(seed).randbytes(size // appcode.STORED * appcode.BLOCK))
@@ -102,7 +101,9 @@ class Mosquitto:
             pwfile = folder / "passwd"
             pwfile.write_text("")
             for user, password in users.items():
-                subprocess.run([shutil.which("mosquitto_passwd") or "mosquitto_passwd", "-b", str(pwfile), user, password], check=True)
+                subprocess.run(
+                    [shutil.which("mosquitto_passwd") or "mosquitto_passwd", "-b", str(pwfile), user, password], check=True
+                )
             lines += ["allow_anonymous false", f"password_file {pwfile}"]
         else:
             lines.append("allow_anonymous true")
@@ -153,7 +154,10 @@ def ha_judge(items: list[dict]) -> list[dict]:
     assert python is not None, "run scripts/test: it creates .ha-venv with Home Assistant"
     result = subprocess.run(
         [str(python), str(Path(__file__).with_name("ha_judge.py"))],
-        input=json.dumps(items), capture_output=True, text=True, timeout=300,
+        input=json.dumps(items),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
@@ -191,7 +195,7 @@ class HttpStub:
         self.server.server_close()
 
 
-def releases_stub(files: dict[str, bytes], tag: str = "1.18.0") -> "HttpStub":
+def releases_stub(files: dict[str, bytes], tag: str = "1.18.0") -> HttpStub:
     """The GitHub releases API and its downloads for ``files`` (asset name -> bytes, sha256 given):
     point FREEBEKEN_RELEASES_URL at ``stub.base + "/releases"``."""
     import hashlib
@@ -199,8 +203,15 @@ def releases_stub(files: dict[str, bytes], tag: str = "1.18.0") -> "HttpStub":
 
     def answer(path: str, base: str) -> bytes | None:
         if path == "/releases":
-            assets = [{"name": n, "size": len(d), "browser_download_url": f"{base}/dl/{n}",
-                       "digest": "sha256:" + hashlib.sha256(d).hexdigest()} for n, d in files.items()]  # fmt: skip
+            assets = [
+                {
+                    "name": n,
+                    "size": len(d),
+                    "browser_download_url": f"{base}/dl/{n}",
+                    "digest": "sha256:" + hashlib.sha256(d).hexdigest(),
+                }
+                for n, d in files.items()
+            ]
             return json.dumps([{"tag_name": tag, "prerelease": False, "assets": assets}]).encode()
         return files.get(path[4:]) if path.startswith("/dl/") else None
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import pytest
 
-from freebeken.chips import BK7231N, BK7231T
+from freebeken.chips import BK7231N, BK7231T, appcode
 from freebeken.sim.image import build_stock_image
-from freebeken.chips import appcode
 from freebeken.tuya.analyze import analyze_bytes
 from helpers import SHARED
 
 DUMPS = SHARED / "dumps"
 needs_dumps = pytest.mark.shared("dumps")
 REAL = ["n_cb2s_plug_mirabella_i003632", "n_cb3s_4ch_relay_tywb_rf", "t_wb3l_bulb_sm2135_globe_37783"]
-ONLY_BUILTIN = {"Jsonver": "1.1.8", "module": "CB2S", "rl1_pin": 6, "rl1_lv": 1, "bt1_pin": 7, "bt1_lv": 0,
-                "netled1_pin": 8, "netled1_lv": 0, "crc": 71}
+ONLY_BUILTIN = {
+    "Jsonver": "1.1.8",
+    "module": "CB2S",
+    "rl1_pin": 6,
+    "rl1_lv": 1,
+    "bt1_pin": 7,
+    "bt1_lv": 0,
+    "netled1_pin": 8,
+    "netled1_lv": 0,
+    "crc": 71,
+}
 
 
 def test_crc16_is_the_cms_variant():

@@ -48,8 +48,14 @@ def run(server: PtyServer, *args: str, timeout: float = 120) -> subprocess.Compl
 
 #: What bk7231tools says of each simulated chip: it knows T, U and BK7238 by bootloader or chip ID,
 #: takes an M for an N (same chip ID; it does not read the eFuse), and names BK7252N by its ID only.
-PEER_SAYS = {"bk7231t": "BK7231S_1.0.5", "bk7231u": "BK7231U_1_0_6", "bk7231n": "chip: BK7231N", "bk7231m": "chip: BK7231N",
-             "bk7238": "bootloader: BK7238_T1_2_0_0, chip ID: 0x7238", "bk7252n": "chip ID: 0x7252a"}  # fmt: skip
+PEER_SAYS = {
+    "bk7231t": "BK7231S_1.0.5",
+    "bk7231u": "BK7231U_1_0_6",
+    "bk7231n": "chip: BK7231N",
+    "bk7231m": "chip: BK7231N",
+    "bk7238": "bootloader: BK7238_T1_2_0_0, chip ID: 0x7238",
+    "bk7252n": "chip ID: 0x7252a",
+}
 
 
 @pytest.mark.parametrize("chip", list(PEER_SAYS))
@@ -114,7 +120,11 @@ def test_freebeken_sim_serve_prints_device_and_environment(tmp_path):
         env = dict(item.split("=", 1) for item in env_line.split(" "))
         assert os.path.exists(device) and "FREEBEKEN_SIM_PTYS" in env
         result = subprocess.run(
-            [tool("bk7231tools"), "chip_info", "-d", device], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+            [tool("bk7231tools"), "chip_info", "-d", device],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert "BK7231N" in result.stdout, result.stderr
     finally:

@@ -7,16 +7,16 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from freebeken.chips import CHIPS
 from freebeken.cli.main import main
 from freebeken.convert.wizard import Options, convert
-from freebeken.ha.broker import Broker
 from freebeken.errors import DeviceUnreachable, LinkError, UsageError
-from freebeken.chips import CHIPS
+from freebeken.events import ListReporter
 from freebeken.firmware.releases import ReleaseError, fetch, list_releases
+from freebeken.ha.broker import Broker
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
-from freebeken.events import ListReporter
 from helpers import SHARED, Mosquitto, free_port, require_shared, standin_apps
 
 APPS = standin_apps()
@@ -71,9 +71,14 @@ def test_convert_end_to_end_with_an_interrupted_flash(tmp_path, releases):
     try:
         options = Options(
             port=f"sim://bk7231t?time_scale=0&image={image}&power_cut_after=300",
-            wifi_ssid="HomeWiFi", wifi_password="secret-pass", ap_address=plug.address, device=plug.address, configure=False,
-            broker=Broker.from_url(broker.url()), name="Aoycocr U3",
-        )  # fmt: skip
+            wifi_ssid="HomeWiFi",
+            wifi_password="secret-pass",
+            ap_address=plug.address,
+            device=plug.address,
+            configure=False,
+            broker=Broker.from_url(broker.url()),
+            name="Aoycocr U3",
+        )
         with pytest.raises(LinkError):  # the power goes away in the middle of flashing
             convert(options, ScriptedPerson())
         state = next((tmp_path / "home" / "convert").glob("*.json"))
@@ -110,11 +115,26 @@ def test_convert_without_backup_needs_consent(tmp_path, releases):
 def test_convert_cli(tmp_path, releases, chip):
     plug = DeviceServer(ObkDevice(board("u3"), chipset=CHIPS[chip].obk_platform)).start()
     try:
-        result = CliRunner().invoke(main, [
-            "--json", "convert", "-p", f"sim://{chip}?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
-            "--wifi-ssid", "HomeWiFi", "--wifi-password", "password1", "--ap-address", plug.address,
-            "--network", "127.0.0.0/30", "--http-port", plug.address.rsplit(":", 1)[1],
-        ])  # fmt: skip
+        result = CliRunner().invoke(
+            main,
+            [
+                "--json",
+                "convert",
+                "-p",
+                f"sim://{chip}?time_scale=0&image={tmp_path / 'c.bin'}",
+                "-y",
+                "--wifi-ssid",
+                "HomeWiFi",
+                "--wifi-password",
+                "password1",
+                "--ap-address",
+                plug.address,
+                "--network",
+                "127.0.0.0/30",
+                "--http-port",
+                plug.address.rsplit(":", 1)[1],
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert "Found the plug at" in result.output  # by the MAC it showed on its access point
         record = json.loads(result.output.strip().splitlines()[-1])
@@ -131,8 +151,15 @@ def test_convert_asks_for_the_address_when_the_mac_is_not_found(tmp_path, releas
     ap = DeviceServer(ObkDevice(board("u3"), mac="0000000000aa")).start()
     home = DeviceServer(ObkDevice(board("u3"), mac="c8478c000002"), host="127.0.0.2").start()
     try:
-        options = Options(port=f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", wifi_ssid="HomeWiFi", wifi_password="password1",
-                          ap_address=ap.address, network="127.0.0.0/30", http_port=int(home.address.rsplit(":", 1)[1]), find_wait=0)  # fmt: skip
+        options = Options(
+            port=f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}",
+            wifi_ssid="HomeWiFi",
+            wifi_password="password1",
+            ap_address=ap.address,
+            network="127.0.0.0/30",
+            http_port=int(home.address.rsplit(":", 1)[1]),
+            find_wait=0,
+        )
         person = ScriptedPerson(accept_defaults=True)
         convert(options, person)
         question = person.said[-1]
@@ -149,7 +176,9 @@ def test_convert_continues_after_the_plug_left_its_access_point(tmp_path, releas
     go back to the access point, which no longer exists."""
     ap = DeviceServer(ObkDevice(board("u3"))).start()
     chip = f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}"
-    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="password1", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
+    options = Options(
+        port=chip, wifi_ssid="HomeWiFi", wifi_password="password1", ap_address=ap.address, device=f"127.0.0.1:{free_port()}"
+    )
     try:
         with pytest.raises(DeviceUnreachable):
             convert(options, ScriptedPerson())
@@ -173,7 +202,9 @@ def test_convert_continues_without_the_adapter_once_the_chip_steps_are_done(tmp_
     the chip (before, it linked first and failed with exit 4)."""
     ap = DeviceServer(ObkDevice(board("u3"))).start()
     chip = f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}"
-    options = Options(port=chip, wifi_ssid="HomeWiFi", wifi_password="password1", ap_address=ap.address, device=f"127.0.0.1:{free_port()}")
+    options = Options(
+        port=chip, wifi_ssid="HomeWiFi", wifi_password="password1", ap_address=ap.address, device=f"127.0.0.1:{free_port()}"
+    )
     try:
         with pytest.raises(DeviceUnreachable):
             convert(options, ScriptedPerson())  # flashed, Wi-Fi sent, then the plug was not reachable
@@ -215,7 +246,9 @@ def test_locate_follows_this_computer_onto_the_home_network(monkeypatch):
         address = wizard._locate(["c8:47:8c:43:f3:10"], options, ScriptedPerson(), reporter)
         assert address == home.address
         warnings = [e.message for e in reporter.kinds("warning")]
-        assert any("no network connection" in w for w in warnings) and any("still on the plug's access point" in w for w in warnings)
+        assert any("no network connection" in w for w in warnings) and any(
+            "still on the plug's access point" in w for w in warnings
+        )
     finally:
         home.stop()
 
@@ -242,8 +275,11 @@ def test_a_second_plug_that_loses_power_mid_flash_is_not_taken_for_the_first(tmp
     b_image.write_bytes(build_stock_image(CHIPS["bk7231t"], mac=bytes.fromhex("C8478C00000B")))
     reporter = ListReporter()
     with pytest.raises(LinkError):
-        convert(Options(port=f"sim://bk7231t?time_scale=0&image={b_image}&power_cut_after=300", configure=False),
-                ScriptedPerson(), reporter)  # fmt: skip
+        convert(
+            Options(port=f"sim://bk7231t?time_scale=0&image={b_image}&power_cut_after=300", configure=False),
+            ScriptedPerson(),
+            reporter,
+        )
     said = " ".join(e.message for e in reporter.events)
     assert "continuing the conversion" not in said and "C8:47:8C:00:00:0B" in said
     assert a_state.read_bytes() == a_before  # plug A's journey is untouched
@@ -259,8 +295,15 @@ def test_the_simulated_plug_boots_by_itself_and_a_rerun_takes_the_address_given(
     broker = Mosquitto(tmp_path / "broker")
     other = DeviceServer(ObkDevice(board("u3"))).start()  # the same plug, moved to another address
     image = tmp_path / "chip.bin"
-    options = Options(port=f"sim://bk7231t?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password="secret-pass",
-                      broker=Broker.from_url(broker.url()), name="Desk Plug", power_simulated=True, first_boot_wait=30)  # fmt: skip
+    options = Options(
+        port=f"sim://bk7231t?time_scale=0&image={image}",
+        wifi_ssid="HomeWiFi",
+        wifi_password="secret-pass",
+        broker=Broker.from_url(broker.url()),
+        name="Desk Plug",
+        power_simulated=True,
+        first_boot_wait=30,
+    )
     try:
         result = convert(options, ScriptedPerson())
         assert all(result["steps"].values()) and "switch.desk_plug_1" in result["entities"]
@@ -293,8 +336,20 @@ def test_the_simulated_plug_boots_by_itself_and_a_rerun_takes_the_address_given(
 
 def test_offline_convert_says_how_to_bring_the_file_without_library_text(tmp_path, monkeypatch):
     monkeypatch.setenv("FREEBEKEN_RELEASES_URL", f"http://127.0.0.1:{free_port()}/releases")
-    result = CliRunner().invoke(main, ["convert", "-p", f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}", "-y",
-                                       "--wifi-ssid", "HomeWiFi", "--wifi-password", "password1", "--no-configure"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "convert",
+            "-p",
+            f"sim://bk7231t?time_scale=0&image={tmp_path / 'c.bin'}",
+            "-y",
+            "--wifi-ssid",
+            "HomeWiFi",
+            "--wifi-password",
+            "password1",
+            "--no-configure",
+        ],
+    )
     assert result.exit_code == ReleaseError.exit_code, result.output
     text = " ".join(result.output.split())
     assert "Cannot download OpenBeken for the BK7231T (connection refused)" in text
@@ -302,7 +357,10 @@ def test_offline_convert_says_how_to_bring_the_file_without_library_text(tmp_pat
     for words in (["firmware", "fetch", "--chip", "bk7231n"], ["firmware", "list", "--chip", "bk7231n"]):
         result = CliRunner().invoke(main, words)
         text = " ".join(result.output.split())
-        assert result.exit_code == ReleaseError.exit_code and "Cannot download OpenBeken for the BK7231N (connection refused)" in text
+        assert (
+            result.exit_code == ReleaseError.exit_code
+            and "Cannot download OpenBeken for the BK7231N (connection refused)" in text
+        )
         assert "`freebeken flash -p PORT OpenBK7231N_QIO_<version>.bin`" in text and "urlopen" not in text
 
 

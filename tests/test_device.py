@@ -176,8 +176,16 @@ def test_a_template_the_device_rejects_is_rolled_back(sim):
 def test_template_with_flags_and_startup_command(sim):
     _, server = sim()
     client = ObkClient(server.address)
-    [(t, _)] = load(json.dumps({"name": "bulb", "flags": "1026", "command": "LED_Map 2 1 0 4 3\r\nSM2135_Current 20 50",
-                                "pins": {"26": "SM2135DAT;0", "8": "SM2135CLK;0"}}))  # fmt: skip
+    [(t, _)] = load(
+        json.dumps(
+            {
+                "name": "bulb",
+                "flags": "1026",
+                "command": "LED_Map 2 1 0 4 3\r\nSM2135_Current 20 50",
+                "pins": {"26": "SM2135DAT;0", "8": "SM2135CLK;0"},
+            }
+        )
+    )
     apply_template(client, t)
     info = client.info()
     assert info.flags == 1026 and info.startup_command == "LED_Map 2 1 0 4 3\r\nSM2135_Current 20 50"
@@ -195,7 +203,6 @@ def test_save_restore_round_trip(sim):
     restore_config(client, DeviceConfig.from_json(saved.to_json()))
     assert client.pins().configured() == {1: ("LED_n", 1, 0), 7: ("Rel", 1, 0), 8: ("Btn", 1, 0)}
     assert client.get_channel(1) == 1
-
 
 
 @pytest.mark.parametrize(
@@ -216,6 +223,7 @@ def test_a_wrong_saved_configuration_is_refused_with_a_hint(text, why):
 def test_saved_roles_are_kept_as_the_device_named_them():
     text = '{"freebeken": "device-config", "pins": {"7": "NewRole2030;3;4"}, "flags": 0, "startup": "", "values": {}}'
     assert DeviceConfig.from_json(text).pins == {7: PinRole("NewRole2030", 3, 4)}
+
 
 # ---- pin finder ----
 
@@ -286,7 +294,9 @@ def test_cli_device_commands(sim, tmp_path):
     result = run("device", "apply", host, str(template), "--save-to", str(tmp_path / "before.json"))
     assert result.exit_code == 0, result.output
     assert "P7" in run("device", "pins", host).output
-    assert json.loads(run("--json", "device", "cmd", host, "Power", "on").output.strip().splitlines()[-1])["result"] == {"POWER": "ON"}
+    assert json.loads(run("--json", "device", "cmd", host, "Power", "on").output.strip().splitlines()[-1])["result"] == {
+        "POWER": "ON"
+    }
     assert dev.board.is_on(7)
     assert run("device", "save", host, "-o", str(tmp_path / "cfg.json")).exit_code == 0
     assert run("device", "restore", host, str(tmp_path / "before.json")).exit_code == 0
@@ -339,7 +349,11 @@ def test_buttons_toggle_the_relays_channels_even_when_known_relays_use_other_num
     found = [Finding(8, "button", False), Finding(9, "button", False), Finding(6, "button", False)]
     template, _ = propose(found, known={7: PinRole("Rel", 5), 24: PinRole("Rel", 2)})
     # relays in channel order: ch 2 (P24), ch 5 (P7); the third button goes to the first relay
-    assert {p: (r.role, r.channel) for p, r in template.pins.items() if r.role == "Btn"} == {8: ("Btn", 2), 9: ("Btn", 5), 6: ("Btn", 2)}
+    assert {p: (r.role, r.channel) for p, r in template.pins.items() if r.role == "Btn"} == {
+        8: ("Btn", 2),
+        9: ("Btn", 5),
+        6: ("Btn", 2),
+    }
 
 
 @pytest.mark.parametrize("address", ["localhost:abc", "localhost:99999", "localhost:0", "", "http://1.2.3.4/", "a b"])

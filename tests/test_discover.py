@@ -58,7 +58,9 @@ def lan():
     stream.daemon_threads = True
     threading.Thread(target=stream.serve_forever, daemon=True).start()
     locked = DeviceServer(ObkDevice(board("u3"), mac="c8478c000004", web_password="pw"), host="127.0.0.4", port=port).start()
-    bulb = DeviceServer(ObkDevice(board("u3"), chipset="BK7231N", mac="a1b2c3d4e5f6", short_name="bulb"), host="127.0.0.6", port=port).start()
+    bulb = DeviceServer(
+        ObkDevice(board("u3"), chipset="BK7231N", mac="a1b2c3d4e5f6", short_name="bulb"), host="127.0.0.6", port=port
+    ).start()
     yield port
     for server in (plug, locked, bulb):
         server.stop()
@@ -128,12 +130,16 @@ def test_cli_device_find(lan):
     result = runner.invoke(main, ["device", "find", "--network", "127.0.0.0/29", "--port", str(lan)])
     assert result.exit_code == 0, result.output
     assert "127.0.0.2" in result.output and "127.0.0.6" in result.output and "password" in result.output
-    result = runner.invoke(main, ["--json", "device", "find", "--network", "127.0.0.0/29", "--port", str(lan), "--mac", "a1b2c3d4e5f6"])
+    result = runner.invoke(
+        main, ["--json", "device", "find", "--network", "127.0.0.0/29", "--port", str(lan), "--mac", "a1b2c3d4e5f6"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])
     assert [d["address"] for d in data["devices"]] == [f"127.0.0.6:{lan}"]
     assert data["devices"][0]["mac"] == "A1:B2:C3:D4:E5:F6"  # one spelling, as everywhere
     nobody = runner.invoke(main, ["device", "find", "--network", "127.0.0.200/30", "--port", str(lan), "--wait", "0"])
     assert nobody.exit_code == 9 and "No OpenBeken device answered" in nobody.output
-    result = runner.invoke(main, ["device", "find", "--network", "127.0.0.0/29", "--port", str(lan), "--mac", "a1b2c3000000", "--wait", "0"])
+    result = runner.invoke(
+        main, ["device", "find", "--network", "127.0.0.0/29", "--port", str(lan), "--mac", "a1b2c3000000", "--wait", "0"]
+    )
     assert result.exit_code != 0 and "No device with MAC" in result.output

@@ -16,8 +16,11 @@ def test_every_exit_code_lives_in_errors_py_and_the_readme():
     table = ROOT.joinpath("README.md").read_text().split("### Exit codes", 1)[1].split("###", 1)[0]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
     assert defined | {0} == documented
-    elsewhere = [p for p in ROOT.joinpath("src", "freebeken").rglob("*.py")
-                 if p.name != "errors.py" and re.search(r"^\s+exit_code\s*=", p.read_text(), re.M)]  # fmt: skip
+    elsewhere = [
+        p
+        for p in ROOT.joinpath("src", "freebeken").rglob("*.py")
+        if p.name != "errors.py" and re.search(r"^\s+exit_code\s*=", p.read_text(), re.M)
+    ]
     assert elsewhere == []
 
 

@@ -33,8 +33,9 @@ def last_json(output: str) -> dict:
 
 
 def port(tmp_path: Path, chip: str, seed: int = 0, **extra: object) -> str:
-    query = "&".join(["time_scale=0", f"seed={seed}", f"image={tmp_path / f'{chip}-{seed}.bin'}"]
-                     + [f"{k}={v}" for k, v in extra.items()])  # fmt: skip
+    query = "&".join(
+        ["time_scale=0", f"seed={seed}", f"image={tmp_path / f'{chip}-{seed}.bin'}"] + [f"{k}={v}" for k, v in extra.items()]
+    )
     return f"sim://{chip}?{query}"
 
 
@@ -191,8 +192,11 @@ def test_flash_resumes_after_a_power_cut_byte_exact(tmp_path, chip):
     after = chip_bytes(tmp_path, chip)
     image = fw.read_bytes()
     keep = [r for r in spec_by_chip(chip).regions if r.keep]
-    assert all(after[s : s + 0x1000] == image[s : s + 0x1000] for s in range(0, len(image), 0x1000)
-               if not any(r.start <= s < r.end for r in keep))  # fmt: skip
+    assert all(
+        after[s : s + 0x1000] == image[s : s + 0x1000]
+        for s in range(0, len(image), 0x1000)
+        if not any(r.start <= s < r.end for r in keep)
+    )
 
 
 @pytest.mark.heavy
@@ -261,8 +265,14 @@ def test_verify_names_what_differs(tmp_path):
 def test_release_names_follow_openbekens_makefile():
     from freebeken.firmware.releases import _asset_pattern
 
-    names = ["OpenRTL87X0C_1.18.230.bin", "OpenRTL87X0C_1.18.230_ota.img", "OpenLN882H_1.18.230.bin",
-             "OpenLN882H_1.18.230_OTA.bin", "OpenLN882H_1.18.230_btproxy.bin", "OpenBK7231N_QIO_1.18.230.bin"]  # fmt: skip
+    names = [
+        "OpenRTL87X0C_1.18.230.bin",
+        "OpenRTL87X0C_1.18.230_ota.img",
+        "OpenLN882H_1.18.230.bin",
+        "OpenLN882H_1.18.230_OTA.bin",
+        "OpenLN882H_1.18.230_btproxy.bin",
+        "OpenBK7231N_QIO_1.18.230.bin",
+    ]
     assert [n for n in names if _asset_pattern("rtl8720cf", False)[0].match(n)] == ["OpenRTL87X0C_1.18.230.bin"]
     assert [n for n in names if _asset_pattern("ln882h", False)[0].match(n)] == ["OpenLN882H_1.18.230.bin"]
     assert [n for n in names if _asset_pattern("ln882h", True)[0].match(n)] == ["OpenLN882H_1.18.230_OTA.bin"]

@@ -52,15 +52,17 @@ def test_backup_and_flash_times_against_ltchiptool(tmp_path, chip, capsys):
         lt = [str(BIN / "ltchiptool"), "flash"]
         reset = line.power_on
         times = {
-            "ltchiptool backup": timed([*lt, "read", "-d", server.path, "-b", BAUD[chip], FAMILY[chip],
-                                        str(tmp_path / "lt.bin")], env, reset),  # fmt: skip
+            "ltchiptool backup": timed(
+                [*lt, "read", "-d", server.path, "-b", BAUD[chip], FAMILY[chip], str(tmp_path / "lt.bin")], env, reset
+            ),
             "freebeken backup": timed([*fb, "backup", "-p", server.path, "--chip", chip, "-o", str(tmp_path / "fb.bin")], env),
         }
         assert (tmp_path / "lt.bin").read_bytes() == stock == (tmp_path / "fb.bin").read_bytes()
         times["freebeken flash"] = timed([*fb, "flash", "-p", server.path, "--chip", chip, str(image)], env)
         line.chip.flash.data[:] = stock  # the same start for both
-        times["ltchiptool flash"] = timed([*lt, "write", "-d", server.path, "-b", BAUD[chip], "-f", FAMILY[chip], "-s", "0",
-                                           str(image)], env, reset)  # fmt: skip
+        times["ltchiptool flash"] = timed(
+            [*lt, "write", "-d", server.path, "-b", BAUD[chip], "-f", FAMILY[chip], "-s", "0", str(image)], env, reset
+        )
     with capsys.disabled():
         print(f"\n{chip}: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
         print("\n".join(f"  failed attempt: {f}" for f in FAILED))

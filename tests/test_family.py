@@ -121,8 +121,22 @@ def test_openbeken_config_is_written_where_that_chips_firmware_reads_it(tmp_path
 
     fw, _ = firmware_file(tmp_path, chip)
     image = tmp_path / "chip.bin"
-    result = CliRunner().invoke(main, ["flash", "-p", f"sim://{chip}?time_scale=0&image={image}", str(fw), "--configure",
-                                       "--wifi", "Home", "--wifi-password", "secret-pass", "--broker", "mqtt://192.168.1.5"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "flash",
+            "-p",
+            f"sim://{chip}?time_scale=0&image={image}",
+            str(fw),
+            "--configure",
+            "--wifi",
+            "Home",
+            "--wifi-password",
+            "secret-pass",
+            "--broker",
+            "mqtt://192.168.1.5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     profile = CHIPS[chip]
     data = image.read_bytes()
@@ -135,8 +149,14 @@ def test_openbeken_config_is_written_where_that_chips_firmware_reads_it(tmp_path
 
 def test_release_files_are_told_apart_per_chip():
     """The asset names OpenBeken's release workflow produces (ALT and Tuya variants included)."""
-    assert {CHIPS[c].firmware_prefix for c in CHIPS} == {"OpenBK7231T_UA_", "OpenBK7231U_UA_", "OpenBK7231N_QIO_",
-                                                          "OpenBK7231M_QIO_", "OpenBK7238_QIO_", "OpenBK7252N_QIO_"}  # fmt: skip
+    assert {CHIPS[c].firmware_prefix for c in CHIPS} == {
+        "OpenBK7231T_UA_",
+        "OpenBK7231U_UA_",
+        "OpenBK7231N_QIO_",
+        "OpenBK7231M_QIO_",
+        "OpenBK7238_QIO_",
+        "OpenBK7252N_QIO_",
+    }
     ua, qio = release_bytes("bk7231u"), release_bytes("bk7238")
     assert classify("OpenBK7231U_UA_1.18.0.bin", ua).offset == BK7231U.app_start == BK7231T.app_start
     assert classify("OpenBK7238_QIO_1.18.0.bin", qio).chip == "BK7238"
@@ -150,10 +170,20 @@ def test_firmware_list_picks_each_chips_own_asset(monkeypatch):
     from freebeken.firmware.releases import list_releases
     from helpers import HttpStub
 
-    names = ["OpenBK7231T_UA_1.18.0.bin", "OpenBK7231U_UA_1.18.0.bin", "OpenBK7231U_QIO_1.18.0.bin",
-             "OpenBK7231N_QIO_1.18.0.bin", "OpenBK7231N_ALT_QIO_1.18.0.bin", "OpenBK7231M_QIO_1.18.0.bin",
-             "OpenBK7231M_ALT_QIO_1.18.0.bin", "OpenBK7238_QIO_1.18.0.bin", "OpenBK7238_UA_1.18.0.bin",
-             "OpenBK7252N_QIO_1.18.0.bin", "OpenBK7252_QIO_1.18.0.bin", "OpenBK7238_1.18.0.rbl"]  # fmt: skip
+    names = [
+        "OpenBK7231T_UA_1.18.0.bin",
+        "OpenBK7231U_UA_1.18.0.bin",
+        "OpenBK7231U_QIO_1.18.0.bin",
+        "OpenBK7231N_QIO_1.18.0.bin",
+        "OpenBK7231N_ALT_QIO_1.18.0.bin",
+        "OpenBK7231M_QIO_1.18.0.bin",
+        "OpenBK7231M_ALT_QIO_1.18.0.bin",
+        "OpenBK7238_QIO_1.18.0.bin",
+        "OpenBK7238_UA_1.18.0.bin",
+        "OpenBK7252N_QIO_1.18.0.bin",
+        "OpenBK7252_QIO_1.18.0.bin",
+        "OpenBK7238_1.18.0.rbl",
+    ]
 
     def answer(path: str, base: str) -> bytes | None:
         assets = [{"name": n, "size": 1, "browser_download_url": f"{base}/dl/{n}"} for n in names]
@@ -172,8 +202,19 @@ def test_tuya_module_names_say_the_chip():
     from freebeken.tuya.mapping import module_chip
 
     said = {m: module_chip(m) for m in ("WB3S", "CB2S", "CBU", "T1-2S", "T1", "T2-U", "T34", "T4", "T3E", "TYWE3S", "XR3")}
-    assert said == {"WB3S": "BK7231T", "CB2S": "BK7231N", "CBU": "BK7231N", "T1-2S": "BK7238", "T1": "BK7238",
-                    "T2-U": "BK7231N", "T34": "BK7231N", "T4": "BK7252N", "T3E": "BK7236", "TYWE3S": "ESP8266", "XR3": "XR809"}  # fmt: skip
+    assert said == {
+        "WB3S": "BK7231T",
+        "CB2S": "BK7231N",
+        "CBU": "BK7231N",
+        "T1-2S": "BK7238",
+        "T1": "BK7238",
+        "T2-U": "BK7231N",
+        "T34": "BK7231N",
+        "T4": "BK7252N",
+        "T3E": "BK7236",
+        "TYWE3S": "ESP8266",
+        "XR3": "XR809",
+    }
 
 
 def test_another_devices_dump_never_brings_an_unknown_bootloader_to_a_rom_chip(tmp_path):

@@ -10,13 +10,13 @@ from click.testing import CliRunner
 
 from freebeken.cli.main import main
 from freebeken.convert.wizard import Options, convert
-from freebeken.ha.broker import Broker
 from freebeken.errors import DeviceError, SafetyError, UsageError
 from freebeken.events import NullReporter
 from freebeken.firmware import obkconfig
 from freebeken.firmware.settings import Settings
 from freebeken.flasher import operations as ops
 from freebeken.flasher.configure import configure, read_config
+from freebeken.ha.broker import Broker
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.boot import boot_image, power_on
 from helpers import Mosquitto, free_port
@@ -55,9 +55,15 @@ class PlugOwner(ScriptedPerson):
 def test_stock_to_home_assistant_with_no_access_point(tmp_path, releases, broker):
     image = tmp_path / "chip.bin"
     owner = PlugOwner(image, free_port(), {"HomeWiFi": WIFI_PASSWORD})
-    options = Options(port=f"sim://bk7231t?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD,
-                      broker=Broker.from_url(f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}"), name="Kitchen Plug",
-                      http_port=owner.http_port, first_boot_wait=30)  # fmt: skip
+    options = Options(
+        port=f"sim://bk7231t?time_scale=0&image={image}",
+        wifi_ssid="HomeWiFi",
+        wifi_password=WIFI_PASSWORD,
+        broker=Broker.from_url(f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}"),
+        name="Kitchen Plug",
+        http_port=owner.http_port,
+        first_boot_wait=30,
+    )
     try:
         result = convert(options, owner)
         assert result["path"] == "configured while flashing"
@@ -89,9 +95,15 @@ def test_stock_to_home_assistant_with_no_access_point(tmp_path, releases, broker
 def test_a_wrong_wifi_password_is_diagnosed_not_hidden(tmp_path, releases, broker):
     image = tmp_path / "chip.bin"
     owner = PlugOwner(image, free_port(), {"HomeWiFi": "the-real-password"})
-    options = Options(port=f"sim://bk7231n?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD,
-                      broker=Broker.from_url(f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}"), name="Desk", http_port=owner.http_port,
-                      first_boot_wait=2)  # fmt: skip
+    options = Options(
+        port=f"sim://bk7231n?time_scale=0&image={image}",
+        wifi_ssid="HomeWiFi",
+        wifi_password=WIFI_PASSWORD,
+        broker=Broker.from_url(f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}"),
+        name="Desk",
+        http_port=owner.http_port,
+        first_boot_wait=2,
+    )
     try:
         with pytest.raises(DeviceError, match="did not appear on the broker") as err:
             convert(options, owner)
@@ -107,10 +119,29 @@ def test_flash_configure_cli_then_the_image_boots_configured(tmp_path, broker):
     firmware.write_bytes(b"\xff" * 0x11000 + APP)
     port = f"sim://bk7231n?time_scale=0&image={image}"
     template = tmp_path / "plug.json"
-    template.write_text(json.dumps({"name": "Strip", "pins": {"6": "Rel;1", "24": "Rel;2", "26": "WifiLED_n;0"}, "command": "PowerSave 1"}))
-    run = CliRunner().invoke(main, ["--json", "flash", "-y", "-p", port, str(firmware), "--wifi", "HomeWiFi", "--broker",
-                                    f"mqtt://ha@127.0.0.1:{broker.port}", "--name", "Power strip", "--template", str(template)],
-                             env={"FREEBEKEN_WIFI_PASSWORD": WIFI_PASSWORD, "FREEBEKEN_MQTT_PASSWORD": "mqtt-secret"})  # fmt: skip
+    template.write_text(
+        json.dumps({"name": "Strip", "pins": {"6": "Rel;1", "24": "Rel;2", "26": "WifiLED_n;0"}, "command": "PowerSave 1"})
+    )
+    run = CliRunner().invoke(
+        main,
+        [
+            "--json",
+            "flash",
+            "-y",
+            "-p",
+            port,
+            str(firmware),
+            "--wifi",
+            "HomeWiFi",
+            "--broker",
+            f"mqtt://ha@127.0.0.1:{broker.port}",
+            "--name",
+            "Power strip",
+            "--template",
+            str(template),
+        ],
+        env={"FREEBEKEN_WIFI_PASSWORD": WIFI_PASSWORD, "FREEBEKEN_MQTT_PASSWORD": "mqtt-secret"},
+    )
     assert run.exit_code == 0, run.output
     record = json.loads(run.output.strip().splitlines()[-1])
     assert record["configure"]["written"] and record["configure"]["address"] == "0x1D1000"
@@ -119,13 +150,37 @@ def test_flash_configure_cli_then_the_image_boots_configured(tmp_path, broker):
     dev = boot.device
     assert boot.mode == "station" and dev.chipset == "BK7231N" and dev.long_name == "Power strip"
     assert (dev.role(6), dev.channels[6], dev.role(24), dev.channels[24]) == ("Rel", 1, "Rel", 2)
-    assert dev.mqtt == {"host": "127.0.0.1", "port": broker.port, "client": "power_strip", "group": "bekens_n",
-                        "user": "ha", "password": "mqtt-secret"}  # fmt: skip
+    assert dev.mqtt == {
+        "host": "127.0.0.1",
+        "port": broker.port,
+        "client": "power_strip",
+        "group": "bekens_n",
+        "user": "ha",
+        "password": "mqtt-secret",
+    }
     assert dev.startup == "PowerSave 1" and dev.flags >> 27 & 1
     # flashing the same file again: the firmware is only checked, the configuration already right
-    again = CliRunner().invoke(main, ["--json", "flash", "-y", "-p", port, str(firmware), "--wifi", "HomeWiFi",
-                                      "--wifi-password", WIFI_PASSWORD, "--broker", f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}",
-                                      "--name", "Power strip", "--template", str(template)])  # fmt: skip
+    again = CliRunner().invoke(
+        main,
+        [
+            "--json",
+            "flash",
+            "-y",
+            "-p",
+            port,
+            str(firmware),
+            "--wifi",
+            "HomeWiFi",
+            "--wifi-password",
+            WIFI_PASSWORD,
+            "--broker",
+            f"mqtt://ha:mqtt-secret@127.0.0.1:{broker.port}",
+            "--name",
+            "Power strip",
+            "--template",
+            str(template),
+        ],
+    )
     record = json.loads(again.output.strip().splitlines()[-1])
     assert record["written"] == 0 and not record["configure"]["written"]
 
@@ -156,7 +211,9 @@ def converted_chip(tmp_path, settings: Settings) -> tuple[str, object]:
 
 def test_config_write_changes_only_what_is_given_and_a_damaged_sector_is_named(tmp_path):
     port, image = converted_chip(tmp_path, Settings(wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD, name="Lamp"))
-    run = CliRunner().invoke(main, ["--json", "config", "write", "-p", port, "--startup", "backlog echo \"a b\"; PowerSave 1", "--flag", "37=on"])
+    run = CliRunner().invoke(
+        main, ["--json", "config", "write", "-p", port, "--startup", 'backlog echo "a b"; PowerSave 1', "--flag", "37=on"]
+    )
     assert run.exit_code == 0, run.output
     with ops.open_chip(port, NullReporter()) as io:
         cfg = read_config(io)
@@ -173,8 +230,10 @@ def test_config_write_changes_only_what_is_given_and_a_damaged_sector_is_named(t
 def test_config_edit_in_the_editor(tmp_path, monkeypatch):
     port, image = converted_chip(tmp_path, Settings(wifi_ssid="HomeWiFi", wifi_password=WIFI_PASSWORD))
     editor = tmp_path / "editor.py"
-    editor.write_text("import json, sys\np = sys.argv[1]\nd = json.load(open(p))\nassert d['wifi_pass'] == '(unchanged)'\n"
-                      "d['wifi_ssid'] = 'Upstairs'\nd['pins'] = {'7': 'Rel;1'}\njson.dump(d, open(p, 'w'))\n")  # fmt: skip
+    editor.write_text(
+        "import json, sys\np = sys.argv[1]\nd = json.load(open(p))\nassert d['wifi_pass'] == '(unchanged)'\n"
+        "d['wifi_ssid'] = 'Upstairs'\nd['pins'] = {'7': 'Rel;1'}\njson.dump(d, open(p, 'w'))\n"
+    )
     monkeypatch.setenv("EDITOR", f"python {editor}")
     run = CliRunner().invoke(main, ["config", "edit", "-y", "-p", port])
     assert run.exit_code == 0, run.output
@@ -205,10 +264,12 @@ def test_a_bad_edit_goes_back_into_the_editor_with_the_text_kept(tmp_path, monke
     seen = tmp_path / "seen"
     editor = tmp_path / "editor.py"
     # 1st round: a trailing comma (invalid JSON); 2nd round: the kept text shows that edit, and is fixed
-    editor.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1]); t = p.read_text()\n"
-                      f"seen = pathlib.Path({str(seen)!r})\n"
-                      "if not seen.exists():\n    seen.write_text('1'); p.write_text(t.replace('\"HomeWiFi\"', '\"Attic\",', 1))\n"
-                      "else:\n    assert '\"Attic\",' in t; p.write_text(t.replace('\"Attic\",', '\"Attic\"', 1))\n")  # fmt: skip
+    editor.write_text(
+        "import sys, pathlib\np = pathlib.Path(sys.argv[1]); t = p.read_text()\n"
+        f"seen = pathlib.Path({str(seen)!r})\n"
+        "if not seen.exists():\n    seen.write_text('1'); p.write_text(t.replace('\"HomeWiFi\"', '\"Attic\",', 1))\n"
+        "else:\n    assert '\"Attic\",' in t; p.write_text(t.replace('\"Attic\",', '\"Attic\"', 1))\n"
+    )
     monkeypatch.setenv("EDITOR", f"python {editor}")
     run = CliRunner().invoke(main, ["config", "edit", "-p", port], input="y\ny\n")
     assert run.exit_code == 0, run.output

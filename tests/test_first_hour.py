@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from freebeken.chips import dump
 from freebeken.cli.main import main
 from freebeken.cli.render import RichReporter
 from freebeken.cli.sim_cmds import device_mac
@@ -24,7 +25,6 @@ from freebeken.sim.obk.board import board
 from freebeken.sim.obk.boot import boot_image
 from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.server import DeviceServer
-from freebeken.chips import dump
 from helpers import firmware_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,8 +62,18 @@ def test_an_unknown_simulator_option_gets_a_did_you_mean():
     with pytest.raises(UsageError) as caught:
         SimConfig.from_url("sim://bk7231t?zzz=1")
     assert "did you mean" not in str(caught.value) and "power_cut_after" in caught.value.hint
-    values = {"image": "/nonexistent/x.bin", "mac": "c8478c000001", "flash": "TH25Q16HB", "adapter": "ch340", "efuse": "zero",
-              "boot_version": "none", "wiring": "ok", "reset": "wired", "power": "on", "chip_id": "0x7236"}  # fmt: skip
+    values = {
+        "image": "/nonexistent/x.bin",
+        "mac": "c8478c000001",
+        "flash": "TH25Q16HB",
+        "adapter": "ch340",
+        "efuse": "zero",
+        "boot_version": "none",
+        "wiring": "ok",
+        "reset": "wired",
+        "power": "on",
+        "chip_id": "0x7236",
+    }
     for key in KEYS:  # every key the hint names is one the simulator takes
         SimConfig.from_url(f"sim://bk7231t?{key}={values.get(key, '1')}")
 
@@ -106,8 +116,12 @@ def test_ctrl_c_in_a_flash_shows_what_was_written(tmp_path, monkeypatch):
 
 def test_a_path_is_never_broken_at_80_columns(tmp_path):
     path = "/home/someone/a-rather-long-folder-name/freebeken/backups/BK7231T-C8478C43F310-2026-12-06T22-01-05.bin"
-    text = reporter_output([Event("info", f"Resuming the interrupted backup to {path}"),
-                            Event("warning", f"{path}: the sidecar describes other content")])  # fmt: skip
+    text = reporter_output(
+        [
+            Event("info", f"Resuming the interrupted backup to {path}"),
+            Event("warning", f"{path}: the sidecar describes other content"),
+        ]
+    )
     assert text.count(path) == 2, text
 
 

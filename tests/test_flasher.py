@@ -163,8 +163,13 @@ def test_wrong_files_are_refused_before_anything_is_written(tmp_path, chip):
                 ops.flash_firmware(io, fw)
             own_name = tmp_path / f"{CHIPS[chip].firmware_prefix}9.9.9.bin"
             data = fw.read_bytes()
-            own_name.write_bytes(data[BOOT:] if CHIPS[chip].is_bim and not CHIPS[other].is_bim
-                                 else b"\x5a" * BOOT + data if CHIPS[other].is_bim and not CHIPS[chip].is_bim else data)  # fmt: skip
+            own_name.write_bytes(
+                data[BOOT:]
+                if CHIPS[chip].is_bim and not CHIPS[other].is_bim
+                else b"\x5a" * BOOT + data
+                if CHIPS[other].is_bim and not CHIPS[chip].is_bim
+                else data
+            )
             keys = CHIPS[chip].code_key, CHIPS[other].code_key
             if None not in keys and keys[0] != keys[1]:
                 with pytest.raises(SafetyError, match="stored"):
@@ -257,7 +262,9 @@ def test_baud_auto_picks_fastest_clean_rate(tmp_path):
 
 def test_baud_falls_back_mid_run_without_starting_over(tmp_path):
     reporter = ListReporter()
-    with ops.open_chip(url("bk7231n", tmp_path / "c.bin", corrupt=0.0004, seed=2, noisy_above=921600), reporter, baudrate=115200) as io:
+    with ops.open_chip(
+        url("bk7231n", tmp_path / "c.bin", corrupt=0.0004, seed=2, noisy_above=921600), reporter, baudrate=115200
+    ) as io:
         assert set_baudrate(io.session, 2000000, reporter)
         result = ops.backup(io)
         assert result.path.read_bytes() == chip_bytes(io)

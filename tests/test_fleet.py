@@ -42,7 +42,7 @@ def plugs(broker):
 
     def start(n: int, chipset: str = "BK7231N", **attrs) -> list[DeviceServer]:
         started = []
-        for i in range(n):
+        for _ in range(n):
             mac = f"c8478c00{len(servers):04x}"
             dev = ObkDevice(board("u3"), chipset=chipset, mac=mac, short_name=f"plug{len(servers)}", reboot_seconds=2.0, **attrs)
             dev.mqtt.update(host="127.0.0.1", port=broker.port, client=f"plug{len(servers)}", user="", password="")
@@ -122,13 +122,32 @@ def test_update_canary_then_the_rest_each_verified(broker, plugs, tmp_path):
     servers = plugs(4)
     servers[3].device.version = "1.18.0"  # already there: skipped
     fw = image(tmp_path=tmp_path)
-    result = CliRunner().invoke(main, ["--json", "fleet", "update", "--broker", url(broker), "--firmware", str(fw),
-                                       "--parallel", "2", "--canary", "plug2", "-y"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "--json",
+            "fleet",
+            "update",
+            "--broker",
+            url(broker),
+            "--firmware",
+            str(fw),
+            "--parallel",
+            "2",
+            "--canary",
+            "plug2",
+            "-y",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     outcomes = {d["client"]: (d["outcome"], d["after"]) for d in report["devices"]}
-    assert outcomes == {"plug0": ("updated", "1.18.0"), "plug1": ("updated", "1.18.0"), "plug2": ("updated", "1.18.0"),
-                        "plug3": ("skipped", "")}  # fmt: skip
+    assert outcomes == {
+        "plug0": ("updated", "1.18.0"),
+        "plug1": ("updated", "1.18.0"),
+        "plug2": ("updated", "1.18.0"),
+        "plug3": ("skipped", ""),
+    }
     assert [d["client"] for d in report["devices"] if d["outcome"] == "updated"][0] == "plug2"  # the canary first
     assert all(s.device.version == "1.18.0" for s in servers)
     assert len(report["backup"]["saved"]) == 3
@@ -172,10 +191,12 @@ def test_a_chip_never_gets_another_chips_image(broker, plugs, tmp_path):
 
 def test_uart_images_and_damaged_files_are_no_ota_images(tmp_path):
     good = build_rbl("1.18.0", b"y" * 5000)
-    for name, data, said in (("OpenBK7231N_QIO_1.18.0.bin", good, "not an OpenBeken OTA image"),
-                             ("OpenBK7231N_1.18.0.rbl", b"\x00" * 200, "no RBL header"),
-                             ("OpenBK7231N_1.18.0.rbl", good[:-1], "truncated or damaged"),
-                             ("OpenBK7231N_1.18.0.rbl", good[:20] + b"X" + good[21:], "damaged RBL header")):  # fmt: skip
+    for name, data, said in (
+        ("OpenBK7231N_QIO_1.18.0.bin", good, "not an OpenBeken OTA image"),
+        ("OpenBK7231N_1.18.0.rbl", b"\x00" * 200, "no RBL header"),
+        ("OpenBK7231N_1.18.0.rbl", good[:-1], "truncated or damaged"),
+        ("OpenBK7231N_1.18.0.rbl", good[:20] + b"X" + good[21:], "damaged RBL header"),
+    ):
         with pytest.raises(UsageError, match=said):
             read_ota(name, data)
     assert read_ota("OpenBK7238_1.18.0.rbl", good).chip == "BK7238"
@@ -209,8 +230,13 @@ def test_a_lan_scan_adds_what_the_broker_does_not_know():
     from freebeken.fleet.inventory import FleetDevice, merge_lan
 
     known = FleetDevice("plug0", True, mac="c8478c000000")
-    merged = merge_lan([known], [Found("192.168.1.20", "c8478c000000", "plug0", "BK7231N", "Built on x version 1.17.5"),
-                                 Found("192.168.1.21", "c8478c0000ff", "lonely", "BK7231T", "Built on x version 1.17.4")])  # fmt: skip
+    merged = merge_lan(
+        [known],
+        [
+            Found("192.168.1.20", "c8478c000000", "plug0", "BK7231N", "Built on x version 1.17.5"),
+            Found("192.168.1.21", "c8478c0000ff", "lonely", "BK7231T", "Built on x version 1.17.4"),
+        ],
+    )
     assert merged[0].ip == "192.168.1.20" and len(merged) == 2
     assert (merged[1].name, merged[1].build, merged[1].chip, merged[1].client) == ("lonely", "1.17.4", "BK7231T", "")
 
@@ -219,8 +245,10 @@ def test_an_online_device_that_does_not_answer_keeps_the_update_from_claiming_su
     plugs(1)
     with Session(Broker("127.0.0.1", broker.port)) as other:  # online by its retained state, but it answers nothing
         other.publish("ghost/connected", "online", retain=True)
-    result = CliRunner().invoke(main, ["--json", "fleet", "update", "--broker", url(broker), "--firmware",
-                                       str(image(tmp_path=tmp_path)), "-y", "--wait", "1"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        ["--json", "fleet", "update", "--broker", url(broker), "--firmware", str(image(tmp_path=tmp_path)), "-y", "--wait", "1"],
+    )
     records = [json.loads(line) for line in result.output.strip().splitlines() if line.startswith("{")]
     report = next(r for r in records if "devices" in r)  # the report, then the error's own record
     outcomes = {d["client"]: d["outcome"] for d in report["devices"]}

@@ -14,8 +14,8 @@ from freebeken.device.client import ObkClient
 from freebeken.device.config import apply_template
 from freebeken.events import ListReporter
 from freebeken.ha.broker import Broker, BrokerError, Session
-from freebeken.ha.discovery import parse
 from freebeken.ha.check import check, remove
+from freebeken.ha.discovery import parse
 from freebeken.ha.operations import setup
 from freebeken.sim.obk.board import board
 from freebeken.sim.obk.device import ObkDevice
@@ -78,7 +78,9 @@ def test_every_payload_kind_the_device_sends_is_valid():
         "3pwm": Template(pins={6: PinRole("PWM", 1), 7: PinRole("PWM", 2), 8: PinRole("PWM", 3)}),
         "5pwm": Template(pins={p: PinRole("PWM", i) for i, p in enumerate((6, 7, 8, 24, 26), 1)}),
         "dinput": Template(pins={14: PinRole("dInput", 3)}),
-        "metering": Template(pins={6: PinRole("Rel", 1), 24: PinRole("BL0937CF", 0), 26: PinRole("BL0937CF1", 0), 11: PinRole("BL0937SEL", 0)}),
+        "metering": Template(
+            pins={6: PinRole("Rel", 1), 24: PinRole("BL0937CF", 0), 26: PinRole("BL0937CF1", 0), 11: PinRole("BL0937SEL", 0)}
+        ),
     }
     for name, template in cases.items():
         dev = ObkDevice(board("u3"))
@@ -163,7 +165,9 @@ def test_template_with_only_buttons_creates_nothing(broker, plug):
     assert setup_result.entities == []
     assert any("nothing to switch or show" in p for p in setup_result.problems)  # not "Verified"
     assert "no-entities" in codes(check(server.address, url))
-    cli = CliRunner().invoke(main, ["ha", "setup", server.address, "--broker", broker.url(), "--name", "buttons", "--timeout", "3"])
+    cli = CliRunner().invoke(
+        main, ["ha", "setup", server.address, "--broker", broker.url(), "--name", "buttons", "--timeout", "3"]
+    )
     assert cli.exit_code == 11 and "nothing to switch or show" in cli.output
 
 
@@ -199,8 +203,13 @@ def test_stale_configs_after_rename_and_remove(broker, plug):
         assert not s.messages  # no ghost left behind
     # leftovers made outside freebeken (an old name of the device, same base topic) are named by check
     with Session(url) as s:
-        old = {"dev": {"ids": ["Even Older"], "name": "new_name"}, "~": "new_name", "uniq_id": "Even_Older_relay_1",
-               "cmd_t": "~/1/set", "stat_t": "~/1/get"}
+        old = {
+            "dev": {"ids": ["Even Older"], "name": "new_name"},
+            "~": "new_name",
+            "uniq_id": "Even_Older_relay_1",
+            "cmd_t": "~/1/set",
+            "stat_t": "~/1/get",
+        }
         s.publish("homeassistant/switch/Even_Older_relay_1/config", json.dumps(old), retain=True)
     stale = [d for d in check(server.address, url) if d.code == "stale-config"]
     assert len(stale) == 1 and "Even_Older_relay_1" in stale[0].message and "Even Older" in stale[0].message
@@ -284,7 +293,9 @@ def test_device_reconnects_after_the_broker_restarts(broker, plug):
 def test_cli_ha_commands(broker, plug):
     dev, server, client = plug()
     runner = CliRunner()
-    result = runner.invoke(main, ["--json", "ha", "setup", server.address, "--broker", broker.url(), "--name", "Desk Lamp", "--timeout", "10"])
+    result = runner.invoke(
+        main, ["--json", "ha", "setup", server.address, "--broker", broker.url(), "--name", "Desk Lamp", "--timeout", "10"]
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.output.strip().splitlines()[-1])
     assert record["ok"] and "switch.desk_lamp_1" in [e["entity_id"] for e in record["entities"]]

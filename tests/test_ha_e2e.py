@@ -33,7 +33,9 @@ def test_switch_appears_in_home_assistant_and_works(tmp_path):
         ha.add_mqtt(broker.port)
         client = ObkClient(server.address)
         apply_template(client, Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)}))
-        result = CliRunner().invoke(main, ["--json", "ha", "setup", server.address, "--broker", broker.url(), "--name", "Aoycocr U3"])
+        result = CliRunner().invoke(
+            main, ["--json", "ha", "setup", server.address, "--broker", broker.url(), "--name", "Aoycocr U3"]
+        )
         assert result.exit_code == 0, result.output
         record = json.loads(result.output.strip().splitlines()[-1])
         predicted = [e["entity_id"] for e in record["entities"] if e["component"] == "switch"]
@@ -77,8 +79,15 @@ def test_stock_plug_to_home_assistant_configured_while_flashing(tmp_path, releas
     try:
         ha.onboard()
         ha.add_mqtt(broker.port)
-        options = Options(port=f"sim://bk7231t?time_scale=0&image={image}", wifi_ssid="HomeWiFi", wifi_password="secret-pass",
-                          broker=Broker.from_url(broker.url()), name="Hall Plug", http_port=owner.http_port, first_boot_wait=60)  # fmt: skip
+        options = Options(
+            port=f"sim://bk7231t?time_scale=0&image={image}",
+            wifi_ssid="HomeWiFi",
+            wifi_password="secret-pass",
+            broker=Broker.from_url(broker.url()),
+            name="Hall Plug",
+            http_port=owner.http_port,
+            first_boot_wait=60,
+        )
         result = convert(options, owner)
         assert result["path"] == "configured while flashing" and "switch.hall_plug_1" in result["entities"]
         state = ha.wait_state("switch.hall_plug_1", lambda s: s in ("on", "off"))

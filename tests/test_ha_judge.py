@@ -13,7 +13,10 @@ from freebeken.sim.obk.device import ObkDevice
 from freebeken.sim.obk.hass import discovery
 from helpers import ha_judge, ha_python
 
-pytestmark = [pytest.mark.ha, pytest.mark.skipif(ha_python() is None, reason="no .ha-venv: run scripts/test (it installs Home Assistant)")]
+pytestmark = [
+    pytest.mark.ha,
+    pytest.mark.skipif(ha_python() is None, reason="no .ha-venv: run scripts/test (it installs Home Assistant)"),
+]
 
 SCENARIOS = {
     "relay": {6: ("Rel", 1), 7: ("Btn", 1), 26: ("WifiLED_n", 0)},
@@ -55,7 +58,10 @@ def test_home_assistant_and_freebeken_reject_the_same_mistakes():
         ("homeassistant/switch/plug_relay_1/config", {**base, "stat_t": "~/1/get"}),  # no command topic
         ("homeassistant/switch/plug.relay/config", {**base, "cmd_t": "~/1/set"}),  # illegal id
         ("homeassistant/sensor/plug_p/config", {**base, "stat_t": "~/p", "dev_cla": "power", "unit_of_meas": "kWh"}),
-        ("homeassistant/sensor/plug_e/config", {**base, "stat_t": "~/e", "dev_cla": "energy", "unit_of_meas": "Wh", "stat_cla": "measurement"}),
+        (
+            "homeassistant/sensor/plug_e/config",
+            {**base, "stat_t": "~/e", "dev_cla": "energy", "unit_of_meas": "Wh", "stat_cla": "measurement"},
+        ),
         ("homeassistant/binary_sensor/plug_b/config", {**base}),  # no state topic
         ("homeassistant/switch/plug_relay_2/config", {**base, "cmd_t": "~/2/set", "dev": {"name": "no ids"}}),
     ]

@@ -122,9 +122,18 @@ def test_phases_name_their_operation_and_keep_their_order_without_a_terminal(tmp
     result = CliRunner().invoke(main, ["flash", "-p", url(tmp_path), "--no-backup", str(fw)])
     assert result.exit_code == 0, result.output
     lines = [ln.strip() for ln in result.output.splitlines()]
-    order = [next(i for i, ln in enumerate(lines) if ln.startswith(text)) for text in (
-        "> Flash: comparing with the chip", "Flash: comparing with the chip:", "98 sectors to write",
-        "Lifting flash write protection", "> Flash: writing", "Flash: writing: 0.38 MiB", "Flash write protection restored")]  # fmt: skip
+    order = [
+        next(i for i, ln in enumerate(lines) if ln.startswith(text))
+        for text in (
+            "> Flash: comparing with the chip",
+            "Flash: comparing with the chip:",
+            "98 sectors to write",
+            "Lifting flash write protection",
+            "> Flash: writing",
+            "Flash: writing: 0.38 MiB",
+            "Flash write protection restored",
+        )
+    ]
     assert order == sorted(order)
 
 

@@ -55,7 +55,9 @@ def test_close_matches_say_exactly_what_differs():
 
 @needs_data
 def test_analyze_says_what_the_backup_is_known_as():
-    code, out = run("--json", "analyze", str(SHARED / "dumps" / "n_cb2s_plug_mirabella_i003632.bin"), "--devices-json", str(DEVICES))
+    code, out = run(
+        "--json", "analyze", str(SHARED / "dumps" / "n_cb2s_plug_mirabella_i003632.bin"), "--devices-json", str(DEVICES)
+    )
     assert code == 0
     known = out["known_as"]
     assert "Genio" in known["title"] and not known["identical"]
@@ -72,12 +74,29 @@ def test_lookup_answers_no_solder_per_entry():
     assert "if it still runs firmware 1.1.8" in answers["Aoycocr X5P Smart Plug"]
     assert all(a.startswith("likely") for a in answers.values())  # likely, never guaranteed
     # the version the app shows decides; typos and word order are tolerated
-    code, out = run("--json", "lookup", "plug", "x5p", "aoycorc", "--firmware", "1.1.8", "--chip", "bk7231t",
-                    "--devices-json", str(DEVICES), "--cloudcutter", str(CUTTER))  # fmt: skip
+    code, out = run(
+        "--json",
+        "lookup",
+        "plug",
+        "x5p",
+        "aoycorc",
+        "--firmware",
+        "1.1.8",
+        "--chip",
+        "bk7231t",
+        "--devices-json",
+        str(DEVICES),
+        "--cloudcutter",
+        str(CUTTER),
+    )
     assert [h["title"] for h in out["cloudcutter"]] == ["Aoycocr X5P Smart Plug"]
-    assert out["cloudcutter"][0]["no_solder"].startswith("likely without opening it: tuya-cloudcutter has a profile for firmware 1.1.8")
+    assert out["cloudcutter"][0]["no_solder"].startswith(
+        "likely without opening it: tuya-cloudcutter has a profile for firmware 1.1.8"
+    )
     assert any(p.startswith("oem_bk7231s_rnd_switch 1.1.8") for p in out["firmware_profiles"])
-    code, out = run("--json", "lookup", "x5p", "--firmware", "9.9.9", "--devices-json", str(DEVICES), "--cloudcutter", str(CUTTER))
+    code, out = run(
+        "--json", "lookup", "x5p", "--firmware", "9.9.9", "--devices-json", str(DEVICES), "--cloudcutter", str(CUTTER)
+    )
     assert "UART it is" in out["cloudcutter"][0]["no_solder"] and out["firmware_profiles"] == []
 
 
@@ -101,7 +120,9 @@ def test_submit_refuses_a_duplicate_and_updates_a_near_one(tmp_path):
     code, text = run("template", "submit", str(same), "--devices-json", str(DEVICES), "-d", str(tmp_path / "out"))
     assert code == 2 and "already has these pins: Aoycocr U3 UK Smart Plug" in text
     near = tmp_path / "near.json"
-    near.write_text(json.dumps({"vendor": "Aoycocr", "name": "U3", "chip": "BK7231T", "pins": {"7": "Rel;1", "1": "LED;1", "8": "Btn;1"}}))
+    near.write_text(
+        json.dumps({"vendor": "Aoycocr", "name": "U3", "chip": "BK7231T", "pins": {"7": "Rel;1", "1": "LED;1", "8": "Btn;1"}})
+    )
     code, out = run("--json", "template", "submit", str(near), "--devices-json", str(DEVICES), "-d", str(tmp_path / "out"))
     assert code == 0 and out["updates"] == "Aoycocr U3 UK Smart Plug"
     assert "Device+template+update" in out["issue_link"] or "Device%20template%20update" in out["issue_link"]
@@ -141,7 +162,14 @@ def test_lists_are_downloaded_cached_and_said_so_when_offline(tmp_path, monkeypa
 
 def test_the_cloudcutter_api_format_is_read_too():
     devices = [{"slug": "acme-plug", "manufacturer": "Acme", "name": "Plug", "profiles": [{"slug": "p1"}]}]
-    profiles = [{"slug": "p1", "name": "1.2.3 - BK7231N", "sub_name": "acme_fw", "firmware": {"chip": "BK7231N", "name": "acme_fw", "version": "1.2.3", "sdk": "2.3.1"}}]
+    profiles = [
+        {
+            "slug": "p1",
+            "name": "1.2.3 - BK7231N",
+            "sub_name": "acme_fw",
+            "firmware": {"chip": "BK7231N", "name": "acme_fw", "version": "1.2.3", "sdk": "2.3.1"},
+        }
+    ]
     cat = cloudcutter.parse(devices, profiles)
     assert cat.devices[0].profiles[0].version == "1.2.3"
     assert cat.devices[0].no_solder("1.2.3", "BK7231N").startswith("likely without opening it")

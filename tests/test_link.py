@@ -200,7 +200,7 @@ def test_majority_of_damaged_copies():
 
     good = bytes(range(256)) * 16
     copies = []
-    for n, (i, j) in enumerate(((5, 900), (5, 3000), (77, 4000))):  # each copy damaged elsewhere (and two at 5)
+    for _n, (i, j) in enumerate(((5, 900), (5, 3000), (77, 4000))):  # each copy damaged elsewhere (and two at 5)
         damaged = bytearray(good)
         damaged[i] ^= 0x10
         damaged[j] ^= 0x01

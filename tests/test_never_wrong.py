@@ -96,8 +96,9 @@ def test_two_processes_never_share_a_chip(tmp_path):
     image = tmp_path / "chip.bin"
     slow = f"sim://bk7231n?time_scale=0.2&image={image}"  # the first backup takes ~3.5 s: time to collide
     tool = str(Path(sys.executable).with_name("freebeken"))  # the installed command, as a second program
-    first = subprocess.Popen([tool, "backup", "-p", slow, "-o", str(tmp_path / "a.bin")],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    first = subprocess.Popen(
+        [tool, "backup", "-p", slow, "-o", str(tmp_path / "a.bin")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 20
         while not list((tmp_path / "home" / "journals").glob("backup-*.json")) and time.monotonic() < deadline:
@@ -134,7 +135,7 @@ def stray_after(monkeypatch, n: int, hit: int) -> None:
         real(self, address, data)
         if calls["n"] == n:
             flash = sim_chip(self).flash.data
-            flash[hit : hit + 0x1000] = bytes(a & b for a, b in zip(flash[hit : hit + 0x1000], data))
+            flash[hit : hit + 0x1000] = bytes(a & b for a, b in zip(flash[hit : hit + 0x1000], data, strict=False))
             self.session.retries_used += 1
 
     monkeypatch.setattr(ops.ChipIO, "write", write)
@@ -152,13 +153,17 @@ def test_a_stray_write_outside_the_image_is_repaired_from_the_backup(tmp_path, m
     with ops.open_chip(port, reporter) as io:
         ops.flash_firmware(io, fw)
     assert path.read_bytes() == expected_after_flash(before, fw)
-    assert any("changed outside the image" in e.message and "putting those blocks back" in e.message for e in reporter.kinds("warning"))
+    assert any(
+        "changed outside the image" in e.message and "putting those blocks back" in e.message for e in reporter.kinds("warning")
+    )
 
 
 @pytest.mark.parametrize(
     "chip, hit, code, message",
-    [("bk7231n", 0x1EE000, 7, "changed outside the image while writing (0x1E0000-0x1F0000)"),  # no backup to repair from
-     ("bk7231t", 0x3000, 8, "bootloader region changed while writing")],  # UART can never repair it
+    [
+        ("bk7231n", 0x1EE000, 7, "changed outside the image while writing (0x1E0000-0x1F0000)"),  # no backup to repair from
+        ("bk7231t", 0x3000, 8, "bootloader region changed while writing"),
+    ],  # UART can never repair it
 )
 def test_a_stray_write_that_cannot_be_repaired_is_an_error_not_exit_0(tmp_path, monkeypatch, chip, hit, code, message):
     fw, _ = firmware_file(tmp_path, chip)

@@ -27,8 +27,15 @@ from helpers import Mosquitto, require_shared
 
 BEHAVIOUR = Path(__file__).parent.parent / ".." / "shared" / "reference" / "obk-captures" / "behaviour-2026-12.md"
 U3 = Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)})
-BL0937 = Template(pins={7: PinRole("Rel", 1), 8: PinRole("Btn", 1), 24: PinRole("BL0937CF", 0), 26: PinRole("BL0937CF1", 0),
-                        11: PinRole("BL0937SEL", 0)})  # fmt: skip
+BL0937 = Template(
+    pins={
+        7: PinRole("Rel", 1),
+        8: PinRole("Btn", 1),
+        24: PinRole("BL0937CF", 0),
+        26: PinRole("BL0937CF1", 0),
+        11: PinRole("BL0937SEL", 0),
+    }
+)
 SM2135 = Template(pins={26: PinRole("SM2135CLK", 0), 24: PinRole("SM2135DAT", 0)})
 
 
@@ -174,7 +181,7 @@ def test_save_and_restore_json_is_pure_and_restore_refuses_another_device(sim, t
 def test_pins_find_answers_sim_on_a_real_device_is_a_clear_error(sim, monkeypatch):
     dev, server, client = sim()
     # the real firmware answers any unknown path with 200 and a "Not found" page
-    monkeypatch.setattr(sim_server, "_simulator", lambda d, p, q: sim_server.html(d, 'Not found.', "Not found"))
+    monkeypatch.setattr(sim_server, "_simulator", lambda d, p, q: sim_server.html(d, "Not found.", "Not found"))
     res = CliRunner().invoke(main, ["--json", "pins", "find", server.address, "--answers", "sim", "-y"])
     assert res.exit_code == 2 and not isinstance(res.exception, json.JSONDecodeError)
     last = json.loads(res.stdout.splitlines()[-1])

@@ -84,7 +84,12 @@ def test_status_answers_have_the_firmwares_shape(kitchen_plug):
     for command, capture in (("Status", "real.status.json"), ("Status 0", "real.status0.json")):
         want, got = json.loads(real(capture)), json.loads(client.cm(command))
         assert shape(got) == shape(want), command
-        for section, key in (("Status", "DeviceName"), ("Status", "Topic"), ("StatusMQT", "MqttClient"), ("StatusNET", "Hostname")):
+        for section, key in (
+            ("Status", "DeviceName"),
+            ("Status", "Topic"),
+            ("StatusMQT", "MqttClient"),
+            ("StatusNET", "Hostname"),
+        ):
             assert got[section][key] == want[section][key]
         # Version is DEVICENAME_PREFIX_FULL "_" USER_SW_VER (LinuxSim_Lin_Test on the Linux build): `fleet` reads it so
         real_prefix, _, real_version = want["StatusFWR"]["Version"].partition("_")
@@ -151,8 +156,13 @@ def test_mqtt_pacing_follows_the_capture(tmp_path, kitchen_plug, monkeypatch):
     """Captured: after "online" the full state, one item a second, and the discovery configs
     behind it, 3 a second. The same order and batch size on the simulator's clock."""
     timeline = mqtt_timeline(real("real.mqtt-ha-setup.log"))
-    state = [t.split("/", 1)[1] for _, t in timeline if t.startswith("kitchen_plug/") and t.split("/", 1)[1] in
-             ("host", "build", "mac", "temp", "ssid", "datetime", "sockets", "rssi", "uptime", "freeheap", "ip")]  # fmt: skip
+    state = [
+        t.split("/", 1)[1]
+        for _, t in timeline
+        if t.startswith("kitchen_plug/")
+        and t.split("/", 1)[1]
+        in ("host", "build", "mac", "temp", "ssid", "datetime", "sockets", "rssi", "uptime", "freeheap", "ip")
+    ]
     per_second: dict[int, int] = {}
     for second, topic in timeline:
         if topic.endswith("/config"):
@@ -162,7 +172,9 @@ def test_mqtt_pacing_follows_the_capture(tmp_path, kitchen_plug, monkeypatch):
     dev.time_scale = 0.1  # a tick of 100 ms: long enough to tell the simulator's batches apart
     sent: list[tuple[float, str]] = []
     publish = server.mqtt.publish
-    monkeypatch.setattr(server.mqtt, "publish", lambda topic, *a, **k: (sent.append((time.monotonic(), topic)), publish(topic, *a, **k)))
+    monkeypatch.setattr(
+        server.mqtt, "publish", lambda topic, *a, **k: (sent.append((time.monotonic(), topic)), publish(topic, *a, **k))
+    )
     broker = Mosquitto(tmp_path)
     try:
         url = Broker.from_url(broker.url())
@@ -217,9 +229,14 @@ def test_mqtt_pacing_at_real_speed(tmp_path, monkeypatch):
 def test_full_state_values_have_the_captured_shape(tmp_path):
     """build is "Open" PLATFORM_MCU_NAME " " version " " date time, as captured (the platform is
     the chip's); ssid is the configured Wi-Fi (captured empty: that build had none configured)."""
-    captured = {t.split("/", 1)[1]: p for t, p in
-                ((line.split(" ", 3)[2], line.split(" ", 3)[3] if line.count(" ") >= 3 else "")
-                 for line in real("real.mqtt-ha-setup.log").splitlines()) if t.startswith("kitchen_plug/")}  # fmt: skip
+    captured = {
+        t.split("/", 1)[1]: p
+        for t, p in (
+            (line.split(" ", 3)[2], line.split(" ", 3)[3] if line.count(" ") >= 3 else "")
+            for line in real("real.mqtt-ha-setup.log").splitlines()
+        )
+        if t.startswith("kitchen_plug/")
+    }
     shape = re.compile(r"^Open(\S+) (\S+) (\w{3} [ \d]\d \d{4} \d\d:\d\d:\d\d)$")
     assert shape.match(captured["build"]).group(1) == "LIN" and captured["ssid"] == ""
     broker = Mosquitto(tmp_path)

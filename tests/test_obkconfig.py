@@ -23,19 +23,52 @@ from helpers import SHARED, require_shared
 
 # offsetof / sizeof from the firmware's header, Beken layout (32-bit, 32 GPIOs)
 FIRMWARE_OFFSETS = {
-    "version": (0x004, 4), "change_counter": (0x010, 2), "ota_counter": (0x012, 2), "wifi_ssid": (0x014, 64),
-    "wifi_pass": (0x054, 64), "mqtt_host": (0x094, 256), "mqtt_client": (0x194, 64), "mqtt_user": (0x1D4, 64),
-    "mqtt_pass": (0x214, 128), "mqtt_port": (0x294, 4), "webapp_root": (0x298, 64), "mac": (0x2D8, 6),
-    "short_name": (0x2DE, 32), "long_name": (0x2FE, 64), "roles": (0x33E, 32), "channels": (0x35E, 32),
-    "channels2": (0x37E, 32), "channel_types": (0x39E, 64), "start_values": (0x3DE, 128), "log2lfs": (0x45E, 1),
-    "dgr_send_flags": (0x460, 4), "dgr_recv_flags": (0x464, 4), "dgr_name": (0x468, 16), "ntp_server": (0x478, 32),
-    "calibration": (0x498, 32), "button_short": (0x4B8, 1), "button_long": (0x4B9, 1), "button_repeat": (0x4BA, 1),
-    "lfs_size": (0x4BC, 4), "logger_flags": (0x4C0, 4), "led_remap": (0x537, 5), "led_corr": (0x53C, 24),
-    "mqtt_group": (0x554, 64), "boot_ok_seconds": (0x597, 1), "ping_interval": (0x598, 4), "ping_seconds": (0x59C, 4),
-    "ping_host": (0x5A0, 64), "startup": (0x5E0, 1568), "wifi_ssid2": (0xC00, 64), "wifi_pass2": (0xC40, 68),
-    "web_password": (0xC84, 33), "mqtt_tls": (0xCA5, 1), "mqtt_verify_tls": (0xCA6, 1), "mqtt_cert_file": (0xCA7, 20),
+    "version": (0x004, 4),
+    "change_counter": (0x010, 2),
+    "ota_counter": (0x012, 2),
+    "wifi_ssid": (0x014, 64),
+    "wifi_pass": (0x054, 64),
+    "mqtt_host": (0x094, 256),
+    "mqtt_client": (0x194, 64),
+    "mqtt_user": (0x1D4, 64),
+    "mqtt_pass": (0x214, 128),
+    "mqtt_port": (0x294, 4),
+    "webapp_root": (0x298, 64),
+    "mac": (0x2D8, 6),
+    "short_name": (0x2DE, 32),
+    "long_name": (0x2FE, 64),
+    "roles": (0x33E, 32),
+    "channels": (0x35E, 32),
+    "channels2": (0x37E, 32),
+    "channel_types": (0x39E, 64),
+    "start_values": (0x3DE, 128),
+    "log2lfs": (0x45E, 1),
+    "dgr_send_flags": (0x460, 4),
+    "dgr_recv_flags": (0x464, 4),
+    "dgr_name": (0x468, 16),
+    "ntp_server": (0x478, 32),
+    "calibration": (0x498, 32),
+    "button_short": (0x4B8, 1),
+    "button_long": (0x4B9, 1),
+    "button_repeat": (0x4BA, 1),
+    "lfs_size": (0x4BC, 4),
+    "logger_flags": (0x4C0, 4),
+    "led_remap": (0x537, 5),
+    "led_corr": (0x53C, 24),
+    "mqtt_group": (0x554, 64),
+    "boot_ok_seconds": (0x597, 1),
+    "ping_interval": (0x598, 4),
+    "ping_seconds": (0x59C, 4),
+    "ping_host": (0x5A0, 64),
+    "startup": (0x5E0, 1568),
+    "wifi_ssid2": (0xC00, 64),
+    "wifi_pass2": (0xC40, 68),
+    "web_password": (0xC84, 33),
+    "mqtt_tls": (0xCA5, 1),
+    "mqtt_verify_tls": (0xCA6, 1),
+    "mqtt_cert_file": (0xCA7, 20),
     "disable_web_server": (0xCBB, 1),
-}  # fmt: skip
+}
 MAC = bytes.fromhex("c8478c43f310")
 
 
@@ -59,7 +92,7 @@ def test_the_layout_is_the_firmwares():
         f = oc.BY_NAME[name]
         assert (f.offset, f.size) == (offset, size), name
     spans = sorted((f.offset, f.offset + f.size) for f in oc.FIELDS)
-    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), "fields overlap"
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False)), "fields overlap"
     assert spans[-1][1] <= oc.SIZE == 3584 and oc.SIZE_V3 == 2016
 
 
@@ -130,8 +163,16 @@ def test_real_stock_dumps_hold_no_config_there():
 def test_settings_become_fields_and_secrets_stay_hidden():
     cfg = oc.defaults("BK7231T", MAC)
     template = from_entry({"pins": {"7": "Rel;1", "1": "LED_n;1", "8": "Btn;1;2"}, "flags": "1024", "command": "PowerSave 1"})[0]
-    changed = apply(cfg, Settings(wifi_ssid="Home", wifi_password="hunter2hunter2", broker=Broker("10.0.0.2", 1884, "ha", "pw"),
-                                  name="Kitchen Plug!", template=template))  # fmt: skip
+    changed = apply(
+        cfg,
+        Settings(
+            wifi_ssid="Home",
+            wifi_password="hunter2hunter2",
+            broker=Broker("10.0.0.2", 1884, "ha", "pw"),
+            name="Kitchen Plug!",
+            template=template,
+        ),
+    )
     assert {"wifi_ssid", "wifi_pass", "mqtt_host", "mqtt_port", "mqtt_user", "mqtt_pass", "roles", "startup"} <= set(changed)
     loaded = oc.parse(cfg.to_sector())
     assert loaded.pins() == {1: (6, 1, 0), 7: (1, 1, 0), 8: (3, 1, 2)}
@@ -145,10 +186,17 @@ def test_settings_become_fields_and_secrets_stay_hidden():
     assert apply(loaded, Settings()) == []
 
 
-@pytest.mark.parametrize("ssid,password,message", [
-    ("", "password1", "empty"), ("x" * 33, "password1", "at most 32"), ("Home", "short", "8 to 63"),
-    ("Home", "z" * 64, "8 to 63"), ("Home", "ab" * 32, "64-digit hex"), ("Home", "pässwörd1", "other characters"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "ssid,password,message",
+    [
+        ("", "password1", "empty"),
+        ("x" * 33, "password1", "at most 32"),
+        ("Home", "short", "8 to 63"),
+        ("Home", "z" * 64, "8 to 63"),
+        ("Home", "ab" * 32, "64-digit hex"),
+        ("Home", "pässwörd1", "other characters"),
+    ],
+)
 def test_wifi_input_the_plug_could_not_use_is_refused(ssid, password, message):
     with pytest.raises(UsageError, match=message):
         check_wifi(ssid, password)
@@ -183,4 +231,10 @@ def test_whatever_is_written_loads_back_the_same(ssid, password, host, port, nam
     except (UsageError, ConfigSectorError):
         return  # refused with a reason (too long in bytes): nothing half-applied is written
     back = oc.parse(cfg.to_sector())
-    assert (back["wifi_ssid"], back["wifi_pass"], back["mqtt_host"], back["mqtt_port"], back["startup"]) == (ssid, password, host, port, startup)
+    assert (back["wifi_ssid"], back["wifi_pass"], back["mqtt_host"], back["mqtt_port"], back["startup"]) == (
+        ssid,
+        password,
+        host,
+        port,
+        startup,
+    )

@@ -12,7 +12,8 @@ from freebeken.chips import CrcConvention
 from freebeken.errors import ChipStatusError, ProtocolError
 from freebeken.protocol import BLANK_SECTOR_CRC, ReplyScanner, beken_crc
 from freebeken.protocol import commands as c
-from freebeken.protocol.frames import CMD_HEADER as CMD_ECHO, ReplyKey, encode_reply_long, encode_reply_short
+from freebeken.protocol.frames import CMD_HEADER as CMD_ECHO
+from freebeken.protocol.frames import ReplyKey, encode_reply_long, encode_reply_short
 
 H = bytes.fromhex
 ZERO_4K = bytes(4096)

@@ -55,8 +55,15 @@ class Terminal:
     """A shell a person types into: lines run one after another, folder and environment kept."""
 
     def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(["bash", "--noprofile", "--norc"], cwd=cwd, env=env, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        self.proc = subprocess.Popen(
+            ["bash", "--noprofile", "--norc"],
+            cwd=cwd,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
     def run(self, line: str, timeout: float = 240) -> tuple[int, str]:
         assert self.proc.stdin and self.proc.stdout
@@ -81,8 +88,9 @@ class Server:
     """A line the README says runs until Ctrl-C, in its own terminal; its output is kept."""
 
     def __init__(self, line: str, cwd: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=cwd, env=env, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        self.proc = subprocess.Popen(
+            ["bash", "-c", f"exec {line}"], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -147,8 +155,11 @@ def discovered(payload: bytes, name: str) -> bool:
     """A switch's discovery config for the device ``name``: with its state and command topics."""
     config = json.loads(payload)
     unique = str(config.get("uniq_id") or config.get("unique_id") or "").lower()
-    return unique.startswith(name) and bool(config.get("stat_t") or config.get("state_topic")) and \
-        bool(config.get("cmd_t") or config.get("command_topic"))
+    return (
+        unique.startswith(name)
+        and bool(config.get("stat_t") or config.get("state_topic"))
+        and bool(config.get("cmd_t") or config.get("command_topic"))
+    )
 
 
 @pytest.fixture
@@ -166,8 +177,13 @@ def newcomer(tmp_path, monkeypatch):
     (bin_dir / "freebeken").chmod(0o755)
     (bin_dir / "activate").write_text(f'export PATH="{bin_dir}:$PATH"\n')
     home.mkdir()
-    env = {**os.environ, "HOME": str(home), "BROWSER": "true", "FREEBEKEN_HOME": str(home / "data"),
-           "PATH": f"{Path(MOSQUITTO).parent}:{os.environ['PATH']}"}  # fmt: skip
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "BROWSER": "true",
+        "FREEBEKEN_HOME": str(home / "data"),
+        "PATH": f"{Path(MOSQUITTO).parent}:{os.environ['PATH']}",
+    }
     env.pop("PYTHONPATH", None)
     activated = {**env, "PATH": f"{bin_dir}:{env['PATH']}"}  # another terminal, after `source .venv/bin/activate`
     return repo, home, env, activated
@@ -177,7 +193,7 @@ def test_try_it_without_hardware_convert_and_the_page(newcomer):
     repo, home, env, activated = newcomer
     blocks = section()
     commands = [line for _, block in blocks for line in block]
-    assert commands[0] == "source .venv/bin/activate" and any(c.startswith("freebeken convert -p \"sim://") for c in commands)
+    assert commands[0] == "source .venv/bin/activate" and any(c.startswith('freebeken convert -p "sim://') for c in commands)
     first = Terminal(repo, env)
     servers: list[Server] = []
     try:

@@ -29,10 +29,15 @@ def carried(text: str) -> bool:
 
 templates = st.builds(
     Template,
-    vendor=TEXT, name=TEXT, model=TEXT, chip=TEXT, board=TEXT, command=TEXT,
+    vendor=TEXT,
+    name=TEXT,
+    model=TEXT,
+    chip=TEXT,
+    board=TEXT,
+    command=TEXT,
     keywords=st.lists(TEXT, max_size=2),
     pins=st.dictionaries(st.integers(0, 28), st.builds(PinRole, TEXT, st.integers(0, 64)), max_size=2),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -47,8 +52,11 @@ def test_submit_renderers_carry_any_json_string(t, title, differences):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fields=st.dictionaries(st.sampled_from(["vendor", "name", "model", "chip", "board", "command", "wiki"]), TEXT),
-       pins=st.dictionaries(st.sampled_from(["6", "7", "x"]), TEXT, max_size=2), keywords=st.lists(TEXT, max_size=2))  # fmt: skip
+@given(
+    fields=st.dictionaries(st.sampled_from(["vendor", "name", "model", "chip", "board", "command", "wiki"]), TEXT),
+    pins=st.dictionaries(st.sampled_from(["6", "7", "x"]), TEXT, max_size=2),
+    keywords=st.lists(TEXT, max_size=2),
+)
 def test_template_commands_survive_any_json_string(tmp_path_factory, fields, pins, keywords):
     folder = tmp_path_factory.mktemp("t")
     entry = {**fields, "keywords": keywords, "pins": {"8": "Rel;1", **pins}}
@@ -57,9 +65,13 @@ def test_template_commands_survive_any_json_string(tmp_path_factory, fields, pin
     devices = folder / "devices.json"
     devices.write_text(DEVICES)
     runner = CliRunner()
-    for args in (["template", "show", str(path)], ["template", "show", "--as", "backlog", str(path)],
-                 ["template", "show", "--as", "json", str(path)], ["template", "check", str(path)],
-                 ["template", "submit", str(path), "--devices-json", str(devices), "-d", str(folder / "out")]):  # fmt: skip
+    for args in (
+        ["template", "show", str(path)],
+        ["template", "show", "--as", "backlog", str(path)],
+        ["template", "show", "--as", "json", str(path)],
+        ["template", "check", str(path)],
+        ["template", "submit", str(path), "--devices-json", str(devices), "-d", str(folder / "out")],
+    ):
         result = runner.invoke(main, args)
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.output)
         assert result.exit_code in (0, 2), (args, result.output)

@@ -157,7 +157,9 @@ def test_flash_of_a_whole_flash_image_follows_the_same_rules(tmp_path):
         assert result.exit_code == code, result.output
     assert image.read_bytes() == before
     # a raw window over the RF/MAC sector with another device's MAC needs consent
-    result = runner.invoke(cli, ["flash", "-p", url, "--offset", "0x1E0000", "-y", str(_tlv_of(tmp_path, T_DUMP, 0x1E0000, mac=b"\x02" * 6))])
+    result = runner.invoke(
+        cli, ["flash", "-p", url, "--offset", "0x1E0000", "-y", str(_tlv_of(tmp_path, T_DUMP, 0x1E0000, mac=b"\x02" * 6))]
+    )
     assert result.exit_code == 8 and "another device's MAC 02:02:02:02:02:02" in result.output
     assert image.read_bytes() == before
 

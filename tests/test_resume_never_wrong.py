@@ -139,8 +139,9 @@ def test_resume_says_the_flash_has_not_happened_when_its_file_is_gone(tmp_path, 
 
 def test_resume_replays_the_intent_a_journal_stored(tmp_path, home):
     """What a flash was asked with (a raw image at an offset, another device's) comes back whole."""
-    intent = WriteIntent("flash", str(tmp_path / "fw.bin"), include_bootloader=True, raw_offset=0x11000,
-                         other_device=True, backup_first=True)  # fmt: skip
+    intent = WriteIntent(
+        "flash", str(tmp_path / "fw.bin"), include_bootloader=True, raw_offset=0x11000, other_device=True, backup_first=True
+    )
     assert WriteIntent.from_record({"intent": intent.to_json(), "done": []}) == intent
     old = {"op": "restore", "file": "/x/b.bin", "other_device": True, "image_sha256": "ab", "done": []}  # an older journal
     assert WriteIntent.from_record(old) == WriteIntent("restore", "/x/b.bin", other_device=True)

@@ -18,22 +18,26 @@ def test_the_chip_decides_whether_a_stray_command_can_be_fatal():
 
 @pytest.mark.parametrize(
     "verified, rewritten, own, quality",
-    [(0, 0, 0, 0.5),  # the neutral prior before any evidence
-     (100, 245, 0, 101 / 347),  # 29 %: a 3e-4 line
-     (100, 245, 45, 101 / 302),  # the sector's own failures do not count against the line
-     (98, 0, 0, 1.0 - 1 / 100)],
-)  # fmt: skip
+    [
+        (0, 0, 0, 0.5),  # the neutral prior before any evidence
+        (100, 245, 0, 101 / 347),  # 29 %: a 3e-4 line
+        (100, 245, 45, 101 / 302),  # the sector's own failures do not count against the line
+        (98, 0, 0, 1.0 - 1 / 100),
+    ],
+)
 def test_line_quality_is_the_share_of_writes_that_verified_at_once(verified, rewritten, own, quality):
     assert RewritePolicy.quality(verified, rewritten, own) == pytest.approx(quality)
 
 
 @pytest.mark.parametrize(
     "verified, rewritten, budget",
-    [(98, 0, WRITE_RETRIES),  # a clean line: ten tries, then the flash is suspected
-     (100, 245, 41),  # 29 % intact: 0.709^41 < 1e-6
-     (30, 120, 61),  # 20 % intact
-     (1, 60, MAX_REWRITES)],  # 3 %: more than 100 would be needed; capped
-)  # fmt: skip
+    [
+        (98, 0, WRITE_RETRIES),  # a clean line: ten tries, then the flash is suspected
+        (100, 245, 41),  # 29 % intact: 0.709^41 < 1e-6
+        (30, 120, 61),  # 20 % intact
+        (1, 60, MAX_REWRITES),
+    ],  # 3 %: more than 100 would be needed; capped
+)
 def test_a_noisy_line_buys_as_many_rewrites_as_make_giving_up_one_in_a_million(verified, rewritten, budget):
     assert N.budget(verified, rewritten, 0) == budget
     p = RewritePolicy.quality(verified, rewritten)

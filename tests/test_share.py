@@ -130,8 +130,12 @@ def dissect(tmp_path: Path, data: bytes, name: str) -> dict:
     path.write_bytes(data)
     out = tmp_path / f"{name}-dissected"
     out.mkdir()
-    run = subprocess.run([sys.executable, "-m", "bk7231tools", "dissect_dump", "-e", "-O", str(out), str(path)],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "bk7231tools", "dissect_dump", "-e", "-O", str(out), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-500:]
     assert "Traceback" not in run.stderr
     storage = next(out.glob("*_storage.json"))
@@ -192,7 +196,9 @@ def stock_with_everything(base: bytes | None = None) -> tuple[bytearray, list[by
     left in the swap area. On the simulator's image, or on a real T dump's bootloader and app."""
     img = bytearray(base) if base is not None else build_stock_image(T)
     extra = {
-        "gw_ai": json.dumps({"key": "cloudkeyABCDEF123456", "lckey": "0a1b2c3d4e5f6a7b", "h_url": "https://a2.tuyaeu.com/d.json"}).encode(),
+        "gw_ai": json.dumps(
+            {"key": "cloudkeyABCDEF123456", "lckey": "0a1b2c3d4e5f6a7b", "h_url": "https://a2.tuyaeu.com/d.json"}
+        ).encode(),
         "ble_beaconkey": b"\x01\x02beaconkey-7788\x03",
         "000002otjf": json.dumps([{"id": i, "type": "obj", "mode": "rw"} for i in range(60)]).encode(),
     }
@@ -203,8 +209,16 @@ def stock_with_everything(base: bytes | None = None) -> tuple[bytearray, list[by
     stale = kv.encode(old, DEVICE_KEY, generation=4)
     img[SWAP : SWAP + 3 * 0x1000] = stale[0x1000 : 4 * 0x1000]
     img[T.obk_config : T.obk_config + 0x1000] = fast_connect(b"HomeWiFi", b"secretpass")
-    known = [b"HomeWiFi", b"secretpass", b"OldHomeNet", b"old-password-1", b"cloudkeyABCDEF123456", b"0a1b2c3d4e5f6a7b",
-             b"beaconkey-7788", b"3f" * 32]  # fmt: skip
+    known = [
+        b"HomeWiFi",
+        b"secretpass",
+        b"OldHomeNet",
+        b"old-password-1",
+        b"cloudkeyABCDEF123456",
+        b"0a1b2c3d4e5f6a7b",
+        b"beaconkey-7788",
+        b"3f" * 32,
+    ]
     return img, known
 
 
@@ -219,8 +233,16 @@ def test_simulated_stock_plug_in_use(base, tmp_path):
     assert assert_no_secret(result.data, secrets) >= 12
     same_analysis(original, result.data)
     kinds = {r["kind"] for r in result.replaced}
-    assert {"Wi-Fi name", "Wi-Fi password", "Wi-Fi PMK", "router BSSID", "Tuya local key", "Tuya cloud key",
-            "Tuya device id", "Bluetooth beacon key"} <= kinds  # fmt: skip
+    assert {
+        "Wi-Fi name",
+        "Wi-Fi password",
+        "Wi-Fi PMK",
+        "router BSSID",
+        "Tuya local key",
+        "Tuya cloud key",
+        "Tuya device id",
+        "Bluetooth beacon key",
+    } <= kinds
     assert bytes.fromhex("a0b1c2d3e4f5") not in result.data
     store = kv.read_store(result.data)
     assert store.warnings == [] and store.values.keys() == kv.read_store(original).values.keys()
@@ -237,15 +259,30 @@ def openbeken_image(chip=N, base: bytes | None = None) -> tuple[bytes, list[byte
     img = bytearray(base) if base is not None else build_stock_image(chip)
     mac = bytes(img[chip.mac_tlv + 0x24 : chip.mac_tlv + 0x2A])
     cfg = obkconfig.defaults(chip.name, mac)
-    for name, value in (("wifi_ssid", "MyHomeNet"), ("wifi_pass", "hunter2222"), ("mqtt_host", "broker.home.example"),
-                        ("mqtt_user", "plugs-user"), ("mqtt_pass", "mqtt-pass-99"), ("web_password", "webpass77"),
-                        ("wifi_ssid2", "SecondNet"), ("wifi_pass2", "second-pass-3")):  # fmt: skip
+    for name, value in (
+        ("wifi_ssid", "MyHomeNet"),
+        ("wifi_pass", "hunter2222"),
+        ("mqtt_host", "broker.home.example"),
+        ("mqtt_user", "plugs-user"),
+        ("mqtt_pass", "mqtt-pass-99"),
+        ("web_password", "webpass77"),
+        ("wifi_ssid2", "SecondNet"),
+        ("wifi_pass2", "second-pass-3"),
+    ):
         cfg[name] = value
     cfg.set_pins({6: (1, 1, 0), 7: (3, 1, 0), 8: (5, 1, 0)})
     cfg["startup"] = "startDriver BL0937"
     img[chip.obk_config : chip.obk_config + 0x1000] = cfg.to_sector()
-    known = [b"MyHomeNet", b"hunter2222", b"broker.home.example", b"plugs-user", b"mqtt-pass-99", b"webpass77", b"SecondNet",
-             b"second-pass-3"]  # fmt: skip
+    known = [
+        b"MyHomeNet",
+        b"hunter2222",
+        b"broker.home.example",
+        b"plugs-user",
+        b"mqtt-pass-99",
+        b"webpass77",
+        b"SecondNet",
+        b"second-pass-3",
+    ]
     return bytes(img), known, mac
 
 
@@ -443,9 +480,9 @@ def test_page_offers_share_on_pins_and_done(tmp_path, monkeypatch):
         pytest.skip("Debian chromium or playwright missing: run scripts/test")
     from playwright.sync_api import sync_playwright
 
+    from freebeken.web.chip_jobs import backup
     from freebeken.web.jobs import Job
     from freebeken.web.server import WebServer
-    from freebeken.web.chip_jobs import backup
 
     monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
     backup(f"sim://bk7231n?time_scale=0&image={tmp_path / 'n'}.bin", 5, Job("bk7231n", "backup"))

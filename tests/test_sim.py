@@ -14,7 +14,6 @@ from freebeken.protocol.frames import encode_short
 from freebeken.sim.faults import Faults
 from freebeken.sim.flash import NorFlash, PowerCut
 from freebeken.sim.line import SimLine
-
 from helpers import ManualClock, make_chip, reply_of
 
 PAGE = bytes(range(256))

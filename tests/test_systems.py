@@ -28,12 +28,20 @@ from helpers import sim_flash
 SRC = Path(freebeken.__file__).parent
 
 
-@pytest.mark.parametrize("system,env,data,cache", [
-    ("win32", {"LOCALAPPDATA": r"C:\Users\ann\AppData\Local"}, r"C:\Users\ann\AppData\Local/freebeken", r"C:\Users\ann\AppData\Local/freebeken/Cache"),
-    ("darwin", {}, "~/Library/Application Support/freebeken", "~/Library/Caches/freebeken"),
-    ("linux", {}, "~/.local/share/freebeken", "~/.cache/freebeken"),  # where Linux data always was
-    ("linux", {"XDG_DATA_HOME": "/x/data", "XDG_CACHE_HOME": "/x/cache"}, "/x/data/freebeken", "/x/cache/freebeken"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "system,env,data,cache",
+    [
+        (
+            "win32",
+            {"LOCALAPPDATA": r"C:\Users\ann\AppData\Local"},
+            r"C:\Users\ann\AppData\Local/freebeken",
+            r"C:\Users\ann\AppData\Local/freebeken/Cache",
+        ),
+        ("darwin", {}, "~/Library/Application Support/freebeken", "~/Library/Caches/freebeken"),
+        ("linux", {}, "~/.local/share/freebeken", "~/.cache/freebeken"),  # where Linux data always was
+        ("linux", {"XDG_DATA_HOME": "/x/data", "XDG_CACHE_HOME": "/x/cache"}, "/x/data/freebeken", "/x/cache/freebeken"),
+    ],
+)
 def test_data_and_cache_folders_follow_each_system(monkeypatch, system, env, data, cache):
     for name in ("FREEBEKEN_HOME", "LOCALAPPDATA", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         monkeypatch.delenv(name, raising=False)
@@ -76,26 +84,65 @@ def fake(device, hwid="USB VID:PID", vid=None, pid=None, description="n/a"):
 
 
 def test_ports_are_listed_as_each_system_names_them():
-    windows = [fake("COM10", vid=0x10C4, pid=0xEA60, description="Silicon Labs CP210x USB to UART Bridge (COM10)"),
-               fake("COM3", vid=0x1A86, pid=0x7523, description="USB-SERIAL CH340 (COM3)"), fake("COM1", hwid="ACPI\\PNP0501", description="Communications Port (COM1)")]  # fmt: skip
+    windows = [
+        fake("COM10", vid=0x10C4, pid=0xEA60, description="Silicon Labs CP210x USB to UART Bridge (COM10)"),
+        fake("COM3", vid=0x1A86, pid=0x7523, description="USB-SERIAL CH340 (COM3)"),
+        fake("COM1", hwid="ACPI\\PNP0501", description="Communications Port (COM1)"),
+    ]
     listed = list_serial(lambda: windows, "win32")
     assert [p.device for p in listed] == ["COM3", "COM10", "COM1"]  # adapters first, COM3 before COM10
     assert [p.adapter for p in listed] == ["CH340", "CP210x", None]
-    mac = [fake("/dev/tty.usbserial-1410", vid=0x0403, pid=0x6001), fake("/dev/cu.usbserial-1410", vid=0x0403, pid=0x6001),
-           fake("/dev/cu.Bluetooth-Incoming-Port", hwid="n/a")]  # fmt: skip
+    mac = [
+        fake("/dev/tty.usbserial-1410", vid=0x0403, pid=0x6001),
+        fake("/dev/cu.usbserial-1410", vid=0x0403, pid=0x6001),
+        fake("/dev/cu.Bluetooth-Incoming-Port", hwid="n/a"),
+    ]
     assert [(p.device, p.adapter) for p in list_serial(lambda: mac, "darwin")] == [("/dev/cu.usbserial-1410", "FTDI FT232R")]
     linux = [fake("/dev/ttyS0", hwid="n/a"), fake("/dev/ttyUSB0", vid=0x067B, pid=0x2303, description="USB-Serial Controller")]
     [port] = list_serial(lambda: linux, "linux")
     assert port.label == "/dev/ttyUSB0 PL2303 USB-Serial Controller"
 
 
-@pytest.mark.parametrize("system,port,error,kind,said", [
-    ("win32", "COM3", "could not open port 'COM3': PermissionError(13, 'Access is denied.', None, 5)", BusyError, "BK7231GUIFlashTool"),
-    ("win32", "COM9", "could not open port 'COM9': FileNotFoundError(2, 'The system cannot find the file specified.', None, 2)", PortError, "Device Manager"),
-    ("darwin", "/dev/tty.usbserial", "[Errno 2] could not open port /dev/tty.usbserial: [Errno 2] No such file or directory", PortError, "/dev/cu."),
-    ("linux", "/dev/ttyUSB0", "[Errno 13] could not open port /dev/ttyUSB0: [Errno 13] Permission denied: '/dev/ttyUSB0'", PortError, "dialout"),
-    ("linux", "/dev/ttyUSB0", "Could not exclusively lock port /dev/ttyUSB0: [Errno 11] Resource temporarily unavailable", BusyError, "serial monitor"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "system,port,error,kind,said",
+    [
+        (
+            "win32",
+            "COM3",
+            "could not open port 'COM3': PermissionError(13, 'Access is denied.', None, 5)",
+            BusyError,
+            "BK7231GUIFlashTool",
+        ),
+        (
+            "win32",
+            "COM9",
+            "could not open port 'COM9': FileNotFoundError(2, 'The system cannot find the file specified.', None, 2)",
+            PortError,
+            "Device Manager",
+        ),
+        (
+            "darwin",
+            "/dev/tty.usbserial",
+            "[Errno 2] could not open port /dev/tty.usbserial: [Errno 2] No such file or directory",
+            PortError,
+            "/dev/cu.",
+        ),
+        (
+            "linux",
+            "/dev/ttyUSB0",
+            "[Errno 13] could not open port /dev/ttyUSB0: [Errno 13] Permission denied: '/dev/ttyUSB0'",
+            PortError,
+            "dialout",
+        ),
+        (
+            "linux",
+            "/dev/ttyUSB0",
+            "Could not exclusively lock port /dev/ttyUSB0: [Errno 11] Resource temporarily unavailable",
+            BusyError,
+            "serial monitor",
+        ),
+    ],
+)
 def test_port_errors_say_what_they_mean_on_each_system(system, port, error, kind, said):
     e = open_error(port, Exception(error), system)
     assert type(e) is kind and said in e.hint, (e, e.hint)
@@ -103,7 +150,11 @@ def test_port_errors_say_what_they_mean_on_each_system(system, port, error, kind
 
 def test_a_missing_port_is_named_and_the_ports_command_answers(tmp_path):
     result = CliRunner().invoke(main, ["info", "-p", str(tmp_path / "ttyUSB-none")])
-    assert result.exit_code == PortError.exit_code and "There is no serial port" in result.output and "freebeken ports" in result.output
+    assert (
+        result.exit_code == PortError.exit_code
+        and "There is no serial port" in result.output
+        and "freebeken ports" in result.output
+    )
     result = CliRunner().invoke(main, ["--json", "ports"])
     assert result.exit_code == 0 and json.loads(result.output.strip().splitlines()[-1])["ok"]
 
@@ -143,8 +194,9 @@ def test_output_in_a_code_page_never_crashes_and_json_stays_lossless(tmp_path):
     name = "Steckdose \u2192 K\u00fcche \u63d2\u5ea7"
     template.write_text(json.dumps({"name": name, "chip": "BK7231N", "pins": {"6": "Rel;1", "8": "Btn;1"}}), encoding="utf-8")
     env = {**os.environ, "PYTHONIOENCODING": "cp437"}
-    run = subprocess.run([sys.executable, "-m", "freebeken", "template", "show", str(template)], env=env,
-                         capture_output=True, timeout=60)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "freebeken", "template", "show", str(template)], env=env, capture_output=True, timeout=60
+    )
     assert run.returncode == 0 and b"Traceback" not in run.stderr, run.stderr.decode("cp437")
     assert json.loads(run.stdout.decode("cp437"))["name"] == name
 
@@ -186,6 +238,16 @@ def test_no_module_outside_the_pty_server_imports_a_system_only_module():
         if bad:
             offenders[rel] = bad
     assert not offenders, offenders
-    assert "freebeken.sim.pty" not in subprocess.run(
-        [sys.executable, "-c", "import sys, freebeken.cli.main, freebeken.flasher.operations, freebeken.web.app; print(sorted(sys.modules))"],
-        capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    assert (
+        "freebeken.sim.pty"
+        not in subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, freebeken.cli.main, freebeken.flasher.operations, freebeken.web.app; print(sorted(sys.modules))",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    )

@@ -145,7 +145,20 @@ def test_cli_analyze_json_shape(tmp_path):
     backup.write_bytes(build_stock_image())
     result = run("--json", "analyze", str(backup))
     record = json.loads(result.output.strip().splitlines()[-1])
-    for key in ("chip", "bootloader", "firmware", "layout", "mac", "module", "template", "levels", "notes", "unmapped", "warnings", "secrets"):
+    for key in (
+        "chip",
+        "bootloader",
+        "firmware",
+        "layout",
+        "mac",
+        "module",
+        "template",
+        "levels",
+        "notes",
+        "unmapped",
+        "warnings",
+        "secrets",
+    ):
         assert key in record
     assert record["template"]["pins"]["7"] == "Rel;1" and "gw_wsm.passwd" in record["secrets"]["hidden"]
     shown = run("--json", "analyze", "--show-secrets", str(backup))
@@ -155,8 +168,14 @@ def test_cli_analyze_json_shape(tmp_path):
 # ---- any input: a clear error or a list of problems, never a crash (issue 20 §3) ----
 
 JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
-JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
-ENTRY_VALUES = st.fixed_dictionaries({}, optional={k: JSON_VALUES for k in ("name", "vendor", "flags", "command", "pins", "keywords", "chip")})
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+ENTRY_VALUES = st.fixed_dictionaries(
+    {}, optional={k: JSON_VALUES for k in ("name", "vendor", "flags", "command", "pins", "keywords", "chip")}
+)
 PIN_TEXT = st.text(alphabet=st.sampled_from(list("Rel;LEDn_Btn0123456789-²٣ \\ud800")), max_size=12)
 
 
@@ -185,8 +204,16 @@ def test_any_json_as_a_template(entry, pins):
 
 @pytest.mark.parametrize(
     "text",
-    ["[" * 2000, '{"pins": {"7": "Rel;' + "9" * 5000 + '"}}', '{"flags": ' + "9" * 5000 + "}", '{"name": "x",',
-     '{"flags": 1e999}', '{"flags": 2.5}', '{"name": "\\ud800", "pins": {"7": "Rel;1"}}', '{"pins": {"\\ud800": "Rel;1"}}'],
+    [
+        "[" * 2000,
+        '{"pins": {"7": "Rel;' + "9" * 5000 + '"}}',
+        '{"flags": ' + "9" * 5000 + "}",
+        '{"name": "x",',
+        '{"flags": 1e999}',
+        '{"flags": 2.5}',
+        '{"name": "\\ud800", "pins": {"7": "Rel;1"}}',
+        '{"pins": {"\\ud800": "Rel;1"}}',
+    ],
 )
 def test_the_crash_signatures_found_by_fuzzing(text):
     _never_crashes(text)
@@ -245,7 +272,9 @@ def test_openbekens_own_list_keeps_only_the_true_catches():
         if p["severity"] == "error":
             failing.setdefault(int(p["where"].split("[")[1].split("]")[0]), []).append(p["message"])
     unknown_chip_pin_errors = [
-        i for i, msgs in failing.items() if rules_for(str(devices[i].get("chip", ""))) is None and not all("role" in m for m in msgs)
+        i
+        for i, msgs in failing.items()
+        if rules_for(str(devices[i].get("chip", ""))) is None and not all("role" in m for m in msgs)
     ]
     assert unknown_chip_pin_errors == []  # was 95 entries rejected for BK7231 pin rules
     text = json.dumps(failing)

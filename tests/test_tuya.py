@@ -7,22 +7,21 @@ import random
 import time
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from click.testing import CliRunner
 
 from freebeken.chips import BK7231N, BK7231T
 from freebeken.cli.main import main
 from freebeken.errors import UsageError
 from freebeken.firmware import obkconfig
 from freebeken.sim.image import build_stock_image
+from freebeken.templates.model import validate
 from freebeken.tuya.analyze import analyze_bytes
 from freebeken.tuya.builder import AOYCOCR_U3, DEVICE_KEY, KV_KEY_BLOCK, upk_text, write_config
 from freebeken.tuya.kv import encode, read_store
 from freebeken.tuya.mapping import map_upk
 from freebeken.tuya.upk import parse
-from freebeken.templates.model import validate
 from helpers import SHARED
 
 DUMPS = SHARED / "dumps"
@@ -47,17 +46,38 @@ def stock(chip=BK7231T, config=None, **kw):
 @pytest.mark.parametrize(
     "name,chip,pins,command",
     [
-        ("n_cb2s_plug_mirabella_i003632.bin", "BK7231N", {"6": "Rel;1", "8": "LED;1", "7": "Btn_Tgl_All;0", "26": "WifiLED;0"}, None),
+        (
+            "n_cb2s_plug_mirabella_i003632.bin",
+            "BK7231N",
+            {"6": "Rel;1", "8": "LED;1", "7": "Btn_Tgl_All;0", "26": "WifiLED;0"},
+            None,
+        ),
         (
             "n_cb3s_4ch_relay_tywb_rf.bin",
             "BK7231N",
-            {"6": "Rel;2", "7": "Btn_Tgl_All;0", "8": "Btn;1", "9": "Btn;2", "10": "Btn;3", "11": "Btn;4",
-             "14": "Rel;4", "20": "RCRecv;0", "22": "WifiLED_n;0", "24": "Rel;1", "26": "Rel;3"},
+            {
+                "6": "Rel;2",
+                "7": "Btn_Tgl_All;0",
+                "8": "Btn;1",
+                "9": "Btn;2",
+                "10": "Btn;3",
+                "11": "Btn;4",
+                "14": "Rel;4",
+                "20": "RCRecv;0",
+                "22": "WifiLED_n;0",
+                "24": "Rel;1",
+                "26": "Rel;3",
+            },
             None,
         ),
-        ("t_wb3l_bulb_sm2135_globe_37783.bin", "BK7231T", {"26": "SM2135DAT;0", "8": "SM2135CLK;0"}, "LED_Map 2 1 0 4 3\r\nSM2135_Current 20 50"),
+        (
+            "t_wb3l_bulb_sm2135_globe_37783.bin",
+            "BK7231T",
+            {"26": "SM2135DAT;0", "8": "SM2135CLK;0"},
+            "LED_Map 2 1 0 4 3\r\nSM2135_Current 20 50",
+        ),
     ],
-)  # fmt: skip
+)
 def test_real_dumps(name, chip, pins, command):
     data = (DUMPS / name).read_bytes()
     started = time.perf_counter()
@@ -138,7 +158,7 @@ def test_live_copy_wins_over_swap():
 def test_plaintext_fallback_when_kv_has_no_config():
     img = build_stock_image(BK7231T)
     write_config(img, "BK7231T", None)  # the KV holds no user_param_key now
-    img[0x1E5000 : 0x1E6000] = upk_text(AOYCOCR_U3).encode().ljust(0x1000, b"\x00")
+    img[0x1E5000:0x1E6000] = upk_text(AOYCOCR_U3).encode().ljust(0x1000, b"\x00")
     result = analyse(img)
     assert result["template"]["pins"] == {"1": "LED_n;1", "7": "Rel;1", "8": "Btn;1"}
     assert "plaintext" in result["config_source"]
@@ -174,8 +194,13 @@ def test_openbeken_dump_reads_its_config_back():
     img = build_stock_image(BK7231T)
     cfg = obkconfig.defaults("BK7231T", bytes(6))
     cfg.set_pins({7: (1, 1, 0), 1: (6, 1, 0), 8: (3, 1, 0)})
-    for name, value in (("short_name", "u3"), ("long_name", "Aoycocr U3"), ("mqtt_host", "192.168.1.2"),
-                        ("mqtt_client", "u3plug"), ("wifi_pass", "hunter22")):  # fmt: skip
+    for name, value in (
+        ("short_name", "u3"),
+        ("long_name", "Aoycocr U3"),
+        ("mqtt_host", "192.168.1.2"),
+        ("mqtt_client", "u3plug"),
+        ("wifi_pass", "hunter22"),
+    ):
         cfg[name] = value
     img[0x1E1000:0x1E2000] = cfg.to_sector()
     result = analyse(img)
@@ -222,8 +247,9 @@ def test_fuzzed_inputs_never_crash(blob, cut):
 def test_fuzzed_decrypted_structures_never_crash(edits):
     """Corrupt the plaintext (index pages, headers, lengths) and re-encrypt: the checksum-valid
     paths of the parser get exercised, not only the 'damaged block' one."""
-    from freebeken.tuya.kv import byte_sum, data_key, decrypt, encrypt
     import struct
+
+    from freebeken.tuya.kv import byte_sum, data_key, decrypt, encrypt
 
     key = data_key(DEVICE_KEY)
     data = bytearray(STORE)
@@ -242,12 +268,14 @@ def test_fuzzed_decrypted_structures_never_crash(edits):
 
 PLUG_KEYS = st.fixed_dictionaries(
     {
-        "relays": st.lists(st.tuples(st.sampled_from([6, 7, 8, 24, 26, 14]), st.integers(0, 1)), min_size=1, max_size=4, unique_by=lambda t: t[0]),
+        "relays": st.lists(
+            st.tuples(st.sampled_from([6, 7, 8, 24, 26, 14]), st.integers(0, 1)), min_size=1, max_size=4, unique_by=lambda t: t[0]
+        ),
         "button": st.tuples(st.sampled_from([9, 20, 21, 22, 23]), st.integers(0, 1)),
         "netled": st.none() | st.tuples(st.sampled_from([0, 1, 15, 16, 17, 28]), st.integers(0, 1)),
         "chip": st.sampled_from([BK7231T, BK7231N]),
     }
-)  # fmt: skip
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -284,7 +312,11 @@ def test_round_trip_random_plug_configs(spec, shape):
 @pytest.mark.parametrize(
     "upk,pins,extra",
     [
-        ({"rl1_pin": 7, "rl1_lv": 1, "led1_pin": 1, "led1_lv": 0, "bt1_pin": 8, "bt1_lv": 0}, {7: "Rel;1", 1: "LED_n;1", 8: "Btn;1"}, {}),
+        (
+            {"rl1_pin": 7, "rl1_lv": 1, "led1_pin": 1, "led1_lv": 0, "bt1_pin": 8, "bt1_lv": 0},
+            {7: "Rel;1", 1: "LED_n;1", 8: "Btn;1"},
+            {},
+        ),
         ({"rl1_pin": 6, "rl1_lv": 0}, {6: "Rel_n;1"}, {}),
         ({"rl1_pin": 6, "rl2_pin": 7, "rl3_pin": 8, "rl4_pin": 9}, {6: "Rel;1", 7: "Rel;2", 8: "Rel;3", 9: "Rel;4"}, {}),
         ({"rl1_pin": 6, "led1_pin": 8, "netled_reuse": 1}, {6: "Rel;1"}, {"notes": "netled_reuse"}),
@@ -292,22 +324,52 @@ def test_round_trip_random_plug_configs(spec, shape):
         ({"wfst": 9, "wfst_lv": 1}, {9: "WifiLED;0"}, {}),
         ({"total_bt_pin": 7, "total_bt_lv": 1}, {7: "Btn_Tgl_All_n;0"}, {}),
         ({"k1pin_pin": 14, "k1pin_lv": 0}, {14: "Btn;1"}, {}),
-        ({"ele_pin": 24, "vi_pin": 26, "sel_pin_pin": 11, "sel_pin_lv": 0, "chip_type": 0}, {24: "BL0937CF;0", 26: "BL0937CF1;0", 11: "BL0937SEL_n;0"}, {"drivers": "BL0937"}),
+        (
+            {"ele_pin": 24, "vi_pin": 26, "sel_pin_pin": 11, "sel_pin_lv": 0, "chip_type": 0},
+            {24: "BL0937CF;0", 26: "BL0937CF1;0", 11: "BL0937SEL_n;0"},
+            {"drivers": "BL0937"},
+        ),
         ({"chip_type": 3, "rl1_pin": 6}, {6: "Rel;1"}, {"command": "startDriver BL0942"}),
         ({"r_pin": 26, "g_pin": 24, "b_pin": 6}, {26: "PWM;1", 24: "PWM;2", 6: "PWM;3"}, {}),
-        ({"r_pin": 26, "g_pin": 24, "b_pin": 6, "c_pin": 8, "w_pin": 7, "w_lv": 0}, {26: "PWM;1", 24: "PWM;2", 6: "PWM;3", 8: "PWM;4", 7: "PWM_n;5"}, {}),
+        (
+            {"r_pin": 26, "g_pin": 24, "b_pin": 6, "c_pin": 8, "w_pin": 7, "w_lv": 0},
+            {26: "PWM;1", 24: "PWM;2", 6: "PWM;3", 8: "PWM;4", 7: "PWM_n;5"},
+            {},
+        ),
         ({"c_pin": 8, "w_pin": 7, "cwtype": 1}, {7: "PWM;1", 8: "PWM;2"}, {"flags": 256}),
         ({"c_pin": 8, "pwmhz": 1000}, {8: "PWM;1"}, {"command": "PWMFrequency 1000"}),
-        ({"iicscl": 8, "iicsda": 26, "dccur": 3, "drgbcur": 2, "dwcur": 4, "iicr": 1, "iicg": 0, "iicb": 2, "iicc": 4, "iicw": 3},
-         {26: "BP5758D_DAT;0", 8: "BP5758D_CLK;0"}, {"command": "BP5758D_Current 2 4"}),
-        ({"iicscl": 7, "iicsda": 6, "dmod": 5, "cjccur": 10, "cjwcur": 20}, {6: "BP1658CJ_DAT;0", 7: "BP1658CJ_CLK;0"}, {"command": "BP1658CJ_Current 10 20"}),
-        ({"iicscl": 7, "iicsda": 6, "2235ccur": 5, "2235wcur": 8}, {6: "SM2235DAT;0", 7: "SM2235CLK;0"}, {"command": "SM2235_Current 5 8"}),
+        (
+            {
+                "iicscl": 8,
+                "iicsda": 26,
+                "dccur": 3,
+                "drgbcur": 2,
+                "dwcur": 4,
+                "iicr": 1,
+                "iicg": 0,
+                "iicb": 2,
+                "iicc": 4,
+                "iicw": 3,
+            },
+            {26: "BP5758D_DAT;0", 8: "BP5758D_CLK;0"},
+            {"command": "BP5758D_Current 2 4"},
+        ),
+        (
+            {"iicscl": 7, "iicsda": 6, "dmod": 5, "cjccur": 10, "cjwcur": 20},
+            {6: "BP1658CJ_DAT;0", 7: "BP1658CJ_CLK;0"},
+            {"command": "BP1658CJ_Current 10 20"},
+        ),
+        (
+            {"iicscl": 7, "iicsda": 6, "2235ccur": 5, "2235wcur": 8},
+            {6: "SM2235DAT;0", 7: "SM2235CLK;0"},
+            {"command": "SM2235_Current 5 8"},
+        ),
         ({"ir": 26, "remote_io": 20, "infre": 9}, {26: "IRRecv;0", 20: "RCRecv;0", 9: "IRSend;0"}, {}),
         ({"rl_on1_pin": 6, "rl_off1_pin": 7}, {6: "BridgeFWD;1", 7: "BridgeREV;1"}, {}),
         ({"door1_magt_pin": 14, "door1_magt_lv": 0}, {14: "dInput_n;1"}, {}),
         ({"buzzer_io": 9, "mystery_pin": 20}, {}, {"unmapped": "mystery_pin"}),
     ],
-)  # fmt: skip
+)
 def test_mapping_rules(upk, pins, extra):
     m = map_upk(upk)
     assert {p: r.text() for p, r in m.template.pins.items()} == pins
@@ -326,7 +388,14 @@ def test_mapping_rules(upk, pins, extra):
 def test_upk_parsing_keeps_text_values():
     upk = parse("{Jsonver:1.1.8,category:0505,cmod:rgbcw,rl1_pin:7,crc:100,}")
     assert upk == {"Jsonver": "1.1.8", "category": "0505", "cmod": "rgbcw", "rl1_pin": 7, "crc": 100}
-    old = parse(json.dumps({"sw": {"ch": [{"bt": {"pin": {"value": 15}, "lv": {"value": False}}, "rl": {"pin": {"value": 6}}}]}, "net": {"wfst": {"pin": {"value": 8}}}}))
+    old = parse(
+        json.dumps(
+            {
+                "sw": {"ch": [{"bt": {"pin": {"value": 15}, "lv": {"value": False}}, "rl": {"pin": {"value": 6}}}]},
+                "net": {"wfst": {"pin": {"value": 8}}},
+            }
+        )
+    )
     m = map_upk(old)
     assert {p: r.text() for p, r in m.template.pins.items()} == {15: "Btn;1", 6: "Rel;1", 8: "WifiLED;0"}
 
@@ -374,9 +443,15 @@ def _analyze_never_crashes(data: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(["rl1_pin", "rl1_lv", "bt1_pin", "module", "netled_reuse", "dmod", "cwtype", "Jsonver"]),
-                       UPK_VALUES, min_size=1, max_size=6),
-       st.sampled_from(["json", "field", "text"]))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.sampled_from(["rl1_pin", "rl1_lv", "bt1_pin", "module", "netled_reuse", "dmod", "cwtype", "Jsonver"]),
+        UPK_VALUES,
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(["json", "field", "text"]),
+)
 def test_fuzzed_configs_never_crash(keys, form):
     if form == "json":
         data = json.dumps(keys).encode()
@@ -395,9 +470,15 @@ def test_any_text_as_a_config_never_crashes(text):
 
 @pytest.mark.parametrize(
     "data",
-    [b'{"user_param_key": {"rl1_pin": ' + b"9" * 5000 + b"}}", b"{Jsonver:1.1,rl1_pin:" + b"9" * 5000 + b",crc:1}",
-     '{"user_param_key": {"rl1_pin": "²"}}'.encode(), "{Jsonver:1.1,rl1_pin:²,crc:1}".encode(), b'{"a":' * 5000 + b"1" + b"}" * 5000,
-     json.dumps({"user_param_key": '{"a":' * 3000 + "1" + "}" * 3000}).encode(), b"[" * 3000 + b"]" * 3000],
+    [
+        b'{"user_param_key": {"rl1_pin": ' + b"9" * 5000 + b"}}",
+        b"{Jsonver:1.1,rl1_pin:" + b"9" * 5000 + b",crc:1}",
+        '{"user_param_key": {"rl1_pin": "²"}}'.encode(),
+        "{Jsonver:1.1,rl1_pin:²,crc:1}".encode(),
+        b'{"a":' * 5000 + b"1" + b"}" * 5000,
+        json.dumps({"user_param_key": '{"a":' * 3000 + "1" + "}" * 3000}).encode(),
+        b"[" * 3000 + b"]" * 3000,
+    ],
 )
 def test_the_config_crash_signatures_found_by_fuzzing(data):
     _analyze_never_crashes(data)
@@ -429,8 +510,21 @@ def test_the_pairing_button_gets_a_channel_of_its_own():
 
 
 def test_keys_beyond_the_counts_are_mapped_unless_a_live_role_holds_the_pin():
-    bulb = {"module": "WB2L", "cmod": "rgb", "r_pin": 26, "g_pin": 24, "b_pin": 6, "c_pin": 8, "knum": 1,
-            "k1pin_pin": 7, "k2pin_pin": 26, "netled1_pin": 31, "rl1_pin": 9, "rl2_pin": 8, "ch_num": 1}  # fmt: skip
+    bulb = {
+        "module": "WB2L",
+        "cmod": "rgb",
+        "r_pin": 26,
+        "g_pin": 24,
+        "b_pin": 6,
+        "c_pin": 8,
+        "knum": 1,
+        "k1pin_pin": 7,
+        "k2pin_pin": 26,
+        "netled1_pin": 31,
+        "rl1_pin": 9,
+        "rl2_pin": 8,
+        "ch_num": 1,
+    }
     m = map_upk(bulb)
     # rl2 is above ch_num 1 but P8 is free: kept; c_pin (outside cmod) then meets rl2 on P8; k2pin meets r_pin on P26
     assert _pins(bulb) == {"6": "PWM;3", "7": "Btn;1", "8": "Rel;2", "9": "Rel;1", "24": "PWM;2", "26": "PWM;1"}
@@ -443,8 +537,16 @@ def test_keys_beyond_the_counts_are_mapped_unless_a_live_role_holds_the_pin():
 
 
 def test_keys_that_were_dropped_are_mapped_or_listed():
-    switch = {"module": "CB3S", "rl": 6, "bt": 7, "backlit_io_pin": 8, "backlit_io_lv": 0, "firstpin_pin": 24,
-              "secpin_pin": 26, "mystery_pin": 14}  # fmt: skip
+    switch = {
+        "module": "CB3S",
+        "rl": 6,
+        "bt": 7,
+        "backlit_io_pin": 8,
+        "backlit_io_lv": 0,
+        "firstpin_pin": 24,
+        "secpin_pin": 26,
+        "mystery_pin": 14,
+    }
     m = map_upk(switch)
     assert _pins(switch) == {"6": "Rel;1", "7": "Btn;1", "8": "LED_n;4", "24": "PWM;2", "26": "PWM;3"}
     assert any(u.startswith("mystery_pin=14: unknown key") for u in m.unmapped)

@@ -19,13 +19,44 @@ from freebeken.tuya.mapping import map_upk
 from freebeken.tuya.modules import chip_in_name, chip_of_module, decide
 
 # Eightree ET31 plug (profile oem-rtl8720cf-dltj-1.3.5): a Tuya WBR2 module, BL0937 metering
-WBR2_PLUG = {"module": "WBR2", "ch_num": 1, "rl1_pin": 18, "led1_pin": 13, "netled1_pin": 12, "bt1_pin": 14,
-             "ele_pin": 17, "vi_pin": 19, "sel_pin_pin": 11, "sel_pin_lv": 1}  # fmt: skip
+WBR2_PLUG = {
+    "module": "WBR2",
+    "ch_num": 1,
+    "rl1_pin": 18,
+    "led1_pin": 13,
+    "netled1_pin": 12,
+    "bt1_pin": 14,
+    "ele_pin": 17,
+    "vi_pin": 19,
+    "sel_pin_pin": 11,
+    "sel_pin_lv": 1,
+}
 # Tuya generic 2-channel curtain module (CBU): ch_num 2, open/close pairs on rl1/rl3 and rl4/rl6
-CURTAIN = {"module": "CBU", "ch_num": 2, "rl1_pin": 20, "rl3_pin": 28, "rl4_pin": 17, "rl6_pin": 16,
-           "bt1_pin": 26, "bt3_pin": 6, "bt4_pin": 7, "bt6_pin": 8, "netled1_pin": 9}  # fmt: skip
-BULB = {"module": "CB2L", "cmod": "rgbcw", "r_pin": 24, "g_pin": 26, "b_pin": 6, "c_pin": 8, "w_pin": 7,
-        "key_pin": 14, "key_lv": 0, "keyfunc": 1}  # fmt: skip
+CURTAIN = {
+    "module": "CBU",
+    "ch_num": 2,
+    "rl1_pin": 20,
+    "rl3_pin": 28,
+    "rl4_pin": 17,
+    "rl6_pin": 16,
+    "bt1_pin": 26,
+    "bt3_pin": 6,
+    "bt4_pin": 7,
+    "bt6_pin": 8,
+    "netled1_pin": 9,
+}
+BULB = {
+    "module": "CB2L",
+    "cmod": "rgbcw",
+    "r_pin": 24,
+    "g_pin": 26,
+    "b_pin": 6,
+    "c_pin": 8,
+    "w_pin": 7,
+    "key_pin": 14,
+    "key_lv": 0,
+    "keyfunc": 1,
+}
 
 
 def _pins(m):
@@ -42,8 +73,15 @@ def _analyze(obj):
 def test_a_wbr_config_is_an_rtl8720cf_with_its_pins_kept_in_openbekens_numbering():
     result = _analyze({"profiles": ["oem-rtl8720cf-dltj-1.3.5-sdk-2.3.2-40.00"], "device_configuration": WBR2_PLUG})
     assert result["chip"] == "RTL8720CF" and result["template"]["chip"] == "RTL87X0C"
-    assert result["template"]["pins"] == {"11": "BL0937SEL;0", "12": "WifiLED;0", "13": "LED;1", "14": "Btn;1",
-                                          "17": "BL0937CF;0", "18": "Rel;1", "19": "BL0937CF1;0"}  # fmt: skip
+    assert result["template"]["pins"] == {
+        "11": "BL0937SEL;0",
+        "12": "WifiLED;0",
+        "13": "LED;1",
+        "14": "Btn;1",
+        "17": "BL0937CF;0",
+        "18": "Rel;1",
+        "19": "BL0937CF1;0",
+    }
     assert not [u for u in result["unmapped"] if "does not exist" in u]
     assert "BK7231" not in json.dumps({k: result[k] for k in ("chip", "chip_evidence", "template", "unmapped")})
     assert any("freebeken cannot flash RTL8720CF" in w and "another tool" in w for w in result["warnings"])
@@ -100,18 +138,40 @@ def test_a_dumps_layout_outweighs_the_module_name():
 
 @pytest.mark.parametrize(
     "module,chip",
-    [("WB3S", "BK7231T"), ("WB2L_M1", "BK7231N"), ("CBU", "BK7231N"), ("CB3SE", "BK7231N"), ("WBR3", "RTL8720CF"),
-     ("WBR2", "RTL8720CF"), ("WR3E", "RTL8710BN"), ("CR3L", "RTL8720CM"), ("WL2S", "LN882H"), ("T1-2S", "BK7238"),
-     ("T2-U", "BK7231N"), ("T34", "BK7231N"), ("T3E", "BK7236"), ("T4", "BK7252N"), ("T5-E1", "BK7258"),
-     ("TYWE3S", "ESP8266"), ("XR3", "XR809"), ("ZS3L", None), ("", None)],
-)  # fmt: skip
+    [
+        ("WB3S", "BK7231T"),
+        ("WB2L_M1", "BK7231N"),
+        ("CBU", "BK7231N"),
+        ("CB3SE", "BK7231N"),
+        ("WBR3", "RTL8720CF"),
+        ("WBR2", "RTL8720CF"),
+        ("WR3E", "RTL8710BN"),
+        ("CR3L", "RTL8720CM"),
+        ("WL2S", "LN882H"),
+        ("T1-2S", "BK7238"),
+        ("T2-U", "BK7231N"),
+        ("T34", "BK7231N"),
+        ("T3E", "BK7236"),
+        ("T4", "BK7252N"),
+        ("T5-E1", "BK7258"),
+        ("TYWE3S", "ESP8266"),
+        ("XR3", "XR809"),
+        ("ZS3L", None),
+        ("", None),
+    ],
+)
 def test_module_names_to_chip_families(module, chip):
     assert chip_of_module(module) == chip
 
 
 def test_firmware_profile_names_spell_the_chip():
-    names = {"oem-bk7231s-plug-1.0": "BK7231T", "19dwt-cbu-7231nl-1-1.0.2": "BK7231N", "oem-rtlbn-dltj-2m-ota1": "RTL8710BN",
-             "rtl8720cf-common-user-config-ty-2.5.2": "RTL8720CF", "as90-1.2.7-sdk-2.3.3": None}  # fmt: skip
+    names = {
+        "oem-bk7231s-plug-1.0": "BK7231T",
+        "19dwt-cbu-7231nl-1-1.0.2": "BK7231N",
+        "oem-rtlbn-dltj-2m-ota1": "RTL8710BN",
+        "rtl8720cf-common-user-config-ty-2.5.2": "RTL8720CF",
+        "as90-1.2.7-sdk-2.3.3": None,
+    }
     assert {n: chip_in_name(n) for n in names} == names
 
 

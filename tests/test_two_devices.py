@@ -40,8 +40,15 @@ REAL = os.environ.get("FREEBEKEN_OBK_REAL", "")
 TARGETS = ["sim"] + (["real"] if REAL else [])
 TEMPLATES = {
     "U3 plug": Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)}),
-    "BL0937 plug": Template(pins={7: PinRole("Rel", 1), 8: PinRole("Btn", 1), 24: PinRole("BL0937CF", 0),
-                                  26: PinRole("BL0937CF1", 0), 11: PinRole("BL0937SEL", 0)}),  # fmt: skip
+    "BL0937 plug": Template(
+        pins={
+            7: PinRole("Rel", 1),
+            8: PinRole("Btn", 1),
+            24: PinRole("BL0937CF", 0),
+            26: PinRole("BL0937CF1", 0),
+            11: PinRole("BL0937SEL", 0),
+        }
+    ),
     "BL0942 plug": Template(pins={26: PinRole("Rel", 1), 10: PinRole("Btn", 1)}, command="backlog startDriver BL0942"),
     "SM2135 bulb": Template(pins={26: PinRole("SM2135CLK", 0), 24: PinRole("SM2135DAT", 0)}),
     "RGBCW PWM bulb": Template(pins={p: PinRole("PWM", i) for i, p in enumerate((26, 24, 6, 8, 7), 1)}),
@@ -154,8 +161,9 @@ def test_template_change_under_the_same_name(target):
     apply_template(client, moved)
     second = setup(client, t.url, name="Kitchen Plug", timeout=t.wait)
     ours = retained(t, lambda d: d.get("~") == "kitchen_plug")
-    said = (("ok" if not second.problems else "; ".join(second.problems)) + f"; cleared {second.cleared}; "
-            f"listed {sorted(e.entity_id for e in second.entities if e.component == 'switch')}")  # fmt: skip
+    said = (
+        "ok" if not second.problems else "; ".join(second.problems)
+    ) + f"; cleared {second.cleared}; listed {sorted(e.entity_id for e in second.entities if e.component == 'switch')}"
     row(t, "template change, same name", said, f"broker switches: {sorted(x for x in ours if '/switch/' in x)}")
     assert first.problems == [] and second.problems == []
     assert any(topic.endswith("_relay_1/config") for topic in second.cleared)
@@ -174,9 +182,12 @@ def test_rename_leaves_no_ghost(target):
         will = [p for _, p, r in s.messages if r]
     left = retained(t, lambda d: d.get("~") == "plug_a")
     fleet = {d.client: d for d in inventory(t.url, wait=5)}
-    row(t, "rename Plug A -> Plug B", f"{'ok' if not result.problems else result.problems}; cleared {len(result.cleared)}: "
-        f"{', '.join(result.cleared)}", f"plug_a will retained: {will or 'none'}; plug_a configs: {len(left)}; "
-        f"fleet ids: {sorted(fleet)}")  # fmt: skip
+    row(
+        t,
+        "rename Plug A -> Plug B",
+        f"{'ok' if not result.problems else result.problems}; cleared {len(result.cleared)}: {', '.join(result.cleared)}",
+        f"plug_a will retained: {will or 'none'}; plug_a configs: {len(left)}; fleet ids: {sorted(fleet)}",
+    )
     assert result.problems == [] and will == [] and left == {} and "plug_a" not in fleet
 
 
@@ -199,9 +210,12 @@ def test_remove_and_what_brings_configs_back(target):
     client.cmd("scheduleHADiscovery 1")  # one of the things remove says brings them back
     t.pause(25)
     back = retained(t, lambda d: d.get("~") == "plug_b")
-    row(t, "ha remove, reboot, scheduleHADiscovery", f"cleared {len(result.cleared)}; discovery off: {result.discovery_off}; "
-        f"comes back by: {'; '.join(result.comes_back)}", f"after remove {len(after)} configs, after a reboot "
-        f"{len(after_reboot)}, after scheduleHADiscovery {len(back)}")  # fmt: skip
+    row(
+        t,
+        "ha remove, reboot, scheduleHADiscovery",
+        f"cleared {len(result.cleared)}; discovery off: {result.discovery_off}; comes back by: {'; '.join(result.comes_back)}",
+        f"after remove {len(after)} configs, after a reboot {len(after_reboot)}, after scheduleHADiscovery {len(back)}",
+    )
     assert result.cleared and after == {} and after_reboot == {}
     assert back and any("scheduleHADiscovery" in w for w in result.comes_back)  # what remove said is true
 
@@ -212,7 +226,11 @@ def test_fleet_list_and_backup(target, tmp_path):
     result = backup_fleet(devices, new_folder(tmp_path))
     saved = {c: json.loads(Path(p).read_text())["device"] for c, p in result.saved.items()}
     listed = [(d.client, d.online, d.ghost_of) for d in devices]
-    row(t, "fleet list + backup", f"listed {listed}; saved {sorted(saved)}; failed {result.failed}; skipped {result.skipped}",
-        f"device info: {t.client.info().mqtt_client} at {t.address}")  # fmt: skip
+    row(
+        t,
+        "fleet list + backup",
+        f"listed {listed}; saved {sorted(saved)}; failed {result.failed}; skipped {result.skipped}",
+        f"device info: {t.client.info().mqtt_client} at {t.address}",
+    )
     assert [d.client for d in devices if d.online] == ["plug_b"] and not result.failed
     assert list(saved) == ["plug_b"]

@@ -23,8 +23,16 @@ from helpers import SHARED, Mosquitto, free_port
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("FREEBEKEN_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing: run scripts/test")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -83,8 +91,11 @@ def accessible(page) -> None:
     """axe-core (the engine browser accessibility checkers use) finds no serious or critical problem."""
     from axe_playwright_python.sync_playwright import Axe
 
-    problems = [(v["impact"], v["id"], [n["target"] for n in v["nodes"]][:3]) for v in Axe().run(page).response["violations"]
-                if v["impact"] in ("serious", "critical")]  # fmt: skip
+    problems = [
+        (v["impact"], v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not problems, problems
 
 
@@ -122,8 +133,10 @@ def answer_with_the_page(page, dev: ObkDevice) -> int:
     the page's own control. Returns how often that control was used."""
     pressed, last = 0, None
     while True:
-        page.wait_for_function("document.querySelector('#question button') || "
-                               "document.getElementById('device-result').textContent.startsWith('Pins found')")  # fmt: skip
+        page.wait_for_function(
+            "document.querySelector('#question button') || "
+            "document.getElementById('device-result').textContent.startsWith('Pins found')"
+        )
         if page.locator("#question button").count() == 0:
             return pressed
         text = page.locator("#question p").inner_text()
@@ -183,7 +196,9 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
             shot(page, "step-0-what-is-it")
             go_on(page, "to-connect", "connect")
             page.select_option("[data-testid=module]", "WB2S")
-            page.wait_for_function("document.getElementById('wiring').complete && document.getElementById('wiring').naturalWidth > 0")
+            page.wait_for_function(
+                "document.getElementById('wiring').complete && document.getElementById('wiring').naturalWidth > 0"
+            )
             assert "Adapter TX → pad 5 (P10, RX1)" in page.inner_text("[data-testid=wires]")
             assert "pad 7 (P11, TX1)" in page.get_attribute("[data-testid=wiring]", "alt")
             shot(page, "step-1-wiring")
@@ -251,8 +266,11 @@ def test_t_plug_journey_access_point_way_with_the_pin_finder(browser, tmp_path):
             page.click("[data-testid=pins]")
             page.wait_for_selector("#question button.answer")
             assert page.locator("#question p").inner_text().startswith("Question 1 of 19: P0 pulsed")
-            assert page.evaluate("getComputedStyle(document.querySelector('#question button.answer')).backgroundColor") != \
-                page.evaluate("getComputedStyle(document.querySelector('button.next')).backgroundColor")  # an answer is no Continue
+            assert page.evaluate(
+                "getComputedStyle(document.querySelector('#question button.answer')).backgroundColor"
+            ) != page.evaluate(
+                "getComputedStyle(document.querySelector('button.next')).backgroundColor"
+            )  # an answer is no Continue
             shot(page, "step-5-pin-finder-asks")
             answer_pin_finder(page, plug.device)
             page.wait_for_selector("[data-testid=found-picture]:not([hidden])")
@@ -391,8 +409,9 @@ def test_the_page_needs_its_token(browser, tmp_path):
 def test_find_lists_the_devices_to_pick_from(browser, tmp_path):
     """Without a backup there is no MAC to recognise the plug by: every device found is offered."""
     plug = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
-    bulb = DeviceServer(ObkDevice(board("u3"), mac="a1b2c3d4e5f6", short_name="bulb"), host="127.0.0.3",
-                        port=int(plug.address.rsplit(":", 1)[1])).start()  # fmt: skip
+    bulb = DeviceServer(
+        ObkDevice(board("u3"), mac="a1b2c3d4e5f6", short_name="bulb"), host="127.0.0.3", port=int(plug.address.rsplit(":", 1)[1])
+    ).start()
     try:
         with WebServer(workdir=tmp_path / "web") as web:
             page = browser.new_page(bypass_csp=True)
@@ -551,8 +570,8 @@ def test_the_keyboard_alone_goes_on_and_the_page_fits_1024_px(browser, tmp_path)
 def test_a_fresh_browser_lists_the_plugs_in_progress_and_continues_one(browser, tmp_path):
     """Another browser, or the same one after its storage was cleared: freebeken's own records say
     which plugs are half-way, and picking one opens it at its next step."""
-    from freebeken.web.jobs import Job
     from freebeken.web.chip_jobs import backup
+    from freebeken.web.jobs import Job
 
     for chip in ("bk7231t", "bk7231n"):
         backup(f"sim://{chip}?time_scale=0&image={tmp_path / chip}.bin", 5, Job(chip, "backup"))

@@ -30,7 +30,9 @@ def call(web, path, body=None, *, token=True, headers=None, raw=None, query_toke
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
     if data is not None:
-        request.add_header("Content-Type", "application/octet-stream" if raw is not None and "upload" in path else "application/json")
+        request.add_header(
+            "Content-Type", "application/octet-stream" if raw is not None and "upload" in path else "application/json"
+        )
     if token:
         request.add_header("X-Freebeken-Token", web.token)
     for k, v in (headers or {}).items():
@@ -136,7 +138,9 @@ def test_lookup_before_opening_the_plug(web, tmp_path, monkeypatch):
     status, _, body = call(web, "/api/lookup", {"text": "aoycocr x5p", "firmware": "1.1.8"})
     assert status == 200, body
     found = json.loads(body)
-    assert found["cloudcutter"][0]["no_solder"].startswith("likely without opening it: tuya-cloudcutter has a profile for firmware 1.1.8")
+    assert found["cloudcutter"][0]["no_solder"].startswith(
+        "likely without opening it: tuya-cloudcutter has a profile for firmware 1.1.8"
+    )
     status, _, body = call(web, "/api/lookup", {"text": ""})
     assert status == 400 and b"Type what the box" in body
 
@@ -287,8 +291,8 @@ def test_the_template_picture_names_each_pin(web):
 
 
 def test_home_assistant_with_nothing_to_switch_is_a_warning_not_green():
-    from freebeken.ha.operations import SetupResult
     from freebeken.convert.journey import verdict
+    from freebeken.ha.operations import SetupResult
 
     def result(problems):
         return SetupResult("plug", "Plug", True, [], "round trip ok", problems)
@@ -318,7 +322,9 @@ def test_flashing_the_same_image_again_with_a_configuration_still_has_its_backup
     record["steps"].pop("backup")
     state.write_text(json.dumps(record))
     settings = {"ssid": "HomeWiFi", "password": "secret-pass", "broker": "mqtt://127.0.0.1:1883", "name": "Hall"}
-    record = job_result(web, json.loads(call(web, "/api/flash", {"port": port, "firmware": path, "configure": settings})[2])["job"])
+    record = job_result(
+        web, json.loads(call(web, "/api/flash", {"port": port, "firmware": path, "configure": settings})[2])["job"]
+    )
     assert record["kind"] == "done", record
     assert record["result"]["written"] == 0 and record["result"]["configured"]["client_id"] == "hall"
     assert record["result"]["journey"]["steps"]["backup"]["made"] is True

@@ -62,9 +62,7 @@ class ProtocolError(FreebekenError):
     """The chip answered, but not as expected (garbled reply, error status)."""
 
     exit_code = 5
-    default_hint = (
-        "The line is unreliable. Use shorter wires, a better 3.3 V supply, or a lower baud rate (-b 115200)."
-    )
+    default_hint = "The line is unreliable. Use shorter wires, a better 3.3 V supply, or a lower baud rate (-b 115200)."
 
 
 class ChipStatusError(ProtocolError):

@@ -32,7 +32,7 @@ class Held:
             os.close(self.fd)  # closing the descriptor drops the lock
             self.fd = None
 
-    def __enter__(self) -> "Held":
+    def __enter__(self) -> Held:
         return self
 
     def __exit__(self, *exc: object) -> None:

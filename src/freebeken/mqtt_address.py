@@ -18,7 +18,7 @@ class Broker:
     password: str | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> "Broker":
+    def from_url(cls, url: str) -> Broker:
         hint = "Use mqtt://[user:password@]host[:port], e.g. mqtt://192.168.1.10"
         try:
             parts = urlsplit(url if "://" in url else f"mqtt://{url}")
@@ -27,8 +27,12 @@ class Broker:
             raise UsageError(f"Not a broker URL: {url!r} ({e})", hint=hint) from None
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
             raise UsageError(f"Not a broker URL: {url!r}", hint=hint)
-        return cls(parts.hostname, port, unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None)  # fmt: skip
+        return cls(
+            parts.hostname,
+            port,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+        )
 
     def __str__(self) -> str:
         return f"mqtt://{self.user + '@' if self.user else ''}{self.host}:{self.port}"

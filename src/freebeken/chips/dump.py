@@ -6,9 +6,9 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
+from . import appcode
 from .layout import mac_from_tlv
 from .profiles import CHIPS, bootloader_by_crc
-from . import appcode
 
 FLASH = 0x200000
 ROTATION = 0x11000
@@ -107,7 +107,9 @@ def which_chips(image: bytes) -> ChipGuess | None:
         clues.append((f"bootloader {known.name}", {known.chip}))
     for address in sorted(set(NET_SECTOR.values())):
         if image[address : address + 3] == b"CFG":
-            clues.append((f"OpenBeken configuration at 0x{address:X}", {c.name for c in CHIPS.values() if c.obk_config == address}))
+            clues.append(
+                (f"OpenBeken configuration at 0x{address:X}", {c.name for c in CHIPS.values() if c.obk_config == address})
+            )
     if not clues:
         return None
     key = appcode.stored_key(image[appcode.APP_FLASH : appcode.APP_FLASH + 0x100])
@@ -115,7 +117,7 @@ def which_chips(image: bytes) -> ChipGuess | None:
         said = "under Tuya's key" if key == "tuya" else "in clear (no key)"
         clues.append((f"application stored {said}", {c.name for c in CHIPS.values() if c.code_key in (key, None)}))
     allowed = {c.name for c in CHIPS.values()}
-    for why, chips in clues:
+    for _why, chips in clues:
         if not allowed & chips:
             others = "; ".join(f"{w} suggests {' or '.join(sorted(c))}" for w, c in clues)
             return ChipGuess([], [w for w, _ in clues], f"its content contradicts itself: {others}")
@@ -162,14 +164,21 @@ def rf_plan(image: bytes, chip: str) -> str | None:
         where = " and ".join(f"0x{a:X}" for a in stock)
         blank = image[obk : obk + 0x1000] == b"\xff" * 0x1000
         if not blank:
-            return (f"stock Tuya T1 layout: the RF calibration and MAC are at {where}, and 0x{obk:X} (where OpenBeken "
-                    "reads them) holds something else: `freebeken flash` leaves it alone, so OpenBeken would run "
-                    "uncalibrated with a made-up MAC")
-        return (f"stock Tuya T1 layout: the RF calibration and MAC are at {where}, OpenBeken reads them at 0x{obk:X}: "
-                f"`freebeken flash` copies them there from this chip's backup (verified) and leaves {where} as it is; "
-                "`freebeken restore` of this dump puts the stock layout back")
-    return (f"no RF calibration at 0x{obk:X} nor at " + ", ".join(f"0x{a:X}" for a in profile.stock_rf)
-            + ": OpenBeken would run uncalibrated with a made-up MAC")
+            return (
+                f"stock Tuya T1 layout: the RF calibration and MAC are at {where}, and 0x{obk:X} (where OpenBeken "
+                "reads them) holds something else: `freebeken flash` leaves it alone, so OpenBeken would run "
+                "uncalibrated with a made-up MAC"
+            )
+        return (
+            f"stock Tuya T1 layout: the RF calibration and MAC are at {where}, OpenBeken reads them at 0x{obk:X}: "
+            f"`freebeken flash` copies them there from this chip's backup (verified) and leaves {where} as it is; "
+            "`freebeken restore` of this dump puts the stock layout back"
+        )
+    return (
+        f"no RF calibration at 0x{obk:X} nor at "
+        + ", ".join(f"0x{a:X}" for a in profile.stock_rf)
+        + ": OpenBeken would run uncalibrated with a made-up MAC"
+    )
 
 
 def plaintext_configs(data: bytes) -> dict[str, bytes]:

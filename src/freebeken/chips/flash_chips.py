@@ -196,18 +196,24 @@ _BKT_ONLY = (
 )
 
 _QUIRKS: dict[str, tuple[str, ...]] = {
-    "P25Q16HB": ("the table gives one status register yet CMP (bit 14) in the mask and SR2 opcodes 0x35/0x31: "
-                 "SR2 is read too and written with 0x31",),
+    "P25Q16HB": (
+        "the table gives one status register yet CMP (bit 14) in the mask and SR2 opcodes 0x35/0x31: "
+        "SR2 is read too and written with 0x31",
+    ),
     "PN25Q40A": ("one status register in the table, CMP in the mask and no SR2 write: a set CMP stops the write",),
     "PN25Q80A": ("one status register in the table, CMP in the mask and no SR2 write: a set CMP stops the write",),
     "GD25Q41BT": ("one status register in the table, CMP in the mask and no SR2 write: a set CMP stops the write",),
     "GD25Q41B": ("one status register in the table, CMP in the mask and no SR2 write: a set CMP stops the write",),
     "GD25WD80E": ("one status register and no SR2 read in the table, yet CMP in the mask: a set CMP cannot be seen",),
     "GD25LX256E": ("one status register and no SR2 read in the table, yet CMP in the mask: a set CMP cannot be seen",),
-    "MX25V1635F": ("its second register is Macronix's configuration register (read 0x15); its TB bit counts as "
-                   "protection; 0x01 with two bytes writes both",),
-    "MX25V8035F": ("its second register is Macronix's configuration register (read 0x15); its TB bit counts as "
-                   "protection; 0x01 with two bytes writes both",),
+    "MX25V1635F": (
+        "its second register is Macronix's configuration register (read 0x15); its TB bit counts as "
+        "protection; 0x01 with two bytes writes both",
+    ),
+    "MX25V8035F": (
+        "its second register is Macronix's configuration register (read 0x15); its TB bit counts as "
+        "protection; 0x01 with two bytes writes both",
+    ),
     "BY25Q128ES": ("no CMP: SR2 bits 10..14 are protect bits",),
     "EN25QH16B": ("a 4-bit BP field (0x3C), one status register",),
     "GD25D40": ("a 3-bit BP field (0x1C), one status register",),
@@ -223,10 +229,40 @@ _QUIRKS: dict[str, tuple[str, ...]] = {
     "BK": ("Beken's in-package flash: no status register, nothing to lift",),
 }
 #: Parts bk7231tools' FLASH_SR_SIZE lists too (a second source for their register count).
-_IN_BKT = {"0b4014", "0b4015", "0b4016", "0b4017", "0b6017", "1c3113", "1c4116", "1c7015", "204016", "514013",
-           "514014", "5e4014", "854215", "852015", "856013", "856014", "856016", "856017", "c22314", "c22315",
-           "c84013", "c84014", "c84015", "c84016", "c86515", "c86516", "c86517", "cd6014", "e04013", "e04014",
-           "eb6015", "ef4018"}  # fmt: skip
+_IN_BKT = {
+    "0b4014",
+    "0b4015",
+    "0b4016",
+    "0b4017",
+    "0b6017",
+    "1c3113",
+    "1c4116",
+    "1c7015",
+    "204016",
+    "514013",
+    "514014",
+    "5e4014",
+    "854215",
+    "852015",
+    "856013",
+    "856014",
+    "856016",
+    "856017",
+    "c22314",
+    "c22315",
+    "c84013",
+    "c84014",
+    "c84015",
+    "c84016",
+    "c86515",
+    "c86516",
+    "c86517",
+    "cd6014",
+    "e04013",
+    "e04014",
+    "eb6015",
+    "ef4018",
+}
 #: Names earlier freebeken versions (and their simulator URLs) used.
 _ALIASES = {"GD25Q16B": ("GD25Q16",), "P25Q16SU": ("P25Q16",)}
 #: Datasheet timings that differ from the defaults.
@@ -237,10 +273,23 @@ def _part(row: tuple[str, str, str, int, int, int, int, int, str, str], source: 
     name, maker, jedec, kib, regs, mask, shift, width, rd, wr = row
     ops = lambda text: tuple(int(x, 16) for x in text.split())  # noqa: E731
     return FlashChip(
-        name, bytes.fromhex(jedec), regs, mask, ops(rd), ops(wr), maker, kib * 1024, shift, width,
-        0 if name == "BK" else 0x07, _QUIRKS.get(name, ()), source, True, _ALIASES.get(name, ()),
+        name,
+        bytes.fromhex(jedec),
+        regs,
+        mask,
+        ops(rd),
+        ops(wr),
+        maker,
+        kib * 1024,
+        shift,
+        width,
+        0 if name == "BK" else 0x07,
+        _QUIRKS.get(name, ()),
+        source,
+        True,
+        _ALIASES.get(name, ()),
         **_TIMINGS.get(name, {}),
-    )  # fmt: skip
+    )
 
 
 FLASH_CHIPS: tuple[FlashChip, ...] = tuple(_part(r, "GUI, bkt" if r[2] in _IN_BKT else "GUI") for r in _GUI) + tuple(
@@ -253,8 +302,7 @@ def unknown_part(jedec: bytes) -> FlashChip:
     where parts put them) and CMP all counted as protect bits. Freebeken never writes its status
     registers (a one-byte write clears SR2's QE on some parts, which stops a QIO chip from booting):
     when any of those bits is set, the write stops before erasing (chipio)."""
-    return FlashChip(f"unknown-{jedec.hex().upper()}", bytes(jedec), 2, 0x407C, (SR1, SR2), (), source="none",
-                     known=False)  # fmt: skip
+    return FlashChip(f"unknown-{jedec.hex().upper()}", bytes(jedec), 2, 0x407C, (SR1, SR2), (), source="none", known=False)
 
 
 def flash_by_id(jedec: bytes) -> FlashChip | None:

@@ -84,9 +84,7 @@ class ChipProfile:
         return cmd.code in (self.long_ops if cmd.is_long else self.short_cmds)
 
 
-_SHORT_FULL = frozenset(
-    {c.LINK_CHECK, c.WRITE_REG, c.READ_REG, c.REBOOT, c.SET_BAUD, c.CHECK_CRC, c.ROM_RESET, c.STAY_ROM}
-)
+_SHORT_FULL = frozenset({c.LINK_CHECK, c.WRITE_REG, c.READ_REG, c.REBOOT, c.SET_BAUD, c.CHECK_CRC, c.ROM_RESET, c.STAY_ROM})
 _LONG_FULL = frozenset(
     {
         c.FLASH_WRITE,
@@ -181,8 +179,16 @@ BK7238 = dataclasses.replace(
     stock_rf=(0x1E3000,),
 )
 
-BK7252N = dataclasses.replace(BK7238, name="BK7252N", chip_id=0x7252A, firmware_prefix="OpenBK7252N_QIO_", em_sys_env="bk7252n",
-                              obk_platform="BK7252N", obk_group="bekens_52n", stock_rf=())  # fmt: skip
+BK7252N = dataclasses.replace(
+    BK7238,
+    name="BK7252N",
+    chip_id=0x7252A,
+    firmware_prefix="OpenBK7252N_QIO_",
+    em_sys_env="bk7252n",
+    obk_platform="BK7252N",
+    obk_group="bekens_52n",
+    stock_rf=(),
+)
 
 CHIPS: dict[str, ChipProfile] = {p.name.lower(): p for p in (BK7231T, BK7231U, BK7231N, BK7231M, BK7238, BK7252N)}
 

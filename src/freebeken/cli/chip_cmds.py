@@ -47,7 +47,11 @@ def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> 
         if key == "flash_size":
             shown = f"{int(str(value)) // 1024} KiB"
         elif value is None:
-            shown = "[dim]n/a on this loader[/]" if key in ("chip_id", "flash_id", "status_register", "protected", "encryption_key") else "[dim]unknown[/]"
+            shown = (
+                "[dim]n/a on this loader[/]"
+                if key in ("chip_id", "flash_id", "status_register", "protected", "encryption_key")
+                else "[dim]unknown[/]"
+            )
         else:
             shown = str(value)
         table.add_row(f"[bold]{label}[/]", shown)

@@ -42,9 +42,17 @@ def show(ctx: Context, cfg: ObkConfig, where: str, show_secrets: bool) -> None:
 
     rows = [
         ("Name", f"{data['long_name']!r} (short name {data['short_name']!r})"),
-        ("Wi-Fi", f"{data['wifi_ssid']!r}, password {secret('wifi_pass')}" if data["wifi_ssid"] else "none: it opens an access point"),
-        ("MQTT", f"{data['mqtt_host']}:{data['mqtt_port']}, client {data['mqtt_client']!r}, user {data['mqtt_user']!r}, "
-                 f"password {secret('mqtt_pass')}" if data["mqtt_host"] else "no broker"),  # fmt: skip
+        (
+            "Wi-Fi",
+            f"{data['wifi_ssid']!r}, password {secret('wifi_pass')}" if data["wifi_ssid"] else "none: it opens an access point",
+        ),
+        (
+            "MQTT",
+            f"{data['mqtt_host']}:{data['mqtt_port']}, client {data['mqtt_client']!r}, user {data['mqtt_user']!r}, "
+            f"password {secret('mqtt_pass')}"
+            if data["mqtt_host"]
+            else "no broker",
+        ),
         ("Pins", "  ".join(f"P{p} {r}" for p, r in sorted(data["pins"].items(), key=lambda i: int(i[0]))) or "none"),
         ("Flags", ", ".join(f"{b}" + (f" ({FLAG_NAMES[b]})" if b in FLAG_NAMES else "") for b in data["flags_on"]) or "none"),
         ("Startup", repr(data["startup"]) if data["startup"] else "none"),
@@ -59,6 +67,7 @@ def show(ctx: Context, cfg: ObkConfig, where: str, show_secrets: bool) -> None:
 def from_file(path: str) -> tuple[ObkConfig, str]:
     """A 4 KiB sector file, or a whole-flash dump (its layout says which chip)."""
     from ..chips import dump  # here: flash, which shares these options, does not need it
+
     try:
         data = Path(path).read_bytes()
     except OSError as e:
@@ -66,14 +75,18 @@ def from_file(path: str) -> tuple[ObkConfig, str]:
     if len(data) == obkconfig.SECTOR:
         return obkconfig.parse(data, path), path
     if len(data) != dump.FLASH:
-        raise UsageError(f"{path} is {len(data)} bytes: neither a 4 KiB configuration sector nor a 2 MiB flash dump",
-                         hint="Give a backup (freebeken backup) or the sector itself (freebeken read --start 0x1E1000 "
-                         "--length 0x1000 -o cfg.bin; 0x1D1000 on BK7231N).")  # fmt: skip
+        raise UsageError(
+            f"{path} is {len(data)} bytes: neither a 4 KiB configuration sector nor a 2 MiB flash dump",
+            hint="Give a backup (freebeken backup) or the sector itself (freebeken read --start 0x1E1000 "
+            "--length 0x1000 -o cfg.bin; 0x1D1000 on BK7231N).",
+        )
     image = dump.normalise(data).image
     chip = dump.chip_by_layout(image)
     if chip not in obkconfig.ADDRESS:
-        raise ConfigSectorError(f"{path} has no Beken RF calibration sector: cannot tell where its configuration is",
-                                hint="Give the 4 KiB configuration sector itself instead (freebeken read ... -o cfg.bin).")  # fmt: skip
+        raise ConfigSectorError(
+            f"{path} has no Beken RF calibration sector: cannot tell where its configuration is",
+            hint="Give the 4 KiB configuration sector itself instead (freebeken read ... -o cfg.bin).",
+        )
     at = obkconfig.ADDRESS[chip]
     where = f"{path} at 0x{at:X} ({chip})"
     return obkconfig.parse(image[at : at + obkconfig.SECTOR], where), where
@@ -97,7 +110,10 @@ def read_cmd(ctx: Context, port: str | None, baud: str, timeout: float, file: st
     from ..flasher import operations as ops
 
     if bool(port) == bool(file):
-        raise UsageError("Give either -p PORT or a dump FILE", hint="freebeken config read -p /dev/ttyUSB0, or freebeken config read backup.bin")
+        raise UsageError(
+            "Give either -p PORT or a dump FILE",
+            hint="freebeken config read -p /dev/ttyUSB0, or freebeken config read backup.bin",
+        )
     if file:
         cfg, where = from_file(file)
     else:
@@ -129,8 +145,24 @@ def write_cmd(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool
         ctx.console.print("[bold green]done:[/] nothing to change")
 
 
-EDITABLE = ("wifi_ssid", "wifi_pass", "wifi_ssid2", "wifi_pass2", "mqtt_host", "mqtt_port", "mqtt_client", "mqtt_user",
-            "mqtt_pass", "mqtt_group", "short_name", "long_name", "startup", "web_password", "flags", "pins")  # fmt: skip
+EDITABLE = (
+    "wifi_ssid",
+    "wifi_pass",
+    "wifi_ssid2",
+    "wifi_pass2",
+    "mqtt_host",
+    "mqtt_port",
+    "mqtt_client",
+    "mqtt_user",
+    "mqtt_pass",
+    "mqtt_group",
+    "short_name",
+    "long_name",
+    "startup",
+    "web_password",
+    "flags",
+    "pins",
+)
 UNCHANGED = "(unchanged)"
 
 
@@ -159,7 +191,9 @@ def apply_edit(cfg: ObkConfig, text: str) -> list[str]:
             template, problems = from_entry({"pins": value})
             errors = [str(p) for p in problems if p.severity == "error"]
             if errors:
-                raise UsageError("; ".join(errors), hint='Pins are written like {"7": "Rel;1"} (freebeken template roles lists the roles).')
+                raise UsageError(
+                    "; ".join(errors), hint='Pins are written like {"7": "Rel;1"} (freebeken template roles lists the roles).'
+                )
             trial.set_pins(template_pins(template))
         elif key == "flags" and not isinstance(value, int):
             raise UsageError(f"flags must be a number, not {value!r}", hint="Write the number without quotes, e.g. 134218752.")

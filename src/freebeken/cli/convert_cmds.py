@@ -23,7 +23,11 @@ from .prompts import TerminalAsker, TerminalPerson
 @click.command("convert")
 @click.option("-p", "--port", help=PORT_HELP + " Not needed to continue once the plug was flashed.")
 @baud_option
-@click.option("--firmware", type=click.Path(exists=True, dir_okay=False), help="A local OpenBeken release file (default: download the newest).")
+@click.option(
+    "--firmware",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A local OpenBeken release file (default: download the newest).",
+)
 @click.option("--skip-backup", is_flag=True, help="Flash without a backup (asks for confirmation).")
 @click.option("--wifi-ssid", help="Your home Wi-Fi name.")
 @click.option("--wifi-password", help="Your home Wi-Fi password.")
@@ -33,25 +37,56 @@ from .prompts import TerminalAsker, TerminalPerson
 @click.option("--http-port", default=80, show_default=True, help="The plug's web port when looking for it.")
 @click.option("--broker", help="mqtt://[user:password@]host[:port] to set up Home Assistant.")
 @click.option("--name", help="Device name for Home Assistant.")
-@click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False), help="Pins from a template file or devices.json entry (default: from the backup).")
-@click.option("--configure/--no-configure", "configure", default=None,
-              help="Write Wi-Fi, broker and pins while flashing, so the plug's first boot needs no access point (default: when --wifi-ssid and --broker are given).")  # fmt: skip
-@click.option("--product", help="What the box says (e.g. \"Aoycocr U3\"): looked up in the public lists first (known template? no soldering?).")
+@click.option(
+    "--template",
+    "template_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Pins from a template file or devices.json entry (default: from the backup).",
+)
+@click.option(
+    "--configure/--no-configure",
+    "configure",
+    default=None,
+    help="Write Wi-Fi, broker and pins while flashing, so the plug's first boot needs no access point (default: when --wifi-ssid and --broker are given).",
+)
+@click.option(
+    "--product",
+    help='What the box says (e.g. "Aoycocr U3"): looked up in the public lists first (known template? no soldering?).',
+)
 @click.option("--cloudcutter", "cutter_file", help="tuya-cloudcutter's list (default: the downloaded copy).")
 @click.option("--devices-json", help="OpenBeken's devices.json to recognise the plug in (default: the downloaded copy).")
-@click.option("--first-boot-wait", default=180.0, show_default=True, help="Seconds to wait for the configured plug on the broker.")
+@click.option(
+    "--first-boot-wait", default=180.0, show_default=True, help="Seconds to wait for the configured plug on the broker."
+)
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not wait for Enter between steps.")
-@click.option("--forget", is_flag=True,
-              help="Start this plug's conversion over: the steps it remembers are forgotten (its backups stay).")  # fmt: skip
+@click.option(
+    "--forget", is_flag=True, help="Start this plug's conversion over: the steps it remembers are forgotten (its backups stay)."
+)
 @click.pass_obj
 @command_errors
 def convert_cmd(
-    ctx: Context, port: str, baud: str, firmware: str | None, skip_backup: bool, wifi_ssid: str | None,
-    wifi_password: str | None, ap_address: str, device: str | None, network: str | None, http_port: int,
-    broker: str | None, name: str | None, template_file: str | None, configure: bool | None, product: str | None,
-    cutter_file: str | None, devices_json: str | None,
-    first_boot_wait: float, assume_yes: bool, forget: bool,
-) -> None:  # fmt: skip
+    ctx: Context,
+    port: str,
+    baud: str,
+    firmware: str | None,
+    skip_backup: bool,
+    wifi_ssid: str | None,
+    wifi_password: str | None,
+    ap_address: str,
+    device: str | None,
+    network: str | None,
+    http_port: int,
+    broker: str | None,
+    name: str | None,
+    template_file: str | None,
+    configure: bool | None,
+    product: str | None,
+    cutter_file: str | None,
+    devices_json: str | None,
+    first_boot_wait: float,
+    assume_yes: bool,
+    forget: bool,
+) -> None:
     """From a stock Tuya plug to OpenBeken in Home Assistant. Run it again to continue after a stop
     (--device gives the plug's new address; --forget starts its conversion over).
 
@@ -60,14 +95,29 @@ def convert_cmd(
     settings = None
     if configure or (configure is None and wifi_ssid and broker):  # passwords asked now, not after the backup
         settings = settings_from(wifi_ssid, wifi_password, broker, name, template_file, None, ())
-    options = Options(port=port, baudrate=parse_baud(baud), firmware=firmware, skip_backup=skip_backup, wifi_ssid=wifi_ssid,
-                      wifi_password=settings.wifi_password if settings else wifi_password, ap_address=ap_address,
-                      device=device, network=network, http_port=http_port,
-                      broker=settings.broker if settings and settings.broker else Broker.from_url(broker) if broker else None, name=name,
-                      pin_finder_asker=TerminalAsker(), configure=configure,
-                      template=settings.template if settings else None, first_boot_wait=first_boot_wait,
-                      devices_json=devices_json, product=product, cloudcutter=cutter_file, forget=forget,
-                      power_simulated=True)  # fmt: skip
+    options = Options(
+        port=port,
+        baudrate=parse_baud(baud),
+        firmware=firmware,
+        skip_backup=skip_backup,
+        wifi_ssid=wifi_ssid,
+        wifi_password=settings.wifi_password if settings else wifi_password,
+        ap_address=ap_address,
+        device=device,
+        network=network,
+        http_port=http_port,
+        broker=settings.broker if settings and settings.broker else Broker.from_url(broker) if broker else None,
+        name=name,
+        pin_finder_asker=TerminalAsker(),
+        configure=configure,
+        template=settings.template if settings else None,
+        first_boot_wait=first_boot_wait,
+        devices_json=devices_json,
+        product=product,
+        cloudcutter=cutter_file,
+        forget=forget,
+        power_simulated=True,
+    )
     result = convert(options, TerminalPerson(assume_yes), ctx.reporter)
     ctx.reporter.close()
     if ctx.json:
@@ -131,7 +181,9 @@ def fetch_cmd(ctx: Context, chip: str, version: str | None, api_url: str | None)
 
 @firmware.command("stand-in")
 @click.option("--chip", type=click.Choice(list(CHIPS), case_sensitive=False), required=True, help="The chip the file is for.")
-@click.option("-o", "--out", "folder", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder to write it in.")
+@click.option(
+    "-o", "--out", "folder", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder to write it in."
+)
 @click.pass_obj
 @command_errors
 def stand_in_cmd(ctx: Context, chip: str, folder: str) -> None:

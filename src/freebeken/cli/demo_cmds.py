@@ -10,10 +10,10 @@ import click
 
 from ..chips import chip_by_name
 from ..device.client import ObkClient
-from ..firmware.settings import Settings
-from ..flasher.safely import SKIP, flash_safely
 from ..device.pinfinder import PinFinder
+from ..firmware.settings import Settings
 from ..flasher import operations as ops
+from ..flasher.safely import SKIP, flash_safely
 from ..sim.obk.board import board
 from ..sim.obk.boot import power_on
 from ..sim.obk.person import VirtualPerson
@@ -61,8 +61,9 @@ def demo(ctx: Context, time_scale: float) -> None:
             firmware = demo_firmware(folder, chip)
             settings = None
             if analysis.template is not None and chip == "bk7231t":  # the T plug is then booted with it
-                settings = Settings(wifi_ssid="DemoWiFi", wifi_password="demo-password", name="Demo Plug",
-                                    template=analysis.template)  # fmt: skip
+                settings = Settings(
+                    wifi_ssid="DemoWiFi", wifi_password="demo-password", name="Demo Plug", template=analysis.template
+                )
             # the demo keeps its backup in its own folder: no second one in the person's backups
             outcome = flash_safely(io, firmware, backup_policy=SKIP, settings=settings)
             flashed, configured = outcome.write, outcome.configured
@@ -75,7 +76,8 @@ def demo(ctx: Context, time_scale: float) -> None:
         summary = {
             "chip": info["chip"],
             "loader": info["loader_version"] or info["loader"],
-            "flash": f"{info['flash_chip']} {size // 1024} KiB" if info["flash_chip"]
+            "flash": f"{info['flash_chip']} {size // 1024} KiB"
+            if info["flash_chip"]
             else f"{size // 1024} KiB (this loader cannot name the flash chip)",
             "mac": info["mac"],
             "backup": f"{backup.blank_sectors} blank sectors skipped, sha256 {backup.sha256[:12]}",

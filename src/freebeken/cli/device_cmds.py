@@ -51,27 +51,38 @@ def info(ctx: Context, host: str, password: str | None, timeout: float) -> None:
 
 
 @device.command("find")
-@click.option("--network", "networks", multiple=True, metavar="CIDR",
-              help="Network(s) to search, e.g. 192.168.1.0/24 (default: this computer's /24).")  # fmt: skip
+@click.option(
+    "--network",
+    "networks",
+    multiple=True,
+    metavar="CIDR",
+    help="Network(s) to search, e.g. 192.168.1.0/24 (default: this computer's /24).",
+)
 @click.option("--port", default=80, show_default=True, help="HTTP port of the devices.")
 @click.option("--mac", help="Only the device with this MAC (as `device info` or the backup shows it).")
 @click.option("--wait", type=float, help="Keep looking this many seconds for --mac (default 30: a plug may be restarting).")
 @click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="Web password, to identify locked devices.")
 @click.pass_obj
 @command_errors
-def find_devices(ctx: Context, networks: tuple[str, ...], port: int, mac: str | None, wait: float | None, password: str | None) -> None:
+def find_devices(
+    ctx: Context, networks: tuple[str, ...], port: int, mac: str | None, wait: float | None, password: str | None
+) -> None:
     """Find OpenBeken devices on your network (asks every address for /api/info)."""
     nets = parse_networks(list(networks)) if networks else local_networks()
     search = find_mac([mac] if mac else [], nets, port, password, 30.0 if wait is None else wait, ctx.reporter)
     if mac and search.match is None:
-        raise DeviceUnreachable(f"No device with MAC {mac} answered on {', '.join(map(str, nets))}",
-                                hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet.")  # fmt: skip
+        raise DeviceUnreachable(
+            f"No device with MAC {mac} answered on {', '.join(map(str, nets))}",
+            hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet.",
+        )
     found = [search.match] if search.match else search.seen
     ctx.reporter.close()
     if not found:
-        raise DeviceUnreachable(f"No OpenBeken device answered on {', '.join(map(str, nets))}",
-                                hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet. "
-                                f"A plug still in access-point mode is at {AP_ADDRESS} on its own Wi-Fi.")  # fmt: skip
+        raise DeviceUnreachable(
+            f"No OpenBeken device answered on {', '.join(map(str, nets))}",
+            hint="Is the plug powered and on this Wi-Fi? Pass --network if it is on another subnet. "
+            f"A plug still in access-point mode is at {AP_ADDRESS} on its own Wi-Fi.",
+        )
     if ctx.json:
         ctx.result({"ok": True, "devices": [f.as_dict() for f in found]})
         return
@@ -91,14 +102,20 @@ def find_devices(ctx: Context, networks: tuple[str, ...], port: int, mac: str | 
 def pins(ctx: Context, host: str, password: str | None, timeout: float) -> None:
     """Configured pins: role, channel, channel value."""
     p = ObkClient(host, password, timeout).pins()
-    rows = [{"pin": pin, "role": r, "channel": c, "channel2": c2, "state": p.states[pin]} for pin, (r, c, c2) in p.configured().items()]
+    rows = [
+        {"pin": pin, "role": r, "channel": c, "channel2": c2, "state": p.states[pin]}
+        for pin, (r, c, c2) in p.configured().items()
+    ]
     if ctx.json:
         ctx.result({"ok": True, "pins": rows})
         return
     if not rows:  # an empty table would say nothing at all
-        ctx.console.print(f"No pins are configured on {host}: it does not switch anything yet. Find them with "
-                          f"`freebeken pins find {host}`, or give a template: `freebeken device apply {host} TEMPLATE`.",
-                          soft_wrap=True, markup=False)  # fmt: skip
+        ctx.console.print(
+            f"No pins are configured on {host}: it does not switch anything yet. Find them with "
+            f"`freebeken pins find {host}`, or give a template: `freebeken device apply {host} TEMPLATE`.",
+            soft_wrap=True,
+            markup=False,
+        )
         return
     table = Table("GPIO", "role", "channel", "state")
     for row in rows:
@@ -130,14 +147,22 @@ def wifi(ctx: Context, host: str, password: str | None, timeout: float, ssid: st
     """Give a freshly flashed plug (in access-point mode, usually 192.168.4.1) your Wi-Fi."""
     mac = display_mac(ObkClient(host, password, timeout).join_wifi(ssid, wifi_password))
     if not ctx.json:
-        ctx.console.print(f"Wi-Fi set; the plug restarts and joins {ssid!r}. Back on that Wi-Fi, find it with "
-                          f"`freebeken device find --mac {mac}`.")  # fmt: skip
+        ctx.console.print(
+            f"Wi-Fi set; the plug restarts and joins {ssid!r}. Back on that Wi-Fi, find it with "
+            f"`freebeken device find --mac {mac}`."
+        )
     ctx.result({"ok": True, "ssid": ssid, "mac": mac})
 
 
 @device.command()
 @device_options
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to save the configuration (JSON).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to save the configuration (JSON).",
+)
 @click.pass_obj
 @command_errors
 def save(ctx: Context, host: str, password: str | None, timeout: float, output: Path) -> None:
@@ -163,9 +188,10 @@ def restore(ctx: Context, host: str, password: str | None, timeout: float, file:
     saved = DeviceConfig.from_json(Path(file).read_text())
     differences = other_device_differences(saved, client.info()) if not other_device else []
     if differences:
-        raise UsageError(f"{file} was saved from another device ({'; '.join(differences)}): nothing was changed",
-                         hint="Pins differ between boards: restore a save of this device. To put it on this one anyway, "
-                         "add --other-device.")  # fmt: skip
+        raise UsageError(
+            f"{file} was saved from another device ({'; '.join(differences)}): nothing was changed",
+            hint="Pins differ between boards: restore a save of this device. To put it on this one anyway, add --other-device.",
+        )
     restore_config(client, saved)
     if not ctx.json:
         ctx.console.print("restored and verified")
@@ -179,7 +205,9 @@ def restore(ctx: Context, host: str, password: str | None, timeout: float, file:
 @click.option("--save-to", type=click.Path(dir_okay=False, path_type=Path), help="Where to keep the previous configuration.")
 @click.pass_obj
 @command_errors
-def apply(ctx: Context, host: str, password: str | None, timeout: float, template_file: str, wipe_scripts: bool, save_to: Path | None) -> None:
+def apply(
+    ctx: Context, host: str, password: str | None, timeout: float, template_file: str, wipe_scripts: bool, save_to: Path | None
+) -> None:
     """Apply a template (file, devices.json entry, analyze --json output or a backup), verified."""
     template = load_template_file(template_file)
     errors = [p for p in from_entry(template.to_entry())[1] if p.severity == "error"]
@@ -204,8 +232,17 @@ def apply(ctx: Context, host: str, password: str | None, timeout: float, templat
         for line in outcome.lines():
             ctx.console.print(f"  drivers: {escape(line)}")
         ctx.console.print(f"put it back with: freebeken device restore {host} {shlex.quote(str(target))}", soft_wrap=True)
-    ctx.result({"ok": True, "commands": sent, "previous": str(target), "drivers": sorted(outcome.running),
-                "started": outcome.started, "stopped": outcome.stopped, "restarted": outcome.restarted})  # fmt: skip
+    ctx.result(
+        {
+            "ok": True,
+            "commands": sent,
+            "previous": str(target),
+            "drivers": sorted(outcome.running),
+            "started": outcome.started,
+            "stopped": outcome.stopped,
+            "restarted": outcome.restarted,
+        }
+    )
 
 
 def other_device_differences(saved: DeviceConfig, info: DeviceInfo) -> list[str]:
@@ -266,9 +303,17 @@ def pins_group() -> None:
 @click.pass_obj
 @command_errors
 def find(
-    ctx: Context, host: str, password: str | None, timeout: float, answers: str | None, known: tuple[str, ...],
-    skip: tuple[int, ...], pulse: float, assume_yes: bool, output: Path | None,
-) -> None:  # fmt: skip
+    ctx: Context,
+    host: str,
+    password: str | None,
+    timeout: float,
+    answers: str | None,
+    known: tuple[str, ...],
+    skip: tuple[int, ...],
+    pulse: float,
+    assume_yes: bool,
+    output: Path | None,
+) -> None:
     """Pulse each pin and ask what happened; then find the buttons; propose and apply a template."""
     client = ObkClient(host, password, timeout)
     if answers == "sim":

@@ -51,8 +51,7 @@ def backup(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, o
         result = ops.backup(io, output)
     _done(
         ctx,
-        f"{result.path} ({result.size // 1024} KiB, {result.blank_sectors} blank sectors skipped, "
-        f"{result.seconds:.1f} s)",
+        f"{result.path} ({result.size // 1024} KiB, {result.blank_sectors} blank sectors skipped, {result.seconds:.1f} s)",
         result.as_dict(),
     )
 
@@ -74,13 +73,21 @@ def _backup_policy(ctx: Context, no_backup: bool, assume_yes: bool) -> BackupPol
 @click.command()
 @link_options
 @click.argument("firmware", type=click.Path(exists=True, dir_okay=False))
-@click.option("--include-bootloader", is_flag=True, help="Chips with a ROM loader (N, M, BK7238, BK7252N) only: also write the bootloader part of a QIO file.")
+@click.option(
+    "--include-bootloader",
+    is_flag=True,
+    help="Chips with a ROM loader (N, M, BK7238, BK7252N) only: also write the bootloader part of a QIO file.",
+)
 @click.option("--offset", help="Write a raw image at this address instead of recognising the file.")
 @click.option("--no-backup", is_flag=True, help="Do not back up a chip that has no backup yet.")
 @click.option("--other-device", is_flag=True, help="Allow a raw image that carries another device's MAC.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask questions.")
-@click.option("--configure", "do_configure", is_flag=True,
-              help="Then write OpenBeken's configuration (implied by --wifi, --broker, ...): the first boot joins your Wi-Fi and broker.")  # fmt: skip
+@click.option(
+    "--configure",
+    "do_configure",
+    is_flag=True,
+    help="Then write OpenBeken's configuration (implied by --wifi, --broker, ...): the first boot joins your Wi-Fi and broker.",
+)
 @settings_options
 @click.pass_obj
 @command_errors
@@ -105,12 +112,21 @@ def flash(
     image = ops.load_firmware(firmware, _int(offset))  # reject a wrong file before touching the chip
     do_configure = do_configure or any(v not in (None, ()) for v in config_options.values())
     if do_configure and image.kind == "raw":
-        raise UsageError("--configure goes with an OpenBeken release file, not a raw image",
-                         hint="Flash the release file, or use `freebeken config write` on a chip that runs OpenBeken.")  # fmt: skip
+        raise UsageError(
+            "--configure goes with an OpenBeken release file, not a raw image",
+            hint="Flash the release file, or use `freebeken config write` on a chip that runs OpenBeken.",
+        )
     settings = settings_from(**config_options) if do_configure else None  # passwords asked before linking
     with _open(ctx, port, baud, timeout, no_reset) as io:
-        outcome = flash_safely(io, firmware, backup_policy=_backup_policy(ctx, no_backup, assume_yes), settings=settings,
-                               include_bootloader=include_bootloader, offset=_int(offset), other_device=other_device)  # fmt: skip
+        outcome = flash_safely(
+            io,
+            firmware,
+            backup_policy=_backup_policy(ctx, no_backup, assume_yes),
+            settings=settings,
+            include_bootloader=include_bootloader,
+            offset=_int(offset),
+            other_device=other_device,
+        )
     result, record = outcome.write, outcome.write.as_dict()
     if outcome.backup is not None and outcome.backup.made and not ctx.json:
         ctx.say(f"Backup saved: {outcome.backup.path}")
@@ -120,8 +136,10 @@ def flash(
         record["configure"] = configured.as_dict()
         message += f"; configuration written and read back at 0x{configured.address:X}"
         if configured.no_pins:
-            ctx.say(f"[yellow]No pins were written ({configured.no_pins}): find them with "
-                    "`freebeken pins find` once the plug is on your network.[/]")  # fmt: skip
+            ctx.say(
+                f"[yellow]No pins were written ({configured.no_pins}): find them with "
+                "`freebeken pins find` once the plug is on your network.[/]"
+            )
     _done(ctx, message, record)
 
 
@@ -134,9 +152,7 @@ def flash(
 @click.pass_obj
 @command_errors
 @for_families("restore")
-def restore(
-    ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, backup_file: str, other_device: bool
-) -> None:
+def restore(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, backup_file: str, other_device: bool) -> None:
     """Write a full backup back, once its content shows it is this chip's (never the BK7231T bootloader)."""
     with _open(ctx, port, baud, timeout, no_reset) as io:
         result = ops.restore_backup(io, backup_file, other_device=other_device)
@@ -164,12 +180,12 @@ def verify(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, f
 @link_options
 @click.option("--start", required=True, help="First address (0x...).")
 @click.option("--length", required=True, help="Number of bytes.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write (never overwritten).")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write (never overwritten)."
+)
 @click.pass_obj
 @command_errors
-def read(
-    ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, start: str, length: str, output: Path
-) -> None:
+def read(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, start: str, length: str, output: Path) -> None:
     """Read a range of the flash to a file (verified)."""
     if output.exists():
         raise UsageError(f"{output} already exists", hint="Choose another -o name; freebeken does not overwrite files.")

@@ -14,10 +14,10 @@ from ..errors import FleetError, UsageError
 from .base import Context, command_errors
 
 
-
-
 def broker_option(func):
-    func = click.option("--wait", type=float, default=3.0, show_default=True, help="Seconds to wait for the devices' answers.")(func)
+    func = click.option("--wait", type=float, default=3.0, show_default=True, help="Seconds to wait for the devices' answers.")(
+        func
+    )
     return click.option("--broker", required=True, help="mqtt://[user[:password]@]host[:port] - the broker the plugs use.")(func)
 
 
@@ -66,18 +66,24 @@ def list_cmd(ctx: Context, broker: str, wait: float, networks: tuple[str, ...], 
         if d.shared_client_id:
             state += f" [red]client id shared by {len(d.macs)} devices[/]"
         uptime = "" if d.uptime is None else f"{d.uptime // 3600}h{d.uptime // 60 % 60:02d}"
-        table.add_row(escape(d.name), escape(d.client), d.ip, d.mac, d.chip, escape(d.build), state, uptime, str(d.discovery or ""))
+        table.add_row(
+            escape(d.name), escape(d.client), d.ip, d.mac, d.chip, escape(d.build), state, uptime, str(d.discovery or "")
+        )
     ctx.reporter.close()
     ctx.console.print(table)
     ghosts = sum(bool(d.ghost_of) for d in devices)
-    ctx.console.print(f"{len(devices) - ghosts} device(s), {sum(d.online for d in devices)} online"
-                      + (f"; {ghosts} ghost(s) of renamed devices" if ghosts else ""))  # fmt: skip
+    ctx.console.print(
+        f"{len(devices) - ghosts} device(s), {sum(d.online for d in devices)} online"
+        + (f"; {ghosts} ghost(s) of renamed devices" if ghosts else "")
+    )
 
 
 @fleet.command("backup")
 @broker_option
 @password_option
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Parent folder (default: freebeken's data folder).")
+@click.option(
+    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Parent folder (default: freebeken's data folder)."
+)
 @click.pass_obj
 @command_errors
 def backup_cmd(ctx: Context, broker: str, wait: float, password: str | None, output: Path | None) -> None:
@@ -95,7 +101,9 @@ def backup_cmd(ctx: Context, broker: str, wait: float, password: str | None, out
         for client, why in result.skipped.items():
             ctx.console.print(f"  [dim]skipped[/] {escape(client)}: {escape(why)}")
     if result.failed:
-        raise FleetError(f"{len(result.failed)} device(s) not backed up", hint="The list above says why; run it again once they are online.")
+        raise FleetError(
+            f"{len(result.failed)} device(s) not backed up", hint="The list above says why; run it again once they are online."
+        )
 
 
 @fleet.command("prune")
@@ -123,16 +131,32 @@ def prune_cmd(ctx: Context, broker: str, wait: float) -> None:
 @fleet.command("update")
 @broker_option
 @password_option
-@click.option("--firmware", "firmware", multiple=True, required=True,
-              help="An OTA image (Open<chip>_<version>.rbl; one per chip, repeatable), or 'latest' to download each chip's newest.")  # fmt: skip
-@click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Devices updated at once after the canary.")
+@click.option(
+    "--firmware",
+    "firmware",
+    multiple=True,
+    required=True,
+    help="An OTA image (Open<chip>_<version>.rbl; one per chip, repeatable), or 'latest' to download each chip's newest.",
+)
+@click.option(
+    "--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Devices updated at once after the canary."
+)
 @click.option("--canary", help="The client id to update first (default: the first in the list).")
 @click.option("--reboot-wait", type=float, default=120.0, show_default=True, help="Seconds a device may take to come back.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask before updating.")
 @click.pass_obj
 @command_errors
-def update_cmd(ctx: Context, broker: str, wait: float, password: str | None, firmware: tuple[str, ...], parallel: int,
-               canary: str | None, reboot_wait: float, assume_yes: bool) -> None:  # fmt: skip
+def update_cmd(
+    ctx: Context,
+    broker: str,
+    wait: float,
+    password: str | None,
+    firmware: tuple[str, ...],
+    parallel: int,
+    canary: str | None,
+    reboot_wait: float,
+    assume_yes: bool,
+) -> None:
     """Update devices over the air: a configuration backup first, one canary, then the rest; each device is
     verified back online with the new build and the same configuration; the first failure stops the rollout."""
     from ..fleet.update import plan, update_fleet
@@ -148,8 +172,16 @@ def update_cmd(ctx: Context, broker: str, wait: float, password: str | None, fir
             names = ", ".join(d.name or d.client for d in targets)
             if not click.confirm(f"Update {len(targets)} device(s) ({names}) over the air?", default=False):
                 raise UsageError("Nothing was updated", hint="Pass -y to update without asking.")
-        report = update_fleet(session, devices, images, password=password, parallel=parallel, canary=canary,
-                              reboot_wait=reboot_wait, reporter=ctx.reporter)  # fmt: skip
+        report = update_fleet(
+            session,
+            devices,
+            images,
+            password=password,
+            parallel=parallel,
+            canary=canary,
+            reboot_wait=reboot_wait,
+            reporter=ctx.reporter,
+        )
     ctx.reporter.close()
     if ctx.json:
         ctx.result(report.as_dict())
@@ -169,8 +201,11 @@ def update_cmd(ctx: Context, broker: str, wait: float, password: str | None, fir
                 hint="Nothing after the failure was touched. Fix that device (its configuration is in the backup folder: "
                 "`freebeken device restore`), then run the update again: devices already on the build are skipped.",
             )
-        raise FleetError("Not every device was updated", hint="The devices marked 'not updated' say why; fix that and run "
-                         "the update again (devices already on the build are skipped).")  # fmt: skip
+        raise FleetError(
+            "Not every device was updated",
+            hint="The devices marked 'not updated' say why; fix that and run "
+            "the update again (devices already on the build are skipped).",
+        )
 
 
 def _images(firmware: tuple[str, ...], chips: set[str]) -> dict:
@@ -195,6 +230,8 @@ def _images(firmware: tuple[str, ...], chips: set[str]) -> dict:
             raise UsageError(f"Cannot read {path}: {e.strerror}") from None
         image = read_ota(path.name, data)
         if image.chip in images:
-            raise UsageError(f"Two images for {image.chip}: {images[image.chip].name} and {image.name}", hint="Give one per chip.")
+            raise UsageError(
+                f"Two images for {image.chip}: {images[image.chip].name} and {image.name}", hint="Give one per chip."
+            )
         images[image.chip] = image
     return images

@@ -17,8 +17,6 @@ from .base import Context, command_errors
 BROKER_HELP = "mqtt://[user:password@]host[:port] - the broker Home Assistant uses."
 
 
-
-
 @click.group()
 def ha() -> None:
     """Home Assistant via MQTT discovery."""
@@ -31,14 +29,34 @@ def ha() -> None:
 @click.option("--name", help="Device name shown in Home Assistant.")
 @click.option("--prefix", default="homeassistant", show_default=True, help="Home Assistant's discovery prefix.")
 @click.option("--password", envvar="FREEBEKEN_DEVICE_PASSWORD", help="The device's web password.")
-@click.option("--timeout", default=60.0, show_default=True,
-              help="Seconds to wait for the device to connect, then for its announcements (it stops as soon as all are in).")
+@click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the device to connect, then for its announcements (it stops as soon as all are in).",
+)
 @click.pass_obj
 @command_errors
-def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str | None, prefix: str, password: str | None, timeout: float) -> None:
+def setup(
+    ctx: Context,
+    host: str,
+    broker: str,
+    client_id: str | None,
+    name: str | None,
+    prefix: str,
+    password: str | None,
+    timeout: float,
+) -> None:
     """Point the device at the broker, enable discovery, and verify it end to end."""
-    result = do_setup(ObkClient(host, password), Broker.from_url(broker), client_id=client_id, name=name,
-                      prefix=prefix, timeout=timeout, reporter=ctx.reporter)  # fmt: skip
+    result = do_setup(
+        ObkClient(host, password),
+        Broker.from_url(broker),
+        client_id=client_id,
+        name=name,
+        prefix=prefix,
+        timeout=timeout,
+        reporter=ctx.reporter,
+    )
     ctx.reporter.close()
     if ctx.json:
         ctx.result({"ok": not result.problems, **result.as_dict()})
@@ -46,8 +64,10 @@ def setup(ctx: Context, host: str, broker: str, client_id: str | None, name: str
         table = Table("entity id", "type", "name")
         for e in result.entities:
             table.add_row(e.entity_id, e.component, e.name)
-        ctx.console.print(f"Device [bold]{escape(result.long_name)}[/] on the broker as [bold]{result.client_id}[/]: "
-                          + ("[green]online[/]" if result.online else "[red]not online[/]"))  # fmt: skip
+        ctx.console.print(
+            f"Device [bold]{escape(result.long_name)}[/] on the broker as [bold]{result.client_id}[/]: "
+            + ("[green]online[/]" if result.online else "[red]not online[/]")
+        )
         ctx.console.print(table)
         ctx.console.print(f"round trip: {escape(result.round_trip)}")
         for topic in result.cleared:
@@ -91,15 +111,18 @@ def remove(ctx: Context, target: str, broker: str, password: str | None) -> None
     clears its retained discovery configs, earlier names included."""
     result = do_remove(target, Broker.from_url(broker), password=password)
     if ctx.json:
-        ctx.result({"ok": True, "cleared": result.cleared, "discovery_off": result.discovery_off,
-                    "comes_back": result.comes_back})  # fmt: skip
+        ctx.result(
+            {"ok": True, "cleared": result.cleared, "discovery_off": result.discovery_off, "comes_back": result.comes_back}
+        )
         return
     ctx.console.print(f"cleared {len(result.cleared)} discovery configs")
     for topic in result.cleared:
         ctx.console.print(f"  {escape(topic)}")
     if result.discovery_off:
-        ctx.console.print("automatic discovery is off on the device: its reboots, IP changes and pin changes announce nothing, "
-                          "and freebeken itself does not ask a device with it off to announce.")  # fmt: skip
+        ctx.console.print(
+            "automatic discovery is off on the device: its reboots, IP changes and pin changes announce nothing, "
+            "and freebeken itself does not ask a device with it off to announce."
+        )
     ctx.console.print("[yellow]They come back if any of these asks the device to announce:[/]")
     for what in result.comes_back:
         ctx.console.print(f"  - {escape(what)}")

@@ -27,8 +27,21 @@ def match_cmd(ctx: Context, file: str, devices_json: str | None) -> None:
     matches = kn.match(mine, lists.devices(devices_json, ctx.reporter))
     ctx.reporter.close()
     if ctx.json:
-        ctx.result({"ok": True, "matches": [{"index": m.known.index, "title": m.known.title, "identical": m.identical,
-                                             "differences": m.differences, "entry": m.known.template.to_entry()} for m in matches]})  # fmt: skip
+        ctx.result(
+            {
+                "ok": True,
+                "matches": [
+                    {
+                        "index": m.known.index,
+                        "title": m.known.title,
+                        "identical": m.identical,
+                        "differences": m.differences,
+                        "entry": m.known.template.to_entry(),
+                    }
+                    for m in matches
+                ],
+            }
+        )
         return
     if not matches:
         ctx.console.print("Not in the list: no entry has these pins. `freebeken template submit` prepares one.")
@@ -51,7 +64,9 @@ def roles_cmd(ctx: Context, name: str | None) -> None:
         if found is None:
             from ..errors import UsageError
 
-            raise UsageError(f"{name!r} is no role OpenBeken knows, and none is close", hint="`freebeken template roles` lists them all.")
+            raise UsageError(
+                f"{name!r} is no role OpenBeken knows, and none is close", hint="`freebeken template roles` lists them all."
+            )
         if found.lower() != name.strip().lower() and not ctx.json:
             ctx.console.print(f"{escape(name)!r} is not a role; the nearest is [bold]{found}[/]")
         names = [found]
@@ -71,7 +86,9 @@ def roles_cmd(ctx: Context, name: str | None) -> None:
 @click.option("--cloudcutter", "cutter_file", help=CUTTER_HELP)
 @click.pass_obj
 @command_errors
-def lookup(ctx: Context, text: tuple[str, ...], version: str | None, chip: str | None, devices_json: str | None, cutter_file: str | None) -> None:
+def lookup(
+    ctx: Context, text: tuple[str, ...], version: str | None, chip: str | None, devices_json: str | None, cutter_file: str | None
+) -> None:
     """Has someone done this plug already, and can it be converted without opening it?"""
     query = " ".join(text)
     record = lists.lookup(query, version, chip, devices_json, cutter_file, ctx.reporter)

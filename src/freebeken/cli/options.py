@@ -17,7 +17,9 @@ from ..templates.files import load_template_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PORT_HELP = "Serial port (COM3, /dev/cu.usbserial-1410, /dev/ttyUSB0: `freebeken ports` lists them) or simulator URL (sim://bk7231t)."
+PORT_HELP = (
+    "Serial port (COM3, /dev/cu.usbserial-1410, /dev/ttyUSB0: `freebeken ports` lists them) or simulator URL (sim://bk7231t)."
+)
 
 
 BAUD_HELP = "Baud rate for the transfer: 'auto' (the fastest that passes a read test) or a number."
@@ -52,12 +54,24 @@ def settings_options(func: F) -> F:
     opts = [
         click.option("--wifi", "wifi_ssid", metavar="SSID", help="Your home Wi-Fi name: the plug joins it at its first boot."),
         click.option("--wifi-password", help="Its password (asked for when missing; '' for an open network)."),
-        click.option("--broker", help="mqtt://[user[:password]@]host[:port]: the plug connects and announces itself to Home Assistant."),
+        click.option(
+            "--broker", help="mqtt://[user[:password]@]host[:port]: the plug connects and announces itself to Home Assistant."
+        ),
         click.option("--name", help="Device name for Home Assistant (also the MQTT client id, made safe)."),
-        click.option("--template", "template_file", type=click.Path(exists=True, dir_okay=False),
-                     help="Pins from a template file, a devices.json entry or a backup (default: from this chip's backup)."),  # fmt: skip
+        click.option(
+            "--template",
+            "template_file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Pins from a template file, a devices.json entry or a backup (default: from this chip's backup).",
+        ),
         click.option("--startup", help="OpenBeken startup command (replaces the template's)."),
-        click.option("--flag", "flag_values", multiple=True, metavar="N=on|off", help="Set an OpenBeken flag, e.g. --flag 27=on. Repeatable."),
+        click.option(
+            "--flag",
+            "flag_values",
+            multiple=True,
+            metavar="N=on|off",
+            help="Set an OpenBeken flag, e.g. --flag 27=on. Repeatable.",
+        ),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -84,16 +98,36 @@ def _flags(values: tuple[str, ...]) -> dict[int, bool]:
     return out
 
 
-def settings_from(wifi_ssid: str | None, wifi_password: str | None, broker: str | None, name: str | None,
-                  template_file: str | None, startup: str | None, flag_values: tuple[str, ...]) -> Settings:  # fmt: skip
+def settings_from(
+    wifi_ssid: str | None,
+    wifi_password: str | None,
+    broker: str | None,
+    name: str | None,
+    template_file: str | None,
+    startup: str | None,
+    flag_values: tuple[str, ...],
+) -> Settings:
     """The settings, checked against a default config before any chip is touched."""
     target = Broker.from_url(broker) if broker else None
     if target is not None and target.user and target.password is None:
-        target = Broker(target.host, target.port, target.user,
-                        _secret(None, "FREEBEKEN_MQTT_PASSWORD", f"Password of MQTT user {target.user!r}"))  # fmt: skip
+        target = Broker(
+            target.host,
+            target.port,
+            target.user,
+            _secret(None, "FREEBEKEN_MQTT_PASSWORD", f"Password of MQTT user {target.user!r}"),
+        )
     if wifi_ssid is not None:
-        wifi_password = _secret(wifi_password, "FREEBEKEN_WIFI_PASSWORD", f"Password of Wi-Fi {wifi_ssid!r} (Enter: open network)")
-    s = Settings(wifi_ssid=wifi_ssid, wifi_password=wifi_password, broker=target, name=name, startup=startup,
-                 template=load_template_file(template_file) if template_file else None, flags=_flags(flag_values))  # fmt: skip
+        wifi_password = _secret(
+            wifi_password, "FREEBEKEN_WIFI_PASSWORD", f"Password of Wi-Fi {wifi_ssid!r} (Enter: open network)"
+        )
+    s = Settings(
+        wifi_ssid=wifi_ssid,
+        wifi_password=wifi_password,
+        broker=target,
+        name=name,
+        startup=startup,
+        template=load_template_file(template_file) if template_file else None,
+        flags=_flags(flag_values),
+    )
     check(s)
     return s

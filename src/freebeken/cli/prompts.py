@@ -25,7 +25,12 @@ class TerminalAsker:
 
     def press_button(self, number: int, again: bool) -> bool:
         text = "Press the same button once more" if again else f"Press button {number} once (click)"
-        return click.prompt(f"{text}, then Enter - or type 'done' if there are no more buttons", default="", show_default=False).strip().lower() != "done"
+        return (
+            click.prompt(f"{text}, then Enter - or type 'done' if there are no more buttons", default="", show_default=False)
+            .strip()
+            .lower()
+            != "done"
+        )
 
 
 class TerminalPerson:

@@ -28,7 +28,13 @@ def sim() -> None:
 
 
 @sim.command()
-@click.option("--chip", type=click.Choice(list(CHIPS), case_sensitive=False), default="bk7231t", show_default=True, help="Which chip to simulate.")
+@click.option(
+    "--chip",
+    type=click.Choice(list(CHIPS), case_sensitive=False),
+    default="bk7231t",
+    show_default=True,
+    help="Which chip to simulate.",
+)
 @click.option("--image", type=click.Path(dir_okay=False), help="Flash image file (created if absent, updated live).")
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="1 = real timing, 0 = instant.")
 @click.option("--stay-in-loader", is_flag=True, help="Keep the boot window open (tools that cannot reset).")
@@ -68,19 +74,48 @@ def serve(
 
 
 @sim.command("device")
-@click.option("--board", type=click.Choice(["u3", "strip", "bulb"], case_sensitive=False), default="u3", show_default=True, help="The virtual board: plug, power strip or RGBCW bulb.")
-@click.option("--chip", type=click.Choice([c.obk_platform for c in CHIPS.values() if c.name == c.obk_platform], case_sensitive=False), default="BK7231T", show_default=True, help="The chip the device reports.")
+@click.option(
+    "--board",
+    type=click.Choice(["u3", "strip", "bulb"], case_sensitive=False),
+    default="u3",
+    show_default=True,
+    help="The virtual board: plug, power strip or RGBCW bulb.",
+)
+@click.option(
+    "--chip",
+    type=click.Choice([c.obk_platform for c in CHIPS.values() if c.name == c.obk_platform], case_sensitive=False),
+    default="BK7231T",
+    show_default=True,
+    help="The chip the device reports.",
+)
 @click.option("--port", default=0, show_default=True, help="TCP port on 127.0.0.1 (0 = any free port).")
 @click.option("--password", default="", help="Require this web password.")
-@click.option("--from-image", "image", type=click.Path(exists=True, dir_okay=False),
-              help="Boot a simulated chip's flash image: names, pins, Wi-Fi, MQTT from its OpenBeken configuration.")  # fmt: skip
-@click.option("--network", "networks", multiple=True, metavar="SSID:PASSWORD",
-              help="With --from-image: a Wi-Fi network in reach (repeatable; default: any configured one is joined).")  # fmt: skip
+@click.option(
+    "--from-image",
+    "image",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Boot a simulated chip's flash image: names, pins, Wi-Fi, MQTT from its OpenBeken configuration.",
+)
+@click.option(
+    "--network",
+    "networks",
+    multiple=True,
+    metavar="SSID:PASSWORD",
+    help="With --from-image: a Wi-Fi network in reach (repeatable; default: any configured one is joined).",
+)
 @click.option("--mac", "mac_text", help="The device's MAC (default: a new one each run; with --from-image: the image's).")
 @click.pass_obj
 @command_errors
-def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, image: str | None, networks: tuple[str, ...],
-               mac_text: str | None) -> None:  # fmt: skip
+def sim_device(
+    ctx: Context,
+    board: str,
+    chip: str,
+    port: int,
+    password: str,
+    image: str | None,
+    networks: tuple[str, ...],
+    mac_text: str | None,
+) -> None:
     """Serve a simulated OpenBeken device on 127.0.0.1 until Ctrl-C."""
     from ..sim.obk.board import board as make_board
     from ..sim.obk.device import ObkDevice
@@ -100,13 +135,21 @@ def sim_device(ctx: Context, board: str, chip: str, port: int, password: str, im
     else:
         mac = device_mac(mac_text)
         names = obkconfig.defaults(chip, mac)  # named after its MAC, as the firmware names itself
-        dev = ObkDevice(make_board(board), chipset=chip, web_password=password, mac=mac.hex(),
-                        short_name=names["short_name"], long_name=names["long_name"])  # fmt: skip
+        dev = ObkDevice(
+            make_board(board),
+            chipset=chip,
+            web_password=password,
+            mac=mac.hex(),
+            short_name=names["short_name"],
+            long_name=names["long_name"],
+        )
         try:  # advertise host:port as its IP, so fleet commands reach it where it really listens
             server = DeviceServer(dev, port=port, advertise_port=True).start()
         except OSError as e:
-            raise UsageError(f"Cannot serve the simulated device on 127.0.0.1:{port}: {e.strerror or e}",
-                             hint="Another program uses that port: pick another --port, or 0 for any free one.") from None  # fmt: skip
+            raise UsageError(
+                f"Cannot serve the simulated device on 127.0.0.1:{port}: {e.strerror or e}",
+                hint="Another program uses that port: pick another --port, or 0 for any free one.",
+            ) from None
         click.echo(f"device: {server.address}")
         click.echo(f"mac: {mac.hex(':').upper()}")
     click.echo(f"board: {dev.board.name}")

@@ -31,9 +31,13 @@ def analyze(ctx: Context, file: str, show_secrets: bool, devices_json: str | Non
     whether the device list already knows it."""
     analysis = analyze_bytes(read_input(file), file)
     result = analysis.as_dict(show_secrets)
-    best = lists.best_match(analysis.template, devices_json, ctx.reporter) if analysis.template and analysis.template.pins else None
+    best = (
+        lists.best_match(analysis.template, devices_json, ctx.reporter) if analysis.template and analysis.template.pins else None
+    )
     ctx.reporter.close()
-    result["known_as"] = {"title": best.known.title, "identical": best.identical, "differences": best.differences} if best else None
+    result["known_as"] = (
+        {"title": best.known.title, "identical": best.identical, "differences": best.differences} if best else None
+    )
     if ctx.json:
         ctx.result({"ok": True, **result})
         return
@@ -41,9 +45,21 @@ def analyze(ctx: Context, file: str, show_secrets: bool, devices_json: str | Non
     c.print(f"[bold]{escape(file)}[/] ({result['kind']}{', ' + result['shape'] if result['shape'] else ''})")
     firmware = result["firmware"]
     rows = [
-        ("Chip", f"{result['chip'] or 'unknown'}" + (f"  ({'; '.join(result['chip_evidence'])})" if result["chip_evidence"] else "")),
-        ("Bootloader", f"{result['bootloader']['name'] or 'unknown'} (CRC {result['bootloader']['crc32']})" if result["bootloader"]["crc32"] else None),
-        ("Firmware", " ".join(str(v) for v in (firmware.get("kind"), firmware.get("tuya_version") or firmware.get("app_version")) if v) or None),
+        (
+            "Chip",
+            f"{result['chip'] or 'unknown'}" + (f"  ({'; '.join(result['chip_evidence'])})" if result["chip_evidence"] else ""),
+        ),
+        (
+            "Bootloader",
+            f"{result['bootloader']['name'] or 'unknown'} (CRC {result['bootloader']['crc32']})"
+            if result["bootloader"]["crc32"]
+            else None,
+        ),
+        (
+            "Firmware",
+            " ".join(str(v) for v in (firmware.get("kind"), firmware.get("tuya_version") or firmware.get("app_version")) if v)
+            or None,
+        ),
         ("MAC", result["mac"]),
         ("Tuya module", result["module"]),
         ("Config found in", result["config_source"]),
@@ -104,7 +120,14 @@ def check(ctx: Context, file: str) -> None:
 
 @template.command()
 @click.argument("file")
-@click.option("--as", "form", type=click.Choice(["backlog", "json", "devices-entry"]), default="devices-entry", show_default=True, help="Console commands, plain JSON, or a devices.json entry.")
+@click.option(
+    "--as",
+    "form",
+    type=click.Choice(["backlog", "json", "devices-entry"]),
+    default="devices-entry",
+    show_default=True,
+    help="Console commands, plain JSON, or a devices.json entry.",
+)
 @click.option("--no-wipe", is_flag=True, help="backlog: leave out the ClearIO/lfs_format/stopDriver wipe.")
 @click.pass_obj
 @command_errors
@@ -122,16 +145,20 @@ def show(ctx: Context, file: str, form: str, no_wipe: bool) -> None:
 @template.command()
 @click.option("--from", "source", help="A backup, or analyze --json output, to start from.")
 @click.option("--vendor", default="", help="Brand on the box, e.g. Aoycocr.")
-@click.option("--name", default="", help="Product name, e.g. \"UK Smart Plug\".")
+@click.option("--name", default="", help='Product name, e.g. "UK Smart Plug".')
 @click.option("--model", default="", help="Model number, e.g. U3.")
 @click.option("--chip", default="", help="BK7231T or BK7231N (default: from the backup).")
 @click.option("--board", default="", help="The Tuya module, e.g. WB2S (default: from the backup).")
 @click.option("--keyword", "keywords", multiple=True, help="A search word for the device list (repeatable).")
 @click.option("--pin", "pins", multiple=True, help="GPIO=Role;channel, e.g. --pin '7=Rel;1'. Repeatable.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the template here instead of printing it.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the template here instead of printing it."
+)
 @click.pass_obj
 @command_errors
-def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, ...], keywords: tuple[str, ...], **fields: str) -> None:
+def new(
+    ctx: Context, source: str | None, output: Path | None, pins: tuple[str, ...], keywords: tuple[str, ...], **fields: str
+) -> None:
     """Make a devices.json entry from a backup or from flags; it is validated before it is written."""
     t = load_template_file(source) if source else Template()
     for key, value in fields.items():
@@ -148,7 +175,10 @@ def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, 
     t, problems = from_entry(entry)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
-        ctx.console.print(f"[{'red' if p.severity == 'error' else 'yellow'}]{p.severity}[/] {escape(p.where)}: {escape(p.message)}", highlight=False)
+        ctx.console.print(
+            f"[{'red' if p.severity == 'error' else 'yellow'}]{p.severity}[/] {escape(p.where)}: {escape(p.message)}",
+            highlight=False,
+        )
     if errors:
         raise UsageError("The template has errors (listed above); nothing written")
     text = sub.fragment(t)
@@ -163,9 +193,19 @@ def new(ctx: Context, source: str | None, output: Path | None, pins: tuple[str, 
 
 @template.command()
 @click.argument("file")
-@click.option("--devices-json", type=click.Path(exists=True, dir_okay=False), help="A local devices.json to make a patch against.")
+@click.option(
+    "--devices-json", type=click.Path(exists=True, dir_okay=False), help="A local devices.json to make a patch against."
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the prefilled issue page in the browser.")
-@click.option("-d", "--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="Folder for the devices.json fragment (and patch).")
+@click.option(
+    "-d",
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the devices.json fragment (and patch).",
+)
 @click.pass_obj
 @command_errors
 def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool, folder: Path) -> None:
@@ -177,21 +217,27 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
     best = lists.best_match(t, devices_json, ctx.reporter)
     ctx.reporter.close()
     if best is not None and best.identical:  # identical includes the chip (another chip is a difference)
-        raise UsageError(f"The device list already has these pins: {best.known.title} (entry {best.known.index})",
-                         hint="Nothing to submit. If it is another product with the same board, add its name to that "
-                         "entry's keywords in an issue instead.")  # fmt: skip
+        raise UsageError(
+            f"The device list already has these pins: {best.known.title} (entry {best.known.index})",
+            hint="Nothing to submit. If it is another product with the same board, add its name to that "
+            "entry's keywords in an issue instead.",
+        )
     folder.mkdir(parents=True, exist_ok=True)
     name = sub.slug(t)
     written = []
-    other_chip = best is not None and bool(t.chip and best.known.template.chip) and t.chip.upper() != best.known.template.chip.upper()
+    other_chip = (
+        best is not None and bool(t.chip and best.known.template.chip) and t.chip.upper() != best.known.template.chip.upper()
+    )
     update = best if best is not None and not best.identical and not other_chip else None  # another chip: a new entry
     if update is not None:  # the same device, known slightly differently: change that entry
         link = sub.update_link(t, update.known.title, update.differences)
         if devices_json:
             written.append(folder / f"{name}.update.patch")
             written[0].write_text(sub.update_patch(t, Path(devices_json).read_text(), update.known.index))
-        intro = (f"This is close to the list's {update.known.title!r} ({'; '.join(update.differences)}): the link proposes "
-                 "to update that entry rather than add a new one.")  # fmt: skip
+        intro = (
+            f"This is close to the list's {update.known.title!r} ({'; '.join(update.differences)}): the link proposes "
+            "to update that entry rather than add a new one."
+        )
     else:
         written.append(folder / f"{name}.devices-entry.json")
         written[0].write_text(sub.fragment(t) + "\n")
@@ -200,8 +246,14 @@ def submit(ctx: Context, file: str, devices_json: str | None, open_browser: bool
             written[1].write_text(sub.patch(t, Path(devices_json).read_text()))
         link, intro = sub.issue_link(t), ""
     if ctx.json:
-        ctx.result({"ok": True, "issue_link": link, "files": [str(p) for p in written],
-                    "updates": update.known.title if update else None})  # fmt: skip
+        ctx.result(
+            {
+                "ok": True,
+                "issue_link": link,
+                "files": [str(p) for p in written],
+                "updates": update.known.title if update else None,
+            }
+        )
     else:
         if intro:
             ctx.console.print(escape(intro))

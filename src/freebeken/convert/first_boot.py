@@ -29,10 +29,17 @@ def settings_for(journey: Journey, options: Options, person: Person, reporter: R
     if password is None:
         password = ask_secret(person, f"Password of Wi-Fi {ssid!r} (empty: an open network)")
     if options.broker is None:
-        raise UsageError("Configuring while flashing needs the MQTT broker", hint="Pass --broker mqtt://[user:password@]host[:port].")
+        raise UsageError(
+            "Configuring while flashing needs the MQTT broker", hint="Pass --broker mqtt://[user:password@]host[:port]."
+        )
     _warn_loopback(options.broker, options, reporter)
-    return Settings(wifi_ssid=ssid, wifi_password=password, broker=options.broker, name=options.name,
-                    template=journey.chosen_template(options.template))  # fmt: skip
+    return Settings(
+        wifi_ssid=ssid,
+        wifi_password=password,
+        broker=options.broker,
+        name=options.name,
+        template=journey.chosen_template(options.template),
+    )
 
 
 def _warn_loopback(broker: Broker, options: Options, reporter: Reporter) -> None:
@@ -41,8 +48,11 @@ def _warn_loopback(broker: Broker, options: Options, reporter: Reporter) -> None
     except ValueError:
         loopback = broker.host.lower() == "localhost"
     if loopback and not str(options.port or "").startswith("sim://"):
-        events.warning(reporter, f"The broker address {broker.host} is this computer's own loopback address: the plug "
-                       "cannot reach it. Use the computer's address on your network (e.g. 192.168.1.10).")  # fmt: skip
+        events.warning(
+            reporter,
+            f"The broker address {broker.host} is this computer's own loopback address: the plug "
+            "cannot reach it. Use the computer's address on your network (e.g. 192.168.1.10).",
+        )
 
 
 def first_boot_step(journey: Journey, options: Options, person: Person, reporter: Reporter) -> None:
@@ -54,13 +64,23 @@ def first_boot_step(journey: Journey, options: Options, person: Person, reporter
         raise UsageError("Waiting for the plug needs the MQTT broker", hint="Pass the same --broker as before.")
 
     def powered() -> None:
-        person.pause(f"Disconnect the adapter and power the plug normally. It joins {configured.ssid!r} and the broker "
-                     "by itself: there is no access point step.")  # fmt: skip
+        person.pause(
+            f"Disconnect the adapter and power the plug normally. It joins {configured.ssid!r} and the broker "
+            "by itself: there is no access point step."
+        )
         if options.power_simulated:  # a simulated plug boots by itself when the adapter is removed
             journey.powered(reporter)
 
-    found = wait_for_plug(options.broker, configured.client_id, options.first_boot_wait, reporter, before=powered,
-                          ssid=configured.ssid, need_address=not options.device, http_port=options.http_port)  # fmt: skip
+    found = wait_for_plug(
+        options.broker,
+        configured.client_id,
+        options.first_boot_wait,
+        reporter,
+        before=powered,
+        ssid=configured.ssid,
+        need_address=not options.device,
+        http_port=options.http_port,
+    )
     device = options.device or found
     journey.found(device)
     events.info(reporter, f"The plug's address: {device}")
@@ -85,8 +105,12 @@ def wait_for_plug(
         if before is not None:
             before()
         then = "If it has not appeared by then, freebeken stops waiting and says what to check (power, Wi-Fi, broker)."
-        events.phase(reporter, f"Waiting for the plug ({cid}) on the broker {broker}, up to {wait:.0f} s: then it says what to check",
-                     wait=wait, then=then)  # fmt: skip
+        events.phase(
+            reporter,
+            f"Waiting for the plug ({cid}) on the broker {broker}, up to {wait:.0f} s: then it says what to check",
+            wait=wait,
+            then=then,
+        )
         online = session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", wait, live_only=True)
         if online is None:
             wifi = f"that {ssid!r} is the right Wi-Fi and its password right" if ssid else "its Wi-Fi name and password"
@@ -100,8 +124,10 @@ def wait_for_plug(
         # live only: a retained copy (a plug with "always retain") may be an earlier address
         found = session.wait_for(lambda t, p: t == f"{cid}/ip" and bool(p.strip()), FULL_STATE_WAIT, live_only=True)
     if found is None and need_address:
-        raise DeviceError(f"The plug is online but did not publish its address ({cid}/ip)",
-                          hint="Give its address (from your router's list of clients) and try again.")  # fmt: skip
+        raise DeviceError(
+            f"The plug is online but did not publish its address ({cid}/ip)",
+            hint="Give its address (from your router's list of clients) and try again.",
+        )
     if found is None:
         return ""
     ip = found[1].decode("utf-8", "replace").strip()  # a hostile payload must not crash the wait

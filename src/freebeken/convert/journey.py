@@ -105,8 +105,10 @@ class Journey(JourneyRecord):
             return plug
         port = int(plug.address.rsplit(":", 1)[1])
         self._remember("simulated", Simulated(sim.image, port).to_json())
-        events.info(reporter, f"The simulated plug is powered on ({plug.boot.why}) and serves at {plug.address}; "
-                    f"it boots from {sim.image}")  # fmt: skip
+        events.info(
+            reporter,
+            f"The simulated plug is powered on ({plug.boot.why}) and serves at {plug.address}; it boots from {sim.image}",
+        )
         if self.device_address == f"127.0.0.1:{sim.port}" != plug.address:
             self.found(plug.address)
         return plug
@@ -131,7 +133,6 @@ class Journey(JourneyRecord):
         if plug is None:
             raise UsageError("The simulated plug is not powered", hint="Power it on first.")
         return plug.press(number)
-
 
     def back_up(self, io: ChipIO) -> BackedUp:
         """This chip's backup (an existing one whose content matches it, else a new one); the pins
@@ -161,8 +162,9 @@ class Journey(JourneyRecord):
             known = lists.best_match(from_entry(template)[0], devices_json, reporter, say_unknown=True) if template else None
             if known is not None:
                 events.info(reporter, f"Known as: {known.describe()}")
-            record = Analyzed(template, result["notes"] + result["warnings"], result["module"],
-                              known.describe() if known else None)  # fmt: skip
+            record = Analyzed(
+                template, result["notes"] + result["warnings"], result["module"], known.describe() if known else None
+            )
         self._finish(record)
         return record
 
@@ -189,7 +191,9 @@ class Journey(JourneyRecord):
     def _record_configured(self, done: ConfigureResult, settings: Settings) -> Configured:
         cfg = done.config  # the names as the chip holds them (the name may have been made safe)
         pins = cfg.as_dict()["pins"]
-        record = Configured(cfg["wifi_ssid"], cfg["mqtt_client"], cfg["long_name"], str(settings.broker), pins or None, done.changed)
+        record = Configured(
+            cfg["wifi_ssid"], cfg["mqtt_client"], cfg["long_name"], str(settings.broker), pins or None, done.changed
+        )
         self._finish(record)
         return record
 
@@ -271,7 +275,8 @@ def offline(e: ReleaseError, chip: ChipProfile, own_file: str) -> ReleaseError:
         f"Cannot download OpenBeken for the {chip.name} ({lists.why(cause)})",
         hint=f"Without internet here: download {name} from the OpenBeken releases page "
         f"(github.com/openshwprojects/OpenBK7231T_App/releases) on another computer, copy it over, and "
-        + own_file.format(name=name) + ".",
+        + own_file.format(name=name)
+        + ".",
     )
 
 

@@ -194,6 +194,7 @@ class JourneyRecord:
     def _remember(self, key: str, value: Any) -> None:
         self._data[key] = value
         self._journal.save()
+
     # ---- what the front ends show ----
     def next_step(self) -> PageStep:
         if not (self.done(Step.BACKUP) and self.done(Step.ANALYZE)):
@@ -245,8 +246,12 @@ class JourneyRecord:
         if sim is None:
             return None
         plug = running(Path(sim.image))
-        return {"image": sim.image, "powered": plug is not None, "address": plug.address if plug else None,
-                "buttons": len(plug.buttons()) if plug else 0}  # fmt: skip
+        return {
+            "image": sim.image,
+            "powered": plug is not None,
+            "address": plug.address if plug else None,
+            "buttons": len(plug.buttons()) if plug else 0,
+        }
 
     def summary(self) -> list[tuple[str, str]]:
         """The Done step's table, row by row, in words."""
@@ -261,8 +266,12 @@ class JourneyRecord:
             ("Address", r["device"] or "?"),
             ("Pins", json.dumps(r["template"] or {})),
             ("Home Assistant", home_assistant),
-            ("Way back", f"the page's “Way back” step puts the backup back on the chip ({r['restore']} on the command line)"
-             if backed_up and backed_up.path else r["restore"]),
+            (
+                "Way back",
+                f"the page's “Way back” step puts the backup back on the chip ({r['restore']} on the command line)"
+                if backed_up and backed_up.path
+                else r["restore"],
+            ),
         ]
 
     def report(self) -> dict[str, Any]:

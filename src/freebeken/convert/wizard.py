@@ -67,8 +67,11 @@ def _switch_off(journey: Journey, reporter: Reporter) -> None:
     """A simulated plug lives as long as the command that powered it."""
     sim = journey.simulated
     if sim is not None and sim_plug.unplug(Path(sim.image)):
-        events.info(reporter, "The simulated plug was switched off with this command; "
-                    f"`freebeken sim device --from-image {sim.image}` powers it on again")  # fmt: skip
+        events.info(
+            reporter,
+            "The simulated plug was switched off with this command; "
+            f"`freebeken sim device --from-image {sim.image}` powers it on again",
+        )
 
 
 def _chip_journey(options: Options, person: Person, reporter: Reporter) -> Journey:
@@ -79,24 +82,30 @@ def _chip_journey(options: Options, person: Person, reporter: Reporter) -> Journ
     pending = Journey.pending_after_flash()
     if options.forget and not options.port and pending is not None:
         pending.forget()
-        raise UsageError(f"The conversion of the {pending.detected.chip if pending.detected else '?'} plug was forgotten",
-                         hint="Connect its adapter and run convert with -p PORT to start it over.")  # fmt: skip
+        raise UsageError(
+            f"The conversion of the {pending.detected.chip if pending.detected else '?'} plug was forgotten",
+            hint="Connect its adapter and run convert with -p PORT to start it over.",
+        )
     if not options.port:
         if pending is None:
             raise UsageError("convert needs the serial port", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try it).")
         return _continue(pending, options, reporter)
     with contextlib.ExitStack() as stack:
         try:  # a connected chip decides which plug this is; without one, do not wait long for it
-            io = stack.enter_context(on_adapter(options.port, reporter, baudrate=options.baudrate,
-                                                timeout=4.0 if pending else 15.0))  # fmt: skip
+            io = stack.enter_context(
+                on_adapter(options.port, reporter, baudrate=options.baudrate, timeout=4.0 if pending else 15.0)
+            )
         except (PortError, LinkError):
             if pending is None:
                 raise
             return _continue(pending, options, reporter)
         journey = Journey.of_chip(io, options.port)
         if options.port.startswith("sim://") and journey.simulated is None:
-            events.warning(reporter, "This simulated chip has no image= file: its flash is forgotten when the command ends, "
-                           "so no simulated plug can boot from it. Add &image=plug.bin to the sim:// port.")  # fmt: skip
+            events.warning(
+                reporter,
+                "This simulated chip has no image= file: its flash is forgotten when the command ends, "
+                "so no simulated plug can boot from it. Add &image=plug.bin to the sim:// port.",
+            )
         if options.forget:
             journey.forget()
             events.info(reporter, f"Starting this plug's conversion over (its backups stay): {journey.path} forgotten")
@@ -117,7 +126,10 @@ def _chip_steps(io: ChipIO, journey: Journey, options: Options, person: Person, 
             journey.skip_backup()
         else:
             kept = journey.back_up(io)
-            events.info(reporter, f"Backup: {kept.path}" if kept.made else f"Using this chip's existing backup (its content matches): {kept.path}")
+            events.info(
+                reporter,
+                f"Backup: {kept.path}" if kept.made else f"Using this chip's existing backup (its content matches): {kept.path}",
+            )
     if journey.analyzed is None:
         analyzed = journey.analyze(reporter, options.devices_json)
         events.info(reporter, f"Pins from the backup: {analyzed.template['pins'] if analyzed.template else 'none found'}")
@@ -131,15 +143,21 @@ def _chip_steps(io: ChipIO, journey: Journey, options: Options, person: Person, 
         journey.configure(io, settings)
     configured = journey.configured
     if settings is not None and configured is not None:
-        events.info(reporter, f"Configured: Wi-Fi {configured.ssid!r}, broker {configured.broker}, client id "
-                    f"{configured.client_id}, pins {configured.pins or 'none (found with the pin finder after the first boot)'}")  # fmt: skip
+        events.info(
+            reporter,
+            f"Configured: Wi-Fi {configured.ssid!r}, broker {configured.broker}, client id "
+            f"{configured.client_id}, pins {configured.pins or 'none (found with the pin finder after the first boot)'}",
+        )
 
 
 def _continue(pending: Journey, options: Options, reporter: Reporter) -> Journey:
     detected, flashed = pending.detected, pending.flashed
     if options.wants_configure and pending.configured is None and pending.on_wifi is None:
-        events.warning(reporter, "The configuration was not written before the adapter was disconnected: "
-                       "continuing through the plug's access point instead")  # fmt: skip
+        events.warning(
+            reporter,
+            "The configuration was not written before the adapter was disconnected: "
+            "continuing through the plug's access point instead",
+        )
     events.info(
         reporter,
         f"No chip on the adapter: continuing the conversion of the {detected.chip if detected else '?'} plug "
@@ -151,8 +169,9 @@ def _continue(pending: Journey, options: Options, reporter: Reporter) -> Journey
 def _look_up(options: Options, reporter: Reporter) -> None:
     """Before the case is opened: has someone done this plug, and could it be done without soldering?"""
     try:
-        found = lists.lookup(options.product or "", devices_json=options.devices_json, cutter_file=options.cloudcutter,
-                             reporter=reporter)  # fmt: skip
+        found = lists.lookup(
+            options.product or "", devices_json=options.devices_json, cutter_file=options.cloudcutter, reporter=reporter
+        )
     except (lists.ListError, UsageError) as e:
         events.info(reporter, f"Known devices not checked: {e}")
         return
@@ -217,7 +236,9 @@ def _locate(macs: list[str], options: Options, person: Person, reporter: Reporte
         warn_once(e)
     else:
         if search.match is not None:
-            events.info(reporter, f"Found the plug at {search.match.address} ({search.match.name}, MAC {display_mac(search.match.mac)})")
+            events.info(
+                reporter, f"Found the plug at {search.match.address} ({search.match.name}, MAC {display_mac(search.match.mac)})"
+            )
             return search.match.address
         seen = [f for f in search.seen if not f.locked]
     listing = "; ".join(f"{f.address} ({f.name}, MAC {display_mac(f.mac)})" for f in seen) or "none"
@@ -268,6 +289,8 @@ def _home_assistant(journey: Journey, options: Options, reporter: Reporter) -> N
     else:
         result = ha_setup(client, options.broker, name=options.name, reporter=reporter)
     if result.problems:
-        raise DeviceError("Home Assistant setup is not complete: " + "; ".join(result.problems),
-                          hint="Run `freebeken ha check` for a diagnosis, then convert again.")  # fmt: skip
+        raise DeviceError(
+            "Home Assistant setup is not complete: " + "; ".join(result.problems),
+            hint="Run `freebeken ha check` for a diagnosis, then convert again.",
+        )
     journey.home_assistant(result)

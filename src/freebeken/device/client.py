@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from ..firmware.settings import check_wifi
 from ..errors import DeviceCommandError, DeviceError, DeviceUnreachable, UsageError
+from ..firmware.settings import check_wifi
 from ..templates.roles import RELAY_ROLES, ROLE_NAMES
 from .http import SocketTransport, Transport
 
@@ -62,7 +62,10 @@ class ObkClient:
         except json.JSONDecodeError:
             data = None
         if not isinstance(data, dict):
-            raise DeviceError(f"{path}: the device sent invalid JSON", hint="Is this an OpenBeken device? If so, update it; this build is unusual.")
+            raise DeviceError(
+                f"{path}: the device sent invalid JSON",
+                hint="Is this an OpenBeken device? If so, update it; this build is unusual.",
+            )
         return data
 
     def cmd(self, command: str) -> object:
@@ -73,13 +76,19 @@ class ObkClient:
         except json.JSONDecodeError:
             data = {}
         if response.status == 501:
-            raise DeviceCommandError(f"The device does not know the command: {command.split()[0]}", 501,
-                                     hint="Check the spelling, or update OpenBeken (older builds lack some commands).")  # fmt: skip
+            raise DeviceCommandError(
+                f"The device does not know the command: {command.split()[0]}",
+                501,
+                hint="Check the spelling, or update OpenBeken (older builds lack some commands).",
+            )
         if response.status == 400 and len(command.split()) == 1 and data.get("res"):
             return data["res"]  # a query: "Flags" alone answers 400 (no argument) with the value
         if response.status == 400:
-            raise DeviceCommandError(f"{command}: {data.get('msg', 'Bad argument')}", 400,
-                                     hint="Check the arguments; pin roles must be short names such as Rel, Btn, LED_n.")  # fmt: skip
+            raise DeviceCommandError(
+                f"{command}: {data.get('msg', 'Bad argument')}",
+                400,
+                hint="Check the arguments; pin roles must be short names such as Rel, Btn, LED_n.",
+            )
         if response.status != 200:
             raise DeviceError(f"{command}: HTTP {response.status}")
         return data.get("res", {})
@@ -117,7 +126,9 @@ class ObkClient:
         text = self.transport.request("GET", "/index?state=1").text()
         match = re.search(r"(\d+) drivers active(?: \(([^)]*)\))?", text)
         if match is None:
-            raise DeviceError("The device does not say which drivers run", hint="Update OpenBeken; older builds do not list them.")
+            raise DeviceError(
+                "The device does not say which drivers run", hint="Update OpenBeken; older builds do not list them."
+            )
         return {n.strip() for n in (match.group(2) or "").split(",") if n.strip()}
 
     def restart(self, timeout: float = 45.0) -> bool:
@@ -174,8 +185,10 @@ class ObkClient:
         the ``StartupCommand`` console command cuts it at the first '"' (its tokenizer has no
         escaping), so ``backlog echo "a b"`` could not be stored that way."""
         if len(command.encode()) > STARTUP_LIMIT:
-            raise UsageError(f"The startup command is {len(command.encode())} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
-                             hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.")  # fmt: skip
+            raise UsageError(
+                f"The startup command is {len(command.encode())} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
+                hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.",
+            )
         response = self.transport.request("GET", "/startup_command?" + urlencode({"startup_cmd": "1", "data": command}))
         if response.status != 200:
             raise DeviceError(f"Setting the startup command failed: HTTP {response.status}")
@@ -195,12 +208,16 @@ class ObkClient:
         try:
             mac = self.info().mac
         except DeviceUnreachable:
-            raise DeviceUnreachable(f"The plug does not answer on its access point ({self.host})",
-                                    hint=f"Join the plug's Wi-Fi (OpenBK7231…) with this computer; its address there is {AP_ADDRESS}.") from None  # fmt: skip
+            raise DeviceUnreachable(
+                f"The plug does not answer on its access point ({self.host})",
+                hint=f"Join the plug's Wi-Fi (OpenBK7231…) with this computer; its address there is {AP_ADDRESS}.",
+            ) from None
         self.set_wifi(ssid, password)
         return mac
 
-    def set_mqtt(self, host: str, port: int, client: str | None = None, user: str | None = None, password: str | None = None) -> None:
+    def set_mqtt(
+        self, host: str, port: int, client: str | None = None, user: str | None = None, password: str | None = None
+    ) -> None:
         """``/cfg_mqtt_set`` is the only way to set the port. Empty user/password are ignored by
         the firmware (they cannot be cleared this way)."""
         params = {"host": host, "port": str(port)}

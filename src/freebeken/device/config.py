@@ -37,7 +37,7 @@ class DeviceConfig:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "DeviceConfig":
+    def from_json(cls, text: str) -> DeviceConfig:
         wrong = "Not a configuration saved by `freebeken device save`"
         hint = "Give the file `freebeken device save` wrote (a template goes to `freebeken device apply`)."
         try:
@@ -77,8 +77,13 @@ class Mismatch:
         return f"{self.what}: wanted {self.wanted}, the device has {self.found}"
 
 
-def replay(client: ObkClient, template: Template, wipe_scripts: bool = False, keep: frozenset[str] | set[str] = frozenset(),
-           stop: frozenset[str] | set[str] = frozenset()) -> tuple[list[str], set[str]]:  # fmt: skip
+def replay(
+    client: ObkClient,
+    template: Template,
+    wipe_scripts: bool = False,
+    keep: frozenset[str] | set[str] = frozenset(),
+    stop: frozenset[str] | set[str] = frozenset(),
+) -> tuple[list[str], set[str]]:
     """Send the template as the OBK web app does - except ``stopDriver *``: that stops power
     metering, TuyaMCU or NTP until the next reboot, whatever started them. Only ``stop`` (drivers
     the new template no longer implies) is stopped; the drivers it implies (pins and startup
@@ -161,8 +166,10 @@ def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = F
     pins, ``DriverNotRunning`` (template kept) if an implied driver does not run even after a restart."""
     if len(template.command.encode()) > STARTUP_LIMIT:  # refused before anything changes
         size = len(template.command.encode())
-        raise UsageError(f"The template's startup command is {size} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
-                         hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.")  # fmt: skip
+        raise UsageError(
+            f"The template's startup command is {size} bytes; OpenBeken keeps at most {STARTUP_LIMIT}",
+            hint="Shorten it, or move it into autoexec.bat on the device's LittleFS.",
+        )
     saved = save_config(client)
     flags = template.flags if template.flags is not None else saved.flags
     roles = [r.role for r in template.pins.values()]
@@ -179,8 +186,14 @@ def apply_template(client: ObkClient, template: Template, wipe_scripts: bool = F
             hint="The previous configuration was put back. Check the template (freebeken template check).",
         )
     running = client.drivers()
-    outcome = ApplyOutcome(saved, sent, want, running, [ln.split()[1] for ln in sent if ln.startswith("startDriver ")],
-                           [ln.split()[1] for ln in sent if ln.startswith("stopDriver ")])  # fmt: skip
+    outcome = ApplyOutcome(
+        saved,
+        sent,
+        want,
+        running,
+        [ln.split()[1] for ln in sent if ln.startswith("startDriver ")],
+        [ln.split()[1] for ln in sent if ln.startswith("stopDriver ")],
+    )
     missing, lingering = want - running, away & running
     if (missing or lingering) and restart:
         reasons = [f"{d} did not start with startDriver ({drivers.why(d, roles, template.command)})" for d in sorted(missing)]

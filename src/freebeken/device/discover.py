@@ -73,8 +73,10 @@ def parse_networks(texts: list[str]) -> Networks:
         except ValueError:
             raise UsageError(f"Not an IPv4 network: {text!r}", hint="Use CIDR notation, e.g. 192.168.1.0/24.") from None
         if net.num_addresses > MAX_HOSTS:
-            raise UsageError(f"{net} has {net.num_addresses} addresses; scanning it would take minutes",
-                             hint="Give the plug's own network, usually a /24 such as 192.168.1.0/24.")  # fmt: skip
+            raise UsageError(
+                f"{net} has {net.num_addresses} addresses; scanning it would take minutes",
+                hint="Give the plug's own network, usually a /24 such as 192.168.1.0/24.",
+            )
         networks.append(net)
     return networks
 
@@ -89,8 +91,10 @@ def local_networks() -> Networks:
         except OSError:
             address = "0.0.0.0"
     if address.startswith(("0.", "127.")):
-        raise UsageError("This computer seems to have no network connection",
-                         hint="Connect to the Wi-Fi the plug joined, or pass --network 192.168.1.0/24.")  # fmt: skip
+        raise UsageError(
+            "This computer seems to have no network connection",
+            hint="Connect to the Wi-Fi the plug joined, or pass --network 192.168.1.0/24.",
+        )
     return [ipaddress.IPv4Network(f"{address}/24", strict=False)]
 
 
@@ -121,7 +125,9 @@ def scan(
     hosts = [str(h) for net in networks for h in (net.hosts() if net.prefixlen < 31 else net)]
     if not hosts:
         return []
-    events.phase(reporter, f"Looking for OpenBeken devices on {', '.join(map(str, networks))}", total=len(hosts), unit="addresses")
+    events.phase(
+        reporter, f"Looking for OpenBeken devices on {', '.join(map(str, networks))}", total=len(hosts), unit="addresses"
+    )
     found: list[Found] = []
     with ThreadPoolExecutor(min(WORKERS, max(1, len(hosts)))) as pool:
         for done, result in enumerate(pool.map(lambda h: probe(h, port, password, timeout), hosts), 1):

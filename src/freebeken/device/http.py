@@ -55,9 +55,15 @@ def split_address(address: str, default_port: int = 80) -> tuple[str, int]:
     """``192.168.1.5`` or ``192.168.1.5:8080`` (a bare IPv6 address keeps its colons)."""
     host, _, port = address.strip().rpartition(":") if address.count(":") == 1 else (address.strip(), "", "")
     if not host or any(c.isspace() or c in "/?#@" for c in host):
-        raise UsageError(f"Not a device address: {address!r}", hint="Use the plug's IP address or name, e.g. 192.168.1.50 or 192.168.1.50:8080.")
+        raise UsageError(
+            f"Not a device address: {address!r}",
+            hint="Use the plug's IP address or name, e.g. 192.168.1.50 or 192.168.1.50:8080.",
+        )
     if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
-        raise UsageError(f"Not a valid port in {address!r}", hint="The port after ':' must be a number from 1 to 65535, e.g. 192.168.1.50:8080.")
+        raise UsageError(
+            f"Not a valid port in {address!r}",
+            hint="The port after ':' must be a number from 1 to 65535, e.g. 192.168.1.50:8080.",
+        )
     return host, int(port) if port else default_port
 
 
@@ -67,7 +73,13 @@ class SocketTransport:
     scan asks devices that are not OpenBeken at all (a camera streaming video, say)."""
 
     def __init__(
-        self, host: str, password: str | None = None, timeout: float = 5.0, *, limit: float | None = None, max_bytes: int | None = None
+        self,
+        host: str,
+        password: str | None = None,
+        timeout: float = 5.0,
+        *,
+        limit: float | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.host, self.port = split_address(host)
         self.password = password
@@ -100,14 +112,16 @@ class SocketTransport:
                     size += len(chunk)
                     if (self.max_bytes and size > self.max_bytes) or (deadline and time.monotonic() > deadline):
                         raise DeviceError(f"{self.address} keeps sending: not an OpenBeken reply")
-        except socket.timeout:
+        except TimeoutError:
             raise DeviceUnreachable(f"{self.address} did not answer within {self.timeout:.0f} s") from None
         except OSError as e:
             raise DeviceUnreachable(f"Cannot reach {self.address}: {e.strerror or e}") from None
         response = parse_response(b"".join(chunks))
         if response.status == 401:
             if self.password:
-                raise DeviceAuthError(f"{self.address} refused the web password",
-                                      hint="The password is wrong: check it (the user name is always 'admin').")  # fmt: skip
+                raise DeviceAuthError(
+                    f"{self.address} refused the web password",
+                    hint="The password is wrong: check it (the user name is always 'admin').",
+                )
             raise DeviceAuthError(f"{self.address} refused the request: it needs its web password")
         return response

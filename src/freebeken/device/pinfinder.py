@@ -71,7 +71,9 @@ def candidates(info_startup: str, skip: set[int], known: set[int]) -> list[int]:
 
 
 class PinFinder:
-    def __init__(self, client: ObkClient, asker: Asker, reporter: Reporter | None = None, pulse: float = 0.4, pulses: int = 3) -> None:
+    def __init__(
+        self, client: ObkClient, asker: Asker, reporter: Reporter | None = None, pulse: float = 0.4, pulses: int = 3
+    ) -> None:
         self.client = client
         self.asker = asker
         self.reporter = reporter or NullReporter()

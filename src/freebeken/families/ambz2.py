@@ -58,8 +58,9 @@ class AmbZ2Family:
         chip_type = AMBZ2_CHIP_TYPE.get(phys[0x1F8], f"unknown 0x{phys[0x1F8]:02X}")
         if phys[0x1F8] != 0xFE:
             raise LinkError(f"This is a {chip_type}, not an RTL8720CF", hint="Pick the chip freebeken should flash with --chip.")
-        self.identity = Identity(self.spec, size, None if mac == b"\xff" * 6 else mac,
-                                 {"chip type": chip_type, "flash mode": tool.flash_mode.name})  # fmt: skip
+        self.identity = Identity(
+            self.spec, size, None if mac == b"\xff" * 6 else mac, {"chip type": chip_type, "flash mode": tool.flash_mode.name}
+        )
         return self.identity
 
     def read(self, address: int, length: int) -> bytes:

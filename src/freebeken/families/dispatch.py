@@ -97,8 +97,10 @@ def _message(r: ops.FamilyResult) -> str:
         return f"the chip holds it ({r.proven_by}, {r.seconds:.1f} s)"
     extra = f", {r.kept} calibration sectors kept" if r.kept else ""
     proof = f"read back in {r.readback_seconds:.1f} s" if r.proven_by == "readback" else f"{r.proven_by} of the chip"
-    return (f"{r.written} sectors written, {r.skipped} already right{extra}, all proven ({proof}; {r.seconds:.1f} s). "
-            "The chip stays in download mode: power it off, release the boot pin, power it on to start the firmware.")
+    return (
+        f"{r.written} sectors written, {r.skipped} already right{extra}, all proven ({proof}; {r.seconds:.1f} s). "
+        "The chip stays in download mode: power it off, release the boot pin, power it on to start the firmware."
+    )
 
 
 def for_families(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

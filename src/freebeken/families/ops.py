@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .. import __version__, events
 from ..errors import SafetyError, UsageError, VerifyError
@@ -51,9 +52,9 @@ class FamilyResult:
         return asdict(self)
 
 
-def _result(op: str, ident: Identity, t0: float, **kw: object) -> FamilyResult:
-    return FamilyResult(op, ident.spec.name, ident.mac.hex(":").upper() if ident.mac else None,
-                        round(time.monotonic() - t0, 2), **kw)  # type: ignore[arg-type]  # fmt: skip
+def _result(op: str, ident: Identity, t0: float, **kw: Any) -> FamilyResult:
+    mac = ident.mac.hex(":").upper() if ident.mac else None
+    return FamilyResult(op, ident.spec.name, mac, round(time.monotonic() - t0, 2), **kw)
 
 
 # ---- backup ----
@@ -126,8 +127,14 @@ def backup(fam: ChipFamily, reporter: events.Reporter, output: Path | None = Non
             events.progress(reporter, address + len(data), size)
     data = part.read_bytes()
     digest = sha256(data)
-    sidecar = {"chip": ident.spec.name, "family": ident.spec.family, "mac": ident.mac.hex(":").upper() if ident.mac else None,
-               "sha256": digest, "size": size, "freebeken": __version__}  # fmt: skip
+    sidecar = {
+        "chip": ident.spec.name,
+        "family": ident.spec.family,
+        "mac": ident.mac.hex(":").upper() if ident.mac else None,
+        "sha256": digest,
+        "size": size,
+        "freebeken": __version__,
+    }
     target.with_name(target.name + ".json").write_text(json.dumps(sidecar, indent=1))
     publish(part, target)
     _remember(ident, target)
@@ -150,8 +157,9 @@ def _runs(sectors: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def write_proven(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[int], journal: Journal,
-                 reporter: events.Reporter) -> tuple[int, int, float]:  # fmt: skip
+def write_proven(
+    fam: ChipFamily, ident: Identity, image: bytes, sectors: list[int], journal: Journal, reporter: events.Reporter
+) -> tuple[int, int, float]:
     """Write ``sectors`` of ``image`` (a full-flash view) so each is proven; returns (written, skipped,
     seconds spent reading back)."""
     integrity = ident.spec.integrity
@@ -233,14 +241,28 @@ def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *,
     kept_before = _kept_state(fam, ident)
     written, skipped, readback = write_proven(fam, ident, image, sectors, journal, reporter)
     if _kept_state(fam, ident) != kept_before:
-        raise VerifyError("The device's calibration changed while flashing (a write went astray)",
-                          hint="Restore this device's backup (`freebeken restore`), then flash again.")  # fmt: skip
+        raise VerifyError(
+            "The device's calibration changed while flashing (a write went astray)",
+            hint="Restore this device's backup (`freebeken restore`), then flash again.",
+        )
     mismatches = _verify(fam, ident, image, sectors) if ident.spec.integrity != "readback" else []
     if mismatches:
         raise VerifyError(f"After writing, {len(mismatches)} ranges differ: {', '.join(mismatches[:4])}")
     journal.remove()
-    return _result("flash", ident, t0, written=written, skipped=skipped, kept=kept, proven_by=ident.spec.integrity,
-                   sha256=digest, size=len(data), resumed=resumed, backup=made, readback_seconds=round(readback, 2))  # fmt: skip
+    return _result(
+        "flash",
+        ident,
+        t0,
+        written=written,
+        skipped=skipped,
+        kept=kept,
+        proven_by=ident.spec.integrity,
+        sha256=digest,
+        size=len(data),
+        resumed=resumed,
+        backup=made,
+        readback_seconds=round(readback, 2),
+    )
 
 
 def _spans(sectors: list[int]) -> list[tuple[int, int]]:
@@ -289,8 +311,10 @@ def verify(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter) -
     bad = _verify(fam, ident, image, sectors)
     result = _result("verify", ident, t0, proven_by=ident.spec.integrity, size=len(data), sha256=sha256(data), mismatches=bad)
     if bad:
-        raise VerifyError(f"The chip differs from {name} in {len(bad)} ranges: {', '.join(bad[:4])}",
-                          hint="Flash or restore it again; the write resumes and rewrites only what differs.")  # fmt: skip
+        raise VerifyError(
+            f"The chip differs from {name} in {len(bad)} ranges: {', '.join(bad[:4])}",
+            hint="Flash or restore it again; the write resumes and rewrites only what differs.",
+        )
     return result
 
 
@@ -326,14 +350,17 @@ def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_dev
     except OSError as e:
         raise UsageError(f"Cannot read {path}: {e.strerror}") from e
     if len(data) != ident.flash_size:
-        raise UsageError(f"{path.name} holds {len(data)} bytes; a full backup of this {ident.spec.name} "
-                         f"holds {ident.flash_size}",
-                         hint="Restore a backup made by `freebeken backup` of this device.")  # fmt: skip
+        raise UsageError(
+            f"{path.name} holds {len(data)} bytes; a full backup of this {ident.spec.name} holds {ident.flash_size}",
+            hint="Restore a backup made by `freebeken backup` of this device.",
+        )
     found = image_family(data)
     if found != ident.spec.name:
         what = f"it holds an image for {found}" if found else f"its first bytes are no {ident.spec.name} layout"
-        raise SafetyError(f"{path.name} is not a backup of an {ident.spec.name.upper()} ({what})",
-                          hint="Restore the backup freebeken made of this device.")  # fmt: skip
+        raise SafetyError(
+            f"{path.name} is not a backup of an {ident.spec.name.upper()} ({what})",
+            hint="Restore the backup freebeken made of this device.",
+        )
     why = judge_backup(fam, ident, path, data)
     if why and not other_device:
         raise SafetyError(
@@ -351,5 +378,15 @@ def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_dev
     if bad:
         raise VerifyError(f"After restoring, {len(bad)} ranges differ: {', '.join(bad[:4])}")
     journal.remove()
-    return _result("restore", ident, t0, written=written, skipped=skipped, proven_by=ident.spec.integrity,
-                   sha256=digest, size=len(data), resumed=resumed, readback_seconds=round(readback, 2))  # fmt: skip
+    return _result(
+        "restore",
+        ident,
+        t0,
+        written=written,
+        skipped=skipped,
+        proven_by=ident.spec.integrity,
+        sha256=digest,
+        size=len(data),
+        resumed=resumed,
+        readback_seconds=round(readback, 2),
+    )

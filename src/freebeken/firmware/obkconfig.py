@@ -44,8 +44,10 @@ ADDRESS = {chip.name: chip.obk_config for chip in CHIPS.values()}
 FLAG_BROADCAST_ON_CONNECT = 10
 FLAG_HA_DISCOVERY = 27
 WHOLE = "Give the whole 4 KiB sector or a full backup (freebeken backup -p PORT)."
-WRITE_NEW = ("To write a new one: freebeken flash -p PORT FIRMWARE --configure --wifi ... (a chip that already holds "
-             "that firmware is only checked, in seconds).")  # fmt: skip
+WRITE_NEW = (
+    "To write a new one: freebeken flash -p PORT FIRMWARE --configure --wifi ... (a chip that already holds "
+    "that firmware is only checked, in seconds)."
+)
 
 
 @dataclass(frozen=True)
@@ -168,15 +170,18 @@ class ObkConfig:
             if b"\x00" in data:
                 raise ConfigSectorError(f"{name} cannot contain a NUL character", hint="Remove it and try again.")
             if len(data) >= f.size:
-                raise ConfigSectorError(f"{name} is too long for OpenBeken: {len(data)} bytes, at most {f.size - 1}",
-                                        hint="Shorten it (the firmware stores it in a fixed-size field).")  # fmt: skip
+                raise ConfigSectorError(
+                    f"{name} is too long for OpenBeken: {len(data)} bytes, at most {f.size - 1}",
+                    hint="Shorten it (the firmware stores it in a fixed-size field).",
+                )
             chunk = data.ljust(f.size, b"\x00")
         elif f.kind == "int":
             try:
                 chunk = struct.pack(f.fmt, int(value))
             except (struct.error, ValueError, TypeError):
-                raise ConfigSectorError(f"{name} = {value!r} does not fit the firmware's field",
-                                        hint="Give a whole number in the field's range.") from None  # fmt: skip
+                raise ConfigSectorError(
+                    f"{name} = {value!r} does not fit the firmware's field", hint="Give a whole number in the field's range."
+                ) from None
         elif f.kind == "ip":
             parts = str(value).split(".")
             if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
@@ -244,8 +249,10 @@ class ObkConfig:
                 value = "(set, hidden)"
             out[f.name] = value.hex() if isinstance(value, bytes) else value
         out["flags_on"] = [bit for bit in range(64) if self.flag(bit)]
-        out["pins"] = {str(p): f"{ROLE_NAMES[r] if r < len(ROLE_NAMES) else r};{ch}" + (f";{ch2}" if ch2 else "")
-                       for p, (r, ch, ch2) in self.pins().items()}  # fmt: skip
+        out["pins"] = {
+            str(p): f"{ROLE_NAMES[r] if r < len(ROLE_NAMES) else r};{ch}" + (f";{ch2}" if ch2 else "")
+            for p, (r, ch, ch2) in self.pins().items()
+        }
         for name in ("roles", "channels", "channels2", "channel_types", "start_values", "calibration", "led_corr"):
             out.pop(name)
         return out
@@ -257,14 +264,19 @@ def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
         raise ConfigSectorError(f"{where} is {len(sector)} bytes: too short for an OpenBeken configuration", hint=WHOLE)
     if sector[:3] != IDENT:
         if sector[:SIZE].count(0xFF) == min(len(sector), SIZE):
-            raise ConfigSectorError(f"{where} is erased: no OpenBeken configuration",
-                                    hint=f"OpenBeken starts its access point with this. {WRITE_NEW}")  # fmt: skip
-        raise ConfigSectorError(f"{where} holds no OpenBeken configuration (it starts with {sector[:4].hex(' ')})",
-                                hint="On a chip still running Tuya firmware this sector holds Wi-Fi fast-connect data.")  # fmt: skip
+            raise ConfigSectorError(
+                f"{where} is erased: no OpenBeken configuration", hint=f"OpenBeken starts its access point with this. {WRITE_NEW}"
+            )
+        raise ConfigSectorError(
+            f"{where} holds no OpenBeken configuration (it starts with {sector[:4].hex(' ')})",
+            hint="On a chip still running Tuya firmware this sector holds Wi-Fi fast-connect data.",
+        )
     version = struct.unpack_from("<i", sector, 4)[0]
     end = covered(version)
     if len(sector) < end:
-        raise ConfigSectorError(f"{where} ends after {len(sector)} bytes; a version {version} configuration has {end}", hint=WHOLE)
+        raise ConfigSectorError(
+            f"{where} ends after {len(sector)} bytes; a version {version} configuration has {end}", hint=WHOLE
+        )
     body = bytes(sector[4:end])
     stored = sector[3]
     for variant, signed in (("arm", False), ("x86", True)):
@@ -286,18 +298,30 @@ def parse(sector: bytes, where: str = "The sector") -> ObkConfig:
 def defaults(chip: str, mac: bytes) -> ObkConfig:
     """A new config as CFG_SetDefaultConfig makes it on this chip (names from the MAC)."""
     if chip not in ADDRESS:
-        raise ConfigSectorError(f"freebeken knows OpenBeken's configuration layout for {', '.join(ADDRESS)}, not {chip}",
-                                hint="Other Beken chips keep it elsewhere; they are not supported yet.")  # fmt: skip
+        raise ConfigSectorError(
+            f"freebeken knows OpenBeken's configuration layout for {', '.join(ADDRESS)}, not {chip}",
+            hint="Other Beken chips keep it elsewhere; they are not supported yet.",
+        )
     cfg = ObkConfig(bytes(SIZE))
     cfg.raw[:3] = IDENT
     tail = mac[2:6].hex().upper() if len(mac) == 6 else "00000000"
     values: dict[str, Any] = {
-        "version": VERSION, "mqtt_port": 1883, "boot_ok_seconds": 5, "ping_host": "192.168.0.1",
-        "mqtt_user": "homeassistant", "mqtt_pass": "qqqqqqqqqq", "webapp_root": "https://openbekeniot.github.io/webapp/",
-        "long_name": f"Open{CHIPS[chip.lower()].obk_platform}_{tail}", "short_name": f"obk{tail}", "mqtt_client": f"obk{tail}",
-        "mqtt_group": CHIPS[chip.lower()].obk_group, "ntp_server": "217.147.223.78",
-        "button_repeat": 5, "button_short": 3, "button_long": 10,
-    }  # fmt: skip
+        "version": VERSION,
+        "mqtt_port": 1883,
+        "boot_ok_seconds": 5,
+        "ping_host": "192.168.0.1",
+        "mqtt_user": "homeassistant",
+        "mqtt_pass": "qqqqqqqqqq",
+        "webapp_root": "https://openbekeniot.github.io/webapp/",
+        "long_name": f"Open{CHIPS[chip.lower()].obk_platform}_{tail}",
+        "short_name": f"obk{tail}",
+        "mqtt_client": f"obk{tail}",
+        "mqtt_group": CHIPS[chip.lower()].obk_group,
+        "ntp_server": "217.147.223.78",
+        "button_repeat": 5,
+        "button_short": 3,
+        "button_long": 10,
+    }
     for name, value in values.items():
         cfg[name] = value
     if len(mac) == 6:

@@ -71,6 +71,7 @@ def rbl_version(data: bytes) -> str:
 
 def build_rbl(version: str, body: bytes, name: str = "app") -> bytes:
     """An RBL container around ``body`` (for the simulator and the tests)."""
-    head = HEADER.pack(b"RBL\x00", 0, 0, 0, name.encode(), version.encode(), b"0" * 23, zlib.crc32(body), 0x811C9DC5,
-                       len(body), len(body), 0)[:-4]  # fmt: skip
+    head = HEADER.pack(
+        b"RBL\x00", 0, 0, 0, name.encode(), version.encode(), b"0" * 23, zlib.crc32(body), 0x811C9DC5, len(body), len(body), 0
+    )[:-4]
     return head + struct.pack("<I", zlib.crc32(head)) + body

@@ -27,8 +27,6 @@ OFFLINE_HINT = (
 )
 
 
-
-
 @dataclass(frozen=True)
 class Release:
     version: str
@@ -56,8 +54,9 @@ def list_releases(chip: str, url: str | None = None, include_prereleases: bool =
     try:
         data = json.loads(_get(url or api_url()))
     except (urllib.error.URLError, OSError, TimeoutError) as e:
-        raise ReleaseError(f"Cannot reach the OpenBeken releases ({e})",
-                           hint=OFFLINE_HINT.format(name=f"{prefix}<version>.bin")) from None  # fmt: skip
+        raise ReleaseError(
+            f"Cannot reach the OpenBeken releases ({e})", hint=OFFLINE_HINT.format(name=f"{prefix}<version>.bin")
+        ) from None
     except json.JSONDecodeError:
         raise ReleaseError("The releases API answered something that is not JSON") from None
     out = []
@@ -68,9 +67,16 @@ def list_releases(chip: str, url: str | None = None, include_prereleases: bool =
             m = pattern.match(asset.get("name", ""))
             if m:
                 digest = asset.get("digest") or ""
-                out.append(Release(m.group(1), asset["name"], int(asset.get("size", 0)), asset["browser_download_url"],
-                                   digest.split(":", 1)[1] if digest.startswith("sha256:") else None,
-                                   bool(release.get("prerelease"))))  # fmt: skip
+                out.append(
+                    Release(
+                        m.group(1),
+                        asset["name"],
+                        int(asset.get("size", 0)),
+                        asset["browser_download_url"],
+                        digest.split(":", 1)[1] if digest.startswith("sha256:") else None,
+                        bool(release.get("prerelease")),
+                    )
+                )
     return out
 
 
@@ -103,7 +109,10 @@ def fetch(chip: str, version: str | None = None, url: str | None = None, folder:
     if version:
         matching = [r for r in releases if r.version == version]
         if not matching:
-            raise UsageError(f"No release {version} for {chip.upper()}", hint=f"`freebeken firmware list --chip {chip.lower()}` shows the versions.")
+            raise UsageError(
+                f"No release {version} for {chip.upper()}",
+                hint=f"`freebeken firmware list --chip {chip.lower()}` shows the versions.",
+            )
         release = matching[0]
     else:
         release = releases[0]  # the API lists the newest first

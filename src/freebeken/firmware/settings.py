@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..mqtt_address import Broker
-from .names import ha_safe_id, ha_safe_name
 from ..templates.model import Template, validate
 from ..templates.roles import ROLE_IDS
 from . import obkconfig
+from .names import ha_safe_id, ha_safe_name
 from .obkconfig import FLAG_BROADCAST_ON_CONNECT, FLAG_HA_DISCOVERY, ObkConfig
 
 
@@ -39,17 +39,23 @@ def check_wifi(ssid: str, password: str) -> None:
     if not raw:
         raise UsageError("The Wi-Fi name is empty", hint="Give the name of your home Wi-Fi (--wifi NAME).")
     if len(raw) > 32:
-        raise UsageError(f"The Wi-Fi name is {len(raw)} bytes; Wi-Fi names have at most 32",
-                         hint="Check the name: it is the one your phone shows when it joins.")  # fmt: skip
+        raise UsageError(
+            f"The Wi-Fi name is {len(raw)} bytes; Wi-Fi names have at most 32",
+            hint="Check the name: it is the one your phone shows when it joins.",
+        )
     if password == "":
         return  # an open network
     if len(password) == 64 and all(ch in string.hexdigits for ch in password):
-        raise UsageError("A 64-digit hex Wi-Fi key does not fit OpenBeken's password field (at most 63 characters)",
-                         hint="Use the network's passphrase (8 to 63 characters) instead.")  # fmt: skip
+        raise UsageError(
+            "A 64-digit hex Wi-Fi key does not fit OpenBeken's password field (at most 63 characters)",
+            hint="Use the network's passphrase (8 to 63 characters) instead.",
+        )
     if not 8 <= len(password) <= 63 or any(not 32 <= ord(ch) < 127 for ch in password):
-        raise UsageError(f"A WPA Wi-Fi password has 8 to 63 printable ASCII characters; this one has {len(password)}"
-                         + (" and other characters" if any(not 32 <= ord(ch) < 127 for ch in password) else ""),
-                         hint="Check for a typo: the plug cannot join with it, and would say nothing.")  # fmt: skip
+        raise UsageError(
+            f"A WPA Wi-Fi password has 8 to 63 printable ASCII characters; this one has {len(password)}"
+            + (" and other characters" if any(not 32 <= ord(ch) < 127 for ch in password) else ""),
+            hint="Check for a typo: the plug cannot join with it, and would say nothing.",
+        )
 
 
 def template_pins(template: Template) -> dict[int, tuple[int, int, int]]:
@@ -99,5 +105,7 @@ def apply(cfg: ObkConfig, s: Settings) -> list[str]:
         cfg.set_flag(bit, on)
     problems = cfg.problems()
     if problems:
-        raise UsageError("The configuration would not load: " + "; ".join(problems), hint="Give those values within their limits.")
+        raise UsageError(
+            "The configuration would not load: " + "; ".join(problems), hint="Give those values within their limits."
+        )
     return [name for name, value in before.items() if cfg[name] != value]

@@ -8,7 +8,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__, events
@@ -188,7 +188,15 @@ def _backup(io: ChipIO, out: Path) -> BackupResult:
     digest = sha256(image)
     elapsed = time.monotonic() - started
     result = BackupResult(
-        out, digest, len(image), blank, read, elapsed, io.session.baudrate, io.session.retries_used - retries_before, resumed,
+        out,
+        digest,
+        len(image),
+        blank,
+        read,
+        elapsed,
+        io.session.baudrate,
+        io.session.retries_used - retries_before,
+        resumed,
         read_seconds,
     )
     sidecar = {
@@ -196,7 +204,7 @@ def _backup(io: ChipIO, out: Path) -> BackupResult:
         "sha256": digest,
         **info.as_dict(),
         "tool": f"freebeken {__version__}",
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(elapsed, 2),
         "baudrate": io.session.baudrate,
         "blank_sectors": blank,

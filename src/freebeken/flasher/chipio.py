@@ -111,8 +111,11 @@ class ChipIO:
                     f"({_sr_text(sr, 2)}) say parts of it may be write-protected; freebeken cannot lift that with "
                     "certainty on a part it does not know"
                 )
-            events.info(self.reporter, f"Flash part {flash.part_id} is not in freebeken's table; its status "
-                        f"registers ({_sr_text(sr, 2)}) show no block protection, so they are left as they are")  # fmt: skip
+            events.info(
+                self.reporter,
+                f"Flash part {flash.part_id} is not in freebeken's table; its status "
+                f"registers ({_sr_text(sr, 2)}) show no block protection, so they are left as they are",
+            )
             return
         self.saved_sr = sr
         if not bits:

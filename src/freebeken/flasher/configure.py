@@ -36,17 +36,23 @@ class ConfigureResult:
     no_pins: str | None = None  # why a new configuration has no pins ("no backup of this chip")
 
     def as_dict(self) -> dict[str, object]:
-        return {"address": f"0x{self.address:X}", "changed": self.changed, "written": self.written,
-                "started_from": "OpenBeken's defaults" if self.new else "the chip's configuration",
-                "pins_from": self.pins_from}  # fmt: skip
+        return {
+            "address": f"0x{self.address:X}",
+            "changed": self.changed,
+            "written": self.written,
+            "started_from": "OpenBeken's defaults" if self.new else "the chip's configuration",
+            "pins_from": self.pins_from,
+        }
 
 
 def config_address(io: ChipIO) -> int:
     try:
         return obkconfig.ADDRESS[io.chip.name]
     except KeyError:
-        raise UnsupportedError(f"freebeken does not know where OpenBeken keeps its configuration on {io.chip.name}",
-                               hint="BK7231T and BK7231N are supported; flash without --configure and set it up on the plug.") from None  # fmt: skip
+        raise UnsupportedError(
+            f"freebeken does not know where OpenBeken keeps its configuration on {io.chip.name}",
+            hint="BK7231T and BK7231N are supported; flash without --configure and set it up on the plug.",
+        ) from None
 
 
 def _read_sector(io: ChipIO) -> tuple[int, bytes, str]:
@@ -100,8 +106,7 @@ def configure(
     except ConfigSectorError as e:
         if not openbeken_written:
             raise SafetyError(
-                f"{e}, so freebeken does not write it: this chip may still run its Tuya firmware, which keeps "
-                "Wi-Fi data there",
+                f"{e}, so freebeken does not write it: this chip may still run its Tuya firmware, which keeps Wi-Fi data there",
                 hint="Flash OpenBeken and its configuration in one go: freebeken flash -p PORT FIRMWARE --configure ... "
                 "(a chip that already holds that firmware is checked in seconds, not written again).",
             ) from None

@@ -14,10 +14,10 @@ import hashlib
 from dataclasses import dataclass, field
 
 from ..chips import ChipProfile
+from ..chips import dump as d
 from ..errors import SafetyError
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
-from ..chips import dump as d
 from .plan import SECTOR
 
 
@@ -77,8 +77,7 @@ def judge_image(data: bytes, facts: ChipFacts, sidecar: dict | None = None) -> V
         if shape.kind == "rotated":
             image = shape.image
             verdict.warnings.append(
-                "the file starts at flash address 0x11000 (an older tool's dump): it is put back in flash order "
-                "before writing"
+                "the file starts at flash address 0x11000 (an older tool's dump): it is put back in flash order before writing"
             )
     verdict.image = image
     guess = d.which_chips(image)

@@ -20,11 +20,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..chips import CHIPS, ChipProfile, bootloader_by_crc, chip_by_name
+from ..chips import CHIPS, ChipProfile, appcode, bootloader_by_crc, chip_by_name
+from ..chips import dump as tuya_dump
 from ..chips.profiles import NOT_FLASHED
 from ..errors import SafetyError, UnsupportedError, UsageError
-from ..chips import appcode
-from ..chips import dump as tuya_dump
 
 _NAME = re.compile(r"OpenBK(7231[TNUMQ]|7238|7252N?)_(?:ALT_|Tuya_)?(UA|QIO|UG|ALL)_?(.*?)\.(bin|rbl|img)$", re.IGNORECASE)
 
@@ -54,9 +53,11 @@ def classify(name: str, data: bytes, offset: int | None = None) -> FirmwareImage
     if offset is not None:
         return FirmwareImage(data, offset, _chip_of(m), "raw", m.group(3) if m else None)
     if base.lower().endswith(".rbl"):
-        raise UsageError(f"{base} is an over-the-air image, not one for UART",
-                         hint="Send it over the network: `freebeken fleet update --firmware FILE` (or the plug's OTA page); "
-                         "over UART flash the _UA_ or _QIO_ .bin file of the same release.")  # fmt: skip
+        raise UsageError(
+            f"{base} is an over-the-air image, not one for UART",
+            hint="Send it over the network: `freebeken fleet update --firmware FILE` (or the plug's OTA page); "
+            "over UART flash the _UA_ or _QIO_ .bin file of the same release.",
+        )
     content = read_release(data)
     if not m:
         named = _chip_of_content(content)
@@ -73,8 +74,10 @@ def classify(name: str, data: bytes, offset: int | None = None) -> FirmwareImage
         )
     chip, kind, version = "BK" + m.group(1).upper(), m.group(2).upper(), m.group(3) or None
     if chip.lower() not in CHIPS:
-        raise UnsupportedError(f"{base} is built for {chip}, which freebeken does not flash: {NOT_FLASHED[chip]}",
-                               hint="BK7231GUIFlashTool supports more Beken chips.")  # fmt: skip
+        raise UnsupportedError(
+            f"{base} is built for {chip}, which freebeken does not flash: {NOT_FLASHED[chip]}",
+            hint="BK7231GUIFlashTool supports more Beken chips.",
+        )
     if kind == "UG" or m.group(4).lower() == "rbl":
         raise UsageError(
             f"{base} is an OTA update package",
@@ -139,8 +142,9 @@ def read_release(data: bytes, kind_hint: str | None = None) -> ReleaseContent:
     if not data:
         return ReleaseContent(None, None, frozenset(), "the file is empty")
     if len(data) == tuya_dump.FLASH and tuya_dump.which_chips(data) is not None:
-        return ReleaseContent(None, None, frozenset(), "it is a whole-flash backup of a chip, not a release: put it back "
-                              "with `freebeken restore`")  # fmt: skip
+        return ReleaseContent(
+            None, None, frozenset(), "it is a whole-flash backup of a chip, not a release: put it back with `freebeken restore`"
+        )
     found: tuple[str, str | None] | None = None
     for kind, start in (("full", appcode.APP_FLASH), ("app", 0)):
         key = appcode.stored_key(data[start : start + _UNIT]) if len(data) >= start + _UNIT else None
@@ -199,27 +203,34 @@ def _chip_of_content(content: ReleaseContent) -> ChipProfile | None:
     return fits[0] if len(fits) == 1 else None
 
 
-def _judged(base: str, data: bytes, chip: ChipProfile, content: ReleaseContent, version: str | None,
-            named_kind: str | None = None) -> FirmwareImage:  # fmt: skip
+def _judged(
+    base: str, data: bytes, chip: ChipProfile, content: ReleaseContent, version: str | None, named_kind: str | None = None
+) -> FirmwareImage:
     """The image ``data`` is, once its bytes show it is a UART image for ``chip``; else refused."""
     if named_kind and content.problem == NO_APP:
         content = read_release(data, named_kind)  # a key freebeken does not know: the name tells where it starts
     if content.problem:
-        raise SafetyError(f"{base} is not OpenBeken firmware for UART: {content.problem}",
-                          hint=f"Nothing was written. Download {chip.firmware_prefix}<version>.bin again from the "
-                          "OpenBeken releases page (`freebeken firmware fetch` does it and checks it).")  # fmt: skip
+        raise SafetyError(
+            f"{base} is not OpenBeken firmware for UART: {content.problem}",
+            hint=f"Nothing was written. Download {chip.firmware_prefix}<version>.bin again from the "
+            "OpenBeken releases page (`freebeken firmware fetch` does it and checks it).",
+        )
     if content.builds and chip.obk_platform not in content.builds:
         other = sorted(content.builds)[0]
-        raise SafetyError(f"{base} is built for {other}: its code names itself Open{other}, but the file is for {chip.name}",
-                          hint=f"Download {chip.firmware_prefix}<version>.bin; whatever a file is called, its code decides "
-                          "which chip it runs on.")  # fmt: skip
+        raise SafetyError(
+            f"{base} is built for {other}: its code names itself Open{other}, but the file is for {chip.name}",
+            hint=f"Download {chip.firmware_prefix}<version>.bin; whatever a file is called, its code decides "
+            "which chip it runs on.",
+        )
     kind = content.kind or named_kind or "app"
     offset = chip.app_start if kind == "app" else 0
     if offset + len(data) > chip.mac_tlv:
-        raise SafetyError(f"{base} reaches 0x{offset + len(data):X}, over the {chip.name}'s RF calibration and MAC sector "
-                          f"(0x{chip.mac_tlv:X}): no OpenBeken release is that large",
-                          hint="Nothing was written. Use the release file as downloaded; a file padded to the whole flash "
-                          "would erase the plug's calibration.")  # fmt: skip
+        raise SafetyError(
+            f"{base} reaches 0x{offset + len(data):X}, over the {chip.name}'s RF calibration and MAC sector "
+            f"(0x{chip.mac_tlv:X}): no OpenBeken release is that large",
+            hint="Nothing was written. Use the release file as downloaded; a file padded to the whole flash "
+            "would erase the plug's calibration.",
+        )
     return FirmwareImage(data, offset, chip.name, kind, version)
 
 
@@ -228,13 +239,17 @@ def check_bootloader(image: FirmwareImage, chip: ChipProfile) -> None:
     a bootloader, and not one known to be another chip's."""
     boot = image.data[: chip.app_start]
     if not boot.strip(b"\xff"):
-        raise SafetyError("This file's bootloader part is empty (erased)",
-                          hint="Leave out --include-bootloader: the chip's own bootloader stays as it is.")  # fmt: skip
+        raise SafetyError(
+            "This file's bootloader part is empty (erased)",
+            hint="Leave out --include-bootloader: the chip's own bootloader stays as it is.",
+        )
     name, crc = tuya_dump.bootloader(boot)
     known = bootloader_by_crc(crc) if name else None
     if known and known.chip in {c.name for c in CHIPS.values()} and known.chip not in (chip.name, chip.obk_platform):
-        raise SafetyError(f"This file's bootloader is {known.name}, a {known.chip}'s; the connected chip is a {chip.name}",
-                          hint="Leave out --include-bootloader, or use the QIO file made for this chip.")  # fmt: skip
+        raise SafetyError(
+            f"This file's bootloader is {known.name}, a {known.chip}'s; the connected chip is a {chip.name}",
+            hint="Leave out --include-bootloader, or use the QIO file made for this chip.",
+        )
 
 
 def fit_to_chip(image: FirmwareImage, chip: ChipProfile, flash_size: int, include_bootloader: bool) -> FirmwareImage:

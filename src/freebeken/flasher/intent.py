@@ -34,7 +34,7 @@ class WriteIntent:
 
     @property
     def label(self) -> str:
-        """"Flash", "Restore": how phases and messages name the operation."""
+        """ "Flash", "Restore": how phases and messages name the operation."""
         return self.op.capitalize()
 
     @property

@@ -22,7 +22,7 @@ class Journal:
     record: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path) -> "Journal | None":
+    def load(cls, path: Path) -> Journal | None:
         try:
             return cls(path, json.loads(path.read_text()))
         except FileNotFoundError:

@@ -1,8 +1,8 @@
 """The documented Python API behind ``freebeken backup|flash|restore|verify|read|resume``.
 
-    with open_chip("sim://bk7231t?time_scale=0", reporter) as io:
-        result = backup(io)                      # -> BackupResult
-        flash_firmware(io, "OpenBK7231T_UA_1.17.bin")
+with open_chip("sim://bk7231t?time_scale=0", reporter) as io:
+    result = backup(io)                      # -> BackupResult
+    flash_firmware(io, "OpenBK7231T_UA_1.17.bin")
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from pathlib import Path
 
 from .. import events
 from ..chips import bootloader_by_crc
+from ..chips.dump import bootloader as bootloader_of
 from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
 from ..link import identify, open_linked, read_mac
 from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
-from ..chips.dump import bootloader as bootloader_of
-from .backup import BackupResult, backup, find_backups, identity, read_sidecar
 from . import rf
+from .backup import BackupResult, backup, find_backups, identity, read_sidecar
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
 from .content import ChipFacts, Verdict, judge_image
@@ -151,17 +151,22 @@ def write_checked(
     backup_first: bool = False,
 ) -> WriteResult:
     """Write an image ``check_firmware`` returned for ``path``, journaled so that `resume` can finish it."""
-    intent = flash_intent(path, include_bootloader=include_bootloader, offset=offset, other_device=other_device,
-                          backup_first=backup_first)  # fmt: skip
+    intent = flash_intent(
+        path, include_bootloader=include_bootloader, offset=offset, other_device=other_device, backup_first=backup_first
+    )
     result = write_guarded(io, image, intent, bootloader=include_bootloader)
     rf.place_calibration(io, image)  # a Tuya T1: its calibration where OpenBeken reads it (flasher/rf.py)
     return result
 
 
 def flash_intent(
-    path: str | Path, *, include_bootloader: bool = False, offset: int | None = None, other_device: bool = False,
+    path: str | Path,
+    *,
+    include_bootloader: bool = False,
+    offset: int | None = None,
+    other_device: bool = False,
     backup_first: bool = False,
-) -> WriteIntent:  # fmt: skip
+) -> WriteIntent:
     """What a flash of ``path`` was asked to do, as its journal keeps it for `resume`."""
     return WriteIntent("flash", str(Path(path).resolve()), include_bootloader, offset, other_device, backup_first=backup_first)
 
@@ -199,8 +204,13 @@ def _repair(io: ChipIO, stray: StrayWrite) -> None:
             continue
         events.warning(io.reporter, f"{stray}; putting those blocks back from {path.name}")
         for a, n in stray.spans:  # N: may be below 0x11000
-            write_image(io, FirmwareImage(data[a : a + n], a, io.chip.name, "repair"), None, WriteIntent("repair", str(path)),
-                        bootloader=True)  # fmt: skip
+            write_image(
+                io,
+                FirmwareImage(data[a : a + n], a, io.chip.name, "repair"),
+                None,
+                WriteIntent("repair", str(path)),
+                bootloader=True,
+            )
         return
     raise stray
 
@@ -230,7 +240,9 @@ def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> Ver
     for warning in verdict.warnings:
         events.warning(io.reporter, f"{path.name}: {warning}")
     if verdict.other_device:
-        events.warning(io.reporter, f"{path.name} is another device's dump ({'; '.join(verdict.other_device)}): writing it as asked")
+        events.warning(
+            io.reporter, f"{path.name} is another device's dump ({'; '.join(verdict.other_device)}): writing it as asked"
+        )
     return verdict
 
 
@@ -261,9 +273,7 @@ def _foreign_bootloader(io: ChipIO, verdict: Verdict) -> bool:
     return not (known and known.chip == io.chip.name)
 
 
-def verify_file(
-    io: ChipIO, path: str | Path, offset: int | None = None, *, include_bootloader: bool = False
-) -> VerifyResult:
+def verify_file(io: ChipIO, path: str | Path, offset: int | None = None, *, include_bootloader: bool = False) -> VerifyResult:
     """Compare with what ``flash`` would write (an OpenBeken file), or a raw file at ``offset``
     (default 0, e.g. a backup)."""
     try:

@@ -62,5 +62,11 @@ def _replay(io: ChipIO, intent: WriteIntent, *, backup_done: bool, begun: bool) 
     # A flash stopped before it wrote, where a backup was to come first: no flash without the
     # chip's backup (the one just finished, an older one, or a new one if it never started).
     policy = ENSURE if intent.backup_first and not begun else SKIP
-    return flash_safely(io, file, backup_policy=policy, include_bootloader=intent.include_bootloader,
-                        offset=intent.raw_offset, other_device=intent.other_device).write  # fmt: skip
+    return flash_safely(
+        io,
+        file,
+        backup_policy=policy,
+        include_bootloader=intent.include_bootloader,
+        offset=intent.raw_offset,
+        other_device=intent.other_device,
+    ).write

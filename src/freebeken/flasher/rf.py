@@ -21,8 +21,8 @@ from ..protocol.crc import BLANK_SECTOR_CRC
 from .backup import find_backups
 from .chipio import ChipIO
 from .firmware import FirmwareImage
-from .plan import SECTOR
 from .intent import WriteIntent
+from .plan import SECTOR
 from .write import write_image
 
 TLV_MAGIC = b"TLV\x00"
@@ -42,8 +42,10 @@ def place_calibration(io: ChipIO, image: FirmwareImage) -> int | None:
     if not stock:
         if here == BLANK_SECTOR_CRC:
             places = ", ".join(f"0x{a:X}" for a in chip.stock_rf)
-            events.warning(io.reporter, f"No RF calibration at 0x{target:X} nor at {places}: OpenBeken will run "
-                           "uncalibrated with a made-up MAC")  # fmt: skip
+            events.warning(
+                io.reporter,
+                f"No RF calibration at 0x{target:X} nor at {places}: OpenBeken will run uncalibrated with a made-up MAC",
+            )
         return None  # in OpenBeken's place already, or nothing to copy
     source, crc = stock[0]
     if here == crc:
@@ -57,8 +59,11 @@ def place_calibration(io: ChipIO, image: FirmwareImage) -> int | None:
         current = io.read(target, here)
         if not _unfinished_copy(current, sector):
             if current[:4] != TLV_MAGIC:
-                events.warning(io.reporter, f"0x{target:X}, where OpenBeken reads the RF calibration, holds something "
-                               "else: left as it is; OpenBeken will run uncalibrated with a made-up MAC")  # fmt: skip
+                events.warning(
+                    io.reporter,
+                    f"0x{target:X}, where OpenBeken reads the RF calibration, holds something "
+                    "else: left as it is; OpenBeken will run uncalibrated with a made-up MAC",
+                )
             return None  # a calibration of its own there: never overwritten
         events.info(io.reporter, f"0x{target:X} holds an unfinished copy of the RF calibration (interrupted): copying again")
     write_image(io, FirmwareImage(sector, target, chip.name, "rf"), None, WriteIntent("rf"))
@@ -69,8 +74,11 @@ def place_calibration(io: ChipIO, image: FirmwareImage) -> int | None:
         )
     mac = mac_from_tlv(sector)
     what = f"RF calibration and MAC {mac.hex(':').upper()}" if mac else "RF calibration"
-    events.info(io.reporter, f"{what} copied from 0x{source:X} ({origin}) to 0x{target:X}, where OpenBeken "
-                f"reads it; the original stays at 0x{source:X}")  # fmt: skip
+    events.info(
+        io.reporter,
+        f"{what} copied from 0x{source:X} ({origin}) to 0x{target:X}, where OpenBeken "
+        f"reads it; the original stays at 0x{source:X}",
+    )
     return source
 
 

@@ -88,11 +88,19 @@ def flash_safely(
     when it has no backup, write what differs (journaled: `resume` finishes it), and then write the
     configuration when ``settings`` are given (pins from the settings, else from the chip's backup)."""
     image = check_firmware(io, firmware, include_bootloader=include_bootloader, offset=offset, other_device=other_device)
-    intent = flash_intent(firmware, include_bootloader=include_bootloader, offset=offset, other_device=other_device,
-                          backup_first=backup_policy.make)  # fmt: skip
+    intent = flash_intent(
+        firmware, include_bootloader=include_bootloader, offset=offset, other_device=other_device, backup_first=backup_policy.make
+    )
     with waiting_for_backup(identity(io.info), intent, image):  # journaled first: a Ctrl-C from here on leaves a flash to resume
         kept = ensure_backup(io, backup_policy)
-    write = write_checked(io, image, firmware, include_bootloader=include_bootloader, offset=offset,
-                          other_device=other_device, backup_first=backup_policy.make)  # fmt: skip
+    write = write_checked(
+        io,
+        image,
+        firmware,
+        include_bootloader=include_bootloader,
+        offset=offset,
+        other_device=other_device,
+        backup_first=backup_policy.make,
+    )
     configured = configure_new_firmware(io, settings, kept.path if kept else None) if settings is not None else None
     return FlashOutcome(Path(firmware), write, kept, configured)

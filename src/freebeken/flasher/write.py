@@ -122,8 +122,9 @@ def _write_image(io: ChipIO, image: FirmwareImage, journal_path: Path | None, in
     try:
         if work:
             if journal.record.get("line_unfit") and not io.chip.bootloader_writable and _line_still_unfit(io, targets):
-                raise LineSpoilsWrites("The serial line still damages most 4 KiB frames (checked by reading; nothing was "
-                                       "written)", hint=LINE_HINT)  # fmt: skip
+                raise LineSpoilsWrites(
+                    "The serial line still damages most 4 KiB frames (checked by reading; nothing was written)", hint=LINE_HINT
+                )
             io.prepare_write()
             retries_before = io.session.retries_used
             try:
@@ -187,10 +188,10 @@ def _current_crcs(io: ChipIO, todo: dict[int, bytes], kind: str) -> dict[int, in
     for run in _runs(sorted(todo)):
         wanted = [beken_crc(todo[a]) for a in run]
         if expect_same and len(run) > 1 and _holds(io, run, todo):
-            current.update(zip(run, wanted))
+            current.update(zip(run, wanted, strict=True))
         else:
             current.update((a, io.crc(a, SECTOR)) for a in run)
-        same = sum(current[a] == w for a, w in zip(run, wanted))
+        same = sum(current[a] == w for a, w in zip(run, wanted, strict=True))
         expect_same = same == len(run)
         done += len(run)
         events.progress(io.reporter, done * SECTOR, len(todo) * SECTOR)
@@ -283,8 +284,11 @@ def _execute(io: ChipIO, plan: Plan, targets: dict[int, bytes], journal: Journal
         deferred += late
     quality = _line_quality(result, 0)
     if deferred and quality < 0.5:
-        events.warning(reporter, f"The serial line spoils most writes (about {100 * quality:.0f} % arrive intact): this "
-                       "takes longer. Shorter wires, a solid ground or a lower baud rate (-b) help.")  # fmt: skip
+        events.warning(
+            reporter,
+            f"The serial line spoils most writes (about {100 * quality:.0f} % arrive intact): this "
+            "takes longer. Shorter wires, a solid ground or a lower baud rate (-b) help.",
+        )
     for address in deferred:  # now the other sectors tell how good the line is
         _rewrite(io, address, targets[address], result)
         journal.mark_done([address])
@@ -353,8 +357,10 @@ def _rewrite(io: ChipIO, address: int, data: bytes, result: WriteResult) -> None
     )
 
 
-LINE_HINT = ("Make the wires to the module short, connect GND directly, try another USB port or adapter, or a lower "
-             "baud rate (-b 115200); then run the same command again (it resumes).")
+LINE_HINT = (
+    "Make the wires to the module short, connect GND directly, try another USB port or adapter, or a lower "
+    "baud rate (-b 115200); then run the same command again (it resumes)."
+)
 
 
 def _line_still_unfit(io: ChipIO, targets: dict[int, bytes]) -> bool:
@@ -368,8 +374,11 @@ def _line_still_unfit(io: ChipIO, targets: dict[int, bytes]) -> bool:
 
 def _line_error(io: ChipIO, address: int, result: WriteResult) -> LineSpoilsWrites:
     writes = result.verified + result.rewritten
-    where = ("its bootloader, which UART cannot rewrite: freebeken stops rather than go on" if not io.chip.bootloader_writable
-             else "landing elsewhere in the flash")  # fmt: skip
+    where = (
+        "its bootloader, which UART cannot rewrite: freebeken stops rather than go on"
+        if not io.chip.bootloader_writable
+        else "landing elsewhere in the flash"
+    )
     return LineSpoilsWrites(
         f"Sector 0x{address:06X} did not arrive intact: the serial line damages most writes (about "
         f"{100 * _line_quality(result, 0):.0f} % of {writes} verified at once), and on this {io.chip.name} every "

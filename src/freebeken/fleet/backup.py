@@ -26,8 +26,12 @@ class FleetBackup:
     configs: dict[str, DeviceConfig] = field(default_factory=dict)  # client id -> what the file holds
 
     def as_dict(self) -> dict[str, object]:
-        return {"folder": str(self.folder), "saved": {c: str(p) for c, p in self.saved.items()}, "failed": self.failed,
-                "skipped": self.skipped}  # fmt: skip
+        return {
+            "folder": str(self.folder),
+            "saved": {c: str(p) for c, p in self.saved.items()},
+            "failed": self.failed,
+            "skipped": self.skipped,
+        }
 
 
 def new_folder(parent: Path | None = None) -> Path:
@@ -45,8 +49,13 @@ def new_folder(parent: Path | None = None) -> Path:
     raise FreebekenError(f"Cannot make a new backup folder in {parent}")
 
 
-def backup_fleet(devices: list[FleetDevice], folder: Path | None = None, password: str | None = None,
-                 parallel: int = 8, reporter: Reporter | None = None) -> FleetBackup:  # fmt: skip
+def backup_fleet(
+    devices: list[FleetDevice],
+    folder: Path | None = None,
+    password: str | None = None,
+    parallel: int = 8,
+    reporter: Reporter | None = None,
+) -> FleetBackup:
     """Save each online device's configuration over HTTP; a device that fails is reported, the
     others go on."""
     reporter = reporter or NullReporter()

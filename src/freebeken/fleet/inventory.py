@@ -50,10 +50,20 @@ class FleetDevice:
         return bool(self.mac or self.build)
 
     def as_dict(self) -> dict[str, object]:
-        return {"client": self.client, "online": self.online, "name": self.name, "ip": self.ip, "mac": self.mac,
-                "chip": self.chip, "build": self.build, "built": self.built, "uptime": self.uptime,
-                "ha_discovery": self.discovery, "shared_client_id": sorted(self.macs) if self.shared_client_id else [],
-                "ghost_of": self.ghost_of}  # fmt: skip
+        return {
+            "client": self.client,
+            "online": self.online,
+            "name": self.name,
+            "ip": self.ip,
+            "mac": self.mac,
+            "chip": self.chip,
+            "build": self.build,
+            "built": self.built,
+            "uptime": self.uptime,
+            "ha_discovery": self.discovery,
+            "shared_client_id": sorted(self.macs) if self.shared_client_id else [],
+            "ghost_of": self.ghost_of,
+        }
 
 
 def inventory(broker: Broker, wait: float = 3.0, session: Session | None = None) -> list[FleetDevice]:
@@ -129,8 +139,11 @@ def _collect(session: Session, devices: dict[str, FleetDevice], since: int, wait
             for dev in devices.values():
                 dev.online = dev.online or dev.client in answered
             return
-        session.wait_for(lambda t, p: t.startswith("stat/") or t.endswith("/connected"),
-                         min(0.2, max(0.0, deadline - time.monotonic())), since=seen)  # fmt: skip
+        session.wait_for(
+            lambda t, p: t.startswith("stat/") or t.endswith("/connected"),
+            min(0.2, max(0.0, deadline - time.monotonic())),
+            since=seen,
+        )
 
 
 def _apply(dev: FleetDevice, part: str, payload: bytes) -> None:
@@ -142,7 +155,11 @@ def _apply(dev: FleetDevice, part: str, payload: bytes) -> None:
         return
     if part == "2" and isinstance(data.get("StatusFWR"), dict):
         fwr = data["StatusFWR"]
-        dev.build, dev.built, dev.chip = version_of(str(fwr.get("Version", ""))), str(fwr.get("BuildDateTime", "")), str(fwr.get("Hardware", ""))
+        dev.build, dev.built, dev.chip = (
+            version_of(str(fwr.get("Version", ""))),
+            str(fwr.get("BuildDateTime", "")),
+            str(fwr.get("Hardware", "")),
+        )
     elif part == "5" and isinstance(data.get("StatusNET"), dict):
         net = data["StatusNET"]
         mac = str(net.get("Mac", "")).replace(":", "").lower()
@@ -239,7 +256,9 @@ def merge_lan(devices: list[FleetDevice], found: list) -> list[FleetDevice]:
             known.ip = known.ip or item.address
             continue
         build = item.build.rpartition("version ")[2] if "version " in item.build else item.build
-        out.append(FleetDevice(client="", online=True, name=item.name, ip=item.address, mac=item.mac, chip=item.chipset, build=build))
+        out.append(
+            FleetDevice(client="", online=True, name=item.name, ip=item.address, mac=item.mac, chip=item.chipset, build=build)
+        )
     return out
 
 

@@ -56,9 +56,13 @@ class FleetUpdate:
         return sum(d.outcome == outcome for d in self.devices)
 
     def as_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "stopped_by": self.stopped_by, "backup": self.backup.as_dict() if self.backup else None,
-                "devices": [d.as_dict() for d in self.devices],
-                **{k: self.count(k) for k in ("updated", "skipped", "not updated", "failed", "not started")}}  # fmt: skip
+        return {
+            "ok": self.ok,
+            "stopped_by": self.stopped_by,
+            "backup": self.backup.as_dict() if self.backup else None,
+            "devices": [d.as_dict() for d in self.devices],
+            **{k: self.count(k) for k in ("updated", "skipped", "not updated", "failed", "not started")},
+        }
 
 
 def plan(devices: list[FleetDevice], images: dict[str, OtaImage]) -> tuple[list[FleetDevice], list[DeviceUpdate]]:
@@ -110,7 +114,9 @@ def update_fleet(
     session.subscribe("+/connected", "stat/+/STATUS2")  # what proves each device back (again: harmless)
     report.backup = backup_fleet(targets, password=password, reporter=reporter)
     for dev in [d for d in targets if d.client in report.backup.failed]:
-        report.devices.append(DeviceUpdate(dev.client, "failed", f"no configuration backup: {report.backup.failed[dev.client]}", dev.build))
+        report.devices.append(
+            DeviceUpdate(dev.client, "failed", f"no configuration backup: {report.backup.failed[dev.client]}", dev.build)
+        )
         targets.remove(dev)
     if report.count("failed"):
         report.stopped_by = report.devices[-1].client
@@ -118,8 +124,10 @@ def update_fleet(
         return report
     first = next((d for d in targets if d.client == canary), targets[0])
     if canary and first.client != canary:
-        events.warning(reporter, f"{canary} is not among the devices to update (offline, skipped or unknown): "
-                       f"{first.client} goes first instead")  # fmt: skip
+        events.warning(
+            reporter,
+            f"{canary} is not among the devices to update (offline, skipped or unknown): {first.client} goes first instead",
+        )
     rest = [d for d in targets if d is not first]
     stop = threading.Event()
     lock = threading.Lock()
@@ -136,8 +144,9 @@ def update_fleet(
                     stop.set()
         return result
 
-    events.phase(reporter, f"Updating {first.client} first (the canary), then {len(rest)} more, {parallel} at a time",
-                 total=len(targets))  # fmt: skip
+    events.phase(
+        reporter, f"Updating {first.client} first (the canary), then {len(rest)} more, {parallel} at a time", total=len(targets)
+    )
     report.devices.append(run(first))
     events.progress(reporter, 1, len(targets))
     with ThreadPoolExecutor(max(1, parallel)) as pool:
@@ -147,8 +156,15 @@ def update_fleet(
     return report
 
 
-def _update_one(session: Session, dev: FleetDevice, image: OtaImage, before: DeviceConfig, password: str | None,
-                reboot_wait: float, reporter: Reporter) -> DeviceUpdate:  # fmt: skip
+def _update_one(
+    session: Session,
+    dev: FleetDevice,
+    image: OtaImage,
+    before: DeviceConfig,
+    password: str | None,
+    reboot_wait: float,
+    reporter: Reporter,
+) -> DeviceUpdate:
     start = time.monotonic()
     result = DeviceUpdate(dev.client, "failed", before=dev.build)
     client = ObkClient(dev.ip, password)
@@ -172,8 +188,10 @@ def _update_one(session: Session, dev: FleetDevice, image: OtaImage, before: Dev
     else:
         result.after = _build(session, dev.client)
         if result.after != image.version:
-            result.why = (f"it came back on {result.after or 'an unknown build'}, not {image.version}: the bootloader "
-                          "kept the old firmware (it did not accept the image)")  # fmt: skip
+            result.why = (
+                f"it came back on {result.after or 'an unknown build'}, not {image.version}: the bootloader "
+                "kept the old firmware (it did not accept the image)"
+            )
         else:
             problem = _same_config(session, dev, before, password)
             result.outcome, result.why = ("failed", problem) if problem else ("updated", "")
@@ -205,10 +223,15 @@ def _same_config(session: Session, dev: FleetDevice, before: DeviceConfig, passw
         after, info = save_config(after_client), after_client.info()
     except FreebekenError as e:
         return f"updated, but its configuration cannot be read back: {e}"
-    changed = [what for what, a, b in (
-        ("pins", {p: r.text() for p, r in before.pins.items()}, {p: r.text() for p, r in after.pins.items()}),
-        ("flags", before.flags, after.flags), ("startup command", before.startup, after.startup),
-        ("name", before.device.get("short_name"), after.device.get("short_name")),
-        ("MQTT client id", dev.client, info.mqtt_client),
-    ) if a != b]  # fmt: skip
+    changed = [
+        what
+        for what, a, b in (
+            ("pins", {p: r.text() for p, r in before.pins.items()}, {p: r.text() for p, r in after.pins.items()}),
+            ("flags", before.flags, after.flags),
+            ("startup command", before.startup, after.startup),
+            ("name", before.device.get("short_name"), after.device.get("short_name")),
+            ("MQTT client id", dev.client, info.mqtt_client),
+        )
+        if a != b
+    ]
     return f"updated, but its configuration changed ({', '.join(changed)}): restore it from the backup" if changed else ""

@@ -42,7 +42,9 @@ class Session:
         self.client.loop_start()
         if not done.wait(timeout):
             self.close()
-            raise BrokerUnreachable(f"The broker at {broker.host}:{broker.port} did not answer", hint="Is it really an MQTT broker?")
+            raise BrokerUnreachable(
+                f"The broker at {broker.host}:{broker.port} did not answer", hint="Is it really an MQTT broker?"
+            )
         rc = result["rc"]
         if rc.is_failure:  # type: ignore[attr-defined]
             self.close()
@@ -96,7 +98,7 @@ class Session:
         self.client.disconnect()  # first: it wakes the network loop, which loop_stop then joins at once
         self.client.loop_stop()
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -32,7 +32,7 @@ class Identity:
     flags: int = 0
 
     @classmethod
-    def of(cls, target: str, password: str | None = None) -> "Identity":
+    def of(cls, target: str, password: str | None = None) -> Identity:
         """HOST (an OBK device: IP, name.local, host:port) or a bare MQTT client id."""
         if re.fullmatch(r"[A-Za-z0-9_-]+", target) and not target.isdigit():
             return cls(target)
@@ -48,8 +48,12 @@ class Identity:
         dev = _device_block(data)
         if data.get("~") == self.cid or (self.long_name is not None and self.long_name in _ids(dev)):
             return True
-        return (self.ip is not None and dev.get("cu") == f"http://{self.ip}/index" and data.get("~") not in live
-                and self.client is not None)  # fmt: skip
+        return (
+            self.ip is not None
+            and dev.get("cu") == f"http://{self.ip}/index"
+            and data.get("~") not in live
+            and self.client is not None
+        )
 
     def current(self, data: dict) -> bool:
         dev = _device_block(data)
@@ -94,10 +98,10 @@ def duplicate_evidence(session: Session, me: Identity, since: int = 0) -> str | 
     foreign_ips = sorted((ips - {me.ip}) if me.ip else ips if len(ips) > 1 else set())
     if not foreign and not foreign_ips and wills < 2:
         return None
-    seen = ", ".join([f"MAC {display_mac(m)}" for m in foreign]
-                     + [f"IP {ip}" for ip in foreign_ips])  # fmt: skip
-    return (f"another device uses the MQTT client id {me.cid!r} on this broker: the broker keeps dropping one for the "
-            f"other" + (f" (seen: {seen})" if seen else ""))  # fmt: skip
+    seen = ", ".join([f"MAC {display_mac(m)}" for m in foreign] + [f"IP {ip}" for ip in foreign_ips])
+    return f"another device uses the MQTT client id {me.cid!r} on this broker: the broker keeps dropping one for the other" + (
+        f" (seen: {seen})" if seen else ""
+    )
 
 
 def _state(session: Session, cid: str) -> bytes | None:
@@ -153,62 +157,131 @@ def online_ids(session: Session) -> set[str]:
     return {cid for cid, p in state.items() if p == b"online"}
 
 
-def _diagnose(me: Identity, state: bytes | None, duplicate: str | None, configs: dict[str, dict], prefix: str,
-              pins: Pins | None, flags: int, running: set[str] | None = None, startup: str = "") -> list[Diagnosis]:  # fmt: skip
+def _diagnose(
+    me: Identity,
+    state: bytes | None,
+    duplicate: str | None,
+    configs: dict[str, dict],
+    prefix: str,
+    pins: Pins | None,
+    flags: int,
+    running: set[str] | None = None,
+    startup: str = "",
+) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     if pins is not None and running is not None:
         for cause in driver_causes(pins, startup, flags, running).values():
-            out.append(Diagnosis("driver-not-running", cause[0].upper() + cause[1:],
-                                 "freebeken device apply HOST TEMPLATE starts what a template implies; or restart it."))  # fmt: skip
+            out.append(
+                Diagnosis(
+                    "driver-not-running",
+                    cause[0].upper() + cause[1:],
+                    "freebeken device apply HOST TEMPLATE starts what a template implies; or restart it.",
+                )
+            )
     if state is None:
-        out.append(Diagnosis("device-not-connected", f"The device ({me.cid}) has never connected to this broker",
-                             "Check the MQTT host/port/user on the device (freebeken ha setup), and that it is on Wi-Fi."))  # fmt: skip
+        out.append(
+            Diagnosis(
+                "device-not-connected",
+                f"The device ({me.cid}) has never connected to this broker",
+                "Check the MQTT host/port/user on the device (freebeken ha setup), and that it is on Wi-Fi.",
+            )
+        )
     elif state != b"online" and not duplicate:
-        out.append(Diagnosis("device-offline", f"The device ({me.cid}) is offline (its last will says {state.decode()!r})",
-                             "Power the device and check its Wi-Fi; it reconnects within about 15 s."))  # fmt: skip
+        out.append(
+            Diagnosis(
+                "device-offline",
+                f"The device ({me.cid}) is offline (its last will says {state.decode()!r})",
+                "Power the device and check its Wi-Fi; it reconnects within about 15 s.",
+            )
+        )
     if duplicate:
-        out.append(Diagnosis("duplicate-client-id", duplicate[0].upper() + duplicate[1:],
-                             "Give each device its own name: freebeken ha setup HOST --name \"Another name\" on one of them."))  # fmt: skip
+        out.append(
+            Diagnosis(
+                "duplicate-client-id",
+                duplicate[0].upper() + duplicate[1:],
+                'Give each device its own name: freebeken ha setup HOST --name "Another name" on one of them.',
+            )
+        )
     current = {t: d for t, d in configs.items() if me.current(d)}
     ours = {t: d for t, d in current.items() if t.startswith(prefix + "/")}
     elsewhere = sorted({t.split("/")[0] for t in current if not t.startswith(prefix + "/")})
     if not ours and elsewhere:
-        out.append(Diagnosis("prefix-mismatch", f"The device's discovery is under {', '.join(elsewhere)!r}, Home Assistant reads {prefix!r}",
-                             f"Run freebeken ha setup with --prefix {prefix}, or set Home Assistant's discovery prefix."))  # fmt: skip
+        out.append(
+            Diagnosis(
+                "prefix-mismatch",
+                f"The device's discovery is under {', '.join(elsewhere)!r}, Home Assistant reads {prefix!r}",
+                f"Run freebeken ha setup with --prefix {prefix}, or set Home Assistant's discovery prefix.",
+            )
+        )
     entities = []
     for topic, data in ours.items():
         entity = parse(topic, data)
         if entity.component == "?":
-            out.append(Diagnosis("bad-ids", entity.problems[0], "Rename the device with letters, digits, _ and - only (freebeken ha setup --name)."))
+            out.append(
+                Diagnosis(
+                    "bad-ids",
+                    entity.problems[0],
+                    "Rename the device with letters, digits, _ and - only (freebeken ha setup --name).",
+                )
+            )
             continue
         entities.append(entity)
         for problem in entity.problems:
-            out.append(Diagnosis("invalid-entity", f"{entity.entity_id}: {problem}", "Update OpenBeken; Home Assistant rejects this payload."))
+            out.append(
+                Diagnosis(
+                    "invalid-entity", f"{entity.entity_id}: {problem}", "Update OpenBeken; Home Assistant rejects this payload."
+                )
+            )
     for topic, data in sorted(configs.items()):
         if topic not in current:
             was = _ids(_device_block(data)) or [str(data.get("~"))]
-            out.append(Diagnosis("stale-config", f"{topic} is left over from an earlier name of this device ({', '.join(map(str, was))})",
-                                 "Clear it with freebeken ha remove HOST, then run freebeken ha setup again."))  # fmt: skip
+            out.append(
+                Diagnosis(
+                    "stale-config",
+                    f"{topic} is left over from an earlier name of this device ({', '.join(map(str, was))})",
+                    "Clear it with freebeken ha remove HOST, then run freebeken ha setup again.",
+                )
+            )
     want = announced(pins, flags, running, startup) if pins is not None else []
     if pins is not None:
         for entity in unexpected(entities, want):
-            out.append(Diagnosis("stale-config", f"{entity.topic} ({entity.entity_id}) does not match the device's template now: "
-                                 "it is left from an earlier one and the device no longer announces it",
-                                 "Run freebeken ha setup HOST: it clears configs the device does not announce again."))  # fmt: skip
+            out.append(
+                Diagnosis(
+                    "stale-config",
+                    f"{entity.topic} ({entity.entity_id}) does not match the device's template now: "
+                    "it is left from an earlier one and the device no longer announces it",
+                    "Run freebeken ha setup HOST: it clears configs the device does not announce again.",
+                )
+            )
             entities.remove(entity)
     if ours and want and not covers(entities, want):
-        out.append(Diagnosis("discovery-incomplete", f"The broker holds {len(ours)} of the {len(want)} discovery configs the "
-                             f"device announces; missing: {', '.join(missing(entities, want))}",
-                             "Run freebeken ha setup HOST (it asks the device to announce again). The firmware announces by "
-                             "itself only at boot, on an IP change and on a pin change, and only with flag 27 on."))  # fmt: skip
+        out.append(
+            Diagnosis(
+                "discovery-incomplete",
+                f"The broker holds {len(ours)} of the {len(want)} discovery configs the "
+                f"device announces; missing: {', '.join(missing(entities, want))}",
+                "Run freebeken ha setup HOST (it asks the device to announce again). The firmware announces by "
+                "itself only at boot, on an IP change and on a pin change, and only with flag 27 on.",
+            )
+        )
     if not ours and not elsewhere and state is not None:
         roles = set(pins.roles) if pins else set()
         if roles and roles <= set(BUTTON_ROLES) | {"None", "WifiLED", "WifiLED_n"}:
-            out.append(Diagnosis("no-entities", "The device's template has only buttons and LEDs, which create no Home Assistant entities",
-                                 "Add the relay (Rel) or light pins to the template; a button alone is not an entity."))  # fmt: skip
+            out.append(
+                Diagnosis(
+                    "no-entities",
+                    "The device's template has only buttons and LEDs, which create no Home Assistant entities",
+                    "Add the relay (Rel) or light pins to the template; a button alone is not an entity.",
+                )
+            )
         else:
-            out.append(Diagnosis("no-discovery", "No discovery configs from this device on the broker",
-                                 "Run freebeken ha setup HOST: it enables automatic discovery and asks the device to announce."))  # fmt: skip
+            out.append(
+                Diagnosis(
+                    "no-discovery",
+                    "No discovery configs from this device on the broker",
+                    "Run freebeken ha setup HOST: it enables automatic discovery and asks the device to announce.",
+                )
+            )
     return out
 
 
@@ -239,11 +312,17 @@ def remove(target: str, broker: Broker, *, password: str | None = None) -> Remov
         me.client.cmd("SetFlag 27 0")
         startup = me.client.info().startup_command
         if "schedulehadiscovery" in startup.lower():
-            comes_back.insert(0, "the device's own startup command: it runs scheduleHADiscovery at every boot - remove it "
-                              "(freebeken device apply with a template without it)")  # fmt: skip
+            comes_back.insert(
+                0,
+                "the device's own startup command: it runs scheduleHADiscovery at every boot - remove it "
+                "(freebeken device apply with a template without it)",
+            )
     else:
-        comes_back.insert(0, "the device itself at its next boot, IP change or pin change (automatic discovery is still on: "
-                          "give the HOST, not the client id, to turn it off)")  # fmt: skip
+        comes_back.insert(
+            0,
+            "the device itself at its next boot, IP change or pin change (automatic discovery is still on: "
+            "give the HOST, not the client id, to turn it off)",
+        )
     cleared = []
     with Session(broker) as session:
         session.subscribe("+/+/+/config", "+/+/+/+/config", "+/connected")
@@ -258,7 +337,9 @@ def remove(target: str, broker: Broker, *, password: str | None = None) -> Remov
         session.settle(0.5, 5)
         left = sorted(t for t in configs_in(session.messages) if t in cleared)
     if left:
-        raise BrokerError(f"The broker still holds {len(left)} of the configs freebeken cleared ({', '.join(left[:3])}...)",
-                          hint="The broker user may lack the right to publish there: allow it to write the discovery "
-                          "prefix (e.g. homeassistant/#) in the broker's ACL, then run ha remove again.")  # fmt: skip
+        raise BrokerError(
+            f"The broker still holds {len(left)} of the configs freebeken cleared ({', '.join(left[:3])}...)",
+            hint="The broker user may lack the right to publish there: allow it to write the discovery "
+            "prefix (e.g. homeassistant/#) in the broker's ACL, then run ha remove again.",
+        )
     return RemoveResult(cleared, me.client is not None, comes_back)

@@ -11,7 +11,6 @@ schemas (see tests/ha_judge.py).
 from __future__ import annotations
 
 import json
-
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,30 +19,90 @@ from typing import Any
 from ..device import drivers
 from ..device.client import Pins
 
-TOPIC = re.compile(r"^(?P<prefix>[^/]+(?:/[^/]+)*?)/(?P<component>\w+)/(?:(?P<node>[a-zA-Z0-9_-]+)/)?(?P<object>[a-zA-Z0-9_-]+)/config$")
+TOPIC = re.compile(
+    r"^(?P<prefix>[^/]+(?:/[^/]+)*?)/(?P<component>\w+)/(?:(?P<node>[a-zA-Z0-9_-]+)/)?(?P<object>[a-zA-Z0-9_-]+)/config$"
+)
 ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
 ABBREVIATIONS = {
-    "stat_t": "state_topic", "cmd_t": "command_topic", "avty_t": "availability_topic", "pl_on": "payload_on",
-    "pl_off": "payload_off", "pl_avail": "payload_available", "pl_not_avail": "payload_not_available",
-    "uniq_id": "unique_id", "dev_cla": "device_class", "stat_cla": "state_class", "unit_of_meas": "unit_of_measurement",
-    "val_tpl": "value_template", "bri_stat_t": "brightness_state_topic", "bri_cmd_t": "brightness_command_topic",
-    "bri_scl": "brightness_scale", "rgb_stat_t": "rgb_state_topic", "rgb_cmd_t": "rgb_command_topic",
-    "rgb_cmd_tpl": "rgb_command_template", "rgb_val_tpl": "rgb_value_template", "clr_temp_stat_t": "color_temp_state_topic",
-    "clr_temp_cmd_t": "color_temp_command_topic", "min_mirs": "min_mireds", "max_mirs": "max_mireds",
-    "on_cmd_type": "on_command_type", "pl_prs": "payload_press", "ent_cat": "entity_category", "ret": "retain",
-    "ic": "icon", "obj_id": "object_id", "dev": "device", "json_attr_t": "json_attributes_topic",
-}  # fmt: skip
-DEVICE_ABBREVIATIONS = {"ids": "identifiers", "cns": "connections", "mf": "manufacturer", "mdl": "model",
-                        "sw": "sw_version", "hw": "hw_version", "sa": "suggested_area", "cu": "configuration_url",
-                        "mdl_id": "model_id", "sn": "serial_number"}  # fmt: skip
-DEVICE_KEYS = {"identifiers", "connections", "name", "manufacturer", "model", "model_id", "sw_version",
-               "hw_version", "serial_number", "suggested_area", "configuration_url", "via_device"}  # fmt: skip
-REQUIRED = {"switch": ("command_topic",), "light": ("command_topic",), "sensor": ("state_topic",),
-            "binary_sensor": ("state_topic",), "button": ("command_topic",)}  # fmt: skip
-UNITS: dict[str, set[str | None]] = {"voltage": {"V", "mV"}, "current": {"A", "mA"}, "power": {"W", "kW"}, "apparent_power": {"VA"},
-         "reactive_power": {"var"}, "power_factor": {None, "%"}, "energy": {"Wh", "kWh", "MWh"},
-         "frequency": {"Hz", "kHz"}, "temperature": {"°C", "°F"}, "humidity": {"%"},
-         "signal_strength": {"dB", "dBm"}, "duration": {"s", "min", "h", "d", "ms"}}  # fmt: skip
+    "stat_t": "state_topic",
+    "cmd_t": "command_topic",
+    "avty_t": "availability_topic",
+    "pl_on": "payload_on",
+    "pl_off": "payload_off",
+    "pl_avail": "payload_available",
+    "pl_not_avail": "payload_not_available",
+    "uniq_id": "unique_id",
+    "dev_cla": "device_class",
+    "stat_cla": "state_class",
+    "unit_of_meas": "unit_of_measurement",
+    "val_tpl": "value_template",
+    "bri_stat_t": "brightness_state_topic",
+    "bri_cmd_t": "brightness_command_topic",
+    "bri_scl": "brightness_scale",
+    "rgb_stat_t": "rgb_state_topic",
+    "rgb_cmd_t": "rgb_command_topic",
+    "rgb_cmd_tpl": "rgb_command_template",
+    "rgb_val_tpl": "rgb_value_template",
+    "clr_temp_stat_t": "color_temp_state_topic",
+    "clr_temp_cmd_t": "color_temp_command_topic",
+    "min_mirs": "min_mireds",
+    "max_mirs": "max_mireds",
+    "on_cmd_type": "on_command_type",
+    "pl_prs": "payload_press",
+    "ent_cat": "entity_category",
+    "ret": "retain",
+    "ic": "icon",
+    "obj_id": "object_id",
+    "dev": "device",
+    "json_attr_t": "json_attributes_topic",
+}
+DEVICE_ABBREVIATIONS = {
+    "ids": "identifiers",
+    "cns": "connections",
+    "mf": "manufacturer",
+    "mdl": "model",
+    "sw": "sw_version",
+    "hw": "hw_version",
+    "sa": "suggested_area",
+    "cu": "configuration_url",
+    "mdl_id": "model_id",
+    "sn": "serial_number",
+}
+DEVICE_KEYS = {
+    "identifiers",
+    "connections",
+    "name",
+    "manufacturer",
+    "model",
+    "model_id",
+    "sw_version",
+    "hw_version",
+    "serial_number",
+    "suggested_area",
+    "configuration_url",
+    "via_device",
+}
+REQUIRED = {
+    "switch": ("command_topic",),
+    "light": ("command_topic",),
+    "sensor": ("state_topic",),
+    "binary_sensor": ("state_topic",),
+    "button": ("command_topic",),
+}
+UNITS: dict[str, set[str | None]] = {
+    "voltage": {"V", "mV"},
+    "current": {"A", "mA"},
+    "power": {"W", "kW"},
+    "apparent_power": {"VA"},
+    "reactive_power": {"var"},
+    "power_factor": {None, "%"},
+    "energy": {"Wh", "kWh", "MWh"},
+    "frequency": {"Hz", "kHz"},
+    "temperature": {"°C", "°F"},
+    "humidity": {"%"},
+    "signal_strength": {"dB", "dBm"},
+    "duration": {"s", "min", "h", "d", "ms"},
+}
 STATE_CLASSES = {"energy": {"total", "total_increasing"}}
 ENTITY_CATEGORIES = {None, "config", "diagnostic"}
 
@@ -106,7 +165,13 @@ def parse(topic: str, payload: dict[str, Any]) -> Entity:
     m = TOPIC.match(topic)
     if m is None:
         tail = topic.rsplit("/", 2)[-2] if topic.count("/") >= 2 else topic
-        return Entity(topic, "?", tail, expand(payload), [f"topic {topic!r} is not a discovery topic Home Assistant accepts (ids must be [a-zA-Z0-9_-])"])
+        return Entity(
+            topic,
+            "?",
+            tail,
+            expand(payload),
+            [f"topic {topic!r} is not a discovery topic Home Assistant accepts (ids must be [a-zA-Z0-9_-])"],
+        )
     entity = Entity(topic, m.group("component"), m.group("object"), expand(payload))
     entity.problems = validate(entity)
     return entity
@@ -158,8 +223,16 @@ def configs_in(messages: list[tuple[str, bytes, bool]], since: int = 0) -> dict[
 
 
 LED_CHIP_ROLES = {"SM2135DAT", "BP5758D_DAT", "BP1658CJ_DAT", "SM2235DAT", "KP18058_DAT"}
-ENERGY_SENSORS = ("voltage", "current", "power", "apparent power", "reactive power", "power factor", "energy total",
-                  "energy last hour")  # fmt: skip
+ENERGY_SENSORS = (
+    "voltage",
+    "current",
+    "power",
+    "apparent power",
+    "reactive power",
+    "power factor",
+    "energy total",
+    "energy last hour",
+)
 ENERGY_REQUIRED = ("voltage", "current", "power", "energy")  # device classes a metering plug must show
 DIAGNOSTIC_SENSORS = ("temperature", "rssi", "uptime", "build", "ssid", "ip")
 
@@ -252,6 +325,8 @@ def driver_causes(pins: Pins, startup: str, flags: int, running: set[str]) -> di
     """Driver -> why its entities are missing, for each driver the template implies that does not run."""
     out = {}
     for driver in sorted(drivers.implied(pins.roles, startup, flags) - running):
-        out[driver] = (f"the {driver} driver is not running ({drivers.why(driver, pins.roles, startup)}; the firmware starts "
-                       "pin drivers only at boot): freebeken device apply with the template starts it, or restart it")  # fmt: skip
+        out[driver] = (
+            f"the {driver} driver is not running ({drivers.why(driver, pins.roles, startup)}; the firmware starts "
+            "pin drivers only at boot): freebeken device apply with the template starts it, or restart it"
+        )
     return out

@@ -18,9 +18,9 @@ from .. import events
 from ..device.client import DeviceInfo, ObkClient, Pins
 from ..errors import DeviceError
 from ..events import NullReporter, Reporter
+from ..firmware.names import ha_safe_id, ha_safe_name
 from .broker import Broker, Session
 from .check import Identity, duplicate_evidence, mac_digits
-from ..firmware.names import ha_safe_id, ha_safe_name
 from .discovery import ID_OK, Entity, announced, configs_in, driver_causes, expected, missing, parse
 
 QUIET = 20.0  # seconds without any message from the device after asking before asking again
@@ -45,8 +45,16 @@ class SetupResult:
             "long_name": self.long_name,
             "online": self.online,
             "round_trip": self.round_trip,
-            "entities": [{"entity_id": e.entity_id, "component": e.component, "name": e.name, "unique_id": e.unique_id,
-                          "problems": e.problems} for e in self.entities],  # fmt: skip
+            "entities": [
+                {
+                    "entity_id": e.entity_id,
+                    "component": e.component,
+                    "name": e.name,
+                    "unique_id": e.unique_id,
+                    "problems": e.problems,
+                }
+                for e in self.entities
+            ],
             "problems": self.problems,
             "cleared": self.cleared,
             "expected": self.expected,
@@ -74,8 +82,11 @@ def setup(
     events.phase(reporter, f"Configuring MQTT on the device (client id {cid})")
     with Session(broker) as session:
         if broker.user is None:  # we got in without a login, so anyone on the network can
-            events.warning(reporter, "The broker lets anyone on your network in without a password: they could switch "
-                           "this device. Consider a broker user (Home Assistant's Mosquitto add-on requires one).")  # fmt: skip
+            events.warning(
+                reporter,
+                "The broker lets anyone on your network in without a password: they could switch "
+                "this device. Consider a broker user (Home Assistant's Mosquitto add-on requires one).",
+            )
         # subscribed before anything is triggered: every config of this run is seen live
         session.subscribe(f"{cid}/#", f"{prefix}/+/+/config", f"{old.cid}/connected")
         session.settle(0.3, 3)  # the retained copies (possibly stale) arrive first
@@ -86,7 +97,10 @@ def setup(
         # published below (they survive reboots) are used then.
         client.cmd(f"SetFlag 27 {int(prefix == 'homeassistant')}")
         if prefix != "homeassistant":
-            events.warning(reporter, f"Automatic discovery stays off: OpenBeken always uses the 'homeassistant' prefix for it, not {prefix!r}")
+            events.warning(
+                reporter,
+                f"Automatic discovery stays off: OpenBeken always uses the 'homeassistant' prefix for it, not {prefix!r}",
+            )
         mark = len(session.messages)
         client.set_mqtt(broker.host, broker.port, cid, broker.user, broker.password)
         events.phase(reporter, "Waiting for the device to connect to the broker (the firmware takes about 8 s)")
@@ -98,8 +112,12 @@ def setup(
         # connection before (a clean disconnect publishes no will), so only a live one counts.
         if session.wait_for(is_online, timeout, since=mark, live_only=True) is None:
             stale = session.wait_for(is_online, 0) is not None
-            problem = ("the device did not reconnect with its new MQTT settings (the 'online' on the broker is left from "
-                       "an earlier connection)" if stale else "the device did not come online on the broker")  # fmt: skip
+            problem = (
+                "the device did not reconnect with its new MQTT settings (the 'online' on the broker is left from "
+                "an earlier connection)"
+                if stale
+                else "the device did not come online on the broker"
+            )
             return SetupResult(cid, long_name, False, [], "not tried", [problem])
         result = _announced_and_working(client, session, cid, long_name, info, pins, prefix, timeout, reporter, old=old)
         if old.cid != cid:
@@ -118,9 +136,13 @@ def _clear_ghost(session: Session, old_cid: str) -> list[str]:
 
 
 def verify(
-    client: ObkClient, broker: Broker, *, prefix: str = "homeassistant", timeout: float = 60.0,
+    client: ObkClient,
+    broker: Broker,
+    *,
+    prefix: str = "homeassistant",
+    timeout: float = 60.0,
     reporter: Reporter | None = None,
-) -> SetupResult:  # fmt: skip
+) -> SetupResult:
     """``ha setup``'s proof without changing anything: for a device whose MQTT settings were
     written into its configuration before its first boot. Online, discovery valid, a command
     round trip - under the client id and long name the device itself reports. With automatic
@@ -135,8 +157,9 @@ def verify(
         if session.wait_for(lambda t, p: t == f"{cid}/connected" and p == b"online", timeout) is None:
             return SetupResult(cid, long_name, False, [], "not tried", [f"{cid} is not online on {broker}"])
         session.settle(0.3, 3)
-        return _announced_and_working(client, session, cid, long_name, info, pins, prefix, timeout, reporter,
-                                      ask=bool(info.flags >> 27 & 1))  # fmt: skip
+        return _announced_and_working(
+            client, session, cid, long_name, info, pins, prefix, timeout, reporter, ask=bool(info.flags >> 27 & 1)
+        )
 
 
 def _live_configs(session: Session, since: int, me: Identity, prefix: str) -> dict[str, dict]:
@@ -145,17 +168,31 @@ def _live_configs(session: Session, since: int, me: Identity, prefix: str) -> di
     return {t: d for t, d in configs_in(live).items() if t.startswith(prefix + "/") and me.current(d)}
 
 
-def _announced_and_working(client: ObkClient, session: Session, cid: str, long_name: str, info: DeviceInfo, pins: Pins,
-                           prefix: str, timeout: float, reporter: Reporter, *, old: Identity | None = None,
-                           ask: bool = True) -> SetupResult:  # fmt: skip
+def _announced_and_working(
+    client: ObkClient,
+    session: Session,
+    cid: str,
+    long_name: str,
+    info: DeviceInfo,
+    pins: Pins,
+    prefix: str,
+    timeout: float,
+    reporter: Reporter,
+    *,
+    old: Identity | None = None,
+    ask: bool = True,
+) -> SetupResult:
     me = Identity(cid, long_name, info.ip or None, mac_digits(info.mac))
     running = client.drivers()
     info = client.info()  # flags as they are now
     want = expected(pins, info.flags, running)
     must = expected(pins, info.flags, running | set(driver_causes(pins, info.startup_command, info.flags, running)))
     everything = announced(pins, info.flags, running)
-    retained_before = {t: d for t, d in configs_in([m for m in session.messages if m[2]]).items()
-                       if me.owns(d) or (old is not None and old.owns(d))}  # fmt: skip
+    retained_before = {
+        t: d
+        for t, d in configs_in([m for m in session.messages if m[2]]).items()
+        if me.owns(d) or (old is not None and old.owns(d))
+    }
     events.phase(reporter, "Asking the device to announce itself to Home Assistant" if ask else "Listening for discovery")
     mark = len(session.messages)
     deadline = time.monotonic() + timeout
@@ -182,8 +219,10 @@ def _announced_and_working(client: ObkClient, session: Session, cid: str, long_n
     causes = driver_causes(pins, info.startup_command, info.flags, running)
     absent = missing(entities, must)
     if not must:
-        problems.append(NOTHING_TO_SWITCH + " (no relay, light, binary input or energy sensor; buttons and LEDs "
-                        "create no entity): add those pins to the template")  # fmt: skip
+        problems.append(
+            NOTHING_TO_SWITCH + " (no relay, light, binary input or energy sensor; buttons and LEDs "
+            "create no entity): add those pins to the template"
+        )
     elif absent:
         driver_items = set(must) - set(want)  # there only because a driver the template implies should run
         if any(i in driver_items for i in absent):
@@ -237,8 +276,9 @@ def _live_onlines(session: Session, cid: str) -> int:
     return sum(1 for t, p, r in session.messages if t == f"{cid}/connected" and p == b"online" and not r)
 
 
-def _round_trip(client: ObkClient, session: Session, cid: str, pins: Pins, reporter: Reporter, flags: int = 0,
-                running: set[str] | None = None) -> str:  # fmt: skip
+def _round_trip(
+    client: ObkClient, session: Session, cid: str, pins: Pins, reporter: Reporter, flags: int = 0, running: set[str] | None = None
+) -> str:
     channels = pins.relay_channels()
     if not channels and any(e.startswith("light with") for e in expected(pins, flags, running)):
         return _light_round_trip(session, cid, reporter)

@@ -150,7 +150,9 @@ def diagnose(session: Session, listen: float = 1.2, reset: bool = True) -> LinkD
             frames = tuya_mcu_frames(_at(session, 9600, listen))
             if frames:
                 return _diagnosis("tuya_mcu", [f"{frames} TuyaMCU frame(s) at 9600"])
-            return _diagnosis("silent", [f"no byte in {1.5 * listen + 0.2:.1f} s at 115200 (before and after a reset), none at 9600"])
+            return _diagnosis(
+                "silent", [f"no byte in {1.5 * listen + 0.2:.1f} s at 115200 (before and after a reset), none at 9600"]
+            )
         if not _is_text(heard):
             evidence.append(f"{len(heard)} bytes at 115200, {text_share(heard):.0%} printable")
             for baud in OTHER_RATES:

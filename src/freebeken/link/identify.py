@@ -96,10 +96,14 @@ def identify(session: Session, *, with_mac: bool = True) -> ChipInfo:
     size = flash.size if flash else (1 << flash_id[2] if flash_id and 18 <= flash_id[2] <= 25 else 0)
     if not size:
         size = _size_by_wraparound(session, chip)
-        events.info(session.reporter, f"Flash size {size // 1024} KiB: this loader cannot name the flash chip, so it was "
-                    "found by where addresses wrap around")  # fmt: skip
-    info = ChipInfo(chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, None,
-                    key_word=key_word)
+        events.info(
+            session.reporter,
+            f"Flash size {size // 1024} KiB: this loader cannot name the flash chip, so it was "
+            "found by where addresses wrap around",
+        )
+    info = ChipInfo(
+        chip, loader_version, bootloader_by_crc(bl_crc), bl_crc, chip_id, flash_id, flash, size, sr, None, key_word=key_word
+    )
     if with_mac:
         info.mac = read_mac(session, info)
     return info
@@ -114,8 +118,11 @@ def read_mac(session: Session, info: ChipInfo) -> bytes | None:
         if info.flash_size > address and (mac := mac_from_tlv(read_sector(session, chip, address))):
             info.rf_sector = address
             if address != chip.mac_tlv:
-                events.info(session.reporter, f"MAC and RF calibration are at 0x{address:X} (stock Tuya layout); "
-                            f"OpenBeken reads them at 0x{chip.mac_tlv:X}")  # fmt: skip
+                events.info(
+                    session.reporter,
+                    f"MAC and RF calibration are at 0x{address:X} (stock Tuya layout); "
+                    f"OpenBeken reads them at 0x{chip.mac_tlv:X}",
+                )
             break
     if mac is None:
         info.fingerprint = fingerprint(session, info)
@@ -170,8 +177,11 @@ def _which_loader(session: Session) -> tuple[ChipProfile, int | None, str | None
     sector = read_sector(session, BK7231T, BK7231T.app_start)
     stored = appcode.stored_key(sector)
     said = {"tuya": "stored under Tuya's key, as on a BK7231T", "zero": "stored in clear, as on a BK7231U"}
-    events.warning(session.reporter, f"Unknown bootloader (CRC 0x{bl_crc:08X}) without a version: its application is "
-                   + said.get(stored or "", "not readable as code either, so it is taken for a BK7231T"))  # fmt: skip
+    events.warning(
+        session.reporter,
+        f"Unknown bootloader (CRC 0x{bl_crc:08X}) without a version: its application is "
+        + said.get(stored or "", "not readable as code either, so it is taken for a BK7231T"),
+    )
     return (BK7231U if stored == "zero" else BK7231T), None, version, bl_crc, None
 
 

@@ -78,8 +78,14 @@ def _assemble(copies: list[bytes], blocks: list[int | None]) -> bytes | None:
     (its CRC is then forgotten, to be asked again next time)."""
     out = bytearray()
     for i, want in enumerate(blocks):
-        piece = next((cp[i * CHUNK : (i + 1) * CHUNK] for cp in copies
-                      if want is not None and beken_crc(cp[i * CHUNK : (i + 1) * CHUNK]) == want), None)  # fmt: skip
+        piece = next(
+            (
+                cp[i * CHUNK : (i + 1) * CHUNK]
+                for cp in copies
+                if want is not None and beken_crc(cp[i * CHUNK : (i + 1) * CHUNK]) == want
+            ),
+            None,
+        )
         if piece is None:
             blocks[i] = None
         else:
@@ -90,7 +96,7 @@ def _assemble(copies: list[bytes], blocks: list[int | None]) -> bytes | None:
 def majority(copies: list[bytes]) -> bytes:
     """Bytewise majority of equally long copies (ties go to the earliest copy's byte)."""
     out = bytearray(copies[0])
-    for i, column in enumerate(zip(*copies)):
+    for i, column in enumerate(zip(*copies, strict=True)):
         if column.count(column[0]) * 2 <= len(column):
             out[i] = max(set(column), key=column.count)
     return bytes(out)

@@ -28,7 +28,7 @@ ADAPTERS: dict[tuple[int, int], str] = {
 
 EXAMPLE = {"win32": "COM3", "darwin": "/dev/cu.usbserial-1410"}
 WHERE = {
-    "win32": "Device Manager, under \"Ports (COM & LPT)\", shows which COM port the adapter got",
+    "win32": 'Device Manager, under "Ports (COM & LPT)", shows which COM port the adapter got',
     "darwin": "use the /dev/cu.* name (the /dev/tty.* twin waits for a carrier signal the adapter never gives)",
 }
 
@@ -59,7 +59,9 @@ def list_serial(comports: Callable[[], Iterable[Any]] | None = None, system: str
         if system == "darwin" and p.device.startswith("/dev/tty.") and "/dev/cu." + p.device[9:] in devices:
             continue
         vid, pid = getattr(p, "vid", None), getattr(p, "pid", None)
-        out.append(PortInfo(p.device, ADAPTERS.get((vid, pid)) if vid is not None and pid is not None else None, p.description or ""))
+        out.append(
+            PortInfo(p.device, ADAPTERS.get((vid, pid)) if vid is not None and pid is not None else None, p.description or "")
+        )
     return sorted(out, key=lambda p: (p.adapter is None, _natural(p.device)))
 
 
@@ -78,13 +80,15 @@ def open_error(port: str, error: Exception, system: str = sys.platform) -> Freeb
     if "exclusively lock" in text or system == "win32" and ("Access is denied" in text or "PermissionError" in text):
         return BusyError(
             f"Another program is using the serial port {port}",
-            hint="Close it - another freebeken, BK7231GUIFlashTool, a serial monitor (PuTTY, the Arduino IDE) - "
-            "and try again.",
+            hint="Close it - another freebeken, BK7231GUIFlashTool, a serial monitor (PuTTY, the Arduino IDE) - and try again.",
         )
     if "Permission denied" in text:
-        hint = ("Add yourself to the group that owns serial ports (sudo usermod -aG dialout $USER; on Arch: uucp), "
-                "then log out and in again." if system.startswith("linux") else
-                "Check who may open it (ls -l " + port + ").")  # fmt: skip
+        hint = (
+            "Add yourself to the group that owns serial ports (sudo usermod -aG dialout $USER; on Arch: uucp), "
+            "then log out and in again."
+            if system.startswith("linux")
+            else "Check who may open it (ls -l " + port + ")."
+        )
         return PortError(f"Not allowed to open the serial port {port}", hint=hint)
     if "No such file" in text or "FileNotFoundError" in text or "cannot find the file" in text:
         where = WHERE.get(system, "unplug and replug the adapter to see which name appears")

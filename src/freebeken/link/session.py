@@ -41,8 +41,10 @@ def open_port(port: str, baudrate: int = 115200) -> SerialPort:
     from .. import sim  # noqa: F401  registers sim:// with pyserial
 
     if not port:
-        raise UsageError("No port given", hint=f"Pass -p {example_port()} (`freebeken ports` lists them), or sim://bk7231t "
-                         "to try the simulator.")  # fmt: skip
+        raise UsageError(
+            "No port given",
+            hint=f"Pass -p {example_port()} (`freebeken ports` lists them), or sim://bk7231t to try the simulator.",
+        )
     try:
         # exclusive: a second program on the same port would interleave the chip's replies
         return serial.serial_for_url(port, baudrate=baudrate, timeout=POLL, exclusive=True)

@@ -191,6 +191,7 @@ class StayRom(Command):
     def decode(self, reply: Reply) -> bool:
         return reply.payload[:1] == b"\x55"
 
+
 __all__ = [
     "BOOT_VERSION",
     "BootVersion",

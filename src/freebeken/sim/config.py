@@ -39,9 +39,33 @@ from .line import SimLine
 
 _BOOL = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 #: Every key a sim:// URL takes (from_url reads them in this order).
-KEYS = ("image", "mac", "time_scale", "boot_window", "noise_period", "flash", "adapter", "chip_id", "efuse", "boot_version",
-        "seed", "stay_in_loader", "protect", "drop", "corrupt", "insert", "no_reply", "power_cut_after", "noisy_above",
-        "dead", "power", "wiring", "mcu_chatter", "reset", "console")  # fmt: skip
+KEYS = (
+    "image",
+    "mac",
+    "time_scale",
+    "boot_window",
+    "noise_period",
+    "flash",
+    "adapter",
+    "chip_id",
+    "efuse",
+    "boot_version",
+    "seed",
+    "stay_in_loader",
+    "protect",
+    "drop",
+    "corrupt",
+    "insert",
+    "no_reply",
+    "power_cut_after",
+    "noisy_above",
+    "dead",
+    "power",
+    "wiring",
+    "mcu_chatter",
+    "reset",
+    "console",
+)
 
 
 def unknown_key(key: str, url: str) -> UsageError:
@@ -72,7 +96,7 @@ class SimConfig:
     seeded: bool = False  # a seed was given: it alone decides a fresh image's MAC
 
     @classmethod
-    def from_url(cls, url: str) -> "SimConfig":
+    def from_url(cls, url: str) -> SimConfig:
         parts = urlsplit(url)
         if parts.scheme != "sim" or not parts.netloc:
             raise UsageError(f"Not a simulator URL: {url!r}", hint="Use e.g. sim://bk7231t?time_scale=0")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-
 WIRINGS = ("ok", "swapped", "echo", "tx2", "badground")
 
 

@@ -15,9 +15,9 @@ import functools
 import random
 import zlib
 
+from ..chips import appcode
 from ..chips.layout import mac_tlv_sector
 from ..chips.profiles import BK7231T, ChipProfile
-from ..chips import appcode
 from ..tuya.builder import AOYCOCR_U3, CB2S_METERING_PLUG, upk_text, write_config
 
 FLASH_SIZE = 0x200000
@@ -123,4 +123,3 @@ def _application(chip: str, key: tuple[int, int, int, int], size: int, seed: int
     if builtin != "{}":
         place(code_size * 3 // 4, b"\x00" + builtin.encode() + b"\x00")
     return appcode.add_crc(bytes(code)).ljust(size, b"\xff")
-

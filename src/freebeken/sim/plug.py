@@ -47,8 +47,10 @@ def board_of(image: bytes) -> Board:
         active_high = low if part == "button" else not low
         wires.append(Wire(int(pin), part, active_high, f"{part} P{pin}"))
     if not wires:
-        raise UsageError("The simulated plug's flash holds no stock pin configuration: there is no board to wire",
-                         hint="Use an image a sim:// chip made (sim://bk7231t?image=FILE with a new FILE).")  # fmt: skip
+        raise UsageError(
+            "The simulated plug's flash holds no stock pin configuration: there is no board to wire",
+            hint="Use an image a sim:// chip made (sim://bk7231t?image=FILE with a new FILE).",
+        )
     return Board("simulated plug: " + ", ".join(w.name for w in wires), wires)
 
 
@@ -90,8 +92,10 @@ def power_on(image: Path, port: int = 0) -> SimPlug:
     try:
         data = image.read_bytes()
     except OSError as e:
-        raise UsageError(f"Cannot read the simulated plug's flash {image}: {e.strerror}",
-                         hint="Back it up and flash it on the simulated adapter first.") from None  # fmt: skip
+        raise UsageError(
+            f"Cannot read the simulated plug's flash {image}: {e.strerror}",
+            hint="Back it up and flash it on the simulated adapter first.",
+        ) from None
     unplug(image)
     boot = boot_image(data, board_of(data))
     server = None

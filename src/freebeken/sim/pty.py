@@ -55,7 +55,7 @@ class PtyServer:
         # On Linux, termios calls on the master act on the slave: this is the host's setting.
         return _SPEEDS.get(termios.tcgetattr(self.master)[5], 115200)
 
-    def start(self) -> "PtyServer":
+    def start(self) -> PtyServer:
         for t in self._threads:
             t.start()
         return self
@@ -71,7 +71,7 @@ class PtyServer:
         os.unlink(self.control_path)
         os.rmdir(self._dir)
 
-    def __enter__(self) -> "PtyServer":
+    def __enter__(self) -> PtyServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

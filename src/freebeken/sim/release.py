@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from ..chips.profiles import ChipProfile
 from ..chips import appcode
+from ..chips.profiles import ChipProfile
 
 VECTORS = bytes.fromhex("0e0000ea") + bytes.fromhex("14f09fe5") * 7  # b 0x40; ldr pc, [pc, #0x14] x 7
 

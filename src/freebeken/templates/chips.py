@@ -56,10 +56,15 @@ _RTL8710B_PA = (0, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 18, 19, 22, 23, 29, 30)
 _RTL8710B_PWM_PA = frozenset({0, 5, 12, 14, 15, 22, 23, 29, 30})
 _RULES += (
     PinRules("RTL87X0C", 24, _RTL87X0C_BONDED, _RTL87X0C_BONDED - {7, 8, 9, 10}, frozenset(), (15, 16)),
-    PinRules("RTL8710B", len(_RTL8710B_PA), frozenset(range(len(_RTL8710B_PA))),
-             frozenset(i for i, pa in enumerate(_RTL8710B_PA) if pa in _RTL8710B_PWM_PA),
-             frozenset({_RTL8710B_PA.index(19)}), (_RTL8710B_PA.index(29), _RTL8710B_PA.index(30))),
-)  # fmt: skip
+    PinRules(
+        "RTL8710B",
+        len(_RTL8710B_PA),
+        frozenset(range(len(_RTL8710B_PA))),
+        frozenset(i for i, pa in enumerate(_RTL8710B_PA) if pa in _RTL8710B_PWM_PA),
+        frozenset({_RTL8710B_PA.index(19)}),
+        (_RTL8710B_PA.index(29), _RTL8710B_PA.index(30)),
+    ),
+)
 # LN882H (src/hal/ln882h/hal_pins_ln882h.c): index 0..15 = A0..A15, 16..25 = B0..B9; PWM on every pin but the
 # QSPI flash pins 13..18; ADC on A0, A1, A4, B3, B4, B5; UART0 (flashing, log) on A2/A3. Bonding differs per module.
 _RULES += (PinRules("LN882H", 26, None, frozenset(range(26)) - set(range(13, 19)), frozenset({0, 1, 4, 19, 20, 21}), (2, 3)),)

@@ -46,8 +46,10 @@ class Device:
             return "no over-the-air profile: open it and flash over UART"
         versions = ", ".join(sorted({p.version for p in mine}))
         if version is None:
-            return (f"likely without opening it, if it still runs firmware {versions} (tuya-cloudcutter has a profile; "
-                    "the Smart Life app shows the version)")  # fmt: skip
+            return (
+                f"likely without opening it, if it still runs firmware {versions} (tuya-cloudcutter has a profile; "
+                "the Smart Life app shows the version)"
+            )
         if any(p.version == version for p in mine):
             return f"likely without opening it: tuya-cloudcutter has a profile for firmware {version}"
         return f"its profiles are for firmware {versions}, not {version}: newer firmware is usually patched, so UART it is"
@@ -59,14 +61,21 @@ class Catalogue:
     profiles: dict[str, Profile]
 
     def profiles_for(self, version: str, chip: str | None = None) -> list[Profile]:
-        return sorted((p for p in self.profiles.values() if p.version == version and (chip is None or p.chip.upper() == chip.upper())),
-                      key=lambda p: p.slug)  # fmt: skip
+        return sorted(
+            (p for p in self.profiles.values() if p.version == version and (chip is None or p.chip.upper() == chip.upper())),
+            key=lambda p: p.slug,
+        )
 
 
 def _profile(slug: str, data: dict[str, Any]) -> Profile:
     fw = data.get("firmware") or {}
-    return Profile(slug, str(fw.get("chip") or data.get("chip") or "?"), str(fw.get("name") or data.get("sub_name") or "?"),
-                   str(fw.get("version") or data.get("version") or "?"), str(fw.get("sdk") or data.get("sdk") or "?"))  # fmt: skip
+    return Profile(
+        slug,
+        str(fw.get("chip") or data.get("chip") or "?"),
+        str(fw.get("name") or data.get("sub_name") or "?"),
+        str(fw.get("version") or data.get("version") or "?"),
+        str(fw.get("sdk") or data.get("sdk") or "?"),
+    )
 
 
 def parse(data: Any, profiles_data: Any = None) -> Catalogue:
@@ -78,14 +87,23 @@ def parse(data: Any, profiles_data: Any = None) -> Catalogue:
         raw_devices = {str(d.get("slug")): d for d in data if isinstance(d, dict)}
         raw_profiles = {str(p.get("slug")): p for p in profiles_data or [] if isinstance(p, dict)}
     else:
-        raise UsageError("This is not tuya-cloudcutter's device list",
-                         hint="Give the snapshot file, or let freebeken download the list (omit --cloudcutter).")  # fmt: skip
+        raise UsageError(
+            "This is not tuya-cloudcutter's device list",
+            hint="Give the snapshot file, or let freebeken download the list (omit --cloudcutter).",
+        )
     profiles = {slug: _profile(slug, p) for slug, p in raw_profiles.items() if isinstance(p, dict)}
     devices = []
     for slug, d in raw_devices.items():
         if not isinstance(d, dict):
             continue
         refs = [r.get("slug") if isinstance(r, dict) else r for r in d.get("profiles") or []]
-        devices.append(Device(slug, str(d.get("manufacturer") or ""), str(d.get("name") or slug),
-                              [profiles[r] for r in refs if r in profiles], [int(i) for i in d.get("github_issues") or [] if str(i).isdigit()]))  # fmt: skip
+        devices.append(
+            Device(
+                slug,
+                str(d.get("manufacturer") or ""),
+                str(d.get("name") or slug),
+                [profiles[r] for r in refs if r in profiles],
+                [int(i) for i in d.get("github_issues") or [] if str(i).isdigit()],
+            )
+        )
     return Catalogue(devices, profiles)

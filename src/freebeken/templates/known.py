@@ -14,10 +14,13 @@ from .roles import MISSPELLINGS, canonical
 
 #: Roles that differ only in how the pin is wired or how a press acts: "close", not "different".
 FAMILIES = (
-    {"Rel", "Rel_n"}, {"LED", "LED_n"}, {"WifiLED", "WifiLED_n"}, {"PWM", "PWM_n"},
+    {"Rel", "Rel_n"},
+    {"LED", "LED_n"},
+    {"WifiLED", "WifiLED_n"},
+    {"PWM", "PWM_n"},
     {"Btn", "Btn_n", "Btn_pd", "Btn_pd_n", "Btn_Tgl_All", "Btn_Tgl_All_n"},
     {"dInput", "dInput_n", "dInput_NoPullUp", "dInput_NoPullUp_n"},
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,6 @@ CLOUDCUTTER_API = "https://tuya-cloudcutter.github.io/api"  # devices.json, prof
 WEEK = 7 * 24 * 3600
 
 
-
-
 def _get(url: str) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": "freebeken"})
     with urllib.request.urlopen(request, timeout=20) as response:
@@ -48,13 +46,15 @@ def _cached(name: str, urls: list[str], reporter: Reporter) -> list[bytes]:
     if not fresh:
         try:
             blobs = [_get(u) for u in urls]
-            for path, blob in zip(paths, blobs):
+            for path, blob in zip(paths, blobs, strict=True):
                 _json(blob, f"The downloaded {name} list")
                 atomic_write(path, blob)
         except (urllib.error.URLError, OSError, TimeoutError) as e:
             if not all(p.exists() for p in paths):
-                raise ListError(f"Cannot download the {name} list ({why(e)}) and there is no copy of it yet",
-                                hint=f"Connect to the internet once, or give the list as a file ({urls[0]}).") from None  # fmt: skip
+                raise ListError(
+                    f"Cannot download the {name} list ({why(e)}) and there is no copy of it yet",
+                    hint=f"Connect to the internet once, or give the list as a file ({urls[0]}).",
+                ) from None
             age = (time.time() - paths[0].stat().st_mtime) / 86400
             events.warning(reporter, f"Cannot refresh the {name} list ({why(e)}); using the copy from {age:.0f} days ago")
     return [p.read_bytes() for p in paths]
@@ -83,7 +83,9 @@ def devices(path: str | None = None, reporter: Reporter | None = None) -> list[K
         blob = _cached("openbeken-devices", [os.environ.get("FREEBEKEN_DEVICES_URL", DEVICES_URL)], reporter or NullReporter())[0]
     data = _json(blob, path or "The downloaded devices list")
     if not (isinstance(data, list) or isinstance(data, dict) and isinstance(data.get("devices"), list)):
-        raise ListError(f"{path or 'The downloaded list'} is not OpenBeken's devices.json", hint="It is a {\"devices\": [...]} file.")
+        raise ListError(
+            f"{path or 'The downloaded list'} is not OpenBeken's devices.json", hint='It is a {"devices": [...]} file.'
+        )
     return load_devices(data)
 
 
@@ -96,8 +98,14 @@ def cutter(path: str | None = None, reporter: Reporter | None = None) -> cloudcu
     return cloudcutter.parse(_json(found, "The downloaded cloudcutter list"), _json(profiles, "The downloaded profile list"))
 
 
-def lookup(query: str, version: str | None = None, chip: str | None = None, devices_json: str | None = None,
-           cutter_file: str | None = None, reporter: Reporter | None = None) -> dict[str, Any]:  # fmt: skip
+def lookup(
+    query: str,
+    version: str | None = None,
+    chip: str | None = None,
+    devices_json: str | None = None,
+    cutter_file: str | None = None,
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
     """Both lists searched for ``query``: OpenBeken templates (with their pins in words and wiki
     link), and per cloudcutter device the honest over-the-air answer (for ``version``, the firmware
     the app shows, when given, and that version's answer in words). A list that cannot be had is
@@ -105,16 +113,30 @@ def lookup(query: str, version: str | None = None, chip: str | None = None, devi
     from .known import search
 
     chip_name = chip.upper() if chip else None
-    out: dict[str, Any] = {"openbeken": [], "cloudcutter": [], "firmware_profiles": [], "firmware_answer": None,
-                           "unavailable": []}  # fmt: skip
+    out: dict[str, Any] = {
+        "openbeken": [],
+        "cloudcutter": [],
+        "firmware_profiles": [],
+        "firmware_answer": None,
+        "unavailable": [],
+    }
     failed: list[ListError] = []
     try:
-        obk = [(k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)]))
-               for k in devices(devices_json, reporter)
-               if not chip_name or not k.template.chip or k.template.chip.upper() == chip_name]  # fmt: skip
-        out["openbeken"] = [{"title": k.title, "chip": k.template.chip, "entry": k.template.to_entry(),
-                             "pins": pins_words(k.template.to_entry()), "wiki": k.template.wiki or None}
-                            for _, k in search(query, obk)]  # fmt: skip
+        obk = [
+            (k, " ".join([k.template.vendor, k.template.name, k.template.model, " ".join(k.template.keywords)]))
+            for k in devices(devices_json, reporter)
+            if not chip_name or not k.template.chip or k.template.chip.upper() == chip_name
+        ]
+        out["openbeken"] = [
+            {
+                "title": k.title,
+                "chip": k.template.chip,
+                "entry": k.template.to_entry(),
+                "pins": pins_words(k.template.to_entry()),
+                "wiki": k.template.wiki or None,
+            }
+            for _, k in search(query, obk)
+        ]
     except ListError as e:
         failed.append(e)
         out["unavailable"].append({"list": "OpenBeken device list", "error": str(e), "hint": e.hint})
@@ -125,8 +147,15 @@ def lookup(query: str, version: str | None = None, chip: str | None = None, devi
         out["unavailable"].append({"list": "tuya-cloudcutter", "error": str(e), "hint": e.hint})
     else:
         cc = [(d, f"{d.manufacturer} {d.name} {d.slug}") for d in cat.devices]
-        out["cloudcutter"] = [{"title": d.title, "slug": d.slug, "no_solder": d.no_solder(version, chip_name),
-                               "profiles": [p.describe() for p in d.profiles]} for _, d in search(query, cc)]  # fmt: skip
+        out["cloudcutter"] = [
+            {
+                "title": d.title,
+                "slug": d.slug,
+                "no_solder": d.no_solder(version, chip_name),
+                "profiles": [p.describe() for p in d.profiles],
+            }
+            for _, d in search(query, cc)
+        ]
         if version:
             out["firmware_profiles"] = [p.describe() for p in cat.profiles_for(version, chip_name)]
             out["firmware_answer"] = firmware_answer(version, out["firmware_profiles"])
@@ -144,13 +173,16 @@ def pins_words(entry: dict[str, Any]) -> str:
 def firmware_answer(version: str, profiles: list[str]) -> str:
     """What the firmware version the app shows says about converting over the air."""
     if profiles:
-        return (f"Firmware {version}: tuya-cloudcutter has {len(profiles)} profile(s) for it - likely convertible over the air "
-                "(likely, not guaranteed).")  # fmt: skip
+        return (
+            f"Firmware {version}: tuya-cloudcutter has {len(profiles)} profile(s) for it - likely convertible over the air "
+            "(likely, not guaranteed)."
+        )
     return f"Firmware {version}: no tuya-cloudcutter profile. Newer firmware is usually patched: UART it is."
 
 
-def best_match(template: Template, devices_json: str | None = None, reporter: Reporter | None = None,
-               say_unknown: bool = False) -> Match | None:  # fmt: skip
+def best_match(
+    template: Template, devices_json: str | None = None, reporter: Reporter | None = None, say_unknown: bool = False
+) -> Match | None:
     """The device list's best entry for these pins, or None. It never stops the command it is part
     of: a list that cannot be had is only said (on ``reporter``), and with ``say_unknown`` so is a
     device the list does not have."""

@@ -29,7 +29,7 @@ class PinRole:
     channel2: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "PinRole | None":
+    def parse(cls, text: str) -> PinRole | None:
         """``"Role;channel[;channel2]"`` as written (the role is not checked); None if malformed."""
         m = _PIN_TEXT.match(text)
         if not m or not m.group(1):
@@ -147,7 +147,9 @@ def parse_json(text: str, source: str = "") -> Any:
             line = text.count("\n", 0, comma) + 1
             column = comma - (text.rfind("\n", 0, comma) + 1) + 1
             closing = text[e.pos]
-            raise TemplateSyntaxError(f"trailing comma before '{closing}' - JSON does not allow it; remove the comma", line, column, source) from None
+            raise TemplateSyntaxError(
+                f"trailing comma before '{closing}' - JSON does not allow it; remove the comma", line, column, source
+            ) from None
         raise TemplateSyntaxError(e.msg, e.lineno, e.colno, source) from None
     except RecursionError:
         raise UsageError(f"{source or 'The template'} is nested too deeply to be a template", hint=NOT_A_TEMPLATE) from None
@@ -171,11 +173,21 @@ def from_entry(entry: Any, where: str = "") -> tuple[Template, list[Problem]]:
         if key not in ENTRY_FIELDS and key != "bDetailed":
             problems.append(Problem("warning", f"{prefix}{key}", "unknown field (devices.json does not use it)"))
     text = {k: str(entry.get(k) or "") for k in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki")}
-    t = Template(vendor=text["vendor"], name=text["name"], model=text["model"], chip=text["chip"], board=text["board"],
-                 command=text["command"], image=text["image"], wiki=text["wiki"])  # fmt: skip
+    t = Template(
+        vendor=text["vendor"],
+        name=text["name"],
+        model=text["model"],
+        chip=text["chip"],
+        board=text["board"],
+        command=text["command"],
+        image=text["image"],
+        wiki=text["wiki"],
+    )
     for key in ("vendor", "name", "model", "chip", "board", "command", "image", "wiki", "keywords", "pins"):
         if not _encodable(entry.get(key)):
-            problems.append(Problem("error", f"{prefix}{key}", "contains a character that cannot be stored (a lone \\ud800-style escape)"))
+            problems.append(
+                Problem("error", f"{prefix}{key}", "contains a character that cannot be stored (a lone \\ud800-style escape)")
+            )
     flags = entry.get("flags")
     if flags not in (None, ""):
         try:
@@ -241,7 +253,13 @@ def validate(t: Template, where: str = "") -> list[Problem]:
     rules = gpio.rules_for(t.chip)
     if t.chip and t.chip.upper() not in KNOWN_CHIPS:
         unchecked = "" if rules else "; its pins were not checked (freebeken has no pin facts for it), only its roles"
-        problems.append(Problem("warning", f"{prefix}chip", f"{t.chip!r}: freebeken does not flash this chip (it flashes {', '.join(sorted(KNOWN_CHIPS))}){unchecked}"))
+        problems.append(
+            Problem(
+                "warning",
+                f"{prefix}chip",
+                f"{t.chip!r}: freebeken does not flash this chip (it flashes {', '.join(sorted(KNOWN_CHIPS))}){unchecked}",
+            )
+        )
     if not t.name:
         problems.append(Problem("warning", f"{prefix}name", "a name helps others find the template"))
     for pin, role in sorted(t.pins.items()):

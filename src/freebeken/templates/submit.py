@@ -91,7 +91,7 @@ def patch_text(t: Template, devices_json: str) -> str:
 
 def update_link(t: Template, title: str, differences: list[str]) -> str:
     body = (
-        f"Please update the entry \"{title}\" in devices.json: the same device, checked on a real one, differs in\n\n"
+        f'Please update the entry "{title}" in devices.json: the same device, checked on a real one, differs in\n\n'
         + "".join(f"- {d}\n" for d in differences)
         + "\nThe entry's pins should be:\n\n```json\n"
         + json.dumps({"pins": t.to_entry()["pins"]}, indent=2)

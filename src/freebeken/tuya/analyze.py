@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..chips import CHIPS
+from ..chips import CHIPS, appcode
+from ..chips import dump as d
 from ..errors import ConfigSectorError, UsageError
 from ..firmware import obkconfig
 from ..templates.model import Template
-from ..chips import appcode
-from ..chips import dump as d
 from .kv import read_store
 from .mapping import Mapping, map_upk
 from .upk import from_dict, parse
@@ -113,12 +112,16 @@ def _analyze_json(data: bytes, source: str, profile_chips: dict[str, str]) -> An
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         if _meant_as_json(text):  # quoted keys: JSON with a mistake, not Tuya's own key:value text
-            raise UsageError(f"{source or 'input'} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
-                             hint="Fix the file there (a trailing comma or a missing quote, typically), then run analyze again.") from None  # fmt: skip
+            raise UsageError(
+                f"{source or 'input'} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+                hint="Fix the file there (a trailing comma or a missing quote, typically), then run analyze again.",
+            ) from None
         obj = None
     except (ValueError, RecursionError) as e:  # numbers over Python's digit limit, absurd nesting
-        raise UsageError(f"{source or 'input'} cannot be read as a config: {'nested too deeply' if isinstance(e, RecursionError) else e}",
-                         hint="This does not look like a Tuya configuration; check the file.") from None  # fmt: skip
+        raise UsageError(
+            f"{source or 'input'} cannot be read as a config: {'nested too deeply' if isinstance(e, RecursionError) else e}",
+            hint="This does not look like a Tuya configuration; check the file.",
+        ) from None
     profiles: tuple[str, ...] = ()
     if isinstance(obj, dict) and isinstance(obj.get("device_configuration"), dict):
         upk = from_dict(obj["device_configuration"])  # cloudcutter profile
@@ -305,8 +308,10 @@ def _apply_upk(a: Analysis, upk: dict[str, Any], profiles: tuple[str, ...] = ())
     a.warnings += m.chip_conflicts
     if m.chip and not m.flashable:
         other = "ltchiptool or BK7231GUIFlashTool" if m.chip.startswith("RTL") else "a flasher for that chip"
-        a.warnings.append(f"freebeken cannot flash {m.chip}: the template is for OpenBeken's {m.template.chip} build, in its pin "
-                          f"numbering; flashing it needs another tool ({other})")  # fmt: skip
+        a.warnings.append(
+            f"freebeken cannot flash {m.chip}: the template is for OpenBeken's {m.template.chip} build, in its pin "
+            f"numbering; flashing it needs another tool ({other})"
+        )
 
 
 def _obk_config(sector: bytes, a: Analysis) -> obkconfig.ObkConfig | None:

@@ -21,11 +21,17 @@ def upk_text(config: Mapping[str, object]) -> str:
     return "{" + "".join(f"{k}:{v}," for k, v in config.items()) + "}"
 
 
-def tuya_values(config: Mapping[str, object] | None, chip: str, seed: int = 0, extra: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+def tuya_values(
+    config: Mapping[str, object] | None, chip: str, seed: int = 0, extra: Mapping[str, bytes] | None = None
+) -> dict[str, bytes]:
     rng = random.Random(seed)
     values: dict[str, bytes] = {
-        "gw_bi": json.dumps({"uuid": f"uuid{rng.getrandbits(48):012x}", "auth_key": rng.randbytes(16).hex(), "ap_ssid": "SmartLife"}).encode(),
-        "gw_di": json.dumps({"id": f"bf{rng.getrandbits(64):016x}", "swv": "1.0.5", "bv": "40.00", "pv": "2.2", "pk": "keysimulatorxxxx"}).encode(),
+        "gw_bi": json.dumps(
+            {"uuid": f"uuid{rng.getrandbits(48):012x}", "auth_key": rng.randbytes(16).hex(), "ap_ssid": "SmartLife"}
+        ).encode(),
+        "gw_di": json.dumps(
+            {"id": f"bf{rng.getrandbits(64):016x}", "swv": "1.0.5", "bv": "40.00", "pv": "2.2", "pk": "keysimulatorxxxx"}
+        ).encode(),
         "gw_wsm": json.dumps({"ssid": "SG9tZVdpRmk=", "passwd": "c2VjcmV0cGFzcw==", "wfb64": 1}).encode(),
         "em_sys_env": chip_by_name(chip).em_sys_env.encode().ljust(32, b"\x00"),
     }
@@ -64,12 +70,32 @@ def write_config(
 
 #: The seed thread's Aoycocr U3 plug (relay P7, LED_n P1, button P8), as its stock config would say.
 AOYCOCR_U3 = {
-    "Jsonver": "1.1.8", "module": "WB3S", "rl1_pin": 7, "rl1_lv": 1, "led1_pin": 1, "led1_lv": 0,
-    "bt1_pin": 8, "bt1_lv": 0, "netled_reuse": 0, "ch_num": 1, "crc": 86,
-}  # fmt: skip
+    "Jsonver": "1.1.8",
+    "module": "WB3S",
+    "rl1_pin": 7,
+    "rl1_lv": 1,
+    "led1_pin": 1,
+    "led1_lv": 0,
+    "bt1_pin": 8,
+    "bt1_lv": 0,
+    "netled_reuse": 0,
+    "ch_num": 1,
+    "crc": 86,
+}
 #: A typical CB2S plug with BL0937 power metering.
 CB2S_METERING_PLUG = {
-    "Jsonver": "1.1.8", "module": "CB2S", "rl1_pin": 6, "rl1_lv": 1, "bt1_pin": 7, "bt1_lv": 0,
-    "netled1_pin": 8, "netled1_lv": 0, "ele_pin": 24, "vi_pin": 26, "sel_pin_pin": 11, "sel_pin_lv": 1,
-    "chip_type": 0, "crc": 45,
-}  # fmt: skip
+    "Jsonver": "1.1.8",
+    "module": "CB2S",
+    "rl1_pin": 6,
+    "rl1_lv": 1,
+    "bt1_pin": 7,
+    "bt1_lv": 0,
+    "netled1_pin": 8,
+    "netled1_lv": 0,
+    "ele_pin": 24,
+    "vi_pin": 26,
+    "sel_pin_pin": 11,
+    "sel_pin_lv": 1,
+    "chip_type": 0,
+    "crc": 45,
+}

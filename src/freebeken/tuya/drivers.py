@@ -7,8 +7,13 @@ from .pinmap import Builder, add_command, as_int, free_channel
 from .upk import Value
 
 I2C_DRIVERS = {  # dmod -> OBK driver name (LibreTiny docs)
-    2: "SM2135", 3: "SM2135", 4: "SM2135", 5: "BP1658CJ", 6: "BP5758D", 7: "SM2235",
-}  # fmt: skip
+    2: "SM2135",
+    3: "SM2135",
+    4: "SM2135",
+    5: "BP1658CJ",
+    6: "BP5758D",
+    7: "SM2235",
+}
 DRIVER_ROLES = {
     "SM2135": ("SM2135DAT", "SM2135CLK"),
     "BP5758D": ("BP5758D_DAT", "BP5758D_CLK"),

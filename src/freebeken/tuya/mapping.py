@@ -45,8 +45,11 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
     m.checked = rules is not None
     m.flashable = verdict.chip is None or verdict.platform.lower() in CHIPS
     if not m.checked:
-        why = (f"freebeken has no pin facts for {verdict.platform}" if verdict.chip else
-               "the config names no chip and its pins do not all exist on BK7231T/N")  # fmt: skip
+        why = (
+            f"freebeken has no pin facts for {verdict.platform}"
+            if verdict.chip
+            else "the config names no chip and its pins do not all exist on BK7231T/N"
+        )
         m.notes.append(f"pins not checked: {why}; they are numbered as the config numbers them")
     elif b.renumber is not None:
         m.notes.append(f"pins renumbered to OpenBeken's {label} pin table (the config numbers them PAn)")
@@ -98,8 +101,10 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
         if key in upk and shows_relay:
             lv = b.level(key, 1)
             b.put(key, "LED" if lv else "LED_n", relays[0], lv)
-            m.notes.append(f"{key}: nety_led=2 or reuse_led_m=1 (the network LED shows the relay once on Wi-Fi) -> "
-                           f"{'LED' if lv else 'LED_n'};{relays[0]}")  # fmt: skip
+            m.notes.append(
+                f"{key}: nety_led=2 or reuse_led_m=1 (the network LED shows the relay once on Wi-Fi) -> "
+                f"{'LED' if lv else 'LED_n'};{relays[0]}"
+            )
             shows_relay = False
             continue
         if key in upk and not any(r.role.startswith("WifiLED") for r in m.template.pins.values()):
@@ -120,9 +125,17 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
         lv = b.level("backlit_io_pin", 1)
         b.put("backlit_io_pin", "LED" if lv else "LED_n", free_channel(m), lv)
     _device_buttons(b)
-    for key, role in (("ir", "IRRecv"), ("irpin", "IRRecv"), ("infrr", "IRRecv"), ("infre", "IRSend"),
-                      ("remote_io", "RCRecv"), ("mic", "ADC"), ("micpin", "ADC"), ("mosi", "SM16703P_DIN"),
-                      ("samp_pin", "BAT_ADC")):  # fmt: skip
+    for key, role in (
+        ("ir", "IRRecv"),
+        ("irpin", "IRRecv"),
+        ("infrr", "IRRecv"),
+        ("infre", "IRSend"),
+        ("remote_io", "RCRecv"),
+        ("mic", "ADC"),
+        ("micpin", "ADC"),
+        ("mosi", "SM16703P_DIN"),
+        ("samp_pin", "BAT_ADC"),
+    ):
         if key in upk:
             b.put(key, role, 0)
     if "samp_sw_pin" in upk:
@@ -169,8 +182,10 @@ def _device_buttons(b: Builder) -> None:
         n = "_n" if lv else ""
         if light:
             role, channel = f"Btn_SmartLED{n}", 0
-            why = (f"{key}: the light's own button -> {role} (click toggles the light, double click next colour, "
-                   "triple click next temperature, hold dims)")  # fmt: skip
+            why = (
+                f"{key}: the light's own button -> {role} (click toggles the light, double click next colour, "
+                "triple click next temperature, hold dims)"
+            )
         elif len(relays) == 1:
             role, channel = f"Btn{n}", relays[0]
             why = f"{key}: the button of a one-relay device -> {role};{channel} (a click toggles the relay)"
@@ -179,8 +194,10 @@ def _device_buttons(b: Builder) -> None:
             why = f"{key}: the device's button with {len(relays)} relays -> {role} (a click toggles every relay)"
         else:  # a sensor's pairing button: on channel 1 it would flip the sensor's state
             role, channel = f"Btn{n}", free_channel(m)
-            why = (f"{key} (the pairing button) got channel {channel} of its own; set it to a relay's channel "
-                   "if it should switch that relay")  # fmt: skip
+            why = (
+                f"{key} (the pairing button) got channel {channel} of its own; set it to a relay's channel "
+                "if it should switch that relay"
+            )
         b.put(key, role, channel, lv)
         if key in b.placed:
             m.notes.append(why)

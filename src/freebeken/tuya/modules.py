@@ -29,16 +29,27 @@ class Family:
 
 FAMILIES: tuple[Family, ...] = (
     Family("WBR", "RTL8720CF", "LT wbr1/wbr3/wbru; GFT (W?R -> RTL87X0C); OBK boards WBR1/WBR2/WBR3 as RTL87X0C"),
-    Family("WB2L_M1", "BK7231N", "LT wb2l-m1; OBK board WB2L_M1 (2x BK7231N); OBK README",
-           "GFT reads every WB* as BK7231T"),
+    Family("WB2L_M1", "BK7231N", "LT wb2l-m1; OBK board WB2L_M1 (2x BK7231N); OBK README", "GFT reads every WB* as BK7231T"),
     Family("WB2L-M1", "BK7231N", "as WB2L_M1 (the same module, written with a dash)"),
-    Family("WB", "BK7231T", "LT wb1s/wb2l/wb2s/wb3l/wb3s/wblc5; GFT; OBK boards WB2S/WB3S/WB2L/WB3L/WBLC5 (BK7231T)",
-           "OBK lists one WB3S and one WBLC9 as BK7231N: Tuya reuses configs on CB modules; a firmware profile or the dump "
-           "decides then"),
-    Family("WR", "RTL8710BN", "LT wr1/wr1e/wr2/wr2e/wr2l/wr3/wr3e/wr3l/wr3n; OBK boards WR2E/WR3 as RTL8710B",
-           "GFT reads WR* as BK7231T (its rule looks only at the third letter)"),
-    Family("WL", "LN882H", "LT wl2h-u/wl2s; OBK board WL2S (7x LN882H)",
-           "GFT reads WL* as BK7231T; OBK has one WL2S entry as BK7231T"),
+    Family(
+        "WB",
+        "BK7231T",
+        "LT wb1s/wb2l/wb2s/wb3l/wb3s/wblc5; GFT; OBK boards WB2S/WB3S/WB2L/WB3L/WBLC5 (BK7231T)",
+        "OBK lists one WB3S and one WBLC9 as BK7231N: Tuya reuses configs on CB modules; a firmware profile or the dump "
+        "decides then",
+    ),
+    Family(
+        "WR",
+        "RTL8710BN",
+        "LT wr1/wr1e/wr2/wr2e/wr2l/wr3/wr3e/wr3l/wr3n; OBK boards WR2E/WR3 as RTL8710B",
+        "GFT reads WR* as BK7231T (its rule looks only at the third letter)",
+    ),
+    Family(
+        "WL",
+        "LN882H",
+        "LT wl2h-u/wl2s; OBK board WL2S (7x LN882H)",
+        "GFT reads WL* as BK7231T; OBK has one WL2S entry as BK7231T",
+    ),
     Family("WA", "BK7231Q", "LT wa2 (bk7231q)", "GFT reads WA* as BK7231T"),
     Family("CBU", "BK7231N", "LT cbu; GFT; OBK board CBU (75x BK7231N)"),
     Family("CB", "BK7231N", "LT cb1s/cb2l/cb2s/cb3l/cb3s/cb3se/cblc5; GFT; OBK boards CB2S/CB3S/CB2L/CBLC5/CBLC9/CB8P"),
@@ -51,18 +62,28 @@ FAMILIES: tuple[Family, ...] = (
     Family("T5", "BK7258", "GFT (module and platform name T5); one source only"),
     Family("TYWE", "ESP8266", "OBK boards TYWE2L/TYWE2S/TYWE3S (ESP8266; one TYWE3S as ESP8285); TUYA TYWE3S datasheet"),
     Family("XR", "XR809", "GFT (X* -> XR809); OBK board XR3 (2x XR809)"),
-)  # fmt: skip
+)
 
 #: OpenBeken's platform name for a chip (the ``chip`` of its device list and its pin numbering).
 OBK_PLATFORM = {"RTL8720CF": "RTL87X0C", "RTL8720CM": "RTL87X0C", "RTL8710BN": "RTL8710B", "RTL8710BX": "RTL8710B"}
 
 #: Chip names as firmware profiles and ``chip`` keys spell them (cloudcutter's ``bk7231s`` is a T).
 _SPELLINGS = (
-    (r"rtl8720cf|rtl8720c\b|8720cf", "RTL8720CF"), (r"rtl8720cm", "RTL8720CM"), (r"rtl8710bn|rtlbn|rtl8710b\b", "RTL8710BN"),
-    (r"bk7231n|\b7231nl?\b", "BK7231N"), (r"bk7231[st]", "BK7231T"), (r"bk7231u", "BK7231U"),
-    (r"bk7238", "BK7238"), (r"bk7252n", "BK7252N"), (r"bk7236", "BK7236"), (r"bk7258", "BK7258"), (r"ln882h", "LN882H"),
-    (r"esp8266", "ESP8266"), (r"xr809", "XR809"), (r"bl602", "BL602"),
-)  # fmt: skip
+    (r"rtl8720cf|rtl8720c\b|8720cf", "RTL8720CF"),
+    (r"rtl8720cm", "RTL8720CM"),
+    (r"rtl8710bn|rtlbn|rtl8710b\b", "RTL8710BN"),
+    (r"bk7231n|\b7231nl?\b", "BK7231N"),
+    (r"bk7231[st]", "BK7231T"),
+    (r"bk7231u", "BK7231U"),
+    (r"bk7238", "BK7238"),
+    (r"bk7252n", "BK7252N"),
+    (r"bk7236", "BK7236"),
+    (r"bk7258", "BK7258"),
+    (r"ln882h", "LN882H"),
+    (r"esp8266", "ESP8266"),
+    (r"xr809", "XR809"),
+    (r"bl602", "BL602"),
+)
 
 
 def family_of(module: str) -> Family | None:

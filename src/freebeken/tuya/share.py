@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..chips import CHIPS
+from ..chips import dump as d
 from ..errors import UsageError
 from ..firmware import obkconfig
-from ..chips import dump as d
 from . import kv
 from .analyze import Analysis, analyze_bytes
 from .share_kv import KvShare
@@ -38,9 +38,15 @@ LFS_DEFAULT = 0x8000
 FAST_CONNECT = {"ssid": (0x00, 33), "bssid": (0x21, 6), "psk": (0x29, 65), "pwd": (0x6A, 65)}
 FAST_KINDS = {"ssid": "Wi-Fi name", "bssid": "router BSSID", "psk": "Wi-Fi PMK", "pwd": "Wi-Fi password"}
 OBK_KINDS = {
-    "wifi_ssid": "Wi-Fi name", "wifi_ssid2": "Wi-Fi name", "wifi_pass": "Wi-Fi password", "wifi_pass2": "Wi-Fi password",
-    "mqtt_host": "MQTT broker", "mqtt_user": "MQTT user", "mqtt_pass": "MQTT password", "web_password": "web password",
-}  # fmt: skip
+    "wifi_ssid": "Wi-Fi name",
+    "wifi_ssid2": "Wi-Fi name",
+    "wifi_pass": "Wi-Fi password",
+    "wifi_pass2": "Wi-Fi password",
+    "mqtt_host": "MQTT broker",
+    "mqtt_user": "MQTT user",
+    "mqtt_pass": "MQTT password",
+    "web_password": "web password",
+}
 
 
 @dataclass
@@ -65,8 +71,10 @@ class ShareResult:
 def share_bytes(data: bytes, source: str = "", hide_mac: bool = False, drop_files: bool = False) -> ShareResult:
     original = analyze_bytes(data, source)
     if original.kind != "flash dump":
-        raise UsageError(f"{source or 'input'} is a config file, not a flash backup: it has nothing to replace",
-                         hint="Share it as it is, or give the backup (.bin) it came from.")  # fmt: skip
+        raise UsageError(
+            f"{source or 'input'} is a config file, not a flash backup: it has nothing to replace",
+            hint="Share it as it is, or give the backup (.bin) it came from.",
+        )
     shape = d.normalise(data)
     image = bytearray(shape.image)
     secrets = Secrets()
@@ -91,8 +99,10 @@ def share_bytes(data: bytes, source: str = "", hide_mac: bool = False, drop_file
     if others:  # never seen: one store per dump on all 24 real ones
         unchecked.append(f"a second Tuya KV store (key block at 0x{others[0]:X}) was not worked on")
     if store.store is None and original.obk is None and original.firmware.get("kind") not in ("empty",):
-        unchecked.append("no Tuya key-value store and no OpenBeken configuration found: this firmware keeps its "
-                         "settings where freebeken cannot read them")  # fmt: skip
+        unchecked.append(
+            "no Tuya key-value store and no OpenBeken configuration found: this firmware keeps its "
+            "settings where freebeken cannot read them"
+        )
     code_end = d.RBL_APP + 96 if full and d.rbl_header(bytes(image)) else 0
     skip = {s.offset for s in store.sectors} | {p.offset for p in store.protected}
     if store.store is not None:
@@ -122,9 +132,11 @@ def share_bytes(data: bytes, source: str = "", hide_mac: bool = False, drop_file
     for address, before in obk.items():
         image[address : address + 0x1000] = obkconfig.reseal(before, bytes(image[address : address + 0x1000]))
     if lfs is not None:
-        unchecked.append(f"OpenBeken's file system at 0x{lfs[0]:X} (autoexec.bat and other scripts) was searched for "
-                         "the secrets found elsewhere, but a script can hold passwords of its own; look at your scripts, "
-                         "then share with --force, or leave the file system out with --drop-files")  # fmt: skip
+        unchecked.append(
+            f"OpenBeken's file system at 0x{lfs[0]:X} (autoexec.bat and other scripts) was searched for "
+            "the secrets found elsewhere, but a script can hold passwords of its own; look at your scripts, "
+            "then share with --force, or leave the file system out with --drop-files"
+        )
     out = bytes(image)
     if shape.kind == "rotated":
         out = out[d.ROTATION :] + out[: d.ROTATION]
@@ -153,8 +165,10 @@ def _openbeken(image: bytearray, address: int, secrets: Secrets, unchecked: list
         secrets.note(OBK_KINDS[name], f"OpenBeken configuration at 0x{address:X} field {name}")
     image[address : address + 0x1000] = blanked
     if a.obk is not None and not a.obk.get("crc_ok"):
-        unchecked.append(f"the OpenBeken configuration at 0x{address:X} is damaged: its known fields were blanked, "
-                         "but its layout could not be confirmed")  # fmt: skip
+        unchecked.append(
+            f"the OpenBeken configuration at 0x{address:X} is damaged: its known fields were blanked, "
+            "but its layout could not be confirmed"
+        )
 
 
 def _fast_connect(image: bytearray, address: int, secrets: Secrets, unchecked: list[str], tuya: bool) -> None:
@@ -168,18 +182,23 @@ def _fast_connect(image: bytearray, address: int, secrets: Secrets, unchecked: l
     pwd = bytes(sector[0x6A : 0x6A + 65]).split(b"\x00", 1)[0]
     tail = bytes(sector[0x6A + 65 :])
     shaped = (
-        b"\x00" in sector[0:33] and b"\x00" in sector[0x29 : 0x29 + 65] and b"\x00" in sector[0x6A : 0x6A + 65]
+        b"\x00" in sector[0:33]
+        and b"\x00" in sector[0x29 : 0x29 + 65]
+        and b"\x00" in sector[0x6A : 0x6A + 65]
         and (not psk or len(psk) == 64 and all(c in b"0123456789abcdefABCDEF" for c in psk))
-        and all(0x20 <= c < 0x7F for c in pwd) and set(tail) <= {0xFF, 0x00}
-    )  # fmt: skip
+        and all(0x20 <= c < 0x7F for c in pwd)
+        and set(tail) <= {0xFF, 0x00}
+    )
     used = max((i for i, b in enumerate(sector) if b != 0xFF), default=-1) + 1
     if not shaped and tuya and used <= 0x100:
         image[address : address + 0x1000] = b"\xff" * 0x1000
         secrets.note("Wi-Fi fast-connect record, not readable (erased whole)", f"Beken NET sector at 0x{address:X}")
         return
     if not shaped:
-        unchecked.append(f"the Beken NET sector at 0x{address:X} holds data freebeken does not recognise (it is "
-                         "neither a Wi-Fi fast-connect record nor an OpenBeken configuration)")  # fmt: skip
+        unchecked.append(
+            f"the Beken NET sector at 0x{address:X} holds data freebeken does not recognise (it is "
+            "neither a Wi-Fi fast-connect record nor an OpenBeken configuration)"
+        )
         return
     for name, (offset, size) in FAST_CONNECT.items():
         raw = bytes(sector[offset : offset + size])

@@ -85,15 +85,27 @@ def facts(result: ShareResult, sidecar: dict[str, Any] | None = None) -> dict[st
 
 def _facts_lines(f: dict[str, Any]) -> list[str]:
     labels = {
-        "chip": "Chip", "flash_id": "Flash JEDEC id", "flash_chip": "Flash chip", "flash_size": "Flash size",
-        "bootloader": "Bootloader", "firmware": "Firmware", "firmware_name": "Firmware name",
-        "firmware_version": "Firmware version", "tuya_version": "Tuya software version (swv)",
-        "tuya_build": "Tuya firmware build", "sdk_version": "Tuya SDK",
-        "cloudcutter_profile": "cloudcutter profile name", "protocol_version": "Tuya protocol (pv)",
+        "chip": "Chip",
+        "flash_id": "Flash JEDEC id",
+        "flash_chip": "Flash chip",
+        "flash_size": "Flash size",
+        "bootloader": "Bootloader",
+        "firmware": "Firmware",
+        "firmware_name": "Firmware name",
+        "firmware_version": "Firmware version",
+        "tuya_version": "Tuya software version (swv)",
+        "tuya_build": "Tuya firmware build",
+        "sdk_version": "Tuya SDK",
+        "cloudcutter_profile": "cloudcutter profile name",
+        "protocol_version": "Tuya protocol (pv)",
         "product_key": "Product key (pk)",
-        "firmware_key": "Firmware key (firmk)", "module": "Module", "config_source": "Pin configuration from",
-        "mac": "MAC", "tuya_mcu": "TuyaMCU", "drivers": "Drivers",
-    }  # fmt: skip
+        "firmware_key": "Firmware key (firmk)",
+        "module": "Module",
+        "config_source": "Pin configuration from",
+        "mac": "MAC",
+        "tuya_mcu": "TuyaMCU",
+        "drivers": "Drivers",
+    }
     lines = []
     for key, label in labels.items():
         if key in f:
@@ -124,8 +136,14 @@ def where_to_share(result: ShareResult, name: str, f: dict[str, Any]) -> list[di
     if f.get("firmware") == "tuya":
         title = f"Device profile request: {device}, firmware {firmware or '?'}"
         body = f"A stock dump of this device for a cloudcutter profile.\n\n{facts_text}\n\n{attach}\n"
-        targets.append({"where": "tuya-cloudcutter device-profile request", "title": title, "body": body,
-                        "link": f"{CLOUDCUTTER_ISSUE}?{urlencode({'title': title})}"})  # fmt: skip
+        targets.append(
+            {
+                "where": "tuya-cloudcutter device-profile request",
+                "title": title,
+                "body": body,
+                "link": f"{CLOUDCUTTER_ISSUE}?{urlencode({'title': title})}",
+            }
+        )
     title = f"Device template: {device}"
     body = f"A backup of this device for the OpenBeken device list ({OBK_DEVICE_LIST}).\n\n{facts_text}\n\n{attach}\n"
     link = f"{OBK_ISSUE}?{urlencode({'title': title})}"
@@ -145,13 +163,20 @@ def text(result: ShareResult, name: str, sidecar: dict[str, Any] | None = None) 
     kinds = sorted(set(result.secrets.values.values()))
     left = any(u.startswith("still found") for u in result.unchecked)
     verdict = "some are LEFT (see below)." if left else "none is left in the shared file."
-    lines += ["", f"Then searched for everywhere, as text, UTF-16 and hex, raw and decrypted: {len(result.secrets.values)} "
-              f"values ({', '.join(kinds) or 'none'}); {verdict}"]  # fmt: skip
+    lines += [
+        "",
+        f"Then searched for everywhere, as text, UTF-16 and hex, raw and decrypted: {len(result.secrets.values)} "
+        f"values ({', '.join(kinds) or 'none'}); {verdict}",
+    ]
     lines += [f"Note: {n}" for n in result.notes]
     if result.unchecked:
         lines += ["", "Could NOT be checked (shared only with --force):"] + [f"  - {u}" for u in result.unchecked]
-    lines += ["", "Kept as they are: bootloader, application, RF calibration, the pin configuration"
-              + (", the MAC" if not result.secrets.macs else "") + "."]  # fmt: skip
+    lines += [
+        "",
+        "Kept as they are: bootloader, application, RF calibration, the pin configuration"
+        + (", the MAC" if not result.secrets.macs else "")
+        + ".",
+    ]
     lines += ["", "Device facts:"] + [f"  {x}" for x in _facts_lines(f)]
     lines += ["", "Where to share it (nothing was sent; attach the file yourself):"]
     for t in where_to_share(result, name, f):

@@ -25,13 +25,25 @@ MIN_FRAGMENT = 4
 
 #: Human names of the Tuya fields that hold secrets (the others found by SECRETISH get "<field>").
 KINDS = {
-    "uuid": "Tuya uuid", "auth_key": "Tuya auth key", "psk_key": "Tuya PSK", "psk21_key": "Tuya PSK",
-    "key": "Tuya cloud key", "lckey": "Tuya local key", "id": "Tuya device id", "ssid": "Wi-Fi name",
-    "passwd": "Wi-Fi password", "token": "Tuya pairing token", "reg_key": "Tuya registration key",
+    "uuid": "Tuya uuid",
+    "auth_key": "Tuya auth key",
+    "psk_key": "Tuya PSK",
+    "psk21_key": "Tuya PSK",
+    "key": "Tuya cloud key",
+    "lckey": "Tuya local key",
+    "id": "Tuya device id",
+    "ssid": "Wi-Fi name",
+    "passwd": "Wi-Fi password",
+    "token": "Tuya pairing token",
+    "reg_key": "Tuya registration key",
     "ap_passwd": "Tuya access-point password",
-    "wx_uuid": "WeChat device id", "wx_app_id": "WeChat app id", "bt_hid": "Bluetooth device id",
-    "bt_mac": "MAC address", "mac": "MAC address", "sn": "serial number",
-}  # fmt: skip
+    "wx_uuid": "WeChat device id",
+    "wx_app_id": "WeChat app id",
+    "bt_hid": "Bluetooth device id",
+    "bt_mac": "MAC address",
+    "mac": "MAC address",
+    "sn": "serial number",
+}
 SECRETISH = re.compile(r"key|psk|pass|pwd|token|secret|uuid|ssid|^sn$|hid$|^wx_|^id$")
 #: Fields whose names look secret but are not: the product's own access point, and the addresses
 #: of Tuya's TLS-PSK servers (``hs_psk`` "https://a3.tuyaeu.com/d.json", ``mq_psk`` "m2.tuyaeu.com:8883"
@@ -41,15 +53,30 @@ MAC_FIELDS = frozenset({"bt_mac", "mac"})
 
 #: KV values that are not JSON and hold no secret (the device config and facts an analyst needs).
 #: Any other non-JSON value is replaced whole: what freebeken does not understand is not shared.
-KEPT_VALUES = frozenset({
-    "user_param_key", "em_sys_env", "baud_cfg", "uart_adapt_params", "wf_start_md", "timer_arr", "is_stride",
-    "mf_test_close", "save_off_stat", "astro_timer", "tls_ca_cnt", "trace_time_save", "moniter_time_save",
-    "inch_time_key",
-})  # fmt: skip
+KEPT_VALUES = frozenset(
+    {
+        "user_param_key",
+        "em_sys_env",
+        "baud_cfg",
+        "uart_adapt_params",
+        "wf_start_md",
+        "timer_arr",
+        "is_stride",
+        "mf_test_close",
+        "save_off_stat",
+        "astro_timer",
+        "tls_ca_cnt",
+        "trace_time_save",
+        "moniter_time_save",
+        "inch_time_key",
+    }
+)
 #: KV values that are secrets as a whole.
 SECRET_VALUES = {
-    "ble_beaconkey": "Bluetooth beacon key", "voice_ctrl_enc": "voice-control key", "dev_if_rec_key": "device record key",
-}  # fmt: skip
+    "ble_beaconkey": "Bluetooth beacon key",
+    "voice_ctrl_enc": "voice-control key",
+    "dev_if_rec_key": "device record key",
+}
 
 # "name": "string" (possibly cut off by the end of a storage page) or "name": number
 FIELD = re.compile(rb'"([A-Za-z0-9_]{1,40})"\s*:\s*("(?:[^"\\\x00-\x1f]|\\.)*(?:"|$)|-?\d+(?![\d.]))')

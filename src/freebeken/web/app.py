@@ -54,10 +54,12 @@ def sharing(template: Template, devices_json: str | None) -> dict[str, str]:
         unchecked = ""
     same = next((m for m in matches if m.identical), None)
     if same is not None:
-        return {"issue_link": "",
-                "share": f"Already in OpenBeken's device list with these pins: {same.known.title}. Nothing to submit."}  # fmt: skip
+        return {
+            "issue_link": "",
+            "share": f"Already in OpenBeken's device list with these pins: {same.known.title}. Nothing to submit.",
+        }
     if not (template.vendor or template.name):
-        return {"issue_link": "", "share": "Give the template the product's \"vendor\" and \"name\" (as on the box) to share it."}
+        return {"issue_link": "", "share": 'Give the template the product\'s "vendor" and "name" (as on the box) to share it.'}
     close = f" The closest entry, {matches[0].known.title}, differs: {'; '.join(matches[0].differences)}." if matches else ""
     return {"issue_link": submit.issue_link(template), "share": f"Not in the list yet.{close}{unchecked}"}
 
@@ -67,11 +69,18 @@ def _settings(form: dict) -> Settings:
     text = str(form.get("template") or "").strip()
     template = template_in_box(text) if text else None
     broker = Broker.from_url(str(form.get("broker") or "")) if form.get("broker") else None
-    s = Settings(wifi_ssid=str(form.get("ssid") or "") or None, wifi_password=str(form.get("password") or ""),
-                 broker=broker, name=str(form.get("name") or "") or None, template=template)  # fmt: skip
+    s = Settings(
+        wifi_ssid=str(form.get("ssid") or "") or None,
+        wifi_password=str(form.get("password") or ""),
+        broker=broker,
+        name=str(form.get("name") or "") or None,
+        template=template,
+    )
     if s.wifi_ssid is None or broker is None:
-        raise UsageError("Setting it up while flashing needs your Wi-Fi name and the broker address",
-                         hint="Fill both in, or untick “set it up while flashing”.")  # fmt: skip
+        raise UsageError(
+            "Setting it up while flashing needs your Wi-Fi name and the broker address",
+            hint="Fill both in, or untick “set it up while flashing”.",
+        )
     check(s)  # every check, before the chip is touched
     return s
 
@@ -114,7 +123,10 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
     def ports(request: Request, body: Body) -> Response:
         real = [{"port": p.device, "label": p.label, "adapter": p.adapter} for p in list_serial()]
-        sims = [{"port": f"sim://{c}?time_scale=0.02&image={workdir / (c + '.bin')}", "label": f"Simulated {c.upper()} plug"} for c in ("bk7231t", "bk7231n")]
+        sims = [
+            {"port": f"sim://{c}?time_scale=0.02&image={workdir / (c + '.bin')}", "label": f"Simulated {c.upper()} plug"}
+            for c in ("bk7231t", "bk7231n")
+        ]
         return JSONResponse({"ports": real + sims})
 
     def backup(request: Request, body: Body) -> Response:
@@ -130,11 +142,22 @@ def create_app(token: str, workdir: Path) -> Starlette:
         try:
             [(template, problems)] = load(body["text"])[:1]
         except TemplateSyntaxError as e:
-            return JSONResponse({"ok": False, "problems": [{"severity": "error", "where": f"line {e.line}, column {e.column}", "message": str(e)}]})
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "problems": [{"severity": "error", "where": f"line {e.line}, column {e.column}", "message": str(e)}],
+                }
+            )
         errors = [p for p in problems if p.severity == "error"]
         share = sharing(template, local_list(body, "devices_json")) if not errors else {"issue_link": "", "share": ""}
-        return JSONResponse({"ok": not errors, "problems": [p.__dict__ for p in problems],
-                             "entry": submit.fragment(template) if not errors else "", **share})  # fmt: skip
+        return JSONResponse(
+            {
+                "ok": not errors,
+                "problems": [p.__dict__ for p in problems],
+                "entry": submit.fragment(template) if not errors else "",
+                **share,
+            }
+        )
 
     def local_list(body: Body, key: str) -> str | None:
         """A copy of a public list the person gave the page (uploaded), instead of the download."""
@@ -163,8 +186,15 @@ def create_app(token: str, workdir: Path) -> Starlette:
         if not text:
             raise UsageError("Type what the box or the listing says, e.g. Aoycocr U3")
         version = str(body.get("firmware") or "") or None
-        return JSONResponse(lists.lookup(text, version, devices_json=local_list(body, "devices_json"),
-                                         cutter_file=local_list(body, "cloudcutter"), reporter=NullReporter()))  # fmt: skip
+        return JSONResponse(
+            lists.lookup(
+                text,
+                version,
+                devices_json=local_list(body, "devices_json"),
+                cutter_file=local_list(body, "cloudcutter"),
+                reporter=NullReporter(),
+            )
+        )
 
     def first_boot(request: Request, body: Body) -> Response:
         broker = Broker.from_url(str(body.get("broker") or ""))
@@ -182,8 +212,9 @@ def create_app(token: str, workdir: Path) -> Starlette:
                         journey.power_on(job)
 
         def work(job: Job) -> dict:
-            host = wait_for_plug(broker, cid, body.number("wait", 180), job, http_port=int(body.number("http_port", 80)),
-                                 before=lambda: power(job))  # fmt: skip
+            host = wait_for_plug(
+                broker, cid, body.number("wait", 180), job, http_port=int(body.number("http_port", 80)), before=lambda: power(job)
+            )
             if name:  # kept even when Home Assistant then fails: the plug was found
                 with locked(name) as journey:
                     journey.found(host)
@@ -246,7 +277,9 @@ def create_app(token: str, workdir: Path) -> Starlette:
     def apply(request: Request, body: Body) -> Response:
         text = str(body.get("template") or "").strip()
         if not text:
-            raise UsageError("There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”.")
+            raise UsageError(
+                "There is no template yet", hint="Back up the plug (its pins are read from the backup) or run “Find the pins”."
+            )
         template = template_in_box(text)
         client = ObkClient(body["host"], body.get("password") or None)
         if not body.get("journey"):
@@ -284,9 +317,19 @@ def create_app(token: str, workdir: Path) -> Starlette:
         return started(jobs.start("ha", work))
 
     def modules(request: Request, body: Body) -> Response:
-        return JSONResponse({"modules": [{"name": m.name, "chip": m.chip, "datasheet": m.datasheet,
-                                          "wires": [{"adapter": a, "pad": p, "why": w} for a, p, w in m.wires()]}
-                                         for m in MODULES.values()]})  # fmt: skip
+        return JSONResponse(
+            {
+                "modules": [
+                    {
+                        "name": m.name,
+                        "chip": m.chip,
+                        "datasheet": m.datasheet,
+                        "wires": [{"adapter": a, "pad": p, "why": w} for a, p, w in m.wires()],
+                    }
+                    for m in MODULES.values()
+                ]
+            }
+        )
 
     def wiring(request: Request, body: Body) -> Response:
         name = request.query_params.get("module", "")

@@ -19,7 +19,9 @@ def backup(port: str, timeout: float, job: Job) -> dict[str, Any]:
         with journey.lock():
             kept = journey.back_up(io)
             name = Path(kept.path or "").name
-            events.info(job, f"Backup saved: {name}" if kept.made else f"This chip already has a backup whose content matches it: {name}")
+            events.info(
+                job, f"Backup saved: {name}" if kept.made else f"This chip already has a backup whose content matches it: {name}"
+            )
             journey.analyze(job)
             return {"info": io.info.as_dict(), "journey": journey.view()}
 

@@ -134,8 +134,12 @@ def plain_error(e: Exception) -> dict[str, str]:
     the terminal where ``freebeken web`` runs."""
     if isinstance(e, OSError):
         where = f" ({Path(e.filename).name})" if getattr(e, "filename", None) else ""
-        return {"error": f"A file or port could not be used{where}: {e.strerror or 'input/output error'}",
-                "hint": "Check that the adapter is plugged in, the disk has room, and the file still exists."}  # fmt: skip
+        return {
+            "error": f"A file or port could not be used{where}: {e.strerror or 'input/output error'}",
+            "hint": "Check that the adapter is plugged in, the disk has room, and the file still exists.",
+        }
     traceback.print_exception(e, file=sys.stderr)
-    return {"error": "freebeken stopped on an internal error; nothing more was done",
-            "hint": "The details are in the terminal where `freebeken web` runs: please report them."}  # fmt: skip
+    return {
+        "error": "freebeken stopped on an internal error; nothing more was done",
+        "hint": "The details are in the terminal where `freebeken web` runs: please report them.",
+    }

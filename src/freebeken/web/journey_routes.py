@@ -26,8 +26,10 @@ def template_in_box(text: str) -> Template:
     try:
         [(template, problems)] = load(text)[:1]
     except TemplateSyntaxError as e:
-        raise UsageError(f"The template is not valid JSON (line {e.line}, column {e.column}): {e}",
-                         hint="Fix it in the box above; “Check template” shows every problem.") from None  # fmt: skip
+        raise UsageError(
+            f"The template is not valid JSON (line {e.line}, column {e.column}): {e}",
+            hint="Fix it in the box above; “Check template” shows every problem.",
+        ) from None
     errors = [str(p) for p in problems if p.severity == "error"]
     if errors:
         raise UsageError("The template has errors: " + "; ".join(errors), hint="“Check template” shows where.")
@@ -35,8 +37,13 @@ def template_in_box(text: str) -> Template:
 
 
 def journeys(request: Request, body: Body) -> Response:
-    return JSONResponse({"journeys": Journey.summaries(), "order": [s.value for s in PageStep],
-                         "labels": {s.value: label for s, label in PAGE_LABELS.items()}})  # fmt: skip
+    return JSONResponse(
+        {
+            "journeys": Journey.summaries(),
+            "order": [s.value for s in PageStep],
+            "labels": {s.value: label for s, label in PAGE_LABELS.items()},
+        }
+    )
 
 
 def one_journey(request: Request, body: Body) -> Response:

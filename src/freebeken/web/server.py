@@ -20,11 +20,13 @@ class WebServer:
         self.token = secrets.token_urlsafe(24)
         self.own_workdir = workdir is None  # a temporary folder of ours: removed when we stop
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="freebeken-web-"))
-        config = uvicorn.Config(create_app(self.token, self.workdir), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(self.token, self.workdir), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def start(self) -> "WebServer":
+    def start(self) -> WebServer:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started and time.monotonic() < deadline:
@@ -48,7 +50,7 @@ class WebServer:
         if self.own_workdir:  # uploads and simulated chips; backups live in the data folder
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "WebServer":
+    def __enter__(self) -> WebServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -48,7 +48,9 @@ def _share(body: dict, workdir: Path) -> dict:
     path = Path(str(body.get("path") or ""))
     allowed = (data_dir().resolve(), workdir.resolve())
     if not str(body.get("path") or "") or not path.is_file() or not any(path.resolve().is_relative_to(a) for a in allowed):
-        raise UsageError("Choose one of freebeken's backups (this plug's is made in “Wire and back up”)",
-                         hint="The page shares only backups freebeken made or that were uploaded to it.")  # fmt: skip
+        raise UsageError(
+            "Choose one of freebeken's backups (this plug's is made in “Wire and back up”)",
+            hint="The page shares only backups freebeken made or that were uploaded to it.",
+        )
     shared = share_file(path, hide_mac=bool(body.get("hideMac")), force=bool(body.get("force")))
     return {**shared.as_dict(), "text": shared.text}

@@ -13,9 +13,13 @@ ADAPTER = ("GND", "TX", "RX", "RTS", "3V3")
 WIRE_COLOUR = {"GND": "#222222", "TX": "#1565c0", "RX": "#2e7d32", "RTS": "#6a1b9a", "3V3": "#c62828"}
 
 
-def _text(x: float, y: float, text: str, size: int = 12, weight: str = "normal", anchor: str = "middle", fill: str = "#1d2327") -> str:
-    return (f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" font-weight="{weight}" text-anchor="{anchor}" '
-            f'fill="{fill}" font-family="sans-serif">{escape(text)}</text>')  # fmt: skip
+def _text(
+    x: float, y: float, text: str, size: int = 12, weight: str = "normal", anchor: str = "middle", fill: str = "#1d2327"
+) -> str:
+    return (
+        f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" font-weight="{weight}" text-anchor="{anchor}" '
+        f'fill="{fill}" font-family="sans-serif">{escape(text)}</text>'
+    )
 
 
 def _row(pads: list[tuple[str, str]], x0: float, y: float, needed: set[str]) -> tuple[list[str], dict[str, float]]:
@@ -24,8 +28,10 @@ def _row(pads: list[tuple[str, str]], x0: float, y: float, needed: set[str]) -> 
     for i, (pad, name) in enumerate(pads):
         x = x0 + i * (PAD_W + PAD_GAP)
         on = name in needed
-        out.append(f'<rect x="{x}" y="{y}" width="{PAD_W}" height="34" rx="3" fill="{"#ffd54f" if on else "#e0e0e0"}" '
-                   f'stroke="{"#5d4300" if on else "#9e9e9e"}" stroke-width="{2 if on else 1}"/>')  # fmt: skip
+        out.append(
+            f'<rect x="{x}" y="{y}" width="{PAD_W}" height="34" rx="3" fill="{"#ffd54f" if on else "#e0e0e0"}" '
+            f'stroke="{"#5d4300" if on else "#9e9e9e"}" stroke-width="{2 if on else 1}"/>'
+        )
         out.append(_text(x + PAD_W / 2, y + 14, pad, 11, "bold" if on else "normal"))
         out.append(_text(x + PAD_W / 2, y + 28, NEEDED.get(name, name) if on else name, 11, "bold" if on else "normal"))
         centre[pad] = x + PAD_W / 2
@@ -39,43 +45,61 @@ def wiring_svg(module: Module) -> str:
     back = [(p, n) for p, n in module.pads if p.startswith("T")]
     step = PAD_W + PAD_GAP
     front_w = len(front) * step + 14
-    parts = [f'<rect x="10" y="30" width="{front_w + 10}" height="90" rx="8" fill="#f5f7fa" stroke="#455a64"/>',
-             _text(20, 52, f"{module.name} ({module.chip}): front pads", 14, "bold", "start")]  # fmt: skip
+    parts = [
+        f'<rect x="10" y="30" width="{front_w + 10}" height="90" rx="8" fill="#f5f7fa" stroke="#455a64"/>',
+        _text(20, 52, f"{module.name} ({module.chip}): front pads", 14, "bold", "start"),
+    ]
     row, centres = _row(front, 20, 70, set(NEEDED))
     parts += row
     width = front_w + 40
     if back:  # beside the front, so no wire crosses a row of pads
         x0 = front_w + 40
-        parts += [f'<rect x="{x0 - 10}" y="30" width="{len(back) * step + 24}" height="90" rx="8" fill="#fdf6e3" stroke="#455a64"/>',
-                  _text(x0, 52, "back: test points", 14, "bold", "start")]  # fmt: skip
+        parts += [
+            f'<rect x="{x0 - 10}" y="30" width="{len(back) * step + 24}" height="90" rx="8" fill="#fdf6e3" stroke="#455a64"/>',
+            _text(x0, 52, "back: test points", 14, "bold", "start"),
+        ]
         row, more = _row(back, x0, 70, set(NEEDED))
         parts += row
         centres.update(more)
         width = x0 + len(back) * step + 30
     adapter_y = 300
     width = max(width, len(ADAPTER) * 100 + 60)
-    parts.append(f'<rect x="10" y="{adapter_y - 10}" width="{len(ADAPTER) * 100 + 20}" height="80" rx="8" fill="#eceff1" stroke="#455a64"/>')
+    parts.append(
+        f'<rect x="10" y="{adapter_y - 10}" width="{len(ADAPTER) * 100 + 20}" height="80" rx="8" fill="#eceff1" stroke="#455a64"/>'
+    )
     parts.append(_text(20, adapter_y + 60, "USB-serial adapter set to 3.3 V", 13, "bold", "start"))
-    for i, (pin, (_, pad_text, _why)) in enumerate(zip(ADAPTER, module.wires())):
+    for i, (pin, (_, pad_text, _why)) in enumerate(zip(ADAPTER, module.wires(), strict=True)):
         x = 40 + i * 100
         pad = pad_text.split()[1]
         mid = 140 + i * 24  # each wire runs across at its own height
         dash = ' stroke-dasharray="6 4"' if pin == "RTS" else ""
-        parts.append(f'<polyline points="{centres[pad]:.0f},104 {centres[pad]:.0f},{mid} {x + 30},{mid} {x + 30},{adapter_y}" '
-                     f'fill="none" stroke="{WIRE_COLOUR[pin]}" stroke-width="2.5"{dash}/>')  # fmt: skip
-        parts.append(f'<rect x="{x}" y="{adapter_y}" width="60" height="30" rx="3" fill="white" stroke="{WIRE_COLOUR[pin]}" stroke-width="2"/>')
+        parts.append(
+            f'<polyline points="{centres[pad]:.0f},104 {centres[pad]:.0f},{mid} {x + 30},{mid} {x + 30},{adapter_y}" '
+            f'fill="none" stroke="{WIRE_COLOUR[pin]}" stroke-width="2.5"{dash}/>'
+        )
+        parts.append(
+            f'<rect x="{x}" y="{adapter_y}" width="60" height="30" rx="3" fill="white" stroke="{WIRE_COLOUR[pin]}" stroke-width="2"/>'
+        )
         parts.append(_text(x + 30, adapter_y + 20, pin, 13, "bold"))
     words = "; ".join(f"adapter {pin} to {pad}" for pin, pad, _ in module.wires())
     height = adapter_y + 80
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-            f'role="img" aria-labelledby="t d"><title id="t">Wiring a {escape(module.name)} for flashing</title>'
-            f'<desc id="d">{escape(words)}</desc>'
-            + _text(10, 20, f"Wiring {module.name} to the adapter (dashed: optional)", 15, "bold", "start")
-            + "".join(parts) + "</svg>")  # fmt: skip
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-labelledby="t d"><title id="t">Wiring a {escape(module.name)} for flashing</title>'
+        f'<desc id="d">{escape(words)}</desc>'
+        + _text(10, 20, f"Wiring {module.name} to the adapter (dashed: optional)", 15, "bold", "start")
+        + "".join(parts)
+        + "</svg>"
+    )
 
 
-ROLE_COLOUR = [("Rel", "#c62828", "relay"), ("LED", "#ef6c00", "LED"), ("Btn", "#1565c0", "button"),
-               ("PWM", "#6a1b9a", "light (PWM)"), ("WifiLED", "#ef6c00", "Wi-Fi LED")]  # fmt: skip
+ROLE_COLOUR = [
+    ("Rel", "#c62828", "relay"),
+    ("LED", "#ef6c00", "LED"),
+    ("Btn", "#1565c0", "button"),
+    ("PWM", "#6a1b9a", "light (PWM)"),
+    ("WifiLED", "#ef6c00", "Wi-Fi LED"),
+]
 
 
 def _describe(role: str) -> tuple[str, str]:
@@ -111,5 +135,7 @@ def pins_picture(template: Template, module_name: str | None = None) -> str:
     if not rows:
         parts.append(_text(10, 56, "No pins yet", 13, anchor="start"))
     words = pins_words(template)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 420 {height}" width="420" height="{height}" role="img" '
-            f'aria-label="{escape(words)}">' + "".join(parts) + "</svg>")  # fmt: skip
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 420 {height}" width="420" height="{height}" role="img" '
+        f'aria-label="{escape(words)}">' + "".join(parts) + "</svg>"
+    )

@@ -65,7 +65,6 @@ class Board:
         return out
 
 
-
 def board(name: str) -> Board:
     """A fresh copy of a named board: u3 (the seed's plug), strip, bulb."""
     makers = {

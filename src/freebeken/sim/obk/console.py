@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from .device import ObkDevice
 
 
-
 class CommandError(Exception):
     def __init__(self, code: int, msg: str, res: object = None) -> None:
         super().__init__(msg)
@@ -24,7 +23,7 @@ class CommandError(Exception):
         self.res = res if res is not None else {}  # the firmware still appends its JSON reply
 
 
-def run_command(dev: "ObkDevice", name: str, rest: str) -> object:
+def run_command(dev: ObkDevice, name: str, rest: str) -> object:
     handler = _COMMANDS.get(name)
     if handler is None:
         if name.startswith("power") and name[5:].isdigit():
@@ -50,7 +49,7 @@ def _int(text: str) -> int:
         raise CommandError(400, "Bad argument") from None
 
 
-def _backlog(dev: "ObkDevice", rest: str) -> object:
+def _backlog(dev: ObkDevice, rest: str) -> object:
     for part in rest.split(";"):
         if part.strip():
             try:
@@ -60,7 +59,7 @@ def _backlog(dev: "ObkDevice", rest: str) -> object:
     return {}
 
 
-def _set_pin_role(dev: "ObkDevice", rest: str) -> object:
+def _set_pin_role(dev: ObkDevice, rest: str) -> object:
     pin_s, role = _args(rest, 2)[:2]
     pin = _int(pin_s)
     if role.lower() not in ROLE_IDS:
@@ -70,7 +69,7 @@ def _set_pin_role(dev: "ObkDevice", rest: str) -> object:
     return {}
 
 
-def _set_pin_channel(dev: "ObkDevice", rest: str) -> object:
+def _set_pin_channel(dev: ObkDevice, rest: str) -> object:
     parts = _args(rest, 2)
     pin, ch = _int(parts[0]), _int(parts[1])
     if 0 <= pin < GPIO:
@@ -81,19 +80,19 @@ def _set_pin_channel(dev: "ObkDevice", rest: str) -> object:
     return {}
 
 
-def _set_channel(dev: "ObkDevice", rest: str) -> object:
+def _set_channel(dev: ObkDevice, rest: str) -> object:
     ch, value = (_int(x) for x in _args(rest, 2)[:2])
     dev.set_value(ch, value)
     return value
 
 
-def _toggle_channel(dev: "ObkDevice", rest: str) -> object:
+def _toggle_channel(dev: ObkDevice, rest: str) -> object:
     ch = _int(_args(rest, 1)[0])
     dev.set_value(ch, 0 if dev.value(ch) else 1)
     return dev.value(ch)
 
 
-def _add_channel(dev: "ObkDevice", rest: str) -> object:
+def _add_channel(dev: ObkDevice, rest: str) -> object:
     parts = _args(rest, 2)
     ch, delta = _int(parts[0]), _int(parts[1])
     value = dev.value(ch) + delta
@@ -103,11 +102,11 @@ def _add_channel(dev: "ObkDevice", rest: str) -> object:
     return value
 
 
-def _get_channel(dev: "ObkDevice", rest: str) -> object:
+def _get_channel(dev: ObkDevice, rest: str) -> object:
     return dev.value(_int(_args(rest, 1)[0]))
 
 
-def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
+def _power(dev: ObkDevice, rest: str, index: int | None = None) -> object:
     relays = dev.relay_channels()
     if dev.is_light() and not relays:  # json_interface.c: a light's POWER is its led_enableAll
         arg = rest.strip().lower()
@@ -136,21 +135,21 @@ def _power(dev: "ObkDevice", rest: str, index: int | None = None) -> object:
     return {"POWER": "ON" if dev.value(targets[0]) else "OFF"}
 
 
-def _led_enable_all(dev: "ObkDevice", rest: str) -> object:
+def _led_enable_all(dev: ObkDevice, rest: str) -> object:
     word = rest.strip().lower()
     dev.light_on = (0 if dev.light_on else 1) if word == "toggle" else _int(word) if word else dev.light_on
     dev._notify("led", {"led_enableAll": dev.light_on})  # the firmware publishes <client>/led_enableAll/get
     return {}
 
 
-def _led_dimmer(dev: "ObkDevice", rest: str) -> object:
+def _led_dimmer(dev: ObkDevice, rest: str) -> object:
     if rest.strip():
         dev.dimmer = max(0, min(100, _int(rest.split()[0])))
         dev._notify("led", {"led_dimmer": dev.dimmer})
     return {}
 
 
-def _led_basecolor_rgb(dev: "ObkDevice", rest: str) -> object:
+def _led_basecolor_rgb(dev: ObkDevice, rest: str) -> object:
     text = rest.strip().lstrip("#")[:6]
     if text:
         try:
@@ -162,21 +161,21 @@ def _led_basecolor_rgb(dev: "ObkDevice", rest: str) -> object:
     return {"led_basecolor_rgb": dev.base_color}  # json_interface.c replies with the colour
 
 
-def _led_temperature(dev: "ObkDevice", rest: str) -> object:
+def _led_temperature(dev: ObkDevice, rest: str) -> object:
     if rest.strip():
         dev.temperature = max(154, min(500, _int(rest.split()[0])))
         dev._notify("led", {"led_temperature": dev.temperature})
     return {}
 
 
-def _flags(dev: "ObkDevice", rest: str) -> object:
+def _flags(dev: ObkDevice, rest: str) -> object:
     if not rest:  # captured: 400 "Not enough arguments", and the value all the same
         raise CommandError(400, "Not enough arguments for this command", {"Flags": str(dev.flags)})
     dev.flags = _int(rest.split()[0])
     return {"Flags": str(dev.flags)}
 
 
-def _set_flag(dev: "ObkDevice", rest: str) -> object:
+def _set_flag(dev: ObkDevice, rest: str) -> object:
     bit, on = (_int(x) for x in _args(rest, 2)[:2])
     dev.flags = dev.flags | (1 << bit) if on else dev.flags & ~(1 << bit)
     return {}
@@ -205,7 +204,7 @@ def firmware_tokens(rest: str) -> list[str]:
     return out
 
 
-def _startup(dev: "ObkDevice", rest: str) -> object:
+def _startup(dev: ObkDevice, rest: str) -> object:
     parts = firmware_tokens(rest)
     if not parts:  # captured: 400 without an argument
         raise CommandError(400, "Not enough arguments for this command")
@@ -216,7 +215,7 @@ def _startup(dev: "ObkDevice", rest: str) -> object:
     return {}
 
 
-def _clear_io(dev: "ObkDevice", rest: str) -> object:
+def _clear_io(dev: ObkDevice, rest: str) -> object:
     dev.roles[:] = [0] * GPIO
     dev.channels[:] = [0] * GPIO
     dev.channels2[:] = [0] * GPIO
@@ -226,7 +225,7 @@ def _clear_io(dev: "ObkDevice", rest: str) -> object:
 
 
 def _mqtt_field(key: str, label: str):
-    def handler(dev: "ObkDevice", rest: str) -> object:
+    def handler(dev: ObkDevice, rest: str) -> object:
         if rest:
             dev.mqtt[key] = rest.strip().strip('"')
             dev._notify("mqtt", {key: dev.mqtt[key]})
@@ -237,7 +236,7 @@ def _mqtt_field(key: str, label: str):
 
 
 def _set_attr(attr: str):
-    def handler(dev: "ObkDevice", rest: str) -> object:
+    def handler(dev: ObkDevice, rest: str) -> object:
         words = firmware_tokens(rest)
         if words:  # without an argument it only logs the name (captured: 200)
             setattr(dev, attr, words[0])
@@ -247,7 +246,7 @@ def _set_attr(attr: str):
 
 
 def _driver(start: bool):
-    def handler(dev: "ObkDevice", rest: str) -> object:
+    def handler(dev: ObkDevice, rest: str) -> object:
         name = _args(rest, 1)[0]
         if start:
             dev.start_driver(name)  # an unknown name: logged by the firmware, nothing starts, still 200 {}
@@ -260,26 +259,26 @@ def _driver(start: bool):
     return handler
 
 
-def _channel_type(dev: "ObkDevice", rest: str) -> object:
+def _channel_type(dev: ObkDevice, rest: str) -> object:
     ch, kind = _args(rest, 2)[:2]
     dev.channel_types[_int(ch)] = kind
     return {}
 
 
-def _channel_label(dev: "ObkDevice", rest: str) -> object:
+def _channel_label(dev: ObkDevice, rest: str) -> object:
     parts = _args(rest, 2)
     dev.channel_labels[_int(parts[0])] = parts[1]
     return {}
 
 
-def _schedule_discovery(dev: "ObkDevice", rest: str) -> object:
+def _schedule_discovery(dev: ObkDevice, rest: str) -> object:
     """CMD_ScheduleHADiscovery (cmd_main.c): in N seconds (default 5) once MQTT is up - flag 27 or not."""
     seconds = _int(rest.split()[0]) if rest.strip() else 5
     dev._notify("schedule-discovery", {"seconds": seconds})
     return {}
 
 
-def _restart(dev: "ObkDevice", rest: str) -> object:
+def _restart(dev: ObkDevice, rest: str) -> object:
     """The device restarts: with a network agent listening, it boots when the reboot is over (its
     MQTT agent times that); a device without one boots at once."""
     if getattr(dev, "mqtt_agent", None) is not None:
@@ -289,7 +288,7 @@ def _restart(dev: "ObkDevice", rest: str) -> object:
     return {}
 
 
-def _ssid1(dev: "ObkDevice", rest: str) -> object:
+def _ssid1(dev: ObkDevice, rest: str) -> object:
     wifi = getattr(dev, "wifi", None) or {"ssid": "", "pass": ""}
     if rest.strip():
         wifi["ssid"] = rest.strip()
@@ -297,7 +296,7 @@ def _ssid1(dev: "ObkDevice", rest: str) -> object:
     return {"SSID1": wifi["ssid"]}
 
 
-def _channels(dev: "ObkDevice", rest: str) -> object:
+def _channels(dev: ObkDevice, rest: str) -> object:
     """``Ch``: the configured channels' values (json_interface.c http_obk_json_channels)."""
     return {str(ch): dev.value(ch) for ch in sorted({dev.channels[p] for p in range(GPIO) if dev.roles[p]})}
 

@@ -9,18 +9,30 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ...templates.chips import GPIO_COUNT as GPIO
 from ...device import drivers as drv
+from ...templates.chips import GPIO_COUNT as GPIO
 from ...templates.roles import RELAY_ROLES, ROLE_IDS, ROLE_NAMES
 from .board import Board
 from .console import run_command
 
 OUTPUT_ON_HIGH = {"Rel", "LED", "PWM", "BridgeFWD", "BridgeREV", "PWM_ScriptOnly"}
 OUTPUT_ON_LOW = {"Rel_n", "LED_n", "PWM_n", "PWM_ScriptOnly_n"}
-BUTTONS = {"Btn": (0, True), "Btn_n": (1, True), "Btn_pd": (1, False), "Btn_pd_n": (0, False),
-           "Btn_Tgl_All": (0, True), "Btn_Tgl_All_n": (1, True)}  # role -> (active level, pull-up)  # fmt: skip
-INPUTS = {"dInput": True, "dInput_n": True, "dInput_NoPullUp": False, "dInput_NoPullUp_n": False,
-          "TglChanOnTgl": True, "TglChanOnTgl_pd": False}  # role -> pull-up  # fmt: skip
+BUTTONS = {
+    "Btn": (0, True),
+    "Btn_n": (1, True),
+    "Btn_pd": (1, False),
+    "Btn_pd_n": (0, False),
+    "Btn_Tgl_All": (0, True),
+    "Btn_Tgl_All_n": (1, True),
+}  # role -> (active level, pull-up)
+INPUTS = {
+    "dInput": True,
+    "dInput_n": True,
+    "dInput_NoPullUp": False,
+    "dInput_NoPullUp_n": False,
+    "TglChanOnTgl": True,
+    "TglChanOnTgl_pd": False,
+}  # role -> pull-up
 
 
 @dataclass
@@ -40,7 +52,14 @@ class ObkDevice:
     startup: str = ""
     drivers: set[str] = field(default_factory=set)
     mqtt: dict[str, object] = field(
-        default_factory=lambda: {"host": "", "port": 1883, "client": "", "group": "", "user": "homeassistant", "password": "qqqqqqqqqq"}
+        default_factory=lambda: {
+            "host": "",
+            "port": 1883,
+            "client": "",
+            "group": "",
+            "user": "homeassistant",
+            "password": "qqqqqqqqqq",
+        }
     )
     web_password: str = ""
     ip: str = "127.0.0.1"  # where the simulated device's web server listens

@@ -19,7 +19,9 @@ ENERGY = (  # uniq suffix, name, device class, state topic tail, state class, un
     ("3", "Energy Total", "energy", "energycounter", "total_increasing", "Wh"),
     ("4", "Energy Last Hour", "energy", "energycounter_last_hour", "total_increasing", "Wh"),
 )
-DIAGNOSTICS: tuple[tuple[str, str, str | None, str, str | None, str | None, str | None], ...] = (  # suffix, name, device class, topic, unit, state class, icon
+DIAGNOSTICS: tuple[
+    tuple[str, str, str | None, str, str | None, str | None, str | None], ...
+] = (  # suffix, name, device class, topic, unit, state class, icon
     ("temp", "Temperature", "temperature", "temp", "°C", "measurement", None),
     ("rssi", "RSSI", "signal_strength", "rssi", "dBm", "measurement", None),
     ("uptime", "Uptime", "duration", "uptime", "s", "total_increasing", None),
@@ -42,8 +44,14 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
     client = str(dev.mqtt["client"])
     version = dev.version
     # captured: ids carry the raw long name (spaces kept), uniq_ids the underscored one; cu is the device's own address
-    base_dev = {"ids": [dev.long_name], "name": dev.short_name, "sw": version, "mf": "Beken Corporation", "mdl": dev.chipset,
-                "cu": f"http://{dev.ip}/index"}  # fmt: skip
+    base_dev = {
+        "ids": [dev.long_name],
+        "name": dev.short_name,
+        "sw": version,
+        "mf": "Beken Corporation",
+        "mdl": dev.chipset,
+        "cu": f"http://{dev.ip}/index",
+    }
     out: list[tuple[str, dict[str, Any]]] = []
 
     def entity(component: str, uniq: str, name: str, **fields: Any) -> None:
@@ -62,13 +70,25 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
     # entities follow the running drivers, not the pins (http_fns.c doHomeAssistantDiscovery)
     light_driver = bool(LED_CHIPS & dev.drivers)
     count = 5 if light_driver else len(pwm)
-    light_fields = {"stat_t": "~/led_enableAll/get", "cmd_t": f"cmnd/{client}/led_enableAll",
-                    "bri_stat_t": "~/led_dimmer/get", "bri_cmd_t": f"cmnd/{client}/led_dimmer", "bri_scl": 100}  # fmt: skip
-    rgb = {"rgb_cmd_tpl": "{{'#%02x%02x%02x0000'|format(red,green,blue)}}",
-           "rgb_val_tpl": "{{ value[0:2]|int(base=16) }},{{ value[2:4]|int(base=16) }},{{ value[4:6]|int(base=16) }}",
-           "rgb_stat_t": "~/led_basecolor_rgb/get", "rgb_cmd_t": f"cmnd/{client}/led_basecolor_rgb"}  # fmt: skip
-    cw = {"clr_temp_cmd_t": f"cmnd/{client}/led_temperature", "clr_temp_stat_t": "~/led_temperature/get",
-          "min_mirs": "154", "max_mirs": "500"}  # fmt: skip
+    light_fields = {
+        "stat_t": "~/led_enableAll/get",
+        "cmd_t": f"cmnd/{client}/led_enableAll",
+        "bri_stat_t": "~/led_dimmer/get",
+        "bri_cmd_t": f"cmnd/{client}/led_dimmer",
+        "bri_scl": 100,
+    }
+    rgb = {
+        "rgb_cmd_tpl": "{{'#%02x%02x%02x0000'|format(red,green,blue)}}",
+        "rgb_val_tpl": "{{ value[0:2]|int(base=16) }},{{ value[2:4]|int(base=16) }},{{ value[4:6]|int(base=16) }}",
+        "rgb_stat_t": "~/led_basecolor_rgb/get",
+        "rgb_cmd_t": f"cmnd/{client}/led_basecolor_rgb",
+    }
+    cw = {
+        "clr_temp_cmd_t": f"cmnd/{client}/led_temperature",
+        "clr_temp_stat_t": "~/led_temperature/get",
+        "min_mirs": "154",
+        "max_mirs": "500",
+    }
     for ch in dev.relay_channels():  # relays first, as the firmware queues them
         label = dev.channel_labels.get(ch, str(ch))
         kind, uniq = ("light", f"{long}_light_{ch}") if _flag(dev, 34) else ("switch", f"{long}_relay_{ch}")
@@ -89,7 +109,14 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
                 fields["unit_of_meas"] = unit
             entity("sensor", f"{long}_sensor_{suffix}", name, **fields)
     for ch in sorted({dev.channels[p] for p, r in roles.items() if r.startswith("dInput")}):
-        entity("binary_sensor", f"{long}_binary_sensor_{ch}", dev.channel_labels.get(ch, str(ch)), pl_on="0", pl_off="1", stat_t=f"~/{ch}/get")
+        entity(
+            "binary_sensor",
+            f"{long}_binary_sensor_{ch}",
+            dev.channel_labels.get(ch, str(ch)),
+            pl_on="0",
+            pl_off="1",
+            stat_t=f"~/{ch}/get",
+        )
     if _flag(dev, 2) or _flag(dev, 10):
         for d_suffix, d_name, d_cls, d_topic, d_unit, d_state, d_icon in DIAGNOSTICS:
             diag: dict[str, str] = {}  # in the firmware's order, only what this sensor has

@@ -24,17 +24,33 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from ...firmware.ota import rbl_version
 from .console import CommandError
 from .device import ObkDevice
-from ...firmware.ota import rbl_version
 from .hass import discovery
 
 QUEUED_AT_ONCE = 3  # the firmware's MQTT_QUEUED_ITEMS_PUBLISHED_AT_ONCE
 DROP_AFTER = 5  # seconds from new settings to dropping the old connection (mqtt_reconnect = 5)
 CONNECT_AFTER = 3  # seconds from a drop to the new connection (LOOPS_WITH_DISCONNECTED - 2 .. 15)
 RECONNECT = 16  # seconds before it tries again after losing the broker (LOOPS_WITH_DISCONNECTED + 1)
-STATE_ITEMS = ("host", "build", "mac", "<queued>", "temp", "ssid", "datetime", "sockets", "rssi", "uptime", "freeheap", "ip",
-               "led_enableAll", "led_basecolor_rgb", "led_dimmer", "<channels>")  # fmt: skip
+STATE_ITEMS = (
+    "host",
+    "build",
+    "mac",
+    "<queued>",
+    "temp",
+    "ssid",
+    "datetime",
+    "sockets",
+    "rssi",
+    "uptime",
+    "freeheap",
+    "ip",
+    "led_enableAll",
+    "led_basecolor_rgb",
+    "led_dimmer",
+    "<channels>",
+)
 
 
 def _reply_topic(command: str, arg: str) -> str:
@@ -218,10 +234,18 @@ class MqttAgent:
             value = {"led_enableAll": str(dev.light_on), "led_basecolor_rgb": dev.base_color, "led_dimmer": str(dev.dimmer)}[item]
             return [(f"{c}/{item}/get", value, False)]
         values = {  # build: "Open" PLATFORM_MCU_NAME " " USER_SW_VER " " __DATE__ " " __TIME__; ssid: the configured one
-            "host": dev.short_name, "build": f"Open{dev.chipset} {dev.version} Dec  1 2026 00:00:00", "mac": dev.mac,
-            "temp": "24.00", "ssid": getattr(dev, "wifi", {}).get("ssid", ""), "datetime": "0", "sockets": "1", "rssi": "-52",
-            "uptime": str(dev.uptime), "freeheap": "100000", "ip": dev.ip,
-        }  # fmt: skip
+            "host": dev.short_name,
+            "build": f"Open{dev.chipset} {dev.version} Dec  1 2026 00:00:00",
+            "mac": dev.mac,
+            "temp": "24.00",
+            "ssid": getattr(dev, "wifi", {}).get("ssid", ""),
+            "datetime": "0",
+            "sockets": "1",
+            "rssi": "-52",
+            "uptime": str(dev.uptime),
+            "freeheap": "100000",
+            "ip": dev.ip,
+        }
         return [(f"{c}/{item}", values[item], False)]
 
     def _tick(self) -> None:

@@ -23,10 +23,11 @@ class VirtualPerson:
         except ValueError:
             data = None
         if response.status != 200 or not isinstance(data, (dict, list)):
-            raise UsageError("--answers sim needs a simulated device (freebeken sim device): this device has no "
-                             "virtual board to watch (/sim/ endpoints), so nobody can say what it did",
-                             hint="On a real plug, answer the questions yourself (leave out --answers) or give a "
-                             "JSON file of answers.")  # fmt: skip
+            raise UsageError(
+                "--answers sim needs a simulated device (freebeken sim device): this device has no "
+                "virtual board to watch (/sim/ endpoints), so nobody can say what it did",
+                hint="On a real plug, answer the questions yourself (leave out --answers) or give a JSON file of answers.",
+            )
         return data
 
     def check(self) -> None:

@@ -22,7 +22,7 @@ def head(code: int, mime: str) -> bytes:
 
 
 UNAUTHORIZED = (
-    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"OpenBeken HTTP Server\"\r\n"
+    b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="OpenBeken HTTP Server"\r\n'
     b"Content-type: text/plain\r\nConnection: close\r\n\r\n401 Unauthorized"
 )
 
@@ -30,10 +30,13 @@ UNAUTHORIZED = (
 def html(dev: ObkDevice, body: str, page: str | None = None) -> bytes:
     """A page framed as the firmware's http_html_start does: the long name is its title and heading."""
     title = dev.long_name + (f" - {page}" if page else "")
-    return head(200, "text/html") + (
-        f'<!DOCTYPE html><html><head><title>{title}</title><meta charset="utf-8"></head><body><div id="main">'
-        f"<h1><a>{dev.long_name}</a></h1>{body}</div></body></html>"
-    ).encode()
+    return (
+        head(200, "text/html")
+        + (
+            f'<!DOCTYPE html><html><head><title>{title}</title><meta charset="utf-8"></head><body><div id="main">'
+            f"<h1><a>{dev.long_name}</a></h1>{body}</div></body></html>"
+        ).encode()
+    )
 
 
 def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -93,7 +96,7 @@ def respond(dev: ObkDevice, method: str, target: str, headers: dict[str, str], b
                 if query.get(key):  # empty values are ignored: they cannot be cleared this way
                     dev.mqtt[key] = query[key]
             dev._notify("mqtt", dict(dev.mqtt))
-        return html(dev, "MQTT settings changed. <a href=\"index\">Return to menu</a>")
+        return html(dev, 'MQTT settings changed. <a href="index">Return to menu</a>')
     if path == "/cfg_wifi_set":
         with dev.lock:
             dev.wifi = {"ssid": query.get("ssid", ""), "pass": query.get("pass", "")}  # type: ignore[attr-defined]
@@ -252,7 +255,7 @@ class DeviceServer(socketserver.ThreadingTCPServer):
         host, port = self.server_address[:2]
         return f"{host!s}:{port}"
 
-    def start(self) -> "DeviceServer":
+    def start(self) -> DeviceServer:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -264,7 +267,7 @@ class DeviceServer(socketserver.ThreadingTCPServer):
         self.shutdown()
         self.server_close()
 
-    def __enter__(self) -> "DeviceServer":
+    def __enter__(self) -> DeviceServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -29,9 +29,9 @@ def _install() -> None:
             control = table.get(os.path.realpath(self.portstr or ""))
             if control is None:
                 return original(self)
-            state = getattr(self, "_%s_state" % name)
+            state = getattr(self, f"_{name}_state")
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-                s.sendto(("%s=%d" % (name, int(bool(state)))).encode(), control)
+                s.sendto(f"{name}={int(bool(state))}".encode(), control)
 
         return update
 
