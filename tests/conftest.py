@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import hashlib
-import json
-
 import pytest
 from hypothesis import settings
 
 from freebeken.chips import CHIPS
 from freebeken.sim.line import SimLine
-from helpers import HttpStub, make_chip, require_shared, standin_apps
+from helpers import make_chip, releases_stub, require_shared, standin_apps
 
 # Tests are deterministic: property tests draw the same examples on every run and every machine.
 settings.register_profile("deterministic", derandomize=True)
@@ -64,34 +61,7 @@ def releases(monkeypatch):
     apps = standin_apps()
     files = {f"{c.firmware_prefix}1.17.600.bin": apps[k] if c.is_bim else b"\xff" * 0x11000 + apps[k] for k, c in CHIPS.items()}
     state = {"corrupt": False}
-
-    def answer(path: str, base: str) -> bytes | None:
-        if path == "/releases":
-            assets = [
-                {
-                    "name": n,
-                    "size": len(d),
-                    "browser_download_url": f"{base}/dl/{n}",
-                    "digest": "sha256:" + hashlib.sha256(d).hexdigest(),
-                }
-                for n, d in files.items()
-            ]
-            return json.dumps(
-                [
-                    {
-                        "tag_name": "1.17.601",
-                        "prerelease": True,
-                        "assets": [{"name": "OpenBK7231T_UA_1.17.601.bin", "size": 1, "browser_download_url": f"{base}/dl/x"}],
-                    },
-                    {"tag_name": "1.17.600", "prerelease": False, "assets": assets},
-                ]
-            ).encode()
-        if path.startswith("/dl/") and path[4:] in files:
-            body = files[path[4:]]
-            return bytes([body[0] ^ 0xFF]) + body[1:] if state["corrupt"] else body
-        return None
-
-    server = HttpStub(answer)
+    server = releases_stub(files, "1.17.600", pre=("1.17.601", {"OpenBK7231T_UA_1.17.601.bin": b"x"}), state=state)
     url = f"{server.base}/releases"
     monkeypatch.setenv("FREEBEKEN_RELEASES_URL", url)
     yield url, state

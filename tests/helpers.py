@@ -195,25 +195,34 @@ class HttpStub:
         self.server.server_close()
 
 
-def releases_stub(files: dict[str, bytes], tag: str = "1.18.0") -> HttpStub:
+def releases_stub(
+    files: dict[str, bytes], tag: str = "1.18.0", *, pre: tuple[str, dict[str, bytes]] | None = None, state: dict | None = None
+) -> HttpStub:
     """The GitHub releases API and its downloads for ``files`` (asset name -> bytes, sha256 given):
-    point FREEBEKEN_RELEASES_URL at ``stub.base + "/releases"``."""
+    point FREEBEKEN_RELEASES_URL at ``stub.base + "/releases"``. ``pre``: a newer pre-release (its tag
+    and assets: listed, never downloaded); ``state["corrupt"]``: downloads arrive with one byte damaged."""
     import hashlib
     import json
 
+    def assets(base: str, given: dict[str, bytes]) -> list[dict]:
+        return [
+            {
+                "name": n,
+                "size": len(d),
+                "browser_download_url": f"{base}/dl/{n}",
+                "digest": "sha256:" + hashlib.sha256(d).hexdigest(),
+            }
+            for n, d in given.items()
+        ]
+
     def answer(path: str, base: str) -> bytes | None:
         if path == "/releases":
-            assets = [
-                {
-                    "name": n,
-                    "size": len(d),
-                    "browser_download_url": f"{base}/dl/{n}",
-                    "digest": "sha256:" + hashlib.sha256(d).hexdigest(),
-                }
-                for n, d in files.items()
-            ]
-            return json.dumps([{"tag_name": tag, "prerelease": False, "assets": assets}]).encode()
-        return files.get(path[4:]) if path.startswith("/dl/") else None
+            newer = [{"tag_name": pre[0], "prerelease": True, "assets": assets(base, pre[1])}] if pre else []
+            return json.dumps([*newer, {"tag_name": tag, "prerelease": False, "assets": assets(base, files)}]).encode()
+        body = files.get(path[4:]) if path.startswith("/dl/") else None
+        if body is not None and state is not None and state.get("corrupt"):
+            return bytes([body[0] ^ 0xFF]) + body[1:]
+        return body
 
     return HttpStub(answer)
 

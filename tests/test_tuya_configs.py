@@ -238,8 +238,15 @@ def test_a_three_way_switch_input_and_a_projectors_laser_and_motor_are_mapped():
 
 
 def test_a_chip_without_pin_facts_keeps_its_pins_unchecked_and_says_so():
-    result = _analyze({"module": "WL2S", "rl1_pin": 18, "bt1_pin": 3, "r_pin": 40})
-    assert result["chip"] == "LN882H" and result["template"]["chip"] == "LN882H"
+    result = _analyze({"module": "XR3", "rl1_pin": 18, "bt1_pin": 3, "r_pin": 40})
+    assert result["chip"] == "XR809" and result["template"]["chip"] == "XR809"
     assert result["template"]["pins"] == {"3": "Btn;1", "18": "Rel;1", "40": "PWM;1"}
-    assert any(n.startswith("pins not checked: freebeken has no pin facts for LN882H") for n in result["notes"])
-    assert any("freebeken cannot flash LN882H" in w for w in result["warnings"])
+    assert any(n.startswith("pins not checked: freebeken has no pin facts for XR809") for n in result["notes"])
+    assert any("freebeken cannot flash XR809" in w for w in result["warnings"])
+
+
+def test_a_chip_with_pin_facts_from_the_firmware_is_checked():
+    """LN882H's pins are known now (OpenBeken's numbering, 26 GPIOs): P40 is no pin of it."""
+    result = _analyze({"module": "WL2S", "rl1_pin": 18, "bt1_pin": 3, "r_pin": 40})
+    assert result["chip"] == "LN882H" and result["template"]["pins"] == {"3": "Btn;1", "18": "Rel;1"}
+    assert not any(n.startswith("pins not checked") for n in result["notes"])
