@@ -40,7 +40,9 @@ def _system_dir(cache: bool) -> Path:
     return Path(os.environ.get(variable) or default) / "freebeken"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, replace: bool = True) -> None:
+    """``data`` under ``path`` whole or not at all (temp file, fsync, rename). ``replace=False``:
+    never over an existing file (FileExistsError, nothing changed), through ``publish``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -48,11 +50,13 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            publish(Path(tmp), path)
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def create_private(path: Path, size: int = 0) -> None:

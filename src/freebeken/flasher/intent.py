@@ -93,5 +93,7 @@ def waiting_for_backup(identity: str, intent: WriteIntent, image: FirmwareImage)
     except Interrupted as e:
         raise Interrupted(
             f"{e}. The flash of {intent.name} has not started",
-            hint=f"Continue with: freebeken resume -p PORT (it finishes the backup, then flashes {intent.name}).",
+            hint="Continue with: freebeken resume -p PORT (it "
+            + ("finishes the backup, then flashes" if intent.backup_first else "flashes")
+            + f" {intent.name}).",
         ) from None

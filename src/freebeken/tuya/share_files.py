@@ -4,14 +4,12 @@ never over an existing file. (The byte work is ``share``; this is its only I/O.)
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import SafetyError, UsageError
-from ..storage import publish
+from ..storage import atomic_write
 from . import share_report
 from .share import ShareResult, share_bytes
 
@@ -98,16 +96,7 @@ def _sidecar(backup: Path) -> dict[str, Any] | None:
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            publish(Path(tmp), path)  # fails rather than replace a file that appeared meanwhile
-        except FileExistsError:
-            raise UsageError(f"{path} appeared while writing; nothing replaced", hint="Run the command again.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        atomic_write(path, data, replace=False)  # fails rather than replace a file that appeared meanwhile
+    except FileExistsError:
+        raise UsageError(f"{path} appeared while writing; nothing replaced", hint="Run the command again.") from None
