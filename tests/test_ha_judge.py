@@ -27,6 +27,7 @@ SCENARIOS = {
     "5pwm": {6: ("PWM", 1), 7: ("PWM", 2), 8: ("PWM", 3), 24: ("PWM", 4), 26: ("PWM", 5)},
     "i2c-driver": {26: ("SM2135DAT", 0), 8: ("SM2135CLK", 0)},
     "dinput": {14: ("dInput", 3)},
+    "battery-door": {22: ("DoorSnsrWSleep", 1), 23: ("BAT_ADC", 0), 20: ("BAT_Relay", 0)},
     "metering": {6: ("Rel", 1), 24: ("BL0937CF", 0), 26: ("BL0937CF1", 0), 11: ("BL0937SEL", 0)},
 }
 
@@ -38,6 +39,7 @@ def payloads() -> list[dict]:
         for pin, (role, ch) in pins.items():
             dev.set_role(pin, role)
             dev.channels[pin] = ch
+        dev.boot()  # drivers (battery, deep sleep) start from the pins at boot
         items += [{"topic": t, "payload": json.loads(json.dumps(p)), "scenario": name} for t, p in discovery(dev)]
     return items
 

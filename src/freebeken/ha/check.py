@@ -191,7 +191,8 @@ def _diagnose(
             Diagnosis(
                 "device-offline",
                 f"The device ({me.cid}) is offline (its last will says {state.decode()!r})",
-                "Power the device and check its Wi-Fi; it reconnects within about 15 s.",
+                "Power the device and check its Wi-Fi; it reconnects within about 15 s. A battery sensor "
+                "sleeps between changes: wake it (open the door, press its button) and check again.",
             )
         )
     if duplicate:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..device import drivers
 from ..device.client import Pins
+from ..templates.roles import BINARY_INPUT_ROLES
 
 TOPIC = re.compile(
     r"^(?P<prefix>[^/]+(?:/[^/]+)*?)/(?P<component>\w+)/(?:(?P<node>[a-zA-Z0-9_-]+)/)?(?P<object>[a-zA-Z0-9_-]+)/config$"
@@ -234,6 +235,7 @@ ENERGY_SENSORS = (
     "energy last hour",
 )
 ENERGY_REQUIRED = ("voltage", "current", "power", "energy")  # device classes a metering plug must show
+BATTERY_REQUIRED = ("battery", "voltage")
 DIAGNOSTIC_SENSORS = ("temperature", "rssi", "uptime", "build", "ssid", "ip")
 
 
@@ -258,10 +260,12 @@ def expected(pins: Pins, flags: int, running: set[str] | None = None, startup: s
     if count in (1, 2, 3, 5):
         modes = {1: "brightness", 2: "colour temperature", 3: "RGB", 5: "RGB and colour temperature"}[count]
         out.append(f"light with {modes}")
-    inputs = sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r.startswith("dInput")})
+    inputs = sorted({pins.channels[p] for p, r in enumerate(pins.roles) if r in BINARY_INPUT_ROLES})
     out += [f"binary_sensor for channel {ch}" for ch in inputs]
     if drivers.METERING & run:
         out += [f"sensor for {cls}" for cls in ENERGY_REQUIRED]
+    if "Battery" in run:  # http_fns.c: the battery driver announces its level (%) and voltage (mV)
+        out += [f"sensor for {cls}" for cls in BATTERY_REQUIRED]
     return out
 
 
@@ -272,6 +276,8 @@ def announced(pins: Pins, flags: int, running: set[str] | None = None, startup: 
     out = [e for e in expected(pins, flags, run) if not e.startswith("sensor for ")]
     if drivers.METERING & run:
         out += [f"sensor {name}" for name in ENERGY_SENSORS]
+    if "Battery" in run:
+        out += ["sensor battery", "sensor battery voltage"]
     if flags >> 2 & 1 or flags >> 10 & 1:
         out += [f"sensor {name}" for name in DIAGNOSTIC_SENSORS]
     return out

@@ -154,6 +154,10 @@ CHANNEL_UNUSED = {
 
 PWM_ROLES = {"PWM", "PWM_n", "PWM_ScriptOnly", "PWM_ScriptOnly_n"}
 RELAY_ROLES = frozenset({"Rel", "Rel_n"})
+#: Inputs the firmware announces to Home Assistant as a binary_sensor (new_pins.c h_isChannelDigitalInput).
+BINARY_INPUT_ROLES = frozenset(
+    {"dInput", "dInput_n", "dInput_NoPullUp", "dInput_NoPullUp_n", "DoorSnsrWSleep", "DoorSnsrWSleep_nPup", "DoorSnsrWSleep_pd"}
+)
 OUTPUT_ROLES = RELAY_ROLES | {"LED", "LED_n", "BridgeFWD", "BridgeREV"} | PWM_ROLES
 
 

@@ -112,9 +112,7 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
             b.put(key, "WifiLED" if lv else "WifiLED_n", 0, lv)
             if lv:
                 m.notes.append(f"{key}: active high -> WifiLED; many human templates use WifiLED_n - confirm with the pin finder")
-    for key, n in b.keys(rf"door{NUM}_magt_pin") + [(k, None) for k in ("gate_sensor_pin_pin", "basic_pin_pin") if k in upk]:
-        lv = b.level(key, 1)
-        b.put(key, "dInput" if lv else "dInput_n", n or 1, lv)
+    _sensor_inputs(b)
     for key, _n in b.keys(rf"i_dctr{NUM}_pin"):  # a 3-way switch senses the load's state here
         lv = b.level(key, 1)
         b.put(key, "dInput" if lv else "dInput_n", free_channel(m), lv)
@@ -156,6 +154,37 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
     if m.checked:
         _drop_rejected(m)
     return m
+
+
+def _sensor_inputs(b: Builder) -> None:
+    """Door magnets and motion sensors. On a battery device (``samp_pin``/``samp_sw_pin``) they become
+    ``DoorSnsrWSleep``: OpenBeken starts its deep-sleep driver only for that role (user_main.c), so with
+    ``dInput`` the device never sleeps and drains its batteries in days; 6 of the 9 battery door and
+    motion sensors in OpenBeken's list use it. Its inversion is the device-wide flag 42
+    (OBK_FLAG_DOORSENSOR_INVERT_STATE), so the inputs' levels must agree for it."""
+    upk, m = b.upk, b.m
+    found = b.keys(rf"door{NUM}_magt_pin") + [(k, None) for k in ("gate_sensor_pin_pin", "basic_pin_pin") if k in upk]
+    levels = {key: b.level(key, 1) for key, _ in found}
+    sleeps = any(k in upk for k in ("samp_pin", "samp_sw_pin")) and len(set(levels.values())) == 1
+    for key, n in found:
+        lv = levels[key]
+        if not sleeps:
+            b.put(key, "dInput" if lv else "dInput_n", n or 1, lv)
+            continue
+        b.put(key, "DoorSnsrWSleep", n or 1, lv)
+        if key in b.placed:
+            m.notes.append(
+                f"{key}: a battery device's sensor -> DoorSnsrWSleep;{n or 1}, so it sleeps between changes "
+                "(it stays awake 60 s after reporting; DSTime sets that)"
+            )
+    if sleeps and 0 in levels.values() and any(k in b.placed for k in levels):
+        m.template.flags = (m.template.flags or 0) | (1 << 42)
+        m.notes.append("flag 42 (invert the door sensor's state): the config says the sensor is active low")
+    elif len(set(levels.values())) > 1 and any(k in upk for k in ("samp_pin", "samp_sw_pin")):
+        m.notes.append(
+            "the sensors' levels differ, so they stay dInput (DoorSnsrWSleep inverts all of them or none): "
+            "this battery device will not sleep until one is changed by hand"
+        )
 
 
 def _rules(upk: dict[str, Value], platform: str) -> tuple[gpio.PinRules | None, str]:

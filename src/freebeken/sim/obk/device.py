@@ -32,7 +32,11 @@ INPUTS = {
     "dInput_NoPullUp_n": False,
     "TglChanOnTgl": True,
     "TglChanOnTgl_pd": False,
+    "DoorSnsrWSleep": True,
+    "DoorSnsrWSleep_nPup": False,
+    "DoorSnsrWSleep_pd": False,
 }  # role -> pull-up
+DOOR_INVERT_FLAG = 42  # OBK_FLAG_DOORSENSOR_INVERT_STATE: inverts every DoorSnsrWSleep input
 
 
 @dataclass
@@ -184,7 +188,8 @@ class ObkDevice:
                 if role.startswith("TglChanOnTgl"):
                     self.set_value(ch, 0 if self.value(ch) else 1)
                 else:
-                    self.set_value(ch, (1 - level) if role.endswith("_n") else level)
+                    inverted = role.endswith("_n") or (role.startswith("DoorSnsr") and self.flags >> DOOR_INVERT_FLAG & 1)
+                    self.set_value(ch, (1 - level) if inverted else level)
 
     def click(self, pin: int) -> None:
         self.press(pin, True)

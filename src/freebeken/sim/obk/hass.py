@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ...device.drivers import LED_CHIPS, METERING
+from ...templates.roles import BINARY_INPUT_ROLES
 from .device import ObkDevice
 
 ENERGY = (  # uniq suffix, name, device class, state topic tail, state class, unit
@@ -56,7 +57,7 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
 
     def entity(component: str, uniq: str, name: str, **fields: Any) -> None:
         payload: dict[str, Any] = {"dev": dict(base_dev), "name": name, "~": client}
-        if not _flag(dev, 35):
+        if not _flag(dev, 35) and "DoorSensor" not in dev.drivers:  # a sleeping sensor is mostly away: no availability
             payload["avty_t"] = "~/connected"
         head = {k: fields.pop(k) for k in list(fields) if k in ("pl_on", "pl_off", "payload_press")}
         payload.update(head)
@@ -108,7 +109,26 @@ def discovery(dev: ObkDevice, prefix: str = "homeassistant") -> list[tuple[str, 
             if unit:
                 fields["unit_of_meas"] = unit
             entity("sensor", f"{long}_sensor_{suffix}", name, **fields)
-    for ch in sorted({dev.channels[p] for p, r in roles.items() if r.startswith("dInput")}):
+    if "Battery" in dev.drivers:  # hass.c BATTERY_SENSOR, BATTERY_VOLTAGE_SENSOR
+        entity(
+            "sensor",
+            f"{long}_battery_0",
+            "Battery",
+            dev_cla="battery",
+            unit_of_meas="%",
+            stat_t="~/battery/get",
+            stat_cla="measurement",
+        )
+        entity(
+            "sensor",
+            f"{long}_voltage_0",
+            "Voltage",
+            dev_cla="voltage",
+            unit_of_meas="mV",
+            stat_t="~/voltage/get",
+            stat_cla="measurement",
+        )
+    for ch in sorted({dev.channels[p] for p, r in roles.items() if r in BINARY_INPUT_ROLES}):
         entity(
             "binary_sensor",
             f"{long}_binary_sensor_{ch}",
