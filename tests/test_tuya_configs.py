@@ -84,7 +84,8 @@ def test_a_wbr_config_is_an_rtl8720cf_with_its_pins_kept_in_openbekens_numbering
     }
     assert not [u for u in result["unmapped"] if "does not exist" in u]
     assert "BK7231" not in json.dumps({k: result[k] for k in ("chip", "chip_evidence", "template", "unmapped")})
-    assert any("freebeken cannot flash RTL8720CF" in w and "another tool" in w for w in result["warnings"])
+    assert not any("cannot flash" in w for w in result["warnings"])  # the family seam flashes it
+    assert any("--chip rtl8720cf" in n and "PA00" in n for n in result["notes"])
     # the module name alone says the same; the pin rules applied are RTL87X0C's (PA7..PA10 cannot do PWM)
     alone = map_upk({"module": "WBR3", "r_pin": 18, "g_pin": 8, "rl1_pin": 21})
     assert alone.chip == "RTL8720CF" and alone.checked and _pins(alone) == {18: "PWM;1"}
@@ -100,7 +101,7 @@ def test_analyze_says_the_chip_and_the_other_tool_in_its_own_words(tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "RTL8720CF" in text and "BK7231T" not in text and "BK7231N" not in text and "P18 Rel;1" in text
-    assert "freebeken cannot flash RTL8720CF" in text and "needs another tool" in text
+    assert "cannot flash" not in text and "--chip rtl8720cf" in text
 
 
 def test_a_config_naming_no_chip_is_not_called_a_beken_when_its_pins_say_otherwise():
@@ -250,3 +251,28 @@ def test_a_chip_with_pin_facts_from_the_firmware_is_checked():
     result = _analyze({"module": "WL2S", "rl1_pin": 18, "bt1_pin": 3, "r_pin": 40})
     assert result["chip"] == "LN882H" and result["template"]["pins"] == {"3": "Btn;1", "18": "Rel;1"}
     assert not any(n.startswith("pins not checked") for n in result["notes"])
+
+
+def test_analyze_asks_cloudcutters_profile_list_when_a_profile_name_hides_the_chip(tmp_path):
+    device = tmp_path / "device.json"
+    device.write_text(
+        json.dumps({"profiles": ["as90-1.2.7-sdk-2.3.3-40.00"], "device_configuration": {"module": "WB3S", "rl1_pin": 6}})
+    )
+    snapshot = tmp_path / "cutter.json"
+    snapshot.write_text(
+        json.dumps({"devices": {}, "profiles": {"as90-1.2.7-sdk-2.3.3-40.00": {"firmware": {"chip": "BK7231N"}}}})
+    )
+    devices = tmp_path / "devices.json"
+    devices.write_text('{"devices": []}')
+    common = ["--json", "analyze", str(device), "--devices-json", str(devices)]
+    told = _last(CliRunner().invoke(main, [*common, "--cloudcutter", str(snapshot)]).stdout)
+    assert told["chip"] == "BK7231N"  # read from the firmware, over the module name's BK7231T
+    assert any("as90" in e and "BK7231N" in e for e in told["chip_evidence"])
+    assert any("module WB3S" in w and "BK7231T" in w for w in told["warnings"])
+    offline = CliRunner().invoke(main, common)  # the download goes to 127.0.0.1:9 in tests: refused
+    assert offline.exit_code == 0 and _last(offline.stdout)["chip"] == "BK7231T"
+    assert "module name alone" in offline.output
+
+
+def _last(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])

@@ -10,26 +10,42 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from ..errors import UsageError
+from .. import events
+from ..errors import ListError, UsageError
 from ..templates import lists
 from ..templates import submit as sub
 from ..templates.files import load_template_file, read_input
 from ..templates.model import Template, from_entry, load
-from ..tuya.analyze import analyze_bytes
+from ..tuya.analyze import analyze_bytes, unnamed_profiles
 from . import known_cmds
 from .base import Context, command_errors
+
+
+def _profile_chips(data: bytes, cutter_file: str | None, ctx: Context) -> dict[str, str]:
+    """For a cloudcutter device file whose profile names hide the chip: the chips cloudcutter's profile
+    list reads from those firmwares. Without the list the module name decides (said as a warning)."""
+    if not unnamed_profiles(data):
+        return {}
+    try:
+        catalogue = lists.cutter(cutter_file, ctx.reporter)
+    except ListError as e:
+        events.warning(ctx.reporter, f"{e}; the chip is judged from the module name alone")
+        return {}
+    return {slug: p.chip for slug, p in catalogue.profiles.items() if p.chip != "?"}
 
 
 @click.command()
 @click.argument("file")
 @click.option("--show-secrets", is_flag=True, help="Include Wi-Fi password, local key and other secrets.")
 @click.option("--devices-json", help="OpenBeken's devices.json to look the pins up in (default: the downloaded copy).")
+@click.option("--cloudcutter", "cutter_file", help=known_cmds.CUTTER_HELP + " Read only for a profile whose name hides its chip.")
 @click.pass_obj
 @command_errors
-def analyze(ctx: Context, file: str, show_secrets: bool, devices_json: str | None) -> None:
+def analyze(ctx: Context, file: str, show_secrets: bool, devices_json: str | None, cutter_file: str | None) -> None:
     """Read a backup (or a Tuya config JSON): chip, firmware, the OpenBeken pin template, and
     whether the device list already knows it."""
-    analysis = analyze_bytes(read_input(file), file)
+    data = read_input(file)
+    analysis = analyze_bytes(data, file, _profile_chips(data, cutter_file, ctx))
     result = analysis.as_dict(show_secrets)
     best = (
         lists.best_match(analysis.template, devices_json, ctx.reporter) if analysis.template and analysis.template.pins else None

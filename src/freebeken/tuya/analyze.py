@@ -17,6 +17,7 @@ from ..chips import dump as d
 from ..errors import ConfigSectorError, UsageError
 from ..firmware import obkconfig
 from ..templates.model import Template
+from . import modules
 from .kv import read_store
 from .mapping import Mapping, map_upk
 from .upk import from_dict, parse
@@ -87,6 +88,21 @@ class Analysis:
             "warnings": self.warnings,
             "secrets": self.secrets if show_secrets else ({"hidden": sorted(self.secrets)} if self.secrets else {}),
         }
+
+
+def unnamed_profiles(data: bytes) -> list[str]:
+    """The firmware profiles of a cloudcutter device file whose names do not spell their chip: only
+    cloudcutter's profile list knows it (``analyze_bytes(..., profile_chips)``). Empty for anything else."""
+    if data.lstrip()[:1] != b"{" or len(data) >= 256 * 1024:
+        return []
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):
+        return []
+    if not (isinstance(obj, dict) and isinstance(obj.get("device_configuration"), dict)):
+        return []
+    names = [str(p) for p in obj.get("profiles") or [] if isinstance(p, (str, int))]
+    return [] if any(modules.chip_in_name(n) for n in names) else names
 
 
 def analyze_bytes(data: bytes, source: str = "", profile_chips: dict[str, str] | None = None) -> Analysis:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..chips import CHIPS
+from ..families.registry import spec_by_chip
 from ..templates import chips as gpio
 from ..templates.model import validate
 from ..templates.roles import PWM_ROLES, RELAY_ROLES
@@ -43,7 +44,10 @@ def map_upk(upk: dict[str, Value], chip: str | None = None, profiles: tuple[str,
     b.used.update(("module", "chip"))
     m.template.chip = verdict.platform if verdict.chip else ""
     m.checked = rules is not None
-    m.flashable = verdict.chip is None or verdict.platform.lower() in CHIPS
+    family = spec_by_chip(verdict.platform) if verdict.chip else None
+    m.flashable = verdict.chip is None or verdict.platform.lower() in CHIPS or family is not None
+    if family is not None:
+        m.notes.append(f"freebeken flashes the {verdict.chip} with --chip {family.name}; download mode: {family.download_mode}")
     if not m.checked:
         why = (
             f"freebeken has no pin facts for {verdict.platform}"
