@@ -112,6 +112,7 @@ def test_driver_table_follows_user_main_c():
     assert drivers.from_pins(["BL0937CF", "BL0937CF1", "BL0937SEL_n"]) == {"BL0937"}
     assert drivers.from_pins(["SM2135CLK", "SM2135DAT"]) == {"SM2135"}
     assert drivers.from_pins(["SM2135CLK", "SM2135DAT"], flags=1 << 36) == set()  # flag 36: no autostart
+    assert drivers.from_pins(["IRRecv", "Rel"], flags=1 << 36) == {"IR"}  # started with the autorun scripts, not that block
     assert drivers.implied(["Rel"], "backlog startDriver bl0942; startDriver NTP") == {"BL0942", "NTP"}
     assert drivers.canonical("bogus") is None
 

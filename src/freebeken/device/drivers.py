@@ -35,6 +35,7 @@ AUTOSTART: dict[str, tuple[tuple[str, ...], ...]] = {
     "GN6932": (("GN6932_CLK",), ("GN6932_DAT",), ("GN6932_STB",)),
     "HLW8112SPI": (("HLW_8112_SCSN",),),
 }
+IR_ROLES = frozenset({"IRRecv", "IRRecv_nPup", "IRSend"})
 AUTOSTART_OFF_FLAG = 36  # OBK_FLAG_DRV_DISABLE_AUTOSTART
 
 # g_drivers in drv_main.c (a build includes those its configuration enables)
@@ -65,10 +66,12 @@ def started_by(command: str) -> set[str]:
 
 def from_pins(roles: Iterable[str], flags: int = 0) -> set[str]:
     """The drivers the firmware starts at boot for these pin roles (user_main.c's autostart block)."""
-    if flags >> AUTOSTART_OFF_FLAG & 1:
-        return set()
     present = set(roles)
-    return {name for name, groups in AUTOSTART.items() if all(present & set(group) for group in groups)}
+    # IR starts with the autorun scripts, outside the block flag 36 turns off (user_main.c)
+    started = {"IR"} if present & IR_ROLES else set()
+    if flags >> AUTOSTART_OFF_FLAG & 1:
+        return started
+    return started | {name for name, groups in AUTOSTART.items() if all(present & set(group) for group in groups)}
 
 
 def implied(roles: Iterable[str], startup: str = "", flags: int = 0) -> set[str]:
