@@ -238,6 +238,14 @@ def test_chips_without_pin_facts_get_their_roles_checked_not_their_pins():
     assert any(p.severity == "error" and "SM2135DAT" in p.message for p in bad_role)
 
 
+def test_the_families_freebeken_flashes_are_not_called_unflashable():
+    for chip in ("RTL87X0C", "LN882H"):
+        problems = _problems({"name": "x", "chip": chip, "pins": {"0": "Rel;1"}})
+        assert not any("does not flash" in p.message for p in problems), chip
+    other = _problems({"name": "x", "chip": "BL602", "pins": {}})
+    assert any("does not flash" in p.message and "RTL87X0C" in p.message and "LN882H" in p.message for p in other)
+
+
 @pytest.mark.parametrize(
     "chip,pins,error",
     [

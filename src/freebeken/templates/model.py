@@ -13,6 +13,7 @@ from typing import Any
 
 from ..chips import CHIPS
 from ..errors import UsageError
+from ..families.registry import FAMILIES, spec_by_chip
 from . import chips as gpio
 from .roles import CHANNEL_UNUSED, MISSPELLINGS, OUTPUT_ROLES, PWM_ROLES, canonical
 
@@ -251,13 +252,14 @@ def validate(t: Template, where: str = "") -> list[Problem]:
     prefix = f"{where}." if where else ""
     problems: list[Problem] = []
     rules = gpio.rules_for(t.chip)
-    if t.chip and t.chip.upper() not in KNOWN_CHIPS:
+    if t.chip and t.chip.upper() not in KNOWN_CHIPS and spec_by_chip(t.chip.strip()) is None:
         unchecked = "" if rules else "; its pins were not checked (freebeken has no pin facts for it), only its roles"
+        flashes = sorted(KNOWN_CHIPS) + sorted({s.obk_platform.removeprefix("Open") for s in FAMILIES.values()})
         problems.append(
             Problem(
                 "warning",
                 f"{prefix}chip",
-                f"{t.chip!r}: freebeken does not flash this chip (it flashes {', '.join(sorted(KNOWN_CHIPS))}){unchecked}",
+                f"{t.chip!r}: freebeken does not flash this chip (it flashes {', '.join(flashes)}){unchecked}",
             )
         )
     if not t.name:
