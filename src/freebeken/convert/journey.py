@@ -34,9 +34,10 @@ from ..storage import sha256
 from ..templates import lists
 from ..templates.model import Template, from_entry
 from ..tuya.analyze import analyze_bytes
-from .progress import BUSY, JourneyRecord, folder
+from . import family_plug
+from .family_journey import FamilySteps
+from .progress import BUSY, folder
 from .records import (
-    AFTER_FLASH,
     Analyzed,
     BackedUp,
     Configured,
@@ -45,7 +46,6 @@ from .records import (
     Flashed,
     HaVerified,
     OnWifi,
-    Restored,
     Simulated,
     Step,
     TemplateApplied,
@@ -64,7 +64,7 @@ def verdict(result: SetupResult) -> str:
     return "failed"
 
 
-class Journey(JourneyRecord):
+class Journey(FamilySteps):
     """A plug's conversion: its record, and the methods that do a step and record it."""
 
     @classmethod
@@ -86,7 +86,7 @@ class Journey(JourneyRecord):
         """Start this plug's journey over: what was done is forgotten (its backups stay where they are)."""
         sim = self.simulated
         if sim is not None:
-            sim_plug.unplug(Path(sim.image))
+            family_plug.unplug(Path(sim.image))
         self.path.unlink(missing_ok=True)
         self._data.clear()
         self._data.update({"identity": self.path.stem, "steps": {}})
@@ -99,6 +99,12 @@ class Journey(JourneyRecord):
         sim = self.simulated
         if sim is None:
             raise UsageError("This is a real plug: power it from its socket", hint="Only a simulated plug is powered from here.")
+        spec = self.family
+        if spec is not None:  # an RTL8720CF/LN882H plug: OpenBeken's access point, from its flash
+            self.power_on_family(spec, reporter)
+            running = family_plug.running(Path(sim.image))
+            assert running is not None
+            return running
         plug = sim_plug.power_on(Path(sim.image), sim.port)
         if plug.address is None:
             events.warning(reporter, f"The simulated plug booted but is on no network: {plug.boot.why}")
@@ -117,19 +123,19 @@ class Journey(JourneyRecord):
         """Unplug the simulated plug (a real one is unplugged by hand)."""
         sim = self.simulated
         if sim is not None:
-            sim_plug.unplug(Path(sim.image))
+            family_plug.unplug(Path(sim.image))
 
     def powered(self, reporter: Reporter) -> sim_plug.SimPlug | None:
         """The running simulated plug, powered on when it is off (a new run of convert, a restarted page); None: a real plug."""
         sim = self.simulated
         if sim is None:
             return None
-        return sim_plug.running(Path(sim.image)) or self.power_on(reporter)
+        return family_plug.running(Path(sim.image)) or self.power_on(reporter)
 
     def press(self, number: int = 1) -> int:
         """Press the simulated plug's button ``number`` (the pin finder asks for it); returns its pin."""
         sim = self.simulated
-        plug = sim_plug.running(Path(sim.image)) if sim else None
+        plug = family_plug.running(Path(sim.image)) if sim else None
         if plug is None:
             raise UsageError("The simulated plug is not powered", hint="Power it on first.")
         return plug.press(number)
@@ -157,14 +163,21 @@ class Journey(JourneyRecord):
         if backed_up is None or not backed_up.path:
             record = Analyzed(None, ["no backup: pins will be found with the pin finder"])
         else:
-            result = analyze_bytes(Path(backed_up.path).read_bytes(), backed_up.path).as_dict()
+            try:
+                result = analyze_bytes(Path(backed_up.path).read_bytes(), backed_up.path).as_dict()
+            except UsageError:
+                if self.family is None:
+                    raise
+                # analyze knows Tuya's storage, not every family's flash layout: no pins is no failure here
+                result = {"template": None, "notes": [], "warnings": ["no Tuya configuration found in the backup"], "module": None}
             template = result["template"] if result["template"] and result["template"]["pins"] else None
             known = lists.best_match(from_entry(template)[0], devices_json, reporter, say_unknown=True) if template else None
             if known is not None:
                 events.info(reporter, f"Known as: {known.describe()}")
-            record = Analyzed(
-                template, result["notes"] + result["warnings"], result["module"], known.describe() if known else None
-            )
+            notes = result["notes"] + result["warnings"]
+            if self.family is not None:  # tuya.analyze predates the families: its "cannot flash" is not so here
+                notes = [n for n in notes if not n.startswith("freebeken cannot flash")]
+            record = Analyzed(template, notes, result["module"], known.describe() if known else None)
         self._finish(record)
         return record
 
@@ -200,11 +213,7 @@ class Journey(JourneyRecord):
     def restore(self, io: ChipIO, path: Path, other_device: bool) -> WriteResult:
         """The way back: the backup on the chip, and the firmware's steps forgotten."""
         result = flash_ops.restore_backup(io, path, other_device=other_device)
-        for step in AFTER_FLASH:
-            self._data["steps"].pop(step, None)
-        self._data.pop("wifi_sent", None)
-        self._data["complete"] = False
-        self._remember("restored", Restored(str(path)).to_json())
+        self._forget_firmware(path)
         return result
 
     def send_wifi(self, client: ObkClient, ssid: str, password: str) -> WifiSent:

@@ -33,6 +33,7 @@ def ask_secret(person: Person, question: str) -> str:
 @dataclass
 class Options:
     port: str | None = None
+    chip: str | None = None  # the chip family on a real port (rtl8720cf/WBR3, ln882h); a sim:// port names it
     baudrate: int | None = None
     firmware: str | None = None  # a local release file; None = download the newest
     skip_backup: bool = False

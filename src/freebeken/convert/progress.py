@@ -13,10 +13,10 @@ from typing import Any, Generic, TypeVar
 from ..errors import UsageError
 from ..flasher.journal import Journal
 from ..locks import Held, hold
-from ..sim.plug import running
 from ..storage import data_dir
 from ..templates.model import Template, TemplateSyntaxError, from_entry
 from ..templates.model import load as load_templates
+from .family_plug import running
 from .records import (
     Analyzed,
     BackedUp,
@@ -225,6 +225,7 @@ class JourneyRecord:
         return {
             "identity": self.identity,
             "chip": detected.chip if detected else None,
+            "family": (detected.info.get("family") if detected else None) or "beken",
             "mac": detected.mac if detected else None,
             "order": [s.value for s in PageStep],
             "steps": self._data["steps"],
@@ -245,7 +246,7 @@ class JourneyRecord:
         sim = self.simulated
         if sim is None:
             return None
-        plug = running(Path(sim.image))
+        plug = running(Path(sim.image))  # a Beken plug or a family one
         return {
             "image": sim.image,
             "powered": plug is not None,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..device.client import ObkClient
+from ..device.client import AP_ADDRESS, ObkClient
 from ..device.discover import Found, Networks, display_mac, find_mac, is_mac, local_networks, parse_networks
 from ..device.http import split_address
 from ..device.pinfinder import PinFinder
@@ -23,8 +23,10 @@ from ..flasher.chipio import ChipIO
 from ..flasher.safely import ENSURE, SKIP
 from ..ha.operations import setup as ha_setup
 from ..ha.operations import verify as ha_verify
-from ..sim import plug as sim_plug
 from ..templates import lists
+from . import family_plug
+from .family_journey import family_for
+from .family_wizard import ap_instruction, family_chip_journey
 from .first_boot import first_boot_step, settings_for
 from .journey import Journey, firmware_for, on_adapter
 from .options import Options, Person
@@ -66,7 +68,7 @@ def _given_address(journey: Journey, options: Options, reporter: Reporter) -> No
 def _switch_off(journey: Journey, reporter: Reporter) -> None:
     """A simulated plug lives as long as the command that powered it."""
     sim = journey.simulated
-    if sim is not None and sim_plug.unplug(Path(sim.image)):
+    if sim is not None and family_plug.unplug(Path(sim.image)):
         events.info(
             reporter,
             "The simulated plug was switched off with this command; "
@@ -90,6 +92,9 @@ def _chip_journey(options: Options, person: Person, reporter: Reporter) -> Journ
         if pending is None:
             raise UsageError("convert needs the serial port", hint="Pass -p /dev/ttyUSB0 (or sim://bk7231t to try it).")
         return _continue(pending, options, reporter)
+    spec = family_for(options.port, options.chip)
+    if spec is not None:  # RTL8720CF/LN882H: the chip steps through the families' operations
+        return family_chip_journey(spec, options, person, reporter, pending, lambda p: _continue(p, options, reporter))
     with contextlib.ExitStack() as stack:
         try:  # a connected chip decides which plug this is; without one, do not wait long for it
             io = stack.enter_context(
@@ -190,18 +195,28 @@ def _wifi(journey: Journey, options: Options, person: Person, reporter: Reporter
         return
     sent = journey.wifi_sent  # the plug already left its access point in an earlier run
     detected = journey.detected
+    spec = journey.family
+    # a simulated RTL8720CF/LN882H plug powers on by itself when the adapter is removed (a Beken one
+    # on this path is the test's or the person's to serve)
+    family_sim = spec is not None and options.power_simulated and journey.simulated is not None
+    simulated = journey.powered(reporter) if family_sim else None
     if sent is None:
         chip = detected.chip if detected else "BK7231T"
         person.pause(
-            f"Disconnect the adapter and power the plug normally. OpenBeken starts a Wi-Fi access point named "
+            ap_instruction(spec)
+            if spec is not None
+            else f"Disconnect the adapter and power the plug normally. OpenBeken starts a Wi-Fi access point named "
             f"OpenBK{chip[2:]}_<id>: join it with this computer, then continue."
         )
         ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
         password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
-        sent = journey.send_wifi(ObkClient(options.ap_address, options.device_password), ssid, password)
+        ap = options.ap_address
+        if simulated is not None and simulated.address and ap == AP_ADDRESS:  # its access point is served here
+            ap = simulated.address
+        sent = journey.send_wifi(ObkClient(ap, options.device_password), ssid, password)
         person.pause("The plug restarts and joins your Wi-Fi. Reconnect this computer to your home Wi-Fi, then continue.")
     macs = [sent.mac, (detected.mac if detected else None) or ""]
-    device = options.device or _locate(macs, options, person, reporter)
+    device = options.device or (simulated.address if simulated is not None else None) or _locate(macs, options, person, reporter)
     ObkClient(device, options.device_password).info()  # prove we can reach it
     journey.found(device)
 

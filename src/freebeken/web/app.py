@@ -32,13 +32,13 @@ from ..link.ports import list_serial
 from ..storage import data_dir
 from ..templates import known, lists, submit
 from ..templates.model import Template, TemplateSyntaxError, load
-from . import chip_jobs, journey_routes
+from . import chip_jobs, family_jobs, family_routes, journey_routes
 from .asker import WebAsker
 from .jobs import Body, Job, Jobs, plain_error
 from .journey_routes import template_in_box
 from .security import SecurityHeaders, guard
 from .share import route as share_route
-from .wiring import MODULES, pins_picture, pins_words, wiring_svg
+from .wiring import pins_picture, pins_words
 
 STATIC = Path(__file__).with_name("static")
 
@@ -126,7 +126,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         sims = [
             {"port": f"sim://{c}?time_scale=0.02&image={workdir / (c + '.bin')}", "label": f"Simulated {c.upper()} plug"}
             for c in ("bk7231t", "bk7231n")
-        ]
+        ] + chip_jobs.family_sim_ports(workdir)
         return JSONResponse({"ports": real + sims})
 
     def backup(request: Request, body: Body) -> Response:
@@ -135,8 +135,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
         except (TypeError, ValueError):
             raise UsageError("timeout must be a number of seconds") from None
 
-        port = str(body["port"])
-        return started(jobs.start("backup", lambda job: chip_jobs.backup(port, timeout, job)))
+        port, chip = str(body["port"]), str(body.get("chip") or "") or None
+        return started(jobs.start("backup", lambda job: chip_jobs.backup(port, timeout, job, chip)))
 
     def check_template(request: Request, body: Body) -> Response:
         try:
@@ -178,8 +178,9 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
     def flash(request: Request, body: Body) -> Response:
         settings = _settings(body["configure"]) if body.get("configure") else None  # bad input: 400 before linking
-        port, firmware = str(body["port"]), str(body["firmware"])
-        return started(jobs.start("flash", lambda job: chip_jobs.flash(port, firmware, settings, job)))
+        port, firmware, chip = str(body["port"]), str(body["firmware"]), str(body.get("chip") or "") or None
+        chip_jobs.refuse_settings(port, chip, settings)
+        return started(jobs.start("flash", lambda job: chip_jobs.flash(port, firmware, settings, job, chip)))
 
     def lookup(request: Request, body: Body) -> Response:
         text = str(body.get("text") or "").strip()
@@ -230,6 +231,9 @@ def create_app(token: str, workdir: Path) -> Starlette:
 
     def resume(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
+            family = chip_jobs.family_of_request(str(body["port"]), body.get("chip"))
+            if family is not None:  # an RTL8720CF/LN882H: its cut-off flash, finished through its journal
+                return family_jobs.resume(family, str(body["port"]), job)
             with on_adapter(body["port"], job) as io:
                 result = ops.resume(io)
                 return {**(result.as_dict() if result else {}), "pending": result is not None}
@@ -300,8 +304,8 @@ def create_app(token: str, workdir: Path) -> Starlette:
         if not path.is_file() or not any(path.resolve().is_relative_to(a) for a in (data_dir().resolve(), uploads.resolve())):
             raise UsageError("Choose one of the backups, or upload a backup file first")
 
-        port, other = str(body["port"]), bool(body.get("otherDevice"))
-        return started(jobs.start("restore", lambda job: chip_jobs.restore(port, path, other, job)))
+        port, other, chip = str(body["port"]), bool(body.get("otherDevice")), str(body.get("chip") or "") or None
+        return started(jobs.start("restore", lambda job: chip_jobs.restore(port, path, other, job, chip)))
 
     def ha(request: Request, body: Body) -> Response:
         def work(job: Job) -> dict:
@@ -315,27 +319,6 @@ def create_app(token: str, workdir: Path) -> Starlette:
             return {**result.as_dict(), "verdict": verdict(result), "journey": view}
 
         return started(jobs.start("ha", work))
-
-    def modules(request: Request, body: Body) -> Response:
-        return JSONResponse(
-            {
-                "modules": [
-                    {
-                        "name": m.name,
-                        "chip": m.chip,
-                        "datasheet": m.datasheet,
-                        "wires": [{"adapter": a, "pad": p, "why": w} for a, p, w in m.wires()],
-                    }
-                    for m in MODULES.values()
-                ]
-            }
-        )
-
-    def wiring(request: Request, body: Body) -> Response:
-        name = request.query_params.get("module", "")
-        if name not in MODULES:
-            return JSONResponse({"error": f"No wiring picture for {name!r}", "hint": "Pick a module from the list."}, 404)
-        return Response(wiring_svg(MODULES[name]), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
     def template_picture(request: Request, body: Body) -> Response:
         template = template_in_box(str(body.get("text") or ""))
@@ -395,8 +378,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
         Route("/api/apply", api(apply), methods=["POST"]),
         Route("/api/ha", api(ha), methods=["POST"]),
         Route("/api/answer", api(answer), methods=["POST"]),
-        Route("/api/modules", api(modules)),
-        Route("/api/wiring", api(wiring)),
+        *family_routes.routes(api, jobs, uploads),  # families, modules and their wiring, verify
         Route("/api/template/picture", api(template_picture), methods=["POST"]),
         Route("/api/jobs/{job}/events", api(job_events)),
         Route("/api/download", api(download)),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from ..convert.family_plug import unplug_under as unplug_family_under
 from ..sim.plug import unplug_under
 from .app import create_app
 
@@ -47,6 +48,7 @@ class WebServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         unplug_under(self.workdir)  # a simulated plug lives as long as what powered it
+        unplug_family_under(self.workdir)
         if self.own_workdir:  # uploads and simulated chips; backups live in the data folder
             shutil.rmtree(self.workdir, ignore_errors=True)
 

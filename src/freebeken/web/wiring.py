@@ -7,10 +7,18 @@ from html import escape
 
 from ..chips.modules import MODULES, NEEDED, Module  # noqa: F401  (MODULES re-exported for the app)
 from ..templates.model import Template
+from .family_modules import FAMILY_MODULES, FamilyModule
 
 PAD_W, PAD_GAP = 46, 6
-ADAPTER = ("GND", "TX", "RX", "RTS", "3V3")
-WIRE_COLOUR = {"GND": "#222222", "TX": "#1565c0", "RX": "#2e7d32", "RTS": "#6a1b9a", "3V3": "#c62828"}
+WIRE_COLOUR = {
+    "GND": "#222222",
+    "TX": "#1565c0",
+    "RX": "#2e7d32",
+    "RTS": "#6a1b9a",
+    "3V3": "#c62828",
+    "3V3 (boot)": "#ef6c00",  # the boot pin's wire: held at reset, taken off before the first boot
+    "GND (boot)": "#ef6c00",
+}
 
 
 def _text(
@@ -22,7 +30,7 @@ def _text(
     )
 
 
-def _row(pads: list[tuple[str, str]], x0: float, y: float, needed: set[str]) -> tuple[list[str], dict[str, float]]:
+def _row(pads: list[tuple[str, str]], x0: float, y: float, needed: dict[str, str]) -> tuple[list[str], dict[str, float]]:
     """Pads side by side; returns the markup and each pad's centre x."""
     out, centre = [], {}
     for i, (pad, name) in enumerate(pads):
@@ -33,65 +41,93 @@ def _row(pads: list[tuple[str, str]], x0: float, y: float, needed: set[str]) -> 
             f'stroke="{"#5d4300" if on else "#9e9e9e"}" stroke-width="{2 if on else 1}"/>'
         )
         out.append(_text(x + PAD_W / 2, y + 14, pad, 11, "bold" if on else "normal"))
-        out.append(_text(x + PAD_W / 2, y + 28, NEEDED.get(name, name) if on else name, 11, "bold" if on else "normal"))
+        out.append(_text(x + PAD_W / 2, y + 28, needed.get(name, name) if on else name, 11, "bold" if on else "normal"))
         centre[pad] = x + PAD_W / 2
     return out, centre
 
 
-def wiring_svg(module: Module) -> str:
+def wiring_svg(module: Module | FamilyModule) -> str:
     """The module's pads (front, and the back's test points beside them) above the adapter, one
-    coloured wire per connection; the same in words in the picture's description."""
-    front = [(p, n) for p, n in module.pads if not p.startswith("T")]
-    back = [(p, n) for p, n in module.pads if p.startswith("T")]
+    coloured wire per connection; the same in words in the picture's description. A family module
+    (RTL8720CF, LN882H) has a fifth wire to its boot pin instead of the optional reset wire."""
+    family = isinstance(module, FamilyModule)
+    needed = module.needed if isinstance(module, FamilyModule) else NEEDED
+    numbered = not isinstance(module, FamilyModule) or module.numbered
+    if not numbered:  # the pads are named by their signal: show the chip pin under it
+        needed = {signal: signal for signal in needed}
+    back_pad = module.is_back if isinstance(module, FamilyModule) else (lambda pad: pad.startswith("T"))
+    front = [(p, n) for p, n in module.pads if not back_pad(p)]
+    back = [(p, n) for p, n in module.pads if back_pad(p)]
+    wires = module.wires()
     step = PAD_W + PAD_GAP
     front_w = len(front) * step + 14
     parts = [
         f'<rect x="10" y="30" width="{front_w + 10}" height="90" rx="8" fill="#f5f7fa" stroke="#455a64"/>',
-        _text(20, 52, f"{module.name} ({module.chip}): front pads", 14, "bold", "start"),
+        _text(20, 52, f"{module.name} ({module.chip}): " + ("front pads" if numbered else _UNNUMBERED), 14, "bold", "start"),
     ]
-    row, centres = _row(front, 20, 70, set(NEEDED))
+    row, centres = _row(front, 20, 70, needed)
     parts += row
     width = front_w + 40
     if back:  # beside the front, so no wire crosses a row of pads
         x0 = front_w + 40
+        back_w = max(len(back) * step + 24, 150)  # room for its title beside a single test point
         parts += [
-            f'<rect x="{x0 - 10}" y="30" width="{len(back) * step + 24}" height="90" rx="8" fill="#fdf6e3" stroke="#455a64"/>',
+            f'<rect x="{x0 - 10}" y="30" width="{back_w}" height="90" rx="8" fill="#fdf6e3" stroke="#455a64"/>',
             _text(x0, 52, "back: test points", 14, "bold", "start"),
         ]
-        row, more = _row(back, x0, 70, set(NEEDED))
+        row, more = _row(back, x0, 70, needed)
         parts += row
         centres.update(more)
-        width = x0 + len(back) * step + 30
+        width = x0 + back_w + 6
     adapter_y = 300
-    width = max(width, len(ADAPTER) * 100 + 60)
+    step_x, box = (110, 84) if family else (100, 60)  # "3V3 (boot)" needs a wider box
+    width = max(width, len(wires) * step_x + 60)
     parts.append(
-        f'<rect x="10" y="{adapter_y - 10}" width="{len(ADAPTER) * 100 + 20}" height="80" rx="8" fill="#eceff1" stroke="#455a64"/>'
+        f'<rect x="10" y="{adapter_y - 10}" width="{len(wires) * step_x + 20}" height="80" rx="8" fill="#eceff1" stroke="#455a64"/>'
     )
     parts.append(_text(20, adapter_y + 60, "USB-serial adapter set to 3.3 V", 13, "bold", "start"))
-    for i, (pin, (_, pad_text, _why)) in enumerate(zip(ADAPTER, module.wires(), strict=True)):
-        x = 40 + i * 100
+    for i, (pin, pad_text, _why) in enumerate(wires):
+        x = 40 + i * step_x
         pad = pad_text.split()[1]
         mid = 140 + i * 24  # each wire runs across at its own height
         dash = ' stroke-dasharray="6 4"' if pin == "RTS" else ""
         parts.append(
-            f'<polyline points="{centres[pad]:.0f},104 {centres[pad]:.0f},{mid} {x + 30},{mid} {x + 30},{adapter_y}" '
+            f'<polyline points="{centres[pad]:.0f},104 {centres[pad]:.0f},{mid} {x + box / 2:.0f},{mid} {x + box / 2:.0f},{adapter_y}" '
             f'fill="none" stroke="{WIRE_COLOUR[pin]}" stroke-width="2.5"{dash}/>'
         )
         parts.append(
-            f'<rect x="{x}" y="{adapter_y}" width="60" height="30" rx="3" fill="white" stroke="{WIRE_COLOUR[pin]}" stroke-width="2"/>'
+            f'<rect x="{x}" y="{adapter_y}" width="{box}" height="30" rx="3" fill="white" stroke="{WIRE_COLOUR[pin]}" stroke-width="2"/>'
         )
-        parts.append(_text(x + 30, adapter_y + 20, pin, 13, "bold"))
-    words = "; ".join(f"adapter {pin} to {pad}" for pin, pad, _ in module.wires())
+        parts.append(_text(x + box / 2, adapter_y + 20, pin, 13, "bold"))
+    words = "; ".join(f"adapter {pin} to {pad}" for pin, pad, _ in wires)
     height = adapter_y + 80
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-labelledby="t d"><title id="t">Wiring a {escape(module.name)} for flashing</title>'
         f'<desc id="d">{escape(words)}</desc>'
-        + _text(10, 20, f"Wiring {module.name} to the adapter (dashed: optional)", 15, "bold", "start")
+        + _text(10, 20, f"Wiring {module.name} to the adapter " + (_BOOT_NOTE if family else "(dashed: optional)"), 15, "bold", "start")
         + "".join(parts)
         + "</svg>"
     )
 
+
+_BOOT_NOTE = "(orange: the boot pin, held at reset only)"
+_UNNUMBERED = "pads by the signal printed beside them (pad numbers: the datasheet)"
+
+
+def module_named(name: str) -> Module | FamilyModule | None:
+    """A module the page can draw: a Beken one (``chips.modules``) or a family's (``family_modules``)."""
+    return MODULES.get(name) or FAMILY_MODULES.get(name)
+
+
+def _chip_pin_pads(module: Module | FamilyModule) -> dict[str, str]:
+    """Template pin ("P18") -> pad. RTL87X0C's OpenBeken pin n is PAn; LN882H's numbering is not PAn
+    throughout, so its pads are not named from a template."""
+    if isinstance(module, FamilyModule):
+        if module.family != "rtl8720cf":
+            return {}
+        return {f"P{int(name[2:])}": pad for pad, name in reversed(module.pads) if name.startswith("PA")}
+    return {name: pad for pad, name in reversed(module.pads)}
 
 ROLE_COLOUR = [
     ("Rel", "#c62828", "relay"),
@@ -120,8 +156,8 @@ def pins_words(template: Template) -> str:
 def pins_picture(template: Template, module_name: str | None = None) -> str:
     """One row per pin the template uses: the chip pin, the module pad when known, what it drives."""
     pins = template.to_entry().get("pins", {})
-    module = MODULES.get(module_name or "")
-    pad_of = {name: pad for pad, name in reversed(module.pads)} if module else {}
+    module = module_named(module_name or "")
+    pad_of = _chip_pin_pads(module) if module else {}
     rows = sorted(pins.items(), key=lambda kv: int(kv[0]))
     height = 40 + 34 * max(len(rows), 1)
     parts = [_text(10, 22, f"What the plug's pins drive{f' ({module.name})' if module else ''}", 15, "bold", "start")]
