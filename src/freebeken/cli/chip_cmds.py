@@ -7,6 +7,7 @@ import sys
 import click
 from rich.table import Table
 
+from ..families.dispatch import for_families
 from ..flasher import operations as ops
 from ..link.identify import read_key_word
 from .base import Context, command_errors
@@ -17,6 +18,7 @@ from .options import baud_option, link_options, parse_baud, port_option
 @link_options
 @click.pass_obj
 @command_errors
+@for_families("info")
 def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
     """Link to the chip and show chip, loader, flash and protection state."""
     with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset) as io:
@@ -65,6 +67,7 @@ def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> 
 @click.option("--no-reset", is_flag=True, help="Do not pulse RTS/DTR; reset the chip by hand.")
 @click.pass_obj
 @command_errors
+@for_families("doctor")
 def doctor(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
     """Check the wiring: why the chip does not answer, or how fast the adapter can go (-b: test one rate)."""
     from ..errors import LinkError

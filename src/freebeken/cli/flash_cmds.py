@@ -76,17 +76,19 @@ def _backup_policy(ctx: Context, no_backup: bool, assume_yes: bool) -> BackupPol
 @click.option(
     "--include-bootloader",
     is_flag=True,
-    help="Chips with a ROM loader (N, M, BK7238, BK7252N) only: also write the bootloader part of a QIO file.",
+    help="Beken chips with a ROM loader (N, M, BK7238, BK7252N) only: also write the bootloader part of a QIO file "
+    "(RTL8720CF and LN882H release images hold theirs already).",
 )
-@click.option("--offset", help="Write a raw image at this address instead of recognising the file.")
+@click.option("--offset", help="Beken chips: write a raw image at this address instead of recognising the file.")
 @click.option("--no-backup", is_flag=True, help="Do not back up a chip that has no backup yet.")
-@click.option("--other-device", is_flag=True, help="Allow a raw image that carries another device's MAC.")
+@click.option("--other-device", is_flag=True, help="Beken chips: allow a raw image that carries another device's MAC.")
 @click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask questions.")
 @click.option(
     "--configure",
     "do_configure",
     is_flag=True,
-    help="Then write OpenBeken's configuration (implied by --wifi, --broker, ...): the first boot joins your Wi-Fi and broker.",
+    help="Then write OpenBeken's configuration (implied by --wifi, --broker, ...): the first boot joins your Wi-Fi and broker "
+    "(Beken chips).",
 )
 @settings_options
 @click.pass_obj
@@ -162,7 +164,7 @@ def restore(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, 
 @click.command()
 @link_options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--offset", help="Flash address of the file's first byte (default: from the file name, else 0).")
+@click.option("--offset", help="Beken chips: flash address of the file's first byte (default: from the file name, else 0).")
 @click.pass_obj
 @command_errors
 @for_families("verify")
@@ -185,6 +187,7 @@ def verify(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, f
 )
 @click.pass_obj
 @command_errors
+@for_families("read")
 def read(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, start: str, length: str, output: Path) -> None:
     """Read a range of the flash to a file (verified)."""
     if output.exists():
@@ -199,6 +202,7 @@ def read(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool, sta
 @link_options
 @click.pass_obj
 @command_errors
+@for_families("resume")
 def resume(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
     """Continue an interrupted flash, restore or backup of the connected chip."""
     with _open(ctx, port, baud, timeout, no_reset) as io:

@@ -12,6 +12,7 @@ from ..device.discover import normalize_mac
 from ..errors import UnsupportedError, UsageError
 from ..firmware import obkconfig
 from ..sim.config import SimConfig, save_image
+from ..sim.families import CHIPS as FAMILY_CHIPS
 from .base import Context, command_errors, serve_until_stopped
 
 PTY_AVAILABLE = os.name == "posix"
@@ -30,15 +31,15 @@ def sim() -> None:
 @sim.command()
 @click.option(
     "--chip",
-    type=click.Choice(list(CHIPS), case_sensitive=False),
+    type=click.Choice([*CHIPS, *FAMILY_CHIPS], case_sensitive=False),
     default="bk7231t",
     show_default=True,
-    help="Which chip to simulate.",
+    help="Which chip to simulate (rtl8720cf, ln882h: in download mode, as with the boot pin held).",
 )
 @click.option("--image", type=click.Path(dir_okay=False), help="Flash image file (created if absent, updated live).")
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="1 = real timing, 0 = instant.")
-@click.option("--stay-in-loader", is_flag=True, help="Keep the boot window open (tools that cannot reset).")
-@click.option("--flash", "flash_chip", default="TH25Q16HB", show_default=True, help="Simulated flash part.")
+@click.option("--stay-in-loader", is_flag=True, help="Beken: keep the boot window open (tools that cannot reset).")
+@click.option("--flash", "flash_chip", default="TH25Q16HB", show_default=True, help="Beken: simulated flash part.")
 @click.option("--options", default="", help="Extra simulator options, URL-style: 'corrupt=0.001&seed=3'.")
 @click.pass_obj
 @command_errors
@@ -54,6 +55,9 @@ def serve(
         )
     from ..sim.pty import PtyServer  # imports termios: only here
 
+    if chip.lower() in FAMILY_CHIPS:
+        _serve_family(ctx, chip.lower(), image, time_scale, options, stay_in_loader, flash_chip)
+        return
     query = {"time_scale": time_scale, "flash": flash_chip, "stay_in_loader": int(stay_in_loader)}
     if image:
         query["image"] = image
@@ -70,6 +74,50 @@ def serve(
         click.echo(f"device: {server.path}")
         click.echo(f"env: {env}")
         click.echo("Python tools run under that environment reset the simulated chip through DTR/RTS. Ctrl-C stops.")
+    serve_until_stopped(server.stop)
+
+
+def _serve_family(
+    ctx: Context, chip: str, image: str | None, time_scale: float, options: str, stay_in_loader: bool, flash_chip: str
+) -> None:
+    """A non-Beken chip's ROM (or loader) on a pty, in download mode: freebeken with --chip and ltchiptool
+    link to it as to the real module with its boot pin held."""
+    from ..families.registry import require
+    from ..sim.families import FamilySimConfig
+    from ..sim.pty import PtyServer
+
+    source = click.get_current_context().get_parameter_source
+    for name, flag in (("stay_in_loader", "--stay-in-loader"), ("flash_chip", "--flash")):
+        if source(name) == click.core.ParameterSource.COMMANDLINE:
+            raise UsageError(
+                f"{flag} applies to the Beken simulators only",
+                hint=f"Drop it: the {chip} simulator waits in download mode with a 2 MiB flash; "
+                "--options 'boot=app' simulates a module started without the boot pin.",
+            )
+    query: dict[str, object] = {"time_scale": time_scale}
+    if image:
+        query["image"] = image
+    url = f"sim://{chip}?{urlencode(query)}" + (f"&{options}" if options else "")
+    config = FamilySimConfig.from_url(url)
+    line = config.build()
+    kept = config.image
+    saver = (lambda: save_image(kept, line.chip.flash.data)) if kept is not None else None
+    server = PtyServer(line, saver).start()  # type: ignore[arg-type]  # a TextLine serves as a SimLine
+    spec = require(chip)
+    env = " ".join(f"{k}={v}" for k, v in server.env.items())
+    commands = {
+        "freebeken": f"freebeken info -p {server.path} --chip {chip}",
+        "ltchiptool": f"ltchiptool flash info -d {server.path} {spec.family}",
+    }
+    if ctx.json:
+        ctx.result({"ok": True, "device": server.path, "env": server.env, "url": url, "chip": chip, "commands": commands})
+    else:
+        click.echo(f"device: {server.path}")
+        click.echo(f"env: {env}")
+        click.echo(f"A simulated {chip.upper()} in download mode (MAC {config.device_mac.hex(':').upper()}). Try:")
+        click.echo(f"  {commands['freebeken']}")
+        click.echo(f"  {commands['ltchiptool']}")
+        click.echo("(any freebeken command with --chip; Python tools run under the env above can also reset it). Ctrl-C stops.")
     serve_until_stopped(server.stop)
 
 

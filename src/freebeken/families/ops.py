@@ -26,6 +26,7 @@ from ..flasher.journal import Journal, write_journal_path
 from ..storage import atomic_write, create_private, data_dir, publish, sha256
 from .base import SECTOR, ChipFamily, Identity, Integrity, local_digest
 from .images import check_image, image_family
+from .intent import intent as _intent
 
 PIECE = 0x10000  # unit of backup journaling and of a write run
 
@@ -220,7 +221,10 @@ def _keep_sectors(ident: Identity) -> set[int]:
     return {s for r in ident.spec.regions if r.keep for s in range(r.start, r.end, SECTOR)}
 
 
-def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *, no_backup: bool = False) -> FamilyResult:
+def flash(
+    fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *, no_backup: bool = False, path: Path | None = None
+) -> FamilyResult:
+    """``path``: where ``data`` came from, recorded in the write journal so `freebeken resume` can read it again."""
     t0 = time.monotonic()
     ident = fam.identify()
     check_image(ident.spec, name, data, ident.flash_size)  # before anything is written
@@ -236,7 +240,7 @@ def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *,
     digest = sha256(padded)
     journal = Journal.load(write_journal_path(ident.key, digest))
     resumed = journal is not None
-    journal = journal or Journal(write_journal_path(ident.key, digest), {"image": name, "done": []})
+    journal = journal or Journal(write_journal_path(ident.key, digest), _intent("flash", name, path, data))
     journal.save()  # before the first write: a run cut short is known as interrupted
     kept_before = _kept_state(fam, ident)
     written, skipped, readback = write_proven(fam, ident, image, sectors, journal, reporter)
@@ -370,7 +374,7 @@ def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_dev
     digest = sha256(data)
     journal = Journal.load(write_journal_path(ident.key, digest))
     resumed = journal is not None
-    journal = journal or Journal(write_journal_path(ident.key, digest), {"image": str(path), "done": []})
+    journal = journal or Journal(write_journal_path(ident.key, digest), _intent("restore", str(path), path, data, other_device))
     journal.save()
     sectors = list(range(0, len(data), SECTOR))
     written, skipped, readback = write_proven(fam, ident, data, sectors, journal, reporter)

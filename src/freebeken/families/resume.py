@@ -1,0 +1,109 @@
+"""`freebeken resume` for the non-Beken families: continue this device's interrupted flash, restore or
+backup from the journals :mod:`.ops` writes.
+
+* a backup's journal is ``journals/backup-{device}.json`` (its ``.part`` file is continued);
+* a flash's or restore's is ``journals/{device}-{digest}.json`` (:mod:`.intent`): the file is read again
+  from its recorded path and must still have its recorded SHA-256 - a file changed or gone since is
+  refused before anything is written. Sectors proven before the interruption are checked by the chip's
+  digest (or read back), not trusted, as the operation itself does when run again.
+
+A flash resumed is never preceded by a new backup: its journal exists only once the backup step was
+passed, and a backup of a half-written chip would be no backup of this device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import events
+from ..errors import SafetyError, UsageError
+from ..flasher.journal import Journal, pending_write_journals
+from ..storage import data_dir, sha256
+from . import ops
+from .base import ChipFamily, Identity
+
+
+@dataclass
+class Pending:
+    op: str  # backup | flash | restore
+    journal: Journal
+    mtime: float
+
+    @property
+    def file(self) -> str:
+        """The file the operation reads (flash, restore) or writes (backup)."""
+        rec = self.journal.record
+        return str(rec.get("path") or rec.get("image") or "")
+
+    def describe(self) -> str:
+        done = len(self.journal.record.get("done", []))
+        if self.op == "backup":
+            return f"backup to {self.file} ({done} pieces read)"
+        return f"{self.op} of {Path(self.file).name} ({done} runs proven)"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"op": self.op, "file": self.file, "done": len(self.journal.record.get("done", []))}
+
+
+def backup_journal_path(ident: Identity) -> Path:
+    return data_dir() / "journals" / f"backup-{ident.key}.json"
+
+
+def pending(ident: Identity) -> list[Pending]:
+    """This device's interrupted operations, newest first."""
+    found: list[Pending] = []
+    bj = Journal.load(backup_journal_path(ident))
+    if bj is not None and Path(bj.record.get("part", "")).exists():
+        found.append(Pending("backup", bj, bj.path.stat().st_mtime))
+    for j in pending_write_journals(ident.key):
+        op = str(j.record.get("op") or "write")  # "write": a journal from before the intent was recorded
+        found.append(Pending(op, j, j.path.stat().st_mtime))
+    return sorted(found, key=lambda p: p.mtime, reverse=True)
+
+
+def _source(p: Pending) -> bytes:
+    """The interrupted write's file, as it was: refused (nothing written) when it is gone or changed."""
+    rec = p.journal.record
+    path, want = rec.get("path"), rec.get("sha256")
+    again = {"flash": "freebeken flash -p PORT FILE", "restore": "freebeken restore -p PORT FILE"}.get(
+        p.op, "freebeken flash -p PORT FILE or freebeken restore -p PORT FILE"
+    )
+    if not path or not want:
+        raise UsageError(
+            f"The interrupted {p.op} of {rec.get('image')} was recorded without its file's path (an older freebeken)",
+            hint=f"Run it again with the same file ({again}): it continues where it stopped.",
+        )
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise UsageError(
+            f"The interrupted {p.op} used {path}, which cannot be read now ({e.strerror}); nothing was written",
+            hint=f"Put the file back and run `freebeken resume` again, or {p.op} with another file ({again}).",
+        ) from e
+    if sha256(data) != want:
+        raise SafetyError(
+            f"{path} changed since the interrupted {p.op} (SHA-256 {sha256(data)[:12]}..., was {want[:12]}...); nothing was written",
+            hint=f"Put the original file back and run `freebeken resume`, or {p.op} the new file from the start ({again}).",
+        )
+    return data
+
+
+def resume(fam: ChipFamily, reporter: events.Reporter) -> tuple[ops.FamilyResult, Pending, list[Pending]] | None:
+    """Continue this device's newest interrupted operation: its result, what it was, and the interrupted
+    operations left after it; None when nothing was pending."""
+    ident = fam.identify()
+    found = pending(ident)
+    if not found:
+        return None
+    p, rest = found[0], found[1:]
+    if p.op == "backup":
+        events.info(reporter, f"Resuming the interrupted {p.describe()}")
+        return ops.backup(fam, reporter), p, rest
+    data = _source(p)  # before anything is written
+    events.info(reporter, f"Resuming the interrupted {p.describe()}")
+    path = Path(p.file)
+    if p.op == "restore":
+        return ops.restore(fam, path, reporter, other_device=bool(p.journal.record.get("other_device"))), p, rest
+    return ops.flash(fam, path.name, data, reporter, no_backup=True, path=path), p, rest
+
