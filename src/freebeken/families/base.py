@@ -79,15 +79,44 @@ class Identity:
     flash_size: int
     mac: bytes | None
     details: dict[str, str] = field(default_factory=dict)
+    #: names the chip when it has no MAC: a fingerprint of its own content (many plugs share a
+    #: bootloader, so a constant would mix them up). Beken: ``FP<crc>`` or ``BL<crc>``.
+    fallback_tag: str | None = None
+    #: the chip's name in keys and file names, when not ``spec.name`` (Beken: ``BK7231N``)
+    chip_name: str | None = None
+    #: what a backup file's name starts with, when not ``key`` (Beken: chip, flash part, tag)
+    stem: str | None = None
+    #: the backup sidecar's description of the chip, when the family has a richer one than
+    #: :meth:`label` (Beken: ChipInfo.as_dict(), which content.py and `info` read)
+    facts: dict[str, object] | None = None
 
     @property
     def tag(self) -> str:
-        return self.mac.hex().upper() if self.mac else "NOMAC"
+        return self.mac.hex().upper() if self.mac else (self.fallback_tag or "NOMAC")
 
     @property
     def key(self) -> str:
-        """A stable name for one physical chip: chip name and MAC."""
-        return f"{self.spec.name}-{self.tag}"
+        """A stable name for one physical chip: chip name and MAC (or content fingerprint)."""
+        return f"{self.chip_name or self.spec.name}-{self.tag}"
+
+    @property
+    def file_stem(self) -> str:
+        return self.stem or self.key
+
+    def label(self) -> dict[str, object]:
+        """The chip as a backup's sidecar records it."""
+        if self.facts is not None:
+            return dict(self.facts)
+        mac = self.mac.hex(":").upper() if self.mac else None
+        return {"chip": self.spec.name, "family": self.spec.family, "mac": mac, "size": self.flash_size, **self.details}
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    """How the line is doing, for the operations that adapt to it and for results."""
+
+    baudrate: int = 0
+    retries: int = 0  # retries used since the link was made
 
 
 @runtime_checkable
@@ -119,8 +148,21 @@ class ChipFamily(Protocol):
         ...
 
 
+# ---- optional capabilities ----
+# A family may offer more than the protocol above; the operations use it where present:
+#   local_digest(data) -> bytes          its digest computed here, when not the integrity's standard one
+#                                        (Beken's CheckCRC is not zlib's CRC-32)
+#   read_expecting(address, length, digest) -> bytes
+#                                        a read proven against a digest already asked (saves a round trip)
+#   link_stats() -> LinkStats            baud rate and retries so far
+#   round_trip() -> float                seconds a short command costs beyond its wire time
+#   backup_unit: int                     the range a backup asks one digest for (blank ones are not read)
+#   read_piece: int                      the range a readback family's backup reads at once
+
+
 def local_digest(integrity: Integrity, data: bytes) -> bytes | None:
-    """What the chip's :meth:`ChipFamily.digest` returns for ``data``, computed here."""
+    """What the chip's :meth:`ChipFamily.digest` returns for ``data``, computed here (the standard
+    function of the primitive; a family whose chip computes a variant offers ``local_digest``)."""
     if integrity == "sha256":
         return hashlib.sha256(data).digest()
     if integrity == "crc32":
@@ -128,3 +170,27 @@ def local_digest(integrity: Integrity, data: bytes) -> bytes | None:
 
         return zlib.crc32(data).to_bytes(4, "little")
     return None
+
+
+def family_digest(fam: ChipFamily, data: bytes) -> bytes | None:
+    """What ``fam.digest`` returns for ``data``: the family's own function where it has one."""
+    own = getattr(fam, "local_digest", None)
+    return own(data) if own is not None else local_digest(fam.spec.integrity, data)
+
+
+_blank: dict[tuple[str, int], bytes | None] = {}
+
+
+def blank_digest(fam: ChipFamily, length: int) -> bytes | None:
+    """The digest of ``length`` erased bytes on this family (cached: asked once per unit)."""
+    key = (type(fam).__name__, length)
+    if key not in _blank:
+        _blank[key] = family_digest(fam, b"\xff" * length)
+    return _blank[key]
+
+
+def link_stats(fam: ChipFamily) -> LinkStats:
+    stats = getattr(fam, "link_stats", None)
+    if stats is not None:
+        return stats()
+    return LinkStats(int(getattr(fam, "baudrate", 0) or 0), 0)

@@ -13,18 +13,18 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, events
+from .. import events
 from ..errors import SafetyError, UsageError, VerifyError
+from ..flasher import backup_engine as engine
+from ..flasher.backup_engine import find_backups
 from ..flasher.journal import Journal, write_journal_path
-from ..storage import atomic_write, create_private, data_dir, publish, sha256
-from .base import SECTOR, ChipFamily, Identity, Integrity, local_digest
+from ..storage import sha256
+from .base import SECTOR, ChipFamily, Identity, family_digest
 from .images import check_image, image_family
 from .intent import intent as _intent
 
@@ -58,90 +58,32 @@ def _result(op: str, ident: Identity, t0: float, **kw: Any) -> FamilyResult:
     return FamilyResult(op, ident.spec.name, mac, round(time.monotonic() - t0, 2), **kw)
 
 
-# ---- backup ----
-
-
-def _index() -> Path:
-    return data_dir() / "backups" / "family-backups.json"
+# ---- backup: the one engine (flasher/backup_engine.py), shown as a FamilyResult ----
 
 
 def backups_of(ident: Identity, folder: Path | None = None) -> list[Path]:
-    """This device's backups: in freebeken's folder by name, elsewhere (``-o``) through the index."""
-    folder = folder or data_dir() / "backups"
-    found = set(folder.glob(f"{ident.spec.name}-{ident.tag}-*.bin")) if folder.exists() else set()
-    try:
-        listed = json.loads(_index().read_text()).get(ident.key, [])
-    except (OSError, ValueError, AttributeError):
-        listed = []
-    found |= {Path(p) for p in listed if Path(p).exists()}
-    return sorted(found)
-
-
-def _remember(ident: Identity, path: Path) -> None:
-    try:
-        index = json.loads(_index().read_text())
-    except (OSError, ValueError):
-        index = {}
-    index.setdefault(ident.key, []).append(str(path.resolve()))
-    atomic_write(_index(), json.dumps(index, indent=1).encode())
+    """This device's backups, wherever they were written (the same lookup as Beken's)."""
+    return find_backups(ident, folder)
 
 
 def default_backup_path(ident: Identity, folder: Path | None = None) -> Path:
-    folder = folder or data_dir() / "backups"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{ident.spec.name}-{ident.tag}-{stamp}.bin"
-    n = 1
-    while path.exists() or path.with_name(path.name + ".part").exists():
-        n += 1
-        path = folder / f"{ident.spec.name}-{ident.tag}-{stamp}-{n}.bin"
-    return path
+    return engine.default_backup_path(ident, folder)
 
 
 def backup(fam: ChipFamily, reporter: events.Reporter, output: Path | None = None) -> FamilyResult:
     t0 = time.monotonic()
-    ident = fam.identify()
-    size = ident.flash_size
-    jpath = data_dir() / "journals" / f"backup-{ident.key}.json"
-    journal = Journal.load(jpath)
-    resumed = bool(journal and Path(journal.record.get("part", "")).exists() and journal.record.get("size") == size)
-    if journal is None or not resumed:
-        target = output or default_backup_path(ident)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_name(target.name + ".part")
-        create_private(part, size)
-        journal = Journal(jpath, {"path": str(target), "part": str(part), "size": size, "done": []})
-        journal.save()
-    target, part = Path(journal.record["path"]), Path(journal.record["part"])
-    done = journal.done
-    events.phase(reporter, f"Backing up {size // 1024} KiB of {ident.spec.name} ({ident.spec.integrity}-proven)", size)
-    piece = getattr(fam, "read_piece", PIECE)  # a family whose proof costs a round trip reads more at once
-    with part.open("r+b") as f:
-        for address in range(0, size, piece):
-            if address in done:
-                continue
-            data = fam.read(address, min(piece, size - address))
-            f.seek(address)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            journal.mark_done([address])
-            events.progress(reporter, address + len(data), size)
-    data = part.read_bytes()
-    digest = sha256(data)
-    sidecar = {
-        "chip": ident.spec.name,
-        "family": ident.spec.family,
-        "mac": ident.mac.hex(":").upper() if ident.mac else None,
-        "sha256": digest,
-        "size": size,
-        "freebeken": __version__,
-    }
-    target.with_name(target.name + ".json").write_text(json.dumps(sidecar, indent=1))
-    publish(part, target)
-    _remember(ident, target)
-    journal.remove()
-    proof = "crc16" if ident.spec.integrity == "readback" else ident.spec.integrity  # LN882H: a CRC-16 per 256 bytes
-    return _result("backup", ident, t0, path=str(target), sha256=digest, size=size, resumed=resumed, proven_by=proof)
+    made = engine.back_up(fam, reporter, output)
+    proof = "crc16" if made.identity.spec.integrity == "readback" else made.identity.spec.integrity  # LN882H: CRC-16/256 B
+    return _result(
+        "backup",
+        made.identity,
+        t0,
+        path=str(made.path),
+        sha256=made.sha256,
+        size=made.size,
+        resumed=made.resumed,
+        proven_by=proof,
+    )
 
 
 # ---- writing, proven ----
@@ -199,11 +141,11 @@ def write_proven(
     return written, skipped, readback
 
 
-def _already_there(fam: ChipFamily, integrity: Integrity, start: int, want: bytes) -> bool:
+def _already_there(fam: ChipFamily, integrity: str, start: int, want: bytes) -> bool:
     """Does the chip hold ``want`` at ``start``? By digest; on a read-back family by its first sector
     (a run that differs there is written without reading the rest: 1/16 of a read per run), then all."""
     if integrity != "readback":
-        return fam.digest(start, len(want)) == local_digest(integrity, want)
+        return fam.digest(start, len(want)) == family_digest(fam, want)
     if fam.read(start, SECTOR) != want[:SECTOR]:
         return False
     return len(want) == SECTOR or fam.read(start + SECTOR, len(want) - SECTOR) == want[SECTOR:]
@@ -285,7 +227,7 @@ def _verify(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[int]) 
     contiguous stretch, and run by run only where a stretch differs."""
     integrity = ident.spec.integrity
     if integrity != "readback":
-        differing = [(a, n) for a, n in _spans(sectors) if fam.digest(a, n) != local_digest(integrity, image[a : a + n])]
+        differing = [(a, n) for a, n in _spans(sectors) if fam.digest(a, n) != family_digest(fam, image[a : a + n])]
         sectors = [s for a, n in differing for s in range(a, a + n, SECTOR)]
     bad = []
     for start, n in _runs(sectors):
@@ -293,7 +235,7 @@ def _verify(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[int]) 
         if ident.spec.integrity == "readback":
             ok = fam.read(start, n) == want
         else:
-            ok = fam.digest(start, n) == local_digest(ident.spec.integrity, want)
+            ok = fam.digest(start, n) == family_digest(fam, want)
         if not ok:
             bad.append(f"0x{start:06X}+0x{n:X}")
     return bad
