@@ -53,7 +53,9 @@ def restart_words(spec: FamilySpec) -> str:
 
 
 @contextlib.contextmanager
-def on_family_adapter(spec: FamilySpec, port: str, reporter: Reporter, *, baudrate: int | None = None, timeout: float = 15.0) -> Iterator[ChipFamily]:
+def on_family_adapter(
+    spec: FamilySpec, port: str, reporter: Reporter, *, baudrate: int | None = None, timeout: float = 15.0
+) -> Iterator[ChipFamily]:
     """The chip of ``spec`` on the adapter, in download mode. A simulated plug booted from the same
     flash file is switched off first (its flash is the chip's)."""
     if family_plug.unplug(family_plug.image_of(port)):
