@@ -112,6 +112,23 @@ def test_a_sealed_wbr3_plug_goes_to_home_assistant_through_the_family_operations
     assert all(result["steps"].values()) and "switch.wbr3_plug_1" in result["entities"]
     assert any("powered on without the boot pin" in e.message for e in said.events)
     assert family_plug.running(image) is None  # switched off with the command that powered it
+    assert result["restore"] == f"freebeken restore -p PORT --chip rtl8720cf {backup}"  # the way back names the chip
+    assert any("running `freebeken convert` again powers it on" in e.message for e in said.events)
+
+
+def test_convert_on_the_command_line_with_the_chip_named(tmp_path, family_releases):
+    """``--chip wbr3`` (as the person reads it off the shield); the Wi-Fi goes to its access point."""
+    from click.testing import CliRunner
+
+    from freebeken.cli.main import main
+
+    image = sealed_plug(tmp_path, "rtl8720cf")
+    args = ["--json", "convert", "-p", port("rtl8720cf", image), "--chip", "wbr3", "-y", "--wifi-ssid", "Home", "--wifi-password", "pw123456"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["chip"] == "RTL8720CF" and record["firmware"] == RELEASES["rtl8720cf"] and record["path"] == "access point"
+    assert record["steps"]["wifi"] and record["steps"]["template"] and record["template"] == {"13": "LED;1", "14": "Btn;1", "18": "Rel;1"}
 
 
 def test_the_plug_on_its_access_point_presents_as_openbekens_build_for_the_chip(tmp_path, family_releases):
