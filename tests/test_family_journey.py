@@ -14,7 +14,7 @@ from freebeken.convert import family_plug
 from freebeken.convert.journey import Journey
 from freebeken.convert.wizard import Options, convert
 from freebeken.device.client import ObkClient
-from freebeken.errors import SafetyError
+from freebeken.errors import FreebekenError, SafetyError
 from freebeken.events import ListReporter
 from freebeken.families.registry import spec_by_chip
 from freebeken.ha.broker import Broker
@@ -181,3 +181,24 @@ def _release(tmp_path: Path) -> Path:
     path = tmp_path / RELEASES["rtl8720cf"]
     path.write_bytes(release_image("rtl8720cf"))
     return path
+
+
+def test_a_flash_cut_by_a_power_loss_resumes_when_convert_runs_again(tmp_path, family_releases):
+    image = sealed_plug(tmp_path, "rtl8720cf")
+
+    class StopsAtTheAccessPoint(Person):
+        def pause(self, instruction: str) -> None:
+            super().pause(instruction)
+            if "access point" in instruction:
+                raise KeyboardInterrupt
+
+    with pytest.raises(FreebekenError):  # the power goes in the middle of the write: an error in words
+        convert(Options(port=port("rtl8720cf", image, "&power_cut_after=3000")), StopsAtTheAccessPoint())
+    state = next((tmp_path / "home" / "convert").glob("*.json"))
+    assert set(json.loads(state.read_text())["steps"]) == {"detect", "backup", "analyze"}
+    with pytest.raises(KeyboardInterrupt):
+        convert(Options(port=port("rtl8720cf", image)), StopsAtTheAccessPoint())
+    flashed = json.loads(state.read_text())["steps"]["flash"]
+    assert flashed["resumed"] is True and flashed["firmware"] == RELEASES["rtl8720cf"]
+    assert family_plug.runs_openbeken(image.read_bytes(), release_image("rtl8720cf"), spec_by_chip("rtl8720cf"))
+    assert len(list((tmp_path / "home" / "backups").glob("rtl8720cf-*.bin"))) == 1  # the first run's backup stood
