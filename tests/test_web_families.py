@@ -162,3 +162,18 @@ def test_ln882h_through_the_page_with_the_family_chosen_and_a_resumed_flash(web,
     assert keep.start > len(release) and now[: len(release)] == release
     nothing = run(web, "/api/resume", {"port": base, "chip": "ln882h"})
     assert nothing["result"]["pending"] is False
+
+
+@pytest.mark.parametrize(
+    "module,pins,pads",
+    [
+        ("WBR3", {"18": "Rel;1", "14": "Btn;1"}, ["pad 13 · relay", "pad 16 · button"]),  # PA18, PA14
+        ("WL2S", {"19": "Rel;1", "3": "LED;1"}, ["pad 9 · relay", "pad 5 · LED"]),  # B3 = 19, A3 = 3 (OpenBeken's numbering)
+    ],
+)
+def test_the_template_picture_names_the_family_modules_pads(web, module, pins, pads):
+    chip = "RTL87X0C" if module.startswith("WBR") else "LN882H"
+    _, _, body = call(web, "/api/template/picture", {"text": json.dumps({"name": "x", "chip": chip, "pins": pins}), "module": module})
+    svg = json.loads(body)["svg"]
+    for pad in pads:
+        assert pad in svg, svg
