@@ -45,6 +45,8 @@ def test_the_page_offers_the_families_and_says_what_is_done_differently(web, tmp
     assert "BOOT (PA09) to GND" in families["ln882h"]["download_mode"]
     assert "take the wire off PA00" in families["rtl8720cf"]["restart"]
     assert families["rtl8720cf"]["release"] == "OpenRTL87X0C_<version>.bin"
+    status, _, body = call(web, "/api/backup", {"port": "sim://bk7231t?time_scale=0", "chip": "rtl8720cf"})
+    assert status == 400 and b"holds a BK7231T, but the page's chip family is RTL8720CF" in body
     ports = {p.get("family"): p["port"] for p in get(web, "/api/ports")["ports"]}
     assert ports["rtl8720cf"].startswith("sim://rtl8720cf?") and ports["ln882h"].startswith("sim://ln882h?")
     assert len(get(web, "/api/modules")["modules"]) == 16  # Beken's, as before

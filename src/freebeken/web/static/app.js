@@ -174,7 +174,7 @@ async function loadPorts() {
   const chosen = $("port").value;
   const { ports } = await api("/api/ports");
   $("port").innerHTML = "";
-  for (const p of ports) { const o = new Option(p.label, p.port); o.dataset.family = p.family || ""; $("port").add(o); }
+  for (const p of ports) { const o = new Option(p.label, p.port); o.dataset.family = p.family || (p.port.startsWith("sim://") ? "beken" : ""); $("port").add(o); }
   if (ports.some((p) => p.port === chosen)) $("port").value = chosen;  // a refresh keeps the choice
   $("port").dataset.loads = String(Number($("port").dataset.loads || 0) + 1);  // lets tests wait for it
 }
