@@ -14,7 +14,7 @@ from freebeken.convert import family_plug
 from freebeken.convert.journey import Journey
 from freebeken.convert.wizard import Options, convert
 from freebeken.device.client import ObkClient
-from freebeken.errors import SafetyError
+from freebeken.errors import FreebekenError, SafetyError
 from freebeken.events import ListReporter
 from freebeken.families.registry import spec_by_chip
 from freebeken.ha.broker import Broker
@@ -112,6 +112,23 @@ def test_a_sealed_wbr3_plug_goes_to_home_assistant_through_the_family_operations
     assert all(result["steps"].values()) and "switch.wbr3_plug_1" in result["entities"]
     assert any("powered on without the boot pin" in e.message for e in said.events)
     assert family_plug.running(image) is None  # switched off with the command that powered it
+    assert result["restore"] == f"freebeken restore -p PORT --chip rtl8720cf {backup}"  # the way back names the chip
+    assert any("running `freebeken convert` again powers it on" in e.message for e in said.events)
+
+
+def test_convert_on_the_command_line_with_the_chip_named(tmp_path, family_releases):
+    """``--chip wbr3`` (as the person reads it off the shield); the Wi-Fi goes to its access point."""
+    from click.testing import CliRunner
+
+    from freebeken.cli.main import main
+
+    image = sealed_plug(tmp_path, "rtl8720cf")
+    args = ["--json", "convert", "-p", port("rtl8720cf", image), "--chip", "wbr3", "-y", "--wifi-ssid", "Home", "--wifi-password", "pw123456"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["chip"] == "RTL8720CF" and record["firmware"] == RELEASES["rtl8720cf"] and record["path"] == "access point"
+    assert record["steps"]["wifi"] and record["steps"]["template"] and record["template"] == {"13": "LED;1", "14": "Btn;1", "18": "Rel;1"}
 
 
 def test_the_plug_on_its_access_point_presents_as_openbekens_build_for_the_chip(tmp_path, family_releases):
@@ -164,3 +181,24 @@ def _release(tmp_path: Path) -> Path:
     path = tmp_path / RELEASES["rtl8720cf"]
     path.write_bytes(release_image("rtl8720cf"))
     return path
+
+
+def test_a_flash_cut_by_a_power_loss_resumes_when_convert_runs_again(tmp_path, family_releases):
+    image = sealed_plug(tmp_path, "rtl8720cf")
+
+    class StopsAtTheAccessPoint(Person):
+        def pause(self, instruction: str) -> None:
+            super().pause(instruction)
+            if "access point" in instruction:
+                raise KeyboardInterrupt
+
+    with pytest.raises(FreebekenError):  # the power goes in the middle of the write: an error in words
+        convert(Options(port=port("rtl8720cf", image, "&power_cut_after=3000")), StopsAtTheAccessPoint())
+    state = next((tmp_path / "home" / "convert").glob("*.json"))
+    assert set(json.loads(state.read_text())["steps"]) == {"detect", "backup", "analyze"}
+    with pytest.raises(KeyboardInterrupt):
+        convert(Options(port=port("rtl8720cf", image)), StopsAtTheAccessPoint())
+    flashed = json.loads(state.read_text())["steps"]["flash"]
+    assert flashed["resumed"] is True and flashed["firmware"] == RELEASES["rtl8720cf"]
+    assert family_plug.runs_openbeken(image.read_bytes(), release_image("rtl8720cf"), spec_by_chip("rtl8720cf"))
+    assert len(list((tmp_path / "home" / "backups").glob("rtl8720cf-*.bin"))) == 1  # the first run's backup stood

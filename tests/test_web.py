@@ -558,7 +558,9 @@ def test_the_keyboard_alone_goes_on_and_the_page_fits_1024_px(browser, tmp_path)
         step(page, "connect")
         assert page.evaluate("document.activeElement.tagName") == "H2"  # focus follows to the new step
         page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.id") == "module"  # the step's first control
+        assert page.evaluate("document.activeElement.id") == "family"  # the step's first control: the chip family
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "module"
         page.keyboard.press("ArrowDown")  # a module picked with the keyboard draws its wiring
         page.wait_for_selector("[data-testid=wiring]:not([hidden])")
         for name in ("connect", "device"):

@@ -45,6 +45,8 @@ def test_the_page_offers_the_families_and_says_what_is_done_differently(web, tmp
     assert "BOOT (PA09) to GND" in families["ln882h"]["download_mode"]
     assert "take the wire off PA00" in families["rtl8720cf"]["restart"]
     assert families["rtl8720cf"]["release"] == "OpenRTL87X0C_<version>.bin"
+    status, _, body = call(web, "/api/backup", {"port": "sim://bk7231t?time_scale=0", "chip": "rtl8720cf"})
+    assert status == 400 and b"holds a BK7231T, but the page's chip family is RTL8720CF" in body
     ports = {p.get("family"): p["port"] for p in get(web, "/api/ports")["ports"]}
     assert ports["rtl8720cf"].startswith("sim://rtl8720cf?") and ports["ln882h"].startswith("sim://ln882h?")
     assert len(get(web, "/api/modules")["modules"]) == 16  # Beken's, as before
@@ -134,6 +136,10 @@ def test_wbr3_backup_flash_verify_restore_from_the_page(web, tmp_path, monkeypat
         assert "flash" not in back["steps"] and back["next"] == "pins" and back["restored"]["path"] == backup  # flash again
         again = run(web, "/api/verify", {"port": port, "path": backup})
         assert again["kind"] == "done" and again["result"]["file"].startswith("rtl8720cf-")
+        # backing up the restored chip again: its existing backup is found by the chip's own SHA-256
+        twice = run(web, "/api/backup", {"port": port})["result"]["journey"]["steps"]["backup"]
+        assert twice["made"] is False and twice["path"] == backup
+        assert len(list((tmp_path / "home" / "backups").glob("rtl8720cf-*.bin"))) == 1
     finally:
         server.stop()
 
@@ -162,3 +168,18 @@ def test_ln882h_through_the_page_with_the_family_chosen_and_a_resumed_flash(web,
     assert keep.start > len(release) and now[: len(release)] == release
     nothing = run(web, "/api/resume", {"port": base, "chip": "ln882h"})
     assert nothing["result"]["pending"] is False
+
+
+@pytest.mark.parametrize(
+    "module,pins,pads",
+    [
+        ("WBR3", {"18": "Rel;1", "14": "Btn;1"}, ["pad 13 · relay", "pad 16 · button"]),  # PA18, PA14
+        ("WL2S", {"19": "Rel;1", "3": "LED;1"}, ["pad 9 · relay", "pad 5 · LED"]),  # B3 = 19, A3 = 3 (OpenBeken's numbering)
+    ],
+)
+def test_the_template_picture_names_the_family_modules_pads(web, module, pins, pads):
+    chip = "RTL87X0C" if module.startswith("WBR") else "LN882H"
+    _, _, body = call(web, "/api/template/picture", {"text": json.dumps({"name": "x", "chip": chip, "pins": pins}), "module": module})
+    svg = json.loads(body)["svg"]
+    for pad in pads:
+        assert pad in svg, svg

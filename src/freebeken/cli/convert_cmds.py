@@ -29,6 +29,7 @@ from .prompts import TerminalAsker, TerminalPerson
     help="A local OpenBeken release file (default: download the newest).",
 )
 @click.option("--skip-backup", is_flag=True, help="Flash without a backup (asks for confirmation).")
+@click.option("--chip", default=None, help="rtl8720cf (Tuya WBR2/WBR3) or ln882h on a real port (sim:// URLs name it); default: a Beken.")
 @click.option("--wifi-ssid", help="Your home Wi-Fi name.")
 @click.option("--wifi-password", help="Your home Wi-Fi password.")
 @click.option("--ap-address", default=AP_ADDRESS, show_default=True, help="The plug's address in access-point mode.")
@@ -70,6 +71,7 @@ def convert_cmd(
     baud: str,
     firmware: str | None,
     skip_backup: bool,
+    chip: str | None,
     wifi_ssid: str | None,
     wifi_password: str | None,
     ap_address: str,
@@ -97,6 +99,7 @@ def convert_cmd(
         settings = settings_from(wifi_ssid, wifi_password, broker, name, template_file, None, ())
     options = Options(
         port=port,
+        chip=chip,
         baudrate=parse_baud(baud),
         firmware=firmware,
         skip_backup=skip_backup,

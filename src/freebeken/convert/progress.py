@@ -275,6 +275,11 @@ class JourneyRecord:
             ),
         ]
 
+    def _chip_option(self) -> str:
+        """A chip that cannot be asked before linking is named on the command line (``--chip``)."""
+        family = self.detected.info.get("family") if self.detected else None
+        return f" --chip {family}" if family else ""
+
     def report(self) -> dict[str, Any]:
         """What was done, where the backup is and how to go back: convert's last words and the page's Done step."""
         configured = self.configured is not None
@@ -290,7 +295,7 @@ class JourneyRecord:
             "steps": {s.value: self.done(s) or (s is Step.TEMPLATE and self.pins_written) for s in Step if s not in skip},
             "backup": backup,
             "backup_sha256": backed_up.sha256 if backed_up else None,
-            "restore": f"freebeken restore -p PORT {backup}" if backup else "no backup was made",
+            "restore": f"freebeken restore -p PORT{self._chip_option()} {backup}" if backup else "no backup was made",
             "template": (applied.pins if applied else None) or (self.configured.pins if self.configured else None),
             "path": "configured while flashing" if configured else "access point",
             "device": self.device_address,

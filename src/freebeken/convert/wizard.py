@@ -69,11 +69,12 @@ def _switch_off(journey: Journey, reporter: Reporter) -> None:
     """A simulated plug lives as long as the command that powered it."""
     sim = journey.simulated
     if sim is not None and family_plug.unplug(Path(sim.image)):
-        events.info(
-            reporter,
-            "The simulated plug was switched off with this command; "
-            f"`freebeken sim device --from-image {sim.image}` powers it on again",
+        again = (
+            "running `freebeken convert` again powers it on"
+            if journey.family is not None  # the OpenBeken device simulator boots Beken images only
+            else f"`freebeken sim device --from-image {sim.image}` powers it on again"
         )
+        events.info(reporter, f"The simulated plug was switched off with this command; {again}")
 
 
 def _chip_journey(options: Options, person: Person, reporter: Reporter) -> Journey:
@@ -199,7 +200,7 @@ def _wifi(journey: Journey, options: Options, person: Person, reporter: Reporter
     # a simulated RTL8720CF/LN882H plug powers on by itself when the adapter is removed (a Beken one
     # on this path is the test's or the person's to serve)
     family_sim = spec is not None and options.power_simulated and journey.simulated is not None
-    simulated = journey.powered(reporter) if family_sim else None
+    simulated = journey.powered(reporter) if family_sim and sent is not None else None
     if sent is None:
         chip = detected.chip if detected else "BK7231T"
         person.pause(
@@ -208,6 +209,7 @@ def _wifi(journey: Journey, options: Options, person: Person, reporter: Reporter
             else f"Disconnect the adapter and power the plug normally. OpenBeken starts a Wi-Fi access point named "
             f"OpenBK{chip[2:]}_<id>: join it with this computer, then continue."
         )
+        simulated = journey.powered(reporter) if family_sim else None  # powered as the person was told
         ssid = options.wifi_ssid or person.ask("Your home Wi-Fi name (SSID)")
         password = options.wifi_password if options.wifi_password is not None else person.ask("Its password")
         ap = options.ap_address

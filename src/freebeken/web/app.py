@@ -136,6 +136,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
             raise UsageError("timeout must be a number of seconds") from None
 
         port, chip = str(body["port"]), str(body.get("chip") or "") or None
+        chip_jobs.family_of_request(port, chip)  # a family the simulated port contradicts: 400, in words
         return started(jobs.start("backup", lambda job: chip_jobs.backup(port, timeout, job, chip)))
 
     def check_template(request: Request, body: Body) -> Response:
@@ -305,6 +306,7 @@ def create_app(token: str, workdir: Path) -> Starlette:
             raise UsageError("Choose one of the backups, or upload a backup file first")
 
         port, other, chip = str(body["port"]), bool(body.get("otherDevice")), str(body.get("chip") or "") or None
+        chip_jobs.family_of_request(port, chip)
         return started(jobs.start("restore", lambda job: chip_jobs.restore(port, path, other, job, chip)))
 
     def ha(request: Request, body: Body) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import events
 from ..convert.family_journey import family_for
@@ -19,9 +20,20 @@ from .jobs import Job
 
 
 def family_of_request(port: str, chip: object) -> FamilySpec | None:
-    """The family a request names (its port, or the page's family choice; "beken" or none: Beken)."""
+    """The family a request names (its port, or the page's family choice; "beken" or none: Beken).
+    A simulated port names its chip: a family chosen otherwise is a mistake said in words."""
     named = str(chip or "")
-    return family_for(port, None if named in ("", "beken") else named)
+    chosen = family_for(port, None if named in ("", "beken") else named)
+    if port.startswith("sim://"):
+        by_port = family_for(port)
+        if named and (chosen.name if chosen else "beken") != (by_port.name if by_port else "beken"):
+            simulated = urlsplit(port).netloc.upper()
+            raise UsageError(
+                f"The simulated adapter holds a {simulated}, but the page's chip family is {named.upper()}",
+                hint="Choose the family of the chip on the adapter (the simulated ports say theirs).",
+            )
+        return by_port
+    return chosen
 
 
 def refuse_settings(port: str, chip: str | None, settings: Settings | None) -> None:

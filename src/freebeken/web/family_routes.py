@@ -33,7 +33,7 @@ LABELS = {
 
 
 def families(request: Request, body: Body) -> Response:
-    out: list[dict[str, Any]] = [{"name": "beken", "label": LABELS["beken"], "download_mode": "", "restart": ""}]
+    out: list[dict[str, Any]] = [{"name": "beken", "label": LABELS["beken"], "download_mode": "", "restart": "", "wiring": ""}]
     for spec in dict.fromkeys(FAMILIES.values()):  # each family once (the registry has aliases)
         out.append(
             {
@@ -42,6 +42,7 @@ def families(request: Request, body: Body) -> Response:
                 "download_mode": spec.download_mode,
                 "restart": restart_words(spec),
                 "release": spec.release_name("<version>"),
+                "wiring": "; ".join(f"adapter {adapter} to {pin}" for adapter, pin in spec.wiring),
                 "integrity": spec.integrity,
             }
         )

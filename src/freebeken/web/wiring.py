@@ -120,13 +120,26 @@ def module_named(name: str) -> Module | FamilyModule | None:
     return MODULES.get(name) or FAMILY_MODULES.get(name)
 
 
+def _obk_pin(family: str, gpio: str) -> int | None:
+    """OpenBeken's pin number of a chip pin: on RTL87X0C pin n is PAn; on LN882H A0..A15 are 0..15
+    and B0..B9 are 16..25 (OpenBeken src/hal/ln882h/hal_pins_ln882h.c, g_pins)."""
+    if gpio[:2] not in ("PA", "PB") or not gpio[2:].isdigit():
+        return None
+    n = int(gpio[2:])
+    if family == "rtl8720cf":
+        return n if gpio.startswith("PA") else None
+    return n if gpio.startswith("PA") else 16 + n
+
+
 def _chip_pin_pads(module: Module | FamilyModule) -> dict[str, str]:
-    """Template pin ("P18") -> pad. RTL87X0C's OpenBeken pin n is PAn; LN882H's numbering is not PAn
-    throughout, so its pads are not named from a template."""
+    """Template pin ("P18") -> the module's pad carrying it."""
     if isinstance(module, FamilyModule):
-        if module.family != "rtl8720cf":
-            return {}
-        return {f"P{int(name[2:])}": pad for pad, name in reversed(module.pads) if name.startswith("PA")}
+        found = {}
+        for pad, name in reversed(module.pads):
+            pin = _obk_pin(module.family, name)
+            if pin is not None:
+                found[f"P{pin}"] = pad
+        return found
     return {name: pad for pad, name in reversed(module.pads)}
 
 ROLE_COLOUR = [

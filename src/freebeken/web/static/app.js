@@ -98,7 +98,7 @@ function go(step, focus = true) {
   if (step === "restore") loadBackups().catch((e) => log(e.message));
   const section = document.querySelector(`section[data-step="${step}"]`);
   const slot = section && section.querySelector(".port-slot");
-  if (slot) slot.appendChild($("port-line"));  // one adapter choice, shown where the chip is needed
+  if (slot) { slot.appendChild($("port-line")); slot.appendChild($("download-mode")); }  // one adapter choice, and the boot pin
   const simSlot = section && section.querySelector(".sim-slot");
   if (simSlot) { simSlot.appendChild($("sim-plug")); showSimPlug(); }  // a simulated plug's power and button
   if (typeof onShow[step] === "function") onShow[step]();
@@ -174,7 +174,7 @@ async function loadPorts() {
   const chosen = $("port").value;
   const { ports } = await api("/api/ports");
   $("port").innerHTML = "";
-  for (const p of ports) $("port").add(new Option(p.label, p.port));
+  for (const p of ports) { const o = new Option(p.label, p.port); o.dataset.family = p.family || (p.port.startsWith("sim://") ? "beken" : ""); $("port").add(o); }
   if (ports.some((p) => p.port === chosen)) $("port").value = chosen;  // a refresh keeps the choice
   $("port").dataset.loads = String(Number($("port").dataset.loads || 0) + 1);  // lets tests wait for it
 }

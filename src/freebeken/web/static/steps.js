@@ -41,10 +41,15 @@ $("btn-lookup").onclick = () => busy($("btn-lookup"), $("lookup-result"), "Looki
 $("btn-to-connect").onclick = () => go("connect");
 
 // ---- wire and back up ----
+let modulesOf = "";
 async function loadModules() {
-  if (modules.length) return;
-  modules = (await api("/api/modules")).modules;
+  await familyOfJourney();  // a plug's own family first (families.js)
+  const fam = $("family").value || "beken";
+  if (modules.length && modulesOf === fam) return;
+  modules = (await api(`/api/modules?family=${encodeURIComponent(fam)}`)).modules;
+  modulesOf = fam;
   const select = $("module");
+  select.innerHTML = "";
   select.add(new Option("I do not know yet / another module", ""));
   for (const m of modules) select.add(new Option(`${m.name} (${m.chip})`, m.name));
 }
@@ -54,7 +59,9 @@ function showWiring() {
   caption.textContent = "";
   if (!m) {
     img.hidden = true;
-    para(caption, "Any BK72xx module: adapter TX to the chip's RX1 (P10), adapter RX to TX1 (P11), GND to GND, and a stable 3.3 V last. CEN is the reset pad.");
+    const f = chosenFamily();
+    para(caption, f.name === "beken" ? "Any BK72xx module: adapter TX to the chip's RX1 (P10), adapter RX to TX1 (P11), GND to GND, and a stable 3.3 V last. CEN is the reset pad."
+      : `Any ${f.label} module: ${f.wiring}. ${f.download_mode}`);
     return;
   }
   img.src = `/api/wiring?module=${encodeURIComponent(m.name)}&token=${encodeURIComponent(token)}`;
@@ -64,7 +71,7 @@ function showWiring() {
   for (const w of m.wires) { const li = document.createElement("li"); li.textContent = `Adapter ${w.adapter} → ${w.pad}: ${w.why}.`; list.appendChild(li); }
   caption.appendChild(list);
   const src = document.createElement("a");
-  src.href = m.datasheet; src.target = "_blank"; src.rel = "noopener"; src.textContent = `${m.name} datasheet (Tuya)`;
+  src.href = m.datasheet; src.target = "_blank"; src.rel = "noopener"; src.textContent = `${m.name} ${m.source || "datasheet (Tuya)"}`;
   caption.appendChild(src);
 }
 $("module").onchange = () => { $("module").dataset.chosen = "1"; showWiring(); };
@@ -86,7 +93,7 @@ function showBackup() {
 onShow.connect = () => { loadModules().then(showWiring).catch((e) => log(e.message)); showBackup(); offerNext("connect"); };
 
 $("btn-backup").onclick = () => busy($("btn-backup"), $("backup-result"), "Linking with the chip… (if nothing happens, press the plug's reset or power it again)", async () => {
-  const { job } = await api("/api/backup", { port: $("port").value, timeout: Number(params.get("link_timeout") || 15) });
+  const { job } = await api("/api/backup", { port: $("port").value, chip: chipOfRequest(), timeout: Number(params.get("link_timeout") || 15) });
   const result = await follow(job, $("backup-progress"));
   adopt(result.journey, false);
   showBackup();
@@ -157,11 +164,12 @@ $("btn-flash").onclick = () => {
     const path = own ? (await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer())).path : "latest";
     const configure = $("configure").checked ? { ssid: $("cfg-ssid").value, password: $("cfg-wifi-password").value,
       broker: $("cfg-broker").value, name: $("cfg-name").value, template: $("template").value || templateText() } : null;
-    const { job } = await api("/api/flash", { port: $("port").value, firmware: path, configure });
+    const { job } = await api("/api/flash", { port: $("port").value, chip: chipOfRequest(), firmware: path, configure });
     const result = await follow(job, $("flash-progress"));
     adopt(result.journey, false);
     const saved = result.backup ? ` A backup was taken first: ${result.backup}.` : "";
     let text = `OpenBeken flashed (${result.firmware}): ${result.written} sectors written, ${result.skipped} already right, all verified.${saved}`;
+    if (result.restart) text += ` Proven by the chip (${result.proven_by}). Now: ${result.restart}; it opens its access point.`;
     if (result.configured) {
       text += ` Set up for ${result.configured.ssid} as ${result.configured.client_id}.`;
       $("fb-broker").value = $("cfg-broker").value;
@@ -172,7 +180,7 @@ $("btn-flash").onclick = () => {
   });  // the server's hint says what to do (offline: “My own file”; cut off: Resume)
 };
 $("btn-resume").onclick = () => busy($("btn-resume"), $("flash-result"), "Linking to look for an interrupted flash…", async () => {
-  const { job } = await api("/api/resume", { port: $("port").value });
+  const { job } = await api("/api/resume", { port: $("port").value, chip: chipOfRequest() });
   const result = await follow(job, $("flash-progress"));
   if (result.pending) show($("flash-result"), `Resumed and finished: ${result.written} sectors written, all verified.`, "ok");
   else show($("flash-result"), "Nothing to resume: no interrupted flash or restore of this chip.", "ok");
@@ -359,7 +367,7 @@ const restore = () => busy($("btn-restore"), $("restore-result"), "Checking the 
   const file = $("backup-file").files[0];
   const path = file ? (await api(`/api/upload?name=${encodeURIComponent(file.name)}`, {}, await file.arrayBuffer())).path
     : $("backup-list").value;
-  const { job } = await api("/api/restore", { port: $("port").value, path, otherDevice: $("other-device").checked });
+  const { job } = await api("/api/restore", { port: $("port").value, chip: chipOfRequest(), path, otherDevice: $("other-device").checked });
   const result = await follow(job, $("restore-progress"));
   adopt(result.journey, false);
   show($("restore-result"), `Restored: ${result.written} sectors written, ${result.skipped} already right, all verified. The plug runs what the backup holds.`, "ok");
