@@ -27,7 +27,16 @@ RELEASES = {"rtl8720cf": "OpenRTL87X0C_1.18.230.bin", "ln882h": "OpenLN882H_1.18
 MAC = {"rtl8720cf": "D4A651A1B2C3", "ln882h": "D4A651C3B2A1"}
 # A WBR3 plug as Tuya configures it (the WBR2 plug of test_tuya_configs, module renamed): relay PA18,
 # LED PA13, button PA14, in OpenBeken's RTL87X0C numbering (which is the PAn number).
-WBR3_PLUG = {"Jsonver": "1.0.0", "module": "WBR3", "rl1_pin": 18, "rl1_lv": 1, "led1_pin": 13, "led1_lv": 1, "bt1_pin": 14, "bt1_lv": 0}
+WBR3_PLUG = {
+    "Jsonver": "1.0.0",
+    "module": "WBR3",
+    "rl1_pin": 18,
+    "rl1_lv": 1,
+    "led1_pin": 13,
+    "led1_lv": 1,
+    "bt1_pin": 14,
+    "bt1_lv": 0,
+}
 # The stand-in's key-value store sits in the second firmware slot's unused tail (Tuya keeps its store
 # outside the image OpenBeken writes; analyze finds a store anywhere by its key block).
 KV_AT = {"rtl8720cf": 0x1E0000, "ln882h": 0x1F0000}
@@ -123,12 +132,28 @@ def test_convert_on_the_command_line_with_the_chip_named(tmp_path, family_releas
     from freebeken.cli.main import main
 
     image = sealed_plug(tmp_path, "rtl8720cf")
-    args = ["--json", "convert", "-p", port("rtl8720cf", image), "--chip", "wbr3", "-y", "--wifi-ssid", "Home", "--wifi-password", "pw123456"]
+    args = [
+        "--json",
+        "convert",
+        "-p",
+        port("rtl8720cf", image),
+        "--chip",
+        "wbr3",
+        "-y",
+        "--wifi-ssid",
+        "Home",
+        "--wifi-password",
+        "pw123456",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     record = json.loads(result.output.strip().splitlines()[-1])
     assert record["chip"] == "RTL8720CF" and record["firmware"] == RELEASES["rtl8720cf"] and record["path"] == "access point"
-    assert record["steps"]["wifi"] and record["steps"]["template"] and record["template"] == {"13": "LED;1", "14": "Btn;1", "18": "Rel;1"}
+    assert (
+        record["steps"]["wifi"]
+        and record["steps"]["template"]
+        and record["template"] == {"13": "LED;1", "14": "Btn;1", "18": "Rel;1"}
+    )
 
 
 def test_the_plug_on_its_access_point_presents_as_openbekens_build_for_the_chip(tmp_path, family_releases):
@@ -159,9 +184,7 @@ def test_the_plug_on_its_access_point_presents_as_openbekens_build_for_the_chip(
     assert journey.view()["simulated"]["powered"] is False
 
 
-def test_a_beken_release_or_a_stock_flash_is_refused_and_a_flash_that_lost_the_firmware_does_not_boot(
-    tmp_path, family_releases
-):
+def test_a_beken_release_or_a_stock_flash_is_refused_and_a_flash_that_lost_the_firmware_does_not_boot(tmp_path, family_releases):
     from helpers import firmware_file
 
     image = sealed_plug(tmp_path, "rtl8720cf")

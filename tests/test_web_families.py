@@ -41,7 +41,10 @@ def test_the_page_offers_the_families_and_says_what_is_done_differently(web, tmp
     families = {f["name"]: f for f in get(web, "/api/families")["families"]}
     assert list(families) == ["beken", "rtl8720cf", "ln882h"]
     assert "WBR3" in families["rtl8720cf"]["label"] and "WL2S" in families["ln882h"]["label"]
-    assert "PA00 at 3.3 V" in families["rtl8720cf"]["download_mode"] and "after freebeken has linked" in families["rtl8720cf"]["download_mode"]
+    assert (
+        "PA00 at 3.3 V" in families["rtl8720cf"]["download_mode"]
+        and "after freebeken has linked" in families["rtl8720cf"]["download_mode"]
+    )
     assert "BOOT (PA09) to GND" in families["ln882h"]["download_mode"]
     assert "take the wire off PA00" in families["rtl8720cf"]["restart"]
     assert families["rtl8720cf"]["release"] == "OpenRTL87X0C_<version>.bin"
@@ -111,7 +114,9 @@ def test_wbr3_backup_flash_verify_restore_from_the_page(web, tmp_path, monkeypat
         _, _, body = call(web, f"/api/upload?name={beken.name}", raw=beken.read_bytes())
         refused = run(web, "/api/flash", {"port": port, "firmware": json.loads(body)["path"]})
         assert refused["kind"] == "error" and "this chip is an RTL8720CF" in refused["message"]
-        status, _, body = call(web, "/api/flash", {"port": port, "firmware": "latest", "configure": {"ssid": "x", "broker": "mqtt://127.0.0.1"}})
+        status, _, body = call(
+            web, "/api/flash", {"port": port, "firmware": "latest", "configure": {"ssid": "x", "broker": "mqtt://127.0.0.1"}}
+        )
         assert status == 400 and b"not available for the RTL8720CF" in body  # before linking
         assert image.read_bytes() == stock  # nothing was written by either
 
@@ -179,7 +184,9 @@ def test_ln882h_through_the_page_with_the_family_chosen_and_a_resumed_flash(web,
 )
 def test_the_template_picture_names_the_family_modules_pads(web, module, pins, pads):
     chip = "RTL87X0C" if module.startswith("WBR") else "LN882H"
-    _, _, body = call(web, "/api/template/picture", {"text": json.dumps({"name": "x", "chip": chip, "pins": pins}), "module": module})
+    _, _, body = call(
+        web, "/api/template/picture", {"text": json.dumps({"name": "x", "chip": chip, "pins": pins}), "module": module}
+    )
     svg = json.loads(body)["svg"]
     for pad in pads:
         assert pad in svg, svg

@@ -29,7 +29,9 @@ from .prompts import TerminalAsker, TerminalPerson
     help="A local OpenBeken release file (default: download the newest).",
 )
 @click.option("--skip-backup", is_flag=True, help="Flash without a backup (asks for confirmation).")
-@click.option("--chip", default=None, help="rtl8720cf (Tuya WBR2/WBR3) or ln882h on a real port (sim:// URLs name it); default: a Beken.")
+@click.option(
+    "--chip", default=None, help="rtl8720cf (Tuya WBR2/WBR3) or ln882h on a real port (sim:// URLs name it); default: a Beken."
+)
 @click.option("--wifi-ssid", help="Your home Wi-Fi name.")
 @click.option("--wifi-password", help="Your home Wi-Fi password.")
 @click.option("--ap-address", default=AP_ADDRESS, show_default=True, help="The plug's address in access-point mode.")

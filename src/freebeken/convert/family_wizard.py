@@ -46,7 +46,9 @@ def family_chip_journey(
             events.info(reporter, f"Starting this plug's conversion over (its backups stay): {journey.path} forgotten")
             journey = Journey.of_family(ident, options.port)
         with journey.lock():
-            events.info(reporter, f"Chip: {spec.name.upper()} ({spec.family}), MAC {ident.mac.hex(':').upper() if ident.mac else '?'}")
+            events.info(
+                reporter, f"Chip: {spec.name.upper()} ({spec.family}), MAC {ident.mac.hex(':').upper() if ident.mac else '?'}"
+            )
             if journey.backed_up is None:
                 if options.skip_backup:
                     if not person.confirm("Really flash WITHOUT a backup? The stock firmware cannot be restored then."):

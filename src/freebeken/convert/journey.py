@@ -169,14 +169,17 @@ class Journey(FamilySteps):
                 if self.family is None:
                     raise
                 # analyze knows Tuya's storage, not every family's flash layout: no pins is no failure here
-                result = {"template": None, "notes": [], "warnings": ["no Tuya configuration found in the backup"], "module": None}
+                result = {
+                    "template": None,
+                    "notes": [],
+                    "warnings": ["no Tuya configuration found in the backup"],
+                    "module": None,
+                }
             template = result["template"] if result["template"] and result["template"]["pins"] else None
             known = lists.best_match(from_entry(template)[0], devices_json, reporter, say_unknown=True) if template else None
             if known is not None:
                 events.info(reporter, f"Known as: {known.describe()}")
             notes = result["notes"] + result["warnings"]
-            if self.family is not None:  # tuya.analyze predates the families: its "cannot flash" is not so here
-                notes = [n for n in notes if not n.startswith("freebeken cannot flash")]
             record = Analyzed(template, notes, result["module"], known.describe() if known else None)
         self._finish(record)
         return record

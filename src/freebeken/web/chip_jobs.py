@@ -53,7 +53,11 @@ def family_sim_ports(workdir: Path) -> list[dict[str, str]]:
     for spec in dict.fromkeys(FAMILIES.values()):
         image = workdir / f"{spec.name}.bin"
         out.append(
-            {"port": f"sim://{spec.name}?time_scale=0.02&image={image}", "label": f"Simulated {spec.name.upper()} plug", "family": spec.name}
+            {
+                "port": f"sim://{spec.name}?time_scale=0.02&image={image}",
+                "label": f"Simulated {spec.name.upper()} plug",
+                "family": spec.name,
+            }
         )
     return out
 

@@ -37,7 +37,10 @@ def backup(spec: FamilySpec, port: str, timeout: float, job: Job) -> dict[str, A
         with journey.lock():
             kept = journey.back_up_family(fam, job)
             name = Path(kept.path or "").name
-            events.info(job, f"Backup saved: {name}" if kept.made else f"This chip already has a backup the chip's SHA-256 matches: {name}")
+            events.info(
+                job,
+                f"Backup saved: {name}" if kept.made else f"This chip already has a backup the chip's SHA-256 matches: {name}",
+            )
             journey.analyze(job)
             mac = ident.mac.hex(":").upper() if ident.mac else None
             info = {"chip": spec.name.upper(), "family": spec.family, "mac": mac, "flash_size": ident.flash_size}

@@ -105,7 +105,14 @@ def wiring_svg(module: Module | FamilyModule) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-labelledby="t d"><title id="t">Wiring a {escape(module.name)} for flashing</title>'
         f'<desc id="d">{escape(words)}</desc>'
-        + _text(10, 20, f"Wiring {module.name} to the adapter " + (_BOOT_NOTE if family else "(dashed: optional)"), 15, "bold", "start")
+        + _text(
+            10,
+            20,
+            f"Wiring {module.name} to the adapter " + (_BOOT_NOTE if family else "(dashed: optional)"),
+            15,
+            "bold",
+            "start",
+        )
         + "".join(parts)
         + "</svg>"
     )
@@ -141,6 +148,7 @@ def _chip_pin_pads(module: Module | FamilyModule) -> dict[str, str]:
                 found[f"P{pin}"] = pad
         return found
     return {name: pad for pad, name in reversed(module.pads)}
+
 
 ROLE_COLOUR = [
     ("Rel", "#c62828", "relay"),
