@@ -19,8 +19,6 @@ from freebeken.events import ListReporter
 from freebeken.families.registry import spec_by_chip
 from freebeken.ha.broker import Broker
 from freebeken.sim.family_images import release_image, stock_image
-from freebeken.tuya.builder import upk_text
-from freebeken.tuya.kv import encode
 from helpers import Mosquitto, releases_stub
 
 RELEASES = {"rtl8720cf": "OpenRTL87X0C_1.18.230.bin", "ln882h": "OpenLN882H_1.18.230.bin"}
@@ -37,18 +35,12 @@ WBR3_PLUG = {
     "bt1_pin": 14,
     "bt1_lv": 0,
 }
-# The stand-in's key-value store sits in the second firmware slot's unused tail (Tuya keeps its store
-# outside the image OpenBeken writes; analyze finds a store anywhere by its key block).
-KV_AT = {"rtl8720cf": 0x1E0000, "ln882h": 0x1F0000}
 
 
 def sealed_plug(tmp_path: Path, chip: str, config: dict | None = WBR3_PLUG) -> Path:
     """The flash file of a sealed plug: the family simulator's stock-like Tuya flash, with the
-    device's pin configuration in Tuya's encrypted key-value store."""
-    image = stock_image(chip, 0, bytes.fromhex(MAC[chip]))
-    if config is not None:
-        blob = encode({"user_param_key": upk_text(config).encode()}, bytes(range(16)), blocks=4)
-        image[KV_AT[chip] : KV_AT[chip] + len(blob)] = blob
+    device's pin configuration in Tuya's encrypted key-value store (None: no configuration)."""
+    image = stock_image(chip, 0, bytes.fromhex(MAC[chip]), config if config is not None else {})
     path = tmp_path / f"{chip}-plug.bin"
     path.write_bytes(bytes(image))
     return path

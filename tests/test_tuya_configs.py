@@ -276,3 +276,19 @@ def test_analyze_asks_cloudcutters_profile_list_when_a_profile_name_hides_the_ch
 
 def _last(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("chip", ["rtl8720cf", "ln882h"])
+def test_a_family_dump_is_read_as_that_chip_without_bekens_layout(chip):
+    from freebeken.sim.family_images import STOCK_CONFIG, TUYA_KV_AT, stock_image
+
+    result = analyze_bytes(bytes(stock_image(chip, 0, bytes(6))), "dump.bin").as_dict()
+    assert result["chip"] == chip.upper() and result["chip_evidence"][0].startswith("the dump's flash layout")
+    assert result["warnings"] == []  # no "application header" or RF talk: that is Beken's layout
+    assert result["layout"]["tuya kv key block"] == f"0x{TUYA_KV_AT[chip]:X}" and "bootloader" in result["layout"]
+    relay = str(STOCK_CONFIG[chip]["rl1_pin"])
+    assert result["template"]["pins"][relay] == "Rel;1" and result["template"]["chip"] == (
+        "RTL87X0C" if chip == "rtl8720cf" else "LN882H"
+    )
+    bare = analyze_bytes(bytes(stock_image(chip, 0, bytes(6), {})), "dump.bin").as_dict()  # no Tuya store: no error
+    assert bare["template"] is None and any("pin finder" in w for w in bare["warnings"])

@@ -37,7 +37,44 @@ def _place(img: bytearray, address: int, data: bytes) -> None:
     img[address : address + len(data)] = data
 
 
-def stock_image(chip: str, seed: int, mac: bytes) -> bytearray:
+# Where Tuya's firmware keeps its encrypted key-value store (the device's pin configuration) on these
+# chips: BK7231GUIFlashTool's usual magic positions (Utils/TuyaConfig.cs: RTLC 1921024, LN882H 2015232).
+TUYA_KV_AT = {"rtl8720cf": 0x1D5000, "ln882h": 0x1EC000}
+# A plug as Tuya configures it, in the config's own pin numbers: relay, LED, button.
+STOCK_CONFIG: dict[str, dict[str, str | int]] = {
+    "rtl8720cf": {
+        "Jsonver": "1.0.0",
+        "module": "WBR3",
+        "rl1_pin": 18,
+        "rl1_lv": 1,
+        "led1_pin": 13,
+        "led1_lv": 1,
+        "bt1_pin": 14,
+        "bt1_lv": 0,
+    },
+    "ln882h": {
+        "Jsonver": "1.0.0",
+        "module": "WL2S",
+        "rl1_pin": 11,
+        "rl1_lv": 1,
+        "led1_pin": 10,
+        "led1_lv": 0,
+        "bt1_pin": 7,
+        "bt1_lv": 0,
+    },
+}
+
+
+def tuya_store(config: dict[str, str | int], seed: str) -> bytes:
+    """Tuya's encrypted key-value store holding ``config`` as its user_param_key."""
+    from ..tuya.builder import upk_text
+    from ..tuya.kv import encode
+
+    return encode({"user_param_key": upk_text(config).encode()}, _noise(seed + "devkey", 16), blocks=4)
+
+
+def stock_image(chip: str, seed: int, mac: bytes, config: dict[str, str | int] | None = None) -> bytearray:
+    """``config``: the Tuya configuration in the store (None: the chip's plug in STOCK_CONFIG; {}: no store)."""
     img = bytearray(b"\xff" * SIZE)
     unique = f"{chip}-{seed}-{mac.hex()}"
     if chip == "rtl8720cf":
@@ -53,6 +90,9 @@ def stock_image(chip: str, seed: int, mac: bytes) -> bytearray:
         _place(img, 0x7000, _noise("ln-tuya-app", 0xC0000))
         _place(img, 0x1DD000, _noise(unique + "nvds", 0x300))
         _place(img, 0x1E0000, mac + _noise(unique + "kv", 0x600))
+    config = STOCK_CONFIG[chip] if config is None else config
+    if config:
+        _place(img, TUYA_KV_AT[chip], tuya_store(config, unique))
     return img
 
 

@@ -166,14 +166,41 @@ def _meant_as_json(text: str) -> bool:
     return head.startswith('"') or head.startswith("{") or head.startswith("[") or head.startswith("}")
 
 
+def _family_dump(data: bytes, a: Analysis) -> bool:
+    """A whole-flash dump of a chip behind the family seam (RTL8720CF, LN882H), known by its bytes
+    (families/images.py): its chip and flash map, none of Beken's bootloader/RF/application reading."""
+    from ..families.images import image_family
+    from ..families.registry import spec_by_chip
+
+    spec = spec_by_chip(image_family(data) or "")
+    if spec is None:
+        return False
+    a.shape = "full" if len(data) == spec.flash_size else "partial"
+    if a.shape == "partial":
+        a.warnings.append(f"{len(data)} bytes: an {spec.name.upper()} flash holds {spec.flash_size}; read as far as it goes")
+    a.chip = spec.name.upper()
+    a.chip_evidence.append(
+        f"the dump's flash layout ({spec.family}: {'calibration pattern' if spec.integrity == 'sha256' else 'boot header and partition table'})"
+    )
+    a.firmware = {"kind": "unknown"}
+    for region in spec.regions:
+        a.layout[region.name] = f"0x{region.start:X}"
+    return True
+
+
 def _analyze_dump(data: bytes, source: str) -> Analysis:
     a = Analysis(source, "flash dump")
-    shape = d.normalise(data)
-    a.shape = shape.kind
-    a.warnings += shape.notes
-    image = shape.image
-    full = shape.kind != "partial"
-    if full:
+    family = _family_dump(data, a)
+    blank_app = False
+    if family:
+        image, full = data, a.shape == "full"
+    else:
+        shape = d.normalise(data)
+        a.shape = shape.kind
+        a.warnings += shape.notes
+        image = shape.image
+        full = shape.kind != "partial"
+    if full and not family:  # Beken's bootloader, RF sector, application header and OpenBeken config
         guess = d.which_chips(image)
         chip = guess.chips[0] if guess and guess.chips else None
         if guess and guess.conflict:
@@ -224,10 +251,10 @@ def _analyze_dump(data: bytes, source: str) -> Analysis:
             _apply_upk(a, parse(text))
             a.layout["plaintext config"] = where
             break
-    if a.mapping is None and a.obk is None and full and not blank_app:
+    if a.mapping is None and a.obk is None and full and not blank_app and not family:
         _apply_builtin(a, image)
     if a.mapping is None and a.obk is None:
-        if not (a.chip or a.bootloader or store is not None or a.firmware.get("app_name")):
+        if not (a.chip or a.bootloader or store is not None or a.firmware.get("app_name")) and not family:
             raise UsageError(
                 f"{source or 'input'} is neither a Beken flash dump nor a Tuya config freebeken can read: no known "
                 "bootloader, RF calibration sector, application header, Tuya storage or OpenBeken configuration in it",
