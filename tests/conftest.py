@@ -5,7 +5,7 @@ from hypothesis import settings
 
 from freebeken.chips import CHIPS
 from freebeken.sim.line import SimLine
-from helpers import make_chip, releases_stub, require_shared, standin_apps
+from helpers import all_retained_in, make_chip, releases_stub, require_shared, standin_apps
 
 # Tests are deterministic: property tests draw the same examples on every run and every machine.
 settings.register_profile("deterministic", derandomize=True)
@@ -25,9 +25,21 @@ def n_line() -> SimLine:
 @pytest.fixture(autouse=True)
 def fast_simulated_devices(monkeypatch):
     """Simulated OpenBeken devices pace their MQTT as the firmware does (one full-state item a
-    second, then 3 queued publishes a second); tests run that clock 50 times faster. The slow
-    test in test_obk_fidelity.py runs it at real speed."""
+    second, then 3 queued publishes a second); tests run that clock 50 times faster, and the waits
+    of ``ha`` that follow the firmware's pacing (ha.pace) shrink with it. The slow test in
+    test_obk_fidelity.py runs it at real speed."""
     monkeypatch.setenv("FREEBEKEN_SIM_TIME_SCALE", "0.02")
+
+
+@pytest.fixture(autouse=True)
+def loopback_broker(monkeypatch):
+    """The tests' brokers run on this machine: a Session learns that every retained message is in
+    from a marker it publishes itself (helpers.all_retained_in) instead of from half a second of
+    quiet, and its quiet windows (for live chatter) are a fifth as long."""
+    from freebeken.ha.broker import Session
+
+    monkeypatch.setattr(Session, "retained_barrier", staticmethod(lambda session: all_retained_in(session, keep_marker=True)))
+    monkeypatch.setattr(Session, "quiet_scale", 0.2)
 
 
 @pytest.fixture(autouse=True)

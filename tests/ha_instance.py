@@ -55,7 +55,7 @@ class HomeAssistant:
                 self.request("GET", "/api/onboarding")
                 return
             except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.5)
+                time.sleep(0.1)
         raise RuntimeError("Home Assistant did not start within 180 s")
 
     def request(self, method: str, path: str, body: object = None, form: dict | None = None) -> object:
@@ -109,7 +109,7 @@ class HomeAssistant:
             state = self.state(entity_id)
             if state is not None and accept(state["state"]):
                 return state
-            time.sleep(0.3)
+            time.sleep(0.1)
         return self.state(entity_id)
 
     def call(self, domain: str, service: str, data: dict) -> object:

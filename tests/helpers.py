@@ -137,6 +137,28 @@ class Mosquitto:
         return f"mqtt://{creds}127.0.0.1:{self.port}"
 
 
+MARKER = "freebeken-test/all-retained"
+
+
+def all_retained_in(session, timeout: float = 5.0, keep_marker: bool = False) -> None:
+    """Every retained message of the subscriptions ``session`` made so far has arrived: the broker
+    sends them before anything published after the subscription on the same connection, here a
+    marker of our own (what fleet.inventory relies on). Deterministic, where waiting for a quiet
+    moment is a guess. The marker is taken out of ``session.messages`` again unless ``keep_marker``
+    (when code under test may hold indexes into the list)."""
+    import time
+
+    marker = f"{MARKER}/{time.monotonic_ns()}"
+    session.client.subscribe(marker, qos=1)  # the client's own: not a subscription that needs a barrier
+    mark = len(session.messages)
+    session.client.publish(marker, b"", qos=1).wait_for_publish(timeout)  # not Session.publish: tests stub it
+    if session.wait_for(lambda t, p: t == marker, timeout, since=mark) is None:
+        raise AssertionError("the broker did not echo the marker")
+    if not keep_marker:
+        with session._cv:
+            session.messages[:] = [m for m in session.messages if m[0] != marker]
+
+
 HA_VENV = Path(__file__).resolve().parents[1] / ".ha-venv"
 
 

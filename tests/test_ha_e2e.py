@@ -22,15 +22,25 @@ from helpers import Mosquitto, free_port, ha_python
 pytestmark = [pytest.mark.e2e, pytest.mark.ha, pytest.mark.skipif(ha_python() is None, reason="no .ha-venv: run scripts/test")]
 
 
-def test_switch_appears_in_home_assistant_and_works(tmp_path):
-    (tmp_path / "broker").mkdir()
-    (tmp_path / "ha").mkdir()
-    broker = Mosquitto(tmp_path / "broker")
-    ha = HomeAssistant(ha_python(), tmp_path / "ha", free_port())
-    server = DeviceServer(ObkDevice(board("u3"))).start()
+@pytest.fixture(scope="module")
+def home_assistant(tmp_path_factory):
+    """One Home Assistant (its start is most of a test's time) and its broker for the module: each
+    test makes its own device, under its own name, and looks only at that device's entities."""
+    broker = Mosquitto(tmp_path_factory.mktemp("broker"))
+    ha = HomeAssistant(ha_python(), tmp_path_factory.mktemp("ha"), free_port())
     try:
         ha.onboard()
         ha.add_mqtt(broker.port)
+        yield broker, ha
+    finally:
+        ha.stop()
+        broker.stop()
+
+
+def test_switch_appears_in_home_assistant_and_works(home_assistant):
+    broker, ha = home_assistant
+    server = DeviceServer(ObkDevice(board("u3"))).start()
+    try:
         client = ObkClient(server.address)
         apply_template(client, Template(pins={7: PinRole("Rel", 1), 1: PinRole("LED_n", 1), 8: PinRole("Btn", 1)}))
         result = CliRunner().invoke(
@@ -58,11 +68,9 @@ def test_switch_appears_in_home_assistant_and_works(tmp_path):
         assert ha.wait_state("switch.aoycocr_u3_1", lambda s: s == "off")["state"] == "off"
     finally:
         server.stop()
-        ha.stop()
-        broker.stop()
 
 
-def test_stock_plug_to_home_assistant_configured_while_flashing(tmp_path, releases, monkeypatch):
+def test_stock_plug_to_home_assistant_configured_while_flashing(home_assistant, tmp_path, releases, monkeypatch):
     """The shortest path: convert writes Wi-Fi and broker while flashing; the plug boots from its
     flash image, joins the broker by itself, and the switch works in a real Home Assistant."""
     from freebeken.convert.wizard import Options, convert
@@ -70,15 +78,10 @@ def test_stock_plug_to_home_assistant_configured_while_flashing(tmp_path, releas
     from test_first_boot import PlugOwner
 
     monkeypatch.setenv("FREEBEKEN_HOME", str(tmp_path / "home"))
-    (tmp_path / "broker").mkdir()
-    (tmp_path / "ha").mkdir()
-    broker = Mosquitto(tmp_path / "broker")
-    ha = HomeAssistant(ha_python(), tmp_path / "ha", free_port())
+    broker, ha = home_assistant
     image = tmp_path / "chip.bin"
     owner = PlugOwner(image, free_port())
     try:
-        ha.onboard()
-        ha.add_mqtt(broker.port)
         options = Options(
             port=f"sim://bk7231t?time_scale=0&image={image}",
             wifi_ssid="HomeWiFi",
@@ -100,5 +103,3 @@ def test_stock_plug_to_home_assistant_configured_while_flashing(tmp_path, releas
         assert device.value(1) == 1 and device.board.is_on(7)  # the relay on P7, from the backup's pins
     finally:
         owner.stop()
-        ha.stop()
-        broker.stop()

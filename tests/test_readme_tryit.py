@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SHARED  # noqa: F401  (tests' common setup)
+from helpers import all_retained_in
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -135,20 +135,14 @@ def wait_port(port: int, timeout: float = 15) -> None:
     raise AssertionError(f"nothing listens on {port}")
 
 
-def retained(port: int, topic_filter: str, wait: float = 3.0) -> dict[str, bytes]:
+def retained(port: int, topic_filter: str) -> dict[str, bytes]:
     """What the broker keeps (retained) under ``topic_filter``: the discovery Home Assistant reads."""
-    import paho.mqtt.client as mqtt
+    from freebeken.ha.broker import Broker, Session
 
-    got: dict[str, bytes] = {}
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="readme-test")
-    client.on_message = lambda c, u, m: got.__setitem__(m.topic, m.payload) if m.retain else None
-    client.connect("127.0.0.1", port)
-    client.subscribe(topic_filter)
-    client.loop_start()
-    time.sleep(wait)
-    client.loop_stop()
-    client.disconnect()
-    return got
+    with Session(Broker("127.0.0.1", port)) as session:
+        session.subscribe(topic_filter)
+        all_retained_in(session)
+        return {t: p for t, p, r in session.messages if r}
 
 
 def discovered(payload: bytes, name: str) -> bool:

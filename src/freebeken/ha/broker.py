@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from ..errors import BrokerAuthError, BrokerError, BrokerUnreachable
 from ..mqtt_address import Broker
@@ -14,10 +15,18 @@ __all__ = ["Broker", "BrokerError", "Session"]
 class Session:
     """Connected MQTT client that records every message it receives."""
 
+    # For tests on a loopback broker (tests/conftest.py), where the broker's timing is known:
+    # ``retained_barrier`` returns once every retained message of the subscriptions made so far has
+    # arrived, so ``settle`` need not infer that from a quiet moment, and its waits are then
+    # ``quiet_scale`` as long. With a real broker: None and 1 (a quiet moment is all there is).
+    retained_barrier: Callable[[Session], None] | None = None
+    quiet_scale: float = 1.0
+
     def __init__(self, broker: Broker, timeout: float = 5.0) -> None:
         self.broker = broker
         self.messages: list[tuple[str, bytes, bool]] = []
         self._cv = threading.Condition()
+        self._subscribed = False  # a subscription since the last retained_barrier
         import paho.mqtt.client as mqtt  # here, not at the top: flash --configure parses broker URLs without MQTT
 
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"freebeken-{time.monotonic_ns() % 10**9}")
@@ -63,6 +72,7 @@ class Session:
     def subscribe(self, *topics: str) -> None:
         for t in topics:
             self.client.subscribe(t, qos=1)
+        self._subscribed = True
 
     def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
@@ -87,6 +97,10 @@ class Session:
 
     def settle(self, quiet: float = 0.5, limit: float = 5.0) -> None:
         """Wait until no message arrived for ``quiet`` seconds (retained messages flow in first)."""
+        if self.retained_barrier is not None and self._subscribed:
+            self._subscribed = False
+            self.retained_barrier(self)
+        quiet, limit = quiet * self.quiet_scale, limit * self.quiet_scale
         deadline = time.monotonic() + limit
         with self._cv:
             count = -1

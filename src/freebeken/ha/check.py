@@ -15,9 +15,10 @@ from ..device.discover import display_mac, is_mac, normalize_mac
 from ..errors import BrokerAuthError
 from .broker import Broker, BrokerError, Session
 from .discovery import announced, configs_in, covers, driver_causes, missing, parse, unexpected
+from .pace import firmware_wait
 
 BUTTON_ROLES = ("Btn", "Btn_n", "Btn_Tgl_All", "Btn_Tgl_All_n", "Btn_pd", "Btn_pd_n")
-WATCH = 3.0  # seconds check listens for a second device on the same client id
+WATCH = 3.0  # firmware seconds (pace.firmware_wait) check listens for a second device on the same client id
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class Diagnosis:
 
 
 def check(
-    target: str, broker: Broker, *, prefix: str = "homeassistant", password: str | None = None, watch: float = WATCH
+    target: str, broker: Broker, *, prefix: str = "homeassistant", password: str | None = None, watch: float | None = None
 ) -> list[Diagnosis]:
     """Plain-language diagnoses of why a device does not show up in Home Assistant. Read-only."""
     try:
@@ -135,7 +136,8 @@ def check(
         session.settle(0.5, 5)
         mark = len(session.messages)
         if _state(session, me.cid) is not None:  # it has connected here: listen for a second device
-            time.sleep(watch)  # (two on one client id keep dropping each other: "offline" half the time)
+            # (two on one client id keep dropping each other: "offline" half the time)
+            time.sleep(firmware_wait(WATCH, 0.5) if watch is None else watch)
         duplicate = duplicate_evidence(session, me, mark)
         state = _state(session, me.cid)
         live = online_ids(session) - {me.cid}

@@ -22,9 +22,12 @@ from ..firmware.names import ha_safe_id, ha_safe_name
 from .broker import Broker, Session
 from .check import Identity, duplicate_evidence, mac_digits
 from .discovery import ID_OK, Entity, announced, configs_in, driver_causes, expected, missing, parse
+from .pace import firmware_wait
 
+# in firmware seconds (pace.firmware_wait: real seconds for a real device)
 QUIET = 20.0  # seconds without any message from the device after asking before asking again
 SETTLE = 1.5  # seconds without a new config once everything expected is in (the firmware sends 3 a second)
+GHOST = 2.0  # seconds for the old client id's will after a rename
 NOTHING_TO_SWITCH = "the template gives Home Assistant nothing to switch or show"  # a warning, not a failure
 
 
@@ -128,7 +131,7 @@ def setup(
 def _clear_ghost(session: Session, old_cid: str) -> list[str]:
     """A rename leaves the old client id's retained will ("offline") on the broker forever: a
     ghost device for every tool that lists ``+/connected``. Cleared once the old connection is gone."""
-    session.wait_for(lambda t, p: t == f"{old_cid}/connected" and p == b"offline", 2.0)
+    session.wait_for(lambda t, p: t == f"{old_cid}/connected" and p == b"offline", firmware_wait(GHOST, 0.2))
     if any(t == f"{old_cid}/connected" and p for t, p, _ in session.messages):
         session.publish(f"{old_cid}/connected", b"", retain=True)
         return [f"{old_cid}/connected"]
@@ -200,18 +203,20 @@ def _announced_and_working(
     if ask:
         client.transport.request("GET", f"/ha_discovery?prefix={prefix}")
     fresh: dict[str, dict] = {}
+    settle, quiet = firmware_wait(SETTLE, 0.3), firmware_wait(QUIET, 2.0)
+    step, step_limit = firmware_wait(0.3, 0.05), firmware_wait(1.0, 0.1)
     while time.monotonic() < deadline:
-        session.settle(0.3, 1)
+        session.settle(step, step_limit)
         fresh = _live_configs(session, mark, me, prefix)
         now = time.monotonic()
         if len(fresh) != count:
             count, last_new = len(fresh), now
         entities = [parse(t, d) for t, d in fresh.items()]
-        if not missing(entities, everything) and now - last_new >= SETTLE:
+        if not missing(entities, everything) and now - last_new >= settle:
             break  # all in, and nothing more for a while: the list is complete
         # ask again only if the device reconnected since (its queue is lost) or said nothing for long
         reconnected = _live_onlines(session, cid) > onlines
-        if ask and (reconnected or (not fresh and now - asked_at > QUIET)):
+        if ask and (reconnected or (not fresh and now - asked_at > quiet)):
             client.transport.request("GET", f"/ha_discovery?prefix={prefix}")
             asked_at, onlines = now, _live_onlines(session, cid)
     entities = sorted((parse(t, d) for t, d in fresh.items()), key=lambda e: e.entity_id)

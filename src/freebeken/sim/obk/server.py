@@ -256,7 +256,8 @@ class DeviceServer(socketserver.ThreadingTCPServer):
         return f"{host!s}:{port}"
 
     def start(self) -> DeviceServer:
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # a short poll: stop() (shutdown) waits for the loop to look, and tests stop hundreds of plugs
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
