@@ -29,6 +29,7 @@ from .firmware import FirmwareImage, classify, fit_to_chip
 from .guard import StrayWrite
 from .intent import WriteIntent
 from .journal import pending_write_journals, sha256, write_journal_path
+from .verdict import admit
 from .verify import VerifyResult, read_range, verify
 from .write import WriteResult, write_image
 
@@ -236,13 +237,7 @@ def _backup_of(facts: ChipFacts, path: Path) -> bool:
 def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> Verdict:
     """Refuse (SafetyError) a whole-flash image this chip must not get; its ``image`` is what to write."""
     verdict = judge_image(data, chip_facts(io), read_sidecar(path))
-    verdict.enforce(path.name, other_device)
-    for warning in verdict.warnings:
-        events.warning(io.reporter, f"{path.name}: {warning}")
-    if verdict.other_device:
-        events.warning(
-            io.reporter, f"{path.name} is another device's dump ({'; '.join(verdict.other_device)}): writing it as asked"
-        )
+    admit(verdict, path.name, other_device, io.reporter)  # the rules every family shares (flasher/verdict.py)
     return verdict
 
 
