@@ -112,13 +112,16 @@ def write_proven(
     for start, n in runs:  # before anything is written: the rule every family shares (Region.restorable)
         check_writable(ident.spec, ident.flash_size, start, n)
     total = sum(n for _, n in runs)
+    if done:
+        events.info(reporter, f"Resuming: {len(done)} runs written before are checked, not trusted")
     events.phase(reporter, f"Writing {total // 1024} KiB", total)
     progress = 0
     for start, n in runs:
         want = image[start : start + n]
-        if start in done:
-            skipped += n // SECTOR
-        elif _already_there(fam, integrity, start, want):
+        # A run the journal records as done is proven like any other before it is skipped (the rule
+        # Beken's write has: a journal is a hint - it may be another plug's that shares this one's
+        # identity, or the flash changed since); a recorded run that is not right is written again.
+        if _already_there(fam, integrity, start, want):
             skipped += n // SECTOR
         else:
             for _ in range(3):
@@ -169,7 +172,7 @@ def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *,
     ident = fam.identify()
     check_image(ident.spec, name, data, ident.flash_size)  # before anything is written
     made = None
-    if not no_backup and not backups_of(ident):
+    if not no_backup and engine.newest_own_backup(ident, lambda: content_hook(fam, ident)) is None:
         events.info(reporter, "No backup of this device yet: making one first")
         made = backup(fam, reporter).path
     padded = data + b"\xff" * (-len(data) % SECTOR)
