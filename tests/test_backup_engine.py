@@ -166,3 +166,53 @@ def test_beken_goes_through_the_same_engine_and_lookup(tmp_path):
         assert made.path.read_bytes() == sim_flash(io) and made.blank_sectors > 100
         assert find_backups(io.info) == [out] and engine.find_backups(ident) == [out]
         assert ops.existing_backup(io) == out  # its content matches the chip: a flash needs no new backup
+
+
+class RtlInMemory(MemoryFamily):
+    """An RTL8720CF (its spec, its image layout, SHA-256 digests) whose flash is a bytearray."""
+
+    spec = spec_by_chip("rtl8720cf")
+
+    def identify(self) -> Identity:
+        return Identity(self.spec, len(self.flash), self.mac)
+
+
+def test_a_first_flash_backs_up_unless_a_backup_of_this_devices_content_exists(tmp_path):
+    """'No flash without this device's backup' is one rule (engine.newest_own_backup over the shared
+    restore rules): a backup whose label names this device but whose calibration is another's does not
+    count, for a family as for Beken (operations.existing_backup)."""
+    from freebeken.sim.family_images import release_image, stock_image
+
+    mac = b"\x02\0\0\0\0\1"
+    fam = RtlInMemory(bytearray(stock_image("rtl8720cf", 0, mac)), mac)
+    ident = fam.identify()
+    foreign = bytearray(stock_image("rtl8720cf", 0, mac))
+    foreign[0x2000:0x2040] = b"\x11" * 0x40  # another device's calibration
+    folder = engine.backups_folder()
+    folder.mkdir(parents=True)
+    fake = folder / "rtl8720cf-020000000001-zz.bin"  # labelled as this device, newest by name
+    fake.write_bytes(bytes(foreign))
+    meta = {"identity": ident.key, "sha256": hashlib.sha256(foreign).hexdigest(), "chip": "rtl8720cf"}
+    fake.with_name(fake.name + ".json").write_text(json.dumps(meta))
+    assert engine.find_backups(ident) == [fake] and engine.newest_own_backup(ident, lambda: fops.content_hook(fam, ident)) is None
+
+    release = release_image("rtl8720cf")
+    result = fops.flash(fam, "OpenRTL87X0C_1.18.230.bin", release, events.NullReporter())
+    assert result.backup is not None and Path(result.backup) != fake  # a real backup was made first
+    assert engine.newest_own_backup(ident, lambda: fops.content_hook(fam, ident)) == Path(result.backup)
+    again = fops.flash(fam, "OpenRTL87X0C_1.18.230.bin", release, events.NullReporter())
+    assert again.backup is None and again.written == 0
+
+
+def test_a_family_write_proves_what_its_journal_says_is_done(tmp_path):
+    """A resumed family write does not trust its journal: a run recorded as done that the chip does not
+    hold (another plug with the same identity, another tool) is written again."""
+    from freebeken.flasher.journal import Journal
+
+    fam = RtlInMemory(bytearray(b"\xff" * 0x200000))
+    image = bytes(range(256)) * (0x20000 // 256) + b"\xff" * (0x200000 - 0x20000)
+    journal = Journal(tmp_path / "j.json", {"done": [0x0, 0x10000]})  # "done", but the chip is blank
+    written, skipped, _ = fops.write_proven(
+        fam, fam.identify(), image, list(range(0, 0x20000, SECTOR)), journal, events.NullReporter()
+    )
+    assert (written, skipped) == (32, 0) and bytes(fam.flash) == image

@@ -18,6 +18,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from ..errors import SafetyError
+
 SECTOR = 0x1000
 
 Integrity = Literal["crc32", "sha256", "readback"]
@@ -170,6 +172,32 @@ def local_digest(integrity: Integrity, data: bytes) -> bytes | None:
 
         return zlib.crc32(data).to_bytes(4, "little")
     return None
+
+
+def unrestorable(spec: FamilySpec, address: int, length: int) -> Region | None:
+    """The first region of ``address..+length`` that the UART cannot bring back (None: all can)."""
+    return next((r for r in spec.regions if not r.restorable and r.overlaps(address, length)), None)
+
+
+def check_writable(
+    spec: FamilySpec, size: int, address: int, length: int, *, lowest: int = 0, chip: str | None = None, hint: str | None = None
+) -> None:
+    """The last line of defence, before every erase and write of every family: nothing past the flash
+    (it would wrap around), nothing below ``lowest`` (what this operation was permitted: Beken's
+    bootloader on the ROM chips only with --include-bootloader), and never a region the UART cannot
+    restore (``Region.restorable``: BK7231T's flash bootloader). ``chip``/``hint``: the family's words."""
+    if length > 0 and 0 <= lowest <= address and address + length <= size and unrestorable(spec, address, length) is None:
+        return
+    name = chip or spec.name.upper()
+    if hint is None:
+        region = unrestorable(spec, address, length)
+        hint = (
+            f"The {name} {region.name} (0x{region.start:X}..0x{region.end:X}) cannot be rewritten over UART without "
+            "bricking the device."
+            if region
+            else f"Only 0x{lowest:X}..0x{size:X} may be written by this operation."
+        )
+    raise SafetyError(f"Refusing to modify 0x{address:06X}..0x{address + length:06X} on {name}", hint=hint)
 
 
 def family_digest(fam: ChipFamily, data: bytes) -> bytes | None:

@@ -10,11 +10,15 @@ blank run is confirmed twice once the line showed errors).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..chips import ChipProfile
-from ..flasher.chipio import ChipIO
 from ..link.identify import ChipInfo
 from ..protocol.crc import beken_crc
 from .base import SECTOR, FamilySpec, Identity, LinkStats, Region
+
+if TYPE_CHECKING:  # flasher/chipio.py takes Beken's regions from here
+    from ..flasher.chipio import ChipIO
 
 
 def beken_spec(chip: ChipProfile, size: int) -> FamilySpec:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 
 from ..errors import SafetyError, UsageError
-from .base import FamilySpec
+from ..flasher.verdict import Verdict
+from .base import FamilySpec, Region
 
 RTL_PATTERN = bytes.fromhex("999996963FCC66FCC033CC03E5DC3162")
 
@@ -46,3 +48,31 @@ def check_image(spec: FamilySpec, name: str, data: bytes, flash_size: int) -> No
         )
     if len(data) > flash_size:
         raise UsageError(f"{name} is {len(data)} bytes, larger than the {flash_size // 1024} KiB flash")
+
+
+class FamilyContent:
+    """The hook of a family that keeps its device-unique data in flash regions (``Region.keep``) for
+    the rules every family shares (flasher/verdict.py). ``kept`` holds what the chip has in each such
+    region, as ``comparable`` turns bytes into (a digest, or the bytes themselves on a readback
+    family)."""
+
+    def __init__(
+        self, spec: FamilySpec, mac: bytes | None, kept: dict[Region, bytes | None], comparable: Callable[[bytes], bytes | None]
+    ) -> None:
+        self.spec, self.mac, self.kept, self.comparable = spec, mac, kept, comparable
+        self.chip_name = spec.name
+
+    def recognise(self, verdict: Verdict) -> None:
+        found = image_family(verdict.image)
+        verdict.chip = found
+        if found != self.spec.name:
+            what = f"it holds an image for {found}" if found else f"its first bytes are no {self.spec.name} layout"
+            verdict.refusal = f"it is not a backup of an {self.spec.name.upper()} ({what})"
+            verdict.hint = "Restore the backup freebeken made of this device."
+
+    def same_device(self, verdict: Verdict) -> None:
+        for region, ours in self.kept.items():
+            theirs = self.comparable(verdict.image[region.start : region.end])
+            blank = self.comparable(b"\xff" * region.size)
+            if theirs != ours and blank not in (theirs, ours):
+                verdict.other_device.append(f"its {region.name} (0x{region.start:X}) differs from this chip's")

@@ -12,20 +12,20 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..errors import SafetyError, UsageError, VerifyError
+from ..errors import UsageError, VerifyError
 from ..flasher import backup_engine as engine
-from ..flasher.backup_engine import find_backups
+from ..flasher.backup_engine import find_backups, read_sidecar
 from ..flasher.journal import Journal, write_journal_path
+from ..flasher.verdict import admit, judge
 from ..storage import sha256
-from .base import SECTOR, ChipFamily, Identity, family_digest
-from .images import check_image, image_family
+from .base import SECTOR, ChipFamily, Identity, Region, check_writable, family_digest
+from .images import FamilyContent, check_image
 from .intent import intent as _intent
 
 PIECE = 0x10000  # unit of backup journaling and of a write run
@@ -110,14 +110,19 @@ def write_proven(
     written = skipped = 0
     readback = 0.0
     runs = _runs(sectors)
+    for start, n in runs:  # before anything is written: the rule every family shares (Region.restorable)
+        check_writable(ident.spec, ident.flash_size, start, n)
     total = sum(n for _, n in runs)
+    if done:
+        events.info(reporter, f"Resuming: {len(done)} runs written before are checked, not trusted")
     events.phase(reporter, f"Writing {total // 1024} KiB", total)
     progress = 0
     for start, n in runs:
         want = image[start : start + n]
-        if start in done:
-            skipped += n // SECTOR
-        elif _already_there(fam, integrity, start, want):
+        # A run the journal records as done is proven like any other before it is skipped (the rule
+        # Beken's write has: a journal is a hint - it may be another plug's that shares this one's
+        # identity, or the flash changed since); a recorded run that is not right is written again.
+        if _already_there(fam, integrity, start, want):
             skipped += n // SECTOR
         else:
             for _ in range(3):
@@ -171,7 +176,7 @@ def flash(
     ident = fam.identify()
     check_image(ident.spec, name, data, ident.flash_size)  # before anything is written
     made = None
-    if not no_backup and not backups_of(ident):
+    if not no_backup and engine.newest_own_backup(ident, lambda: content_hook(fam, ident)) is None:
         events.info(reporter, "No backup of this device yet: making one first")
         made = backup(fam, reporter).path
     padded = data + b"\xff" * (-len(data) % SECTOR)
@@ -267,25 +272,29 @@ def verify(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter) -
 # ---- restore ----
 
 
-def judge_backup(fam: ChipFamily, ident: Identity, path: Path, data: bytes) -> str | None:
-    """Why ``data`` is not this device's backup, None when nothing says so. Bytes first: the
-    device-unique calibration must match the chip's (when both hold any); then the sidecar's MAC."""
+def content_hook(fam: ChipFamily, ident: Identity) -> FamilyContent:
+    """This family's evidence for the shared restore rules: what the chip holds in its device-unique
+    regions - their digests (one round trip each), or their bytes on a readback family."""
+    kept: dict[Region, bytes | None] = {}
     for region in ident.spec.regions:
-        if not region.keep:
-            continue
-        theirs = data[region.start : region.end]
-        ours = fam.read(region.start, region.size)
-        blank = b"\xff" * region.size
-        if theirs != ours and theirs != blank and ours != blank:
-            return f"its {region.name} (0x{region.start:X}) differs from this chip's"
-    try:
-        meta = json.loads(path.with_name(path.name + ".json").read_text())
-    except (OSError, ValueError):
-        meta = {}
-    mac = meta.get("mac") if isinstance(meta, dict) else None
-    if mac and ident.mac and mac.replace(":", "").upper() != ident.mac.hex().upper():
-        return f"its label names MAC {mac}, this chip is {ident.mac.hex(':').upper()}"
-    return None
+        if region.keep:
+            kept[region] = (
+                fam.read(region.start, region.size)
+                if ident.spec.integrity == "readback"
+                else fam.digest(region.start, region.size)
+            )
+
+    def comparable(data: bytes) -> bytes | None:
+        return data if ident.spec.integrity == "readback" else family_digest(fam, data)
+
+    return FamilyContent(ident.spec, ident.mac, kept, comparable)
+
+
+def judge_backup(fam: ChipFamily, ident: Identity, path: Path, data: bytes) -> str | None:
+    """Why ``data`` is not this device's backup, None when nothing says so (the shared rules of
+    flasher/verdict.py: size, bytes of this family, the label, the device-unique regions)."""
+    verdict = judge(data, ident.flash_size, content_hook(fam, ident), read_sidecar(path))
+    return verdict.refusal or ("; ".join(verdict.other_device) or None)
 
 
 def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_device: bool = False) -> FamilyResult:
@@ -295,24 +304,8 @@ def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_dev
         data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"Cannot read {path}: {e.strerror}") from e
-    if len(data) != ident.flash_size:
-        raise UsageError(
-            f"{path.name} holds {len(data)} bytes; a full backup of this {ident.spec.name} holds {ident.flash_size}",
-            hint="Restore a backup made by `freebeken backup` of this device.",
-        )
-    found = image_family(data)
-    if found != ident.spec.name:
-        what = f"it holds an image for {found}" if found else f"its first bytes are no {ident.spec.name} layout"
-        raise SafetyError(
-            f"{path.name} is not a backup of an {ident.spec.name.upper()} ({what})",
-            hint="Restore the backup freebeken made of this device.",
-        )
-    why = judge_backup(fam, ident, path, data)
-    if why and not other_device:
-        raise SafetyError(
-            f"{path.name} is another device's backup: {why}",
-            hint="Restore this device's own backup; --other-device writes it anyway (and clones that device).",
-        )
+    verdict = judge(data, ident.flash_size, content_hook(fam, ident), read_sidecar(path))
+    data = admit(verdict, path.name, other_device, reporter)  # the rules and refusals every family shares
     digest = sha256(data)
     journal = Journal.load(write_journal_path(ident.key, digest))
     resumed = journal is not None

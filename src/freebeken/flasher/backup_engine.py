@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from ..errors import Interrupted, UsageError
 from ..families.base import SECTOR, ChipFamily, Identity, blank_digest, link_stats
 from ..locks import hold
 from .journal import Journal, atomic_write, create_private, data_dir, publish, sha256
+from .verdict import ContentHook, judge
 
 BATCH = 16  # sectors between journal updates
 MAX_RUN = 64 * SECTOR  # blank bytes confirmed by one digest (bounds the rework if it disagrees)
@@ -96,6 +98,26 @@ def find_backups(ident: Identity, folder: Path | None = None) -> list[Path]:
         listed = []
     candidates |= {Path(p) for p in listed if isinstance(p, str) and Path(p).exists()}
     return sorted(p for p in candidates if labelled_as(read_sidecar(p), ident))
+
+
+def newest_own_backup(ident: Identity, hook: Callable[[], ContentHook]) -> Path | None:
+    """The rule every front end of every family follows before a first flash: the newest backup
+    labelled as this device's whose content the shared restore rules (flasher/verdict.py) accept as
+    this device's. ``hook`` makes the family's content judge (it may ask the chip: only called when
+    there are candidates)."""
+    candidates = find_backups(ident)
+    if not candidates:
+        return None
+    content = hook()
+    for path in reversed(candidates):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        verdict = judge(data, ident.flash_size, content, read_sidecar(path))
+        if verdict.refusal is None and not verdict.other_device:
+            return path
+    return None
 
 
 def _remember(ident: Identity, path: Path) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 from .. import events
 from ..chips import ChipProfile, FlashChip
 from ..chips.flash_chips import unknown_part
-from ..errors import FlashProtectedError, ProtocolError, SafetyError, VerifyError
+from ..errors import FlashProtectedError, ProtocolError, VerifyError
+from ..families.base import check_writable
+from ..families.beken import beken_spec
 from ..link.connect import link, set_baudrate
 from ..link.identify import ChipInfo
 from ..link.ops import read_sector
@@ -42,6 +44,7 @@ class ChipIO:
         self.unlock_erase_needed = info.chip.crc_relocks
         self.saved_sr: int | None = None
         self.trouble = 0  # consecutive sectors that needed retries
+        self.spec = beken_spec(info.chip, info.flash_size)  # the chip as data: which regions UART can restore
 
     @property
     def size(self) -> int:
@@ -54,19 +57,23 @@ class ChipIO:
     # ---- safety ----
 
     def check_writable(self, address: int, length: int) -> None:
-        """Last line of defence, called before every erase and write command."""
-        if address < self.lowest_writable or address + length > self.size or length <= 0:
-            raise SafetyError(
-                f"Refusing to modify 0x{address:06X}..0x{address + length:06X} on {self.chip.name}",
-                hint=(
-                    f"The {self.chip.name} bootloader lives below 0x{self.chip.app_start:X}; "
-                    + (
-                        "it cannot be rewritten over UART without bricking the device."
-                        if not self.chip.bootloader_writable
-                        else "pass --include-bootloader to write it (BK7231N only)."
-                    )
-                ),
-            )
+        """Last line of defence, called before every erase and write command: the rule every family
+        shares (families/base.check_writable), over Beken's regions as data (families/beken.beken_spec:
+        the bootloader is not restorable on BK7231T), with the bootloader permission of this write."""
+        check_writable(
+            self.spec,
+            self.size,
+            address,
+            length,
+            lowest=self.lowest_writable,
+            chip=self.chip.name,
+            hint=f"The {self.chip.name} bootloader lives below 0x{self.chip.app_start:X}; "
+            + (
+                "it cannot be rewritten over UART without bricking the device."
+                if not self.chip.bootloader_writable
+                else "pass --include-bootloader to write it (BK7231N only)."
+            ),
+        )
 
     # ---- reads ----
 

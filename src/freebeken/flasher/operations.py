@@ -17,18 +17,21 @@ from ..chips.dump import bootloader as bootloader_of
 from ..chips.layout import mac_from_tlv
 from ..errors import SafetyError, UnsupportedError, UsageError
 from ..events import Reporter
+from ..families.beken import beken_identity
 from ..link import identify, open_linked, read_mac
 from ..link.identify import key_kind, read_key_word
 from ..protocol import beken_crc
 from . import rf
 from .backup import BackupResult, backup, find_backups, identity, read_sidecar
+from .backup_engine import newest_own_backup
 from .baud import choose_baudrate
 from .chipio import SECTOR, ChipIO
-from .content import ChipFacts, Verdict, judge_image
+from .content import BekenContent, ChipFacts, Verdict, judge_image
 from .firmware import FirmwareImage, classify, fit_to_chip
 from .guard import StrayWrite
 from .intent import WriteIntent
 from .journal import pending_write_journals, sha256, write_journal_path
+from .verdict import admit
 from .verify import VerifyResult, read_range, verify
 from .write import WriteResult, write_image
 
@@ -82,10 +85,7 @@ def load_firmware(path: str | Path, offset: int | None = None) -> FirmwareImage:
 
 def existing_backup(io: ChipIO) -> Path | None:
     """The newest backup of this chip whose content matches it (MAC, RF sector, T bootloader); never makes one."""
-    candidates = find_backups(io.info)
-    facts = chip_facts(io) if candidates else None
-    existing = [p for p in candidates if facts and _backup_of(facts, p)]
-    return existing[-1] if existing else None
+    return newest_own_backup(beken_identity(io.info), lambda: BekenContent(chip_facts(io)))
 
 
 def check_firmware(
@@ -223,26 +223,10 @@ def chip_facts(io: ChipIO) -> ChipFacts:
     return ChipFacts(chip, io.size, io.info.mac, tlv, boot)
 
 
-def _backup_of(facts: ChipFacts, path: Path) -> bool:
-    """Its label says this chip; does its content agree (MAC, RF sector, T bootloader)?"""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
-    verdict = judge_image(data, facts, read_sidecar(path))
-    return verdict.refusal is None and not verdict.other_device
-
-
 def judge_backup(io: ChipIO, path: Path, data: bytes, other_device: bool) -> Verdict:
     """Refuse (SafetyError) a whole-flash image this chip must not get; its ``image`` is what to write."""
     verdict = judge_image(data, chip_facts(io), read_sidecar(path))
-    verdict.enforce(path.name, other_device)
-    for warning in verdict.warnings:
-        events.warning(io.reporter, f"{path.name}: {warning}")
-    if verdict.other_device:
-        events.warning(
-            io.reporter, f"{path.name} is another device's dump ({'; '.join(verdict.other_device)}): writing it as asked"
-        )
+    admit(verdict, path.name, other_device, io.reporter)  # the rules every family shares (flasher/verdict.py)
     return verdict
 
 
