@@ -49,7 +49,9 @@ def _baud(value: object) -> int | None:
 
 def open_from(spec: FamilySpec, kwargs: dict[str, Any]) -> ChipFamily:
     """The family on the command's port, at its -b rate and -t timeout."""
-    return open_family(spec, str(kwargs["port"]), baudrate=_baud(kwargs.get("baud")), timeout=float(kwargs.get("timeout") or 15.0))
+    return open_family(
+        spec, str(kwargs["port"]), baudrate=_baud(kwargs.get("baud")), timeout=float(kwargs.get("timeout") or 15.0)
+    )
 
 
 def _file(value: object) -> tuple[str, bytes]:

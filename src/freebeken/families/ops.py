@@ -27,6 +27,7 @@ from ..storage import atomic_write, create_private, data_dir, publish, sha256
 from .base import SECTOR, ChipFamily, Identity, Integrity, local_digest
 from .images import check_image, image_family
 from .intent import intent as _intent
+from .intent import wait_for_backup
 
 PIECE = 0x10000  # unit of backup journaling and of a write run
 
@@ -231,7 +232,9 @@ def flash(
     made = None
     if not no_backup and not backups_of(ident):
         events.info(reporter, "No backup of this device yet: making one first")
+        waiting = wait_for_backup(ident.key, name, path, data)  # resume: the backup, then this flash
         made = backup(fam, reporter).path
+        waiting.remove()
     padded = data + b"\xff" * (-len(data) % SECTOR)
     keep = _keep_sectors(ident)
     sectors = [s for s in range(0, len(padded), SECTOR) if s not in keep]
