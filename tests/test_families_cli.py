@@ -303,9 +303,24 @@ def test_options_that_do_not_apply_say_what_to_do_instead(tmp_path, args, says):
     assert not (tmp_path / "ln882h.bin").exists()  # the chip was never opened
 
 
+def test_a_chip_that_contradicts_the_simulator_url_is_refused(tmp_path):
+    for chip in ("rtl8720cf", "bk7231n"):
+        result = run("--json", "info", "-p", port(tmp_path, "ln882h"), "--chip", chip)
+        assert result.exit_code == UsageError.exit_code and "Drop --chip" in last_json(result.output)["hint"]
+    assert not (tmp_path / "ln882h.bin").exists()
+
+
 def test_sim_serve_refuses_beken_only_options():
     result = run("sim", "serve", "--chip", "ln882h", "--flash", "GD25Q16")
     assert result.exit_code == UsageError.exit_code and "Beken simulators only" in result.output
+
+
+def test_sim_serve_refuses_an_image_that_is_no_whole_flash(tmp_path):
+    fw = release(tmp_path, "rtl8720cf")
+    result = run("--json", "sim", "serve", "--chip", "rtl8720cf", "--image", str(fw))
+    r = last_json(result.output)
+    assert result.exit_code == UsageError.exit_code and "2 MiB" in r["error"] and "freebeken flash" in r["hint"]
+    assert fw.read_bytes() == release_image("rtl8720cf")
 
 
 def test_a_silent_beken_port_names_the_other_families(tmp_path):
