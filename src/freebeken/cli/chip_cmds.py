@@ -20,7 +20,8 @@ from .options import baud_option, link_options, parse_baud, port_option
 @command_errors
 @for_families("info")
 def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
-    """Link to the chip and show chip, loader, flash and protection state."""
+    """Link to the chip and show chip, loader, flash and protection state (RTL8720CF, LN882H: MAC, flash map,
+    download mode and wiring)."""
     with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset) as io:
         read_key_word(io.session, io.info)
         data = io.info.as_dict()
@@ -69,7 +70,8 @@ def info(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> 
 @command_errors
 @for_families("doctor")
 def doctor(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool) -> None:
-    """Check the wiring: why the chip does not answer, or how fast the adapter can go (-b: test one rate)."""
+    """Check the wiring: why the chip does not answer, or how fast the adapter can go (-b: test one rate).
+    RTL8720CF, LN882H (--chip): does its download mode answer, and if not, what to do."""
     from ..errors import LinkError
     from ..flasher.checkup import checkup
 

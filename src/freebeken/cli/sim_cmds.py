@@ -97,6 +97,13 @@ def _serve_family(
     query: dict[str, object] = {"time_scale": time_scale}
     if image:
         query["image"] = image
+        size = os.path.getsize(image) if os.path.exists(image) else None
+        if size is not None and size != 0x200000:
+            raise UsageError(
+                f"{image} is {size} bytes; the simulated {chip.upper()} holds a whole 2 MiB flash",
+                hint=f"Give a full dump (a backup), or a new file name for a fresh stock-like flash; to put a release image "
+                f"on it, serve it and flash that: `freebeken flash -p DEVICE --chip {chip} FILE`.",
+            )
     url = f"sim://{chip}?{urlencode(query)}" + (f"&{options}" if options else "")
     config = FamilySimConfig.from_url(url)
     line = config.build()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..errors import LinkError, UsageError, VerifyError
+from ..errors import LinkError, ProtocolError, UsageError, VerifyError
 from ..storage import atomic_write, sha256
 from . import ops
 from .base import FamilySpec, Identity, local_digest
@@ -105,9 +105,10 @@ def info(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, Any]) ->
         for column in ("Region", "Range", "Kind", "Flashing", "Restorable"):
             regions_table.add_column(column, no_wrap=column == "Range")
         for r in spec.regions:
-            kept = "kept (device-unique)" if r.keep else "written"
+            kept = "[bold]kept[/]" if r.keep else "replaced"
             regions_table.add_row(r.name, f"0x{r.start:06X}-0x{r.end:06X}", r.kind, kept, "yes" if r.restorable else "[red]NO[/]")
         console.print(regions_table)
+        console.print("[dim]Flashing a release image never replaces a kept (device-unique) region.[/]")
         console.print(f"[bold]Download mode:[/] {spec.download_mode}", markup=True)
         console.print(f"[bold]Wiring:[/] {_wiring(spec)}")
 
@@ -191,12 +192,19 @@ def doctor(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, Any]) 
     try:
         ident = fam.identify()
         baud = int(getattr(fam, "baudrate", spec.link_baud))
-    except LinkError as e:
+    except (LinkError, ProtocolError, VerifyError) as e:
         fam.close()
         seen = _listen(str(kwargs["port"]))
+        if not isinstance(e, LinkError) and "hears itself" not in seen:
+            raise  # it linked, then failed: the error says what
         raise LinkError(
             f"The {chip} download mode does not answer (seen: {seen})",
-            hint=f"Put it in download mode: {spec.download_mode} Wiring: {_wiring(spec)}. Then run the same command.",
+            hint=(
+                "Wire the adapter's RX to the chip's TX and its TX to the chip's RX (now they are joined)"
+                if "hears itself" in seen
+                else f"Put it in download mode: {spec.download_mode}"
+            )
+            + f" Wiring: {_wiring(spec)}. Then run the same command.",
         ) from e
     except BaseException:
         fam.close()
@@ -239,7 +247,14 @@ def resume_cmd(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, An
 
     result, was, rest = done
     more = f" Also interrupted: {'; '.join(p.describe() for p in rest)} - run resume again." if rest else ""
-    record = {"ok": True, "op": was.op, "file": was.file, **result.as_dict(), "resumed": True, "pending": [p.as_dict() for p in rest]}
+    record = {
+        "ok": True,
+        "op": was.op,
+        "file": was.file,
+        **result.as_dict(),
+        "resumed": True,
+        "pending": [p.as_dict() for p in rest],
+    }
     target = "" if was.op == "backup" else f" of {Path(was.file).name}"  # a backup's message names its file
     notes = [f"Backup saved: {result.backup}"] if result.backup else []
     return Outcome(record, f"resumed the interrupted {was.op}{target}: {message(result)}{more}", notes)

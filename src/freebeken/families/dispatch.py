@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -23,7 +24,7 @@ from ..errors import LinkError, UsageError
 from . import ops
 from .base import ChipFamily, FamilySpec
 from .images import check_image
-from .registry import FAMILIES, family_of
+from .registry import FAMILIES, family_of, spec_by_chip
 
 CHIP_HELP = "The chip, for chips that cannot be asked before linking (rtl8720cf/WBR3, ln882h); sim:// URLs name it."
 
@@ -49,7 +50,9 @@ def _baud(value: object) -> int | None:
 
 def open_from(spec: FamilySpec, kwargs: dict[str, Any]) -> ChipFamily:
     """The family on the command's port, at its -b rate and -t timeout."""
-    return open_family(spec, str(kwargs["port"]), baudrate=_baud(kwargs.get("baud")), timeout=float(kwargs.get("timeout") or 15.0))
+    return open_family(
+        spec, str(kwargs["port"]), baudrate=_baud(kwargs.get("baud")), timeout=float(kwargs.get("timeout") or 15.0)
+    )
 
 
 def _file(value: object) -> tuple[str, bytes]:
@@ -202,6 +205,18 @@ def handle(command: str, spec: FamilySpec, reporter: events.Reporter, kwargs: di
     return HANDLERS[command](spec, reporter, kwargs)
 
 
+def _agreeing(port: str, chip: str | None) -> None:
+    """A sim:// URL names its chip; a --chip that names another one is a mistake, not a choice."""
+    parts = urlsplit(port)
+    if not chip or parts.scheme != "sim" or not parts.netloc:
+        return
+    named, given = spec_by_chip(parts.netloc), spec_by_chip(chip)
+    if (named.name if named else parts.netloc.lower()) != (given.name if given else chip.lower()):
+        raise UsageError(
+            f"{port} simulates a {parts.netloc.upper()}, and --chip says {chip}", hint="Drop --chip: a sim:// URL names its chip."
+        )
+
+
 def _chips() -> str:
     return " or ".join(f"--chip {name}" for name in sorted({s.name for s in FAMILIES.values()}))
 
@@ -210,6 +225,7 @@ def for_families(command: str) -> Callable[[Callable[..., Any]], Callable[..., A
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def wrapper(ctx: Any, *args: Any, chip: str | None = None, **kwargs: Any) -> Any:
+            _agreeing(str(kwargs.get("port", "")), chip)
             spec = family_of(str(kwargs.get("port", "")), chip)
             if spec is None:
                 try:

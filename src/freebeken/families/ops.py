@@ -27,6 +27,7 @@ from ..storage import sha256
 from .base import SECTOR, ChipFamily, Identity, Region, check_writable, family_digest
 from .images import FamilyContent, check_image
 from .intent import intent as _intent
+from .intent import wait_for_backup
 
 PIECE = 0x10000  # unit of backup journaling and of a write run
 
@@ -178,7 +179,9 @@ def flash(
     made = None
     if not no_backup and engine.newest_own_backup(ident, lambda: content_hook(fam, ident)) is None:
         events.info(reporter, "No backup of this device yet: making one first")
+        waiting = wait_for_backup(ident.key, name, path, data)  # resume: the backup, then this flash
         made = backup(fam, reporter).path
+        waiting.remove()
     padded = data + b"\xff" * (-len(data) % SECTOR)
     keep = _keep_sectors(ident)
     sectors = [s for s in range(0, len(padded), SECTOR) if s not in keep]

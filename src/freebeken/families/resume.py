@@ -8,7 +8,9 @@ backup from the journals :mod:`.ops` writes.
   digest (or read back), not trusted, as the operation itself does when run again.
 
 A flash resumed is never preceded by a new backup: its journal exists only once the backup step was
-passed, and a backup of a half-written chip would be no backup of this device.
+passed, and a backup of a half-written chip would be no backup of this device. A flash interrupted in
+its automatic first backup (``journals/flash-after-backup-{device}.json``, :func:`.intent.wait_for_backup`)
+is continued as a flash: the backup is finished, then the image written.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..flasher.journal import Journal, pending_write_journals
 from ..storage import data_dir, sha256
 from . import ops
 from .base import ChipFamily, Identity
+from .intent import waiting_path
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Pending:
     op: str  # backup | flash | restore
     journal: Journal
     mtime: float
+    waiting: bool = False  # a flash that waits for its first backup (nothing of it written yet)
 
     @property
     def file(self) -> str:
@@ -40,6 +44,8 @@ class Pending:
         done = len(self.journal.record.get("done", []))
         if self.op == "backup":
             return f"backup to {self.file} ({done} pieces read)"
+        if self.waiting:
+            return f"flash of {Path(self.file).name} (waiting for the device's first backup)"
         return f"{self.op} of {Path(self.file).name} ({done} runs proven)"
 
     def as_dict(self) -> dict[str, object]:
@@ -56,6 +62,9 @@ def pending(ident: Identity) -> list[Pending]:
     bj = Journal.load(backup_journal_path(ident))
     if bj is not None and Path(bj.record.get("part", "")).exists():
         found.append(Pending("backup", bj, bj.path.stat().st_mtime))
+    waiting = Journal.load(waiting_path(ident.key))
+    if waiting is not None:
+        found.append(Pending("flash", waiting, waiting.path.stat().st_mtime, waiting=True))
     for j in pending_write_journals(ident.key):
         op = str(j.record.get("op") or "write")  # "write": a journal from before the intent was recorded
         found.append(Pending(op, j, j.path.stat().st_mtime))
@@ -97,13 +106,35 @@ def resume(fam: ChipFamily, reporter: events.Reporter) -> tuple[ops.FamilyResult
     if not found:
         return None
     p, rest = found[0], found[1:]
-    if p.op == "backup":
-        events.info(reporter, f"Resuming the interrupted {p.describe()}")
-        return ops.backup(fam, reporter), p, rest
-    data = _source(p)  # before anything is written
+    if p.op != "backup":
+        return _write(fam, p, reporter), p, rest
+    events.info(reporter, f"Resuming the interrupted {p.describe()}")
+    made = ops.backup(fam, reporter)
+    after = next((q for q in rest if q.waiting), None)
+    if after is None:
+        return made, p, rest
+    events.info(reporter, f"Backup saved: {made.path}")
+    result = _write(fam, after, reporter, backup_done=True)
+    result.backup = made.path
+    return result, after, [q for q in rest if q is not after]
+
+
+def _write(fam: ChipFamily, p: Pending, reporter: events.Reporter, *, backup_done: bool = False) -> ops.FamilyResult:
+    try:
+        data = _source(p)  # before anything is written
+    except (UsageError, SafetyError) as e:
+        if p.waiting:  # nothing of it was written: forgotten, so flashing again starts it cleanly
+            p.journal.remove()
+            done = "The backup is finished, but the flash has not happened" if backup_done else "The flash has not happened"
+            e.args = (f"{done}: {e}",)
+            e.hint = "Flash the file you want: `freebeken flash -p PORT FILE` (it backs the device up first when it must)."
+        raise
     events.info(reporter, f"Resuming the interrupted {p.describe()}")
     path = Path(p.file)
     if p.op == "restore":
-        return ops.restore(fam, path, reporter, other_device=bool(p.journal.record.get("other_device"))), p, rest
-    return ops.flash(fam, path.name, data, reporter, no_backup=True, path=path), p, rest
-
+        return ops.restore(fam, path, reporter, other_device=bool(p.journal.record.get("other_device")))
+    # a flash that waited for its backup has written nothing: without a backup of this device, one is made now
+    result = ops.flash(fam, path.name, data, reporter, no_backup=not p.waiting, path=path)
+    if p.waiting:
+        p.journal.remove()
+    return result
