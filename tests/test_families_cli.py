@@ -314,6 +314,14 @@ def test_options_that_do_not_apply_say_what_to_do_instead(tmp_path, args, says):
     assert not (tmp_path / "ln882h.bin").exists()  # the chip was never opened
 
 
+@pytest.mark.parametrize("args", [("config", "read"), ("config", "write", "--wifi", "home")])
+def test_config_on_a_family_port_says_to_set_it_over_the_network(tmp_path, args):
+    result = run("--json", *args, "-p", port(tmp_path, "rtl8720cf"))
+    r = last_json(result.output)
+    assert result.exit_code == UsageError.exit_code and "this port is an RTL8720CF" in r["error"] and "192.168.4.1" in r["hint"]
+    assert not (tmp_path / "rtl8720cf.bin").exists()  # the chip was never opened
+
+
 def test_a_chip_that_contradicts_the_simulator_url_is_refused(tmp_path):
     for chip in ("rtl8720cf", "bk7231n"):
         result = run("--json", "info", "-p", port(tmp_path, "ln882h"), "--chip", chip)

@@ -97,6 +97,21 @@ def config() -> None:
     """Read and change the OpenBeken configuration of a converted chip over UART (or in a dump)."""
 
 
+def _beken_only(port: str) -> None:
+    """OpenBeken keeps its configuration where and as the Beken loader reaches it only on Beken chips."""
+    from ..families.registry import family_of
+
+    spec = family_of(port)
+    if spec is not None:
+        chip = spec.name.upper()
+        raise UsageError(
+            f"config reads and writes OpenBeken's configuration over the Beken loader; this port is an {chip}",
+            hint=f"Power the {chip} on without the boot pin and set it over the network instead: join the access point "
+            "OpenBeken opens (http://192.168.4.1), or once it is on your Wi-Fi, `freebeken device info HOST` and "
+            "`freebeken ha setup HOST`.",
+        )
+
+
 @config.command("read")
 @click.option("-p", "--port", help="Serial port or simulator URL of the chip.")
 @click.option("-b", "--baud", default="auto", show_default=True, help="Baud rate: auto or a number.")
@@ -118,6 +133,7 @@ def read_cmd(ctx: Context, port: str | None, baud: str, timeout: float, file: st
         cfg, where = from_file(file)
     else:
         assert port is not None  # exactly one of the two was given (checked above)
+        _beken_only(port)
         with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout) as io:
             cfg, where = read_config(io), f"on the chip at 0x{obkconfig.ADDRESS[io.chip.name]:X}"
         ctx.reporter.close()
@@ -133,6 +149,7 @@ def write_cmd(ctx: Context, port: str, baud: str, timeout: float, no_reset: bool
     """Change fields of the chip's OpenBeken configuration; the rest stays as it is."""
     from ..flasher import operations as ops
 
+    _beken_only(port)
     settings = settings_from(**options)
     with ops.open_chip(port, ctx.reporter, baudrate=parse_baud(baud), timeout=timeout, auto_reset=not no_reset) as io:
         result = configure(io, settings)

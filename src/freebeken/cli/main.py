@@ -65,10 +65,11 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Show retries and details.")
 @click.pass_context
 def main(ctx: click.Context, json_mode: bool, verbose: bool) -> None:
-    """freebeken: back up, flash and configure Beken (BK7231T/U/N/M, BK7238, BK7252N) smart plugs and bulbs with OpenBeken.
+    """freebeken: back up, flash and configure smart plugs and bulbs with OpenBeken: Beken (BK7231T/U/N/M,
+    BK7238, BK7252N), Realtek RTL8720CF (Tuya WBR2/WBR3: --chip rtl8720cf) and LN882H (--chip ln882h).
 
     PORT is a serial port (/dev/ttyUSB0, COM3) or a simulator URL such as
-    sim://bk7231t?time_scale=0 (try everything without a device).
+    sim://bk7231t?time_scale=0 or sim://rtl8720cf (try everything without a device).
     """
     _console_safe()
     ctx.obj = Context(json_mode, verbose)
