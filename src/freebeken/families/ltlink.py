@@ -70,8 +70,8 @@ def retrying(what: str, action: Callable[[], T], attempts: int, on_error: Callab
                 except Exception as gone:  # noqa: BLE001  (no link at all: retrying cannot help)
                     raise ProtocolError(
                         f"{what}: the chip stopped answering ({gone})",
-                        hint="Power was probably lost. Put the chip in download mode again and run the same command: "
-                        "it continues where it stopped.",
+                        hint="Power was probably lost. Put the chip in download mode again and run `freebeken resume` "
+                        "(or the same command): it continues where it stopped.",
                     ) from e
     raise VerifyError(f"{what} failed {attempts} times: {last}")
 
