@@ -43,6 +43,13 @@ def loopback_broker(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def quick_rescan(monkeypatch):
+    """`device find` scans the network again every 3 s while waiting for a plug; on loopback a
+    scan takes milliseconds, so the tests' plugs are looked for every 0.2 s."""
+    monkeypatch.setattr("freebeken.device.discover.RESCAN", 0.2)
+
+
+@pytest.fixture(autouse=True)
 def no_public_lists(monkeypatch):
     """The device lists are downloaded from GitHub by default: in tests only 127.0.0.1 is
     reached (a closed port: "offline"), unless a test serves them itself."""
