@@ -43,6 +43,48 @@ def loopback_broker(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def peer_tool_on_an_instant_simulator(monkeypatch):
+    """ltchiptool (which drives RTL8720CF and LN882H) ends many reads on a quiet line: 1 s after a
+    baud change, 3 s after an upload; and it gives LN882H's RAM code 2 s to start. A simulator at
+    time_scale=0 answers at once, so on one these waits are a fifth as long (never below 20 ms;
+    shorter ones, such as LN882H's 20 ms echo window, stay as they are). Other speeds: untouched."""
+    import time
+
+    from ltchiptool.soc.ln882h.util import ln882htool
+    from ltchiptool.util.serialtool import SerialToolBase
+
+    def shorter(seconds: float) -> float:
+        return max(min(seconds, 0.02), seconds * 0.2)
+
+    def instant(tool) -> bool:
+        return getattr(tool.s, "time_scale", None) == 0
+
+    push, ram_boot = SerialToolBase.push_timeout, ln882htool.LN882hTool.ram_boot
+
+    def push_timeout(self, timeout: float) -> None:
+        push(self, shorter(timeout) if instant(self) else timeout)
+
+    def quick_ram_boot(self, *args, **kwargs) -> None:  # it sleeps 2 s for the RAM code to start
+        if not instant(self):
+            return ram_boot(self, *args, **kwargs)
+        ln882htool.sleep = lambda seconds: time.sleep(shorter(seconds))
+        try:
+            return ram_boot(self, *args, **kwargs)
+        finally:
+            ln882htool.sleep = time.sleep
+
+    monkeypatch.setattr(SerialToolBase, "push_timeout", push_timeout)
+    monkeypatch.setattr(ln882htool.LN882hTool, "ram_boot", quick_ram_boot)
+
+
+@pytest.fixture(autouse=True)
+def quick_rescan(monkeypatch):
+    """`device find` scans the network again every 3 s while waiting for a plug; on loopback a
+    scan takes milliseconds, so the tests' plugs are looked for every 0.2 s."""
+    monkeypatch.setattr("freebeken.device.discover.RESCAN", 0.2)
+
+
+@pytest.fixture(autouse=True)
 def no_public_lists(monkeypatch):
     """The device lists are downloaded from GitHub by default: in tests only 127.0.0.1 is
     reached (a closed port: "offline"), unless a test serves them itself."""

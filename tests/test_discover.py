@@ -53,10 +53,10 @@ def lan():
     plug = DeviceServer(ObkDevice(board("u3")), host="127.0.0.2").start()
     port = int(plug.address.rsplit(":", 1)[1])
     other = http.server.ThreadingHTTPServer(("127.0.0.3", port), _Html)
-    threading.Thread(target=other.serve_forever, daemon=True).start()
+    threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     stream = http.server.ThreadingHTTPServer(("127.0.0.5", port), _Endless)
     stream.daemon_threads = True
-    threading.Thread(target=stream.serve_forever, daemon=True).start()
+    threading.Thread(target=stream.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     locked = DeviceServer(ObkDevice(board("u3"), mac="c8478c000004", web_password="pw"), host="127.0.0.4", port=port).start()
     bulb = DeviceServer(
         ObkDevice(board("u3"), chipset="BK7231N", mac="a1b2c3d4e5f6", short_name="bulb"), host="127.0.0.6", port=port

@@ -26,6 +26,7 @@ from .http import SocketTransport
 Networks = list[ipaddress.IPv4Network]
 MAX_HOSTS = 4096  # a /20; larger networks take minutes and are rarely what was meant
 WORKERS = 64
+RESCAN = 3.0  # seconds between scans while waiting for a device (tests on loopback: less)
 
 
 @dataclass(frozen=True)
@@ -162,4 +163,4 @@ def find_mac(
         match = next((item for item in seen if item.mac in want), None)
         if match is not None or not want or time.monotonic() >= deadline:
             return Search(match, seen)
-        time.sleep(min(3.0, max(0.0, deadline - time.monotonic())))
+        time.sleep(min(RESCAN, max(0.0, deadline - time.monotonic())))

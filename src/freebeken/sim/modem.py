@@ -4,18 +4,16 @@ abort. A packet cut short by the line is dropped when the line stays quiet for `
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass, field
 
 SOH, STX, EOT, ACK, NAK, CAN, CRC_C = 0x01, 0x02, 0x04, 0x06, 0x15, 0x18, 0x43
 
 
 def crc16_xmodem(data: bytes) -> int:
-    crc = 0
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    """CRC-16/XMODEM (polynomial 0x1021, initial 0): binascii's CRC-CCITT from 0 is exactly it, in C
+    (the bit loop in Python cost 13 s of an LN882H backup/flash/verify/restore test)."""
+    return binascii.crc_hqx(data, 0)
 
 
 @dataclass
