@@ -206,6 +206,19 @@ def family_digest(fam: ChipFamily, data: bytes) -> bytes | None:
     return own(data) if own is not None else local_digest(fam.spec.integrity, data)
 
 
+def holds(fam: ChipFamily, address: int, want: bytes) -> bool:
+    """Does the chip hold ``want`` at ``address``? The one proof every operation of every family uses
+    (a sector skipped, a journal's "done" believed, a write counted as done): the chip's digest of the
+    range against ours - one round trip, no transfer; on a readback family, reading it back (its first
+    sector first: a range that differs there costs 1/16 of a 64 KiB read)."""
+    digest = fam.digest(address, len(want))
+    if digest is not None:
+        return digest == family_digest(fam, want)
+    if fam.read(address, min(SECTOR, len(want))) != want[:SECTOR]:
+        return False
+    return len(want) <= SECTOR or fam.read(address + SECTOR, len(want) - SECTOR) == want[SECTOR:]
+
+
 _blank: dict[tuple[str, int], bytes | None] = {}
 
 
