@@ -219,12 +219,12 @@ def holds(fam: ChipFamily, address: int, want: bytes) -> bool:
     return len(want) <= SECTOR or fam.read(address + SECTOR, len(want) - SECTOR) == want[SECTOR:]
 
 
-_blank: dict[tuple[str, int], bytes | None] = {}
+_blank: dict[tuple[type, str, int], bytes | None] = {}
 
 
 def blank_digest(fam: ChipFamily, length: int) -> bytes | None:
     """The digest of ``length`` erased bytes on this family (cached: asked once per unit)."""
-    key = (type(fam).__name__, length)
+    key = (type(fam), fam.spec.integrity, length)
     if key not in _blank:
         _blank[key] = family_digest(fam, b"\xff" * length)
     return _blank[key]
