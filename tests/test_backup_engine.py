@@ -259,3 +259,21 @@ def test_one_proof_for_every_family_digest_or_read_back():
     rb = Readback(memory_chip())
     assert not holds(rb, 0, b"\x00" * 0x10000) and rb.reads == [(0, SECTOR)]  # differs in its first sector
     assert holds(rb, 0, bytes(rb.flash[:0x10000])) and rb.reads[1:] == [(0, SECTOR), (SECTOR, 0xF000)]
+
+
+def test_a_family_chip_without_a_mac_is_named_by_its_calibration_not_nomac():
+    """Two MAC-less RTL8720CF must not share backups and journals: like a Beken without a MAC, each is
+    named by a fingerprint of its own device-unique data (families/base.device_identity)."""
+    from freebeken.families.base import device_identity
+    from freebeken.sim.family_images import stock_image
+
+    one = bytearray(stock_image("rtl8720cf", 0, b"\x02\0\0\0\0\1"))
+    two = bytearray(one)
+    two[0x2000:0x2010] = b"\x22" * 16  # another device's calibration
+    a, a_again, b = (device_identity(RtlInMemory(f, mac=None)) for f in (one, bytearray(one), two))
+    assert a.tag.startswith("FP") and a.key == a_again.key != b.key
+    blank = bytearray(one)
+    blank[0x2000:0x3000] = b"\xff" * 0x1000
+    assert device_identity(RtlInMemory(blank, mac=None)).tag == "NOMAC"  # nothing device-unique to name it by
+    made = engine.back_up(RtlInMemory(bytearray(one), mac=None), events.NullReporter())
+    assert a.key in made.path.name and engine.find_backups(a) == [made.path] and engine.find_backups(b) == []

@@ -230,6 +230,27 @@ def blank_digest(fam: ChipFamily, length: int) -> bytes | None:
     return _blank[key]
 
 
+def device_identity(fam: ChipFamily) -> Identity:
+    """``fam.identify()``, named by a fingerprint of its own device-unique data when the chip has no MAC
+    (as Beken names such a chip): without one, every MAC-less chip of a family would share its backups'
+    lookup and its journals. The fingerprint covers the ``Region.keep`` regions (RF calibration), which
+    no flash replaces; when they are blank too the chip stays ``NOMAC``."""
+    ident = fam.identify()
+    if ident.mac is not None or ident.fallback_tag is not None:
+        return ident
+    kept = [r for r in ident.spec.regions if r.keep and r.end <= ident.flash_size]
+    parts: list[bytes] = []
+    for region in kept:
+        digest = fam.digest(region.start, region.size)
+        if digest is None:
+            digest = hashlib.sha256(fam.read(region.start, region.size)).digest()
+        if digest != blank_digest(fam, region.size) and digest != hashlib.sha256(b"\xff" * region.size).digest():
+            parts.append(digest)
+    if parts:
+        ident.fallback_tag = "FP" + hashlib.sha256(b"".join(parts)).hexdigest()[:8].upper()
+    return ident
+
+
 def link_stats(fam: ChipFamily) -> LinkStats:
     stats = getattr(fam, "link_stats", None)
     if stats is not None:

@@ -24,7 +24,7 @@ from ..flasher.backup_engine import find_backups, read_sidecar
 from ..flasher.journal import Journal, write_journal_path
 from ..flasher.verdict import admit, judge
 from ..storage import sha256
-from .base import SECTOR, ChipFamily, Identity, Region, check_writable, family_digest, holds
+from .base import SECTOR, ChipFamily, Identity, Region, check_writable, device_identity, family_digest, holds
 from .images import FamilyContent, check_image
 
 PIECE = 0x10000  # a write run (journaled and proven as one)
@@ -169,7 +169,7 @@ def _keep_sectors(ident: Identity) -> set[int]:
 
 def flash(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter, *, no_backup: bool = False) -> FamilyResult:
     t0 = time.monotonic()
-    ident = fam.identify()
+    ident = device_identity(fam)
     check_image(ident.spec, name, data, ident.flash_size)  # before anything is written
     made = None
     if not no_backup and engine.newest_own_backup(ident, lambda: content_hook(fam, ident)) is None:
@@ -242,7 +242,7 @@ def verify(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter) -
     """Does the chip hold ``data`` (a release image or a full backup)? Calibration is compared only for
     a full backup (a release image leaves it alone)."""
     t0 = time.monotonic()
-    ident = fam.identify()
+    ident = device_identity(fam)
     full = len(data) == ident.flash_size
     if not full:
         check_image(ident.spec, name, data, ident.flash_size)
@@ -291,7 +291,7 @@ def judge_backup(fam: ChipFamily, ident: Identity, path: Path, data: bytes) -> s
 
 def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_device: bool = False) -> FamilyResult:
     t0 = time.monotonic()
-    ident = fam.identify()
+    ident = device_identity(fam)
     try:
         data = path.read_bytes()
     except OSError as e:
