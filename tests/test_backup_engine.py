@@ -216,3 +216,64 @@ def test_a_family_write_proves_what_its_journal_says_is_done(tmp_path):
         fam, fam.identify(), image, list(range(0, 0x20000, SECTOR)), journal, events.NullReporter()
     )
     assert (written, skipped) == (32, 0) and bytes(fam.flash) == image
+
+
+def test_ctrl_c_in_a_family_write_says_what_is_kept_and_the_rerun_resumes(tmp_path):
+    from freebeken.flasher.journal import Journal
+
+    fam = RtlInMemory(bytearray(b"\xff" * 0x200000))
+    image = bytes(range(256)) * (0x30000 // 256) + b"\xff" * (0x200000 - 0x30000)
+    sectors = list(range(0, 0x30000, SECTOR))
+    real_write, calls = fam.write, []
+
+    def write(address: int, data: bytes) -> None:
+        calls.append(address)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_write(address, data)
+
+    fam.write = write  # type: ignore[method-assign]
+    journal = Journal(tmp_path / "j.json", {"done": []})
+    with pytest.raises(Interrupted, match="1 of 3 runs are written and proven"):
+        fops.write_proven(fam, fam.identify(), image, sectors, journal, events.NullReporter())
+    fam.write = real_write  # type: ignore[method-assign]
+    resumed = Journal.load(tmp_path / "j.json")
+    assert resumed is not None and resumed.done == {0}
+    written, skipped, _ = fops.write_proven(fam, fam.identify(), image, sectors, resumed, events.NullReporter())
+    assert (written, skipped) == (32, 16) and bytes(fam.flash) == image
+
+
+def test_one_proof_for_every_family_digest_or_read_back():
+    """families/base.holds: the chip's digest where the family has one (no transfer), else reading back,
+    the first sector first; Beken's write engine proves through the same function (ChipIO.family)."""
+    from freebeken.families.base import holds
+
+    fam = MemoryFamily(memory_chip())
+    assert holds(fam, 0, bytes(fam.flash[:0x2000])) and not holds(fam, 0, b"\x00" * 0x2000)
+    assert fam.reads == [] and fam.digests == 2
+
+    class Readback(MemoryFamily):
+        def digest(self, address: int, length: int) -> bytes | None:
+            return None
+
+    rb = Readback(memory_chip())
+    assert not holds(rb, 0, b"\x00" * 0x10000) and rb.reads == [(0, SECTOR)]  # differs in its first sector
+    assert holds(rb, 0, bytes(rb.flash[:0x10000])) and rb.reads[1:] == [(0, SECTOR), (SECTOR, 0xF000)]
+
+
+def test_a_family_chip_without_a_mac_is_named_by_its_calibration_not_nomac():
+    """Two MAC-less RTL8720CF must not share backups and journals: like a Beken without a MAC, each is
+    named by a fingerprint of its own device-unique data (families/base.device_identity)."""
+    from freebeken.families.base import device_identity
+    from freebeken.sim.family_images import stock_image
+
+    one = bytearray(stock_image("rtl8720cf", 0, b"\x02\0\0\0\0\1"))
+    two = bytearray(one)
+    two[0x2000:0x2010] = b"\x22" * 16  # another device's calibration
+    a, a_again, b = (device_identity(RtlInMemory(f, mac=None)) for f in (one, bytearray(one), two))
+    assert a.tag.startswith("FP") and a.key == a_again.key != b.key
+    blank = bytearray(one)
+    blank[0x2000:0x3000] = b"\xff" * 0x1000
+    assert device_identity(RtlInMemory(blank, mac=None)).tag == "NOMAC"  # nothing device-unique to name it by
+    made = engine.back_up(RtlInMemory(bytearray(one), mac=None), events.NullReporter())
+    assert a.key in made.path.name and engine.find_backups(a) == [made.path] and engine.find_backups(b) == []

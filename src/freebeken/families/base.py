@@ -206,15 +206,49 @@ def family_digest(fam: ChipFamily, data: bytes) -> bytes | None:
     return own(data) if own is not None else local_digest(fam.spec.integrity, data)
 
 
-_blank: dict[tuple[str, int], bytes | None] = {}
+def holds(fam: ChipFamily, address: int, want: bytes) -> bool:
+    """Does the chip hold ``want`` at ``address``? The one proof every operation of every family uses
+    (a sector skipped, a journal's "done" believed, a write counted as done): the chip's digest of the
+    range against ours - one round trip, no transfer; on a readback family, reading it back (its first
+    sector first: a range that differs there costs 1/16 of a 64 KiB read)."""
+    digest = fam.digest(address, len(want))
+    if digest is not None:
+        return digest == family_digest(fam, want)
+    if fam.read(address, min(SECTOR, len(want))) != want[:SECTOR]:
+        return False
+    return len(want) <= SECTOR or fam.read(address + SECTOR, len(want) - SECTOR) == want[SECTOR:]
+
+
+_blank: dict[tuple[type, str, int], bytes | None] = {}
 
 
 def blank_digest(fam: ChipFamily, length: int) -> bytes | None:
     """The digest of ``length`` erased bytes on this family (cached: asked once per unit)."""
-    key = (type(fam).__name__, length)
+    key = (type(fam), fam.spec.integrity, length)
     if key not in _blank:
         _blank[key] = family_digest(fam, b"\xff" * length)
     return _blank[key]
+
+
+def device_identity(fam: ChipFamily) -> Identity:
+    """``fam.identify()``, named by a fingerprint of its own device-unique data when the chip has no MAC
+    (as Beken names such a chip): without one, every MAC-less chip of a family would share its backups'
+    lookup and its journals. The fingerprint covers the ``Region.keep`` regions (RF calibration), which
+    no flash replaces; when they are blank too the chip stays ``NOMAC``."""
+    ident = fam.identify()
+    if ident.mac is not None or ident.fallback_tag is not None:
+        return ident
+    kept = [r for r in ident.spec.regions if r.keep and r.end <= ident.flash_size]
+    parts: list[bytes] = []
+    for region in kept:
+        digest = fam.digest(region.start, region.size)
+        if digest is None:
+            digest = hashlib.sha256(fam.read(region.start, region.size)).digest()
+        if digest != blank_digest(fam, region.size) and digest != hashlib.sha256(b"\xff" * region.size).digest():
+            parts.append(digest)
+    if parts:
+        ident.fallback_tag = "FP" + hashlib.sha256(b"".join(parts)).hexdigest()[:8].upper()
+    return ident
 
 
 def link_stats(fam: ChipFamily) -> LinkStats:

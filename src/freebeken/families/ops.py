@@ -18,18 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..errors import UsageError, VerifyError
+from ..errors import Interrupted, UsageError, VerifyError
 from ..flasher import backup_engine as engine
 from ..flasher.backup_engine import find_backups, read_sidecar
 from ..flasher.journal import Journal, write_journal_path
 from ..flasher.verdict import admit, judge
 from ..storage import sha256
-from .base import SECTOR, ChipFamily, Identity, Region, check_writable, family_digest
+from .base import SECTOR, ChipFamily, Identity, Region, check_writable, device_identity, family_digest, holds
 from .images import FamilyContent, check_image
 from .intent import intent as _intent
 from .intent import wait_for_backup
 
-PIECE = 0x10000  # unit of backup journaling and of a write run
+PIECE = 0x10000  # a write run (journaled and proven as one)
 
 
 @dataclass
@@ -118,43 +118,43 @@ def write_proven(
         events.info(reporter, f"Resuming: {len(done)} runs written before are checked, not trusted")
     events.phase(reporter, f"Writing {total // 1024} KiB", total)
     progress = 0
-    for start, n in runs:
-        want = image[start : start + n]
-        # A run the journal records as done is proven like any other before it is skipped (the rule
-        # Beken's write has: a journal is a hint - it may be another plug's that shares this one's
-        # identity, or the flash changed since); a recorded run that is not right is written again.
-        if _already_there(fam, integrity, start, want):
-            skipped += n // SECTOR
-        else:
-            for _ in range(3):
-                fam.write(start, want)
-                if integrity != "readback":
-                    # the write compared the chip's hash of where it wrote; the final pass (_verify) asks
-                    # again by address, so a write sent elsewhere by a damaged command is still caught
-                    break
-                t = time.monotonic()
-                back = fam.read(start, n)
-                readback += time.monotonic() - t
-                if back == want:
-                    break
-                events.retry(reporter, f"Read-back of 0x{start:06X} differs; writing it again")
+    try:
+        for start, n in runs:
+            want = image[start : start + n]
+            # A run the journal records as done is proven like any other before it is skipped (the rule
+            # Beken's write has: a journal is a hint - it may be another plug's that shares this one's
+            # identity, or the flash changed since); a recorded run that is not right is written again.
+            if holds(fam, start, want):
+                skipped += n // SECTOR
             else:
-                raise VerifyError(f"0x{start:06X}..0x{start + n:06X} does not read back as written")
-            written += n // SECTOR
-        journal.mark_done([start])
-        progress += n
-        events.progress(reporter, progress, total)
+                readback += _write_run(fam, integrity, start, want, reporter)
+                written += n // SECTOR
+            journal.mark_done([start])
+            progress += n
+            events.progress(reporter, progress, total)
+    except KeyboardInterrupt:  # as on Beken: say what is kept, and how to go on
+        raise Interrupted(
+            f"Writing interrupted: {len(journal.done)} of {len(runs)} runs are written and proven (recorded in {journal.path})"
+        ) from None
     return written, skipped, readback
 
 
-def _already_there(fam: ChipFamily, integrity: str, start: int, want: bytes) -> bool:
-    """Does the chip hold ``want`` at ``start``? By digest; on a read-back family by its first sector
-    (a run that differs there is written without reading the rest: 1/16 of a read per run), then all."""
-    if integrity != "readback":
-        return fam.digest(start, len(want)) == family_digest(fam, want)
-    if fam.read(start, SECTOR) != want[:SECTOR]:
-        return False
-    return len(want) == SECTOR or fam.read(start + SECTOR, len(want) - SECTOR) == want[SECTOR:]
+def _write_run(fam: ChipFamily, integrity: str, start: int, want: bytes, reporter: events.Reporter) -> float:
+    """Write one run until it is proven; returns the seconds spent reading it back."""
+    readback = 0.0
+    for _ in range(3):
+        fam.write(start, want)
+        if integrity != "readback":
+            # the write compared the chip's hash of where it wrote; the final pass (_verify) asks
+            # again by address, so a write sent elsewhere by a damaged command is still caught
+            return readback
+        t = time.monotonic()
+        back = fam.read(start, len(want))
+        readback += time.monotonic() - t
+        if back == want:
+            return readback
+        events.retry(reporter, f"Read-back of 0x{start:06X} differs; writing it again")
+    raise VerifyError(f"0x{start:06X}..0x{start + len(want):06X} does not read back as written")
 
 
 def _kept_state(fam: ChipFamily, ident: Identity) -> list[bytes | None]:
@@ -174,7 +174,7 @@ def flash(
 ) -> FamilyResult:
     """``path``: where ``data`` came from, recorded in the write journal so `freebeken resume` can read it again."""
     t0 = time.monotonic()
-    ident = fam.identify()
+    ident = device_identity(fam)
     check_image(ident.spec, name, data, ident.flash_size)  # before anything is written
     made = None
     if not no_backup and engine.newest_own_backup(ident, lambda: content_hook(fam, ident)) is None:
@@ -240,11 +240,7 @@ def _verify(fam: ChipFamily, ident: Identity, image: bytes, sectors: list[int]) 
     bad = []
     for start, n in _runs(sectors):
         want = image[start : start + n]
-        if ident.spec.integrity == "readback":
-            ok = fam.read(start, n) == want
-        else:
-            ok = fam.digest(start, n) == family_digest(fam, want)
-        if not ok:
+        if not holds(fam, start, want):
             bad.append(f"0x{start:06X}+0x{n:X}")
     return bad
 
@@ -253,7 +249,7 @@ def verify(fam: ChipFamily, name: str, data: bytes, reporter: events.Reporter) -
     """Does the chip hold ``data`` (a release image or a full backup)? Calibration is compared only for
     a full backup (a release image leaves it alone)."""
     t0 = time.monotonic()
-    ident = fam.identify()
+    ident = device_identity(fam)
     full = len(data) == ident.flash_size
     if not full:
         check_image(ident.spec, name, data, ident.flash_size)
@@ -302,7 +298,7 @@ def judge_backup(fam: ChipFamily, ident: Identity, path: Path, data: bytes) -> s
 
 def restore(fam: ChipFamily, path: Path, reporter: events.Reporter, *, other_device: bool = False) -> FamilyResult:
     t0 = time.monotonic()
-    ident = fam.identify()
+    ident = device_identity(fam)
     try:
         data = path.read_bytes()
     except OSError as e:

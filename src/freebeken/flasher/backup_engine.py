@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from .. import __version__, events
 from ..errors import Interrupted, UsageError
-from ..families.base import SECTOR, ChipFamily, Identity, blank_digest, link_stats
+from ..families.base import SECTOR, ChipFamily, Identity, blank_digest, device_identity, link_stats
 from ..locks import hold
 from .journal import Journal, atomic_write, create_private, data_dir, publish, sha256
 from .verdict import ContentHook, judge
@@ -179,7 +179,7 @@ def back_up(
     """Back up the whole flash of ``fam`` to ``out`` (None: freebeken's folder, or where an interrupted
     backup of this chip was going). ``block_above``: the round trip (s) from which blank stretches are
     asked a 64 KiB block at a time."""
-    ident = fam.identify()
+    ident = device_identity(fam)
     if out is None:
         out = pending_backup(ident) or default_backup_path(ident)
         out.parent.mkdir(parents=True, exist_ok=True)

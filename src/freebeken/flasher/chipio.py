@@ -13,12 +13,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from .. import events
 from ..chips import ChipProfile, FlashChip
 from ..chips.flash_chips import unknown_part
 from ..errors import FlashProtectedError, ProtocolError, VerifyError
 from ..families.base import check_writable
-from ..families.beken import beken_spec
+from ..families.beken import BekenFamily, beken_spec
 from ..link.connect import link, set_baudrate
 from ..link.identify import ChipInfo
 from ..link.ops import read_sector
@@ -49,6 +51,11 @@ class ChipIO:
     @property
     def size(self) -> int:
         return self.info.flash_size
+
+    @functools.cached_property
+    def family(self) -> BekenFamily:
+        """This chip behind the seam (families/base.ChipFamily), for the rules written once for every family."""
+        return BekenFamily(self)
 
     @property
     def lowest_writable(self) -> int:

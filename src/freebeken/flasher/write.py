@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import events
 from ..errors import FreebekenError, Interrupted, SafetyError, VerifyError
+from ..families.base import holds
 from ..protocol import beken_crc
 from ..protocol.crc import BLANK_SECTOR_CRC
 from . import guard
@@ -229,8 +230,9 @@ def _reprove(io: ChipIO, targets: dict[int, bytes], result: WriteResult) -> None
 
 
 def _holds(io: ChipIO, run: list[int], targets: dict[int, bytes]) -> bool:
-    """Does the chip hold ``targets`` over ``run`` (consecutive sectors)? One CRC for all of them."""
-    return io.crc(run[0], len(run) * SECTOR) == beken_crc(b"".join(targets[a] for a in run))
+    """Does the chip hold ``targets`` over ``run`` (consecutive sectors)? One CRC for all of them: the
+    proof every family's operations use (families/base.holds)."""
+    return holds(io.family, run[0], b"".join(targets[a] for a in run))
 
 
 def _runs(addresses: list[int]) -> list[list[int]]:
