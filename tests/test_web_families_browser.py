@@ -12,7 +12,7 @@ import pytest
 from freebeken.sim.family_images import release_image
 from freebeken.web.server import WebServer
 from test_family_journey import MAC, RELEASES, sealed_plug
-from test_web import CHROMIUM, accessible, add_port, browser, go_on, shot, step  # noqa: F401  (browser: a fixture)
+from test_web import CHROMIUM, accessible, add_port, browser, chromium, go_on, shot, step  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing: run scripts/test")
 
