@@ -89,6 +89,17 @@ def test_info_shows_identity_flash_map_and_download_mode(tmp_path, chip):
         assert words in text.output, (words, text.output)
 
 
+@pytest.mark.parametrize("fault", ["lose_command", "lose_reply"])
+def test_a_baud_change_that_does_not_confirm_is_recovered_at_whichever_rate_the_chip_is(tmp_path, fault):
+    """ucfg lost (the chip stays at 115200) or its OK lost (the chip switched): either way the link is found
+    again and the range read afterwards is the chip's (before: the host stayed at 1.5 Mbaud, the chip did not)."""
+    chip_port = port(tmp_path, "rtl8720cf", **{fault: "ucfg"})
+    out = tmp_path / "part.bin"
+    result = run("--json", "read", "-p", chip_port, "--start", "0x2000", "--length", "0x1000", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == chip_bytes(tmp_path, "rtl8720cf")[0x2000:0x3000]
+
+
 # ---- read ----
 
 

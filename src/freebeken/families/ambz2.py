@@ -10,7 +10,7 @@ import io
 
 from ..errors import LinkError
 from .base import SECTOR, Identity
-from .ltlink import contained, leave, link_at_any_rate, link_error, make_tool, relink, retrying
+from .ltlink import contained, leave, link_at_any_rate, link_error, make_tool, relink, relink_either_rate, retrying
 from .specs import RTL8720CF
 
 PIECE = 0x10000
@@ -46,7 +46,12 @@ class AmbZ2Family:
         except TimeoutError as e:
             raise link_error("RTL8720CF", self.spec.download_mode, e) from e
         with contained():
-            retrying("Changing the baud rate", lambda: tool.change_baudrate(self.baudrate), ATTEMPTS)
+            retrying(
+                "Changing the baud rate",
+                lambda: tool.change_baudrate(self.baudrate),
+                ATTEMPTS,
+                lambda: relink_either_rate(tool, self.baudrate),
+            )
             retrying("Reading the flash mode", lambda: tool.flash_init(configure=False), ATTEMPTS, self._recover)
 
             def efuse() -> bytes:

@@ -107,6 +107,27 @@ def link_at_any_rate(tool: Any, fast: int, spare: float = 2.0) -> None:
     raise TimeoutError("Timeout while linking")
 
 
+def relink_either_rate(tool: Any, fast: int, seconds: float = 1.0) -> None:
+    """After a baud-rate change that did not confirm: the host already runs at ``fast``, the chip is at
+    ``fast`` (only its OK was lost) or still at 115200 (the command was). Link where it answers, so a
+    retried change is skipped or sent again as needed. Raises TimeoutError when neither answers."""
+    for baud in (fast, 115200):
+        saved = tool.link_timeout
+        tool.link_timeout = seconds
+        try:
+            if tool.s.baudrate != baud:
+                tool.set_baudrate(baud)
+            with contained():
+                tool.timed_flush(0.05)
+                tool.link()
+            return
+        except TimeoutError:
+            continue
+        finally:
+            tool.link_timeout = saved
+    raise TimeoutError("Timeout while linking")
+
+
 def leave(tool: Any) -> None:
     """Put the chip back at 115200 in download mode and free the port. The chip is not told to boot: its
     boot pin is probably still held, and the next command (or tool) links to it as it is; the person

@@ -123,16 +123,30 @@ class AmbZ2Rom:
         assert self.line is not None
         self.free_at = self.line.send(data, t, reply=reply)
 
+    def _lost(self, command: str, what: str = "lose_reply") -> bool:
+        """The ``lose_reply``/``lose_command`` faults: the first reply to ``command``, or the command
+        itself, never arrives."""
+        assert self.line is not None
+        faults = self.line.faults
+        if getattr(faults, what) != command:
+            return False
+        setattr(faults, what, "")
+        return True
+
     def _command(self, text: str, t: float) -> None:
         words = text.split()
         if not words:
             return
         name, args = words[0], words[1:]
+        if self._lost(name, "lose_command"):
+            return
         try:
             if name == "ping":
                 self._emit(b"ping", t)
             elif name == "ucfg":
                 self.baud = int(args[0])
+                if self._lost("ucfg"):
+                    return
                 self._emit(b"OK", t + 0.02)  # real: the ROM re-clocks its UART, then answers at the new rate
             elif name == "DB":
                 self._dump_bytes(int(args[0], 16), int(args[1]), t)

@@ -3,7 +3,8 @@
 Keys that apply from the Beken simulator (see :mod:`.config`): image, time_scale, seed, and the faults
 drop, corrupt, insert, no_reply, noisy_above, power_cut_after, dead, power, wiring (ok, swapped, echo,
 badground), reset. Own keys: boot (download: the boot pin is held as the person was told; app: it was
-not, the firmware runs and the download protocol gets no answer), mac (12 hex digits).
+not, the firmware runs and the download protocol gets no answer), mac (12 hex digits), lose_reply
+/ lose_command (a console command whose first reply, or the command itself, is lost on the line: ucfg).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class FamilySimConfig:
                 elif key == "wiring":
                     if value not in WIRINGS or value == "tx2":
                         raise ValueError(value)
+                    fault_args[key] = value
+                elif key in ("lose_reply", "lose_command"):
                     fault_args[key] = value
                 elif key == "reset":
                     fault_args["reset_wired"] = {"wired": True, "unwired": False}[value.lower()]

@@ -33,6 +33,12 @@ class Faults:
     efuse_flip: int | None = None
     #: Each eFuse byte read arrives with one random bit flipped with this probability.
     efuse_noise: float = 0.0
+    #: The first reply to this console command is lost on the line (the chip acted on it): AmbZ2's
+    #: ``ucfg`` answers OK at the new rate, and a lost OK leaves the tool unsure which rate the chip is at.
+    lose_reply: str = ""
+    #: The first time this console command is sent it is lost on the line: the chip never acts on it
+    #: (for ``ucfg``: the host switches its rate, the chip stays at the old one).
+    lose_command: str = ""
     rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
