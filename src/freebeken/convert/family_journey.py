@@ -24,7 +24,7 @@ from .. import events
 from ..errors import ReleaseError, UsageError
 from ..events import Reporter
 from ..families import ops
-from ..families.base import ChipFamily, FamilySpec, Identity, local_digest
+from ..families.base import ChipFamily, FamilySpec, Identity, device_identity, local_digest
 from ..families.dispatch import open_family
 from ..families.images import check_image
 from ..families.registry import family_of, spec_by_chip
@@ -121,7 +121,7 @@ class FamilySteps(JourneyRecord):
     def back_up_family(self, fam: ChipFamily, reporter: Reporter) -> BackedUp:
         """This chip's backup: an earlier one of this device whose bytes the chip still holds (its own
         SHA-256 says so, on a chip that hashes), else a new one, proven piece by piece."""
-        ident = fam.identify()
+        ident = device_identity(fam)
         kept = self._matching_backup(fam, ident)
         if kept is None:
             result = ops.backup(fam, reporter)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from .. import events
 from ..errors import LinkError, PortError, UsageError
 from ..events import Reporter
-from ..families.base import FamilySpec
+from ..families.base import FamilySpec, device_identity
 from .family_journey import family_firmware, on_family_adapter, restart_words
 from .journey import CLI_OWN_FILE, Journey
 from .options import Options, Person
@@ -35,7 +35,7 @@ def family_chip_journey(
             fam = stack.enter_context(
                 on_family_adapter(spec, options.port, reporter, baudrate=options.baudrate, timeout=4.0 if pending else 15.0)
             )
-            ident = fam.identify()
+            ident = device_identity(fam)
         except (PortError, LinkError):
             if pending is None:
                 raise

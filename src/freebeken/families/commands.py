@@ -13,7 +13,7 @@ from .. import events
 from ..errors import LinkError, ProtocolError, UsageError, VerifyError
 from ..storage import atomic_write, sha256
 from . import ops
-from .base import FamilySpec, Identity, local_digest
+from .base import FamilySpec, Identity, device_identity, local_digest
 from .dispatch import Outcome, handles, open_from
 from .resume import pending, resume
 
@@ -51,7 +51,7 @@ def _port_hint(kwargs: dict[str, Any], spec: FamilySpec) -> str:
 def info(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, Any]) -> Outcome:
     fam = open_from(spec, kwargs)
     try:
-        ident = fam.identify()
+        ident = device_identity(fam)
     finally:
         fam.close()
     regions = [
@@ -132,7 +132,7 @@ def read(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, Any]) ->
     t0 = time.monotonic()
     fam = open_from(spec, kwargs)
     try:
-        ident = fam.identify()
+        ident = device_identity(fam)
         if start + length > ident.flash_size:
             raise UsageError(f"This chip's flash ends at 0x{ident.flash_size:X}; 0x{start:X}+0x{length:X} goes past it")
         events.phase(reporter, f"Reading 0x{start:06X}+0x{length:X} ({spec.integrity})", length)
@@ -190,7 +190,7 @@ def doctor(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, Any]) 
     chip = spec.name.upper()
     fam = open_from(spec, kwargs)
     try:
-        ident = fam.identify()
+        ident = device_identity(fam)
         baud = int(getattr(fam, "baudrate", spec.link_baud))
     except (LinkError, ProtocolError, VerifyError) as e:
         fam.close()
@@ -235,7 +235,7 @@ def resume_cmd(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, An
     fam = open_from(spec, kwargs)
     try:
         done = resume(fam, reporter)
-        ident = fam.identify()
+        ident = device_identity(fam)
     finally:
         fam.close()
     if done is None:

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from .. import events
 from ..errors import SafetyError, UsageError
+from ..flasher import backup_engine
 from ..flasher.journal import Journal, pending_write_journals
-from ..storage import data_dir, sha256
+from ..storage import sha256
 from . import ops
-from .base import ChipFamily, Identity
+from .base import ChipFamily, Identity, device_identity
 from .intent import waiting_path
 
 
@@ -38,7 +39,7 @@ class Pending:
     def file(self) -> str:
         """The file the operation reads (flash, restore) or writes (backup)."""
         rec = self.journal.record
-        return str(rec.get("path") or rec.get("image") or "")
+        return str(rec.get("path") or rec.get("out") or rec.get("image") or "")  # out: the backup engine's target
 
     def describe(self) -> str:
         done = len(self.journal.record.get("done", []))
@@ -52,15 +53,11 @@ class Pending:
         return {"op": self.op, "file": self.file, "done": len(self.journal.record.get("done", []))}
 
 
-def backup_journal_path(ident: Identity) -> Path:
-    return data_dir() / "journals" / f"backup-{ident.key}.json"
-
-
 def pending(ident: Identity) -> list[Pending]:
     """This device's interrupted operations, newest first."""
     found: list[Pending] = []
-    bj = Journal.load(backup_journal_path(ident))
-    if bj is not None and Path(bj.record.get("part", "")).exists():
+    bj = Journal.load(backup_engine.journal_path(ident))
+    if bj is not None and backup_engine.pending_backup(ident) is not None:  # its .part is still there
         found.append(Pending("backup", bj, bj.path.stat().st_mtime))
     waiting = Journal.load(waiting_path(ident.key))
     if waiting is not None:
@@ -101,7 +98,7 @@ def _source(p: Pending) -> bytes:
 def resume(fam: ChipFamily, reporter: events.Reporter) -> tuple[ops.FamilyResult, Pending, list[Pending]] | None:
     """Continue this device's newest interrupted operation: its result, what it was, and the interrupted
     operations left after it; None when nothing was pending."""
-    ident = fam.identify()
+    ident = device_identity(fam)  # a MAC-less chip's journals are named by its fingerprint
     found = pending(ident)
     if not found:
         return None

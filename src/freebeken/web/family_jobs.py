@@ -12,7 +12,7 @@ from .. import events
 from ..convert.family_journey import family_firmware, on_family_adapter, restart_words
 from ..convert.journey import PAGE_OWN_FILE, Journey
 from ..errors import UsageError
-from ..families.base import FamilySpec
+from ..families.base import FamilySpec, device_identity
 from ..families.ops import FamilyResult
 from .jobs import Job
 
@@ -32,7 +32,7 @@ def _outcome(result: FamilyResult) -> dict[str, Any]:
 
 def backup(spec: FamilySpec, port: str, timeout: float, job: Job) -> dict[str, Any]:
     with on_family_adapter(spec, port, job, timeout=timeout) as fam:
-        ident = fam.identify()
+        ident = device_identity(fam)
         journey = Journey.of_family(ident, port)
         with journey.lock():
             kept = journey.back_up_family(fam, job)
@@ -54,7 +54,7 @@ def flash(spec: FamilySpec, port: str, firmware: str, job: Job) -> dict[str, Any
     if firmware == "latest":
         events.info(job, f"Using {path.name}, the newest release for the {spec.name.upper()}")
     with on_family_adapter(spec, port, job) as fam:
-        journey = Journey.of_family(fam.identify(), port)
+        journey = Journey.of_family(device_identity(fam), port)
         with journey.lock():
             result = journey.flash_family(fam, path, job)
             return {
@@ -69,7 +69,7 @@ def flash(spec: FamilySpec, port: str, firmware: str, job: Job) -> dict[str, Any
 
 def resume(spec: FamilySpec, port: str, job: Job) -> dict[str, Any]:
     with on_family_adapter(spec, port, job) as fam:
-        journey = Journey.of_family(fam.identify(), port)
+        journey = Journey.of_family(device_identity(fam), port)
         with journey.lock():
             result = journey.resume_family(fam, job)
             return {**(_outcome(result) if result else {}), "pending": result is not None, "journey": journey.view()}
@@ -78,7 +78,7 @@ def resume(spec: FamilySpec, port: str, job: Job) -> dict[str, Any]:
 def verify(spec: FamilySpec, port: str, given: Path | None, job: Job) -> dict[str, Any]:
     """Does the chip hold ``given`` (a backup), or else the release flashed on this plug?"""
     with on_family_adapter(spec, port, job) as fam:
-        journey = Journey.of_family(fam.identify(), port)
+        journey = Journey.of_family(device_identity(fam), port)
         path = given or journey.flashed_file
         if path is None:
             raise UsageError("Nothing to verify against yet", hint="Flash OpenBeken first, or choose a backup.")
@@ -88,7 +88,7 @@ def verify(spec: FamilySpec, port: str, given: Path | None, job: Job) -> dict[st
 
 def restore(spec: FamilySpec, port: str, path: Path, other_device: bool, job: Job) -> dict[str, Any]:
     with on_family_adapter(spec, port, job) as fam:
-        journey = Journey.of_family(fam.identify(), port)
+        journey = Journey.of_family(device_identity(fam), port)
         with journey.lock():
             result = journey.restore_family(fam, path, job, other_device)
             return {**_outcome(result), "journey": journey.view()}
