@@ -36,10 +36,6 @@ from .progress import JourneyRecord
 from .records import AFTER_FLASH, BackedUp, Detected, Flashed, Restored, Simulated
 
 F = TypeVar("F", bound="FamilySteps")
-POWER_CYCLE = {
-    "rtl8720cf": "Power it off, take the wire off PA00 (it must not be held at 3.3 V now), then power it on",
-    "ln882h": "Power it off, take BOOT (PA09) off GND, then power it on",
-}
 
 
 def family_for(port: str | None, chip: str | None = None) -> FamilySpec | None:
@@ -49,7 +45,7 @@ def family_for(port: str | None, chip: str | None = None) -> FamilySpec | None:
 
 def restart_words(spec: FamilySpec) -> str:
     """What the person does after the flash so the firmware starts (not the ROM's download mode)."""
-    return POWER_CYCLE.get(spec.name, "Power it off, release the boot pin, then power it on")
+    return spec.start_firmware
 
 
 @contextlib.contextmanager

@@ -60,6 +60,8 @@ class FamilySpec:
     obk_platform: str  # OpenBeken's build name: release files are {platform}_{version}.bin
     download_mode: str  # what the person must do before the tool can link
     wiring: tuple[tuple[str, str], ...]  # (adapter pin, chip pin)
+    #: what the person does after a flash so the firmware starts (the ROM's download mode is left by a reset)
+    start_firmware: str = "Power it off, release the boot pin, then power it on"
     link_baud: int = 115200
     fast_baud: int = 115200
 

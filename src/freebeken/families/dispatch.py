@@ -156,8 +156,14 @@ def message(r: ops.FamilyResult) -> str:
     proof = f"read back in {r.readback_seconds:.1f} s" if r.proven_by == "readback" else f"{r.proven_by} of the chip"
     return (
         f"{r.written} sectors written, {r.skipped} already right{extra}, all proven ({proof}; {r.seconds:.1f} s). "
-        "The chip stays in download mode: power it off, release the boot pin, power it on to start the firmware."
+        f"The chip stays in download mode: {start_words(r.chip)} to start the firmware."
     )
+
+
+def start_words(chip: str) -> str:
+    spec = spec_by_chip(chip)
+    words = spec.start_firmware if spec else FamilySpec.start_firmware
+    return words[0].lower() + words[1:]
 
 
 _message = message  # the name the first callers used

@@ -32,6 +32,7 @@ RTL8720CF = FamilySpec(
     download_mode="Hold PA00 at 3.3 V (not GND) while powering the module on or pulsing CEN low; PA13 (RX0) "
     "must not be pulled to GND. Release PA00 after freebeken has linked.",
     wiring=(("RX", "TX2 / Log_TX (PA16)"), ("TX", "RX2 / Log_RX (PA15)"), ("GND", "GND"), ("3.3V", "3.3V (a stable supply)")),
+    start_firmware="Power it off, take the wire off PA00 (it must not be held at 3.3 V now), then power it on",
     fast_baud=1500000,
 )
 
@@ -54,5 +55,6 @@ LN882H = FamilySpec(
     download_mode="Connect BOOT (PA09) to GND, then power the module on or pulse CEN low; keep it there "
     "until freebeken has linked.",
     wiring=(("RX", "TX0 (PA02)"), ("TX", "RX0 (PA03)"), ("GND", "BOOT (PA09), at reset"), ("GND", "GND"), ("3.3V", "3.3V")),
+    start_firmware="Power it off, take BOOT (PA09) off GND, then power it on",
     fast_baud=1000000,
 )
