@@ -18,23 +18,14 @@ from freebeken.errors import FreebekenError, SafetyError
 from freebeken.events import ListReporter
 from freebeken.families.registry import spec_by_chip
 from freebeken.ha.broker import Broker
-from freebeken.sim.family_images import release_image, stock_image
+from freebeken.sim.family_images import STOCK_CONFIG, release_image, stock_image
 from helpers import Mosquitto, releases_stub
 
 RELEASES = {"rtl8720cf": "OpenRTL87X0C_1.18.230.bin", "ln882h": "OpenLN882H_1.18.230.bin"}
 MAC = {"rtl8720cf": "D4A651A1B2C3", "ln882h": "D4A651C3B2A1"}
-# A WBR3 plug as Tuya configures it (the WBR2 plug of test_tuya_configs, module renamed): relay PA18,
-# LED PA13, button PA14, in OpenBeken's RTL87X0C numbering (which is the PAn number).
-WBR3_PLUG = {
-    "Jsonver": "1.0.0",
-    "module": "WBR3",
-    "rl1_pin": 18,
-    "rl1_lv": 1,
-    "led1_pin": 13,
-    "led1_lv": 1,
-    "bt1_pin": 14,
-    "bt1_lv": 0,
-}
+# A WBR3 plug as Tuya configures it (relay PA18, LED PA13, button PA14, in OpenBeken's RTL87X0C
+# numbering, which is the PAn number): the family simulator's stock configuration.
+WBR3_PLUG = STOCK_CONFIG["rtl8720cf"]
 
 
 def sealed_plug(tmp_path: Path, chip: str, config: dict | None = WBR3_PLUG) -> Path:

@@ -88,16 +88,17 @@ def relink(tool: Any, seconds: float = 3.0) -> None:
         tool.link_timeout = saved
 
 
-def link_at_any_rate(tool: Any, fast: int, spare: float = 2.0) -> None:
-    """Link at 115200 (the ROM's rate after a reset), then at ``fast``: a chip left at the fast rate by an
-    interrupted session (or another tool) stays there until it is reset. Raises TimeoutError."""
-    for baud, seconds in ((115200, tool.link_timeout), (fast, spare)):
+def link_at_rates(tool: Any, rates: tuple[tuple[int, float], ...], *, drain: bool = False) -> None:
+    """Link at the first of ``rates`` (baud, seconds to try) the chip answers at. Raises TimeoutError."""
+    for baud, seconds in rates:
         saved = tool.link_timeout
         tool.link_timeout = seconds
         try:
             if tool.s.baudrate != baud:
                 tool.set_baudrate(baud)
             with contained():
+                if drain:
+                    tool.timed_flush(0.05)
                 tool.link()
             return
         except TimeoutError:
@@ -105,27 +106,19 @@ def link_at_any_rate(tool: Any, fast: int, spare: float = 2.0) -> None:
         finally:
             tool.link_timeout = saved
     raise TimeoutError("Timeout while linking")
+
+
+def link_at_any_rate(tool: Any, fast: int, spare: float = 2.0) -> None:
+    """Link at 115200 (the ROM's rate after a reset), then at ``fast``: a chip left at the fast rate by an
+    interrupted session (or another tool) stays there until it is reset. Raises TimeoutError."""
+    link_at_rates(tool, ((115200, tool.link_timeout), (fast, spare)))
 
 
 def relink_either_rate(tool: Any, fast: int, seconds: float = 1.0) -> None:
     """After a baud-rate change that did not confirm: the host already runs at ``fast``, the chip is at
     ``fast`` (only its OK was lost) or still at 115200 (the command was). Link where it answers, so a
     retried change is skipped or sent again as needed. Raises TimeoutError when neither answers."""
-    for baud in (fast, 115200):
-        saved = tool.link_timeout
-        tool.link_timeout = seconds
-        try:
-            if tool.s.baudrate != baud:
-                tool.set_baudrate(baud)
-            with contained():
-                tool.timed_flush(0.05)
-                tool.link()
-            return
-        except TimeoutError:
-            continue
-        finally:
-            tool.link_timeout = saved
-    raise TimeoutError("Timeout while linking")
+    link_at_rates(tool, ((fast, seconds), (115200, seconds)), drain=True)
 
 
 def leave(tool: Any) -> None:
