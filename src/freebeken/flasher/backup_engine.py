@@ -115,7 +115,7 @@ def newest_own_backup(ident: Identity, hook: Callable[[], ContentHook]) -> Path 
         except OSError:
             continue
         verdict = judge(data, ident.flash_size, content, read_sidecar(path))
-        if verdict.refusal is None and not verdict.other_device:
+        if verdict.refusal is None and not verdict.other_device and not verdict.shared:
             return path
     return None
 

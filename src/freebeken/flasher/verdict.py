@@ -9,7 +9,9 @@ families/images.py). Pure: the chip's facts are read before judging.
 4. Its content is compared with the chip's device-unique data (Beken: MAC, RF calibration, a
    bootloader UART never changes; others: the calibration regions ``Region.keep``): a difference
    says "another device's backup".
-5. Another device's backup is written only with consent (``--other-device``), with a warning.
+5. A copy made for sharing (its Tuya secrets replaced by stand-ins, tuya/share.py) is not a backup to
+   restore: written only with the same consent.
+6. Another device's backup is written only with consent (``--other-device``), with a warning.
 """
 
 from __future__ import annotations
@@ -31,11 +33,19 @@ class Verdict:
     refusal: str | None = None  # never to be written to this chip
     hint: str = ""
     other_device: list[str] = field(default_factory=list)  # why it looks like another device's dump
+    shared: str | None = None  # why it is a copy made for sharing (its secrets replaced)
 
     def enforce(self, name: str, allow_other_device: bool) -> None:
         """Raise unless this image may be written (another device's only with consent)."""
         if self.refusal:
             raise SafetyError(f"{name}: {self.refusal}", hint=self.hint)
+        if self.shared and not allow_other_device:
+            raise SafetyError(
+                f"{name} is not a backup to restore: {self.shared}",
+                hint="Writing it leaves this plug without its Tuya keys and Wi-Fi settings. Restore the original "
+                "backup (the file the shared copy was made from), or pass --other-device to write it anyway "
+                "(e.g. to bring back a bricked plug of the same model for OpenBeken).",
+            )
         if self.other_device and not allow_other_device:
             raise SafetyError(
                 f"{name} looks like a dump of another device: " + "; ".join(self.other_device),
@@ -79,6 +89,9 @@ def judge(data: bytes, flash_size: int, hook: ContentHook, sidecar: dict | None 
         if verdict.refusal:
             return verdict
     hook.same_device(verdict)
+    from ..tuya.share import shared_copy  # here: the Tuya storage reader is not needed to import the rules
+
+    verdict.shared = shared_copy(verdict.image)
     return verdict
 
 
@@ -107,4 +120,6 @@ def admit(verdict: Verdict, name: str, other_device: bool, reporter: events.Repo
         events.warning(reporter, f"{name}: {warning}")
     if verdict.other_device:
         events.warning(reporter, f"{name} is another device's dump ({'; '.join(verdict.other_device)}): writing it as asked")
+    if verdict.shared:
+        events.warning(reporter, f"{name}: {verdict.shared}: writing it as asked")
     return verdict.image

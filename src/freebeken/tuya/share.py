@@ -17,6 +17,7 @@ the values may be found in it any more.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,3 +287,20 @@ def _verify(result: ShareResult, patterns: list[tuple[bytes, bytes, str]], hide_
         result.differences.append(key)
     if result.differences:
         result.unchecked.append(f"the shared file reads differently from the original in: {', '.join(result.differences)}")
+
+
+SHARED_MARKS = re.compile(rb'"(uuid|auth_key|psk_key|psk21_key|local_key|sec_key)"\s*:\s*"([^"]*)"')
+
+
+def shared_copy(data: bytes) -> str | None:
+    """Why ``data`` is a copy made by ``backup share`` (its device secrets replaced by stand-ins), None
+    when its Tuya storage holds real ones or none. By bytes: a stand-in is one repeated character
+    (``share_rules.placeholder``: 0/1 for hex, x/y for text); no device's key or uuid is."""
+    store = kv.read_store(data)
+    if store is None:
+        return None
+    found = [(m.group(1).decode(), m.group(2)) for raw in store.values.values() for m in SHARED_MARKS.finditer(raw)]
+    stand_ins = [name for name, value in found if len(value) >= 8 and len(set(value.rstrip(b"="))) == 1]
+    if not found or len(stand_ins) < len(found):
+        return None
+    return f"its Tuya {', '.join(sorted(set(stand_ins)))} are stand-ins (a copy made for sharing, without this device's secrets)"
