@@ -200,7 +200,7 @@ def doctor(spec: FamilySpec, reporter: events.Reporter, kwargs: dict[str, Any]) 
         raise LinkError(
             f"The {chip} download mode does not answer (seen: {seen})",
             hint=(
-                "Wire the adapter's RX to the chip's TX and its TX to the chip's RX (now they are joined)"
+                "Wire the adapter's RX to the chip's TX and its TX to the chip's RX (now they are joined)."
                 if "hears itself" in seen
                 else f"Put it in download mode: {spec.download_mode}"
             )

@@ -73,7 +73,11 @@ def retrying(what: str, action: Callable[[], T], attempts: int, on_error: Callab
                         hint="Power was probably lost. Put the chip in download mode again and run `freebeken resume` "
                         "(or the same command): it continues where it stopped.",
                     ) from e
-    raise VerifyError(f"{what} failed {attempts} times: {last}")
+    raise VerifyError(
+        f"{what} failed {attempts} times: {last}",
+        hint="Run `freebeken doctor` with the same port and --chip: it tells a line that damages replies from an "
+        "adapter that hears itself (it links, then never reads) and says what to change.",
+    )
 
 
 def relink(tool: Any, seconds: float = 3.0) -> None:
