@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -166,6 +167,11 @@ def test_beken_goes_through_the_same_engine_and_lookup(tmp_path):
         assert made.path.read_bytes() == sim_flash(io) and made.blank_sectors > 100
         assert find_backups(io.info) == [out] and engine.find_backups(ident) == [out]
         assert ops.existing_backup(io) == out  # its content matches the chip: a flash needs no new backup
+        newer = engine.back_up(fam, io.reporter).path  # in freebeken's folder, a name that sorts after or before
+        os.utime(out, (1, 1))  # the -o one is the older
+        assert ops.existing_backup(io) == newer
+        os.utime(newer, (0, 0))
+        assert ops.existing_backup(io) == out  # the newest by time, wherever it is, not by name
 
 
 class RtlInMemory(MemoryFamily):

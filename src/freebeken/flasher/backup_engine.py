@@ -109,7 +109,7 @@ def newest_own_backup(ident: Identity, hook: Callable[[], ContentHook]) -> Path 
     if not candidates:
         return None
     content = hook()
-    for path in reversed(candidates):
+    for path in sorted(candidates, key=_age, reverse=True):  # newest first, wherever -o put it (not by name)
         try:
             data = path.read_bytes()
         except OSError:
@@ -118,6 +118,13 @@ def newest_own_backup(ident: Identity, hook: Callable[[], ContentHook]) -> Path 
         if verdict.refusal is None and not verdict.other_device and not verdict.shared:
             return path
     return None
+
+
+def _age(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _remember(ident: Identity, path: Path) -> None:
