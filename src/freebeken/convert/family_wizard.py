@@ -9,12 +9,12 @@ import contextlib
 from collections.abc import Callable
 
 from .. import events
-from ..errors import LinkError, PortError, UsageError
+from ..errors import LinkError, PortError
 from ..events import Reporter
 from ..families.base import FamilySpec, device_identity
 from .family_journey import family_firmware, on_family_adapter, restart_words
 from .journey import CLI_OWN_FILE, Journey
-from .options import Options, Person
+from .options import Options, Person, agree_to_no_backup
 
 
 def family_chip_journey(
@@ -51,8 +51,7 @@ def family_chip_journey(
             )
             if journey.backed_up is None:
                 if options.skip_backup:
-                    if not person.confirm("Really flash WITHOUT a backup? The stock firmware cannot be restored then."):
-                        raise UsageError("Stopped: no backup was made", hint="Run again without --skip-backup.")
+                    agree_to_no_backup(person)
                     journey.skip_backup()
                 else:
                     kept = journey.back_up_family(fam, reporter)

@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from ..device.client import AP_ADDRESS
 from ..device.pinfinder import Asker
+from ..errors import UsageError
 from ..ha.broker import Broker
 from ..templates.model import Template
 
@@ -17,6 +18,12 @@ class Person(Protocol):
     def confirm(self, question: str) -> bool: ...
     def pause(self, instruction: str) -> None: ...
     def ask(self, question: str, default: str = "") -> str: ...
+
+
+def agree_to_no_backup(person: Person) -> None:
+    """--skip-backup goes ahead only on the person's yes: without a backup the stock firmware cannot come back."""
+    if not person.confirm("Really flash WITHOUT a backup? The stock firmware cannot be restored then."):
+        raise UsageError("Stopped: no backup was made", hint="Run again without --skip-backup.")
 
 
 @runtime_checkable

@@ -29,7 +29,7 @@ from .family_journey import family_for
 from .family_wizard import ap_instruction, family_chip_journey
 from .first_boot import first_boot_step, settings_for
 from .journey import Journey, firmware_for, on_adapter
-from .options import Options, Person
+from .options import Options, Person, agree_to_no_backup
 
 __all__ = ["Options", "Person", "convert"]
 
@@ -127,8 +127,7 @@ def _chip_steps(io: ChipIO, journey: Journey, options: Options, person: Person, 
     events.info(reporter, f"Chip: {io.info.chip.name}, MAC {detected.mac if detected else None}")
     if journey.backed_up is None:
         if options.skip_backup:
-            if not person.confirm("Really flash WITHOUT a backup? The stock firmware cannot be restored then."):
-                raise UsageError("Stopped: no backup was made", hint="Run again without --skip-backup.")
+            agree_to_no_backup(person)
             journey.skip_backup()
         else:
             kept = journey.back_up(io)

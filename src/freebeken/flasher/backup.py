@@ -8,13 +8,12 @@ front ends, `resume` and the tests use; the rules live in the engine, once for e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..families.beken import BekenFamily, beken_identity
 from ..link.identify import ChipInfo
 from . import backup_engine as engine
-from .backup_engine import check_backup_target, read_sidecar
+from .backup_engine import BackupResult, check_backup_target, read_sidecar
 from .chipio import ChipIO
 from .journal import publish  # noqa: F401  (re-exported: the tests prove publish never replaces)
 
@@ -31,23 +30,6 @@ __all__ = [
     "pending_backup",
     "read_sidecar",
 ]
-
-
-@dataclass
-class BackupResult:
-    path: Path
-    sha256: str
-    size: int
-    blank_sectors: int
-    read_sectors: int
-    seconds: float
-    baudrate: int
-    retries: int
-    resumed: bool
-    read_seconds: float = 0.0  # spent transferring non-blank sectors (their CRCs excluded)
-
-    def as_dict(self) -> dict[str, object]:
-        return {**self.__dict__, "path": str(self.path)}
 
 
 def identity(info: ChipInfo) -> str:
@@ -72,16 +54,4 @@ def pending_backup(info: ChipInfo) -> Path | None:
 
 
 def backup(io: ChipIO, out: Path | None = None) -> BackupResult:
-    made = engine.back_up(BekenFamily(io), io.reporter, out, block_above=BLOCK_CRC_ABOVE)
-    return BackupResult(
-        made.path,
-        made.sha256,
-        made.size,
-        made.blank_sectors,
-        made.read_sectors,
-        made.seconds,
-        made.baudrate,
-        made.retries,
-        made.resumed,
-        made.read_seconds,
-    )
+    return engine.back_up(BekenFamily(io), io.reporter, out, block_above=BLOCK_CRC_ABOVE)

@@ -19,7 +19,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -39,10 +39,9 @@ PIECE = 0x10000  # a readback family's read unit, unless it says otherwise (``re
 
 
 @dataclass
-class Outcome:
-    """What a backup produced; each front end shows it its own way (Beken's BackupResult, FamilyResult)."""
+class BackupResult:
+    """What a backup produced, as Beken's commands report it (``as_dict`` is their JSON)."""
 
-    identity: Identity
     path: Path
     sha256: str
     size: int
@@ -52,7 +51,17 @@ class Outcome:
     baudrate: int
     retries: int
     resumed: bool
-    read_seconds: float  # spent transferring non-blank ranges (their digests excluded)
+    read_seconds: float = 0.0  # spent transferring non-blank ranges (their digests excluded)
+
+    def as_dict(self) -> dict[str, object]:
+        return {**{f.name: getattr(self, f.name) for f in fields(BackupResult)}, "path": str(self.path)}
+
+
+@dataclass
+class Outcome(BackupResult):
+    """The engine's result: with the device it is of (FamilyResult is built from it)."""
+
+    identity: Identity = field(kw_only=True)
 
 
 # ---- where backups live, and which are this device's ----
@@ -232,7 +241,6 @@ def _back_up(fam: ChipFamily, ident: Identity, reporter: events.Reporter, out: P
     elapsed = time.monotonic() - started
     after = link_stats(fam)
     outcome = Outcome(
-        ident,
         out,
         digest,
         len(image),
@@ -243,6 +251,7 @@ def _back_up(fam: ChipFamily, ident: Identity, reporter: events.Reporter, out: P
         after.retries - before.retries,
         resumed,
         reading.read_seconds,
+        identity=ident,
     )
     sidecar: dict[str, Any] = {
         "identity": ident.key,
