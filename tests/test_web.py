@@ -570,6 +570,7 @@ def test_the_keyboard_alone_goes_on_and_the_page_fits_1024_px(browser, tmp_path)
         assert page.evaluate("document.activeElement.id") == "family"  # the step's first control: the chip family
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "module"
+        page.wait_for_function("document.getElementById('module').options.length > 1")  # the list arrives by fetch
         page.keyboard.press("ArrowDown")  # a module picked with the keyboard draws its wiring
         page.wait_for_selector("[data-testid=wiring]:not([hidden])")
         for name in ("connect", "device"):
