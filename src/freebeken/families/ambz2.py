@@ -10,14 +10,14 @@ import io
 
 from ..errors import LinkError
 from .base import SECTOR, Identity
-from .ltlink import contained, leave, link_at_any_rate, link_error, make_tool, relink, relink_either_rate, retrying
+from .ltlink import LtFamily, contained, relink_either_rate, retrying
 from .specs import RTL8720CF
 
 PIECE = 0x10000
 ATTEMPTS = 6
 
 
-class AmbZ2Family:
+class AmbZ2Family(LtFamily):
     spec = RTL8720CF
     #: backups ask one SHA-256 per 64 KiB (0.25 s at 1.5 Mbaud, most of it the ROM's hash-offset change)
     #: and read only what is not blank (2.3 s per 64 KiB of hex dump)
@@ -26,12 +26,7 @@ class AmbZ2Family:
     def __init__(self, port: str, *, baudrate: int | None = None, timeout: float = 15.0) -> None:
         from ltchiptool.soc.ambz2.util.ambz2tool import AmbZ2Tool
 
-        self.tool = make_tool(AmbZ2Tool, port, link_timeout=timeout)
-        self.baudrate = baudrate or self.spec.fast_baud
-        self.identity: Identity | None = None
-
-    def _recover(self) -> None:
-        relink(self.tool)
+        super().__init__(AmbZ2Tool, port, baudrate, timeout)
 
     def identify(self) -> Identity:
         if self.identity is not None:
@@ -41,10 +36,7 @@ class AmbZ2Family:
         from ltchiptool.soc.ambz2.util.ambz2tool import AMBZ2_CHIP_TYPE, AMBZ2_CODE_ADDR, AMBZ2_DATA_ADDR, AmbZ2FlashMode
 
         tool = self.tool
-        try:
-            link_at_any_rate(tool, self.baudrate)
-        except TimeoutError as e:
-            raise link_error("RTL8720CF", self.spec.download_mode, e) from e
+        self._link()
         with contained():
             retrying(
                 "Changing the baud rate",
@@ -115,6 +107,3 @@ class AmbZ2Family:
                 self.tool.memory_write(address, io.BytesIO(data), use_flash=True, hash_check=True)
 
         retrying(f"Writing 0x{address:06X}", send, ATTEMPTS, self._recover)
-
-    def close(self) -> None:
-        leave(self.tool)

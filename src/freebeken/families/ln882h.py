@@ -17,34 +17,26 @@ from ymodem.CRC import calc_crc16  # ltchiptool's YMODEM dependency: its CRC-16/
 
 from ..errors import LinkError
 from .base import SECTOR, Identity
-from .ltlink import contained, leave, link_at_any_rate, link_error, make_tool, protocol_error, relink, retrying
+from .ltlink import LtFamily, contained, protocol_error, retrying
 from .specs import LN882H
 
 CHUNK = 0x100  # the RAM flasher's largest flash_read
 ATTEMPTS = 8
 
 
-class Ln882hFamily:
+class Ln882hFamily(LtFamily):
     spec = LN882H
 
     def __init__(self, port: str, *, baudrate: int | None = None, timeout: float = 15.0) -> None:
         from ltchiptool.soc.ln882h.util.ln882htool import LN882hTool
 
-        self.tool = make_tool(LN882hTool, port, link_timeout=timeout)
-        self.baudrate = baudrate or self.spec.fast_baud
-        self.identity: Identity | None = None
-
-    def _recover(self) -> None:
-        relink(self.tool)
+        super().__init__(LN882hTool, port, baudrate, timeout)
 
     def identify(self) -> Identity:
         if self.identity is not None:
             return self.identity
         tool = self.tool
-        try:
-            link_at_any_rate(tool, self.baudrate)
-        except TimeoutError as e:
-            raise link_error("LN882H", self.spec.download_mode, e) from e
+        self._link()
         with contained():
             if not tool.ramcode:
                 retrying("Loading the RAM flasher", tool.ram_boot, 3, self._recover)
@@ -147,9 +139,6 @@ class Ln882hFamily:
             buf += s.read(max(1, s.in_waiting))
             if b"RAMCODE" not in buf and time.monotonic() > deadline:
                 raise TimeoutError("no RAMCODE answer after the upload")
-
-    def close(self) -> None:
-        leave(self.tool)
 
 
 def _mac(lines: list[str]) -> bytes | None:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import serial
 
 from ..errors import LinkError, ProtocolError, VerifyError
+from .base import FamilySpec, Identity
 
 T = TypeVar("T")
 QUIET = ("xmodem.XMODEM", "ModemSocket", "xmodem")
@@ -147,3 +148,27 @@ def link_error(spec_name: str, download_mode: str, error: Exception) -> LinkErro
 
 def protocol_error(message: str) -> ProtocolError:
     return ProtocolError(message, hint="Power-cycle the device in download mode and run the same command again.")
+
+
+class LtFamily:
+    """What the two families ltchiptool speaks for share: the tool on the port, the rate to run at, a
+    recovery after an error, linking at either rate with the family's download-mode advice, and leaving."""
+
+    spec: FamilySpec
+
+    def __init__(self, tool_class: Callable[..., Any], port: str, baudrate: int | None, timeout: float) -> None:
+        self.tool = make_tool(tool_class, port, link_timeout=timeout)
+        self.baudrate = baudrate or self.spec.fast_baud
+        self.identity: Identity | None = None
+
+    def _recover(self) -> None:
+        relink(self.tool)
+
+    def _link(self) -> None:
+        try:
+            link_at_any_rate(self.tool, self.baudrate)
+        except TimeoutError as e:
+            raise link_error(self.spec.name.upper(), self.spec.download_mode, e) from e
+
+    def close(self) -> None:
+        leave(self.tool)
