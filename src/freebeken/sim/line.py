@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..chips.profiles import SCTRL_EFUSE_CTRL, SCTRL_EFUSE_OPTR
 from ..protocol import commands as c
@@ -29,6 +28,7 @@ from .adapters import ADAPTERS, AdapterProfile
 from .chip import PacketParser, SimChip
 from .faults import Faults, garble
 from .flash import PowerCut
+from .wire import Segment, take_arrived
 
 BOOT_BAUD = 115200
 TUYA_MCU_HEARTBEAT = bytes.fromhex("55aa00000000ff")  # the module's heartbeat query to its MCU
@@ -37,15 +37,6 @@ APP_LOG = (
     b"[01-01 00:00:0%d TUYA Notice][tuya_main.c:312] wifi status changed: 2\r\n",
     b"ap_cfg: rssi -61, channel %d\r\n",
 )
-
-
-@dataclass
-class _Segment:
-    start: float  # when the first bit leaves
-    byte_time: float
-    baud: int
-    data: bytes
-    sent: int = 0  # bytes already handed to the host
 
 
 class SimLine:
@@ -79,7 +70,7 @@ class SimLine:
         self.rx_free_at = 0.0  # host->chip line busy until
         self.tx_free_at = 0.0  # chip->host line busy until
         self.chip_free_at = 0.0
-        self.out: deque[_Segment] = deque()
+        self.out: deque[Segment] = deque()
         self.rts = False
         self.dtr = False
         self.resets = 0
@@ -257,7 +248,7 @@ class SimLine:
         bt = self.byte_time(baud)
         start = max(t, self.tx_free_at)
         self.tx_free_at = start + len(data) * bt
-        self.out.append(_Segment(start, bt, baud, data))
+        self.out.append(Segment(start, bt, baud, data))
 
     # ---- chip -> host ----
 
@@ -268,27 +259,7 @@ class SimLine:
             self._advance(now)
             now -= self.adapter.rx_latency * self.time_scale  # what the adapter has handed over by now
             host_baud = self.adapter.on_wire(host_baud)
-            got = bytearray()
-            while self.out and len(got) < limit:
-                seg = self.out[0]
-                if seg.byte_time > 0:
-                    arrived = int((now - seg.start) / seg.byte_time) if now > seg.start else 0
-                else:
-                    arrived = len(seg.data) if now >= seg.start else 0
-                take = min(arrived, len(seg.data)) - seg.sent
-                take = min(take, limit - len(got))
-                if take <= 0:
-                    break
-                chunk = seg.data[seg.sent : seg.sent + take]
-                seg.sent += take
-                if seg.baud != host_baud:
-                    chunk = garble(chunk, host_baud / seg.baud)
-                got += chunk
-                if seg.sent >= len(seg.data):
-                    self.out.popleft()
-                else:
-                    break
-            return bytes(got)
+            return take_arrived(self.out, now, host_baud, limit)
 
     def next_arrival(self) -> float | None:
         """When the next byte will have arrived at the host (None: nothing scheduled)."""

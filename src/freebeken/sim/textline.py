@@ -20,11 +20,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from .faults import Faults, garble
 from .flash import NorFlash, PowerCut
+from .wire import Segment, take_arrived
 
 
 class ConsoleChip(Protocol):
@@ -38,15 +38,6 @@ class ConsoleChip(Protocol):
     def tick(self, now: float) -> None: ...
 
     def wakeup(self) -> float | None: ...
-
-
-@dataclass
-class _Segment:
-    start: float
-    byte_time: float
-    baud: int
-    data: bytes
-    sent: int = 0
 
 
 class TextLine:
@@ -65,7 +56,7 @@ class TextLine:
         self.faults = faults or Faults()
         self.clock = clock
         self.lock = threading.RLock()
-        self.out: deque[_Segment] = deque()
+        self.out: deque[Segment] = deque()
         self.rx_free_at = 0.0
         self.tx_free_at = 0.0
         self.rts = False
@@ -161,31 +152,14 @@ class TextLine:
         bt = self.byte_time(baud)
         start = max(t, self.tx_free_at)
         self.tx_free_at = start + len(data) * bt
-        self.out.append(_Segment(start, bt, baud, data))
+        self.out.append(Segment(start, bt, baud, data))
         return self.tx_free_at
 
     def read(self, host_baud: int, limit: int) -> bytes:
         with self.lock:
             now = self.clock()
             self._advance(now)
-            got = bytearray()
-            while self.out and len(got) < limit:
-                seg = self.out[0]
-                if seg.byte_time > 0:
-                    arrived = int((now - seg.start) / seg.byte_time) if now > seg.start else 0
-                else:
-                    arrived = len(seg.data) if now >= seg.start else 0
-                take = min(min(arrived, len(seg.data)) - seg.sent, limit - len(got))
-                if take <= 0:
-                    break
-                chunk = seg.data[seg.sent : seg.sent + take]
-                seg.sent += take
-                got += chunk if seg.baud == host_baud else garble(chunk, host_baud / seg.baud)
-                if seg.sent >= len(seg.data):
-                    self.out.popleft()
-                else:
-                    break
-            return bytes(got)
+            return take_arrived(self.out, now, host_baud, limit)
 
     def next_arrival(self) -> float | None:
         with self.lock:
