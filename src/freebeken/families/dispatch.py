@@ -24,7 +24,7 @@ from ..errors import LinkError, UsageError
 from . import ops
 from .base import ChipFamily, FamilySpec
 from .images import check_image
-from .registry import FAMILIES, family_of, spec_by_chip
+from .registry import FAMILIES, family_of, require, spec_by_chip
 
 CHIP_HELP = "The chip, for chips that cannot be asked before linking (rtl8720cf/WBR3, ln882h); sim:// URLs name it."
 
@@ -161,12 +161,8 @@ def message(r: ops.FamilyResult) -> str:
 
 
 def start_words(chip: str) -> str:
-    spec = spec_by_chip(chip)
-    words = spec.start_firmware if spec else FamilySpec.start_firmware
+    words = require(chip).start_firmware
     return words[0].lower() + words[1:]
-
-
-_message = message  # the name the first callers used
 
 
 @dataclass
