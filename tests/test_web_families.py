@@ -141,7 +141,7 @@ def test_wbr3_backup_flash_verify_restore_from_the_page(web, tmp_path, monkeypat
         assert "flash" not in back["steps"] and back["next"] == "pins" and back["restored"]["path"] == backup  # flash again
         again = run(web, "/api/verify", {"port": port, "path": backup})
         assert again["kind"] == "done" and again["result"]["file"].startswith("rtl8720cf-")
-        # backing up the restored chip again: its existing backup is found by the chip's own SHA-256
+        # backing up the restored chip again: its existing backup is found by its content (this device's calibration)
         twice = run(web, "/api/backup", {"port": port})["result"]["journey"]["steps"]["backup"]
         assert twice["made"] is False and twice["path"] == backup
         assert len(list((tmp_path / "home" / "backups").glob("rtl8720cf-*.bin"))) == 1

@@ -24,11 +24,12 @@ from .. import events
 from ..errors import ReleaseError, UsageError
 from ..events import Reporter
 from ..families import ops
-from ..families.base import ChipFamily, FamilySpec, Identity, device_identity, local_digest
+from ..families.base import ChipFamily, FamilySpec, Identity, device_identity
 from ..families.dispatch import open_family
 from ..families.images import check_image
 from ..families.registry import family_of, spec_by_chip
 from ..firmware.releases import fetch
+from ..flasher.backup_engine import newest_own_backup
 from ..storage import sha256
 from ..templates import lists
 from . import family_plug
@@ -41,11 +42,6 @@ F = TypeVar("F", bound="FamilySteps")
 def family_for(port: str | None, chip: str | None = None) -> FamilySpec | None:
     """The non-Beken family the port (``sim://rtl8720cf``) or the person's choice names; None: Beken."""
     return family_of(port or "", chip) if port or chip else None
-
-
-def restart_words(spec: FamilySpec) -> str:
-    """What the person does after the flash so the firmware starts (not the ROM's download mode)."""
-    return spec.start_firmware
 
 
 @contextlib.contextmanager
@@ -115,31 +111,19 @@ class FamilySteps(JourneyRecord):
         return journey
 
     def back_up_family(self, fam: ChipFamily, reporter: Reporter) -> BackedUp:
-        """This chip's backup: an earlier one of this device whose bytes the chip still holds (its own
-        SHA-256 says so, on a chip that hashes), else a new one, proven piece by piece."""
+        """This chip's backup: the newest earlier one whose content is this device's (the rule every
+        front end and family shares: engine.newest_own_backup), else a new one, proven piece by piece."""
         ident = device_identity(fam)
-        kept = self._matching_backup(fam, ident)
+        kept = newest_own_backup(ident, lambda: ops.content_hook(fam, ident))
         if kept is None:
             result = ops.backup(fam, reporter)
-            assert result.path is not None
-            path, made = Path(result.path), True
+            assert result.path is not None and result.sha256 is not None
+            record = BackedUp(result.path, False, result.sha256, result.size, True)  # hashed as it was written
         else:
-            path, made = kept, False
+            record = BackedUp(str(kept), False, sha256(kept.read_bytes()), kept.stat().st_size, False)
         self._data["steps"].pop("analyze", None)
-        record = BackedUp(str(path), False, sha256(path.read_bytes()), path.stat().st_size, made)
         self._finish(record)
         return record
-
-    @staticmethod
-    def _matching_backup(fam: ChipFamily, ident: Identity) -> Path | None:
-        if ident.spec.integrity != "sha256":  # only a whole read could say so: a new backup costs the same
-            return None
-        chip = fam.digest(0, ident.flash_size)
-        for path in reversed(ops.backups_of(ident)):
-            data = path.read_bytes()
-            if len(data) == ident.flash_size and chip == local_digest("sha256", data):
-                return path
-        return None
 
     def flash_family(
         self, fam: ChipFamily, firmware: Path, reporter: Reporter, *, no_backup: bool = False, port: str | None = None
@@ -157,7 +141,7 @@ class FamilySteps(JourneyRecord):
         if sim is not None:  # what the simulated plug must find on its flash to boot OpenBeken
             self._remember("simulated", {**sim.to_json(), "firmware": str(firmware.resolve())})
         spec = fam.spec
-        events.info(reporter, f"Flashed and proven. {restart_words(spec)}: OpenBeken then opens its access point.")
+        events.info(reporter, f"Flashed and proven. {spec.start_firmware}: OpenBeken then opens its access point.")
         return result
 
     def resume_family(self, fam: ChipFamily, reporter: Reporter) -> ops.FamilyResult | None:

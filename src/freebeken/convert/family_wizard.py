@@ -12,7 +12,7 @@ from .. import events
 from ..errors import LinkError, PortError
 from ..events import Reporter
 from ..families.base import FamilySpec, device_identity
-from .family_journey import family_firmware, on_family_adapter, restart_words
+from .family_journey import family_firmware, on_family_adapter
 from .journey import CLI_OWN_FILE, Journey
 from .options import Options, Person, agree_to_no_backup
 
@@ -55,7 +55,7 @@ def family_chip_journey(
                     journey.skip_backup()
                 else:
                     kept = journey.back_up_family(fam, reporter)
-                    said = "Backup" if kept.made else "Using this chip's existing backup (the chip's SHA-256 matches it)"
+                    said = "Backup" if kept.made else "Using this chip's existing backup (its content is this device's)"
                     events.info(reporter, f"{said}: {kept.path}")
             if journey.analyzed is None:
                 analyzed = journey.analyze(reporter, options.devices_json)
@@ -80,6 +80,6 @@ def family_chip_journey(
 def ap_instruction(spec: FamilySpec) -> str:
     """The pause before the access-point step, in the family's words."""
     return (
-        f"Disconnect the adapter. {restart_words(spec)}. OpenBeken starts a Wi-Fi access point named "
+        f"Disconnect the adapter. {spec.start_firmware}. OpenBeken starts a Wi-Fi access point named "
         f"{spec.obk_platform}_<id>: join it with this computer, then continue."
     )

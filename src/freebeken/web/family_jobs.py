@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events
-from ..convert.family_journey import family_firmware, on_family_adapter, restart_words
+from ..convert.family_journey import family_firmware, on_family_adapter
 from ..convert.journey import PAGE_OWN_FILE, Journey
 from ..errors import UsageError
 from ..families.base import FamilySpec, device_identity
@@ -39,7 +39,7 @@ def backup(spec: FamilySpec, port: str, timeout: float, job: Job) -> dict[str, A
             name = Path(kept.path or "").name
             events.info(
                 job,
-                f"Backup saved: {name}" if kept.made else f"This chip already has a backup the chip's SHA-256 matches: {name}",
+                f"Backup saved: {name}" if kept.made else f"This chip already has a backup of this device: {name}",
             )
             journey.analyze(job)
             mac = ident.mac.hex(":").upper() if ident.mac else None
@@ -62,7 +62,7 @@ def flash(spec: FamilySpec, port: str, firmware: str, job: Job) -> dict[str, Any
                 "firmware": path.name,
                 "backup": result.backup,
                 "configured": None,
-                "restart": restart_words(spec),
+                "restart": spec.start_firmware,
                 "journey": journey.view(),
             }
 

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..convert.family_journey import restart_words
 from ..errors import UsageError
 from ..families.registry import FAMILIES
 from ..storage import data_dir
@@ -40,7 +39,7 @@ def families(request: Request, body: Body) -> Response:
                 "name": spec.name,
                 "label": LABELS.get(spec.name, spec.name.upper()),
                 "download_mode": spec.download_mode,
-                "restart": restart_words(spec),
+                "restart": spec.start_firmware,
                 "release": spec.release_name("<version>"),
                 "wiring": "; ".join(f"adapter {adapter} to {pin}" for adapter, pin in spec.wiring),
                 "integrity": spec.integrity,
